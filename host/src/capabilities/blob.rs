@@ -1,0 +1,173 @@
+//! The `blob` capability: containers the operator granted. The backend (Azure Blob Storage)
+//! holds the SAS token or key; plugins see names and bytes.
+
+use async_trait::async_trait;
+use wasmtime::component::Resource;
+
+use super::{Capability, CapabilityError};
+use crate::runtime::bindings::v0_1::sqlmig::plugin::blob as wit;
+use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
+use crate::runtime::instance::PluginState;
+
+/// A blob in a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobItem {
+    pub name: String,
+    pub size: u64,
+    pub blob_type: String,
+}
+
+/// Opens containers by the name plugins use for them.
+#[async_trait]
+pub trait BlobBackend: Send + Sync {
+    /// The container granted as `name`; `not-found` when the command set up no such container.
+    async fn open(&self, name: &str) -> Result<Box<dyn BlobContainer>, CapabilityError>;
+}
+
+/// One container.
+#[async_trait]
+pub trait BlobContainer: Send + Sync {
+    async fn put_block(
+        &self,
+        blob: &str,
+        block_id: &str,
+        data: Vec<u8>,
+    ) -> Result<(), CapabilityError>;
+    async fn commit_block_list(&self, blob: &str, ids: &[String]) -> Result<(), CapabilityError>;
+    async fn list(&self, prefix: &str) -> Result<Vec<BlobItem>, CapabilityError>;
+    async fn read_range(
+        &self,
+        blob: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>, CapabilityError>;
+    async fn delete(&self, blob: &str) -> Result<(), CapabilityError>;
+    /// The blob's URL without credentials.
+    fn url(&self, blob: &str) -> String;
+}
+
+/// The resource behind a plugin's `container` handle.
+pub struct ContainerHandle(Box<dyn BlobContainer>);
+
+/// The largest block Azure accepts in one Put Block (4000 MiB is the service limit; the host
+/// keeps plugins to 100 MiB so one call cannot pin gigabytes of host memory).
+const MAX_BLOCK_BYTES: usize = 100 * 1024 * 1024;
+/// The largest range one read may ask for.
+const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
+
+impl wit::Host for PluginState {
+    async fn open(
+        &mut self,
+        name: String,
+    ) -> wasmtime::Result<Result<Resource<ContainerHandle>, WitError>> {
+        if let Err(e) = self.call.grants.check(Capability::Blob, &name) {
+            return Ok(Err(e.into()));
+        }
+        let Some(backend) = self.call.services.blob.clone() else {
+            return Ok(Err(CapabilityError::Unavailable(format!(
+                "this command set up no blob storage, so container '{name}' is not available"
+            ))
+            .into()));
+        };
+        match backend.open(&name).await {
+            Ok(c) => Ok(Ok(self.table.push(ContainerHandle(c))?)),
+            Err(e) => Ok(Err(e.into())),
+        }
+    }
+}
+
+impl wit::HostContainer for PluginState {
+    async fn put_block(
+        &mut self,
+        c: Resource<ContainerHandle>,
+        blob: String,
+        block_id: String,
+        data: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        if data.len() > MAX_BLOCK_BYTES {
+            return Ok(Err(CapabilityError::LimitExceeded(format!(
+                "block of {} bytes for blob '{blob}' is larger than the {MAX_BLOCK_BYTES} bytes \
+                 one put-block may carry",
+                data.len()
+            ))
+            .into()));
+        }
+        let c = &self.table.get(&c)?.0;
+        Ok(c.put_block(&blob, &block_id, data)
+            .await
+            .map_err(Into::into))
+    }
+
+    async fn commit_block_list(
+        &mut self,
+        c: Resource<ContainerHandle>,
+        blob: String,
+        ids: Vec<String>,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        let c = &self.table.get(&c)?.0;
+        Ok(c.commit_block_list(&blob, &ids).await.map_err(Into::into))
+    }
+
+    async fn list(
+        &mut self,
+        c: Resource<ContainerHandle>,
+        prefix: String,
+    ) -> wasmtime::Result<Result<Vec<wit::BlobItem>, WitError>> {
+        let c = &self.table.get(&c)?.0;
+        Ok(c.list(&prefix)
+            .await
+            .map(|items| {
+                items
+                    .into_iter()
+                    .map(|i| wit::BlobItem {
+                        name: i.name,
+                        size: i.size,
+                        blob_type: i.blob_type,
+                    })
+                    .collect()
+            })
+            .map_err(Into::into))
+    }
+
+    async fn read_range(
+        &mut self,
+        c: Resource<ContainerHandle>,
+        blob: String,
+        offset: u64,
+        length: u64,
+    ) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
+        if length > MAX_READ_BYTES {
+            return Ok(Err(CapabilityError::LimitExceeded(format!(
+                "a read of {length} bytes from blob '{blob}' is larger than the \
+                 {MAX_READ_BYTES} bytes one read-range may return"
+            ))
+            .into()));
+        }
+        let c = &self.table.get(&c)?.0;
+        Ok(c.read_range(&blob, offset, length)
+            .await
+            .map_err(Into::into))
+    }
+
+    async fn delete(
+        &mut self,
+        c: Resource<ContainerHandle>,
+        blob: String,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        let c = &self.table.get(&c)?.0;
+        Ok(c.delete(&blob).await.map_err(Into::into))
+    }
+
+    async fn url(
+        &mut self,
+        c: Resource<ContainerHandle>,
+        blob: String,
+    ) -> wasmtime::Result<String> {
+        Ok(self.table.get(&c)?.0.url(&blob))
+    }
+
+    async fn drop(&mut self, c: Resource<ContainerHandle>) -> wasmtime::Result<()> {
+        self.table.delete(c)?;
+        Ok(())
+    }
+}

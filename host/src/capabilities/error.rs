@@ -1,0 +1,81 @@
+//! The host-side form of the contract's `error` variant, shared by every capability backend.
+
+use crate::runtime::bindings::v0_1::sqlmig::plugin::types as wit;
+
+/// A SQL Server error with its number preserved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SqlErrorInfo {
+    pub number: i32,
+    pub state: u8,
+    pub class: u8,
+    pub message: String,
+    pub procedure: Option<String>,
+    pub line: u32,
+}
+
+/// An error a plugin can act on; mirrors the contract's `error` variant.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CapabilityError {
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("timed out: {0}")]
+    Timeout(String),
+    #[error("SQL Server error {} (state {}, class {}, line {}): {}", .0.number, .0.state, .0.class, .0.line, .0.message)]
+    Sql(SqlErrorInfo),
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<CapabilityError> for wit::Error {
+    fn from(e: CapabilityError) -> Self {
+        match e {
+            CapabilityError::AccessDenied(m) => wit::Error::AccessDenied(m),
+            CapabilityError::NotFound(m) => wit::Error::NotFound(m),
+            CapabilityError::Timeout(m) => wit::Error::Timeout(m),
+            CapabilityError::Sql(i) => wit::Error::SqlError(wit::SqlErrorInfo {
+                number: i.number,
+                state: i.state,
+                class: i.class,
+                message: i.message,
+                procedure: i.procedure,
+                line: i.line,
+            }),
+            CapabilityError::LimitExceeded(m) => wit::Error::LimitExceeded(m),
+            CapabilityError::Unsupported(m) => wit::Error::Unsupported(m),
+            CapabilityError::InvalidInput(m) => wit::Error::InvalidInput(m),
+            CapabilityError::Unavailable(m) => wit::Error::Unavailable(m),
+        }
+    }
+}
+
+impl From<wit::Error> for CapabilityError {
+    fn from(e: wit::Error) -> Self {
+        match e {
+            wit::Error::AccessDenied(m) => CapabilityError::AccessDenied(m),
+            wit::Error::NotFound(m) => CapabilityError::NotFound(m),
+            wit::Error::Timeout(m) => CapabilityError::Timeout(m),
+            wit::Error::SqlError(i) => CapabilityError::Sql(SqlErrorInfo {
+                number: i.number,
+                state: i.state,
+                class: i.class,
+                message: i.message,
+                procedure: i.procedure,
+                line: i.line,
+            }),
+            wit::Error::LimitExceeded(m) => CapabilityError::LimitExceeded(m),
+            wit::Error::Unsupported(m) => CapabilityError::Unsupported(m),
+            wit::Error::InvalidInput(m) => CapabilityError::InvalidInput(m),
+            wit::Error::Unavailable(m) => CapabilityError::Unavailable(m),
+        }
+    }
+}
+
+impl wit::Host for crate::runtime::instance::PluginState {}

@@ -1,0 +1,274 @@
+//! Asked and granted: a capability is usable only when both the plugin's manifest asks for it and
+//! the operator grants it. A denial names the capability and the side that is missing.
+
+use serde::{Deserialize, Serialize};
+
+use super::CapabilityError;
+
+/// The capabilities that need asking and granting (log, progress and clock are always there).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Capability {
+    /// A SQL Server endpoint, by name.
+    Sql,
+    /// A blob container, by name.
+    Blob,
+    /// An outbound HTTP host.
+    Http,
+    /// A read-only folder, by name.
+    Fs,
+    /// Durable key-value state.
+    State,
+}
+
+impl Capability {
+    /// The manifest/config key of the capability.
+    pub fn key(self) -> &'static str {
+        match self {
+            Capability::Sql => "sql",
+            Capability::Blob => "blob",
+            Capability::Http => "http",
+            Capability::Fs => "fs",
+            Capability::State => "state",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Capability::Sql => "endpoint",
+            Capability::Blob => "container",
+            Capability::Http => "host",
+            Capability::Fs => "folder",
+            Capability::State => "",
+        }
+    }
+}
+
+/// A set of capabilities, as a manifest asks for them or an operator grants them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CapabilitySet {
+    /// SQL endpoint names (`source`, `target`).
+    pub sql: Vec<String>,
+    /// Blob container names.
+    pub blob: Vec<String>,
+    /// HTTP hosts: `host`, `host:port`, `*.suffix`; `http://host` allows plain HTTP to it.
+    pub http: Vec<String>,
+    /// Folder names.
+    pub fs: Vec<String>,
+    /// Durable state.
+    pub state: bool,
+}
+
+impl CapabilitySet {
+    /// Whether the set holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.sql.is_empty()
+            && self.blob.is_empty()
+            && self.http.is_empty()
+            && self.fs.is_empty()
+            && !self.state
+    }
+
+    /// Short names of what the set holds, for listings: `sql:source`, `state`.
+    pub fn summary(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (cap, names) in [
+            (Capability::Sql, &self.sql),
+            (Capability::Blob, &self.blob),
+            (Capability::Http, &self.http),
+            (Capability::Fs, &self.fs),
+        ] {
+            out.extend(names.iter().map(|n| format!("{}:{n}", cap.key())));
+        }
+        if self.state {
+            out.push("state".into());
+        }
+        out
+    }
+
+    fn allows(&self, cap: Capability, name: &str) -> bool {
+        match cap {
+            Capability::Sql => self.sql.iter().any(|n| n == name || n == "*"),
+            Capability::Blob => self.blob.iter().any(|n| n == name || n == "*"),
+            Capability::Fs => self.fs.iter().any(|n| n == name || n == "*"),
+            Capability::Http => self.http.iter().any(|p| host_matches(p, name)),
+            Capability::State => self.state,
+        }
+    }
+}
+
+/// Whether an allow-list entry admits `target`, given as `scheme://host:port`.
+fn host_matches(pattern: &str, target: &str) -> bool {
+    let (t_scheme, t_hostport) = target.split_once("://").unwrap_or(("https", target));
+    let (p_scheme, p_hostport) = match pattern.split_once("://") {
+        Some((s, rest)) => (s, rest),
+        None => ("https", pattern),
+    };
+    if !p_scheme.eq_ignore_ascii_case(t_scheme) {
+        return false;
+    }
+    let (t_host, t_port) = split_port(t_hostport, t_scheme);
+    let (p_host, p_port) = match p_hostport.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (h, Some(p)),
+        _ => (p_hostport, None),
+    };
+    if let Some(p) = p_port
+        && p != t_port
+    {
+        return false;
+    }
+    let t_host = t_host.to_ascii_lowercase();
+    let p_host = p_host.to_ascii_lowercase();
+    match p_host.strip_prefix("*.") {
+        Some(suffix) => t_host.ends_with(&format!(".{suffix}")),
+        None => t_host == p_host,
+    }
+}
+
+fn split_port<'a>(hostport: &'a str, scheme: &str) -> (&'a str, String) {
+    match hostport.rsplit_once(':') {
+        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
+            (h, p.to_string())
+        }
+        _ => (
+            hostport,
+            if scheme.eq_ignore_ascii_case("http") {
+                "80".into()
+            } else {
+                "443".into()
+            },
+        ),
+    }
+}
+
+/// What one plugin asked for and what the operator granted it, checked on every use.
+#[derive(Clone, Debug, Default)]
+pub struct Grants {
+    /// `name version` of the plugin, for messages.
+    pub plugin: String,
+    /// The plugin name as configuration keys use it.
+    pub plugin_name: String,
+    /// From the manifest's `[capabilities]`.
+    pub asked: CapabilitySet,
+    /// From the operator's config and the command line.
+    pub granted: CapabilitySet,
+}
+
+impl Grants {
+    /// `Ok` when `name` of `cap` is both asked for and granted; otherwise `access-denied` saying
+    /// which side is missing and how to fix it.
+    pub fn check(&self, cap: Capability, name: &str) -> Result<(), CapabilityError> {
+        let thing = if cap == Capability::State {
+            "capability state".to_string()
+        } else {
+            format!("capability {} {} '{name}'", cap.key(), cap.what())
+        };
+        if !self.asked.allows(cap, name) {
+            return Err(CapabilityError::AccessDenied(format!(
+                "{thing} is not asked for by plugin {}: its manifest (plugin.toml [capabilities] {}) \
+                 must list it",
+                self.plugin,
+                cap.key()
+            )));
+        }
+        if !self.granted.allows(cap, name) {
+            let example = if cap == Capability::State {
+                "state = true".to_string()
+            } else {
+                format!("{} = [\"{name}\"]", cap.key())
+            };
+            return Err(CapabilityError::AccessDenied(format!(
+                "{thing} is not granted to plugin {} by the operator: grant it in sqlmig.toml \
+                 under [plugins.{}.grants] with {example}",
+                self.plugin, self.plugin_name
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grants(asked: CapabilitySet, granted: CapabilitySet) -> Grants {
+        Grants {
+            plugin: "rules-acme 1.2.0".into(),
+            plugin_name: "rules-acme".into(),
+            asked,
+            granted,
+        }
+    }
+
+    #[test]
+    fn asked_and_granted_is_allowed() {
+        let set = CapabilitySet {
+            sql: vec!["source".into()],
+            ..Default::default()
+        };
+        assert!(
+            grants(set.clone(), set)
+                .check(Capability::Sql, "source")
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn missing_ask_names_the_manifest() {
+        let granted = CapabilitySet {
+            sql: vec!["source".into()],
+            ..Default::default()
+        };
+        let err = grants(CapabilitySet::default(), granted)
+            .check(Capability::Sql, "source")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not asked for by plugin rules-acme 1.2.0"),
+            "{err}"
+        );
+        assert!(err.contains("capability sql endpoint 'source'"), "{err}");
+    }
+
+    #[test]
+    fn missing_grant_names_the_operator_and_the_fix() {
+        let asked = CapabilitySet {
+            blob: vec!["backups".into()],
+            ..Default::default()
+        };
+        let err = grants(asked, CapabilitySet::default())
+            .check(Capability::Blob, "backups")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("not granted to plugin rules-acme 1.2.0 by the operator"),
+            "{err}"
+        );
+        assert!(err.contains("[plugins.rules-acme.grants]"), "{err}");
+    }
+
+    #[test]
+    fn http_patterns_match_hosts_ports_and_schemes() {
+        assert!(host_matches(
+            "rds.us-east-1.amazonaws.com",
+            "https://rds.us-east-1.amazonaws.com"
+        ));
+        assert!(host_matches(
+            "*.amazonaws.com",
+            "https://s3.amazonaws.com:443"
+        ));
+        assert!(!host_matches(
+            "*.amazonaws.com",
+            "https://amazonaws.com.evil.example"
+        ));
+        assert!(!host_matches("api.example.com", "http://api.example.com"));
+        assert!(host_matches(
+            "http://127.0.0.1:5000",
+            "http://127.0.0.1:5000"
+        ));
+        assert!(!host_matches(
+            "http://127.0.0.1:5000",
+            "http://127.0.0.1:5001"
+        ));
+    }
+}

@@ -1,0 +1,199 @@
+//! The `state` capability: durable key-value state per plugin per run, kept in SQLite (the
+//! migration journal's database in a migration).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::{Capability, CapabilityError};
+use crate::runtime::bindings::v0_1::sqlmig::plugin::state as wit;
+use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
+use crate::runtime::instance::PluginState;
+
+/// Largest value one key may hold.
+const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Key-value state, scoped by plugin.
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    async fn get(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, CapabilityError>;
+    async fn set(&self, scope: &str, key: &str, value: Vec<u8>) -> Result<(), CapabilityError>;
+    async fn delete(&self, scope: &str, key: &str) -> Result<(), CapabilityError>;
+    async fn keys(&self, scope: &str, prefix: &str) -> Result<Vec<String>, CapabilityError>;
+}
+
+/// State in a SQLite database file (`plugin_state` table), durable across crashes.
+pub struct SqliteStateStore {
+    conn: Arc<Mutex<rusqlite::Connection>>,
+}
+
+fn db_err(e: impl std::fmt::Display) -> CapabilityError {
+    CapabilityError::Unavailable(format!("plugin state database: {e}"))
+}
+
+impl SqliteStateStore {
+    /// Opens (creating if needed) the state table in the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, CapabilityError> {
+        let conn = rusqlite::Connection::open(path).map_err(db_err)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS plugin_state (
+                 scope TEXT NOT NULL,
+                 key   TEXT NOT NULL,
+                 value BLOB NOT NULL,
+                 PRIMARY KEY (scope, key)
+             );",
+        )
+        .map_err(db_err)?;
+        Ok(SqliteStateStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs blocking SQLite work off the async runtime's threads.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, CapabilityError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = conn.lock().map_err(|_| db_err("lock poisoned"))?;
+            f(&conn).map_err(db_err)
+        })
+        .await
+        .map_err(db_err)?
+    }
+}
+
+#[async_trait]
+impl StateStore for SqliteStateStore {
+    async fn get(&self, scope: &str, key: &str) -> Result<Option<Vec<u8>>, CapabilityError> {
+        let (scope, key) = (scope.to_owned(), key.to_owned());
+        self.with(move |c| {
+            use rusqlite::OptionalExtension;
+            c.query_row(
+                "SELECT value FROM plugin_state WHERE scope = ?1 AND key = ?2",
+                (&scope, &key),
+                |r| r.get(0),
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn set(&self, scope: &str, key: &str, value: Vec<u8>) -> Result<(), CapabilityError> {
+        let (scope, key) = (scope.to_owned(), key.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO plugin_state (scope, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (scope, key) DO UPDATE SET value = excluded.value",
+                (&scope, &key, &value),
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn delete(&self, scope: &str, key: &str) -> Result<(), CapabilityError> {
+        let (scope, key) = (scope.to_owned(), key.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "DELETE FROM plugin_state WHERE scope = ?1 AND key = ?2",
+                (&scope, &key),
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn keys(&self, scope: &str, prefix: &str) -> Result<Vec<String>, CapabilityError> {
+        let (scope, prefix) = (scope.to_owned(), prefix.to_owned());
+        self.with(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT key FROM plugin_state WHERE scope = ?1 AND substr(key, 1, length(?2)) = ?2
+                 ORDER BY key",
+            )?;
+            let rows = stmt.query_map((&scope, &prefix), |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })
+        .await
+    }
+}
+
+impl PluginState {
+    fn state_store(&self) -> Result<std::sync::Arc<dyn StateStore>, CapabilityError> {
+        self.call.grants.check(Capability::State, "")?;
+        self.call.services.state.clone().ok_or_else(|| {
+            CapabilityError::Unavailable("this command keeps no plugin state".into())
+        })
+    }
+}
+
+impl wit::Host for PluginState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, WitError>> {
+        let r = match self.state_store() {
+            Ok(s) => s.get(&self.call.grants.plugin_name, &key).await,
+            Err(e) => Err(e),
+        };
+        Ok(r.map_err(Into::into))
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
+        if value.len() > MAX_VALUE_BYTES {
+            return Ok(Err(CapabilityError::LimitExceeded(format!(
+                "state value for '{key}' is {} bytes; at most {MAX_VALUE_BYTES} are kept per key",
+                value.len()
+            ))
+            .into()));
+        }
+        let r = match self.state_store() {
+            Ok(s) => s.set(&self.call.grants.plugin_name, &key, value).await,
+            Err(e) => Err(e),
+        };
+        Ok(r.map_err(Into::into))
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), WitError>> {
+        let r = match self.state_store() {
+            Ok(s) => s.delete(&self.call.grants.plugin_name, &key).await,
+            Err(e) => Err(e),
+        };
+        Ok(r.map_err(Into::into))
+    }
+
+    async fn keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, WitError>> {
+        let r = match self.state_store() {
+            Ok(s) => s.keys(&self.call.grants.plugin_name, &prefix).await,
+            Err(e) => Err(e),
+        };
+        Ok(r.map_err(Into::into))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn state_survives_reopen_and_is_scoped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        {
+            let s = SqliteStateStore::open(&path).unwrap();
+            s.set("a", "step/1", b"done".to_vec()).await.unwrap();
+            s.set("a", "step/2", b"half".to_vec()).await.unwrap();
+            s.set("b", "step/1", b"other".to_vec()).await.unwrap();
+            s.delete("a", "step/2").await.unwrap();
+        }
+        let s = SqliteStateStore::open(&path).unwrap();
+        assert_eq!(s.get("a", "step/1").await.unwrap(), Some(b"done".to_vec()));
+        assert_eq!(s.get("a", "step/2").await.unwrap(), None);
+        assert_eq!(
+            s.keys("a", "step/").await.unwrap(),
+            vec!["step/1".to_string()]
+        );
+        assert_eq!(s.keys("b", "").await.unwrap(), vec!["step/1".to_string()]);
+    }
+}

@@ -1,0 +1,1 @@
+//! The `sqlmig` command line.

@@ -1,0 +1,12 @@
+//! Plugins as files: the manifest (`plugin.toml`), the store of installed plugins, the plugins
+//! bundled into the binary, loading one for a run, and native (unsandboxed) plugins.
+
+pub mod bundled;
+pub mod loader;
+pub mod manifest;
+pub mod native;
+pub mod store;
+
+pub use loader::load_plugin;
+pub use manifest::Manifest;
+pub use store::{InstalledPlugin, PluginStore};

@@ -1,0 +1,44 @@
+//! Loading a plugin for a run: the manifest's asks meet the operator's grants and maxima.
+
+use crate::capabilities::{CapabilitySet, Grants};
+use crate::config::Config;
+use crate::runtime::{LoadedPlugin, PluginError, Runtime};
+
+use super::store::InstalledPlugin;
+
+/// Loads `plugin` with the grants the operator's config gives it plus `granted_by_command`
+/// (what the command line itself grants, such as the endpoints it connected to), under limits
+/// resolved against the operator's maxima.
+pub fn load_plugin(
+    runtime: &Runtime,
+    plugin: &InstalledPlugin,
+    config: &Config,
+    granted_by_command: &CapabilitySet,
+) -> Result<LoadedPlugin, PluginError> {
+    let m = &plugin.manifest;
+    let limits = m
+        .limits
+        .resolve(&config.limits)
+        .map_err(|detail| PluginError::Instantiate {
+            plugin: m.label(),
+            detail,
+        })?;
+    let mut granted = config.plugin(&m.name).grants;
+    granted.sql.extend(granted_by_command.sql.iter().cloned());
+    granted.blob.extend(granted_by_command.blob.iter().cloned());
+    granted.http.extend(granted_by_command.http.iter().cloned());
+    granted.fs.extend(granted_by_command.fs.iter().cloned());
+    granted.state |= granted_by_command.state;
+    let grants = Grants {
+        plugin: m.label(),
+        plugin_name: m.name.clone(),
+        asked: m.capabilities.clone(),
+        granted,
+    };
+    let wasm = plugin.wasm().map_err(|e| PluginError::InvalidComponent {
+        plugin: m.label(),
+        source_name: "plugin.wasm".into(),
+        detail: e.to_string(),
+    })?;
+    LoadedPlugin::load(runtime, &wasm, &m.label(), grants, limits)
+}

@@ -1,0 +1,12 @@
+//! sqlmig moves SQL Server databases to Azure SQL Managed Instance: discover, assess, migrate,
+//! validate. Sources, methods and rule packs are sandboxed WebAssembly plugins; this crate is the
+//! host that runs them, and the `sqlmig` command line.
+
+pub mod capabilities;
+pub mod cli;
+pub mod config;
+pub mod plugins;
+pub mod runtime;
+
+/// The host's own version (the `sqlmig` package version).
+pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");

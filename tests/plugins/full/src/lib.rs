@@ -1,0 +1,161 @@
+//! A well-behaved plugin: every hook, every capability. Each hook answers with what it saw so the
+//! tests can check the host's side of each capability.
+
+use serde::Deserialize;
+use serde_json::json;
+use sqlmig_plugin_sdk::{
+    Error, Finding, FindingLevel, FindingScope, Plugin, Rows, blob, clock, export_plugin, fs,
+    http, log, parse_document, sql, state,
+};
+
+struct Full;
+
+#[derive(Deserialize)]
+struct Inventory {
+    instances: Vec<Instance>,
+}
+
+#[derive(Deserialize)]
+struct Instance {
+    name: String,
+    databases: Vec<Database>,
+}
+
+#[derive(Deserialize)]
+struct Database {
+    name: String,
+    compatibility_level: u32,
+}
+
+impl Plugin for Full {
+    fn summary() -> &'static str {
+        "uses every capability"
+    }
+
+    /// Queries the `source` endpoint with a parameter and reads the typed rows.
+    fn discover(_request: &str) -> Result<String, Error> {
+        let conn = sql::connect("source")?;
+        let sets = conn.query(
+            "SELECT name, database_id FROM sys.databases WHERE database_id > @min",
+            &[sql::Param {
+                name: "min".into(),
+                value: sql::SqlValue::Int(4),
+            }],
+        )?;
+        let rows = Rows::new(sets.into_iter().next().unwrap_or(sql::RowSet {
+            columns: vec![],
+            rows: vec![],
+        }));
+        let mut names = Vec::new();
+        for row in rows.iter() {
+            names.push(json!({"name": row.get::<String>("name")?, "id": row.get::<i64>("database_id")?}));
+        }
+        let stream = conn.stream("SELECT n FROM numbers", &[])?;
+        let mut streamed = 0u64;
+        loop {
+            let batch = stream.next_batch(1000)?;
+            if batch.is_empty() {
+                break;
+            }
+            streamed += batch.len() as u64;
+        }
+        let affected = conn.execute("UPDATE t SET x = 1", &[])?;
+        Ok(json!({"schema": "test.discover/1", "databases": names, "streamed": streamed, "affected": affected}).to_string())
+    }
+
+    /// Lists and reads a file of the granted `scripts` folder.
+    fn collect(request: &str) -> Result<String, Error> {
+        let path: String = parse_document::<serde_json::Value>(request, "collect request")?["path"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let entries = fs::list("scripts", "")?;
+        let bytes = fs::read("scripts", &path, 0, 1 << 20)?;
+        Ok(json!({
+            "entries": entries.iter().map(|e| e.path.clone()).collect::<Vec<_>>(),
+            "text": String::from_utf8_lossy(&bytes),
+        })
+        .to_string())
+    }
+
+    fn assess(inventory: &str, _options: &str) -> Result<Vec<Finding>, Error> {
+        let inv: Inventory = parse_document(inventory, "inventory")?;
+        let total = inv.instances.len() as u64;
+        let mut out = Vec::new();
+        for (i, inst) in inv.instances.iter().enumerate() {
+            log::progress(i as u64, Some(total), &inst.name);
+            for db in inst.databases.iter().filter(|d| d.compatibility_level < 100) {
+                out.push(Finding {
+                    rule_id: "DbCompatLevelLowerThan100".into(),
+                    level: FindingLevel::Warning,
+                    scope: FindingScope::Database,
+                    instance: inst.name.clone(),
+                    database: Some(db.name.clone()),
+                    object: None,
+                    file: None,
+                    line: None,
+                    title: "Compatibility level below 100".into(),
+                    message: format!("{} is at level {}", db.name, db.compatibility_level),
+                    impact: "The level is raised on restore.".into(),
+                    remediation: "Test the application at level 100 or above.".into(),
+                    help_url: None,
+                });
+            }
+        }
+        log::info(&format!("{} findings", out.len()));
+        Ok(out)
+    }
+
+    /// Counts its runs in durable state.
+    fn plan(_request: &str) -> Result<String, Error> {
+        let runs = match state::get("runs")? {
+            Some(b) => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+            None => 0,
+        } + 1;
+        state::set("runs", &runs.to_le_bytes())?;
+        Ok(json!({"runs": runs, "keys": state::keys("")?}).to_string())
+    }
+
+    /// Stages two blocks, commits them, lists and reads back a range.
+    fn run_step(_step: &str) -> Result<String, Error> {
+        let c = blob::open("backups")?;
+        c.put_block("db1/full.bak", "b0", b"hello ")?;
+        c.put_block("db1/full.bak", "b1", b"world")?;
+        c.commit_block_list("db1/full.bak", &["b0".to_string(), "b1".to_string()])?;
+        let listed = c.list("db1/")?;
+        let range = c.read_range("db1/full.bak", 6, 5)?;
+        Ok(json!({
+            "listed": listed.iter().map(|b| (b.name.clone(), b.size)).collect::<Vec<_>>(),
+            "range": String::from_utf8_lossy(&range),
+            "url": c.url("db1/full.bak"),
+        })
+        .to_string())
+    }
+
+    /// Sends a request to the request's URL (allowed or not is the host's business).
+    fn cutover(request: &str) -> Result<String, Error> {
+        let url = parse_document::<serde_json::Value>(request, "cutover request")?["url"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let resp = http::send(&http::Request {
+            method: "GET".into(),
+            url,
+            headers: vec![],
+            body: vec![],
+        })?;
+        Ok(json!({"status": resp.status, "body": String::from_utf8_lossy(&resp.body)}).to_string())
+    }
+
+    /// Sleeps in the host and reports how long it took.
+    fn validate(request: &str) -> Result<String, Error> {
+        let ms = parse_document::<serde_json::Value>(request, "validate request")?["sleep_ms"]
+            .as_u64()
+            .unwrap_or(0);
+        let t0 = clock::now();
+        clock::sleep(ms);
+        Ok(json!({"slept_ms": clock::now() - t0}).to_string())
+    }
+}
+
+export_plugin!(Full);

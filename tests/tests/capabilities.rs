@@ -1,0 +1,317 @@
+//! The well-behaved `full` plugin uses every capability through the real runtime; each
+//! capability works when asked and granted, and is refused naming the missing side otherwise.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use sqlmig::capabilities::state::SqliteStateStore;
+use sqlmig::capabilities::{CapabilityError, CapabilitySet, Services};
+use sqlmig::runtime::instance::FindingLevel;
+use sqlmig::runtime::{HookCall, HookOutput, Limits, LoadedPlugin, PluginError};
+use sqlmig_tests::doubles::{EchoHttp, MemoryBlobs, RecordedProgress, ScriptedSql};
+use sqlmig_tests::plugins::{FULL_MANIFEST, FULL_WASM};
+use sqlmig_tests::{load, manifest, runtime};
+
+/// Grants everything the `full` plugin asks for.
+fn all_asked() -> CapabilitySet {
+    manifest(FULL_MANIFEST).capabilities
+}
+
+fn full(granted: CapabilitySet) -> LoadedPlugin {
+    load(
+        &runtime(),
+        FULL_WASM,
+        FULL_MANIFEST,
+        granted,
+        Limits::default(),
+    )
+    .unwrap()
+}
+
+fn doc(out: HookOutput) -> Value {
+    match out {
+        HookOutput::Document(d) => serde_json::from_str(&d).unwrap(),
+        other => panic!("expected a document, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn describe_names_the_plugin() {
+    let p = full(CapabilitySet::default());
+    match p
+        .call(&Services::default(), HookCall::Describe)
+        .await
+        .unwrap()
+    {
+        HookOutput::Info(info) => {
+            assert_eq!(info.name, "full");
+            assert_eq!(info.version, "0.1.0");
+            assert_eq!(info.summary, "uses every capability");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.api.to_string(), "0.1.0");
+}
+
+#[tokio::test]
+async fn sql_queries_carry_parameters_and_stream_in_batches() {
+    let sql = Arc::new(ScriptedSql {
+        stream_rows: 2500,
+        ..Default::default()
+    });
+    let services = Services {
+        sql: Some(sql.clone()),
+        ..Default::default()
+    };
+    let out = full(all_asked())
+        .call(&services, HookCall::Discover("{}".into()))
+        .await
+        .unwrap();
+    let d = doc(out);
+    assert_eq!(d["databases"][0]["name"], "Sales");
+    assert_eq!(d["databases"][1]["id"], 6);
+    assert_eq!(d["streamed"], 2500);
+    assert_eq!(d["affected"], 3);
+    let sent = sql.sent.lock().unwrap();
+    assert!(sent[0].0.contains("WHERE database_id > @min"));
+    assert_eq!(sent[0].1[0].name, "min");
+    assert_eq!(
+        sent[0].1[0].value,
+        sqlmig::capabilities::sql::SqlValue::Int(4)
+    );
+}
+
+#[tokio::test]
+async fn sql_without_the_operators_grant_is_denied_naming_the_operator() {
+    let services = Services {
+        sql: Some(Arc::new(ScriptedSql::default())),
+        ..Default::default()
+    };
+    let err = full(CapabilitySet::default())
+        .call(&services, HookCall::Discover("{}".into()))
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(
+            &err,
+            PluginError::Failed {
+                error: CapabilityError::AccessDenied(_),
+                hook: "discover",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(text.contains("plugin full 0.1.0"), "{text}");
+    assert!(text.contains("capability sql endpoint 'source'"), "{text}");
+    assert!(text.contains("not granted"), "{text}");
+    assert!(text.contains("[plugins.full.grants]"), "{text}");
+}
+
+#[tokio::test]
+async fn fs_reads_inside_the_granted_folder_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("proc.sql"), "SELECT 1;").unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    let mut services = Services::default();
+    services
+        .folders
+        .insert("scripts".into(), dir.path().to_path_buf());
+    let p = full(all_asked());
+
+    let d = doc(p
+        .call(
+            &services,
+            HookCall::Collect(r#"{"path":"proc.sql"}"#.into()),
+        )
+        .await
+        .unwrap());
+    assert_eq!(d["text"], "SELECT 1;");
+    assert_eq!(d["entries"], serde_json::json!(["proc.sql", "sub"]));
+
+    let err = p
+        .call(
+            &services,
+            HookCall::Collect(r#"{"path":"../../etc/passwd"}"#.into()),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Failed { error: CapabilityError::AccessDenied(m), .. } if m.contains("leaves granted folder 'scripts'")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn assess_returns_findings_and_reports_progress() {
+    let progress = Arc::new(RecordedProgress::default());
+    let services = Services {
+        progress: Some(progress.clone()),
+        ..Default::default()
+    };
+    let inventory = r#"{"schema":"sqlmig.inventory/1","instances":[
+        {"name":"SQL01","databases":[{"name":"Old","compatibility_level":90},{"name":"New","compatibility_level":160}]},
+        {"name":"SQL02","databases":[]}]}"#;
+    let out = full(CapabilitySet::default())
+        .call(
+            &services,
+            HookCall::Assess {
+                inventory: inventory.into(),
+                options: "{}".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let HookOutput::Findings(f) = out else {
+        panic!("{out:?}")
+    };
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].rule_id, "DbCompatLevelLowerThan100");
+    assert_eq!(f[0].database.as_deref(), Some("Old"));
+    assert!(matches!(f[0].level, FindingLevel::Warning));
+    let reports = progress.reports.lock().unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(
+        reports[1],
+        ("full 0.1.0".into(), 1, Some(2), "SQL02".into())
+    );
+}
+
+#[tokio::test]
+async fn malformed_input_is_the_plugins_invalid_input() {
+    let err = full(CapabilitySet::default())
+        .call(
+            &Services::default(),
+            HookCall::Assess {
+                inventory: "{not json".into(),
+                options: "{}".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Failed { error: CapabilityError::InvalidInput(m), .. } if m.contains("line 1")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn state_is_durable_across_calls_and_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("journal.db");
+    let p = full(all_asked());
+    for expected in 1..=2 {
+        let services = Services {
+            state: Some(Arc::new(SqliteStateStore::open(&db).unwrap())),
+            ..Default::default()
+        };
+        let d = doc(p
+            .call(&services, HookCall::Plan("{}".into()))
+            .await
+            .unwrap());
+        assert_eq!(d["runs"], expected);
+        assert_eq!(d["keys"], serde_json::json!(["runs"]));
+    }
+}
+
+#[tokio::test]
+async fn state_must_be_granted() {
+    let dir = tempfile::tempdir().unwrap();
+    let services = Services {
+        state: Some(Arc::new(
+            SqliteStateStore::open(&dir.path().join("j.db")).unwrap(),
+        )),
+        ..Default::default()
+    };
+    // The plugin asks for state; without the operator's grant the denial names the operator.
+    let mut granted = all_asked();
+    granted.state = false;
+    let err = full(granted)
+        .call(&services, HookCall::Plan("{}".into()))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("capability state is not granted"), "{err}");
+}
+
+#[tokio::test]
+async fn blob_blocks_are_staged_committed_listed_and_read() {
+    let blobs = MemoryBlobs::default();
+    let services = Services {
+        blob: Some(Arc::new(blobs.clone())),
+        ..Default::default()
+    };
+    let d = doc(full(all_asked())
+        .call(&services, HookCall::RunStep("{}".into()))
+        .await
+        .unwrap());
+    assert_eq!(d["range"], "world");
+    assert_eq!(d["listed"], serde_json::json!([["db1/full.bak", 11]]));
+    assert_eq!(
+        d["url"],
+        "https://account.blob.core.windows.net/backups/db1/full.bak"
+    );
+    assert_eq!(blobs.blobs.lock().unwrap()["db1/full.bak"], b"hello world");
+}
+
+#[tokio::test]
+async fn http_reaches_only_allow_listed_hosts() {
+    let http = Arc::new(EchoHttp::default());
+    let services = Services {
+        http: Some(http.clone()),
+        ..Default::default()
+    };
+    let p = full(all_asked());
+    let d = doc(p
+        .call(
+            &services,
+            HookCall::Cutover(r#"{"url":"http://127.0.0.1:1/ok"}"#.into()),
+        )
+        .await
+        .unwrap());
+    assert_eq!(d["status"], 200);
+
+    let err = p
+        .call(
+            &services,
+            HookCall::Cutover(r#"{"url":"https://exfiltrate.example/steal"}"#.into()),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("capability http host 'https://exfiltrate.example'"),
+        "{err}"
+    );
+    assert!(err.contains("not asked for"), "{err}");
+    assert_eq!(
+        http.sent.lock().unwrap().len(),
+        1,
+        "the refused request was never sent"
+    );
+}
+
+#[tokio::test]
+async fn sleep_happens_in_the_host() {
+    let d = doc(full(CapabilitySet::default())
+        .call(
+            &Services::default(),
+            HookCall::Validate(r#"{"sleep_ms":40}"#.into()),
+        )
+        .await
+        .unwrap());
+    assert!(d["slept_ms"].as_u64().unwrap() >= 40, "{d}");
+}
+
+#[tokio::test]
+async fn a_missing_service_is_unavailable_not_a_crash() {
+    let err = full(all_asked())
+        .call(&Services::default(), HookCall::RunStep("{}".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Failed { error: CapabilityError::Unavailable(m), .. } if m.contains("'backups'")),
+        "{err:?}"
+    );
+}
