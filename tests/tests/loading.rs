@@ -1,0 +1,108 @@
+//! What the host refuses before running anything: garbage bytes, components built against a
+//! contract line it does not implement; and the compiled-component cache.
+
+use sqlmig::capabilities::{CapabilitySet, Grants};
+use sqlmig::runtime::cache::CacheOutcome;
+use sqlmig::runtime::{Limits, LoadedPlugin, PluginError, Runtime};
+use sqlmig_tests::plugins::{FULL_MANIFEST, FULL_WASM, WRONG_API_MANIFEST, WRONG_API_WASM};
+use sqlmig_tests::{load, runtime};
+
+fn grants(name: &str) -> Grants {
+    Grants {
+        plugin: format!("{name} 1.0.0"),
+        plugin_name: name.into(),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn garbage_bytes_are_not_a_component() {
+    let rt = runtime();
+    let err = LoadedPlugin::load(
+        &rt,
+        b"MZ\x90\x00 not wasm at all",
+        "junk.wasm",
+        grants("junk"),
+        Limits::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, PluginError::InvalidComponent { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("junk.wasm is not a valid WebAssembly component"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_core_module_is_not_a_plugin_component() {
+    let rt = runtime();
+    // The smallest valid core wasm module: magic and version only.
+    let module = b"\0asm\x01\0\0\0";
+    let err = LoadedPlugin::load(&rt, module, "core.wasm", grants("core"), Limits::default())
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, PluginError::InvalidComponent { .. }),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_newer_contract_line_is_refused_naming_both_versions() {
+    let rt = runtime();
+    let err = load(
+        &rt,
+        WRONG_API_WASM,
+        WRONG_API_MANIFEST,
+        CapabilitySet::default(),
+        Limits::default(),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, PluginError::IncompatibleApi { .. }),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("built against sqlmig:plugin@0.2.0"), "{text}");
+    assert!(
+        text.contains("supports sqlmig:plugin 0.1.x (>=0.1.0, <0.2.0)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_second_load_comes_from_the_disk_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = std::fs::read(FULL_WASM).unwrap();
+    let m = sqlmig_tests::manifest(FULL_MANIFEST);
+    let g = || Grants {
+        plugin: m.label(),
+        plugin_name: m.name.clone(),
+        ..Default::default()
+    };
+    let first = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
+    let p = LoadedPlugin::load(&first, &wasm, "full", g(), Limits::default()).unwrap();
+    assert_eq!(p.cache, CacheOutcome::Compiled);
+    drop(first);
+    // A new runtime (a new process, as far as the engine is concerned) finds it compiled.
+    let second = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
+    let p = LoadedPlugin::load(&second, &wasm, "full", g(), Limits::default()).unwrap();
+    assert_eq!(p.cache, CacheOutcome::Hit);
+    // The entry is mapped into memory while loaded: release it before damaging the file (the
+    // cache itself only ever replaces entries by rename, never in place).
+    drop((p, second));
+
+    // A damaged entry is dropped and recompiled, never trusted.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"damaged").unwrap();
+    }
+    let third = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
+    let p = LoadedPlugin::load(&third, &wasm, "full", g(), Limits::default()).unwrap();
+    assert_eq!(p.cache, CacheOutcome::Compiled);
+}
