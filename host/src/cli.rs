@@ -1,1 +1,146 @@
-//! The `sqlmig` command line.
+//! The `sqlmig` command line: parsing, output conventions, exit codes.
+//!
+//! Exit codes mean one thing each: 0 success, 1 the job ran and found problems, 2 bad input or
+//! usage, 3 a failure talking to a server, storage or plugin.
+
+mod failure;
+mod output;
+mod plugin_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+pub use failure::Failure;
+
+use crate::config::{Config, Paths};
+use crate::runtime::versions;
+
+/// The long version line: the host version and the plugin API it speaks.
+fn long_version() -> &'static str {
+    Box::leak(
+        format!(
+            "{} (plugin API sqlmig:plugin {})",
+            crate::HOST_VERSION,
+            versions::supported_range()
+        )
+        .into_boxed_str(),
+    )
+}
+
+/// Move SQL Server databases to Azure SQL Managed Instance.
+///
+/// sqlmig follows the four stages of a migration (discover, assess, migrate, validate). Source
+/// platforms, migration methods and rule packs are sandboxed WebAssembly plugins: `sqlmig plugin`
+/// manages them.
+#[derive(Debug, Parser)]
+#[command(name = "sqlmig", version = long_version(), propagate_version = true)]
+pub struct Cli {
+    /// Output format: a table for people, JSON for scripts.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Write the JSON output to FILE instead of stdout.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Only errors on stderr.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// More detail on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The operator's configuration (grants, limits, folders). Default: sqlmig.toml in the
+    /// config folder, or $SQLMIG_HOME/sqlmig.toml.
+    #[arg(long, global = true, value_name = "FILE", env = "SQLMIG_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install, list, inspect and remove plugins.
+    #[command(subcommand)]
+    Plugin(plugin_cmd::PluginCommand),
+}
+
+/// What every command gets: paths, config, output settings.
+pub struct Context {
+    pub paths: Paths,
+    pub config_file: PathBuf,
+    pub output: OutputFormat,
+    pub out: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+impl Context {
+    /// The operator's configuration; a malformed file is bad input.
+    pub fn config(&self) -> Result<Config, Failure> {
+        Config::load(&self.config_file).map_err(Failure::bad_input)
+    }
+}
+
+/// Parses the command line, runs the command and returns the exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.quiet, cli.verbose);
+    let paths = Paths::from_env();
+    let ctx = Context {
+        config_file: cli
+            .config
+            .clone()
+            .unwrap_or_else(|| paths.config_file.clone()),
+        paths,
+        output: cli.output,
+        out: cli.out.clone(),
+        quiet: cli.quiet,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return Failure::io(format!("cannot start the async runtime: {e}")).report(),
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Plugin(cmd) => plugin_cmd::run(&ctx, cmd).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(f) => f.report(),
+    }
+}
+
+fn init_logging(quiet: bool, verbose: u8) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SQLMIG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}

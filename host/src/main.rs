@@ -1,1 +1,5 @@
-fn main() {}
+//! The `sqlmig` command.
+
+fn main() -> std::process::ExitCode {
+    sqlmig::cli::run()
+}

@@ -15,17 +15,24 @@ use sqlmig::capabilities::sql::{
     Column, Param, RowSet, SqlBackend, SqlRowStream, SqlSession, SqlValue,
 };
 
+/// Statements a [`ScriptedSql`] was sent, with their parameters.
+pub type SentStatements = Arc<Mutex<Vec<(String, Vec<Param>)>>>;
+/// Blocks staged per (blob, block id).
+type StagedBlocks = Arc<Mutex<BTreeMap<(String, String), Vec<u8>>>>;
+/// One progress report: plugin, done, total, message.
+pub type ProgressReport = (String, u64, Option<u64>, String);
+
 /// A SQL endpoint named `source` answering every query with sys.databases-like rows, recording
 /// what it was sent.
 #[derive(Default)]
 pub struct ScriptedSql {
-    pub sent: Arc<Mutex<Vec<(String, Vec<Param>)>>>,
+    pub sent: SentStatements,
     /// Rows the stream query yields.
     pub stream_rows: u64,
 }
 
 struct Session {
-    sent: Arc<Mutex<Vec<(String, Vec<Param>)>>>,
+    sent: SentStatements,
     stream_rows: u64,
 }
 
@@ -117,7 +124,7 @@ impl SqlRowStream for Numbers {
 #[derive(Default, Clone)]
 pub struct MemoryBlobs {
     pub blobs: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
-    staged: Arc<Mutex<BTreeMap<(String, String), Vec<u8>>>>,
+    staged: StagedBlocks,
 }
 
 #[async_trait]
@@ -214,7 +221,7 @@ impl HttpBackend for EchoHttp {
 /// Records progress reports.
 #[derive(Default)]
 pub struct RecordedProgress {
-    pub reports: Mutex<Vec<(String, u64, Option<u64>, String)>>,
+    pub reports: Mutex<Vec<ProgressReport>>,
 }
 
 impl ProgressSink for RecordedProgress {

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::json;
 use sqlmig_plugin_sdk::{
-    Error, Finding, FindingLevel, FindingScope, Plugin, Rows, blob, clock, export_plugin, fs,
-    http, log, parse_document, sql, state,
+    Error, Finding, FindingLevel, FindingScope, Plugin, Rows, blob, clock, export_plugin, fs, http,
+    log, parse_document, sql, state,
 };
 
 struct Full;
@@ -48,7 +48,9 @@ impl Plugin for Full {
         }));
         let mut names = Vec::new();
         for row in rows.iter() {
-            names.push(json!({"name": row.get::<String>("name")?, "id": row.get::<i64>("database_id")?}));
+            names.push(
+                json!({"name": row.get::<String>("name")?, "id": row.get::<i64>("database_id")?}),
+            );
         }
         let stream = conn.stream("SELECT n FROM numbers", &[])?;
         let mut streamed = 0u64;
@@ -84,7 +86,11 @@ impl Plugin for Full {
         let mut out = Vec::new();
         for (i, inst) in inv.instances.iter().enumerate() {
             log::progress(i as u64, Some(total), &inst.name);
-            for db in inst.databases.iter().filter(|d| d.compatibility_level < 100) {
+            for db in inst
+                .databases
+                .iter()
+                .filter(|d| d.compatibility_level < 100)
+            {
                 out.push(Finding {
                     rule_id: "DbCompatLevelLowerThan100".into(),
                     level: FindingLevel::Warning,
@@ -147,11 +153,19 @@ impl Plugin for Full {
         Ok(json!({"status": resp.status, "body": String::from_utf8_lossy(&resp.body)}).to_string())
     }
 
-    /// Sleeps in the host and reports how long it took.
+    /// Sleeps in the host and reports how long it took; or runs `queries` one-row queries on
+    /// `source` (the benchmark's measure of one sql round trip).
     fn validate(request: &str) -> Result<String, Error> {
-        let ms = parse_document::<serde_json::Value>(request, "validate request")?["sleep_ms"]
-            .as_u64()
-            .unwrap_or(0);
+        let req = parse_document::<serde_json::Value>(request, "validate request")?;
+        if let Some(n) = req["queries"].as_u64() {
+            let conn = sql::connect("source")?;
+            let mut rows = 0;
+            for _ in 0..n {
+                rows += conn.query("SELECT 1", &[])?[0].rows.len();
+            }
+            return Ok(json!({"rows": rows}).to_string());
+        }
+        let ms = req["sleep_ms"].as_u64().unwrap_or(0);
         let t0 = clock::now();
         clock::sleep(ms);
         Ok(json!({"slept_ms": clock::now() - t0}).to_string())

@@ -46,21 +46,40 @@ fn give(out: *mut NativeBuffer, text: String) {
 }
 
 /// describe → info JSON; validate → echoes the request; others → unsupported.
-unsafe extern "C" fn call(hook: *const c_char, input: *const u8, len: usize, out: *mut NativeBuffer) -> i32 {
+unsafe extern "C" fn call(
+    hook: *const c_char,
+    input: *const u8,
+    len: usize,
+    out: *mut NativeBuffer,
+) -> i32 {
     // SAFETY: the host passes a NUL-terminated hook name and `len` readable bytes.
-    let hook = unsafe { CStr::from_ptr(hook) }.to_string_lossy().into_owned();
+    let hook = unsafe { CStr::from_ptr(hook) }
+        .to_string_lossy()
+        .into_owned();
     let input = unsafe { std::slice::from_raw_parts(input, len) };
     match hook.as_str() {
         "describe" => {
-            give(out, r#"{"name":"native-good","version":"1.0.0","summary":"a trusted native plugin"}"#.into());
+            give(
+                out,
+                r#"{"name":"native-good","version":"1.0.0","summary":"a trusted native plugin"}"#
+                    .into(),
+            );
             0
         }
         "validate" => {
-            give(out, format!(r#"{{"echo":{}}}"#, String::from_utf8_lossy(input)));
+            give(
+                out,
+                format!(r#"{{"echo":{}}}"#, String::from_utf8_lossy(input)),
+            );
             0
         }
         other => {
-            give(out, format!(r#"{{"kind":"unsupported","message":"native-good does not implement {other}"}}"#));
+            give(
+                out,
+                format!(
+                    r#"{{"kind":"unsupported","message":"native-good does not implement {other}"}}"#
+                ),
+            );
             1
         }
     }

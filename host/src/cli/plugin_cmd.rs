@@ -1,0 +1,227 @@
+//! `sqlmig plugin …`: install, list, info, remove.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::{Value, json};
+
+use super::output::{Table, write_json};
+use super::{Context, Failure, OutputFormat};
+use crate::capabilities::{CapabilitySet, Services};
+use crate::plugins::load_plugin;
+use crate::plugins::store::{InstalledPlugin, PluginStore};
+use crate::runtime::{HookCall, HookOutput, Runtime};
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Install a plugin from a folder or file.
+    ///
+    /// PATH is a folder holding plugin.toml and the component (.wasm), a plugin.toml, or a .wasm
+    /// with plugin.toml beside it. The component is checked (a valid component, built against a
+    /// contract version this sqlmig supports, matching the manifest's api range) and compiled
+    /// once; a newer version replaces older ones.
+    Install {
+        /// The plugin folder or file.
+        path: PathBuf,
+        /// Allow installing an older version over a newer one.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the plugins available: installed ones and those bundled with sqlmig.
+    List,
+    /// Show one plugin: manifest, contract version, capabilities asked, limits, checksum.
+    Info {
+        /// The plugin's name.
+        name: String,
+    },
+    /// Remove every installed version of a plugin.
+    Remove {
+        /// The plugin's name.
+        name: String,
+    },
+}
+
+/// Runs a plugin subcommand.
+pub async fn run(ctx: &Context, cmd: PluginCommand) -> Result<ExitCode, Failure> {
+    let store = PluginStore::new(ctx.paths.plugins_dir());
+    match cmd {
+        PluginCommand::Install { path, force } => install(ctx, &store, path, force),
+        PluginCommand::List => list(ctx, &store),
+        PluginCommand::Info { name } => info(ctx, &store, &name).await,
+        PluginCommand::Remove { name } => remove(ctx, &store, &name),
+    }
+}
+
+fn runtime(ctx: &Context) -> Result<Runtime, Failure> {
+    Runtime::new(Some(ctx.paths.component_cache()))
+        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e:#}")))
+}
+
+fn store_failure(e: crate::plugins::store::StoreError) -> Failure {
+    if e.bad_input {
+        Failure::bad_input(e.message)
+    } else {
+        Failure::io(e.message)
+    }
+}
+
+fn install(
+    ctx: &Context,
+    store: &PluginStore,
+    path: PathBuf,
+    force: bool,
+) -> Result<ExitCode, Failure> {
+    let rt = runtime(ctx)?;
+    let done = store.install(&rt, &path, force).map_err(store_failure)?;
+    match ctx.output {
+        OutputFormat::Json => write_json(
+            &serde_json::to_value(&done).expect("serializes"),
+            ctx.out.as_deref(),
+        )?,
+        OutputFormat::Table => {
+            if !ctx.quiet {
+                let replaced = if done.replaced.is_empty() {
+                    String::new()
+                } else {
+                    let v: Vec<String> = done.replaced.iter().map(|v| v.to_string()).collect();
+                    format!(", replacing {}", v.join(", "))
+                };
+                eprintln!(
+                    "installed {} {} (built against sqlmig:plugin@{}){replaced}",
+                    done.name, done.version, done.api
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON shape of a plugin in `list` and `info`.
+fn plugin_json(p: &InstalledPlugin) -> Value {
+    let m = &p.manifest;
+    json!({
+        "name": m.name,
+        "version": m.version.to_string(),
+        "description": m.description,
+        "kind": m.kind,
+        "api": p.receipt.api.to_string(),
+        "api_range": m.api.to_string(),
+        "hooks": m.hooks,
+        "capabilities": m.capabilities.summary(),
+        "origin": p.origin,
+        "sha256": p.receipt.sha256,
+    })
+}
+
+fn list(ctx: &Context, store: &PluginStore) -> Result<ExitCode, Failure> {
+    let plugins = store.available().map_err(store_failure)?;
+    match ctx.output {
+        OutputFormat::Json => {
+            let v: Vec<Value> = plugins.iter().map(plugin_json).collect();
+            write_json(&Value::Array(v), ctx.out.as_deref())?;
+        }
+        OutputFormat::Table => {
+            if plugins.is_empty() {
+                eprintln!("no plugins installed; `sqlmig plugin install DIR` adds one");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let mut t = Table::new(&["NAME", "VERSION", "API", "ORIGIN", "HOOKS", "CAPABILITIES"]);
+            for p in &plugins {
+                let caps = p.manifest.capabilities.summary();
+                t.row(vec![
+                    p.manifest.name.clone(),
+                    p.manifest.version.to_string(),
+                    p.receipt.api.to_string(),
+                    format!("{:?}", p.origin).to_lowercase(),
+                    p.manifest.hooks.join(","),
+                    if caps.is_empty() {
+                        "-".into()
+                    } else {
+                        caps.join(",")
+                    },
+                ]);
+            }
+            print!("{}", t.render());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn info(ctx: &Context, store: &PluginStore, name: &str) -> Result<ExitCode, Failure> {
+    let p = store.find(name).map_err(store_failure)?;
+    let config = ctx.config()?;
+    let rt = runtime(ctx)?;
+    let loaded = load_plugin(&rt, &p, &config, &CapabilitySet::default())
+        .map_err(|e| Failure::io(e.to_string()))?;
+    // `describe` runs in the sandbox like every hook: it proves the plugin starts.
+    let summary = match loaded.call(&Services::default(), HookCall::Describe).await {
+        Ok(HookOutput::Info(i)) => i.summary,
+        Ok(_) => String::new(),
+        Err(e) => return Err(Failure::io(e.to_string())),
+    };
+    let granted = config.plugin(name).grants.summary();
+    let mut v = plugin_json(&p);
+    v["summary"] = json!(summary);
+    v["limits"] = serde_json::to_value(&loaded.limits).expect("serializes");
+    v["granted"] = json!(granted);
+    v["path"] = json!(p.dir.as_ref().map(|d| d.display().to_string()));
+    match ctx.output {
+        OutputFormat::Json => write_json(&v, ctx.out.as_deref())?,
+        OutputFormat::Table => {
+            let m = &p.manifest;
+            let list = |l: &[String]| {
+                if l.is_empty() {
+                    "-".to_string()
+                } else {
+                    l.join(", ")
+                }
+            };
+            println!("name:          {}", m.name);
+            println!("version:       {}", m.version);
+            println!("description:   {}", m.description);
+            println!("summary:       {summary}");
+            println!(
+                "kind:          {}",
+                if m.kind.is_empty() { "-" } else { &m.kind }
+            );
+            println!(
+                "api:           sqlmig:plugin@{} (manifest: {})",
+                p.receipt.api, m.api
+            );
+            println!("hooks:         {}", m.hooks.join(", "));
+            println!("asks for:      {}", list(&m.capabilities.summary()));
+            println!("granted:       {}", list(&granted));
+            println!(
+                "limits:        {} MiB memory, {} s per hook, {} fuel",
+                loaded.limits.memory_mib, loaded.limits.timeout_secs, loaded.limits.fuel
+            );
+            println!(
+                "origin:        {}",
+                format!("{:?}", p.origin).to_lowercase()
+            );
+            if let Some(d) = &p.dir {
+                println!("path:          {}", d.display());
+            }
+            println!("sha256:        {}", p.receipt.sha256);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn remove(ctx: &Context, store: &PluginStore, name: &str) -> Result<ExitCode, Failure> {
+    let removed = store.remove(name).map_err(store_failure)?;
+    let versions: Vec<String> = removed.iter().map(|v| v.to_string()).collect();
+    match ctx.output {
+        OutputFormat::Json => write_json(
+            &json!({"name": name, "removed": versions}),
+            ctx.out.as_deref(),
+        )?,
+        OutputFormat::Table => {
+            if !ctx.quiet {
+                eprintln!("removed {name} {}", versions.join(", "));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

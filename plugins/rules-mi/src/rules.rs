@@ -1,0 +1,142 @@
+//! The rules. Each looks at one kind of evidence and says what it found, what it means on MI and
+//! what to do.
+
+use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
+
+use crate::inventory::{Database, Instance, Inventory};
+use crate::limits;
+
+const DOCS: &str = "https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server";
+
+/// Every rule over every instance and database, instance findings first.
+pub fn run_all(inv: &Inventory) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for inst in &inv.instances {
+        num_db_exceeds_100(inst, &mut out);
+        for db in inst.databases.iter().filter(|d| d.is_user()) {
+            compat_level_lower_than_100(inst, db, &mut out);
+            multiple_log_files(inst, db, &mut out);
+            filestream(inst, db, &mut out);
+        }
+    }
+    out
+}
+
+struct Rule {
+    id: &'static str,
+    level: FindingLevel,
+    title: &'static str,
+    impact: &'static str,
+    remediation: &'static str,
+}
+
+fn database_finding(rule: &Rule, inst: &Instance, db: &Database, message: String) -> Finding {
+    Finding {
+        rule_id: rule.id.into(),
+        level: rule.level,
+        scope: FindingScope::Database,
+        instance: inst.name.clone(),
+        database: Some(db.name.clone()),
+        object: None,
+        file: None,
+        line: None,
+        title: rule.title.into(),
+        message,
+        impact: rule.impact.into(),
+        remediation: rule.remediation.into(),
+        help_url: Some(DOCS.into()),
+    }
+}
+
+fn num_db_exceeds_100(inst: &Instance, out: &mut Vec<Finding>) {
+    let user = inst.databases.iter().filter(|d| d.is_user()).count();
+    if user > limits::MAX_USER_DATABASES {
+        out.push(Finding {
+            rule_id: "NumDbExceeds100".into(),
+            level: FindingLevel::Warning,
+            scope: FindingScope::Instance,
+            instance: inst.name.clone(),
+            database: None,
+            object: None,
+            file: None,
+            line: None,
+            title: "More than 100 user databases".into(),
+            message: format!(
+                "{} has {user} user databases; one managed instance holds at most {}",
+                inst.name,
+                limits::MAX_USER_DATABASES
+            ),
+            impact: "The databases do not fit on one managed instance.".into(),
+            remediation: "Spread the databases over several managed instances.".into(),
+            help_url: Some(DOCS.into()),
+        });
+    }
+}
+
+const COMPAT: Rule = Rule {
+    id: "DbCompatLevelLowerThan100",
+    level: FindingLevel::Warning,
+    title: "Compatibility level below 100",
+    impact: "Managed Instance raises the compatibility level to 100 on restore; code relying on \
+             older behaviour may change.",
+    remediation: "Test the application at compatibility level 100 or above before the move.",
+};
+
+fn compat_level_lower_than_100(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    if db.compatibility_level < limits::MIN_COMPATIBILITY_LEVEL {
+        let msg = format!(
+            "{} runs at compatibility level {}",
+            db.name, db.compatibility_level
+        );
+        out.push(database_finding(&COMPAT, inst, db, msg));
+    }
+}
+
+const LOGS: Rule = Rule {
+    id: "MultipleLogFiles",
+    level: FindingLevel::Issue,
+    title: "More than one log file",
+    impact: "A backup of a database with several log files does not restore on Managed Instance.",
+    remediation: "Empty and remove the extra log files (DBCC SHRINKFILE … EMPTYFILE, then ALTER \
+                  DATABASE … REMOVE FILE) before taking the backup.",
+};
+
+fn multiple_log_files(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    let logs: Vec<&str> = db
+        .files
+        .iter()
+        .filter(|f| f.type_desc.eq_ignore_ascii_case("LOG"))
+        .map(|f| f.name.as_str())
+        .collect();
+    if logs.len() > limits::MAX_LOG_FILES {
+        let msg = format!(
+            "{} has {} log files: {}",
+            db.name,
+            logs.len(),
+            logs.join(", ")
+        );
+        out.push(database_finding(&LOGS, inst, db, msg));
+    }
+}
+
+const FILESTREAM: Rule = Rule {
+    id: "FileStream",
+    level: FindingLevel::Issue,
+    title: "FILESTREAM or FileTable in use",
+    impact: "Managed Instance does not support FILESTREAM; the restore fails.",
+    remediation: "Move the FILESTREAM data to Azure Blob Storage (keeping references in the \
+                  database) and remove the FILESTREAM filegroup before the move.",
+};
+
+fn filestream(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    let files: Vec<&str> = db
+        .files
+        .iter()
+        .filter(|f| f.type_desc.eq_ignore_ascii_case("FILESTREAM"))
+        .map(|f| f.name.as_str())
+        .collect();
+    if !files.is_empty() {
+        let msg = format!("{} has FILESTREAM data in {}", db.name, files.join(", "));
+        out.push(database_finding(&FILESTREAM, inst, db, msg));
+    }
+}

@@ -1,0 +1,318 @@
+//! `sqlmig plugin install/list/info/remove` and `--version`, driven through the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use sqlmig_tests::plugins::{FULL_MANIFEST, FULL_WASM, WRONG_API_MANIFEST, WRONG_API_WASM};
+
+/// A sqlmig with its own empty home.
+struct Sqlmig {
+    home: tempfile::TempDir,
+}
+
+impl Sqlmig {
+    fn new() -> Sqlmig {
+        Sqlmig {
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_sqlmig-under-test"))
+            .args(args)
+            .env("SQLMIG_HOME", self.home.path())
+            .env_remove("SQLMIG_CONFIG")
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// A plugin folder from a test plugin, with its manifest edited by `edit`.
+    fn plugin_dir(
+        &self,
+        name: &str,
+        manifest: &str,
+        wasm: &str,
+        edit: impl Fn(String) -> String,
+    ) -> PathBuf {
+        let dir = self.home.path().join("src").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = std::fs::read_to_string(manifest).unwrap();
+        std::fs::write(dir.join("plugin.toml"), edit(text)).unwrap();
+        std::fs::copy(wasm, dir.join("plugin.wasm")).unwrap();
+        dir
+    }
+}
+
+/// The installed (not bundled) plugins of a `plugin list -o json`.
+fn installed(list: Value) -> Vec<Value> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["origin"] == "installed")
+        .cloned()
+        .collect()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn version_names_the_host_and_the_plugin_api() {
+    let out = Sqlmig::new().run(&["--version"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "sqlmig 0.1.0 (plugin API sqlmig:plugin 0.1.x (>=0.1.0, <0.2.0))"
+    );
+}
+
+#[test]
+fn install_list_info_remove_round_trip() {
+    let sq = Sqlmig::new();
+    let dir = sq.plugin_dir("full", FULL_MANIFEST, FULL_WASM, |t| t);
+
+    let out = sq.run(&["plugin", "install", s(&dir)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "people's output goes to stderr");
+    assert!(stderr(&out).contains("installed full 0.1.0 (built against sqlmig:plugin@0.1.0)"));
+
+    let list = installed(sq.json(&["plugin", "list", "-o", "json"]));
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["name"], "full");
+    assert_eq!(list[0]["api"], "0.1.0");
+    assert_eq!(list[0]["origin"], "installed");
+    assert_eq!(list[0]["capabilities"][0], "sql:source");
+    assert_eq!(list[0]["hooks"].as_array().unwrap().len(), 8);
+
+    let table = sq.run(&["plugin", "list"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("NAME      VERSION  API    ORIGIN"),
+        "{text}"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("full      0.1.0    0.1.0  installed"),
+        "{text}"
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("rules-mi  0.1.0    0.1.0  bundled"),
+        "{text}"
+    );
+
+    let info = sq.json(&["plugin", "info", "full", "-o", "json"]);
+    assert_eq!(info["summary"], "uses every capability");
+    assert_eq!(info["limits"]["memory_mib"], 256);
+    assert_eq!(info["sha256"].as_str().unwrap().len(), 64);
+
+    let out = sq.run(&["plugin", "remove", "full", "-o", "json"]);
+    assert!(out.status.success());
+    let removed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(removed["removed"][0], "0.1.0");
+    assert!(installed(sq.json(&["plugin", "list", "-o", "json"])).is_empty());
+}
+
+#[test]
+fn info_shows_the_operators_grants() {
+    let sq = Sqlmig::new();
+    let dir = sq.plugin_dir("full", FULL_MANIFEST, FULL_WASM, |t| t);
+    assert!(sq.run(&["plugin", "install", s(&dir)]).status.success());
+    std::fs::write(
+        sq.home.path().join("sqlmig.toml"),
+        "[plugins.full]\ngrants = { sql = [\"source\"], state = true }\n",
+    )
+    .unwrap();
+    let info = sq.json(&["plugin", "info", "full", "-o", "json"]);
+    assert_eq!(info["granted"], serde_json::json!(["sql:source", "state"]));
+}
+
+#[test]
+fn a_newer_version_replaces_the_older_and_a_downgrade_needs_force() {
+    let sq = Sqlmig::new();
+    let v1 = sq.plugin_dir("v1", FULL_MANIFEST, FULL_WASM, |t| t);
+    let v2 = sq.plugin_dir("v2", FULL_MANIFEST, FULL_WASM, |t| {
+        t.replace("version = \"0.1.0\"", "version = \"0.2.0\"")
+    });
+    assert!(sq.run(&["plugin", "install", s(&v1)]).status.success());
+    let out = sq.run(&["plugin", "install", s(&v2)]);
+    assert!(stderr(&out).contains("replacing 0.1.0"), "{}", stderr(&out));
+    let list = installed(sq.json(&["plugin", "list", "-o", "json"]));
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["version"], "0.2.0");
+
+    let out = sq.run(&["plugin", "install", s(&v1)]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("full 0.2.0 is installed; installing 0.1.0 would downgrade it"));
+    let out = sq.run(&["plugin", "install", "--force", s(&v1)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        sq.json(&["plugin", "list", "-o", "json"])[0]["version"],
+        "0.1.0"
+    );
+}
+
+#[test]
+fn a_malformed_manifest_is_refused_naming_file_and_line() {
+    let sq = Sqlmig::new();
+    let dir = sq.plugin_dir("bad", FULL_MANIFEST, FULL_WASM, |t| {
+        t.replace("api = \"^0.1\"", "api = ^0.1")
+    });
+    let out = sq.run(&["plugin", "install", s(&dir)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        err.contains("bad/plugin.toml") && err.contains("line 4"),
+        "{err}"
+    );
+    assert!(
+        !sq.home.path().join("data/plugins/full").exists(),
+        "nothing half-installed"
+    );
+}
+
+#[test]
+fn garbage_wasm_is_refused() {
+    let sq = Sqlmig::new();
+    let dir = sq.plugin_dir("junk", FULL_MANIFEST, FULL_WASM, |t| t);
+    std::fs::write(dir.join("plugin.wasm"), b"this is not webassembly").unwrap();
+    let out = sq.run(&["plugin", "install", s(&dir)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("plugin full 0.1.0") && err.contains("is not a valid WebAssembly component"),
+        "{err}"
+    );
+    assert!(installed(sq.json(&["plugin", "list", "-o", "json"])).is_empty());
+}
+
+#[test]
+fn an_incompatible_api_is_refused_naming_both_versions() {
+    let sq = Sqlmig::new();
+    let dir = sq.plugin_dir("wa", WRONG_API_MANIFEST, WRONG_API_WASM, |t| t);
+    let out = sq.run(&["plugin", "install", s(&dir)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("sqlmig:plugin@0.2.0") && err.contains("0.1.x"),
+        "{err}"
+    );
+
+    // A manifest range that admits no supported version is refused before the component is read.
+    let dir = sq.plugin_dir("future", FULL_MANIFEST, FULL_WASM, |t| {
+        t.replace("^0.1", "^0.3")
+    });
+    let out = sq.run(&["plugin", "install", s(&dir)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("api = \"^0.3\"") && err.contains("0.1.x"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_names_and_bad_config_are_bad_input() {
+    let sq = Sqlmig::new();
+    let out = sq.run(&["plugin", "remove", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no plugin named 'nope' is installed"));
+
+    let out = sq.run(&["plugin", "info", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = sq.plugin_dir("full", FULL_MANIFEST, FULL_WASM, |t| t);
+    assert!(sq.run(&["plugin", "install", s(&dir)]).status.success());
+    std::fs::write(
+        sq.home.path().join("sqlmig.toml"),
+        "[plugins.full]\ngrant = 1\n",
+    )
+    .unwrap();
+    let out = sq.run(&["plugin", "info", "full"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("sqlmig.toml") && err.contains("grant"),
+        "{err}"
+    );
+
+    let out = sq.run(&["plugin", "frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn json_can_go_to_a_file() {
+    let sq = Sqlmig::new();
+    let file = sq.home.path().join("plugins.json");
+    let out = sq.run(&["plugin", "list", "-o", "json", "--out", s(&file)]);
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(v.is_array());
+}
+
+#[test]
+fn bundled_plugins_are_there_on_a_fresh_home_and_a_newer_install_overrides_them() {
+    let sq = Sqlmig::new();
+    let list = sq.json(&["plugin", "list", "-o", "json"]);
+    let bundled: Vec<&Value> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "rules-mi")
+        .collect();
+    assert_eq!(bundled.len(), 1);
+    assert_eq!(bundled[0]["origin"], "bundled");
+    assert_eq!(bundled[0]["kind"], "rules");
+
+    let out = sq.run(&["plugin", "remove", "rules-mi"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("bundled with sqlmig and cannot be removed"));
+
+    // A newer rules-mi, built from the bundled component with its version raised.
+    let b = sqlmig::plugins::bundled::plugins()
+        .into_iter()
+        .find(|p| p.manifest.name == "rules-mi")
+        .unwrap();
+    let dir = sq.home.path().join("src/rules-mi-next");
+    std::fs::create_dir_all(&dir).unwrap();
+    let manifest = toml_with_version(&b.manifest, "0.9.0");
+    std::fs::write(dir.join("plugin.toml"), manifest).unwrap();
+    std::fs::write(dir.join("plugin.wasm"), b.wasm().unwrap()).unwrap();
+    assert!(sq.run(&["plugin", "install", s(&dir)]).status.success());
+    let info = sq.json(&["plugin", "info", "rules-mi", "-o", "json"]);
+    assert_eq!(info["version"], "0.9.0");
+    assert_eq!(info["origin"], "installed");
+
+    // Removing the installed one brings the bundled one back.
+    assert!(sq.run(&["plugin", "remove", "rules-mi"]).status.success());
+    let info = sq.json(&["plugin", "info", "rules-mi", "-o", "json"]);
+    assert_eq!(info["origin"], "bundled");
+}
+
+fn toml_with_version(m: &sqlmig::plugins::Manifest, version: &str) -> String {
+    let mut m = m.clone();
+    m.version = version.parse().unwrap();
+    toml::to_string(&m).unwrap()
+}
