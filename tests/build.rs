@@ -57,6 +57,11 @@ fn main() {
             "/// The `{name}` native test plugin.\npub const {ident}_LIB: &str = {:?};\n",
             lib.display().to_string()
         );
+        let manifest = workspace.join(name).join("plugin.toml");
+        consts += &format!(
+            "/// The `{name}` native test plugin's manifest.\npub const {ident}_MANIFEST: &str = {:?};\n",
+            manifest.display().to_string()
+        );
     }
     std::fs::write(out_dir.join("test_plugins.rs"), consts).unwrap();
 }

@@ -9,4 +9,4 @@ pub mod store;
 
 pub use loader::load_plugin;
 pub use manifest::Manifest;
-pub use store::{InstalledPlugin, PluginStore};
+pub use store::{InstallOptions, InstalledPlugin, PluginStore};

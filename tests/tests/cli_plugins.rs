@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use sqlmig_tests::plugins::{FULL_MANIFEST, FULL_WASM, WRONG_API_MANIFEST, WRONG_API_WASM};
+use sqlmig_tests::plugins::{
+    FULL_MANIFEST, FULL_WASM, NATIVE_FUTURE_LIB, NATIVE_FUTURE_MANIFEST, NATIVE_GOOD_LIB,
+    NATIVE_GOOD_MANIFEST, WRONG_API_MANIFEST, WRONG_API_WASM,
+};
 
 /// A sqlmig with its own empty home.
 struct Sqlmig {
@@ -31,6 +34,15 @@ impl Sqlmig {
         let out = self.run(args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// A native plugin folder: plugin.toml and the library as plugin.so.
+    fn native_dir(&self, name: &str, manifest: &str, lib: &str) -> PathBuf {
+        let dir = self.home.path().join("src").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(manifest, dir.join("plugin.toml")).unwrap();
+        std::fs::copy(lib, dir.join(sqlmig::plugins::store::native_file())).unwrap();
+        dir
     }
 
     /// A plugin folder from a test plugin, with its manifest edited by `edit`.
@@ -315,4 +327,61 @@ fn toml_with_version(m: &sqlmig::plugins::Manifest, version: &str) -> String {
     let mut m = m.clone();
     m.version = version.parse().unwrap();
     toml::to_string(&m).unwrap()
+}
+
+#[test]
+fn a_native_plugin_needs_trust_to_install_and_to_run() {
+    let sq = Sqlmig::new();
+    let dir = sq.native_dir("native-good", NATIVE_GOOD_MANIFEST, NATIVE_GOOD_LIB);
+
+    let out = sq.run(&["plugin", "install", s(&dir)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not sandboxed") && err.contains("--allow-native"),
+        "{err}"
+    );
+    assert!(installed(sq.json(&["plugin", "list", "-o", "json"])).is_empty());
+
+    let out = sq.run(&["plugin", "install", "--allow-native", s(&dir)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("native: runs unsandboxed"));
+    let list = installed(sq.json(&["plugin", "list", "-o", "json"]));
+    assert_eq!(list[0]["name"], "native-good");
+    assert_eq!(list[0]["native"], true);
+
+    // Running it (describe) needs trust again: on the command line or in the operator's config.
+    let out = sq.run(&["plugin", "info", "native-good"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let info = sq.json(&[
+        "plugin",
+        "info",
+        "native-good",
+        "--allow-native",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(info["summary"], "a trusted native plugin");
+    assert_eq!(info["limits"], Value::Null);
+    std::fs::write(
+        sq.home.path().join("sqlmig.toml"),
+        "[plugins.native-good]\nallow_native = true\n",
+    )
+    .unwrap();
+    let info = sq.json(&["plugin", "info", "native-good", "-o", "json"]);
+    assert_eq!(info["api"], "0.1.0");
+}
+
+#[test]
+fn a_native_plugin_for_another_abi_is_refused_even_when_trusted() {
+    let sq = Sqlmig::new();
+    let dir = sq.native_dir("native-future", NATIVE_FUTURE_MANIFEST, NATIVE_FUTURE_LIB);
+    let out = sq.run(&["plugin", "install", "--allow-native", s(&dir)]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("native ABI 2") && err.contains("speaks ABI 1"),
+        "{err}"
+    );
+    assert!(installed(sq.json(&["plugin", "list", "-o", "json"])).is_empty());
 }

@@ -10,7 +10,8 @@ use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
 use crate::capabilities::{CapabilitySet, Services};
 use crate::plugins::load_plugin;
-use crate::plugins::store::{InstalledPlugin, PluginStore};
+use crate::plugins::native::{NativeError, NativePlugin};
+use crate::plugins::store::{InstallOptions, InstalledPlugin, PluginStore};
 use crate::runtime::{HookCall, HookOutput, Runtime};
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +28,9 @@ pub enum PluginCommand {
         /// Allow installing an older version over a newer one.
         #[arg(long)]
         force: bool,
+        /// Trust a native library (plugin.so): it runs unsandboxed, with all of sqlmig's rights.
+        #[arg(long)]
+        allow_native: bool,
     },
     /// List the plugins available: installed ones and those bundled with sqlmig.
     List,
@@ -34,6 +38,9 @@ pub enum PluginCommand {
     Info {
         /// The plugin's name.
         name: String,
+        /// Trust the plugin's native library for this call (or set allow_native in sqlmig.toml).
+        #[arg(long)]
+        allow_native: bool,
     },
     /// Remove every installed version of a plugin.
     Remove {
@@ -46,9 +53,21 @@ pub enum PluginCommand {
 pub async fn run(ctx: &Context, cmd: PluginCommand) -> Result<ExitCode, Failure> {
     let store = PluginStore::new(ctx.paths.plugins_dir());
     match cmd {
-        PluginCommand::Install { path, force } => install(ctx, &store, path, force),
+        PluginCommand::Install {
+            path,
+            force,
+            allow_native,
+        } => install(
+            ctx,
+            &store,
+            path,
+            InstallOptions {
+                force,
+                allow_native,
+            },
+        ),
         PluginCommand::List => list(ctx, &store),
-        PluginCommand::Info { name } => info(ctx, &store, &name).await,
+        PluginCommand::Info { name, allow_native } => info(ctx, &store, &name, allow_native).await,
         PluginCommand::Remove { name } => remove(ctx, &store, &name),
     }
 }
@@ -70,10 +89,10 @@ fn install(
     ctx: &Context,
     store: &PluginStore,
     path: PathBuf,
-    force: bool,
+    opts: InstallOptions,
 ) -> Result<ExitCode, Failure> {
     let rt = runtime(ctx)?;
-    let done = store.install(&rt, &path, force).map_err(store_failure)?;
+    let done = store.install(&rt, &path, opts).map_err(store_failure)?;
     match ctx.output {
         OutputFormat::Json => write_json(
             &serde_json::to_value(&done).expect("serializes"),
@@ -87,8 +106,13 @@ fn install(
                     let v: Vec<String> = done.replaced.iter().map(|v| v.to_string()).collect();
                     format!(", replacing {}", v.join(", "))
                 };
+                let native = if done.native {
+                    ", native: runs unsandboxed"
+                } else {
+                    ""
+                };
                 eprintln!(
-                    "installed {} {} (built against sqlmig:plugin@{}){replaced}",
+                    "installed {} {} (built against sqlmig:plugin@{}{native}){replaced}",
                     done.name, done.version, done.api
                 );
             }
@@ -110,6 +134,7 @@ fn plugin_json(p: &InstalledPlugin) -> Value {
         "hooks": m.hooks,
         "capabilities": m.capabilities.summary(),
         "origin": p.origin,
+        "native": p.receipt.native,
         "sha256": p.receipt.sha256,
     })
 }
@@ -128,7 +153,11 @@ fn list(ctx: &Context, store: &PluginStore) -> Result<ExitCode, Failure> {
             }
             let mut t = Table::new(&["NAME", "VERSION", "API", "ORIGIN", "HOOKS", "CAPABILITIES"]);
             for p in &plugins {
-                let caps = p.manifest.capabilities.summary();
+                let caps = if p.receipt.native {
+                    vec!["native (unsandboxed)".to_string()]
+                } else {
+                    p.manifest.capabilities.summary()
+                };
                 t.row(vec![
                     p.manifest.name.clone(),
                     p.manifest.version.to_string(),
@@ -148,22 +177,70 @@ fn list(ctx: &Context, store: &PluginStore) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn info(ctx: &Context, store: &PluginStore, name: &str) -> Result<ExitCode, Failure> {
+/// What running `describe` found out: the summary, and the limits hooks run under (none for a
+/// native plugin, which runs unsandboxed).
+struct Described {
+    summary: String,
+    limits: Option<crate::runtime::Limits>,
+}
+
+/// Starts the plugin and asks it to describe itself: proves it loads and runs.
+async fn describe(
+    ctx: &Context,
+    p: &InstalledPlugin,
+    config: &crate::config::Config,
+    allow_native: bool,
+) -> Result<Described, Failure> {
+    if let Some(lib) = p.native_library() {
+        let trusted = allow_native || config.plugin(&p.manifest.name).allow_native;
+        let native = NativePlugin::load(&lib, trusted).map_err(|e| match e {
+            NativeError::NotTrusted { .. }
+            | NativeError::AbiMismatch { .. }
+            | NativeError::IncompatibleApi { .. } => Failure::bad_input(e),
+            _ => Failure::io(e),
+        })?;
+        let info = native.call("describe", "").map_err(Failure::io)?;
+        let info: Value = serde_json::from_str(&info).map_err(|e| {
+            Failure::io(format!(
+                "native plugin {}: describe answered no JSON: {e}",
+                native.label
+            ))
+        })?;
+        return Ok(Described {
+            summary: info["summary"].as_str().unwrap_or_default().to_string(),
+            limits: None,
+        });
+    }
+    let rt = runtime(ctx)?;
+    let loaded = load_plugin(&rt, p, config, &CapabilitySet::default())
+        .map_err(|e| Failure::io(e.to_string()))?;
+    // `describe` runs in the sandbox like every hook.
+    match loaded.call(&Services::default(), HookCall::Describe).await {
+        Ok(HookOutput::Info(i)) => Ok(Described {
+            summary: i.summary,
+            limits: Some(loaded.limits.clone()),
+        }),
+        Ok(_) => Ok(Described {
+            summary: String::new(),
+            limits: Some(loaded.limits.clone()),
+        }),
+        Err(e) => Err(Failure::io(e.to_string())),
+    }
+}
+
+async fn info(
+    ctx: &Context,
+    store: &PluginStore,
+    name: &str,
+    allow_native: bool,
+) -> Result<ExitCode, Failure> {
     let p = store.find(name).map_err(store_failure)?;
     let config = ctx.config()?;
-    let rt = runtime(ctx)?;
-    let loaded = load_plugin(&rt, &p, &config, &CapabilitySet::default())
-        .map_err(|e| Failure::io(e.to_string()))?;
-    // `describe` runs in the sandbox like every hook: it proves the plugin starts.
-    let summary = match loaded.call(&Services::default(), HookCall::Describe).await {
-        Ok(HookOutput::Info(i)) => i.summary,
-        Ok(_) => String::new(),
-        Err(e) => return Err(Failure::io(e.to_string())),
-    };
+    let d = describe(ctx, &p, &config, allow_native).await?;
     let granted = config.plugin(name).grants.summary();
     let mut v = plugin_json(&p);
-    v["summary"] = json!(summary);
-    v["limits"] = serde_json::to_value(&loaded.limits).expect("serializes");
+    v["summary"] = json!(d.summary);
+    v["limits"] = serde_json::to_value(&d.limits).expect("serializes");
     v["granted"] = json!(granted);
     v["path"] = json!(p.dir.as_ref().map(|d| d.display().to_string()));
     match ctx.output {
@@ -180,7 +257,7 @@ async fn info(ctx: &Context, store: &PluginStore, name: &str) -> Result<ExitCode
             println!("name:          {}", m.name);
             println!("version:       {}", m.version);
             println!("description:   {}", m.description);
-            println!("summary:       {summary}");
+            println!("summary:       {}", d.summary);
             println!(
                 "kind:          {}",
                 if m.kind.is_empty() { "-" } else { &m.kind }
@@ -190,12 +267,17 @@ async fn info(ctx: &Context, store: &PluginStore, name: &str) -> Result<ExitCode
                 p.receipt.api, m.api
             );
             println!("hooks:         {}", m.hooks.join(", "));
-            println!("asks for:      {}", list(&m.capabilities.summary()));
-            println!("granted:       {}", list(&granted));
-            println!(
-                "limits:        {} MiB memory, {} s per hook, {} fuel",
-                loaded.limits.memory_mib, loaded.limits.timeout_secs, loaded.limits.fuel
-            );
+            match &d.limits {
+                Some(l) => {
+                    println!("asks for:      {}", list(&m.capabilities.summary()));
+                    println!("granted:       {}", list(&granted));
+                    println!(
+                        "limits:        {} MiB memory, {} s per hook, {} fuel",
+                        l.memory_mib, l.timeout_secs, l.fuel
+                    );
+                }
+                None => println!("sandbox:       none (native library, runs with sqlmig's rights)"),
+            }
             println!(
                 "origin:        {}",
                 format!("{:?}", p.origin).to_lowercase()

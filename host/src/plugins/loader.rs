@@ -16,6 +16,14 @@ pub fn load_plugin(
     granted_by_command: &CapabilitySet,
 ) -> Result<LoadedPlugin, PluginError> {
     let m = &plugin.manifest;
+    if plugin.receipt.native {
+        return Err(PluginError::Instantiate {
+            plugin: m.label(),
+            detail: "it is a native library, not a component; native plugins load through \
+                     plugins::native with the operator's trust"
+                .into(),
+        });
+    }
     let limits = m
         .limits
         .resolve(&config.limits)

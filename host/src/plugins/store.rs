@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::bundled;
 use super::manifest::{COMPONENT_FILE, MANIFEST_FILE, Manifest};
+use super::native::NativePlugin;
 use crate::capabilities::Grants;
 use crate::runtime::cache::sha256_hex;
 use crate::runtime::{LoadedPlugin, Runtime, versions};
@@ -33,6 +34,29 @@ pub struct Receipt {
     pub api: Version,
     /// Where it was installed from.
     pub installed_from: String,
+    /// A native library (unsandboxed) rather than a component.
+    #[serde(default)]
+    pub native: bool,
+}
+
+/// The file name a native plugin's library is stored under on this platform.
+pub fn native_file() -> String {
+    format!("plugin.{}", std::env::consts::DLL_EXTENSION)
+}
+
+/// How `install` may proceed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InstallOptions {
+    /// Install an older version over a newer one.
+    pub force: bool,
+    /// The operator trusts a native library (it runs unsandboxed).
+    pub allow_native: bool,
+}
+
+/// What a plugin folder holds besides its manifest.
+enum Artifact {
+    Component(PathBuf),
+    NativeLibrary(PathBuf),
 }
 
 /// A plugin the store can run.
@@ -47,6 +71,14 @@ pub struct InstalledPlugin {
 }
 
 impl InstalledPlugin {
+    /// The native library of a native plugin.
+    pub fn native_library(&self) -> Option<PathBuf> {
+        match (&self.dir, self.receipt.native) {
+            (Some(dir), true) => Some(dir.join(native_file())),
+            _ => None,
+        }
+    }
+
     /// The component's bytes.
     pub fn wasm(&self) -> std::io::Result<Cow<'static, [u8]>> {
         match (&self.bundled_wasm, &self.dir) {
@@ -86,6 +118,8 @@ pub struct InstallOutcome {
     pub version: Version,
     pub api: Version,
     pub sha256: String,
+    /// Whether it is a native (unsandboxed) library.
+    pub native: bool,
     /// Versions of the same plugin it replaced.
     pub replaced: Vec<Version>,
     pub dir: PathBuf,
@@ -173,40 +207,52 @@ impl PluginStore {
             })
     }
 
-    /// Installs the plugin at `source` (a folder holding plugin.toml and a .wasm, a plugin.toml,
-    /// or a .wasm with plugin.toml beside it) after checking the manifest, the component and the
-    /// contract version. A newer version replaces older ones; an older one needs `force`.
+    /// Installs the plugin at `source` (a folder holding plugin.toml and a .wasm or a native
+    /// `plugin.so`, a plugin.toml, or a .wasm with plugin.toml beside it) after checking the
+    /// manifest, the artifact and the contract version. A newer version replaces older ones; an
+    /// older one needs `force`; a native library needs `allow_native`.
     pub fn install(
         &self,
         runtime: &Runtime,
         source: &Path,
-        force: bool,
+        opts: InstallOptions,
     ) -> Result<InstallOutcome, StoreError> {
-        let (manifest_path, wasm_path) = locate(source)?;
+        let (manifest_path, artifact) = locate(source)?;
         let manifest = Manifest::read(&manifest_path).map_err(|e| bad(e.to_string()))?;
-        let wasm = std::fs::read(&wasm_path)
-            .map_err(|e| bad(format!("{}: cannot read: {e}", wasm_path.display())))?;
-        let grants = Grants {
-            plugin: manifest.label(),
-            plugin_name: manifest.name.clone(),
-            ..Default::default()
+        let read = |p: &Path| {
+            std::fs::read(p).map_err(|e| bad(format!("{}: cannot read: {e}", p.display())))
         };
-        let loaded = LoadedPlugin::load(
-            runtime,
-            &wasm,
-            &wasm_path.display().to_string(),
-            grants,
-            Default::default(),
-        )
-        .map_err(|e| bad(e.to_string()))?;
-        if !manifest.api.matches(&loaded.api) {
+        let (api, bytes, file_name, native, artifact_path) = match artifact {
+            Artifact::Component(path) => {
+                let wasm = read(&path)?;
+                let grants = Grants {
+                    plugin: manifest.label(),
+                    plugin_name: manifest.name.clone(),
+                    ..Default::default()
+                };
+                let loaded = LoadedPlugin::load(
+                    runtime,
+                    &wasm,
+                    &path.display().to_string(),
+                    grants,
+                    Default::default(),
+                )
+                .map_err(|e| bad(e.to_string()))?;
+                (loaded.api, wasm, COMPONENT_FILE.to_string(), false, path)
+            }
+            Artifact::NativeLibrary(path) => {
+                let lib =
+                    NativePlugin::load(&path, opts.allow_native).map_err(|e| bad(e.to_string()))?;
+                (lib.api.clone(), read(&path)?, native_file(), true, path)
+            }
+        };
+        if !manifest.api.matches(&api) {
             return Err(bad(format!(
-                "{}: api = \"{}\", but {} was built against sqlmig:plugin@{}; fix the manifest \
-                 or rebuild the component",
+                "{}: api = \"{}\", but {} was built against sqlmig:plugin@{api}; fix the manifest \
+                 or rebuild the plugin",
                 manifest_path.display(),
                 manifest.api,
-                wasm_path.display(),
-                loaded.api
+                artifact_path.display(),
             )));
         }
 
@@ -217,7 +263,7 @@ impl PluginStore {
             .map(|p| p.manifest.version)
             .collect();
         if let Some(newer) = existing.iter().find(|v| **v > manifest.version)
-            && !force
+            && !opts.force
         {
             return Err(bad(format!(
                 "{} {newer} is installed; installing {} would downgrade it (pass --force to do so)",
@@ -225,13 +271,14 @@ impl PluginStore {
             )));
         }
 
-        let sha256 = sha256_hex(&wasm);
+        let sha256 = sha256_hex(&bytes);
         let receipt = Receipt {
             sha256: sha256.clone(),
-            api: loaded.api.clone(),
+            api: api.clone(),
             installed_from: source.display().to_string(),
+            native,
         };
-        let dir = self.put(&manifest, &manifest_path, &wasm, &receipt)?;
+        let dir = self.put(&manifest, &manifest_path, &file_name, &bytes, &receipt)?;
         let mut replaced = Vec::new();
         for v in existing.into_iter().filter(|v| *v != manifest.version) {
             let old = self.root.join(&manifest.name).join(v.to_string());
@@ -241,8 +288,9 @@ impl PluginStore {
         Ok(InstallOutcome {
             name: manifest.name,
             version: manifest.version,
-            api: loaded.api,
+            api,
             sha256,
+            native,
             replaced,
             dir,
         })
@@ -253,7 +301,8 @@ impl PluginStore {
         &self,
         manifest: &Manifest,
         manifest_path: &Path,
-        wasm: &[u8],
+        file_name: &str,
+        artifact: &[u8],
         receipt: &Receipt,
     ) -> Result<PathBuf, StoreError> {
         let parent = self.root.join(&manifest.name);
@@ -269,7 +318,7 @@ impl PluginStore {
         let manifest_text =
             std::fs::read(manifest_path).map_err(|e| io(manifest_path.display(), e))?;
         write(MANIFEST_FILE, &manifest_text)?;
-        write(COMPONENT_FILE, wasm)?;
+        write(file_name, artifact)?;
         write(
             "receipt.json",
             serde_json::to_string_pretty(receipt)
@@ -309,8 +358,8 @@ impl PluginStore {
     }
 }
 
-/// Finds the manifest and component a source path refers to.
-fn locate(source: &Path) -> Result<(PathBuf, PathBuf), StoreError> {
+/// Finds the manifest and the artifact (component or native library) a source path refers to.
+fn locate(source: &Path) -> Result<(PathBuf, Artifact), StoreError> {
     let meta = std::fs::metadata(source).map_err(|e| bad(format!("{}: {e}", source.display())))?;
     let dir = if meta.is_dir() {
         source.to_path_buf()
@@ -325,34 +374,34 @@ fn locate(source: &Path) -> Result<(PathBuf, PathBuf), StoreError> {
             dir.display()
         )));
     }
-    let wasm = if meta.is_file() && source.extension().is_some_and(|e| e == "wasm") {
-        source.to_path_buf()
-    } else if dir.join(COMPONENT_FILE).is_file() {
-        dir.join(COMPONENT_FILE)
-    } else {
-        let wasms: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map_err(|e| bad(format!("{}: {e}", dir.display())))?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
-            .collect();
-        match wasms.as_slice() {
-            [one] => one.clone(),
-            [] => {
-                return Err(bad(format!(
-                    "{}: no component (.wasm) beside {MANIFEST_FILE}",
-                    dir.display()
-                )));
-            }
-            _ => {
-                return Err(bad(format!(
-                    "{}: several .wasm files; name the component {COMPONENT_FILE} or pass its path",
-                    dir.display()
-                )));
-            }
-        }
-    };
-    Ok((manifest, wasm))
+    if meta.is_file() && source.extension().is_some_and(|e| e == "wasm") {
+        return Ok((manifest, Artifact::Component(source.to_path_buf())));
+    }
+    if dir.join(COMPONENT_FILE).is_file() {
+        return Ok((manifest, Artifact::Component(dir.join(COMPONENT_FILE))));
+    }
+    let native = dir.join(native_file());
+    if native.is_file() {
+        return Ok((manifest, Artifact::NativeLibrary(native)));
+    }
+    let wasms: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| bad(format!("{}: {e}", dir.display())))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    match wasms.as_slice() {
+        [one] => Ok((manifest, Artifact::Component(one.clone()))),
+        [] => Err(bad(format!(
+            "{}: no component (.wasm) or native library ({}) beside {MANIFEST_FILE}",
+            dir.display(),
+            native_file()
+        ))),
+        _ => Err(bad(format!(
+            "{}: several .wasm files; name the component {COMPONENT_FILE} or pass its path",
+            dir.display()
+        ))),
+    }
 }
 
 fn read_installed(dir: &Path) -> Result<InstalledPlugin, String> {
@@ -387,6 +436,7 @@ pub(super) fn bundled_plugin(
             sha256: sha256_hex(wasm),
             api,
             installed_from: "bundled with sqlmig".into(),
+            native: false,
         },
         bundled_wasm: Some(wasm),
     }
