@@ -5,19 +5,23 @@ use sqlmig::capabilities::{CapabilitySet, Services};
 use sqlmig::config::Config;
 use sqlmig::plugins::{PluginStore, load_plugin};
 use sqlmig::runtime::instance::{Finding, FindingLevel, FindingScope};
-use sqlmig::runtime::{HookCall, HookOutput};
+use sqlmig::runtime::{HookCall, HookOutput, LoadedPlugin};
 
-async fn assess(inventory: &str) -> Vec<Finding> {
+/// The bundled rules-mi, found through an empty store like a fresh user's.
+fn rules_mi() -> LoadedPlugin {
     let home = tempfile::tempdir().unwrap();
     let plugin = PluginStore::new(home.path()).find("rules-mi").unwrap();
-    let loaded = load_plugin(
+    load_plugin(
         &sqlmig_tests::runtime(),
         &plugin,
         &Config::default(),
         &CapabilitySet::default(),
     )
-    .unwrap();
-    let out = loaded
+    .unwrap()
+}
+
+async fn assess(inventory: &str) -> Vec<Finding> {
+    let out = rules_mi()
         .call(
             &Services::default(),
             HookCall::Assess {
@@ -99,16 +103,7 @@ async fn more_than_100_user_databases_is_an_instance_warning() {
 
 #[tokio::test]
 async fn an_inventory_without_the_fields_is_refused_with_the_place() {
-    let home = tempfile::tempdir().unwrap();
-    let plugin = PluginStore::new(home.path()).find("rules-mi").unwrap();
-    let loaded = load_plugin(
-        &sqlmig_tests::runtime(),
-        &plugin,
-        &Config::default(),
-        &CapabilitySet::default(),
-    )
-    .unwrap();
-    let err = loaded
+    let err = rules_mi()
         .call(
             &Services::default(),
             HookCall::Assess {
