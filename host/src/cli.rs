@@ -40,7 +40,7 @@ pub struct Cli {
     /// Output format: a table for people, JSON for scripts.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
-    /// Write the JSON output to FILE instead of stdout.
+    /// Write the JSON output to FILE instead of stdout (implies --output json).
     #[arg(long, global = true, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Only errors on stderr.
@@ -105,7 +105,12 @@ pub fn run() -> ExitCode {
             .clone()
             .unwrap_or_else(|| paths.config_file.clone()),
         paths,
-        output: cli.output,
+        // A file is for scripts: --out always writes JSON.
+        output: if cli.out.is_some() {
+            OutputFormat::Json
+        } else {
+            cli.output
+        },
         out: cli.out.clone(),
         quiet: cli.quiet,
     };

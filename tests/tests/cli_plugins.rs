@@ -282,6 +282,12 @@ fn json_can_go_to_a_file() {
     assert!(out.stdout.is_empty());
     let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert!(v.is_array());
+
+    // --out means JSON even without -o json.
+    let out = sq.run(&["plugin", "info", "rules-mi", "--out", s(&file)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(v["name"], "rules-mi");
 }
 
 #[test]
