@@ -1,0 +1,5 @@
+//! sqlsim: a SQL Server **test double**. It speaks TDS 7.4 to real clients (tiberius), runs
+//! T-SQL on SQLite after rewriting it, and serves catalog views from an instance description.
+//! It behaves like SQL Server where sqlmig depends on it and nowhere else; it is not a database.
+
+pub mod tds;
