@@ -124,7 +124,8 @@ impl ColumnType {
         };
         let maxable = |default: u16| -> Option<Option<u16>> {
             match nums.first() {
-                Some(s) if *s == "max" => Some(None),
+                // (max), or (-1) as the engine keeps it in SQLite's declared types.
+                Some(s) if *s == "max" || *s == "-1" => Some(None),
                 _ => n(0, default).map(Some),
             }
         };

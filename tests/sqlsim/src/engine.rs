@@ -1,0 +1,465 @@
+//! The engine: SQLite underneath, one attached SQLite database per SQL Server database, T-SQL
+//! parsed by sqlparser (MS SQL dialect) and rewritten before SQLite sees it.
+
+pub mod errors;
+pub mod rewrite;
+
+use std::sync::Mutex;
+
+use rusqlite::types::ValueRef;
+use sqlparser::ast::{ObjectType, Spanned, Statement, Use, VisitMut};
+use sqlparser::dialect::MsSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::instance::{Instance, SYSTEM_DATABASES};
+use crate::tds::tokens::{ColumnMeta, ServerMessage, cmd};
+use crate::tds::types::{ColumnType, Value};
+
+/// What a session carries between batches.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub login: String,
+    pub database: String,
+}
+
+/// What one statement produced, in order.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// A result set.
+    Rows {
+        columns: Vec<ColumnMeta>,
+        rows: Vec<Vec<Value>>,
+    },
+    /// A statement that affected rows (INSERT, UPDATE, DELETE).
+    Count { cmd: u16, rows: u64 },
+    /// A statement with no rows to report (DDL, SET).
+    Done,
+    /// The session's database changed (USE).
+    DatabaseChanged { old: String, new: String },
+    /// An informational message.
+    Info(ServerMessage),
+}
+
+/// The outcomes of a batch, and the error that stopped it, if any.
+#[derive(Debug, Default, PartialEq)]
+pub struct BatchResult {
+    pub outcomes: Vec<Outcome>,
+    pub error: Option<ServerMessage>,
+}
+
+/// The simulated instance's data.
+pub struct Engine {
+    pub instance: Instance,
+    conn: Mutex<rusqlite::Connection>,
+    databases: Mutex<Vec<String>>,
+}
+
+/// A name as SQLite sees it, double-quoted.
+fn sqlite_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+impl Engine {
+    /// An engine holding the system databases and the instance's user databases.
+    pub fn new(instance: Instance) -> rusqlite::Result<Engine> {
+        let conn = rusqlite::Connection::open_in_memory()?;
+        let engine = Engine {
+            instance,
+            conn: Mutex::new(conn),
+            databases: Mutex::new(Vec::new()),
+        };
+        let names: Vec<String> = SYSTEM_DATABASES
+            .iter()
+            .map(|s| s.to_string())
+            .chain(engine.instance.databases.iter().map(|d| d.name.clone()))
+            .collect();
+        for name in names {
+            engine.attach(&name)?;
+        }
+        Ok(engine)
+    }
+
+    fn attach(&self, name: &str) -> rusqlite::Result<()> {
+        let conn = self.conn.lock().unwrap();
+        conn.execute_batch(&format!(
+            "ATTACH DATABASE ':memory:' AS {}",
+            sqlite_ident(name)
+        ))?;
+        self.databases.lock().unwrap().push(name.to_string());
+        Ok(())
+    }
+
+    /// The database named `name` (case-insensitively), as it was created.
+    pub fn database(&self, name: &str) -> Option<String> {
+        self.databases
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|d| d.eq_ignore_ascii_case(name))
+            .cloned()
+    }
+
+    /// Runs a batch with named parameters (`@P1` → value) in `session`.
+    pub fn execute(
+        &self,
+        session: &mut Session,
+        sql: &str,
+        params: &[(String, Value)],
+    ) -> BatchResult {
+        let mut result = BatchResult::default();
+        let statements = match Parser::parse_sql(&MsSqlDialect {}, sql) {
+            Ok(s) => s,
+            Err(e) => {
+                result.error = Some(parse_error(&e.to_string()));
+                return result;
+            }
+        };
+        for mut stmt in statements {
+            let line = (stmt.span().start.line as i32).max(1);
+            match self.statement(session, &mut stmt, line, params) {
+                Ok(mut outs) => result.outcomes.append(&mut outs),
+                Err(e) => {
+                    result.error = Some(e);
+                    break;
+                }
+            }
+        }
+        result
+    }
+
+    fn statement(
+        &self,
+        session: &mut Session,
+        stmt: &mut Statement,
+        line: i32,
+        params: &[(String, Value)],
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        match stmt {
+            Statement::Use(u) => {
+                let name = match u {
+                    Use::Object(n) | Use::Database(n) => n.to_string(),
+                    other => other.to_string(),
+                };
+                let name = name.trim_matches(['[', ']', '"']).to_string();
+                let Some(db) = self.database(&name) else {
+                    return Err(errors::no_database(line, &name));
+                };
+                let old = std::mem::replace(&mut session.database, db.clone());
+                return Ok(vec![
+                    Outcome::DatabaseChanged {
+                        old,
+                        new: db.clone(),
+                    },
+                    Outcome::Info(errors::error(
+                        5701,
+                        0,
+                        line,
+                        format!("Changed database context to '{db}'."),
+                    )),
+                ]);
+            }
+            Statement::CreateDatabase { db_name, .. } => {
+                let name = db_name
+                    .to_string()
+                    .trim_matches(['[', ']', '"'])
+                    .to_string();
+                if self.database(&name).is_some() {
+                    return Err(errors::error(
+                        1801,
+                        16,
+                        line,
+                        format!(
+                            "Database '{name}' already exists. Choose a different database name."
+                        ),
+                    ));
+                }
+                self.attach(&name)
+                    .map_err(|e| errors::from_sqlite(&e, line, &[]))?;
+                return Ok(vec![Outcome::Done]);
+            }
+            Statement::Drop {
+                object_type: ObjectType::Database,
+                names,
+                if_exists,
+                ..
+            } => {
+                for n in names.iter() {
+                    let name = n.to_string().trim_matches(['[', ']', '"']).to_string();
+                    match self.database(&name) {
+                        Some(db) => {
+                            let conn = self.conn.lock().unwrap();
+                            conn.execute_batch(&format!("DETACH DATABASE {}", sqlite_ident(&db)))
+                                .map_err(|e| errors::from_sqlite(&e, line, &[]))?;
+                            self.databases.lock().unwrap().retain(|d| d != &db);
+                        }
+                        None if *if_exists => {}
+                        None => {
+                            return Err(errors::error(
+                                3701,
+                                11,
+                                line,
+                                format!(
+                                    "Cannot drop the database '{name}', because it does not exist or you do not have permission."
+                                ),
+                            ));
+                        }
+                    }
+                }
+                return Ok(vec![Outcome::Done]);
+            }
+            Statement::Set(_) => return Ok(vec![Outcome::Done]),
+            _ => {}
+        }
+
+        let mut rw = rewrite::Rewriter {
+            current_db: &session.database,
+            instance: &self.instance,
+            names: Vec::new(),
+        };
+        let _ = stmt.visit(&mut rw);
+        let names = rw.names;
+        let text = stmt.to_string();
+        let cur_cmd = match stmt {
+            Statement::Insert(_) => cmd::INSERT,
+            Statement::Update { .. } => cmd::UPDATE,
+            Statement::Delete(_) => cmd::DELETE,
+            Statement::Query(_) => cmd::SELECT,
+            _ => cmd::OTHER,
+        };
+        self.run_sqlite(&text, cur_cmd, line, params, &names)
+    }
+
+    fn run_sqlite(
+        &self,
+        text: &str,
+        cur_cmd: u16,
+        line: i32,
+        params: &[(String, Value)],
+        names: &[(String, String)],
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        let conn = self.conn.lock().unwrap();
+        let sq = |e: rusqlite::Error| errors::from_sqlite(&e, line, names);
+        let mut stmt = conn.prepare(text).map_err(sq)?;
+        for i in 1..=stmt.parameter_count() {
+            let Some(pname) = stmt.parameter_name(i).map(str::to_string) else {
+                continue;
+            };
+            let value = params
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&pname))
+                .map(|(_, v)| v)
+                .ok_or_else(|| {
+                    errors::error(
+                        137,
+                        15,
+                        line,
+                        format!("Must declare the scalar variable \"{pname}\"."),
+                    )
+                })?;
+            let bound = match value {
+                Value::Null => stmt.raw_bind_parameter(i, rusqlite::types::Null),
+                Value::Integer(v) => stmt.raw_bind_parameter(i, v),
+                Value::Real(v) => stmt.raw_bind_parameter(i, v),
+                Value::Text(v) => stmt.raw_bind_parameter(i, v),
+                Value::Blob(v) => stmt.raw_bind_parameter(i, v),
+            };
+            bound.map_err(sq)?;
+        }
+        if stmt.column_count() == 0 {
+            let n = stmt.raw_execute().map_err(sq)?;
+            return Ok(vec![if cur_cmd == cmd::OTHER {
+                Outcome::Done
+            } else {
+                Outcome::Count {
+                    cmd: cur_cmd,
+                    rows: n as u64,
+                }
+            }]);
+        }
+        let declared: Vec<(String, Option<ColumnType>)> = stmt
+            .columns()
+            .iter()
+            .map(|c| {
+                (
+                    c.name().to_string(),
+                    c.decl_type().and_then(ColumnType::parse),
+                )
+            })
+            .collect();
+        let width = declared.len();
+        let mut rows = Vec::new();
+        let mut q = stmt.raw_query();
+        while let Some(row) = q.next().map_err(sq)? {
+            let mut values = Vec::with_capacity(width);
+            for i in 0..width {
+                values.push(match row.get_ref(i).map_err(sq)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Integer(v),
+                    ValueRef::Real(v) => Value::Real(v),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+                });
+            }
+            rows.push(values);
+        }
+        let columns = declared
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, ty))| ColumnMeta {
+                name,
+                ty: ty.unwrap_or_else(|| infer_type(rows.iter().map(|r| &r[i]))),
+                nullable: true,
+            })
+            .collect();
+        Ok(vec![Outcome::Rows { columns, rows }])
+    }
+}
+
+/// The type SQL Server would give an expression column, judged from its values.
+fn infer_type<'a>(values: impl Iterator<Item = &'a Value>) -> ColumnType {
+    let mut ty: Option<ColumnType> = None;
+    for v in values {
+        let this = match v {
+            Value::Null => continue,
+            Value::Integer(i) if i32::try_from(*i).is_ok() => ColumnType::Int,
+            Value::Integer(_) => ColumnType::BigInt,
+            Value::Real(_) => ColumnType::Float,
+            Value::Text(s) if s.chars().count() <= 4000 => ColumnType::NVarChar(Some(4000)),
+            Value::Text(_) => ColumnType::NVarChar(None),
+            Value::Blob(b) if b.len() <= 8000 => ColumnType::VarBinary(Some(8000)),
+            Value::Blob(_) => ColumnType::VarBinary(None),
+        };
+        ty = Some(match (ty, this) {
+            (None, t) => t,
+            (Some(ColumnType::Int), ColumnType::BigInt) => ColumnType::BigInt,
+            (Some(ColumnType::NVarChar(Some(_))), ColumnType::NVarChar(None)) => {
+                ColumnType::NVarChar(None)
+            }
+            (Some(ColumnType::VarBinary(Some(_))), ColumnType::VarBinary(None)) => {
+                ColumnType::VarBinary(None)
+            }
+            (Some(t), _) => t,
+        });
+    }
+    // SQL Server types a bare NULL as int.
+    ty.unwrap_or(ColumnType::Int)
+}
+
+/// A sqlparser error as SQL Server's 102, with the line it names.
+fn parse_error(msg: &str) -> ServerMessage {
+    let line = msg
+        .split("Line: ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(1);
+    let near = msg
+        .split("found: ")
+        .nth(1)
+        .map(|r| r.split(" at Line").next().unwrap_or(r).trim().to_string())
+        .unwrap_or_else(|| "?".into());
+    errors::syntax(line, &near)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine() -> (Engine, Session) {
+        (
+            Engine::new(Instance::default_with_sa("pw")).unwrap(),
+            Session {
+                login: "sa".into(),
+                database: "master".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn tables_live_in_their_database_and_schema() {
+        let (e, mut s) = engine();
+        let r = e.execute(
+            &mut s,
+            "USE Sales; CREATE TABLE dbo.T (id INT NOT NULL PRIMARY KEY, name NVARCHAR(20)); \
+             INSERT INTO T (id, name) VALUES (1, N'a'), (2, N'b'); \
+             SELECT TOP 1 id, name FROM Sales.dbo.T ORDER BY id DESC",
+            &[],
+        );
+        assert_eq!(r.error, None);
+        assert_eq!(s.database, "Sales");
+        let rows = r.outcomes.iter().find_map(|o| match o {
+            Outcome::Rows { columns, rows } => Some((columns, rows)),
+            _ => None,
+        });
+        let (cols, rows) = rows.unwrap();
+        assert_eq!(cols[0].ty, ColumnType::Int);
+        assert_eq!(cols[1].ty, ColumnType::NVarChar(Some(20)));
+        assert_eq!(
+            rows,
+            &vec![vec![Value::Integer(2), Value::Text("b".into())]]
+        );
+        assert!(r.outcomes.contains(&Outcome::Count {
+            cmd: cmd::INSERT,
+            rows: 2
+        }));
+    }
+
+    #[test]
+    fn missing_tables_are_error_208_with_the_written_name_and_line() {
+        let (e, mut s) = engine();
+        let r = e.execute(&mut s, "SELECT 1;\nSELECT * FROM dbo.Missing", &[]);
+        let err = r.error.unwrap();
+        assert_eq!((err.number, err.class, err.line), (208, 16, 2));
+        assert_eq!(err.text, "Invalid object name 'dbo.Missing'.");
+    }
+
+    #[test]
+    fn parameters_bind_by_name() {
+        let (e, mut s) = engine();
+        let r = e.execute(
+            &mut s,
+            "SELECT @P1 + 1 AS n, @P2 AS s",
+            &[
+                ("@P1".into(), Value::Integer(41)),
+                ("@p2".into(), Value::Text("x".into())),
+            ],
+        );
+        match &r.outcomes[0] {
+            Outcome::Rows { rows, .. } => {
+                assert_eq!(rows[0], vec![Value::Integer(42), Value::Text("x".into())])
+            }
+            other => panic!("{other:?}"),
+        }
+        let r = e.execute(&mut s, "SELECT @nope", &[]);
+        assert_eq!(r.error.unwrap().number, 137);
+    }
+
+    #[test]
+    fn globals_and_serverproperty_come_from_the_instance() {
+        let (e, mut s) = engine();
+        let r = e.execute(
+            &mut s,
+            "SELECT @@SERVERNAME, SERVERPROPERTY('EngineEdition'), DB_NAME(), ISNULL(NULL, 3)",
+            &[],
+        );
+        match &r.outcomes[0] {
+            Outcome::Rows { rows, .. } => assert_eq!(
+                rows[0],
+                vec![
+                    Value::Text("SQLSIM".into()),
+                    Value::Integer(3),
+                    Value::Text("master".into()),
+                    Value::Integer(3)
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_102() {
+        let (e, mut s) = engine();
+        let err = e.execute(&mut s, "SELEC 1", &[]).error.unwrap();
+        assert_eq!((err.number, err.class), (102, 15));
+    }
+}

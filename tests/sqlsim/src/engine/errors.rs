@@ -1,0 +1,92 @@
+//! SQL Server errors as the engine raises them: real numbers, classes and message texts.
+
+use crate::tds::tokens::ServerMessage;
+
+/// A SQL Server error at a line of the batch.
+pub fn error(number: i32, class: u8, line: i32, text: impl Into<String>) -> ServerMessage {
+    ServerMessage {
+        number,
+        state: 1,
+        class,
+        text: text.into(),
+        procedure: String::new(),
+        line,
+    }
+}
+
+/// 102: a statement sqlparser could not parse.
+pub fn syntax(line: i32, near: &str) -> ServerMessage {
+    error(102, 15, line, format!("Incorrect syntax near '{near}'."))
+}
+
+/// 208: a table or view that does not exist.
+pub fn invalid_object(line: i32, name: &str) -> ServerMessage {
+    error(208, 16, line, format!("Invalid object name '{name}'."))
+}
+
+/// 911: `USE` of a database that does not exist.
+pub fn no_database(line: i32, name: &str) -> ServerMessage {
+    error(
+        911,
+        16,
+        line,
+        format!("Database '{name}' does not exist. Make sure that the name is entered correctly."),
+    )
+}
+
+/// Maps an error SQLite raised to the error SQL Server raises for the same mistake. `names`
+/// maps the names SQLite saw back to those the user wrote.
+pub fn from_sqlite(e: &rusqlite::Error, line: i32, names: &[(String, String)]) -> ServerMessage {
+    let text = e.to_string();
+    let original = |sqlite_name: &str| {
+        names
+            .iter()
+            .find(|(s, _)| s.eq_ignore_ascii_case(sqlite_name))
+            .map(|(_, o)| o.clone())
+            .unwrap_or_else(|| sqlite_name.to_string())
+    };
+    if let Some(name) = text.strip_prefix("no such table: ") {
+        return invalid_object(line, &original(name));
+    }
+    if let Some(col) = text.strip_prefix("no such column: ") {
+        let col = col.rsplit('.').next().unwrap_or(col);
+        return error(207, 16, line, format!("Invalid column name '{col}'."));
+    }
+    if let Some(rest) = text.strip_prefix("table ")
+        && let Some(name) = rest.strip_suffix(" already exists")
+    {
+        let name = original(name.trim_matches('"'));
+        let short = name.rsplit('.').next().unwrap_or(&name).to_string();
+        return error(
+            2714,
+            16,
+            line,
+            format!("There is already an object named '{short}' in the database."),
+        );
+    }
+    if text.starts_with("UNIQUE constraint failed") {
+        return error(
+            2627,
+            14,
+            line,
+            format!(
+                "Violation of PRIMARY KEY or UNIQUE constraint. Cannot insert duplicate key ({text})."
+            ),
+        );
+    }
+    if text.starts_with("NOT NULL constraint failed: ") {
+        let col = text.rsplit('.').next().unwrap_or_default();
+        return error(
+            515,
+            16,
+            line,
+            format!(
+                "Cannot insert the value NULL into column '{col}'; column does not allow nulls. INSERT fails."
+            ),
+        );
+    }
+    if text.contains("syntax error") {
+        return syntax(line, text.split('"').nth(1).unwrap_or("?"));
+    }
+    error(50000, 16, line, format!("sqlsim: {text}"))
+}

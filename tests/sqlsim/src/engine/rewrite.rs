@@ -1,0 +1,235 @@
+//! T-SQL to SQLite: names become `"database"."schema.table"` (every SQL Server database is an
+//! attached SQLite database), TOP becomes LIMIT, and the functions and globals SQLite lacks become
+//! SQLite expressions or literals from the instance description.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, LimitClause,
+    ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableAlias, TableFactor, TopQuantity,
+    Value, ValueWithSpan, VisitorMut,
+};
+
+use crate::instance::Instance;
+
+/// Rewrites one statement's AST in place.
+pub struct Rewriter<'a> {
+    /// The session's database (`USE`).
+    pub current_db: &'a str,
+    pub instance: &'a Instance,
+    /// (name SQLite will report, name the user wrote), for error messages.
+    pub names: Vec<(String, String)>,
+}
+
+fn ident_parts(name: &ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => i.value.clone(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn quoted(s: &str) -> Ident {
+    Ident::with_quote('"', s)
+}
+
+fn string_lit(s: &str) -> Expr {
+    Expr::value(Value::SingleQuotedString(s.to_string()))
+}
+
+fn number_lit(n: i64) -> Expr {
+    Expr::value(Value::Number(n.to_string(), false))
+}
+
+impl Rewriter<'_> {
+    /// (database, schema, object) of a 1- to 4-part name.
+    fn resolve(&self, parts: &[String]) -> (String, String, String) {
+        let non_empty = |s: &String, default: &str| {
+            if s.is_empty() {
+                default.to_string()
+            } else {
+                s.clone()
+            }
+        };
+        match parts {
+            [t] if t.starts_with('#') => ("temp".into(), "dbo".into(), t.clone()),
+            [t] => (self.current_db.into(), "dbo".into(), t.clone()),
+            [s, t] => (self.current_db.into(), non_empty(s, "dbo"), t.clone()),
+            [d, s, t] | [_, d, s, t] => (
+                non_empty(d, self.current_db),
+                non_empty(s, "dbo"),
+                t.clone(),
+            ),
+            _ => (self.current_db.into(), "dbo".into(), parts.join(".")),
+        }
+    }
+
+    /// A scalar function SQLite lacks, as an expression it has; `None` leaves it as it is.
+    fn function(&self, f: &Function) -> Option<Expr> {
+        let name = f.name.to_string().to_ascii_uppercase();
+        let args: Vec<&Expr> = match &f.args {
+            FunctionArguments::List(l) => l
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![],
+        };
+        let literal_arg = |i: usize| match args.get(i) {
+            Some(Expr::Value(v)) => match &v.value {
+                Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match name.as_str() {
+            "DB_NAME" if args.is_empty() => Some(string_lit(self.current_db)),
+            "SERVERPROPERTY" => {
+                let prop = literal_arg(0)?.to_ascii_lowercase();
+                let (ma, mi, b) = self.instance.version;
+                Some(match prop.as_str() {
+                    "engineedition" => number_lit(self.instance.engine_edition()),
+                    "productversion" => string_lit(&format!("{ma}.{mi}.{b}.0")),
+                    "productmajorversion" => string_lit(&ma.to_string()),
+                    "edition" => string_lit(&self.instance.edition),
+                    "servername" => string_lit(&self.instance.server_name),
+                    "machinename" => string_lit(
+                        self.instance
+                            .server_name
+                            .split('\\')
+                            .next()
+                            .unwrap_or_default(),
+                    ),
+                    "instancename" => match self.instance.server_name.split_once('\\') {
+                        Some((_, i)) => string_lit(i),
+                        None => Expr::value(Value::Null),
+                    },
+                    "collation" => string_lit("SQL_Latin1_General_CP1_CI_AS"),
+                    "ishadrenabled" | "isclustered" | "isintegratedsecurityonly" => number_lit(0),
+                    _ => Expr::value(Value::Null),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl VisitorMut for Rewriter<'_> {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+        // Column references use the name the user wrote (`t.col`), so alias the renamed table
+        // as that name unless it has an alias already.
+        if let TableFactor::Table { name, alias, .. } = tf
+            && alias.is_none()
+        {
+            let parts = ident_parts(name);
+            if let Some(last) = parts.last() {
+                *alias = Some(TableAlias {
+                    explicit: true,
+                    name: quoted(last),
+                    columns: vec![],
+                    at: None,
+                });
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
+        let parts = ident_parts(name);
+        let (db, schema, table) = self.resolve(&parts);
+        let object = format!("{schema}.{table}");
+        self.names.push((format!("{db}.{object}"), parts.join(".")));
+        *name = ObjectName(vec![
+            ObjectNamePart::Identifier(quoted(&db)),
+            ObjectNamePart::Identifier(quoted(&object)),
+        ]);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = q.body.as_mut()
+            && let Some(top) = select.top.take()
+        {
+            let limit = match top.quantity {
+                Some(TopQuantity::Constant(n)) => Some(number_lit(n as i64)),
+                Some(TopQuantity::Expr(e)) => Some(e),
+                None => None,
+            };
+            if q.limit_clause.is_none() {
+                q.limit_clause = Some(LimitClause::LimitOffset {
+                    limit,
+                    offset: None,
+                    limit_by: vec![],
+                });
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_statement(&mut self, stmt: &mut Statement) -> ControlFlow<()> {
+        if let Statement::CreateTable(ct) = stmt {
+            for col in &mut ct.columns {
+                // SQLite keeps the declared type text (it comes back as the column's decltype,
+                // which is how results learn their SQL Server types) but its grammar allows only
+                // numbers in the parentheses: (MAX) is kept as (-1).
+                let declared = col.data_type.to_string();
+                let upper = declared.to_ascii_uppercase();
+                if let Some(i) = upper.find("(MAX)") {
+                    let sqlite_decl = format!("{}(-1)", &declared[..i]);
+                    col.data_type =
+                        DataType::Custom(ObjectName::from(vec![Ident::new(sqlite_decl)]), vec![]);
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_value(&mut self, v: &mut ValueWithSpan) -> ControlFlow<()> {
+        // N'…' is how T-SQL writes Unicode text; SQLite text is Unicode already.
+        if let Value::NationalStringLiteral(s) = &v.value {
+            v.value = Value::SingleQuotedString(s.clone());
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+        match e {
+            Expr::Function(f) => {
+                if let Some(replacement) = self.function(f) {
+                    *e = replacement;
+                    return ControlFlow::Continue(());
+                }
+                let renamed = match f.name.to_string().to_ascii_uppercase().as_str() {
+                    "ISNULL" => Some("IFNULL"),
+                    "LEN" => Some("LENGTH"),
+                    _ => None,
+                };
+                if let Some(n) = renamed {
+                    f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(n))]);
+                }
+            }
+            Expr::Identifier(id) if id.value.starts_with("@@") => {
+                let v = match id.value.to_ascii_uppercase().as_str() {
+                    "@@VERSION" => string_lit(&self.instance.version_text()),
+                    "@@SERVERNAME" => string_lit(&self.instance.server_name),
+                    "@@SPID" => number_lit(51),
+                    "@@MICROSOFTVERSION" => {
+                        let (ma, mi, b) = self.instance.version;
+                        number_lit(((ma as i64) << 24) | ((mi as i64) << 16) | b as i64)
+                    }
+                    _ => return ControlFlow::Continue(()),
+                };
+                *e = v;
+            }
+            _ => {}
+        }
+        ControlFlow::Continue(())
+    }
+}
