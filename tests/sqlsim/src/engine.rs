@@ -211,11 +211,8 @@ impl Engine {
             _ => {}
         }
 
-        let mut rw = rewrite::Rewriter {
-            current_db: &session.database,
-            instance: &self.instance,
-            names: Vec::new(),
-        };
+        let projected = rewrite::projection_types(stmt);
+        let mut rw = rewrite::Rewriter::new(&session.database, &self.instance);
         let _ = stmt.visit(&mut rw);
         let names = rw.names;
         let text = stmt.to_string();
@@ -226,7 +223,7 @@ impl Engine {
             Statement::Query(_) => cmd::SELECT,
             _ => cmd::OTHER,
         };
-        self.run_sqlite(&text, cur_cmd, line, params, &names)
+        self.run_sqlite(&text, cur_cmd, line, params, &names, &projected)
     }
 
     fn run_sqlite(
@@ -236,6 +233,7 @@ impl Engine {
         line: i32,
         params: &[(String, Value)],
         names: &[(String, String)],
+        projected: &[Option<ColumnType>],
     ) -> Result<Vec<Outcome>, ServerMessage> {
         let conn = self.conn.lock().unwrap();
         let sq = |e: rusqlite::Error| errors::from_sqlite(&e, line, names);
@@ -279,11 +277,11 @@ impl Engine {
         let declared: Vec<(String, Option<ColumnType>)> = stmt
             .columns()
             .iter()
-            .map(|c| {
-                (
-                    c.name().to_string(),
-                    c.decl_type().and_then(ColumnType::parse),
-                )
+            .enumerate()
+            .map(|(i, c)| {
+                let declared = c.decl_type().and_then(ColumnType::parse);
+                let cast = projected.get(i).cloned().flatten();
+                (c.name().to_string(), cast.or(declared))
             })
             .collect();
         let width = declared.len();
@@ -452,6 +450,36 @@ mod tests {
                     Value::Integer(3)
                 ]
             ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn casts_type_their_columns_and_keep_values_exact() {
+        let (e, mut s) = engine();
+        let r = e.execute(
+            &mut s,
+            "WITH n AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM n WHERE i < 3) \
+             SELECT CAST('2024-02-29' AS date) AS d, CONVERT(decimal(10,2), '1.005') AS m, \
+                    CAST(i AS bigint) AS b FROM n",
+            &[],
+        );
+        assert_eq!(r.error, None);
+        match &r.outcomes[0] {
+            Outcome::Rows { columns, rows } => {
+                assert_eq!(columns[0].ty, ColumnType::Date);
+                assert_eq!(
+                    columns[1].ty,
+                    ColumnType::Decimal {
+                        precision: 10,
+                        scale: 2
+                    }
+                );
+                assert_eq!(columns[2].ty, ColumnType::BigInt);
+                assert_eq!(rows.len(), 3);
+                assert_eq!(rows[0][0], Value::Text("2024-02-29".into()));
+                assert_eq!(rows[2][2], Value::Integer(3));
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -5,12 +5,13 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, LimitClause,
-    ObjectName, ObjectNamePart, Query, SetExpr, Statement, TableAlias, TableFactor, TopQuantity,
-    Value, ValueWithSpan, VisitorMut,
+    CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
+    LimitClause, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableAlias,
+    TableFactor, TopQuantity, Value, ValueWithSpan, VisitorMut,
 };
 
 use crate::instance::Instance;
+use crate::tds::types::ColumnType;
 
 /// Rewrites one statement's AST in place.
 pub struct Rewriter<'a> {
@@ -19,6 +20,75 @@ pub struct Rewriter<'a> {
     pub instance: &'a Instance,
     /// (name SQLite will report, name the user wrote), for error messages.
     pub names: Vec<(String, String)>,
+    /// Names of common table expressions in scope: they are not tables to resolve.
+    pub ctes: Vec<String>,
+}
+
+impl<'a> Rewriter<'a> {
+    /// A rewriter for a statement run in `current_db`.
+    pub fn new(current_db: &'a str, instance: &'a Instance) -> Rewriter<'a> {
+        Rewriter {
+            current_db,
+            instance,
+            names: Vec::new(),
+            ctes: Vec::new(),
+        }
+    }
+}
+
+/// The SQL Server types of a query's result columns where the query says them (CAST, CONVERT);
+/// empty when the projection has a wildcard, since positions would not line up.
+pub fn projection_types(stmt: &Statement) -> Vec<Option<ColumnType>> {
+    fn body(b: &SetExpr) -> Option<&sqlparser::ast::Select> {
+        match b {
+            SetExpr::Select(s) => Some(s),
+            SetExpr::SetOperation { left, .. } => body(left),
+            SetExpr::Query(q) => body(&q.body),
+            _ => None,
+        }
+    }
+    fn cast_type(e: &Expr) -> Option<ColumnType> {
+        match e {
+            Expr::Cast { data_type, .. } => ColumnType::parse(&data_type.to_string()),
+            Expr::Convert {
+                data_type: Some(dt),
+                ..
+            } => ColumnType::parse(&dt.to_string()),
+            Expr::Nested(inner) => cast_type(inner),
+            _ => None,
+        }
+    }
+    let Statement::Query(q) = stmt else {
+        return vec![];
+    };
+    let Some(select) = body(&q.body) else {
+        return vec![];
+    };
+    let mut out = Vec::new();
+    for item in &select.projection {
+        match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                out.push(cast_type(e))
+            }
+            _ => return vec![],
+        }
+    }
+    out
+}
+
+/// The SQLite storage class that keeps a SQL Server type's values exactly as the engine stores
+/// them (dates, decimals and GUIDs as text), so SQLite's numeric affinity never mangles them.
+fn storage_type(ty: &ColumnType) -> DataType {
+    match ty {
+        ColumnType::Bit
+        | ColumnType::TinyInt
+        | ColumnType::SmallInt
+        | ColumnType::Int
+        | ColumnType::BigInt => DataType::Integer(None),
+        ColumnType::Real | ColumnType::Float => DataType::Real,
+        ColumnType::VarBinary(_) | ColumnType::Binary(_) => DataType::Blob(None),
+        _ => DataType::Text,
+    }
 }
 
 fn ident_parts(name: &ObjectName) -> Vec<String> {
@@ -127,6 +197,7 @@ impl VisitorMut for Rewriter<'_> {
         // as that name unless it has an alias already.
         if let TableFactor::Table { name, alias, .. } = tf
             && alias.is_none()
+            && !matches!(ident_parts(name).as_slice(), [one] if self.ctes.iter().any(|c| c.eq_ignore_ascii_case(one)))
         {
             let parts = ident_parts(name);
             if let Some(last) = parts.last() {
@@ -143,6 +214,11 @@ impl VisitorMut for Rewriter<'_> {
 
     fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<()> {
         let parts = ident_parts(name);
+        if let [one] = parts.as_slice()
+            && self.ctes.iter().any(|c| c.eq_ignore_ascii_case(one))
+        {
+            return ControlFlow::Continue(());
+        }
         let (db, schema, table) = self.resolve(&parts);
         let object = format!("{schema}.{table}");
         self.names.push((format!("{db}.{object}"), parts.join(".")));
@@ -154,6 +230,10 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+        if let Some(with) = &q.with {
+            self.ctes
+                .extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
+        }
         if let SetExpr::Select(select) = q.body.as_mut()
             && let Some(top) = select.top.take()
         {
@@ -200,7 +280,27 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+        // CONVERT(type, expr[, style]) is CAST(expr AS type) to SQLite.
+        if let Expr::Convert {
+            expr,
+            data_type: Some(dt),
+            target_before_value: true,
+            ..
+        } = e
+        {
+            *e = Expr::Cast {
+                kind: CastKind::Cast,
+                expr: expr.clone(),
+                data_type: dt.clone(),
+                format: None,
+            };
+        }
         match e {
+            Expr::Cast { data_type, .. } => {
+                if let Some(ty) = ColumnType::parse(&data_type.to_string()) {
+                    *data_type = storage_type(&ty);
+                }
+            }
             Expr::Function(f) => {
                 if let Some(replacement) = self.function(f) {
                     *e = replacement;
