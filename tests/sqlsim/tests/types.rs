@@ -15,6 +15,18 @@ const ROWS: i64 = 100_000;
 fn literals(i: i64) -> String {
     let day = 1 + i % 28;
     let us = (i % 1_000_000) * 10; // 100 ns units, 7 digits
+    let dec = format!("{}.{:03}", i / 8, (i % 8) * 125);
+    let money = format!("{}.{:04}", i, i % 10_000);
+    let bin = if i % 5 == 0 {
+        "NULL".to_string()
+    } else {
+        format!("0x{:08X}", i)
+    };
+    let text_null = if i % 3 == 0 {
+        "NULL".to_string()
+    } else {
+        format!("N'{}'", "x".repeat((i % 17) as usize))
+    };
     format!(
         "({i}, {bit}, {tiny}, {small}, {int}, {big}, {dec}, {flt}, {real}, {money}, \
          '2024-02-{day:02}', '13:45:{sec:02}.{frac:07}', '2021-06-{day:02} 08:09:10.{ms:03}', \
@@ -25,24 +37,12 @@ fn literals(i: i64) -> String {
         small = i % 30000 - 15000,
         int = i * 7 - 300_000,
         big = i * 1_000_000_007,
-        dec = format!("{}.{:03}", i / 8, (i % 8) * 125),
         flt = i as f64 * 0.5,
         real = i as f64 * 0.25,
-        money = format!("{}.{:04}", i, i % 10_000),
         sec = i % 60,
         frac = us,
         ms = [0, 3, 7][(i % 3) as usize] + 10 * (i % 50),
         guid = guid(i),
-        bin = if i % 5 == 0 {
-            "NULL".to_string()
-        } else {
-            format!("0x{:08X}", i)
-        },
-        text_null = if i % 3 == 0 {
-            "NULL".to_string()
-        } else {
-            format!("N'{}'", "x".repeat((i % 17) as usize))
-        },
     )
 }
 
