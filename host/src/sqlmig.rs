@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod plugins;
 pub mod runtime;
+pub mod secret;
+pub mod storage;
 
 /// The host's own version (the `sqlmig` package version).
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,7 @@
 //! Shared pieces of sqlmig's end-to-end tests: the test plugins' paths, loading helpers and test
 //! doubles for the services behind capabilities.
 
+pub mod azurite;
 pub mod doubles;
 
 /// Paths of the test plugins built by `build.rs`.

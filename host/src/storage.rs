@@ -1,0 +1,4 @@
+//! Azure Blob Storage: SAS tokens and the real backend of the `blob` capability.
+
+pub mod azure_blob;
+pub mod sas;
