@@ -1,6 +1,7 @@
 //! The engine: SQLite underneath, one attached SQLite database per SQL Server database, T-SQL
 //! parsed by sqlparser (MS SQL dialect) and rewritten before SQLite sees it.
 
+pub mod catalog;
 pub mod errors;
 pub mod rewrite;
 
@@ -73,18 +74,36 @@ impl Engine {
             .map(|s| s.to_string())
             .chain(engine.instance.databases.iter().map(|d| d.name.clone()))
             .collect();
-        for name in names {
-            engine.attach(&name)?;
+        for name in &names {
+            engine.attach(name)?;
+            if name == "master" {
+                catalog::install_server(&engine.conn.lock().unwrap())?;
+            }
+        }
+        {
+            let conn = engine.conn.lock().unwrap();
+            for name in &names {
+                let compat = engine
+                    .instance
+                    .databases
+                    .iter()
+                    .find(|d| &d.name == name)
+                    .map(|d| d.compatibility_level)
+                    .unwrap_or(160);
+                catalog::add_database(&conn, name, compat, "2024-01-01 00:00:00.000")?;
+            }
         }
         Ok(engine)
     }
 
+    /// Attaches an empty SQLite database as SQL Server database `name`, with its catalog.
     fn attach(&self, name: &str) -> rusqlite::Result<()> {
         let conn = self.conn.lock().unwrap();
         conn.execute_batch(&format!(
             "ATTACH DATABASE ':memory:' AS {}",
             sqlite_ident(name)
         ))?;
+        catalog::install(&conn, name)?;
         self.databases.lock().unwrap().push(name.to_string());
         Ok(())
     }
@@ -173,8 +192,15 @@ impl Engine {
                         ),
                     ));
                 }
-                self.attach(&name)
-                    .map_err(|e| errors::from_sqlite(&e, line, &[]))?;
+                let sq = |e: rusqlite::Error| errors::from_sqlite(&e, line, &[]);
+                self.attach(&name).map_err(sq)?;
+                let conn = self.conn.lock().unwrap();
+                let now: String = conn
+                    .query_row("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')", [], |r| {
+                        r.get(0)
+                    })
+                    .map_err(sq)?;
+                catalog::add_database(&conn, &name, 160, &now).map_err(sq)?;
                 return Ok(vec![Outcome::Done]);
             }
             Statement::Drop {
@@ -189,6 +215,8 @@ impl Engine {
                         Some(db) => {
                             let conn = self.conn.lock().unwrap();
                             conn.execute_batch(&format!("DETACH DATABASE {}", sqlite_ident(&db)))
+                                .map_err(|e| errors::from_sqlite(&e, line, &[]))?;
+                            catalog::drop_database(&conn, &db)
                                 .map_err(|e| errors::from_sqlite(&e, line, &[]))?;
                             self.databases.lock().unwrap().retain(|d| d != &db);
                         }
@@ -212,10 +240,19 @@ impl Engine {
         }
 
         let projected = rewrite::projection_types(stmt);
+        let as_written = stmt.clone();
         let mut rw = rewrite::Rewriter::new(&session.database, &self.instance);
         let _ = stmt.visit(&mut rw);
         let names = rw.names;
         let text = stmt.to_string();
+        // sys.partitions reports live row counts: count before reading it.
+        for (sqlite_name, _) in &names {
+            if let Some(db) = sqlite_name.strip_suffix(".sys.partitions") {
+                let conn = self.conn.lock().unwrap();
+                catalog::refresh_rowcounts(&conn, db)
+                    .map_err(|e| errors::from_sqlite(&e, line, &names))?;
+            }
+        }
         let cur_cmd = match stmt {
             Statement::Insert(_) => cmd::INSERT,
             Statement::Update { .. } => cmd::UPDATE,
@@ -223,7 +260,76 @@ impl Engine {
             Statement::Query(_) => cmd::SELECT,
             _ => cmd::OTHER,
         };
-        self.run_sqlite(&text, cur_cmd, line, params, &names, &projected)
+        let outcomes = self.run_sqlite(&text, cur_cmd, line, params, &names, &projected)?;
+        self.record_ddl(session, &as_written)
+            .map_err(|e| errors::from_sqlite(&e, line, &names))?;
+        Ok(outcomes)
+    }
+
+    /// Keeps the catalog in step with CREATE TABLE and DROP TABLE that just succeeded.
+    fn record_ddl(&self, session: &Session, stmt: &Statement) -> rusqlite::Result<()> {
+        let rw = rewrite::Rewriter::new(&session.database, &self.instance);
+        let conn = self.conn.lock().unwrap();
+        match stmt {
+            Statement::CreateTable(ct) => {
+                let (db, schema, table): (String, String, String) =
+                    rw.resolve(&rewrite::ident_parts(&ct.name));
+                let upper =
+                    |o: &sqlparser::ast::ColumnOptionDef| o.option.to_string().to_ascii_uppercase();
+                let mut pk: Option<String> = None;
+                let columns: Vec<catalog::ColumnRecord> = ct
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let is_pk = c
+                            .options
+                            .iter()
+                            .any(|o| upper(o).starts_with("PRIMARY KEY"));
+                        if is_pk {
+                            pk = Some(
+                                c.options
+                                    .iter()
+                                    .find_map(|o| o.name.as_ref().map(|n| n.value.clone()))
+                                    .unwrap_or_else(|| format!("PK__{table}")),
+                            );
+                        }
+                        catalog::ColumnRecord {
+                            name: c.name.value.clone(),
+                            ty: ColumnType::parse(&c.data_type.to_string())
+                                .unwrap_or(ColumnType::NVarChar(None)),
+                            nullable: !is_pk && !c.options.iter().any(|o| upper(o) == "NOT NULL"),
+                            identity: c.options.iter().any(|o| upper(o).starts_with("IDENTITY")),
+                        }
+                    })
+                    .collect();
+                for constraint in &ct.constraints {
+                    let text = constraint.to_string();
+                    if text.to_ascii_uppercase().contains("PRIMARY KEY") {
+                        pk = Some(
+                            text.strip_prefix("CONSTRAINT ")
+                                .and_then(|r| r.split_whitespace().next())
+                                .map(|n| n.trim_matches(['[', ']', '"']).to_string())
+                                .unwrap_or_else(|| format!("PK__{table}")),
+                        );
+                    }
+                }
+                let id =
+                    catalog::add_object(&conn, &db, &schema, &table, ("U", "USER_TABLE"), None)?;
+                catalog::add_table_details(&conn, &db, id, &columns, pk.as_deref())
+            }
+            Statement::Drop {
+                object_type: ObjectType::Table,
+                names,
+                ..
+            } => {
+                for n in names {
+                    let (db, schema, table) = rw.resolve(&rewrite::ident_parts(n));
+                    catalog::drop_object(&conn, &db, &schema, &table)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     fn run_sqlite(

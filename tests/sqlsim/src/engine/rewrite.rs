@@ -91,7 +91,8 @@ fn storage_type(ty: &ColumnType) -> DataType {
     }
 }
 
-fn ident_parts(name: &ObjectName) -> Vec<String> {
+/// The parts of a name as written (`db.schema.table`).
+pub fn ident_parts(name: &ObjectName) -> Vec<String> {
     name.0
         .iter()
         .map(|p| match p {
@@ -115,7 +116,15 @@ fn number_lit(n: i64) -> Expr {
 
 impl Rewriter<'_> {
     /// (database, schema, object) of a 1- to 4-part name.
-    fn resolve(&self, parts: &[String]) -> (String, String, String) {
+    pub fn resolve(&self, parts: &[String]) -> (String, String, String) {
+        if let [.., s, t] = parts
+            && s.eq_ignore_ascii_case("sys")
+            && crate::engine::catalog::SERVER_VIEWS
+                .iter()
+                .any(|v| v.eq_ignore_ascii_case(t))
+        {
+            return ("master".into(), "sys".into(), t.to_ascii_lowercase());
+        }
         let non_empty = |s: &String, default: &str| {
             if s.is_empty() {
                 default.to_string()
@@ -254,8 +263,33 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn post_visit_statement(&mut self, stmt: &mut Statement) -> ControlFlow<()> {
+        // sqlparser does not visit DROP's names as relations.
+        if let Statement::Drop { names, .. } = stmt {
+            for name in names.iter_mut() {
+                let _ = self.pre_visit_relation(name);
+            }
+        }
         if let Statement::CreateTable(ct) = stmt {
             for col in &mut ct.columns {
+                // IDENTITY: SQLite numbers an INTEGER PRIMARY KEY itself; the catalog keeps the
+                // declared type from the statement as written.
+                let before = col.options.len();
+                col.options.retain(|o| {
+                    !o.option
+                        .to_string()
+                        .to_ascii_uppercase()
+                        .starts_with("IDENTITY")
+                });
+                let is_pk = col.options.iter().any(|o| {
+                    o.option
+                        .to_string()
+                        .to_ascii_uppercase()
+                        .starts_with("PRIMARY KEY")
+                });
+                if col.options.len() != before && is_pk {
+                    col.data_type = DataType::Integer(None);
+                    continue;
+                }
                 // SQLite keeps the declared type text (it comes back as the column's decltype,
                 // which is how results learn their SQL Server types) but its grammar allows only
                 // numbers in the parentheses: (MAX) is kept as (-1).

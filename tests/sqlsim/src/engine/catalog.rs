@@ -1,0 +1,321 @@
+//! The catalog views, built from what the engine records: every database holds metadata tables
+//! (`__sqlsim_objects`, `__sqlsim_columns`, `__sqlsim_rowcounts`) kept up to date by CREATE and
+//! DROP, and SQLite views named like SQL Server's (`sys.tables`, `sys.columns`, …) over them.
+//! Column names and types follow Microsoft's documentation of each view (docs/sqlsim.md); the
+//! views are declared with SQL Server types so results carry them.
+
+use rusqlite::Connection;
+
+use crate::tds::types::ColumnType;
+
+/// Views that exist once per instance; any database's reference goes to master.
+pub const SERVER_VIEWS: &[&str] = &["databases"];
+
+fn q(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Creates the metadata tables and views in database `db`. Constant columns of the views are
+/// typed columns with defaults, because SQLite reports declared types only for plain column
+/// references, and the declared types are how results learn their SQL Server types.
+pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
+    let d = q(db);
+    conn.execute_batch(&format!(
+        "CREATE TABLE {d}.__sqlsim_objects (
+             object_id INT PRIMARY KEY, name NVARCHAR(128) NOT NULL, schema_name NVARCHAR(128) NOT NULL,
+             schema_id INT NOT NULL, principal_id INT, parent_object_id INT NOT NULL DEFAULT 0,
+             type CHAR(2) NOT NULL, type_desc NVARCHAR(60) NOT NULL, create_date DATETIME NOT NULL,
+             modify_date DATETIME NOT NULL, is_ms_shipped BIT NOT NULL DEFAULT 0,
+             is_published BIT NOT NULL DEFAULT 0, is_schema_published BIT NOT NULL DEFAULT 0,
+             lob_data_space_id INT NOT NULL DEFAULT 0, is_replicated BIT NOT NULL DEFAULT 0,
+             is_memory_optimized BIT NOT NULL DEFAULT 0, temporal_type TINYINT NOT NULL DEFAULT 0,
+             definition NVARCHAR(-1), uses_ansi_nulls BIT NOT NULL DEFAULT 1,
+             uses_quoted_identifier BIT NOT NULL DEFAULT 1, is_schema_bound BIT NOT NULL DEFAULT 0);
+         CREATE TABLE {d}.__sqlsim_columns (
+             object_id INT NOT NULL, column_id INT NOT NULL, name NVARCHAR(128) NOT NULL,
+             system_type_id TINYINT NOT NULL, user_type_id INT NOT NULL, max_length SMALLINT NOT NULL,
+             precision TINYINT NOT NULL, scale TINYINT NOT NULL, collation_name NVARCHAR(128),
+             is_nullable BIT NOT NULL, is_identity BIT NOT NULL, is_computed BIT NOT NULL DEFAULT 0,
+             PRIMARY KEY (object_id, column_id));
+         CREATE TABLE {d}.__sqlsim_indexes (
+             object_id INT NOT NULL, index_id INT NOT NULL, name NVARCHAR(128), type TINYINT NOT NULL,
+             type_desc NVARCHAR(60) NOT NULL, is_unique BIT NOT NULL, is_primary_key BIT NOT NULL,
+             is_disabled BIT NOT NULL DEFAULT 0, partition_id BIGINT NOT NULL,
+             partition_number INT NOT NULL DEFAULT 1, data_compression TINYINT NOT NULL DEFAULT 0,
+             data_compression_desc NVARCHAR(60) NOT NULL DEFAULT 'NONE',
+             PRIMARY KEY (object_id, index_id));
+         CREATE TABLE {d}.__sqlsim_rowcounts (object_id INT PRIMARY KEY, rows BIGINT NOT NULL);
+         CREATE TABLE {d}.\"sys.schemas\" (
+             name NVARCHAR(128) NOT NULL, schema_id INT PRIMARY KEY, principal_id INT);
+         INSERT INTO {d}.\"sys.schemas\" VALUES ('dbo', 1, 1), ('guest', 2, 2),
+             ('INFORMATION_SCHEMA', 3, 3), ('sys', 4, 4);
+         CREATE VIEW {d}.\"sys.objects\" AS
+             SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
+                    create_date, modify_date, is_ms_shipped, is_published, is_schema_published
+             FROM {d}.__sqlsim_objects;
+         CREATE VIEW {d}.\"sys.tables\" AS
+             SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
+                    create_date, modify_date, is_ms_shipped, is_published, is_schema_published,
+                    lob_data_space_id, is_replicated, is_memory_optimized, temporal_type
+             FROM {d}.__sqlsim_objects WHERE type = 'U';
+         CREATE VIEW {d}.\"sys.views\" AS
+             SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
+                    create_date, modify_date, is_ms_shipped
+             FROM {d}.__sqlsim_objects WHERE type = 'V';
+         CREATE VIEW {d}.\"sys.procedures\" AS
+             SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
+                    create_date, modify_date, is_ms_shipped
+             FROM {d}.__sqlsim_objects WHERE type = 'P';
+         CREATE VIEW {d}.\"sys.sql_modules\" AS
+             SELECT object_id, definition, uses_ansi_nulls, uses_quoted_identifier, is_schema_bound
+             FROM {d}.__sqlsim_objects WHERE definition IS NOT NULL;
+         CREATE VIEW {d}.\"sys.columns\" AS
+             SELECT object_id, name, column_id, system_type_id, user_type_id, max_length, precision,
+                    scale, collation_name, is_nullable, is_identity, is_computed
+             FROM {d}.__sqlsim_columns;
+         CREATE VIEW {d}.\"sys.indexes\" AS
+             SELECT object_id, name, index_id, type, type_desc, is_unique, is_primary_key, is_disabled
+             FROM {d}.__sqlsim_indexes;
+         CREATE VIEW {d}.\"sys.partitions\" AS
+             SELECT i.partition_id, i.object_id, i.index_id, i.partition_number, r.rows,
+                    i.data_compression, i.data_compression_desc
+             FROM {d}.__sqlsim_indexes i JOIN {d}.__sqlsim_rowcounts r ON r.object_id = i.object_id
+             WHERE i.index_id IN (0, 1);"
+    ))
+}
+
+/// Creates master's server-wide `sys.databases` table.
+pub fn install_server(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE master.\"sys.databases\" (
+             name NVARCHAR(128) NOT NULL, database_id INT PRIMARY KEY, source_database_id INT,
+             create_date DATETIME NOT NULL, compatibility_level TINYINT NOT NULL,
+             collation_name NVARCHAR(128), user_access TINYINT NOT NULL, user_access_desc NVARCHAR(60),
+             is_read_only BIT NOT NULL, state TINYINT NOT NULL, state_desc NVARCHAR(60),
+             recovery_model TINYINT NOT NULL, recovery_model_desc NVARCHAR(60),
+             is_encrypted BIT NOT NULL, is_trustworthy_on BIT NOT NULL);",
+    )
+}
+
+/// Records a database in `sys.databases`.
+pub fn add_database(
+    conn: &Connection,
+    name: &str,
+    compatibility_level: u32,
+    created: &str,
+) -> rusqlite::Result<()> {
+    let system = crate::instance::SYSTEM_DATABASES.contains(&name);
+    conn.execute(
+        "INSERT INTO master.\"sys.databases\" VALUES (?1,
+             (SELECT COALESCE(MAX(database_id), 0) + 1 FROM master.\"sys.databases\"), NULL, ?2, ?3,
+             'SQL_Latin1_General_CP1_CI_AS', 0, 'MULTI_USER', 0, 0, 'ONLINE', ?4, ?5, 0, ?6)",
+        rusqlite::params![
+            name,
+            created,
+            compatibility_level,
+            if system && name != "model" { 3 } else { 1 },
+            if system && name != "model" {
+                "SIMPLE"
+            } else {
+                "FULL"
+            },
+            name == "msdb"
+        ],
+    )?;
+    Ok(())
+}
+
+/// Removes a database from `sys.databases`.
+pub fn drop_database(conn: &Connection, name: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM master.\"sys.databases\" WHERE name = ?1 COLLATE NOCASE",
+        [name],
+    )?;
+    Ok(())
+}
+
+/// `sys.types` numbers and sizes of a column type: (system_type_id, max_length, precision, scale).
+pub fn type_numbers(ty: &ColumnType) -> (u8, i16, u8, u8) {
+    let len = |n: Option<u16>, bytes_per_char: i16| match n {
+        Some(n) => n as i16 * bytes_per_char,
+        None => -1,
+    };
+    match ty {
+        ColumnType::Bit => (104, 1, 1, 0),
+        ColumnType::TinyInt => (48, 1, 3, 0),
+        ColumnType::SmallInt => (52, 2, 5, 0),
+        ColumnType::Int => (56, 4, 10, 0),
+        ColumnType::BigInt => (127, 8, 19, 0),
+        ColumnType::Real => (59, 4, 24, 0),
+        ColumnType::Float => (62, 8, 53, 0),
+        ColumnType::Decimal { precision, scale } => {
+            (106, decimal_bytes(*precision), *precision, *scale)
+        }
+        ColumnType::Numeric { precision, scale } => {
+            (108, decimal_bytes(*precision), *precision, *scale)
+        }
+        ColumnType::Money => (60, 8, 19, 4),
+        ColumnType::SmallMoney => (122, 4, 10, 4),
+        ColumnType::Date => (40, 3, 10, 0),
+        ColumnType::Time { scale } => (41, 5, 16, *scale),
+        ColumnType::DateTime => (61, 8, 23, 3),
+        ColumnType::SmallDateTime => (58, 4, 16, 0),
+        ColumnType::DateTime2 { scale } => (42, 8, 27, *scale),
+        ColumnType::DateTimeOffset { scale } => (43, 10, 34, *scale),
+        ColumnType::UniqueIdentifier => (36, 16, 0, 0),
+        ColumnType::VarChar(n) => (167, len(*n, 1), 0, 0),
+        ColumnType::Char(n) => (175, *n as i16, 0, 0),
+        ColumnType::NVarChar(n) => (231, len(*n, 2), 0, 0),
+        ColumnType::NChar(n) => (239, *n as i16 * 2, 0, 0),
+        ColumnType::VarBinary(n) => (165, len(*n, 1), 0, 0),
+        ColumnType::Binary(n) => (173, *n as i16, 0, 0),
+    }
+}
+
+fn decimal_bytes(precision: u8) -> i16 {
+    match precision {
+        0..=9 => 5,
+        10..=19 => 9,
+        20..=28 => 13,
+        _ => 17,
+    }
+}
+
+/// A table's column as the catalog records it.
+pub struct ColumnRecord {
+    pub name: String,
+    pub ty: ColumnType,
+    pub nullable: bool,
+    pub identity: bool,
+}
+
+/// Records a new object (table, view, procedure) and returns its object_id.
+pub fn add_object(
+    conn: &Connection,
+    db: &str,
+    schema: &str,
+    name: &str,
+    (type_code, type_desc): (&str, &str),
+    definition: Option<&str>,
+) -> rusqlite::Result<i64> {
+    let d = q(db);
+    // object_ids are large, arbitrary-looking and stable within the database, as on a server.
+    let id: i64 = conn.query_row(
+        &format!("SELECT COALESCE(MAX(object_id), 245575913) + 16000057 FROM {d}.__sqlsim_objects"),
+        [],
+        |r| r.get(0),
+    )?;
+    let schema_id: i64 = conn
+        .query_row(
+            &format!("SELECT schema_id FROM {d}.\"sys.schemas\" WHERE name = ?1 COLLATE NOCASE"),
+            [schema],
+            |r| r.get(0),
+        )
+        .unwrap_or(1);
+    conn.execute(
+        &format!(
+            "INSERT INTO {d}.__sqlsim_objects (object_id, name, schema_name, schema_id, type, \
+             type_desc, create_date, modify_date, definition) VALUES (?1, ?2, ?3, ?4, ?5, ?6, \
+             strftime('%Y-%m-%d %H:%M:%f', 'now'), strftime('%Y-%m-%d %H:%M:%f', 'now'), ?7)"
+        ),
+        rusqlite::params![
+            id, name, schema, schema_id, type_code, type_desc, definition
+        ],
+    )?;
+    Ok(id)
+}
+
+/// Records a table's columns and its heap or clustered primary key.
+pub fn add_table_details(
+    conn: &Connection,
+    db: &str,
+    object_id: i64,
+    columns: &[ColumnRecord],
+    primary_key: Option<&str>,
+) -> rusqlite::Result<()> {
+    let d = q(db);
+    for (i, c) in columns.iter().enumerate() {
+        let (type_id, max_len, precision, scale) = type_numbers(&c.ty);
+        let collation = matches!(type_id, 35 | 99 | 167 | 175 | 231 | 239)
+            .then_some("SQL_Latin1_General_CP1_CI_AS");
+        conn.execute(
+            &format!(
+                "INSERT INTO {d}.__sqlsim_columns (object_id, column_id, name, system_type_id, \
+                 user_type_id, max_length, precision, scale, collation_name, is_nullable, \
+                 is_identity) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+            ),
+            rusqlite::params![
+                object_id,
+                i as i64 + 1,
+                c.name,
+                type_id,
+                max_len,
+                precision,
+                scale,
+                collation,
+                c.nullable,
+                c.identity
+            ],
+        )?;
+    }
+    let insert = format!(
+        "INSERT INTO {d}.__sqlsim_indexes (object_id, index_id, name, type, type_desc, is_unique, \
+         is_primary_key, partition_id) VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?5, ?1 * 1000 + ?2)"
+    );
+    match primary_key {
+        Some(pk) => conn.execute(
+            &insert,
+            rusqlite::params![object_id, 1, pk, "CLUSTERED", true],
+        )?,
+        None => conn.execute(
+            &insert,
+            rusqlite::params![object_id, 0, None::<String>, "HEAP", false],
+        )?,
+    };
+    Ok(())
+}
+
+/// Forgets an object and everything recorded about it.
+pub fn drop_object(conn: &Connection, db: &str, schema: &str, name: &str) -> rusqlite::Result<()> {
+    let d = q(db);
+    let ids = format!(
+        "(SELECT object_id FROM {d}.__sqlsim_objects WHERE schema_name = ?1 COLLATE NOCASE \
+         AND name = ?2 COLLATE NOCASE)"
+    );
+    for t in [
+        "__sqlsim_columns",
+        "__sqlsim_indexes",
+        "__sqlsim_rowcounts",
+        "__sqlsim_objects",
+    ] {
+        conn.execute(
+            &format!("DELETE FROM {d}.{t} WHERE object_id IN {ids}"),
+            [schema, name],
+        )?;
+    }
+    Ok(())
+}
+
+/// Counts every user table's rows into `__sqlsim_rowcounts` (what sys.partitions reports).
+pub fn refresh_rowcounts(conn: &Connection, db: &str) -> rusqlite::Result<()> {
+    let d = q(db);
+    let tables: Vec<(i64, String)> = conn
+        .prepare(&format!(
+            "SELECT object_id, schema_name || '.' || name FROM {d}.__sqlsim_objects WHERE type = 'U'"
+        ))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.execute(&format!("DELETE FROM {d}.__sqlsim_rowcounts"), [])?;
+    for (id, table) in tables {
+        let n: i64 = conn.query_row(
+            &format!("SELECT COUNT(*) FROM {d}.{}", q(&table)),
+            [],
+            |r| r.get(0),
+        )?;
+        conn.execute(
+            &format!("INSERT INTO {d}.__sqlsim_rowcounts VALUES (?1, ?2)"),
+            [id, n],
+        )?;
+    }
+    Ok(())
+}

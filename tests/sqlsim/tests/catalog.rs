@@ -1,0 +1,143 @@
+//! A table created and filled over TDS appears in the catalog views with the right columns,
+//! types and row count.
+
+use sqlsim::instance::Instance;
+use sqlsim::server::start;
+use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+async fn client(port: u16) -> Client<Compat<TcpStream>> {
+    let mut c = Config::new();
+    c.host("127.0.0.1");
+    c.port(port);
+    c.authentication(AuthMethod::sql_server("sa", "pw"));
+    c.encryption(EncryptionLevel::NotSupported);
+    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    Client::connect(c, tcp.compat_write()).await.unwrap()
+}
+
+#[tokio::test]
+async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
+    let s = start(
+        "127.0.0.1:0".parse().unwrap(),
+        Instance::default_with_sa("pw"),
+    )
+    .await
+    .unwrap();
+    let mut c = client(s.addr.port()).await;
+    c.simple_query(
+        "CREATE DATABASE Inventory; USE Inventory;
+         CREATE TABLE dbo.Parts (
+             PartId INT IDENTITY(1,1) NOT NULL PRIMARY KEY,
+             Name NVARCHAR(80) NOT NULL,
+             Price DECIMAL(12,2) NULL,
+             Photo VARBINARY(MAX) NULL);
+         CREATE TABLE dbo.Log (Message VARCHAR(200));
+         INSERT INTO dbo.Parts (Name, Price) VALUES (N'bolt', 0.10), (N'nut', 0.05), (N'gear', 12.50);
+         INSERT INTO dbo.Log (Message) VALUES ('x');",
+    )
+    .await
+    .unwrap()
+    .into_results()
+    .await
+    .unwrap();
+
+    let dbs = c
+        .simple_query(
+            "SELECT name, database_id, state_desc FROM sys.databases ORDER BY database_id",
+        )
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    let names: Vec<&str> = dbs.iter().map(|r| r.get::<&str, _>(0).unwrap()).collect();
+    assert_eq!(
+        names,
+        ["master", "tempdb", "model", "msdb", "Sales", "Inventory"]
+    );
+    assert_eq!(dbs[5].get::<i32, _>("database_id"), Some(6));
+    assert_eq!(dbs[5].get::<&str, _>("state_desc"), Some("ONLINE"));
+
+    let cols = c
+        .simple_query(
+            "SELECT c.name, c.system_type_id, c.max_length, c.precision, c.scale, c.is_nullable, c.is_identity
+             FROM sys.columns c JOIN sys.tables t ON t.object_id = c.object_id
+             WHERE t.name = 'Parts' ORDER BY c.column_id",
+        )
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    let got: Vec<(String, u8, i16, u8, u8, bool, bool)> = cols
+        .iter()
+        .map(|r| {
+            (
+                r.get::<&str, _>(0).unwrap().to_string(),
+                r.get::<u8, _>(1).unwrap(),
+                r.get::<i16, _>(2).unwrap(),
+                r.get::<u8, _>(3).unwrap(),
+                r.get::<u8, _>(4).unwrap(),
+                r.get::<bool, _>(5).unwrap(),
+                r.get::<bool, _>(6).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("PartId".into(), 56, 4, 10, 0, false, true),
+            ("Name".into(), 231, 160, 0, 0, false, false),
+            ("Price".into(), 106, 9, 12, 2, true, false),
+            ("Photo".into(), 165, -1, 0, 0, true, false),
+        ]
+    );
+
+    let counts = c
+        .simple_query(
+            "SELECT t.name, p.rows, i.type_desc FROM sys.tables t
+             JOIN sys.partitions p ON p.object_id = t.object_id
+             JOIN sys.indexes i ON i.object_id = p.object_id AND i.index_id = p.index_id
+             ORDER BY t.name",
+        )
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    let got: Vec<(&str, i64, &str)> = counts
+        .iter()
+        .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
+        .collect();
+    assert_eq!(got, vec![("Log", 1, "HEAP"), ("Parts", 3, "CLUSTERED")]);
+
+    // The identity column numbered the rows.
+    let ids = c
+        .simple_query("SELECT PartId FROM dbo.Parts ORDER BY PartId")
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    let ids: Vec<i32> = ids.iter().map(|r| r.get(0).unwrap()).collect();
+    assert_eq!(ids, [1, 2, 3]);
+
+    // Dropped tables leave the catalog.
+    c.simple_query("DROP TABLE dbo.Log")
+        .await
+        .unwrap()
+        .into_results()
+        .await
+        .unwrap();
+    let left = c
+        .simple_query("SELECT name FROM sys.tables")
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1);
+    s.stop().await;
+}
