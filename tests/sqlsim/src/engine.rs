@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod errors;
+pub mod functions;
 pub mod rewrite;
 
 use std::sync::Mutex;
@@ -64,6 +65,7 @@ impl Engine {
     /// An engine holding the system databases and the instance's user databases.
     pub fn new(instance: Instance) -> rusqlite::Result<Engine> {
         let conn = rusqlite::Connection::open_in_memory()?;
+        functions::register(&conn)?;
         let engine = Engine {
             instance,
             conn: Mutex::new(conn),
@@ -240,6 +242,7 @@ impl Engine {
         }
 
         let projected = rewrite::projection_types(stmt);
+        self.expand_row_checksums(session, stmt);
         let as_written = stmt.clone();
         let mut rw = rewrite::Rewriter::new(&session.database, &self.instance);
         let _ = stmt.visit(&mut rw);
@@ -264,6 +267,71 @@ impl Engine {
         self.record_ddl(session, &as_written)
             .map_err(|e| errors::from_sqlite(&e, line, &names))?;
         Ok(outcomes)
+    }
+
+    /// `BINARY_CHECKSUM(*)` and `CHECKSUM(*)` over a single-table query become the functions of
+    /// that table's columns, in column order (SQLite functions cannot take `*`).
+    fn expand_row_checksums(&self, session: &Session, stmt: &mut Statement) {
+        use sqlparser::ast::{
+            Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, SetExpr, TableFactor,
+        };
+        let Statement::Query(q) = stmt else { return };
+        let SetExpr::Select(select) = q.body.as_mut() else {
+            return;
+        };
+        let [from] = select.from.as_slice() else {
+            return;
+        };
+        if !from.joins.is_empty() {
+            return;
+        }
+        let TableFactor::Table { name, .. } = &from.relation else {
+            return;
+        };
+        let rw = rewrite::Rewriter::new(&session.database, &self.instance);
+        let (db, schema, table) = rw.resolve(&rewrite::ident_parts(name));
+        let columns: Vec<String> = {
+            let conn = self.conn.lock().unwrap();
+            let sql = format!(
+                "SELECT c.name FROM {}.__sqlsim_columns c JOIN {}.__sqlsim_objects o \
+                 ON o.object_id = c.object_id WHERE o.schema_name = ?1 COLLATE NOCASE \
+                 AND o.name = ?2 COLLATE NOCASE ORDER BY c.column_id",
+                sqlite_ident(&db),
+                sqlite_ident(&db)
+            );
+            let Ok(mut st) = conn.prepare(&sql) else {
+                return;
+            };
+            let Ok(rows) = st.query_map([&schema, &table], |r| r.get::<_, String>(0)) else {
+                return;
+            };
+            rows.filter_map(Result::ok).collect()
+        };
+        if columns.is_empty() {
+            return;
+        }
+        let _ = sqlparser::ast::visit_expressions_mut(stmt, |e| {
+            if let Expr::Function(f) = e {
+                let name = f.name.to_string().to_ascii_uppercase();
+                if (name == "BINARY_CHECKSUM" || name == "CHECKSUM")
+                    && let FunctionArguments::List(list) = &mut f.args
+                    && matches!(
+                        list.args.as_slice(),
+                        [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)]
+                    )
+                {
+                    list.args = columns
+                        .iter()
+                        .map(|c| {
+                            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(
+                                Ident::with_quote('"', c),
+                            )))
+                        })
+                        .collect();
+                }
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
     }
 
     /// Keeps the catalog in step with CREATE TABLE and DROP TABLE that just succeeded.

@@ -141,3 +141,89 @@ async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
     assert_eq!(left.len(), 1);
     s.stop().await;
 }
+
+async fn scalar_i32(c: &mut Client<Compat<TcpStream>>, sql: &str) -> Option<i32> {
+    c.simple_query(sql)
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap()
+        .get::<i32, _>(0)
+}
+
+#[tokio::test]
+async fn row_checksums_run_in_the_database_and_follow_every_change() {
+    let s = start(
+        "127.0.0.1:0".parse().unwrap(),
+        Instance::default_with_sa("pw"),
+    )
+    .await
+    .unwrap();
+    let mut c = client(s.addr.port()).await;
+    c.simple_query(
+        "USE Sales; CREATE TABLE dbo.T (id INT NOT NULL PRIMARY KEY, name NVARCHAR(20), amount DECIMAL(10,2));
+         INSERT INTO dbo.T VALUES (1, N'a', 1.50), (2, N'b', NULL), (3, N'c', 3.00);",
+    )
+    .await
+    .unwrap()
+    .into_results()
+    .await
+    .unwrap();
+    let agg = "SELECT CHECKSUM_AGG(BINARY_CHECKSUM(*)) FROM dbo.T";
+    let before = scalar_i32(&mut c, agg).await;
+    assert!(before.is_some());
+    assert_eq!(scalar_i32(&mut c, agg).await, before, "deterministic");
+
+    c.execute("UPDATE dbo.T SET name = N'B' WHERE id = 2", &[])
+        .await
+        .unwrap();
+    let after = scalar_i32(&mut c, agg).await;
+    assert_ne!(
+        after, before,
+        "a one-letter case change shows in BINARY_CHECKSUM"
+    );
+    c.execute("UPDATE dbo.T SET name = N'b' WHERE id = 2", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        scalar_i32(&mut c, agg).await,
+        before,
+        "and reverting restores it"
+    );
+
+    // CHECKSUM follows the case-insensitive collation; BINARY_CHECKSUM does not.
+    assert_eq!(
+        scalar_i32(&mut c, "SELECT CHECKSUM(N'abc')").await,
+        scalar_i32(&mut c, "SELECT CHECKSUM(N'ABC')").await
+    );
+    assert_ne!(
+        scalar_i32(&mut c, "SELECT BINARY_CHECKSUM(N'abc')").await,
+        scalar_i32(&mut c, "SELECT BINARY_CHECKSUM(N'ABC')").await
+    );
+
+    // Per-range checksums, as validation bisects a table.
+    let ranges = c
+        .simple_query(
+            "SELECT CASE WHEN id <= 2 THEN 1 ELSE 2 END AS r, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS c
+             FROM dbo.T GROUP BY CASE WHEN id <= 2 THEN 1 ELSE 2 END ORDER BY r",
+        )
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap();
+    assert_eq!(ranges.len(), 2);
+
+    let hash = c
+        .simple_query("SELECT HASHBYTES('SHA2_256', name) FROM dbo.T WHERE id = 1")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(hash.get::<&[u8], _>(0).map(<[u8]>::len), Some(32));
+    s.stop().await;
+}

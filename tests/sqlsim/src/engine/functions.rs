@@ -1,0 +1,93 @@
+//! T-SQL functions SQLite lacks, registered on the engine's connection: `BINARY_CHECKSUM`,
+//! `CHECKSUM`, `CHECKSUM_AGG` and `HASHBYTES`, so checksums run in the database as on a server.
+//!
+//! The checksum values are sqlsim's own (SQL Server's algorithm is not documented): a rotating
+//! XOR over each value's bytes, order-sensitive across columns, so a changed value changes the
+//! row's checksum, and `CHECKSUM_AGG` XORs row checksums as SQL Server's does.
+
+use rusqlite::functions::{Aggregate, Context, FunctionFlags};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, Error, Result};
+use sha2::{Digest, Sha256, Sha512};
+
+/// Registers the functions on `conn`.
+pub fn register(conn: &Connection) -> Result<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("BINARY_CHECKSUM", -1, flags, |ctx| Ok(checksum(ctx, false)))?;
+    conn.create_scalar_function("CHECKSUM", -1, flags, |ctx| Ok(checksum(ctx, true)))?;
+    conn.create_aggregate_function("CHECKSUM_AGG", 1, flags, XorAgg)?;
+    conn.create_scalar_function("HASHBYTES", 2, flags, hashbytes)?;
+    Ok(())
+}
+
+fn mix(h: u32, bytes: &[u8]) -> u32 {
+    bytes.iter().fold(h, |h, b| h.rotate_left(4) ^ *b as u32)
+}
+
+/// The checksum of a row of values; `fold_case` makes text compare as a case-insensitive
+/// collation would (CHECKSUM), binary comparison otherwise (BINARY_CHECKSUM).
+fn checksum(ctx: &Context, fold_case: bool) -> i64 {
+    let mut h: u32 = 0;
+    for i in 0..ctx.len() {
+        h = h.rotate_left(4) ^ 0x5C; // column separator: (a, bc) differs from (ab, c)
+        h = match ctx.get_raw(i) {
+            ValueRef::Null => mix(h, &[0xFF]),
+            ValueRef::Integer(v) => mix(h, &v.to_le_bytes()),
+            ValueRef::Real(v) => mix(h, &v.to_le_bytes()),
+            ValueRef::Text(t) => {
+                let s = String::from_utf8_lossy(t);
+                let s = if fold_case {
+                    s.to_lowercase()
+                } else {
+                    s.into_owned()
+                };
+                let utf16: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+                mix(h, &utf16)
+            }
+            ValueRef::Blob(b) => mix(h, b),
+        };
+    }
+    h as i32 as i64
+}
+
+/// CHECKSUM_AGG: XOR of the non-NULL integer values.
+struct XorAgg;
+
+impl Aggregate<Option<i64>, Option<i64>> for XorAgg {
+    fn init(&self, _: &mut Context<'_>) -> Result<Option<i64>> {
+        Ok(None)
+    }
+
+    fn step(&self, ctx: &mut Context<'_>, acc: &mut Option<i64>) -> Result<()> {
+        if let ValueRef::Integer(v) = ctx.get_raw(0) {
+            *acc = Some(acc.unwrap_or(0) ^ (v as i32 as i64));
+        }
+        Ok(())
+    }
+
+    fn finalize(&self, _: &mut Context<'_>, acc: Option<Option<i64>>) -> Result<Option<i64>> {
+        Ok(acc.flatten().map(|v| v as i32 as i64))
+    }
+}
+
+/// HASHBYTES('SHA2_256' | 'SHA2_512', value): text hashes as nvarchar (UTF-16LE) would.
+fn hashbytes(ctx: &Context) -> Result<Option<Vec<u8>>> {
+    let algorithm = ctx.get::<String>(0)?.to_ascii_uppercase();
+    let bytes = match ctx.get_raw(1) {
+        ValueRef::Null => return Ok(None),
+        ValueRef::Blob(b) => b.to_vec(),
+        ValueRef::Text(t) => String::from_utf8_lossy(t)
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect(),
+        ValueRef::Integer(v) => v.to_le_bytes().to_vec(),
+        ValueRef::Real(v) => v.to_le_bytes().to_vec(),
+    };
+    match algorithm.as_str() {
+        "SHA2_256" => Ok(Some(Sha256::digest(&bytes).to_vec())),
+        "SHA2_512" => Ok(Some(Sha512::digest(&bytes).to_vec())),
+        other => Err(Error::UserFunctionError(
+            format!("HASHBYTES algorithm '{other}' is not simulated (SHA2_256, SHA2_512)").into(),
+        )),
+    }
+}
