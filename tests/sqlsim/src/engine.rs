@@ -6,7 +6,9 @@ pub mod errors;
 pub mod functions;
 pub mod rewrite;
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rusqlite::types::ValueRef;
 use sqlparser::ast::{ObjectType, Spanned, Statement, Use, VisitMut};
@@ -22,6 +24,23 @@ use crate::tds::types::{ColumnType, Value};
 pub struct Session {
     pub login: String,
     pub database: String,
+    /// Set by the server when the client sends ATTENTION: the running batch stops.
+    pub cancel: Arc<AtomicBool>,
+}
+
+impl Session {
+    /// A session of `login` in `database`.
+    pub fn new(login: &str, database: &str) -> Session {
+        Session {
+            login: login.to_string(),
+            database: database.to_string(),
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
 }
 
 /// What one statement produced, in order.
@@ -47,6 +66,8 @@ pub enum Outcome {
 pub struct BatchResult {
     pub outcomes: Vec<Outcome>,
     pub error: Option<ServerMessage>,
+    /// The client cancelled the batch (ATTENTION) before it finished.
+    pub cancelled: bool,
 }
 
 /// The simulated instance's data.
@@ -136,9 +157,17 @@ impl Engine {
             }
         };
         for mut stmt in statements {
+            if session.cancelled() {
+                result.cancelled = true;
+                break;
+            }
             let line = (stmt.span().start.line as i32).max(1);
             match self.statement(session, &mut stmt, line, params) {
                 Ok(mut outs) => result.outcomes.append(&mut outs),
+                Err(_) if session.cancelled() => {
+                    result.cancelled = true;
+                    break;
+                }
                 Err(e) => {
                     result.error = Some(e);
                     break;
@@ -238,6 +267,28 @@ impl Engine {
                 return Ok(vec![Outcome::Done]);
             }
             Statement::Set(_) => return Ok(vec![Outcome::Done]),
+            Statement::WaitFor(w) if w.wait_type == sqlparser::ast::WaitForType::Delay => {
+                let text = w.expr.to_string();
+                let delay = parse_delay(text.trim_matches('\'')).ok_or_else(|| {
+                    errors::error(
+                        148,
+                        15,
+                        line,
+                        format!("Incorrect time syntax in time string '{text}' used with WAITFOR."),
+                    )
+                })?;
+                // Sleep in steps so an ATTENTION ends the wait, as it does on a server.
+                let until = std::time::Instant::now() + delay;
+                while std::time::Instant::now() < until {
+                    if session.cancelled() {
+                        return Err(errors::error(0, 0, line, "cancelled"));
+                    }
+                    std::thread::sleep(
+                        Duration::from_millis(5).min(until - std::time::Instant::now()),
+                    );
+                }
+                return Ok(vec![Outcome::Done]);
+            }
             _ => {}
         }
 
@@ -263,7 +314,15 @@ impl Engine {
             Statement::Query(_) => cmd::SELECT,
             _ => cmd::OTHER,
         };
-        let outcomes = self.run_sqlite(&text, cur_cmd, line, params, &names, &projected)?;
+        let outcomes = self.run_sqlite(
+            &text,
+            cur_cmd,
+            line,
+            params,
+            &names,
+            &projected,
+            &session.cancel,
+        )?;
         self.record_ddl(session, &as_written)
             .map_err(|e| errors::from_sqlite(&e, line, &names))?;
         Ok(outcomes)
@@ -408,8 +467,28 @@ impl Engine {
         params: &[(String, Value)],
         names: &[(String, String)],
         projected: &[Option<ColumnType>],
+        cancel: &Arc<AtomicBool>,
     ) -> Result<Vec<Outcome>, ServerMessage> {
         let conn = self.conn.lock().unwrap();
+        // Cancels only this statement: the connection is shared by every session.
+        let flag = cancel.clone();
+        conn.progress_handler(10_000, Some(move || flag.load(Ordering::Relaxed)));
+        let result = self.run_locked(&conn, text, cur_cmd, line, params, names, projected);
+        conn.progress_handler(0, None::<fn() -> bool>);
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_locked(
+        &self,
+        conn: &rusqlite::Connection,
+        text: &str,
+        cur_cmd: u16,
+        line: i32,
+        params: &[(String, Value)],
+        names: &[(String, String)],
+        projected: &[Option<ColumnType>],
+    ) -> Result<Vec<Outcome>, ServerMessage> {
         let sq = |e: rusqlite::Error| errors::from_sqlite(&e, line, names);
         let mut stmt = conn.prepare(text).map_err(sq)?;
         for i in 1..=stmt.parameter_count() {
@@ -487,6 +566,12 @@ impl Engine {
     }
 }
 
+/// `hh:mm[:ss[.mmm]]` of WAITFOR DELAY.
+fn parse_delay(s: &str) -> Option<Duration> {
+    let ticks = crate::tds::types::time_ticks(s, 3)?;
+    Some(Duration::from_millis(ticks))
+}
+
 /// The type SQL Server would give an expression column, judged from its values.
 fn infer_type<'a>(values: impl Iterator<Item = &'a Value>) -> ColumnType {
     let mut ty: Option<ColumnType> = None;
@@ -540,10 +625,7 @@ mod tests {
     fn engine() -> (Engine, Session) {
         (
             Engine::new(Instance::default_with_sa("pw")).unwrap(),
-            Session {
-                login: "sa".into(),
-                database: "master".into(),
-            },
+            Session::new("sa", "master"),
         )
     }
 

@@ -1,42 +1,135 @@
-//! The TDS server: a tokio listener, one task per connection, PRELOGIN, LOGIN7 with SQL
-//! authentication against the instance's logins, then batches and RPCs until the client leaves.
+//! The TDS server: a tokio listener with one task per connection (`session`), fault controls a
+//! test uses to make it fail the way a real server or network does, and restart.
 
+mod session;
+
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::engine::errors;
-use crate::engine::{BatchResult, Engine, Outcome, Session};
+use crate::engine::{Engine, errors};
 use crate::instance::Instance;
-use crate::tds::packet::{PacketType, read_message, write_message};
-use crate::tds::request::{Request, RpcCall, parse_batch, parse_rpc};
-use crate::tds::tokens::{ServerMessage, Tokens, done};
-use crate::tds::types::{COLLATION, Value};
-use crate::tds::{login7, prelogin};
+use crate::tds::tokens::ServerMessage;
 
-/// TDS 7.4, as LOGINACK reports it.
-const TDS_74: u32 = 0x7400_0004;
-/// Packet size before LOGIN7 negotiates one.
-const INITIAL_PACKET: usize = 4096;
+/// Faults a test injects.
+#[derive(Default)]
+struct FaultState {
+    /// Errors the next requests fail with, one per request.
+    fail_next: VecDeque<ServerMessage>,
+    /// The next response carrying rows stops halfway and the connection closes.
+    drop_mid_result: bool,
+    /// Every response waits this long first.
+    delay: Option<Duration>,
+}
+
+/// The fault controls of a running server, shared by its connections.
+#[derive(Clone, Default)]
+pub struct Faults(Arc<Mutex<FaultState>>);
+
+impl Faults {
+    /// The next `n` requests fail with SQL Server error `number`, with the real text and class
+    /// for the errors sqlmig retries (see [`known_error`]).
+    pub fn fail_next(&self, n: usize, number: i32) {
+        let m = known_error(number);
+        self.0
+            .lock()
+            .unwrap()
+            .fail_next
+            .extend(std::iter::repeat_n(m, n));
+    }
+
+    /// The next response with rows stops halfway and the connection drops.
+    pub fn drop_mid_result(&self) {
+        self.0.lock().unwrap().drop_mid_result = true;
+    }
+
+    /// Every response is delayed by `d` (`None` clears it).
+    pub fn delay_responses(&self, d: Option<Duration>) {
+        self.0.lock().unwrap().delay = d;
+    }
+
+    /// Clears every fault.
+    pub fn clear(&self) {
+        *self.0.lock().unwrap() = FaultState::default();
+    }
+
+    fn delay(&self) -> Option<Duration> {
+        self.0.lock().unwrap().delay
+    }
+
+    fn take_failure(&self) -> Option<ServerMessage> {
+        self.0.lock().unwrap().fail_next.pop_front()
+    }
+
+    fn take_drop_mid_result(&self) -> bool {
+        std::mem::take(&mut self.0.lock().unwrap().drop_mid_result)
+    }
+}
+
+/// The class and text SQL Server (or Azure SQL) sends with an error sqlmig must handle.
+pub fn known_error(number: i32) -> ServerMessage {
+    let (class, text) = match number {
+        40613 => (
+            17,
+            "Database 'Sales' on server 'sqlsim' is not currently available. Please retry the connection later. If the problem persists, contact customer support, and provide them the session tracing ID of '00000000-0000-0000-0000-000000000000'.",
+        ),
+        1205 => (
+            13,
+            "Transaction (Process ID 51) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.",
+        ),
+        40501 => (
+            20,
+            "The service is currently busy. Retry the request after 10 seconds. Incident ID: 0. Code: 0.",
+        ),
+        49918 => (
+            16,
+            "Cannot process request. Not enough resources to process request. The service is currently busy.",
+        ),
+        10928 => (
+            20,
+            "Resource ID : 1. The request limit for the database is 100 and has been reached.",
+        ),
+        _ => (16, "sqlsim: injected fault."),
+    };
+    errors::error(number, class, 1, text)
+}
 
 /// A running server.
 pub struct ServerHandle {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its data.
     pub engine: Arc<Engine>,
+    faults: Faults,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
 impl ServerHandle {
-    /// Stops accepting and ends every connection.
-    pub async fn stop(self) {
+    /// The fault controls.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Stops accepting and ends every connection; the data stays in the engine it returns.
+    pub async fn stop(self) -> Arc<Engine> {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        self.engine
+    }
+
+    /// Stops and starts again on the same address with the same data, as a restarted or
+    /// failed-over server comes back; open connections are lost.
+    pub async fn restart(self) -> std::io::Result<ServerHandle> {
+        let addr = self.addr;
+        let faults = self.faults.clone();
+        let engine = self.stop().await;
+        listen(addr, engine, faults).await
     }
 }
 
@@ -44,13 +137,27 @@ impl ServerHandle {
 pub async fn start(addr: SocketAddr, instance: Instance) -> std::io::Result<ServerHandle> {
     let engine =
         Arc::new(Engine::new(instance).map_err(|e| std::io::Error::other(format!("engine: {e}")))?);
+    listen(addr, engine, Faults::default()).await
+}
+
+async fn listen(
+    addr: SocketAddr,
+    engine: Arc<Engine>,
+    faults: Faults,
+) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, engine.clone(), stopped));
+    let task = tokio::spawn(accept_loop(
+        listener,
+        engine.clone(),
+        faults.clone(),
+        stopped,
+    ));
     Ok(ServerHandle {
         addr,
         engine,
+        faults,
         stop,
         task,
     })
@@ -59,6 +166,7 @@ pub async fn start(addr: SocketAddr, instance: Instance) -> std::io::Result<Serv
 async fn accept_loop(
     listener: TcpListener,
     engine: Arc<Engine>,
+    faults: Faults,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
@@ -69,8 +177,10 @@ async fn accept_loop(
                 let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let engine = engine.clone();
+                let faults = faults.clone();
                 connections.spawn(async move {
-                    if let Err(e) = serve_connection(stream, engine).await {
+                    let (rd, mut wr) = stream.into_split();
+                    if let Err(e) = session::serve(rd, &mut wr, engine, faults).await {
                         tracing::debug!(%peer, "connection ended: {e}");
                     }
                 });
@@ -78,258 +188,4 @@ async fn accept_loop(
         }
     }
     connections.abort_all();
-}
-
-async fn serve_connection(stream: TcpStream, engine: Arc<Engine>) -> std::io::Result<()> {
-    let (mut rd, mut wr) = stream.into_split();
-    serve(&mut rd, &mut wr, engine).await
-}
-
-fn protocol(msg: impl Into<String>) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, msg.into())
-}
-
-/// One client, from PRELOGIN to its last request.
-pub async fn serve<R, W>(rd: &mut R, wr: &mut W, engine: Arc<Engine>) -> std::io::Result<()>
-where
-    R: AsyncRead + Unpin,
-    W: AsyncWrite + Unpin,
-{
-    let inst = &engine.instance;
-    let (major, minor, build) = inst.version;
-
-    let Some(pre) = read_message(rd).await? else {
-        return Ok(());
-    };
-    if pre.kind != PacketType::PreLogin {
-        return Err(protocol(format!("expected PRELOGIN, got {:?}", pre.kind)));
-    }
-    prelogin::parse(&pre.payload).map_err(protocol)?;
-    let answer = prelogin::response(major, minor, build, prelogin::ENCRYPT_NOT_SUP);
-    write_message(wr, PacketType::TabularResult, &answer, INITIAL_PACKET, 0).await?;
-
-    let Some(msg) = read_message(rd).await? else {
-        return Ok(());
-    };
-    if msg.kind != PacketType::Login7 {
-        return Err(protocol(format!("expected LOGIN7, got {:?}", msg.kind)));
-    }
-    let login = login7::parse(&msg.payload).map_err(protocol)?;
-    let (mut session, packet_size) = match authenticate(&engine, &login) {
-        Ok(s) => s,
-        Err(e) => {
-            let mut t = Tokens::new();
-            t.message(&e, &inst.server_name);
-            t.done(done::ERROR, 0, 0);
-            write_message(wr, PacketType::TabularResult, &t.buf, INITIAL_PACKET, 0).await?;
-            return Ok(());
-        }
-    };
-    let mut t = Tokens::new();
-    t.env_change(1, &session.database, "master");
-    t.message(
-        &errors::error(
-            5701,
-            0,
-            1,
-            format!("Changed database context to '{}'.", session.database),
-        ),
-        &inst.server_name,
-    );
-    t.env_change_collation(&COLLATION);
-    t.env_change(2, "us_english", "");
-    t.message(
-        &errors::error(5703, 0, 1, "Changed language setting to us_english."),
-        &inst.server_name,
-    );
-    t.login_ack(TDS_74, major, minor, build);
-    t.env_change(4, &packet_size.to_string(), &INITIAL_PACKET.to_string());
-    t.done(0, 0, 0);
-    write_message(wr, PacketType::TabularResult, &t.buf, INITIAL_PACKET, 51).await?;
-
-    while let Some(msg) = read_message(rd).await? {
-        let tokens = match msg.kind {
-            PacketType::SqlBatch => {
-                let Request::Batch(sql) = parse_batch(&msg.payload).map_err(protocol)? else {
-                    unreachable!()
-                };
-                let result = run_blocking(&engine, &mut session, sql, Vec::new()).await;
-                respond(&result, false, inst)
-            }
-            PacketType::Rpc => match parse_rpc(&msg.payload).map_err(protocol)? {
-                Request::Rpc(call) => rpc(&engine, &mut session, call).await,
-                Request::Batch(_) => unreachable!(),
-            },
-            PacketType::Attention => {
-                let mut t = Tokens::new();
-                t.done(done::ATTN, 0, 0);
-                t
-            }
-            other => {
-                let mut t = Tokens::new();
-                t.message(
-                    &errors::error(
-                        50000,
-                        16,
-                        1,
-                        format!("sqlsim does not simulate {other:?} requests"),
-                    ),
-                    &inst.server_name,
-                );
-                t.done(done::ERROR, 0, 0);
-                t
-            }
-        };
-        write_message(wr, PacketType::TabularResult, &tokens.buf, packet_size, 51).await?;
-    }
-    Ok(())
-}
-
-/// Checks the login against the instance; the session and the negotiated packet size, or the
-/// error SQL Server sends.
-fn authenticate(engine: &Engine, login: &login7::Login) -> Result<(Session, usize), ServerMessage> {
-    let failed = || {
-        errors::error(
-            18456,
-            14,
-            1,
-            format!("Login failed for user '{}'.", login.user_name),
-        )
-    };
-    if login.sspi {
-        return Err(errors::error(
-            18452,
-            14,
-            1,
-            "Login failed. The login is from an untrusted domain and cannot be used with Integrated authentication.",
-        ));
-    }
-    let known = engine
-        .instance
-        .logins
-        .iter()
-        .find(|l| l.name.eq_ignore_ascii_case(&login.user_name))
-        .ok_or_else(failed)?;
-    if known.password != login.password || known.disabled {
-        return Err(failed());
-    }
-    let database = if login.database.is_empty() {
-        "master".to_string()
-    } else {
-        engine.database(&login.database).ok_or_else(|| {
-            errors::error(
-                4060,
-                11,
-                1,
-                format!(
-                    "Cannot open database \"{}\" requested by the login. The login failed.",
-                    login.database
-                ),
-            )
-        })?
-    };
-    let packet_size = match login.packet_size {
-        0 => INITIAL_PACKET,
-        n => (n as usize).clamp(512, 32_767),
-    };
-    Ok((
-        Session {
-            login: known.name.clone(),
-            database,
-        },
-        packet_size,
-    ))
-}
-
-/// Runs a batch on a blocking thread (SQLite calls block).
-async fn run_blocking(
-    engine: &Arc<Engine>,
-    session: &mut Session,
-    sql: String,
-    params: Vec<(String, Value)>,
-) -> BatchResult {
-    let engine = engine.clone();
-    let mut s = session.clone();
-    let (result, s) = tokio::task::spawn_blocking(move || {
-        let r = engine.execute(&mut s, &sql, &params);
-        (r, s)
-    })
-    .await
-    .expect("the engine does not panic");
-    *session = s;
-    result
-}
-
-/// `sp_executesql @stmt, @params, @P1 = …` and friends.
-async fn rpc(engine: &Arc<Engine>, session: &mut Session, call: RpcCall) -> Tokens {
-    let inst = &engine.instance;
-    if !call.proc_name.eq_ignore_ascii_case("sp_executesql") {
-        let mut t = Tokens::new();
-        t.message(
-            &errors::error(
-                2812,
-                16,
-                1,
-                format!("Could not find stored procedure '{}'.", call.proc_name),
-            ),
-            &inst.server_name,
-        );
-        t.done_token(0xFE, done::ERROR, 0, 0);
-        return t;
-    }
-    let mut params = call.params.into_iter();
-    let sql = match params.next().map(|p| p.value) {
-        Some(Value::Text(s)) => s,
-        _ => String::new(),
-    };
-    let _declarations = params.next();
-    let values: Vec<(String, Value)> = params.map(|p| (p.name, p.value)).collect();
-    let result = run_blocking(engine, session, sql, values).await;
-    respond(&result, true, inst)
-}
-
-/// The tokens of a batch's or procedure's outcomes.
-fn respond(result: &BatchResult, in_proc: bool, inst: &Instance) -> Tokens {
-    let mut t = Tokens::new();
-    let done_id = if in_proc { 0xFF } else { 0xFD };
-    for o in &result.outcomes {
-        match o {
-            Outcome::Rows { columns, rows } => {
-                t.col_metadata(columns);
-                let mut sent = 0u64;
-                for r in rows {
-                    if let Err(e) = t.row(columns, r) {
-                        t.message(&errors::error(8114, 16, 1, e.0), &inst.server_name);
-                        t.done_token(done_id, done::ERROR | done::MORE, 0, 0);
-                        return finish(t, in_proc, true);
-                    }
-                    sent += 1;
-                }
-                t.done_token(done_id, done::MORE | done::COUNT, 0xC1, sent);
-            }
-            Outcome::Count { cmd, rows } => {
-                t.done_token(done_id, done::MORE | done::COUNT, *cmd, *rows)
-            }
-            Outcome::Done => t.done_token(done_id, done::MORE, 0, 0),
-            Outcome::DatabaseChanged { old, new } => t.env_change(1, new, old),
-            Outcome::Info(m) => t.message(m, &inst.server_name),
-        }
-    }
-    if let Some(e) = &result.error {
-        t.message(e, &inst.server_name);
-        t.done_token(done_id, done::ERROR | done::MORE, 0, 0);
-    }
-    finish(t, in_proc, result.error.is_some())
-}
-
-/// Ends a response: the last DONE (or RETURNSTATUS and DONEPROC for an RPC).
-fn finish(mut t: Tokens, in_proc: bool, failed: bool) -> Tokens {
-    let status = if failed { done::ERROR } else { 0 };
-    if in_proc {
-        t.return_status(if failed { 1 } else { 0 });
-        t.done_token(0xFE, status, 0, 0);
-    } else {
-        t.done(status, 0, 0);
-    }
-    t
 }

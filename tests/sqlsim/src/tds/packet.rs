@@ -122,6 +122,29 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
     packet_size: usize,
     spid: u16,
 ) -> std::io::Result<()> {
+    write_packets(w, kind, payload, packet_size, spid, true).await
+}
+
+/// Writes the start of a message that never ends (no END_OF_MESSAGE): what a client sees of a
+/// response when the server dies in the middle of it.
+pub async fn write_unfinished<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    kind: PacketType,
+    payload: &[u8],
+    packet_size: usize,
+    spid: u16,
+) -> std::io::Result<()> {
+    write_packets(w, kind, payload, packet_size, spid, false).await
+}
+
+async fn write_packets<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    kind: PacketType,
+    payload: &[u8],
+    packet_size: usize,
+    spid: u16,
+    finished: bool,
+) -> std::io::Result<()> {
     let room = packet_size.saturating_sub(HEADER).max(1);
     let chunks: Vec<&[u8]> = if payload.is_empty() {
         vec![&[]]
@@ -133,7 +156,11 @@ pub async fn write_message<W: AsyncWrite + Unpin>(
     for (i, chunk) in chunks.into_iter().enumerate() {
         let len = (chunk.len() + HEADER) as u16;
         out.push(kind.byte());
-        out.push(if i == last { END_OF_MESSAGE } else { 0 });
+        out.push(if i == last && finished {
+            END_OF_MESSAGE
+        } else {
+            0
+        });
         out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(&spid.to_be_bytes());
         out.push(((i + 1) % 256) as u8);
