@@ -314,15 +314,14 @@ impl Engine {
             Statement::Query(_) => cmd::SELECT,
             _ => cmd::OTHER,
         };
-        let outcomes = self.run_sqlite(
-            &text,
+        let compiled = Compiled {
+            text: &text,
             cur_cmd,
             line,
-            params,
-            &names,
-            &projected,
-            &session.cancel,
-        )?;
+            names: &names,
+            projected: &projected,
+        };
+        let outcomes = self.run_sqlite(&compiled, params, &session.cancel)?;
         self.record_ddl(session, &as_written)
             .map_err(|e| errors::from_sqlite(&e, line, &names))?;
         Ok(outcomes)
@@ -461,34 +460,32 @@ impl Engine {
 
     fn run_sqlite(
         &self,
-        text: &str,
-        cur_cmd: u16,
-        line: i32,
+        c: &Compiled,
         params: &[(String, Value)],
-        names: &[(String, String)],
-        projected: &[Option<ColumnType>],
         cancel: &Arc<AtomicBool>,
     ) -> Result<Vec<Outcome>, ServerMessage> {
         let conn = self.conn.lock().unwrap();
         // Cancels only this statement: the connection is shared by every session.
         let flag = cancel.clone();
         conn.progress_handler(10_000, Some(move || flag.load(Ordering::Relaxed)));
-        let result = self.run_locked(&conn, text, cur_cmd, line, params, names, projected);
+        let result = self.run_locked(&conn, c, params);
         conn.progress_handler(0, None::<fn() -> bool>);
         result
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn run_locked(
         &self,
         conn: &rusqlite::Connection,
-        text: &str,
-        cur_cmd: u16,
-        line: i32,
+        c: &Compiled,
         params: &[(String, Value)],
-        names: &[(String, String)],
-        projected: &[Option<ColumnType>],
     ) -> Result<Vec<Outcome>, ServerMessage> {
+        let Compiled {
+            text,
+            cur_cmd,
+            line,
+            names,
+            projected,
+        } = *c;
         let sq = |e: rusqlite::Error| errors::from_sqlite(&e, line, names);
         let mut stmt = conn.prepare(text).map_err(sq)?;
         for i in 1..=stmt.parameter_count() {
@@ -564,6 +561,21 @@ impl Engine {
             .collect();
         Ok(vec![Outcome::Rows { columns, rows }])
     }
+}
+
+/// A statement rewritten for SQLite, with what its results and errors need.
+#[derive(Clone, Copy)]
+struct Compiled<'a> {
+    /// The SQLite text.
+    text: &'a str,
+    /// DONE's CURCMD for it.
+    cur_cmd: u16,
+    /// Its line in the batch.
+    line: i32,
+    /// (SQLite name, name as written), for error messages.
+    names: &'a [(String, String)],
+    /// Result column types the query states (CAST/CONVERT).
+    projected: &'a [Option<ColumnType>],
 }
 
 /// `hh:mm[:ss[.mmm]]` of WAITFOR DELAY.
