@@ -3,6 +3,7 @@
 
 pub mod azurite;
 pub mod doubles;
+pub mod moto;
 
 /// Paths of the test plugins built by `build.rs`.
 pub mod plugins {
