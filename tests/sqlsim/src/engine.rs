@@ -43,6 +43,27 @@ impl Session {
     }
 }
 
+/// A parameter of a batch (`@P1`), with the type its declaration gave it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// Name with its `@`.
+    pub name: String,
+    /// The declared type (sp_executesql's parameter type), when known.
+    pub ty: Option<ColumnType>,
+    pub value: Value,
+}
+
+impl Param {
+    /// An untyped parameter.
+    pub fn new(name: &str, value: Value) -> Param {
+        Param {
+            name: name.to_string(),
+            ty: None,
+            value,
+        }
+    }
+}
+
 /// What one statement produced, in order.
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
@@ -142,12 +163,7 @@ impl Engine {
     }
 
     /// Runs a batch with named parameters (`@P1` → value) in `session`.
-    pub fn execute(
-        &self,
-        session: &mut Session,
-        sql: &str,
-        params: &[(String, Value)],
-    ) -> BatchResult {
+    pub fn execute(&self, session: &mut Session, sql: &str, params: &[Param]) -> BatchResult {
         let mut result = BatchResult::default();
         let statements = match Parser::parse_sql(&MsSqlDialect {}, sql) {
             Ok(s) => s,
@@ -182,7 +198,7 @@ impl Engine {
         session: &mut Session,
         stmt: &mut Statement,
         line: i32,
-        params: &[(String, Value)],
+        params: &[Param],
     ) -> Result<Vec<Outcome>, ServerMessage> {
         match stmt {
             Statement::Use(u) => {
@@ -292,7 +308,7 @@ impl Engine {
             _ => {}
         }
 
-        let projected = rewrite::projection_types(stmt);
+        let projected = rewrite::projection_types(stmt, params);
         self.expand_row_checksums(session, stmt);
         let as_written = stmt.clone();
         let mut rw = rewrite::Rewriter::new(&session.database, &self.instance);
@@ -461,7 +477,7 @@ impl Engine {
     fn run_sqlite(
         &self,
         c: &Compiled,
-        params: &[(String, Value)],
+        params: &[Param],
         cancel: &Arc<AtomicBool>,
     ) -> Result<Vec<Outcome>, ServerMessage> {
         let conn = self.conn.lock().unwrap();
@@ -477,7 +493,7 @@ impl Engine {
         &self,
         conn: &rusqlite::Connection,
         c: &Compiled,
-        params: &[(String, Value)],
+        params: &[Param],
     ) -> Result<Vec<Outcome>, ServerMessage> {
         let Compiled {
             text,
@@ -494,8 +510,8 @@ impl Engine {
             };
             let value = params
                 .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&pname))
-                .map(|(_, v)| v)
+                .find(|p| p.name.eq_ignore_ascii_case(&pname))
+                .map(|p| &p.value)
                 .ok_or_else(|| {
                     errors::error(
                         137,
@@ -686,8 +702,8 @@ mod tests {
             &mut s,
             "SELECT @P1 + 1 AS n, @P2 AS s",
             &[
-                ("@P1".into(), Value::Integer(41)),
-                ("@p2".into(), Value::Text("x".into())),
+                Param::new("@P1", Value::Integer(41)),
+                Param::new("@p2", Value::Text("x".into())),
             ],
         );
         match &r.outcomes[0] {

@@ -180,3 +180,75 @@ async fn a_64_kib_batch_and_a_large_result_cross_many_packets() {
     assert_eq!(row.get::<&str, _>("big").map(str::len), Some(64 * 1024));
     assert_eq!(row.get::<i32, _>("n"), Some(64 * 1024));
 }
+
+#[tokio::test]
+async fn sp_executesql_parameters_of_each_type_come_back_typed() {
+    use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+    use tiberius::Uuid;
+    use tiberius::numeric::Numeric;
+
+    let s = server().await;
+    let mut c = connect(config(&s, "sa", PW)).await.unwrap();
+    let date = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+    let time = NaiveTime::from_hms_nano_opt(13, 14, 15, 123_456_700).unwrap();
+    let dt: NaiveDateTime = date.and_time(time);
+    let dto = FixedOffset::west_opt(5 * 3600)
+        .unwrap()
+        .from_local_datetime(&dt)
+        .unwrap();
+    let guid = Uuid::parse_str("6f9619ff-8b86-d011-b42d-00c04fc964ff").unwrap();
+    let dec = Numeric::new_with_scale(-123_456, 3);
+    let bin: &[u8] = &[0, 1, 2, 254, 255];
+    let row = c
+        .query(
+            "SELECT @P1 AS b, @P2 AS u8, @P3 AS i16, @P4 AS i32, @P5 AS i64, @P6 AS f32, \
+             @P7 AS f64, @P8 AS s, @P9 AS bin, @P10 AS g, @P11 AS dec, @P12 AS d, @P13 AS t, \
+             @P14 AS dt2, @P15 AS dto, @P16 AS n",
+            &[
+                &true,
+                &200u8,
+                &-32_000i16,
+                &-2_000_000_000i32,
+                &9_000_000_000_000i64,
+                &1.5f32,
+                &-2.25f64,
+                &"ünïcödé",
+                &bin,
+                &guid,
+                &dec,
+                &date,
+                &time,
+                &dt,
+                &dto,
+                &Option::<i32>::None,
+            ],
+        )
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<bool, _>("b"), Some(true));
+    assert_eq!(row.get::<u8, _>("u8"), Some(200));
+    assert_eq!(row.get::<i16, _>("i16"), Some(-32_000));
+    assert_eq!(row.get::<i32, _>("i32"), Some(-2_000_000_000));
+    assert_eq!(row.get::<i64, _>("i64"), Some(9_000_000_000_000));
+    assert_eq!(row.get::<f32, _>("f32"), Some(1.5));
+    assert_eq!(row.get::<f64, _>("f64"), Some(-2.25));
+    assert_eq!(row.get::<&str, _>("s"), Some("ünïcödé"));
+    assert_eq!(row.get::<&[u8], _>("bin"), Some(bin));
+    assert_eq!(row.get::<Uuid, _>("g"), Some(guid));
+    assert_eq!(
+        row.get::<Numeric, _>("dec").map(|n| n.to_string()),
+        Some("-123.456".into())
+    );
+    assert_eq!(row.get::<NaiveDate, _>("d"), Some(date));
+    assert_eq!(row.get::<NaiveTime, _>("t"), Some(time));
+    assert_eq!(row.get::<NaiveDateTime, _>("dt2"), Some(dt));
+    assert_eq!(
+        row.get::<chrono::DateTime<FixedOffset>, _>("dto"),
+        Some(dto)
+    );
+    assert_eq!(row.get::<i32, _>("n"), None);
+}

@@ -10,6 +10,7 @@ use sqlparser::ast::{
     TableFactor, TopQuantity, Value, ValueWithSpan, VisitorMut,
 };
 
+use crate::engine::Param;
 use crate::instance::Instance;
 use crate::tds::types::ColumnType;
 
@@ -38,7 +39,7 @@ impl<'a> Rewriter<'a> {
 
 /// The SQL Server types of a query's result columns where the query says them (CAST, CONVERT);
 /// empty when the projection has a wildcard, since positions would not line up.
-pub fn projection_types(stmt: &Statement) -> Vec<Option<ColumnType>> {
+pub fn projection_types(stmt: &Statement, params: &[Param]) -> Vec<Option<ColumnType>> {
     fn body(b: &SetExpr) -> Option<&sqlparser::ast::Select> {
         match b {
             SetExpr::Select(s) => Some(s),
@@ -47,14 +48,24 @@ pub fn projection_types(stmt: &Statement) -> Vec<Option<ColumnType>> {
             _ => None,
         }
     }
-    fn cast_type(e: &Expr) -> Option<ColumnType> {
+    let cast_type = |e: &Expr| -> Option<ColumnType> {
+        match e {
+            // A bare parameter has its declared type, as on a server.
+            Expr::Identifier(id) if id.value.starts_with('@') => params
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(&id.value))
+                .and_then(|p| p.ty.clone()),
+            _ => plain_cast_type(e),
+        }
+    };
+    fn plain_cast_type(e: &Expr) -> Option<ColumnType> {
         match e {
             Expr::Cast { data_type, .. } => ColumnType::parse(&data_type.to_string()),
             Expr::Convert {
                 data_type: Some(dt),
                 ..
             } => ColumnType::parse(&dt.to_string()),
-            Expr::Nested(inner) => cast_type(inner),
+            Expr::Nested(inner) => plain_cast_type(inner),
             _ => None,
         }
     }

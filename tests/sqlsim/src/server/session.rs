@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 
 use super::Faults;
 use crate::engine::errors;
-use crate::engine::{BatchResult, Engine, Outcome, Session};
+use crate::engine::{BatchResult, Engine, Outcome, Param, Session};
 use crate::instance::Instance;
 use crate::tds::packet::{Message, PacketType, read_message, write_message, write_unfinished};
 use crate::tds::request::{Request, RpcCall, parse_batch, parse_rpc};
@@ -294,7 +294,7 @@ async fn run_blocking(
     engine: &Arc<Engine>,
     session: &mut Session,
     sql: String,
-    params: Vec<(String, Value)>,
+    params: Vec<Param>,
 ) -> BatchResult {
     let engine = engine.clone();
     let mut s = session.clone();
@@ -331,7 +331,13 @@ async fn rpc(engine: &Arc<Engine>, session: &mut Session, call: RpcCall) -> Toke
         _ => String::new(),
     };
     let _declarations = params.next();
-    let values: Vec<(String, Value)> = params.map(|p| (p.name, p.value)).collect();
+    let values: Vec<Param> = params
+        .map(|p| Param {
+            name: p.name,
+            ty: Some(p.ty),
+            value: p.value,
+        })
+        .collect();
     let result = run_blocking(engine, session, sql, values).await;
     respond(&result, true, inst)
 }
