@@ -106,6 +106,8 @@ pub struct ServerHandle {
     /// Its data.
     pub engine: Arc<Engine>,
     faults: Faults,
+    /// The PEM of the self-signed certificate TLS clients see.
+    pub certificate_pem: String,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -147,17 +149,20 @@ async fn listen(
 ) -> std::io::Result<ServerHandle> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let (tls, certificate_pem) = crate::tls::acceptor().map_err(std::io::Error::other)?;
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(
         listener,
         engine.clone(),
         faults.clone(),
+        tls,
         stopped,
     ));
     Ok(ServerHandle {
         addr,
         engine,
         faults,
+        certificate_pem,
         stop,
         task,
     })
@@ -167,6 +172,7 @@ async fn accept_loop(
     listener: TcpListener,
     engine: Arc<Engine>,
     faults: Faults,
+    tls: tokio_rustls::TlsAcceptor,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
@@ -178,9 +184,9 @@ async fn accept_loop(
                 let _ = stream.set_nodelay(true);
                 let engine = engine.clone();
                 let faults = faults.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
-                    let (rd, mut wr) = stream.into_split();
-                    if let Err(e) = session::serve(rd, &mut wr, engine, faults).await {
+                    if let Err(e) = serve_stream(stream, tls, engine, faults).await {
                         tracing::debug!(%peer, "connection ended: {e}");
                     }
                 });
@@ -188,4 +194,26 @@ async fn accept_loop(
         }
     }
     connections.abort_all();
+}
+
+/// Serves a connection in the clear, or inside TLS when the client opens with a TLS handshake
+/// (TDS 8.0 strict encryption).
+async fn serve_stream(
+    stream: tokio::net::TcpStream,
+    tls: tokio_rustls::TlsAcceptor,
+    engine: Arc<Engine>,
+    faults: Faults,
+) -> std::io::Result<()> {
+    let mut first = [0u8; 1];
+    if stream.peek(&mut first).await? == 0 {
+        return Ok(());
+    }
+    if first[0] == crate::tls::TLS_HANDSHAKE {
+        let tls_stream = tls.accept(stream).await?;
+        let (rd, mut wr) = tokio::io::split(tls_stream);
+        session::serve(rd, &mut wr, engine, faults).await
+    } else {
+        let (rd, mut wr) = stream.into_split();
+        session::serve(rd, &mut wr, engine, faults).await
+    }
 }

@@ -6,3 +6,4 @@ pub mod engine;
 pub mod instance;
 pub mod server;
 pub mod tds;
+pub mod tls;

@@ -252,3 +252,45 @@ async fn sp_executesql_parameters_of_each_type_come_back_typed() {
     );
     assert_eq!(row.get::<i32, _>("n"), None);
 }
+
+#[tokio::test]
+async fn strict_tls_carries_the_same_conversation() {
+    let s = server().await;
+    let mut cfg = config(&s, "sa", PW);
+    cfg.encryption(EncryptionLevel::Strict);
+    cfg.trust_cert();
+    let mut c = connect(cfg).await.unwrap();
+    let row = c
+        .query("SELECT @P1 AS s", &[&"über TLS"])
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<&str, _>("s"), Some("über TLS"));
+
+    // A wrong password over TLS is still 18456.
+    let mut bad = config(&s, "sa", "nope");
+    bad.encryption(EncryptionLevel::Strict);
+    bad.trust_cert();
+    match connect(bad).await.err().unwrap() {
+        tiberius::error::Error::Server(e) => assert_eq!(e.code(), 18456),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_validates_rejects_the_self_signed_certificate() {
+    let s = server().await;
+    let mut cfg = config(&s, "sa", PW);
+    cfg.encryption(EncryptionLevel::Strict);
+    let err = connect(cfg).await.err().unwrap();
+    assert!(
+        matches!(
+            err,
+            tiberius::error::Error::Tls(_) | tiberius::error::Error::Io { .. }
+        ),
+        "{err:?}"
+    );
+}
