@@ -1,13 +1,12 @@
 //! Azurite, the Azure Storage emulator (npm, pinned in tests/azurite/package-lock.json): started
 //! per test on a free port with its own folder, killed when dropped.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Child, Command};
 
 use sqlmig::secret::Secret;
+
+use crate::service::{Announces, spawn_and_wait_for_port};
 
 /// Azurite's well-known development account (public in Microsoft's documentation).
 pub const ACCOUNT: &str = "devstoreaccount1";
@@ -33,29 +32,16 @@ impl Azurite {
             "Azurite is not installed: run `npm ci --prefix tests/azurite` (scripts/test does)"
         );
         let dir = tempfile::tempdir().unwrap();
-        let mut child = Command::new(bin)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", "0", "--location"])
+        let mut cmd = Command::new(bin);
+        cmd.args(["--blobHost", "127.0.0.1", "--blobPort", "0", "--location"])
             .arg(dir.path())
-            .args(["--skipApiVersionCheck", "--disableTelemetry", "--silent"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Azurite (node must be installed)");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Reads the port, then keeps draining so Azurite never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listens on http://127.0.0.1:").nth(1) {
-                    let _ = tx.send(rest.trim().parse::<u16>().ok());
-                }
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(60))
-            .ok()
-            .flatten()
-            .expect("Azurite did not report its port within 60 s");
+            .args(["--skipApiVersionCheck", "--disableTelemetry", "--silent"]);
+        let (child, port) = spawn_and_wait_for_port(
+            cmd,
+            Announces::Stdout,
+            "listens on http://127.0.0.1:",
+            "Azurite (node must be installed)",
+        );
         Azurite {
             child,
             port,

@@ -2,12 +2,12 @@
 //! installed by scripts/test into target/moto-venv): started per test on a free port, killed
 //! when dropped. Serves the RDS and S3 APIs the AWS platform plugin uses.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Child, Command};
+
+use crate::service::{Announces, spawn_and_wait_for_port};
 
 /// A running moto server.
 pub struct Moto {
@@ -26,28 +26,14 @@ impl Moto {
             "moto is not installed: run scripts/test, which creates target/moto-venv from \
              tests/moto/requirements.txt"
         );
-        let mut child = Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start moto_server");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        // Reads the port, then keeps draining so moto never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("Running on http://127.0.0.1:").nth(1) {
-                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                    let _ = tx.send(digits.parse::<u16>().ok());
-                }
-            }
-        });
-        let port = rx
-            .recv_timeout(Duration::from_secs(60))
-            .ok()
-            .flatten()
-            .expect("moto did not report its port within 60 s");
+        let mut cmd = Command::new(bin);
+        cmd.args(["-H", "127.0.0.1", "-p", "0"]);
+        let (child, port) = spawn_and_wait_for_port(
+            cmd,
+            Announces::Stderr,
+            "Running on http://127.0.0.1:",
+            "moto_server",
+        );
         Moto { child, port }
     }
 

@@ -4,6 +4,7 @@
 pub mod azurite;
 pub mod doubles;
 pub mod moto;
+pub mod service;
 
 /// Paths of the test plugins built by `build.rs`.
 pub mod plugins {

@@ -6,35 +6,24 @@
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sqlsim::instance::Instance;
-use sqlsim::server::start;
-use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
-use tokio::net::TcpStream;
-use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{PW, SimClient, config, connect, server};
 
 const ROWS: u64 = 100_000;
 
-async fn client(port: u16) -> Client<Compat<TcpStream>> {
-    let mut c = Config::new();
-    c.host("127.0.0.1");
-    c.port(port);
-    c.authentication(AuthMethod::sql_server("sa", "pw"));
-    c.encryption(EncryptionLevel::NotSupported);
+async fn client(port: u16) -> SimClient {
+    let mut c = config(port, "sa", PW);
     c.database("Sales");
-    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    tcp.set_nodelay(true).unwrap();
-    Client::connect(c, tcp.compat_write()).await.unwrap()
+    connect(c).await.unwrap()
 }
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (server, mut cl) = rt.block_on(async {
-        let s = start(
-            "127.0.0.1:0".parse().unwrap(),
-            Instance::default_with_sa("pw"),
-        )
-        .await
-        .unwrap();
+        let s = server().await;
         let mut cl = client(s.addr.port()).await;
         cl.simple_query(
             "CREATE TABLE dbo.Orders (id BIGINT NOT NULL PRIMARY KEY, customer NVARCHAR(40), \

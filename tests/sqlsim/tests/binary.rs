@@ -3,9 +3,9 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
-use tokio::net::TcpStream;
-use tokio_util::compat::TokioAsyncWriteCompatExt;
+mod common;
+
+use common::{config, connect};
 
 #[tokio::test]
 async fn the_binary_prints_its_address_and_serves_the_default_instance() {
@@ -24,13 +24,8 @@ async fn the_binary_prints_its_address_and_serves_the_default_instance() {
         .unwrap_or_else(|| panic!("unexpected first line: {line}"))
         .to_string();
 
-    let mut c = Config::new();
-    c.host("127.0.0.1");
-    c.port(addr.rsplit(':').next().unwrap().parse().unwrap());
-    c.authentication(AuthMethod::sql_server("sa", "Pw-for-test1"));
-    c.encryption(EncryptionLevel::NotSupported);
-    let tcp = TcpStream::connect(&addr).await.unwrap();
-    let mut client = Client::connect(c, tcp.compat_write()).await.unwrap();
+    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let mut client = connect(config(port, "sa", "Pw-for-test1")).await.unwrap();
     let row = client
         .simple_query("SELECT name FROM (SELECT 'Sales' AS name) x")
         .await

@@ -1,31 +1,14 @@
 //! A table created and filled over TDS appears in the catalog views with the right columns,
 //! types and row count.
 
-use sqlsim::instance::Instance;
-use sqlsim::server::start;
-use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
-use tokio::net::TcpStream;
-use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+mod common;
 
-async fn client(port: u16) -> Client<Compat<TcpStream>> {
-    let mut c = Config::new();
-    c.host("127.0.0.1");
-    c.port(port);
-    c.authentication(AuthMethod::sql_server("sa", "pw"));
-    c.encryption(EncryptionLevel::NotSupported);
-    let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    Client::connect(c, tcp.compat_write()).await.unwrap()
-}
+use common::{SimClient, sa, server};
 
 #[tokio::test]
 async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
-    let s = start(
-        "127.0.0.1:0".parse().unwrap(),
-        Instance::default_with_sa("pw"),
-    )
-    .await
-    .unwrap();
-    let mut c = client(s.addr.port()).await;
+    let s = server().await;
+    let mut c = sa(s.addr.port()).await;
     c.simple_query(
         "CREATE DATABASE Inventory; USE Inventory;
          CREATE TABLE dbo.Parts (
@@ -142,7 +125,7 @@ async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
     s.stop().await;
 }
 
-async fn scalar_i32(c: &mut Client<Compat<TcpStream>>, sql: &str) -> Option<i32> {
+async fn scalar_i32(c: &mut SimClient, sql: &str) -> Option<i32> {
     c.simple_query(sql)
         .await
         .unwrap()
@@ -155,13 +138,8 @@ async fn scalar_i32(c: &mut Client<Compat<TcpStream>>, sql: &str) -> Option<i32>
 
 #[tokio::test]
 async fn row_checksums_run_in_the_database_and_follow_every_change() {
-    let s = start(
-        "127.0.0.1:0".parse().unwrap(),
-        Instance::default_with_sa("pw"),
-    )
-    .await
-    .unwrap();
-    let mut c = client(s.addr.port()).await;
+    let s = server().await;
+    let mut c = sa(s.addr.port()).await;
     c.simple_query(
         "USE Sales; CREATE TABLE dbo.T (id INT NOT NULL PRIMARY KEY, name NVARCHAR(20), amount DECIMAL(10,2));
          INSERT INTO dbo.T VALUES (1, N'a', 1.50), (2, N'b', NULL), (3, N'c', 3.00);",

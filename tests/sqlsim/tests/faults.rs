@@ -2,32 +2,15 @@
 
 use std::time::{Duration, Instant};
 
-use sqlsim::instance::Instance;
-use sqlsim::server::{ServerHandle, start};
-use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
-use tokio::net::TcpStream;
-use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+mod common;
 
-async fn server() -> ServerHandle {
-    start(
-        "127.0.0.1:0".parse().unwrap(),
-        Instance::default_with_sa("pw"),
-    )
-    .await
-    .unwrap()
+use common::{PW, SimClient, config, connect, server};
+
+async fn client(port: u16) -> tiberius::Result<SimClient> {
+    connect(config(port, "sa", PW)).await
 }
 
-async fn client(port: u16) -> tiberius::Result<Client<Compat<TcpStream>>> {
-    let mut c = Config::new();
-    c.host("127.0.0.1");
-    c.port(port);
-    c.authentication(AuthMethod::sql_server("sa", "pw"));
-    c.encryption(EncryptionLevel::NotSupported);
-    let tcp = TcpStream::connect(("127.0.0.1", port)).await?;
-    Client::connect(c, tcp.compat_write()).await
-}
-
-async fn one(c: &mut Client<Compat<TcpStream>>, sql: &str) -> tiberius::Result<i32> {
+async fn one(c: &mut SimClient, sql: &str) -> tiberius::Result<i32> {
     let row = c.simple_query(sql).await?.into_row().await?;
     Ok(row.and_then(|r| r.get::<i32, _>(0)).unwrap_or_default())
 }

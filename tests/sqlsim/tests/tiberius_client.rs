@@ -1,42 +1,15 @@
 //! sqlsim as tiberius, the client sqlmig uses, sees it: login, errors with SQL Server's numbers,
 //! several result sets, parameters, large messages.
 
-use sqlsim::instance::Instance;
-use sqlsim::server::{ServerHandle, start};
-use tiberius::{AuthMethod, Client, Config, EncryptionLevel};
-use tokio::net::TcpStream;
-use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+mod common;
 
-const PW: &str = "S3cret!pw";
-
-async fn server() -> ServerHandle {
-    start(
-        "127.0.0.1:0".parse().unwrap(),
-        Instance::default_with_sa(PW),
-    )
-    .await
-    .unwrap()
-}
-
-fn config(s: &ServerHandle, user: &str, pw: &str) -> Config {
-    let mut c = Config::new();
-    c.host("127.0.0.1");
-    c.port(s.addr.port());
-    c.authentication(AuthMethod::sql_server(user, pw));
-    c.encryption(EncryptionLevel::NotSupported);
-    c
-}
-
-async fn connect(c: Config) -> tiberius::Result<Client<Compat<TcpStream>>> {
-    let tcp = TcpStream::connect(c.get_addr()).await?;
-    tcp.set_nodelay(true)?;
-    Client::connect(c, tcp.compat_write()).await
-}
+use common::{PW, config, connect, server};
+use tiberius::EncryptionLevel;
 
 #[tokio::test]
 async fn login_and_a_first_query() {
     let s = server().await;
-    let mut c = connect(config(&s, "sa", PW)).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
     let row = c
         .simple_query("SELECT 1 AS one, DB_NAME() AS db")
         .await
@@ -53,7 +26,10 @@ async fn login_and_a_first_query() {
 #[tokio::test]
 async fn a_wrong_password_is_error_18456() {
     let s = server().await;
-    let err = connect(config(&s, "sa", "wrong")).await.err().unwrap();
+    let err = connect(config(s.addr.port(), "sa", "wrong"))
+        .await
+        .err()
+        .unwrap();
     match err {
         tiberius::error::Error::Server(e) => {
             assert_eq!(e.code(), 18456);
@@ -67,7 +43,7 @@ async fn a_wrong_password_is_error_18456() {
 #[tokio::test]
 async fn three_result_sets_in_one_batch() {
     let s = server().await;
-    let mut c = connect(config(&s, "sa", PW)).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
     let sets = c
         .simple_query("SELECT 1 AS a; SELECT N'two' AS b UNION ALL SELECT N'deux'; SELECT 3.5 AS c")
         .await
@@ -85,7 +61,7 @@ async fn three_result_sets_in_one_batch() {
 #[tokio::test]
 async fn a_missing_table_is_error_208_with_number_class_and_line() {
     let s = server().await;
-    let mut c = connect(config(&s, "sa", PW)).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
     // The first statement succeeds; the error of the third line arrives with the results.
     let stream = c
         .simple_query("SELECT 1;\n\nSELECT * FROM dbo.NoSuchTable;")
@@ -114,7 +90,7 @@ async fn a_missing_table_is_error_208_with_number_class_and_line() {
 #[tokio::test]
 async fn sp_executesql_with_parameters() {
     let s = server().await;
-    let mut c = connect(config(&s, "sa", PW)).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
     let row = c
         .query(
             "SELECT @P1 + 1 AS n, @P2 AS s, @P3 AS f",
@@ -134,7 +110,7 @@ async fn sp_executesql_with_parameters() {
 #[tokio::test]
 async fn tables_created_over_tds_hold_their_rows() {
     let s = server().await;
-    let mut c = connect(config(&s, "sa", PW)).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
     c.simple_query("USE Sales; CREATE TABLE dbo.Orders (id INT NOT NULL PRIMARY KEY, total DECIMAL(10,2), note NVARCHAR(MAX))")
         .await
         .unwrap()
@@ -166,7 +142,7 @@ async fn tables_created_over_tds_hold_their_rows() {
 #[tokio::test]
 async fn a_64_kib_batch_and_a_large_result_cross_many_packets() {
     let s = server().await;
-    let mut c = connect(config(&s, "sa", PW)).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
     let filler = "x".repeat(64 * 1024);
     let sql = format!("SELECT N'{filler}' AS big, LEN(N'{filler}') AS n");
     let row = c
@@ -188,7 +164,7 @@ async fn sp_executesql_parameters_of_each_type_come_back_typed() {
     use tiberius::numeric::Numeric;
 
     let s = server().await;
-    let mut c = connect(config(&s, "sa", PW)).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
     let date = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
     let time = NaiveTime::from_hms_nano_opt(13, 14, 15, 123_456_700).unwrap();
     let dt: NaiveDateTime = date.and_time(time);
@@ -256,7 +232,7 @@ async fn sp_executesql_parameters_of_each_type_come_back_typed() {
 #[tokio::test]
 async fn strict_tls_carries_the_same_conversation() {
     let s = server().await;
-    let mut cfg = config(&s, "sa", PW);
+    let mut cfg = config(s.addr.port(), "sa", PW);
     cfg.encryption(EncryptionLevel::Strict);
     cfg.trust_cert();
     let mut c = connect(cfg).await.unwrap();
@@ -271,7 +247,7 @@ async fn strict_tls_carries_the_same_conversation() {
     assert_eq!(row.get::<&str, _>("s"), Some("über TLS"));
 
     // A wrong password over TLS is still 18456.
-    let mut bad = config(&s, "sa", "nope");
+    let mut bad = config(s.addr.port(), "sa", "nope");
     bad.encryption(EncryptionLevel::Strict);
     bad.trust_cert();
     match connect(bad).await.err().unwrap() {
@@ -283,7 +259,7 @@ async fn strict_tls_carries_the_same_conversation() {
 #[tokio::test]
 async fn a_client_that_validates_rejects_the_self_signed_certificate() {
     let s = server().await;
-    let mut cfg = config(&s, "sa", PW);
+    let mut cfg = config(s.addr.port(), "sa", PW);
     cfg.encryption(EncryptionLevel::Strict);
     let err = connect(cfg).await.err().unwrap();
     assert!(

@@ -2,12 +2,11 @@
 //! 100,000 rows of mixed types in one result.
 
 use chrono::{FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
-use sqlsim::instance::Instance;
-use sqlsim::server::start;
+mod common;
+
+use common::{PW, config, connect, server};
+use tiberius::Uuid;
 use tiberius::numeric::Numeric;
-use tiberius::{AuthMethod, Client, Config, EncryptionLevel, Uuid};
-use tokio::net::TcpStream;
-use tokio_util::compat::TokioAsyncWriteCompatExt;
 
 const ROWS: i64 = 100_000;
 
@@ -52,20 +51,10 @@ fn guid(i: i64) -> String {
 
 #[tokio::test]
 async fn a_hundred_thousand_rows_of_mixed_types_read_back_exactly() {
-    let s = start(
-        "127.0.0.1:0".parse().unwrap(),
-        Instance::default_with_sa("pw"),
-    )
-    .await
-    .unwrap();
-    let mut cfg = Config::new();
-    cfg.host("127.0.0.1");
-    cfg.port(s.addr.port());
-    cfg.authentication(AuthMethod::sql_server("sa", "pw"));
-    cfg.encryption(EncryptionLevel::NotSupported);
+    let s = server().await;
+    let mut cfg = config(s.addr.port(), "sa", PW);
     cfg.database("Sales");
-    let tcp = TcpStream::connect(s.addr).await.unwrap();
-    let mut c = Client::connect(cfg, tcp.compat_write()).await.unwrap();
+    let mut c = connect(cfg).await.unwrap();
 
     c.simple_query(
         "CREATE TABLE dbo.AllTypes (id BIGINT NOT NULL PRIMARY KEY, b BIT, ti TINYINT, si SMALLINT, \
