@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 mod common;
 
-use common::{config, connect};
+use common::{config, connect, first_row};
 
 #[tokio::test]
 async fn the_binary_prints_its_address_and_serves_the_default_instance() {
@@ -26,14 +26,7 @@ async fn the_binary_prints_its_address_and_serves_the_default_instance() {
 
     let port = addr.rsplit(':').next().unwrap().parse().unwrap();
     let mut client = connect(config(port, "sa", "Pw-for-test1")).await.unwrap();
-    let row = client
-        .simple_query("SELECT name FROM (SELECT 'Sales' AS name) x")
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
+    let row = first_row(&mut client, "SELECT name FROM (SELECT 'Sales' AS name) x").await;
     assert_eq!(row.get::<&str, _>(0), Some("Sales"));
     child.kill().unwrap();
     child.wait().unwrap();

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{SimClient, sa, server};
+use common::{SimClient, all_rows, first_row, run, sa, server};
 
 #[tokio::test]
 async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
@@ -26,15 +26,11 @@ async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
     .await
     .unwrap();
 
-    let dbs = c
-        .simple_query(
-            "SELECT name, database_id, state_desc FROM sys.databases ORDER BY database_id",
-        )
-        .await
-        .unwrap()
-        .into_first_result()
-        .await
-        .unwrap();
+    let dbs = all_rows(
+        &mut c,
+        "SELECT name, database_id, state_desc FROM sys.databases ORDER BY database_id",
+    )
+    .await;
     let names: Vec<&str> = dbs.iter().map(|r| r.get::<&str, _>(0).unwrap()).collect();
     assert_eq!(
         names,
@@ -43,17 +39,9 @@ async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
     assert_eq!(dbs[5].get::<i32, _>("database_id"), Some(6));
     assert_eq!(dbs[5].get::<&str, _>("state_desc"), Some("ONLINE"));
 
-    let cols = c
-        .simple_query(
-            "SELECT c.name, c.system_type_id, c.max_length, c.precision, c.scale, c.is_nullable, c.is_identity
+    let cols = all_rows(&mut c, "SELECT c.name, c.system_type_id, c.max_length, c.precision, c.scale, c.is_nullable, c.is_identity
              FROM sys.columns c JOIN sys.tables t ON t.object_id = c.object_id
-             WHERE t.name = 'Parts' ORDER BY c.column_id",
-        )
-        .await
-        .unwrap()
-        .into_first_result()
-        .await
-        .unwrap();
+             WHERE t.name = 'Parts' ORDER BY c.column_id").await;
     let got: Vec<(String, u8, i16, u8, u8, bool, bool)> = cols
         .iter()
         .map(|r| {
@@ -78,18 +66,14 @@ async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
         ]
     );
 
-    let counts = c
-        .simple_query(
-            "SELECT t.name, p.rows, i.type_desc FROM sys.tables t
+    let counts = all_rows(
+        &mut c,
+        "SELECT t.name, p.rows, i.type_desc FROM sys.tables t
              JOIN sys.partitions p ON p.object_id = t.object_id
              JOIN sys.indexes i ON i.object_id = p.object_id AND i.index_id = p.index_id
              ORDER BY t.name",
-        )
-        .await
-        .unwrap()
-        .into_first_result()
-        .await
-        .unwrap();
+    )
+    .await;
     let got: Vec<(&str, i64, &str)> = counts
         .iter()
         .map(|r| (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap()))
@@ -97,43 +81,19 @@ async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
     assert_eq!(got, vec![("Log", 1, "HEAP"), ("Parts", 3, "CLUSTERED")]);
 
     // The identity column numbered the rows.
-    let ids = c
-        .simple_query("SELECT PartId FROM dbo.Parts ORDER BY PartId")
-        .await
-        .unwrap()
-        .into_first_result()
-        .await
-        .unwrap();
+    let ids = all_rows(&mut c, "SELECT PartId FROM dbo.Parts ORDER BY PartId").await;
     let ids: Vec<i32> = ids.iter().map(|r| r.get(0).unwrap()).collect();
     assert_eq!(ids, [1, 2, 3]);
 
     // Dropped tables leave the catalog.
-    c.simple_query("DROP TABLE dbo.Log")
-        .await
-        .unwrap()
-        .into_results()
-        .await
-        .unwrap();
-    let left = c
-        .simple_query("SELECT name FROM sys.tables")
-        .await
-        .unwrap()
-        .into_first_result()
-        .await
-        .unwrap();
+    run(&mut c, "DROP TABLE dbo.Log").await;
+    let left = all_rows(&mut c, "SELECT name FROM sys.tables").await;
     assert_eq!(left.len(), 1);
     s.stop().await;
 }
 
 async fn scalar_i32(c: &mut SimClient, sql: &str) -> Option<i32> {
-    c.simple_query(sql)
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap()
-        .get::<i32, _>(0)
+    first_row(c, sql).await.get::<i32, _>(0)
 }
 
 #[tokio::test]
@@ -182,26 +142,19 @@ async fn row_checksums_run_in_the_database_and_follow_every_change() {
     );
 
     // Per-range checksums, as validation bisects a table.
-    let ranges = c
-        .simple_query(
-            "SELECT CASE WHEN id <= 2 THEN 1 ELSE 2 END AS r, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS c
+    let ranges = all_rows(
+        &mut c,
+        "SELECT CASE WHEN id <= 2 THEN 1 ELSE 2 END AS r, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS c
              FROM dbo.T GROUP BY CASE WHEN id <= 2 THEN 1 ELSE 2 END ORDER BY r",
-        )
-        .await
-        .unwrap()
-        .into_first_result()
-        .await
-        .unwrap();
+    )
+    .await;
     assert_eq!(ranges.len(), 2);
 
-    let hash = c
-        .simple_query("SELECT HASHBYTES('SHA2_256', name) FROM dbo.T WHERE id = 1")
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
+    let hash = first_row(
+        &mut c,
+        "SELECT HASHBYTES('SHA2_256', name) FROM dbo.T WHERE id = 1",
+    )
+    .await;
     assert_eq!(hash.get::<&[u8], _>(0).map(<[u8]>::len), Some(32));
     s.stop().await;
 }

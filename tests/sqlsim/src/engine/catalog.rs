@@ -173,12 +173,7 @@ pub fn type_numbers(ty: &ColumnType) -> (u8, i16, u8, u8) {
 }
 
 fn decimal_bytes(precision: u8) -> i16 {
-    match precision {
-        0..=9 => 5,
-        10..=19 => 9,
-        20..=28 => 13,
-        _ => 17,
-    }
+    crate::tds::types::decimal_len(precision) as i16
 }
 
 /// A table's column as the catalog records it.

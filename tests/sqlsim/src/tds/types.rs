@@ -446,7 +446,7 @@ fn len_name(n: Option<u16>) -> String {
 }
 
 /// Bytes a DECIMALN value takes for a precision (sign byte included).
-fn decimal_len(precision: u8) -> u8 {
+pub fn decimal_len(precision: u8) -> u8 {
     match precision {
         0..=9 => 5,
         10..=19 => 9,

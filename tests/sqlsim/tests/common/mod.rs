@@ -57,6 +57,16 @@ pub async fn first_row(c: &mut SimClient, sql: &str) -> Row {
         .expect("the query returned a row")
 }
 
+/// Every row of a batch's first result.
+pub async fn all_rows(c: &mut SimClient, sql: &str) -> Vec<Row> {
+    c.simple_query(sql)
+        .await
+        .unwrap()
+        .into_first_result()
+        .await
+        .unwrap()
+}
+
 /// Runs a batch and reads all its results.
 pub async fn run(c: &mut SimClient, sql: &str) {
     c.simple_query(sql)
