@@ -121,7 +121,9 @@ impl Engine {
         for name in &names {
             engine.attach(name)?;
             if name == "master" {
-                catalog::install_server(&engine.conn.lock().unwrap())?;
+                let conn = engine.conn.lock().unwrap();
+                catalog::install_server(&conn)?;
+                catalog::install_instance(&conn, &engine.instance)?;
             }
         }
         {
@@ -165,6 +167,11 @@ impl Engine {
     /// Runs a batch with named parameters (`@P1` → value) in `session`.
     pub fn execute(&self, session: &mut Session, sql: &str, params: &[Param]) -> BatchResult {
         let mut result = BatchResult::default();
+        let upper = sql.trim().trim_end_matches(';').to_ascii_uppercase();
+        if upper.starts_with("DBCC TRACESTATUS") {
+            result.outcomes.push(self.trace_status());
+            return result;
+        }
         let statements = match Parser::parse_sql(&MsSqlDialect {}, sql) {
             Ok(s) => s,
             Err(e) => {
@@ -315,6 +322,16 @@ impl Engine {
         let _ = stmt.visit(&mut rw);
         let names = rw.names;
         let text = stmt.to_string();
+        // DMVs need VIEW SERVER STATE, as on a server.
+        if names.iter().any(|(n, _)| n.contains(".sys.dm_")) && !self.may_view_server_state(session)
+        {
+            return Err(errors::error(
+                300,
+                14,
+                line,
+                "VIEW SERVER STATE permission was denied on object 'server', database 'master'.",
+            ));
+        }
         // sys.partitions reports live row counts: count before reading it.
         for (sqlite_name, _) in &names {
             if let Some(db) = sqlite_name.strip_suffix(".sys.partitions") {
@@ -406,6 +423,45 @@ impl Engine {
             }
             std::ops::ControlFlow::<()>::Continue(())
         });
+    }
+
+    /// Whether the session's login holds VIEW SERVER STATE (sysadmin implies it).
+    fn may_view_server_state(&self, session: &Session) -> bool {
+        self.instance
+            .logins
+            .iter()
+            .find(|l| l.name.eq_ignore_ascii_case(&session.login))
+            .is_some_and(|l| l.sysadmin || l.view_server_state)
+    }
+
+    /// `DBCC TRACESTATUS`: the instance's global trace flags (sqlparser has no DBCC).
+    fn trace_status(&self) -> Outcome {
+        let col = |name: &str| ColumnMeta {
+            name: name.into(),
+            ty: ColumnType::SmallInt,
+            nullable: false,
+        };
+        Outcome::Rows {
+            columns: vec![
+                col("TraceFlag"),
+                col("Status"),
+                col("Global"),
+                col("Session"),
+            ],
+            rows: self
+                .instance
+                .trace_flags
+                .iter()
+                .map(|f| {
+                    vec![
+                        Value::Integer(*f as i64),
+                        Value::Integer(1),
+                        Value::Integer(1),
+                        Value::Integer(0),
+                    ]
+                })
+                .collect(),
+        }
     }
 
     /// Keeps the catalog in step with CREATE TABLE and DROP TABLE that just succeeded.
@@ -763,6 +819,26 @@ mod tests {
                 assert_eq!(rows.len(), 3);
                 assert_eq!(rows[0][0], Value::Text("2024-02-29".into()));
                 assert_eq!(rows[2][2], Value::Integer(3));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn text_compares_as_its_collation_says() {
+        let (e, mut s) = engine();
+        let r = e.execute(
+            &mut s,
+            "CREATE TABLE dbo.C (ci NVARCHAR(10), cs NVARCHAR(10) COLLATE Latin1_General_CS_AS);
+             INSERT INTO dbo.C VALUES (N'Sales', N'Sales');
+             SELECT (SELECT COUNT(*) FROM dbo.C WHERE ci = N'SALES'),
+                    (SELECT COUNT(*) FROM dbo.C WHERE cs = N'SALES')",
+            &[],
+        );
+        assert_eq!(r.error, None);
+        match r.outcomes.last().unwrap() {
+            Outcome::Rows { rows, .. } => {
+                assert_eq!(rows[0], vec![Value::Integer(1), Value::Integer(0)])
             }
             other => panic!("{other:?}"),
         }

@@ -57,7 +57,85 @@ pub struct Instance {
     pub logins: Vec<Login>,
     /// User databases (master, tempdb, model and msdb always exist).
     pub databases: Vec<DatabaseSpec>,
+    /// `sp_configure` settings that differ from SQL Server's defaults.
+    #[serde(default)]
+    pub configurations: Vec<Configuration>,
+    /// Global trace flags (DBCC TRACESTATUS).
+    #[serde(default)]
+    pub trace_flags: Vec<u16>,
+    /// Linked servers (sys.servers, server_id > 0).
+    #[serde(default)]
+    pub linked_servers: Vec<LinkedServer>,
+    /// The machine (sys.dm_os_sys_info).
+    #[serde(default)]
+    pub host: Host,
 }
+
+/// An `sp_configure` option and its value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Configuration {
+    pub name: String,
+    pub value: i64,
+}
+
+/// A linked server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedServer {
+    pub name: String,
+    /// `SQL Server`, `Oracle`, …
+    pub product: String,
+    /// `SQLNCLI11`, `MSOLEDBSQL`, `OraOLEDB.Oracle`, …
+    pub provider: String,
+    pub data_source: String,
+}
+
+/// The machine the instance runs on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Host {
+    pub cpu_count: u32,
+    pub physical_memory_mb: u64,
+}
+
+impl Default for Host {
+    fn default() -> Self {
+        Host {
+            cpu_count: 8,
+            physical_memory_mb: 32_768,
+        }
+    }
+}
+
+/// SQL Server's `sp_configure` options with their ids, ranges and defaults (a subset: the ones
+/// assessments read). From sys.configurations on SQL Server 2022.
+pub const CONFIGURATION_DEFAULTS: &[(i32, &str, i64, i64, i64, bool)] = &[
+    // (configuration_id, name, minimum, maximum, default, is_advanced)
+    (101, "recovery interval (min)", 0, 32767, 0, true),
+    (102, "allow updates", 0, 1, 0, false),
+    (117, "remote access", 0, 1, 1, false),
+    (518, "show advanced options", 0, 1, 0, false),
+    (542, "remote proc trans", 0, 1, 0, false),
+    (1538, "cost threshold for parallelism", 0, 32767, 5, true),
+    (1539, "max degree of parallelism", 0, 32767, 0, true),
+    (
+        1544,
+        "max server memory (MB)",
+        128,
+        2147483647,
+        2147483647,
+        true,
+    ),
+    (1547, "scan for startup procs", 0, 1, 0, true),
+    (1562, "clr enabled", 0, 1, 0, false),
+    (1568, "default trace enabled", 0, 1, 1, true),
+    (1576, "remote admin connections", 0, 1, 0, false),
+    (1580, "filestream access level", 0, 2, 0, false),
+    (16384, "Agent XPs", 0, 1, 1, true),
+    (16386, "Database Mail XPs", 0, 1, 0, true),
+    (16390, "xp_cmdshell", 0, 1, 0, true),
+    (16391, "Ad Hoc Distributed Queries", 0, 1, 0, true),
+    (1584, "clr strict security", 0, 1, 1, true),
+];
 
 /// The system databases, in database_id order.
 pub const SYSTEM_DATABASES: [&str; 4] = ["master", "tempdb", "model", "msdb"];
@@ -81,6 +159,10 @@ impl Instance {
                 name: "Sales".into(),
                 compatibility_level: 160,
             }],
+            configurations: Vec::new(),
+            trace_flags: Vec::new(),
+            linked_servers: Vec::new(),
+            host: Host::default(),
         }
     }
 

@@ -6,10 +6,18 @@
 
 use rusqlite::Connection;
 
+use crate::instance::Instance;
 use crate::tds::types::ColumnType;
 
 /// Views that exist once per instance; any database's reference goes to master.
-pub const SERVER_VIEWS: &[&str] = &["databases"];
+pub const SERVER_VIEWS: &[&str] = &[
+    "databases",
+    "configurations",
+    "server_principals",
+    "server_role_members",
+    "servers",
+    "dm_os_sys_info",
+];
 
 fn q(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -22,9 +30,9 @@ pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
     let d = q(db);
     conn.execute_batch(&format!(
         "CREATE TABLE {d}.__sqlsim_objects (
-             object_id INT PRIMARY KEY, name NVARCHAR(128) NOT NULL, schema_name NVARCHAR(128) NOT NULL,
+             object_id INT PRIMARY KEY, name NVARCHAR(128) COLLATE NOCASE NOT NULL, schema_name NVARCHAR(128) COLLATE NOCASE NOT NULL,
              schema_id INT NOT NULL, principal_id INT, parent_object_id INT NOT NULL DEFAULT 0,
-             type CHAR(2) NOT NULL, type_desc NVARCHAR(60) NOT NULL, create_date DATETIME NOT NULL,
+             type CHAR(2) COLLATE NOCASE NOT NULL, type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL, create_date DATETIME NOT NULL,
              modify_date DATETIME NOT NULL, is_ms_shipped BIT NOT NULL DEFAULT 0,
              is_published BIT NOT NULL DEFAULT 0, is_schema_published BIT NOT NULL DEFAULT 0,
              lob_data_space_id INT NOT NULL DEFAULT 0, is_replicated BIT NOT NULL DEFAULT 0,
@@ -32,21 +40,21 @@ pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
              definition NVARCHAR(-1), uses_ansi_nulls BIT NOT NULL DEFAULT 1,
              uses_quoted_identifier BIT NOT NULL DEFAULT 1, is_schema_bound BIT NOT NULL DEFAULT 0);
          CREATE TABLE {d}.__sqlsim_columns (
-             object_id INT NOT NULL, column_id INT NOT NULL, name NVARCHAR(128) NOT NULL,
+             object_id INT NOT NULL, column_id INT NOT NULL, name NVARCHAR(128) COLLATE NOCASE NOT NULL,
              system_type_id TINYINT NOT NULL, user_type_id INT NOT NULL, max_length SMALLINT NOT NULL,
-             precision TINYINT NOT NULL, scale TINYINT NOT NULL, collation_name NVARCHAR(128),
+             precision TINYINT NOT NULL, scale TINYINT NOT NULL, collation_name NVARCHAR(128) COLLATE NOCASE,
              is_nullable BIT NOT NULL, is_identity BIT NOT NULL, is_computed BIT NOT NULL DEFAULT 0,
              PRIMARY KEY (object_id, column_id));
          CREATE TABLE {d}.__sqlsim_indexes (
-             object_id INT NOT NULL, index_id INT NOT NULL, name NVARCHAR(128), type TINYINT NOT NULL,
-             type_desc NVARCHAR(60) NOT NULL, is_unique BIT NOT NULL, is_primary_key BIT NOT NULL,
+             object_id INT NOT NULL, index_id INT NOT NULL, name NVARCHAR(128) COLLATE NOCASE, type TINYINT NOT NULL,
+             type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL, is_unique BIT NOT NULL, is_primary_key BIT NOT NULL,
              is_disabled BIT NOT NULL DEFAULT 0, partition_id BIGINT NOT NULL,
              partition_number INT NOT NULL DEFAULT 1, data_compression TINYINT NOT NULL DEFAULT 0,
-             data_compression_desc NVARCHAR(60) NOT NULL DEFAULT 'NONE',
+             data_compression_desc NVARCHAR(60) COLLATE NOCASE NOT NULL DEFAULT 'NONE',
              PRIMARY KEY (object_id, index_id));
          CREATE TABLE {d}.__sqlsim_rowcounts (object_id INT PRIMARY KEY, rows BIGINT NOT NULL);
          CREATE TABLE {d}.\"sys.schemas\" (
-             name NVARCHAR(128) NOT NULL, schema_id INT PRIMARY KEY, principal_id INT);
+             name NVARCHAR(128) COLLATE NOCASE NOT NULL, schema_id INT PRIMARY KEY, principal_id INT);
          INSERT INTO {d}.\"sys.schemas\" VALUES ('dbo', 1, 1), ('guest', 2, 2),
              ('INFORMATION_SCHEMA', 3, 3), ('sys', 4, 4);
          CREATE VIEW {d}.\"sys.objects\" AS
@@ -88,13 +96,110 @@ pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
 pub fn install_server(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE master.\"sys.databases\" (
-             name NVARCHAR(128) NOT NULL, database_id INT PRIMARY KEY, source_database_id INT,
+             name NVARCHAR(128) COLLATE NOCASE NOT NULL, database_id INT PRIMARY KEY, source_database_id INT,
              create_date DATETIME NOT NULL, compatibility_level TINYINT NOT NULL,
-             collation_name NVARCHAR(128), user_access TINYINT NOT NULL, user_access_desc NVARCHAR(60),
-             is_read_only BIT NOT NULL, state TINYINT NOT NULL, state_desc NVARCHAR(60),
-             recovery_model TINYINT NOT NULL, recovery_model_desc NVARCHAR(60),
+             collation_name NVARCHAR(128) COLLATE NOCASE, user_access TINYINT NOT NULL, user_access_desc NVARCHAR(60) COLLATE NOCASE,
+             is_read_only BIT NOT NULL, state TINYINT NOT NULL, state_desc NVARCHAR(60) COLLATE NOCASE,
+             recovery_model TINYINT NOT NULL, recovery_model_desc NVARCHAR(60) COLLATE NOCASE,
              is_encrypted BIT NOT NULL, is_trustworthy_on BIT NOT NULL);",
     )
+}
+
+/// Creates and fills master's server-wide views that come from the instance description:
+/// sys.configurations, sys.server_principals, sys.server_role_members, sys.servers and
+/// sys.dm_os_sys_info.
+pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE master.\"sys.configurations\" (
+             configuration_id INT PRIMARY KEY, name NVARCHAR(35) COLLATE NOCASE NOT NULL, value INT,
+             minimum INT, maximum INT, value_in_use INT, description NVARCHAR(255) COLLATE NOCASE,
+             is_dynamic BIT NOT NULL, is_advanced BIT NOT NULL);
+         CREATE TABLE master.\"sys.server_principals\" (
+             name NVARCHAR(128) COLLATE NOCASE NOT NULL, principal_id INT PRIMARY KEY, sid VARBINARY(85),
+             type CHAR(1) COLLATE NOCASE NOT NULL, type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL, is_disabled BIT NOT NULL,
+             create_date DATETIME NOT NULL, modify_date DATETIME NOT NULL,
+             default_database_name NVARCHAR(128) COLLATE NOCASE, default_language_name NVARCHAR(128) COLLATE NOCASE,
+             is_fixed_role BIT NOT NULL);
+         CREATE TABLE master.\"sys.server_role_members\" (
+             role_principal_id INT NOT NULL, member_principal_id INT NOT NULL);
+         CREATE TABLE master.\"sys.servers\" (
+             server_id INT PRIMARY KEY, name NVARCHAR(128) COLLATE NOCASE NOT NULL, product NVARCHAR(128) COLLATE NOCASE NOT NULL,
+             provider NVARCHAR(128) COLLATE NOCASE NOT NULL, data_source NVARCHAR(4000) COLLATE NOCASE, is_linked BIT NOT NULL,
+             is_remote_login_enabled BIT NOT NULL, is_data_access_enabled BIT NOT NULL);
+         CREATE TABLE master.\"sys.dm_os_sys_info\" (
+             cpu_count INT NOT NULL, hyperthread_ratio INT NOT NULL, physical_memory_kb BIGINT NOT NULL,
+             virtual_memory_kb BIGINT NOT NULL, committed_target_kb BIGINT NOT NULL,
+             max_workers_count INT NOT NULL, scheduler_count INT NOT NULL,
+             sqlserver_start_time DATETIME NOT NULL);",
+    )?;
+    for (id, name, min, max, default, advanced) in crate::instance::CONFIGURATION_DEFAULTS {
+        let value = inst
+            .configurations
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+            .map(|c| c.value)
+            .unwrap_or(*default);
+        conn.execute(
+            "INSERT INTO master.\"sys.configurations\" VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?2, 1, ?6)",
+            rusqlite::params![id, name, value, min, max, advanced],
+        )?;
+    }
+    let roles = [("public", 2), ("sysadmin", 3)];
+    for (name, id) in roles {
+        conn.execute(
+            "INSERT INTO master.\"sys.server_principals\" VALUES (?1, ?2, NULL, 'R', 'SERVER_ROLE', \
+             0, '2024-01-01', '2024-01-01', NULL, NULL, ?3)",
+            rusqlite::params![name, id, name != "public"],
+        )?;
+    }
+    for (i, login) in inst.logins.iter().enumerate() {
+        let id = 256 + i as i64;
+        let windows = login.name.contains('\\');
+        conn.execute(
+            "INSERT INTO master.\"sys.server_principals\" VALUES (?1, ?2, NULL, ?3, ?4, ?5, \
+             '2024-01-01', '2024-01-01', 'master', 'us_english', 0)",
+            rusqlite::params![
+                login.name,
+                id,
+                if windows { "U" } else { "S" },
+                if windows {
+                    "WINDOWS_LOGIN"
+                } else {
+                    "SQL_LOGIN"
+                },
+                login.disabled
+            ],
+        )?;
+        if login.sysadmin {
+            conn.execute(
+                "INSERT INTO master.\"sys.server_role_members\" VALUES (3, ?1)",
+                [id],
+            )?;
+        }
+    }
+    conn.execute(
+        "INSERT INTO master.\"sys.servers\" VALUES (0, ?1, 'SQL Server', 'SQLNCLI', ?1, 0, 1, 0)",
+        [&inst.server_name],
+    )?;
+    for (i, ls) in inst.linked_servers.iter().enumerate() {
+        conn.execute(
+            "INSERT INTO master.\"sys.servers\" VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, 1)",
+            rusqlite::params![
+                i as i64 + 1,
+                ls.name,
+                ls.product,
+                ls.provider,
+                ls.data_source
+            ],
+        )?;
+    }
+    let mem_kb = inst.host.physical_memory_mb as i64 * 1024;
+    conn.execute(
+        "INSERT INTO master.\"sys.dm_os_sys_info\" VALUES (?1, 1, ?2, 137438953344, ?3, 576, ?1, \
+         '2024-01-01 00:00:00.000')",
+        rusqlite::params![inst.host.cpu_count, mem_kb, mem_kb * 3 / 4],
+    )?;
+    Ok(())
 }
 
 /// Records a database in `sys.databases`.

@@ -282,6 +282,7 @@ impl VisitorMut for Rewriter<'_> {
         }
         if let Statement::CreateTable(ct) = stmt {
             for col in &mut ct.columns {
+                case_insensitive_unless_told(col);
                 // IDENTITY: SQLite numbers an INTEGER PRIMARY KEY itself; the catalog keeps the
                 // declared type from the statement as written.
                 let before = col.options.len();
@@ -376,5 +377,43 @@ impl VisitorMut for Rewriter<'_> {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// Text compares as the column's collation says: the instance's default collation
+/// (SQL_Latin1_General_CP1_CI_AS) is case-insensitive, so text columns get SQLite's NOCASE
+/// unless declared with a case-sensitive or binary collation.
+fn case_insensitive_unless_told(col: &mut sqlparser::ast::ColumnDef) {
+    use sqlparser::ast::{ColumnOption, ColumnOptionDef};
+    let is_text = matches!(
+        ColumnType::parse(&col.data_type.to_string()),
+        Some(
+            ColumnType::Char(_)
+                | ColumnType::VarChar(_)
+                | ColumnType::NChar(_)
+                | ColumnType::NVarChar(_)
+        )
+    );
+    if !is_text {
+        return;
+    }
+    let mut told = false;
+    for opt in &mut col.options {
+        if let ColumnOption::Collation(name) = &mut opt.option {
+            told = true;
+            let declared = name.to_string().to_ascii_uppercase();
+            let sqlite = if declared.contains("_CS") || declared.contains("_BIN") {
+                "BINARY"
+            } else {
+                "NOCASE"
+            };
+            *name = ObjectName::from(vec![Ident::new(sqlite)]);
+        }
+    }
+    if !told {
+        col.options.push(ColumnOptionDef {
+            name: None,
+            option: ColumnOption::Collation(ObjectName::from(vec![Ident::new("NOCASE")])),
+        });
     }
 }
