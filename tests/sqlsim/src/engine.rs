@@ -4,6 +4,7 @@
 pub mod catalog;
 pub mod errors;
 pub mod functions;
+pub mod modules;
 pub mod rewrite;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -105,7 +106,29 @@ fn sqlite_ident(s: &str) -> String {
 
 impl Engine {
     /// An engine holding the system databases and the instance's user databases.
-    pub fn new(instance: Instance) -> rusqlite::Result<Engine> {
+    pub fn new(instance: Instance) -> Result<Engine, String> {
+        let engine = Engine::empty(instance).map_err(|e| e.to_string())?;
+        for db in &engine.instance.databases {
+            let mut session = Session::new("sa", &db.name);
+            for (i, batch) in db.setup.iter().enumerate() {
+                let r = engine.execute(&mut session, batch, &[]);
+                if let Some(e) = r.error {
+                    return Err(format!(
+                        "setup batch {} of database {} failed: error {} at line {}: {}",
+                        i + 1,
+                        db.name,
+                        e.number,
+                        e.line,
+                        e.text
+                    ));
+                }
+            }
+        }
+        Ok(engine)
+    }
+
+    /// The instance's databases, empty.
+    fn empty(instance: Instance) -> rusqlite::Result<Engine> {
         let conn = rusqlite::Connection::open_in_memory()?;
         functions::register(&conn)?;
         let engine = Engine {
@@ -172,6 +195,20 @@ impl Engine {
             result.outcomes.push(self.trace_status());
             return result;
         }
+        if let Some(ddl) = modules::parse(sql) {
+            return self.module(session, &ddl, sql, params);
+        }
+        self.execute_statements(session, sql, params)
+    }
+
+    /// Parses a batch and runs its statements in order, stopping at the first error.
+    fn execute_statements(
+        &self,
+        session: &mut Session,
+        sql: &str,
+        params: &[Param],
+    ) -> BatchResult {
+        let mut result = BatchResult::default();
         let statements = match Parser::parse_sql(&MsSqlDialect {}, sql) {
             Ok(s) => s,
             Err(e) => {
@@ -425,6 +462,109 @@ impl Engine {
         });
     }
 
+    /// A module statement: procedures, functions and triggers are recorded with their
+    /// definitions; views also become SQLite views when sqlparser can read them.
+    fn module(
+        &self,
+        session: &mut Session,
+        ddl: &modules::ModuleDdl,
+        sql: &str,
+        params: &[Param],
+    ) -> BatchResult {
+        let rw = rewrite::Rewriter::new(&session.database, &self.instance);
+        let (db, schema, name) = rw.resolve(&ddl.name);
+        let written = ddl.name.join(".");
+        let exists = {
+            let conn = self.conn.lock().unwrap();
+            conn.query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM {}.__sqlsim_objects WHERE schema_name = ?1 COLLATE NOCASE \
+                     AND name = ?2 COLLATE NOCASE",
+                    sqlite_ident(&db)
+                ),
+                [&schema, &name],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0)
+                > 0
+        };
+        let fail = |m: ServerMessage| BatchResult {
+            error: Some(m),
+            ..Default::default()
+        };
+        match ddl.action {
+            modules::Action::Create if exists => {
+                return fail(errors::error(
+                    2714,
+                    16,
+                    1,
+                    format!("There is already an object named '{name}' in the database."),
+                ));
+            }
+            modules::Action::Drop if !exists => {
+                if sql.to_ascii_uppercase().contains(" IF EXISTS ") {
+                    return BatchResult {
+                        outcomes: vec![Outcome::Done],
+                        ..Default::default()
+                    };
+                }
+                return fail(errors::error(
+                    3701,
+                    11,
+                    1,
+                    format!(
+                        "Cannot drop the {} '{written}', because it does not exist or you do not have permission.",
+                        ddl.type_desc.to_ascii_lowercase().replace('_', " ")
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if ddl.is_view() {
+            // The SQLite view: dropped and recreated, so ALTER works too.
+            let conn = self.conn.lock().unwrap();
+            let _ = conn.execute_batch(&format!(
+                "DROP VIEW IF EXISTS {}.{}",
+                sqlite_ident(&db),
+                sqlite_ident(&format!("{schema}.{name}"))
+            ));
+            drop(conn);
+            if ddl.action != modules::Action::Drop {
+                let create = if ddl.action == modules::Action::Alter {
+                    replace_leading_alter(sql)
+                } else {
+                    sql.to_string()
+                };
+                let r = self.execute_statements(session, &create, params);
+                if r.error.is_some() {
+                    return r;
+                }
+            }
+        }
+        let conn = self.conn.lock().unwrap();
+        let recorded = catalog::drop_object(&conn, &db, &schema, &name).and_then(|_| {
+            if ddl.action == modules::Action::Drop {
+                return Ok(());
+            }
+            catalog::add_object(
+                &conn,
+                &db,
+                &schema,
+                &name,
+                (ddl.type_code, ddl.type_desc),
+                Some(sql.trim()),
+            )
+            .map(|_| ())
+        });
+        match recorded {
+            Ok(()) => BatchResult {
+                outcomes: vec![Outcome::Done],
+                ..Default::default()
+            },
+            Err(e) => fail(errors::from_sqlite(&e, 1, &[])),
+        }
+    }
+
     /// Whether the session's login holds VIEW SERVER STATE (sysadmin implies it).
     fn may_view_server_state(&self, session: &Session) -> bool {
         self.instance
@@ -633,6 +773,17 @@ impl Engine {
             .collect();
         Ok(vec![Outcome::Rows { columns, rows }])
     }
+}
+
+/// `CREATE` for the leading `ALTER` or `CREATE OR ALTER` of a module batch.
+fn replace_leading_alter(sql: &str) -> String {
+    let upper = sql.to_ascii_uppercase();
+    for header in ["CREATE OR ALTER", "ALTER"] {
+        if let Some(i) = upper.find(header) {
+            return format!("{}CREATE{}", &sql[..i], &sql[i + header.len()..]);
+        }
+    }
+    sql.to_string()
 }
 
 /// A statement rewritten for SQLite, with what its results and errors need.

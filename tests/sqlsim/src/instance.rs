@@ -39,6 +39,10 @@ pub struct DatabaseSpec {
     pub name: String,
     #[serde(default = "default_compat")]
     pub compatibility_level: u32,
+    /// T-SQL batches run in the database when the instance starts, as `sa` (tables, rows,
+    /// procedures, views): fixtures describe content the way a DBA would create it.
+    #[serde(default)]
+    pub setup: Vec<String>,
 }
 
 fn default_compat() -> u32 {
@@ -158,6 +162,7 @@ impl Instance {
             databases: vec![DatabaseSpec {
                 name: "Sales".into(),
                 compatibility_level: 160,
+                setup: Vec::new(),
             }],
             configurations: Vec::new(),
             trace_flags: Vec::new(),
