@@ -147,6 +147,10 @@ impl Engine {
                 let conn = engine.conn.lock().unwrap();
                 catalog::install_server(&conn)?;
                 catalog::install_instance(&conn, &engine.instance)?;
+                catalog::install_master_files(&conn)?;
+            }
+            if name == "msdb" {
+                catalog::install_jobs(&engine.conn.lock().unwrap(), &engine.instance.jobs)?;
             }
         }
         {
@@ -160,6 +164,15 @@ impl Engine {
                     .map(|d| d.compatibility_level)
                     .unwrap_or(160);
                 catalog::add_database(&conn, name, compat, "2024-01-01 00:00:00.000")?;
+                let files = engine
+                    .instance
+                    .databases
+                    .iter()
+                    .find(|d| &d.name == name)
+                    .map(|d| d.files.clone())
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or_else(|| crate::instance::DatabaseFile::defaults(name));
+                catalog::add_files(&conn, name, &files)?;
             }
         }
         Ok(engine)
@@ -292,6 +305,12 @@ impl Engine {
                     })
                     .map_err(sq)?;
                 catalog::add_database(&conn, &name, 160, &now).map_err(sq)?;
+                catalog::add_files(
+                    &conn,
+                    &name,
+                    &crate::instance::DatabaseFile::defaults(&name),
+                )
+                .map_err(sq)?;
                 return Ok(vec![Outcome::Done]);
             }
             Statement::Drop {

@@ -43,6 +43,85 @@ pub struct DatabaseSpec {
     /// procedures, views): fixtures describe content the way a DBA would create it.
     #[serde(default)]
     pub setup: Vec<String>,
+    /// Its files; none means one data file and one log file of 8 MB.
+    #[serde(default)]
+    pub files: Vec<DatabaseFile>,
+}
+
+/// A database file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseFile {
+    /// Logical name.
+    pub name: String,
+    /// `ROWS`, `LOG`, `FILESTREAM` or `FULLTEXT`.
+    pub type_desc: String,
+    pub physical_name: String,
+    pub size_mb: u64,
+    /// Growth in MB, or in percent with `is_percent_growth`.
+    #[serde(default = "default_growth")]
+    pub growth: u64,
+    #[serde(default)]
+    pub is_percent_growth: bool,
+}
+
+fn default_growth() -> u64 {
+    64
+}
+
+impl DatabaseFile {
+    /// The default files of a database: `NAME.mdf` and `NAME_log.ldf`.
+    pub fn defaults(db: &str) -> Vec<DatabaseFile> {
+        let dir = "/var/opt/mssql/data";
+        vec![
+            DatabaseFile {
+                name: db.to_string(),
+                type_desc: "ROWS".into(),
+                physical_name: format!("{dir}/{db}.mdf"),
+                size_mb: 8,
+                growth: 64,
+                is_percent_growth: false,
+            },
+            DatabaseFile {
+                name: format!("{db}_log"),
+                type_desc: "LOG".into(),
+                physical_name: format!("{dir}/{db}_log.ldf"),
+                size_mb: 8,
+                growth: 64,
+                is_percent_growth: false,
+            },
+        ]
+    }
+}
+
+/// A SQL Server Agent job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub name: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub description: String,
+    pub steps: Vec<JobStep>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A job step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStep {
+    pub step_name: String,
+    /// `TSQL`, `CmdExec`, `PowerShell`, `SSIS`, `ANALYSISCOMMAND`, `ANALYSISQUERY`, `Merge`,
+    /// `QueueReader`, `Distribution`, `Snapshot`, `LogReader`.
+    pub subsystem: String,
+    pub command: String,
+    #[serde(default = "master")]
+    pub database_name: String,
+}
+
+fn master() -> String {
+    "master".into()
 }
 
 fn default_compat() -> u32 {
@@ -73,6 +152,9 @@ pub struct Instance {
     /// The machine (sys.dm_os_sys_info).
     #[serde(default)]
     pub host: Host,
+    /// SQL Server Agent jobs (msdb.dbo.sysjobs, sysjobsteps).
+    #[serde(default)]
+    pub jobs: Vec<Job>,
 }
 
 /// An `sp_configure` option and its value.
@@ -163,11 +245,13 @@ impl Instance {
                 name: "Sales".into(),
                 compatibility_level: 160,
                 setup: Vec::new(),
+                files: Vec::new(),
             }],
             configurations: Vec::new(),
             trace_flags: Vec::new(),
             linked_servers: Vec::new(),
             host: Host::default(),
+            jobs: Vec::new(),
         }
     }
 

@@ -147,3 +147,95 @@ async fn a_login_without_view_server_state_gets_error_300_on_dmvs_only() {
     let n = first_row(&mut c, "SELECT COUNT(*) FROM sys.databases").await;
     assert_eq!(n.get::<i32, _>(0), Some(5));
 }
+
+#[tokio::test]
+async fn files_and_agent_jobs_come_from_the_description() {
+    use sqlsim::instance::{DatabaseFile, DatabaseSpec, Job, JobStep};
+    let mut inst = Instance::default_with_sa("pw");
+    let file = |name: &str, kind: &str, path: &str, mb: u64| DatabaseFile {
+        name: name.into(),
+        type_desc: kind.into(),
+        physical_name: path.into(),
+        size_mb: mb,
+        growth: 10,
+        is_percent_growth: true,
+    };
+    inst.databases.push(DatabaseSpec {
+        name: "Docs".into(),
+        compatibility_level: 130,
+        setup: vec![],
+        files: vec![
+            file("Docs", "ROWS", "D:\\Data\\Docs.mdf", 1024),
+            file("Docs_log", "LOG", "L:\\Logs\\Docs_log.ldf", 256),
+            file("Docs_log2", "LOG", "L:\\Logs\\Docs_log2.ldf", 64),
+            file("DocsBlobs", "FILESTREAM", "D:\\Data\\DocsBlobs", 0),
+        ],
+    });
+    inst.jobs.push(Job {
+        name: "Nightly export".into(),
+        enabled: true,
+        description: String::new(),
+        steps: vec![
+            JobStep {
+                step_name: "export".into(),
+                subsystem: "CmdExec".into(),
+                command: "bcp Docs.dbo.T out D:\\x.dat".into(),
+                database_name: "master".into(),
+            },
+            JobStep {
+                step_name: "cleanup".into(),
+                subsystem: "TSQL".into(),
+                command: "DELETE FROM dbo.T".into(),
+                database_name: "Docs".into(),
+            },
+        ],
+    });
+    let s = start("127.0.0.1:0".parse().unwrap(), inst).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", "pw")).await.unwrap();
+
+    let files = all_rows(
+        &mut c,
+        "SELECT d.name AS db, f.name, f.type_desc, f.size, f.growth, f.is_percent_growth
+         FROM sys.master_files f JOIN sys.databases d ON d.database_id = f.database_id
+         WHERE d.name = 'Docs' ORDER BY f.file_id",
+    )
+    .await;
+    let kinds: Vec<&str> = files
+        .iter()
+        .map(|r| r.get::<&str, _>("type_desc").unwrap())
+        .collect();
+    assert_eq!(kinds, ["ROWS", "LOG", "LOG", "FILESTREAM"]);
+    assert_eq!(
+        files[0].get::<i32, _>("size"),
+        Some(1024 * 128),
+        "8 KB pages"
+    );
+    assert_eq!(files[0].get::<i32, _>("growth"), Some(10));
+
+    let logs = first_row(
+        &mut c,
+        "USE Docs; SELECT COUNT(*) FROM sys.database_files WHERE type_desc = 'LOG'",
+    )
+    .await;
+    assert_eq!(logs.get::<i32, _>(0), Some(2));
+    // Databases without files in the description get a data and a log file.
+    let sales = first_row(
+        &mut c,
+        "SELECT COUNT(*) FROM sys.master_files f JOIN sys.databases d ON d.database_id = f.database_id WHERE d.name = 'Sales'",
+    )
+    .await;
+    assert_eq!(sales.get::<i32, _>(0), Some(2));
+
+    let steps = all_rows(
+        &mut c,
+        "SELECT j.name, s.step_id, s.subsystem, s.command FROM msdb.dbo.sysjobs j
+         JOIN msdb.dbo.sysjobsteps s ON s.job_id = j.job_id ORDER BY s.step_id",
+    )
+    .await;
+    assert_eq!(steps.len(), 2);
+    assert_eq!(steps[0].get::<&str, _>("subsystem"), Some("CmdExec"));
+    assert_eq!(
+        steps[1].get::<&str, _>("command"),
+        Some("DELETE FROM dbo.T")
+    );
+}

@@ -12,6 +12,7 @@ use crate::tds::types::ColumnType;
 /// Views that exist once per instance; any database's reference goes to master.
 pub const SERVER_VIEWS: &[&str] = &[
     "databases",
+    "master_files",
     "configurations",
     "server_principals",
     "server_role_members",
@@ -233,6 +234,11 @@ pub fn add_database(
 /// Removes a database from `sys.databases`.
 pub fn drop_database(conn: &Connection, name: &str) -> rusqlite::Result<()> {
     conn.execute(
+        "DELETE FROM master.\"sys.master_files\" WHERE database_id = \
+         (SELECT database_id FROM master.\"sys.databases\" WHERE name = ?1 COLLATE NOCASE)",
+        [name],
+    )?;
+    conn.execute(
         "DELETE FROM master.\"sys.databases\" WHERE name = ?1 COLLATE NOCASE",
         [name],
     )?;
@@ -416,6 +422,132 @@ pub fn refresh_rowcounts(conn: &Connection, db: &str) -> rusqlite::Result<()> {
             &format!("INSERT INTO {d}.__sqlsim_rowcounts VALUES (?1, ?2)"),
             [id, n],
         )?;
+    }
+    Ok(())
+}
+
+/// Creates master's `sys.master_files` (all databases' files).
+pub fn install_master_files(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE master.\"sys.master_files\" (
+             database_id INT NOT NULL, file_id INT NOT NULL, type TINYINT NOT NULL,
+             type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL, data_space_id INT NOT NULL,
+             name NVARCHAR(128) COLLATE NOCASE NOT NULL, physical_name NVARCHAR(260) COLLATE NOCASE NOT NULL,
+             state TINYINT NOT NULL, state_desc NVARCHAR(60) NOT NULL, size INT NOT NULL,
+             max_size INT NOT NULL, growth INT NOT NULL, is_percent_growth BIT NOT NULL,
+             PRIMARY KEY (database_id, file_id));",
+    )
+}
+
+/// Records a database's files in its own `sys.database_files` and in master's
+/// `sys.master_files` (SQLite views cannot read across databases, so each keeps its rows).
+pub fn add_files(
+    conn: &Connection,
+    db: &str,
+    files: &[crate::instance::DatabaseFile],
+) -> rusqlite::Result<()> {
+    let d = q(db);
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {d}.\"sys.database_files\" (
+             file_id INT NOT NULL, type TINYINT NOT NULL,
+             type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL, data_space_id INT NOT NULL,
+             name NVARCHAR(128) COLLATE NOCASE NOT NULL,
+             physical_name NVARCHAR(260) COLLATE NOCASE NOT NULL, state TINYINT NOT NULL,
+             state_desc NVARCHAR(60) NOT NULL, size INT NOT NULL, max_size INT NOT NULL,
+             growth INT NOT NULL, is_percent_growth BIT NOT NULL)"
+    ))?;
+    let database_id: i64 = conn.query_row(
+        "SELECT database_id FROM master.\"sys.databases\" WHERE name = ?1 COLLATE NOCASE",
+        [db],
+        |r| r.get(0),
+    )?;
+    for (i, f) in files.iter().enumerate() {
+        let type_desc = f.type_desc.to_ascii_uppercase();
+        let (type_code, data_space) = match type_desc.as_str() {
+            "LOG" => (1, 0),
+            "FILESTREAM" => (2, 2),
+            "FULLTEXT" => (4, 0),
+            _ => (0, 1),
+        };
+        // sizes and growth in 8 KB pages, growth in percent when so marked
+        let pages = (f.size_mb * 128) as i64;
+        let growth = if f.is_percent_growth {
+            f.growth as i64
+        } else {
+            (f.growth * 128) as i64
+        };
+        let row = rusqlite::params![
+            i as i64 + 1,
+            type_code,
+            type_desc,
+            data_space,
+            f.name,
+            f.physical_name,
+            pages,
+            -1,
+            growth,
+            f.is_percent_growth,
+            database_id
+        ];
+        conn.execute(
+            "INSERT INTO master.\"sys.master_files\" VALUES \
+             (?11, ?1, ?2, ?3, ?4, ?5, ?6, 0, 'ONLINE', ?7, ?8, ?9, ?10)",
+            row,
+        )?;
+        conn.execute(
+            &format!(
+                "INSERT INTO {d}.\"sys.database_files\" VALUES \
+                 (?1, ?2, ?3, ?4, ?5, ?6, 0, 'ONLINE', ?7, ?8, ?9, ?10)"
+            ),
+            rusqlite::params![
+                i as i64 + 1,
+                type_code,
+                type_desc,
+                data_space,
+                f.name,
+                f.physical_name,
+                pages,
+                -1,
+                growth,
+                f.is_percent_growth
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Creates msdb's Agent tables and fills them with the instance's jobs.
+pub fn install_jobs(conn: &Connection, jobs: &[crate::instance::Job]) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE msdb.\"dbo.sysjobs\" (
+             job_id UNIQUEIDENTIFIER PRIMARY KEY, name NVARCHAR(128) COLLATE NOCASE NOT NULL,
+             enabled TINYINT NOT NULL, description NVARCHAR(512) COLLATE NOCASE,
+             date_created DATETIME NOT NULL, date_modified DATETIME NOT NULL);
+         CREATE TABLE msdb.\"dbo.sysjobsteps\" (
+             job_id UNIQUEIDENTIFIER NOT NULL, step_id INT NOT NULL,
+             step_name NVARCHAR(128) COLLATE NOCASE NOT NULL, subsystem NVARCHAR(40) COLLATE NOCASE NOT NULL,
+             command NVARCHAR(-1), database_name NVARCHAR(128) COLLATE NOCASE,
+             PRIMARY KEY (job_id, step_id));",
+    )?;
+    for (j, job) in jobs.iter().enumerate() {
+        let id = format!("{:08X}-0000-4000-8000-{:012X}", j + 1, j + 1);
+        conn.execute(
+            "INSERT INTO msdb.\"dbo.sysjobs\" VALUES (?1, ?2, ?3, ?4, '2024-01-01', '2024-01-01')",
+            rusqlite::params![id, job.name, job.enabled as i64, job.description],
+        )?;
+        for (s, step) in job.steps.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO msdb.\"dbo.sysjobsteps\" VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    id,
+                    s as i64 + 1,
+                    step.step_name,
+                    step.subsystem,
+                    step.command,
+                    step.database_name
+                ],
+            )?;
+        }
     }
     Ok(())
 }
