@@ -46,3 +46,53 @@ fn a_bad_fixture_is_refused_with_its_path_and_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.json"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn the_estate_fixture_is_served_with_its_content() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/instances/onprem-2016-estate.json"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sqlsim"))
+        .args(["--listen", "127.0.0.1:0", "--fixture", fixture])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let mut c = connect(config(port, "sa", "Estate-Passw0rd"))
+        .await
+        .unwrap();
+    let v = first_row(
+        &mut c,
+        "SELECT SERVERPROPERTY('ProductVersion'), @@SERVERNAME",
+    )
+    .await;
+    assert_eq!(v.get::<&str, _>(0), Some("13.0.6300.0"));
+    assert_eq!(v.get::<&str, _>(1), Some("SQLPROD01\\SALES"));
+    let orders = first_row(&mut c, "SELECT COUNT(*), SUM(Total) FROM Sales.dbo.Orders").await;
+    assert_eq!(orders.get::<i32, _>(0), Some(4));
+    let procs = first_row(&mut c, "USE Sales; SELECT COUNT(*) FROM sys.procedures").await;
+    assert_eq!(procs.get::<i32, _>(0), Some(3));
+    let logs = first_row(
+        &mut c,
+        "SELECT COUNT(*) FROM sys.master_files f JOIN sys.databases d ON d.database_id = f.database_id
+         WHERE d.name = 'Legacy' AND f.type_desc = 'LOG'",
+    )
+    .await;
+    assert_eq!(logs.get::<i32, _>(0), Some(2));
+    // The application login cannot read DMVs.
+    let mut app = connect(config(port, "app_sales", "App-Passw0rd"))
+        .await
+        .unwrap();
+    assert!(
+        app.simple_query("SELECT cpu_count FROM sys.dm_os_sys_info")
+            .await
+            .is_err()
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
