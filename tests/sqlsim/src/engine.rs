@@ -150,7 +150,9 @@ impl Engine {
                 catalog::install_master_files(&conn)?;
             }
             if name == "msdb" {
-                catalog::install_jobs(&engine.conn.lock().unwrap(), &engine.instance.jobs)?;
+                let conn = engine.conn.lock().unwrap();
+                catalog::install_jobs(&conn, &engine.instance.jobs)?;
+                catalog::install_backup_history(&conn, &engine.instance)?;
             }
         }
         {

@@ -46,6 +46,33 @@ pub struct DatabaseSpec {
     /// Its files; none means one data file and one log file of 8 MB.
     #[serde(default)]
     pub files: Vec<DatabaseFile>,
+    /// Backup history (msdb.dbo.backupset and backupmediafamily).
+    #[serde(default)]
+    pub backups: Vec<BackupRecord>,
+}
+
+/// One backup of a database as msdb records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupRecord {
+    /// `D` full, `I` differential, `L` log.
+    #[serde(rename = "type")]
+    pub backup_type: String,
+    /// `2024-01-01 22:00:00`.
+    pub start: String,
+    pub finish: String,
+    pub size_bytes: u64,
+    #[serde(default)]
+    pub compressed_size_bytes: Option<u64>,
+    /// LSNs as SQL Server prints them (decimal).
+    pub first_lsn: String,
+    pub last_lsn: String,
+    pub checkpoint_lsn: String,
+    #[serde(default)]
+    pub database_backup_lsn: String,
+    #[serde(default)]
+    pub is_copy_only: bool,
+    /// Where it was written: a path, a share or a URL.
+    pub device: String,
 }
 
 /// A database file.
@@ -246,6 +273,7 @@ impl Instance {
                 compatibility_level: 160,
                 setup: Vec::new(),
                 files: Vec::new(),
+                backups: Vec::new(),
             }],
             configurations: Vec::new(),
             trace_flags: Vec::new(),

@@ -30,6 +30,7 @@ async fn modules_are_recorded_with_their_text_and_views_are_queryable() {
         compatibility_level: 90,
         setup: vec![],
         files: vec![],
+        backups: vec![],
     });
     let s = start("127.0.0.1:0".parse().unwrap(), inst).await.unwrap();
     let mut c = connect(config(s.addr.port(), "sa", "pw")).await.unwrap();

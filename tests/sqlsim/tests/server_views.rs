@@ -170,6 +170,7 @@ async fn files_and_agent_jobs_come_from_the_description() {
             file("Docs_log2", "LOG", "L:\\Logs\\Docs_log2.ldf", 64),
             file("DocsBlobs", "FILESTREAM", "D:\\Data\\DocsBlobs", 0),
         ],
+        backups: vec![],
     });
     inst.jobs.push(Job {
         name: "Nightly export".into(),
@@ -237,5 +238,68 @@ async fn files_and_agent_jobs_come_from_the_description() {
     assert_eq!(
         steps[1].get::<&str, _>("command"),
         Some("DELETE FROM dbo.T")
+    );
+}
+
+#[tokio::test]
+async fn backup_history_keeps_exact_lsns() {
+    use sqlsim::instance::BackupRecord;
+    let mut inst = Instance::default_with_sa("pw");
+    let rec = |t: &str, first: &str, last: &str, ckpt: &str, base: &str, dev: &str| BackupRecord {
+        backup_type: t.into(),
+        start: "2024-01-01 22:00:00".into(),
+        finish: "2024-01-01 22:05:00".into(),
+        size_bytes: 1_073_741_824,
+        compressed_size_bytes: Some(268_435_456),
+        first_lsn: first.into(),
+        last_lsn: last.into(),
+        checkpoint_lsn: ckpt.into(),
+        database_backup_lsn: base.into(),
+        is_copy_only: false,
+        device: dev.into(),
+    };
+    // A 25-digit LSN: beyond i64, so it must stay exact text-backed numeric.
+    let big = "4294967295000000000100001";
+    inst.databases[0].backups = vec![
+        rec(
+            "D",
+            "25000000005700064",
+            "25000000007600001",
+            "25000000005700064",
+            "0",
+            "D:\\bak\\Sales_full.bak",
+        ),
+        rec(
+            "L",
+            "25000000007600001",
+            big,
+            "25000000005700064",
+            "25000000005700064",
+            "https://acct.blob.core.windows.net/bak/Sales_1.trn",
+        ),
+    ];
+    let s = start("127.0.0.1:0".parse().unwrap(), inst).await.unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", "pw")).await.unwrap();
+    let rows = all_rows(
+        &mut c,
+        "SELECT b.type, b.first_lsn, b.last_lsn, b.database_backup_lsn, m.physical_device_name, m.device_type
+         FROM msdb.dbo.backupset b JOIN msdb.dbo.backupmediafamily m ON m.media_set_id = b.media_set_id
+         WHERE b.database_name = 'Sales' ORDER BY b.backup_start_date, b.backup_set_id",
+    )
+    .await;
+    assert_eq!(rows.len(), 2);
+    // numeric(25,0): compare the exact integer (tiberius prints scale 0 with a ".0").
+    let lsn = |r: &tiberius::Row, col: &str| {
+        let n = r.get::<tiberius::numeric::Numeric, _>(col).unwrap();
+        assert_eq!(n.scale(), 0);
+        i128::from(n).to_string()
+    };
+    assert_eq!(lsn(&rows[0], "first_lsn"), "25000000005700064");
+    assert_eq!(lsn(&rows[1], "last_lsn"), big);
+    assert_eq!(lsn(&rows[1], "database_backup_lsn"), "25000000005700064");
+    assert_eq!(
+        rows[1].get::<u8, _>("device_type"),
+        Some(9),
+        "URL backups are device type 9"
     );
 }

@@ -551,3 +551,61 @@ pub fn install_jobs(conn: &Connection, jobs: &[crate::instance::Job]) -> rusqlit
     }
     Ok(())
 }
+
+/// Creates msdb's backup history tables and fills them from the databases' descriptions.
+pub fn install_backup_history(conn: &Connection, inst: &Instance) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE msdb.\"dbo.backupset\" (
+             backup_set_id INT PRIMARY KEY, media_set_id INT NOT NULL,
+             database_name NVARCHAR(128) COLLATE NOCASE, server_name NVARCHAR(128) COLLATE NOCASE,
+             type CHAR(1), backup_start_date DATETIME, backup_finish_date DATETIME,
+             backup_size NUMERIC(20,0), compressed_backup_size NUMERIC(20,0),
+             first_lsn NUMERIC_TEXT(25,0), last_lsn NUMERIC_TEXT(25,0),
+             checkpoint_lsn NUMERIC_TEXT(25,0), database_backup_lsn NUMERIC_TEXT(25,0), is_copy_only BIT NOT NULL,
+             recovery_model NVARCHAR(60));
+         CREATE TABLE msdb.\"dbo.backupmediafamily\" (
+             media_set_id INT NOT NULL, family_sequence_number TINYINT NOT NULL,
+             physical_device_name NVARCHAR(260) COLLATE NOCASE, device_type TINYINT,
+             PRIMARY KEY (media_set_id, family_sequence_number));",
+    )?;
+    let mut id = 0i64;
+    for db in &inst.databases {
+        for b in &db.backups {
+            id += 1;
+            // device_type: 2 disk, 9 URL (Azure Blob), as msdb records them.
+            let device_type = if b.device.starts_with("https://") {
+                9
+            } else {
+                2
+            };
+            conn.execute(
+                "INSERT INTO msdb.\"dbo.backupset\" VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+                 ?9, ?10, ?11, ?12, ?13, 'FULL')",
+                rusqlite::params![
+                    id,
+                    db.name,
+                    inst.server_name,
+                    b.backup_type,
+                    b.start,
+                    b.finish,
+                    b.size_bytes.to_string(),
+                    b.compressed_size_bytes.unwrap_or(b.size_bytes).to_string(),
+                    b.first_lsn,
+                    b.last_lsn,
+                    b.checkpoint_lsn,
+                    if b.database_backup_lsn.is_empty() {
+                        "0"
+                    } else {
+                        &b.database_backup_lsn
+                    },
+                    b.is_copy_only
+                ],
+            )?;
+            conn.execute(
+                "INSERT INTO msdb.\"dbo.backupmediafamily\" VALUES (?1, 1, ?2, ?3)",
+                rusqlite::params![id, b.device, device_type],
+            )?;
+        }
+    }
+    Ok(())
+}

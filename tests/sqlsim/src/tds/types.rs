@@ -144,7 +144,9 @@ impl ColumnType {
                 precision: n(0, 18)? as u8,
                 scale: n(1, 0)? as u8,
             },
-            "numeric" => ColumnType::Numeric {
+            // numeric_text: numeric stored as text in SQLite (exact beyond 15 digits, e.g. LSNs);
+            // the "text" in the name gives the column SQLite's TEXT affinity.
+            "numeric" | "numeric_text" => ColumnType::Numeric {
                 precision: n(0, 18)? as u8,
                 scale: n(1, 0)? as u8,
             },
