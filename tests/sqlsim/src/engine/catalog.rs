@@ -494,25 +494,17 @@ pub fn add_files(
              (?11, ?1, ?2, ?3, ?4, ?5, ?6, 0, 'ONLINE', ?7, ?8, ?9, ?10)",
             row,
         )?;
-        conn.execute(
-            &format!(
-                "INSERT INTO {d}.\"sys.database_files\" VALUES \
-                 (?1, ?2, ?3, ?4, ?5, ?6, 0, 'ONLINE', ?7, ?8, ?9, ?10)"
-            ),
-            rusqlite::params![
-                i as i64 + 1,
-                type_code,
-                type_desc,
-                data_space,
-                f.name,
-                f.physical_name,
-                pages,
-                -1,
-                growth,
-                f.is_percent_growth
-            ],
-        )?;
     }
+    // The database's own view of its files is a copy of master's rows.
+    conn.execute(
+        &format!(
+            "INSERT INTO {d}.\"sys.database_files\" SELECT file_id, type, type_desc, \
+             data_space_id, name, physical_name, state, state_desc, size, max_size, growth, \
+             is_percent_growth FROM master.\"sys.master_files\" WHERE database_id = ?1 \
+             ORDER BY file_id"
+        ),
+        [database_id],
+    )?;
     Ok(())
 }
 
