@@ -7,10 +7,11 @@ mod common;
 
 use common::{config, connect, first_row};
 
-#[tokio::test]
-async fn the_binary_prints_its_address_and_serves_the_default_instance() {
+/// Starts the binary on a free port with `args`; its first stdout line must name the address.
+fn spawn_sqlsim(args: &[&str]) -> (std::process::Child, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sqlsim"))
-        .args(["--listen", "127.0.0.1:0", "--sa-password", "Pw-for-test1"])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -21,10 +22,14 @@ async fn the_binary_prints_its_address_and_serves_the_default_instance() {
     let addr = line
         .trim()
         .strip_prefix("sqlsim listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_string();
-
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"));
     let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+    (child, port)
+}
+
+#[tokio::test]
+async fn the_binary_prints_its_address_and_serves_the_default_instance() {
+    let (mut child, port) = spawn_sqlsim(&["--sa-password", "Pw-for-test1"]);
     let mut client = connect(config(port, "sa", "Pw-for-test1")).await.unwrap();
     let row = first_row(&mut client, "SELECT name FROM (SELECT 'Sales' AS name) x").await;
     assert_eq!(row.get::<&str, _>(0), Some("Sales"));
@@ -53,16 +58,7 @@ async fn the_estate_fixture_is_served_with_its_content() {
         env!("CARGO_MANIFEST_DIR"),
         "/../fixtures/instances/onprem-2016-estate.json"
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sqlsim"))
-        .args(["--listen", "127.0.0.1:0", "--fixture", fixture])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let (mut child, port) = spawn_sqlsim(&["--fixture", fixture]);
     let mut c = connect(config(port, "sa", "Estate-Passw0rd"))
         .await
         .unwrap();

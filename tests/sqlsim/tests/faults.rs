@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{PW, SimClient, config, connect, server};
+use common::{PW, SimClient, config, connect, run, server};
 
 async fn client(port: u16) -> tiberius::Result<SimClient> {
     connect(config(port, "sa", PW)).await
@@ -90,12 +90,12 @@ async fn a_connection_dropped_mid_result_is_an_io_error_and_others_survive() {
 async fn delays_and_restarts_look_like_a_slow_then_failed_over_server() {
     let s = server().await;
     let mut c = client(s.addr.port()).await.unwrap();
-    one(
+    // Setup must succeed: the restart check below reads this row.
+    run(
         &mut c,
         "CREATE TABLE dbo.Kept (x INT); INSERT INTO dbo.Kept VALUES (5)",
     )
-    .await
-    .ok();
+    .await;
 
     s.faults().delay_responses(Some(Duration::from_millis(300)));
     let slow = tokio::time::timeout(Duration::from_millis(100), one(&mut c, "SELECT 1"))

@@ -3,21 +3,14 @@
 
 mod common;
 
-use common::{PW, config, connect, server};
+use common::{PW, config, connect, first_row, server};
 use tiberius::EncryptionLevel;
 
 #[tokio::test]
 async fn login_and_a_first_query() {
     let s = server().await;
     let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
-    let row = c
-        .simple_query("SELECT 1 AS one, DB_NAME() AS db")
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
+    let row = first_row(&mut c, "SELECT 1 AS one, DB_NAME() AS db").await;
     assert_eq!(row.get::<i32, _>("one"), Some(1));
     assert_eq!(row.get::<&str, _>("db"), Some("master"));
     s.stop().await;
@@ -125,14 +118,7 @@ async fn tables_created_over_tds_hold_their_rows() {
         .await
         .unwrap();
     assert_eq!(n.total(), 1);
-    let row = c
-        .simple_query("SELECT id, total, note FROM Orders")
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
+    let row = first_row(&mut c, "SELECT id, total, note FROM Orders").await;
     assert_eq!(row.get::<i32, _>("id"), Some(1));
     assert_eq!(row.get::<&str, _>("note"), Some("first"));
     let total: tiberius::numeric::Numeric = row.get("total").unwrap();
@@ -145,14 +131,7 @@ async fn a_64_kib_batch_and_a_large_result_cross_many_packets() {
     let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
     let filler = "x".repeat(64 * 1024);
     let sql = format!("SELECT N'{filler}' AS big, LEN(N'{filler}') AS n");
-    let row = c
-        .simple_query(sql)
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
+    let row = first_row(&mut c, &sql).await;
     assert_eq!(row.get::<&str, _>("big").map(str::len), Some(64 * 1024));
     assert_eq!(row.get::<i32, _>("n"), Some(64 * 1024));
 }
