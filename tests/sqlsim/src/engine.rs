@@ -1,6 +1,7 @@
 //! The engine: SQLite underneath, one attached SQLite database per SQL Server database, T-SQL
 //! parsed by sqlparser (MS SQL dialect) and rewritten before SQLite sees it.
 
+mod batch;
 pub mod catalog;
 pub mod errors;
 pub mod functions;
@@ -12,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
-use sqlparser::ast::{ObjectType, Spanned, Statement, Use, VisitMut};
+use sqlparser::ast::{ObjectType, Statement, Use, VisitMut};
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::Parser;
 
@@ -231,23 +232,11 @@ impl Engine {
                 return result;
             }
         };
-        for mut stmt in statements {
-            if session.cancelled() {
-                result.cancelled = true;
-                break;
-            }
-            let line = (stmt.span().start.line as i32).max(1);
-            match self.statement(session, &mut stmt, line, params) {
-                Ok(mut outs) => result.outcomes.append(&mut outs),
-                Err(_) if session.cancelled() => {
-                    result.cancelled = true;
-                    break;
-                }
-                Err(e) => {
-                    result.error = Some(e);
-                    break;
-                }
-            }
+        let mut statements = statements;
+        let mut vars = params.to_vec();
+        match self.run_block(session, &mut statements, &mut vars, &mut result.outcomes) {
+            Ok(finished) => result.cancelled = !finished,
+            Err(e) => result.error = Some(e),
         }
         result
     }
@@ -376,7 +365,7 @@ impl Engine {
         let projected = rewrite::projection_types(stmt, params);
         self.expand_row_checksums(session, stmt);
         let as_written = stmt.clone();
-        let mut rw = rewrite::Rewriter::new(&session.database, &self.instance);
+        let mut rw = rewrite::Rewriter::new(&session.database, &self.instance).with_params(params);
         let _ = stmt.visit(&mut rw);
         let names = rw.names;
         let text = stmt.to_string();

@@ -5,9 +5,9 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Ident,
-    LimitClause, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableAlias,
-    TableFactor, TopQuantity, Value, ValueWithSpan, VisitorMut,
+    BinaryOperator, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, Ident, LimitClause, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
+    Statement, TableAlias, TableFactor, TopQuantity, Value, ValueWithSpan, VisitorMut,
 };
 
 use crate::engine::Param;
@@ -23,6 +23,8 @@ pub struct Rewriter<'a> {
     pub names: Vec<(String, String)>,
     /// Names of common table expressions in scope: they are not tables to resolve.
     pub ctes: Vec<String>,
+    /// Parameters and variables declared with a character type: `+` on them concatenates.
+    pub text_params: Vec<String>,
 }
 
 impl<'a> Rewriter<'a> {
@@ -33,8 +35,85 @@ impl<'a> Rewriter<'a> {
             instance,
             names: Vec::new(),
             ctes: Vec::new(),
+            text_params: Vec::new(),
         }
     }
+
+    /// The rewriter knowing the types of the batch's parameters and variables.
+    pub fn with_params(mut self, params: &[Param]) -> Rewriter<'a> {
+        self.text_params = params
+            .iter()
+            .filter(|p| p.ty.as_ref().is_some_and(is_text_type))
+            .map(|p| p.name.clone())
+            .collect();
+        self
+    }
+
+    /// Whether `e` is character data as T-SQL types it before evaluation, so `+` on it means
+    /// concatenation. Column references are not looked up: `col + col` stays numeric.
+    fn is_textual(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Value(v) => matches!(
+                v.value,
+                Value::SingleQuotedString(_) | Value::NationalStringLiteral(_)
+            ),
+            Expr::Nested(inner) => self.is_textual(inner),
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Plus,
+                right,
+            } => self.is_textual(left) || self.is_textual(right),
+            Expr::Cast { data_type, .. }
+            | Expr::Convert {
+                data_type: Some(data_type),
+                ..
+            } => ColumnType::parse(&data_type.to_string()).is_some_and(|t| is_text_type(&t)),
+            Expr::Identifier(id) if id.value.starts_with("@@") => matches!(
+                id.value.to_ascii_uppercase().as_str(),
+                "@@VERSION" | "@@SERVERNAME"
+            ),
+            Expr::Identifier(id) => self
+                .text_params
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(&id.value)),
+            Expr::Function(f) => TEXT_FUNCTIONS
+                .iter()
+                .any(|n| f.name.to_string().eq_ignore_ascii_case(n)),
+            _ => false,
+        }
+    }
+}
+
+/// Functions whose result is character data.
+const TEXT_FUNCTIONS: &[&str] = &[
+    "DB_NAME",
+    "OBJECT_NAME",
+    "SCHEMA_NAME",
+    "SUSER_SNAME",
+    "SUSER_NAME",
+    "USER_NAME",
+    "QUOTENAME",
+    "UPPER",
+    "LOWER",
+    "LTRIM",
+    "RTRIM",
+    "TRIM",
+    "SUBSTRING",
+    "LEFT",
+    "RIGHT",
+    "REPLACE",
+    "CONCAT",
+    "FORMAT",
+];
+
+fn is_text_type(t: &ColumnType) -> bool {
+    matches!(
+        t,
+        ColumnType::Char(_)
+            | ColumnType::VarChar(_)
+            | ColumnType::NChar(_)
+            | ColumnType::NVarChar(_)
+    )
 }
 
 /// The SQL Server types of a query's result columns where the query says them (CAST, CONVERT);
@@ -121,6 +200,15 @@ fn string_lit(s: &str) -> Expr {
     Expr::value(Value::SingleQuotedString(s.to_string()))
 }
 
+/// An SQLite expression the rewriter wrote itself (already in SQLite's terms).
+fn subquery(sql: &str) -> Option<Expr> {
+    sqlparser::parser::Parser::new(&sqlparser::dialect::SQLiteDialect {})
+        .try_with_sql(sql)
+        .ok()?
+        .parse_expr()
+        .ok()
+}
+
 fn number_lit(n: i64) -> Expr {
     Expr::value(Value::Number(n.to_string(), false))
 }
@@ -179,6 +267,35 @@ impl Rewriter<'_> {
         };
         match name.as_str() {
             "DB_NAME" if args.is_empty() => Some(string_lit(self.current_db)),
+            "DB_ID" => {
+                let name = match args.first() {
+                    None => format!("'{}'", self.current_db.replace('\'', "''")),
+                    Some(e) => e.to_string(),
+                };
+                subquery(&format!(
+                    "(SELECT database_id FROM master.\"sys.databases\" WHERE name = {name} COLLATE NOCASE)"
+                ))
+            }
+            "OBJECT_ID" => {
+                let written = literal_arg(0)?;
+                let parts: Vec<String> = written
+                    .split('.')
+                    .map(|p| p.trim_matches(['[', ']', '"']).to_string())
+                    .collect();
+                let (db, schema, object) = self.resolve(&parts);
+                let type_filter = match literal_arg(1) {
+                    Some(t) => format!(" AND type = '{}'", t.trim().replace('\'', "''")),
+                    None => String::new(),
+                };
+                let q = |s: &str| s.replace('\'', "''");
+                subquery(&format!(
+                    "(SELECT object_id FROM \"{}\".__sqlsim_objects WHERE schema_name = '{}' \
+                     COLLATE NOCASE AND name = '{}' COLLATE NOCASE{type_filter})",
+                    db.replace('"', "\"\""),
+                    q(&schema),
+                    q(&object)
+                ))
+            }
             "SERVERPROPERTY" => {
                 let prop = literal_arg(0)?.to_ascii_lowercase();
                 let (ma, mi, b) = self.instance.version;
@@ -321,6 +438,18 @@ impl VisitorMut for Rewriter<'_> {
         // N'…' is how T-SQL writes Unicode text; SQLite text is Unicode already.
         if let Value::NationalStringLiteral(s) = &v.value {
             v.value = Value::SingleQuotedString(s.clone());
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+        // `+` on character data concatenates in T-SQL; decided before the operands are
+        // rewritten, while their T-SQL types still show.
+        if let Expr::BinaryOp { left, op, right } = e
+            && *op == BinaryOperator::Plus
+            && (self.is_textual(left) || self.is_textual(right))
+        {
+            *op = BinaryOperator::StringConcat;
         }
         ControlFlow::Continue(())
     }

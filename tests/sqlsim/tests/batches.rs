@@ -1,0 +1,118 @@
+//! Batches with control flow: variables and IF, as deployment and discovery scripts write them.
+
+mod common;
+
+use common::{SimClient, all_rows, first_row, run, sa, server};
+use tiberius::error::{Error, TokenError};
+
+/// The server error that ended `sql`, however early tiberius reports it.
+async fn batch_error(c: &mut SimClient, sql: &str) -> TokenError {
+    let err = match c.simple_query(sql).await {
+        Ok(stream) => stream
+            .into_results()
+            .await
+            .expect_err("the batch should fail"),
+        Err(e) => e,
+    };
+    match err {
+        Error::Server(e) => e,
+        other => panic!("{sql}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn variables_are_declared_assigned_and_read_within_a_batch() {
+    let s = server().await;
+    let mut c = sa(s.addr.port()).await;
+    let row = first_row(
+        &mut c,
+        "DECLARE @n INT = '41', @name NVARCHAR(20);
+         SET @n = @n + 1;
+         SET @name = N'db-' + DB_NAME();
+         SELECT @n AS n, @name AS name",
+    )
+    .await;
+    // The declaration converts '41' to int, as assignment does on a server.
+    assert_eq!(row.get::<i32, _>("n"), Some(42));
+    assert_eq!(row.get::<&str, _>("name"), Some("db-master"));
+
+    // SELECT @v = … takes the last row's value and sends no result set.
+    let rows = all_rows(
+        &mut c,
+        "DECLARE @last SYSNAME, @count INT = 0;
+         SELECT @last = name FROM sys.databases ORDER BY database_id;
+         SELECT @count = COUNT(*) FROM sys.databases;
+         SELECT @last AS last_db, @count AS dbs",
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<&str, _>("last_db"), Some("Sales"));
+    assert_eq!(rows[0].get::<i32, _>("dbs"), Some(5));
+}
+
+#[tokio::test]
+async fn variables_end_with_their_batch_and_must_be_declared_once() {
+    let s = server().await;
+    let mut c = sa(s.addr.port()).await;
+    run(&mut c, "DECLARE @x INT = 1").await;
+    let e = batch_error(&mut c, "SELECT @x").await;
+    assert_eq!(e.code(), 137);
+    assert_eq!(e.message(), "Must declare the scalar variable \"@x\".");
+
+    let e = batch_error(&mut c, "DECLARE @x INT;\nDECLARE @x INT").await;
+    assert_eq!((e.code(), e.class(), e.line()), (134, 15, 2));
+    let e = batch_error(&mut c, "SET @undeclared = 1").await;
+    assert_eq!(e.code(), 137);
+    let e = batch_error(&mut c, "SELECT @undeclared = name FROM sys.databases").await;
+    assert_eq!(e.code(), 137);
+}
+
+#[tokio::test]
+async fn if_runs_the_branch_its_condition_picks() {
+    let s = server().await;
+    let mut c = sa(s.addr.port()).await;
+    run(&mut c, "USE Sales; CREATE TABLE dbo.T (id INT)").await;
+    // Idempotent deployment scripts: drop if there, create if not.
+    run(
+        &mut c,
+        "IF OBJECT_ID('dbo.T') IS NOT NULL DROP TABLE dbo.T;
+         IF NOT EXISTS (SELECT 1 FROM sys.tables WHERE name = 'T')
+         BEGIN
+             CREATE TABLE dbo.T (id INT, note NVARCHAR(10));
+             INSERT INTO dbo.T VALUES (1, N'fresh');
+         END",
+    )
+    .await;
+    let row = first_row(&mut c, "SELECT note FROM dbo.T").await;
+    assert_eq!(row.get::<&str, _>(0), Some("fresh"));
+    let row = first_row(
+        &mut c,
+        "SELECT DB_ID() AS here, DB_ID('MSDB') AS msdb, \
+                OBJECT_ID('Sales.dbo.T', 'U') AS as_table, OBJECT_ID('[dbo].[T]', 'V') AS as_view, \
+                (SELECT object_id FROM sys.tables WHERE name = 'T') AS listed",
+    )
+    .await;
+    assert_eq!(row.get::<i32, _>("here"), Some(5));
+    assert_eq!(row.get::<i32, _>("msdb"), Some(4));
+    assert_eq!(row.get::<i32, _>("as_table"), row.get::<i32, _>("listed"));
+    assert!(row.get::<i32, _>("as_table").is_some());
+    assert_eq!(row.get::<i32, _>("as_view"), None);
+
+    let row = first_row(
+        &mut c,
+        "DECLARE @v INT = 3;
+         IF @v < 2 SELECT 'small' AS size
+         ELSE IF @v < 5 SELECT 'medium' AS size
+         ELSE SELECT 'large' AS size",
+    )
+    .await;
+    assert_eq!(row.get::<&str, _>("size"), Some("medium"));
+
+    // An error inside a branch stops the batch with the statement's line.
+    let e = batch_error(
+        &mut c,
+        "IF 1 = 1\nBEGIN\n  SELECT 1;\n  SELECT * FROM dbo.Missing;\nEND",
+    )
+    .await;
+    assert_eq!((e.code(), e.line()), (208, 4));
+}
