@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod errors;
 pub mod functions;
 pub mod modules;
+pub mod platform;
 pub mod rewrite;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +25,8 @@ use crate::tds::types::{ColumnType, Value};
 /// What a session carries between batches.
 #[derive(Clone, Debug)]
 pub struct Session {
+    /// The SPID (`@@SPID`); 0 for the engine's own work (fixture setup).
+    pub id: u16,
     pub login: String,
     pub database: String,
     /// Set by the server when the client sends ATTENTION: the running batch stops.
@@ -31,9 +34,10 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session of `login` in `database`.
+    /// An internal session of `login` in `database` (not listed in the activity DMVs).
     pub fn new(login: &str, database: &str) -> Session {
         Session {
+            id: 0,
             login: login.to_string(),
             database: database.to_string(),
             cancel: Arc::new(AtomicBool::new(false)),
@@ -98,6 +102,7 @@ pub struct Engine {
     pub instance: Instance,
     conn: Mutex<rusqlite::Connection>,
     databases: Mutex<Vec<String>>,
+    activity: catalog::activity::Activity,
 }
 
 /// A name as SQLite sees it, double-quoted.
@@ -136,6 +141,7 @@ impl Engine {
             instance,
             conn: Mutex::new(conn),
             databases: Mutex::new(Vec::new()),
+            activity: Default::default(),
         };
         let names: Vec<String> = SYSTEM_DATABASES
             .iter()
@@ -159,23 +165,18 @@ impl Engine {
         {
             let conn = engine.conn.lock().unwrap();
             for name in &names {
-                let compat = engine
-                    .instance
-                    .databases
-                    .iter()
-                    .find(|d| &d.name == name)
-                    .map(|d| d.compatibility_level)
-                    .unwrap_or(160);
+                let spec = engine.instance.databases.iter().find(|d| &d.name == name);
+                let compat = spec.map_or(160, |d| d.compatibility_level);
                 catalog::add_database(&conn, name, compat, "2024-01-01 00:00:00.000")?;
-                let files = engine
-                    .instance
-                    .databases
-                    .iter()
-                    .find(|d| &d.name == name)
+                let files = spec
                     .map(|d| d.files.clone())
                     .filter(|f| !f.is_empty())
                     .unwrap_or_else(|| crate::instance::DatabaseFile::defaults(name));
                 catalog::add_files(&conn, name, &files)?;
+                if let Some(spec) = spec {
+                    catalog::principals::add_users(&conn, name, &spec.users)?;
+                    catalog::assemblies::add(&conn, name, &spec.assemblies)?;
+                }
             }
         }
         Ok(engine)
@@ -203,9 +204,39 @@ impl Engine {
             .cloned()
     }
 
-    /// Runs a batch with named parameters (`@P1` → value) in `session`.
+    /// A new client session (listed in sys.dm_exec_sessions until `close_session`).
+    pub fn open_session(&self, who: &catalog::activity::Connected) -> Session {
+        let mut session = Session::new(who.login, who.database);
+        session.id = self.activity.open(who);
+        session
+    }
+
+    /// The client of `session` left.
+    pub fn close_session(&self, spid: u16) {
+        self.activity.close(spid);
+    }
+
+    /// Runs a batch with named parameters (`@P1` → value) in `session`, shown in
+    /// sys.dm_exec_requests while it runs.
     pub fn execute(&self, session: &mut Session, sql: &str, params: &[Param]) -> BatchResult {
+        self.activity.begin(
+            session.id,
+            &session.database,
+            &catalog::activity::command_of(sql),
+        );
+        let result = self.execute_batch(session, sql, params);
+        self.activity.end(session.id, &session.database);
+        result
+    }
+
+    fn execute_batch(&self, session: &mut Session, sql: &str, params: &[Param]) -> BatchResult {
         let mut result = BatchResult::default();
+        if self.instance.platform == crate::instance::Platform::Mi
+            && let Some(refused) = platform::mi_refusal(sql)
+        {
+            result.error = Some(refused);
+            return result;
+        }
         let upper = sql.trim().trim_end_matches(';').to_ascii_uppercase();
         if upper.starts_with("DBCC TRACESTATUS") {
             result.outcomes.push(self.trace_status());
@@ -365,7 +396,7 @@ impl Engine {
         let projected = rewrite::projection_types(stmt, params);
         self.expand_row_checksums(session, stmt);
         let as_written = stmt.clone();
-        let mut rw = rewrite::Rewriter::new(&session.database, &self.instance).with_params(params);
+        let mut rw = rewrite::Rewriter::new(session, &self.instance).with_params(params);
         let _ = stmt.visit(&mut rw);
         let names = rw.names;
         let text = stmt.to_string();
@@ -379,13 +410,18 @@ impl Engine {
                 "VIEW SERVER STATE permission was denied on object 'server', database 'master'.",
             ));
         }
-        // sys.partitions reports live row counts: count before reading it.
+        // sys.partitions reports live row counts and the activity DMVs the live sessions:
+        // brought up to date before they are read.
         for (sqlite_name, _) in &names {
-            if let Some(db) = sqlite_name.strip_suffix(".sys.partitions") {
-                let conn = self.conn.lock().unwrap();
+            let conn = self.conn.lock().unwrap();
+            let refreshed = if let Some(db) = sqlite_name.strip_suffix(".sys.partitions") {
                 catalog::refresh_rowcounts(&conn, db)
-                    .map_err(|e| errors::from_sqlite(&e, line, &names))?;
-            }
+            } else if sqlite_name.starts_with("master.sys.dm_exec_") {
+                self.activity.refresh(&conn)
+            } else {
+                Ok(())
+            };
+            refreshed.map_err(|e| errors::from_sqlite(&e, line, &names))?;
         }
         let cur_cmd = match stmt {
             Statement::Insert(_) => cmd::INSERT,
@@ -426,7 +462,7 @@ impl Engine {
         let TableFactor::Table { name, .. } = &from.relation else {
             return;
         };
-        let rw = rewrite::Rewriter::new(&session.database, &self.instance);
+        let rw = rewrite::Rewriter::new(session, &self.instance);
         let (db, schema, table) = rw.resolve(&rewrite::ident_parts(name));
         let columns: Vec<String> = {
             let conn = self.conn.lock().unwrap();
@@ -481,7 +517,7 @@ impl Engine {
         sql: &str,
         params: &[Param],
     ) -> BatchResult {
-        let rw = rewrite::Rewriter::new(&session.database, &self.instance);
+        let rw = rewrite::Rewriter::new(session, &self.instance);
         let (db, schema, name) = rw.resolve(&ddl.name);
         let written = ddl.name.join(".");
         let exists = {
@@ -616,7 +652,7 @@ impl Engine {
 
     /// Keeps the catalog in step with CREATE TABLE and DROP TABLE that just succeeded.
     fn record_ddl(&self, session: &Session, stmt: &Statement) -> rusqlite::Result<()> {
-        let rw = rewrite::Rewriter::new(&session.database, &self.instance);
+        let rw = rewrite::Rewriter::new(session, &self.instance);
         let conn = self.conn.lock().unwrap();
         match stmt {
             Statement::CreateTable(ct) => {

@@ -49,6 +49,69 @@ pub struct DatabaseSpec {
     /// Backup history (msdb.dbo.backupset and backupmediafamily).
     #[serde(default)]
     pub backups: Vec<BackupRecord>,
+    /// Database users besides the built-in ones (sys.database_principals).
+    #[serde(default)]
+    pub users: Vec<DatabaseUser>,
+    /// CLR assemblies (sys.assemblies).
+    #[serde(default)]
+    pub assemblies: Vec<Assembly>,
+}
+
+impl DatabaseSpec {
+    /// An empty database named `name` at compatibility level 160.
+    pub fn named(name: &str) -> DatabaseSpec {
+        DatabaseSpec {
+            name: name.into(),
+            compatibility_level: default_compat(),
+            setup: Vec::new(),
+            files: Vec::new(),
+            backups: Vec::new(),
+            users: Vec::new(),
+            assemblies: Vec::new(),
+        }
+    }
+}
+
+/// A database user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatabaseUser {
+    /// `app_user`, or `DOMAIN\name` for a Windows user.
+    pub name: String,
+    /// The login it maps to (its SID). A login the instance does not have leaves the user
+    /// orphaned, as after restoring a database on another server.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// `INSTANCE`, `DATABASE` (contained user with a password), `WINDOWS` or `NONE`
+    /// (WITHOUT LOGIN). Default: WINDOWS for `DOMAIN\name`, INSTANCE with a login, else NONE.
+    #[serde(default)]
+    pub authentication: Option<String>,
+}
+
+/// A CLR assembly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assembly {
+    pub name: String,
+    /// `SAFE`, `EXTERNAL_ACCESS` or `UNSAFE`.
+    #[serde(default = "safe")]
+    pub permission_set: String,
+}
+
+fn safe() -> String {
+    "SAFE".into()
+}
+
+/// A Windows service of the instance (sys.dm_server_services).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// `SQL Server (MSSQLSERVER)`.
+    pub name: String,
+    /// `Automatic`, `Manual` or `Disabled`.
+    pub startup: String,
+    /// `Running` or `Stopped`.
+    pub status: String,
+    pub account: String,
+    #[serde(default)]
+    pub instant_file_initialization: bool,
 }
 
 /// One backup of a database as msdb records it.
@@ -182,6 +245,9 @@ pub struct Instance {
     /// SQL Server Agent jobs (msdb.dbo.sysjobs, sysjobsteps).
     #[serde(default)]
     pub jobs: Vec<Job>,
+    /// The instance's services; none means the engine and Agent of the instance, running.
+    #[serde(default)]
+    pub services: Vec<Service>,
 }
 
 /// An `sp_configure` option and its value.
@@ -268,19 +334,53 @@ impl Instance {
                 view_server_state: true,
                 disabled: false,
             }],
-            databases: vec![DatabaseSpec {
-                name: "Sales".into(),
-                compatibility_level: 160,
-                setup: Vec::new(),
-                files: Vec::new(),
-                backups: Vec::new(),
-            }],
+            databases: vec![DatabaseSpec::named("Sales")],
             configurations: Vec::new(),
             trace_flags: Vec::new(),
             linked_servers: Vec::new(),
             host: Host::default(),
             jobs: Vec::new(),
+            services: Vec::new(),
         }
+    }
+
+    /// The services sys.dm_server_services lists: the description's, or the database engine
+    /// and SQL Server Agent of this instance, both running.
+    pub fn services(&self) -> Vec<Service> {
+        if !self.services.is_empty() {
+            return self.services.clone();
+        }
+        let instance = self
+            .server_name
+            .split_once('\\')
+            .map_or("MSSQLSERVER", |(_, i)| i);
+        let account = |svc: &str| format!("NT Service\\{svc}");
+        let agent = if instance == "MSSQLSERVER" {
+            "SQLSERVERAGENT".to_string()
+        } else {
+            format!("SQLAgent${instance}")
+        };
+        let engine = if instance == "MSSQLSERVER" {
+            "MSSQLSERVER".to_string()
+        } else {
+            format!("MSSQL${instance}")
+        };
+        vec![
+            Service {
+                name: format!("SQL Server ({instance})"),
+                startup: "Automatic".into(),
+                status: "Running".into(),
+                account: account(&engine),
+                instant_file_initialization: true,
+            },
+            Service {
+                name: format!("SQL Server Agent ({instance})"),
+                startup: "Automatic".into(),
+                status: "Running".into(),
+                account: account(&agent),
+                instant_file_initialization: false,
+            },
+        ]
     }
 
     /// SERVERPROPERTY('EngineEdition'): 8 on MI, 3 (Enterprise/Developer) elsewhere.

@@ -2,23 +2,7 @@
 
 mod common;
 
-use common::{SimClient, all_rows, first_row, run, sa, server};
-use tiberius::error::{Error, TokenError};
-
-/// The server error that ended `sql`, however early tiberius reports it.
-async fn batch_error(c: &mut SimClient, sql: &str) -> TokenError {
-    let err = match c.simple_query(sql).await {
-        Ok(stream) => stream
-            .into_results()
-            .await
-            .expect_err("the batch should fail"),
-        Err(e) => e,
-    };
-    match err {
-        Error::Server(e) => e,
-        other => panic!("{sql}: {other:?}"),
-    }
-}
+use common::{all_rows, batch_error, first_row, run, sa, server};
 
 #[tokio::test]
 async fn variables_are_declared_assigned_and_read_within_a_batch() {

@@ -26,11 +26,8 @@ async fn modules_are_recorded_with_their_text_and_views_are_queryable() {
         "CREATE VIEW dbo.BigOrders AS SELECT id, total FROM dbo.Orders WHERE total > 15".into(),
     ];
     inst.databases.push(DatabaseSpec {
-        name: "Empty".into(),
         compatibility_level: 90,
-        setup: vec![],
-        files: vec![],
-        backups: vec![],
+        ..DatabaseSpec::named("Empty")
     });
     let s = start("127.0.0.1:0".parse().unwrap(), inst).await.unwrap();
     let mut c = connect(config(s.addr.port(), "sa", "pw")).await.unwrap();

@@ -161,16 +161,14 @@ async fn files_and_agent_jobs_come_from_the_description() {
         is_percent_growth: true,
     };
     inst.databases.push(DatabaseSpec {
-        name: "Docs".into(),
         compatibility_level: 130,
-        setup: vec![],
         files: vec![
             file("Docs", "ROWS", "D:\\Data\\Docs.mdf", 1024),
             file("Docs_log", "LOG", "L:\\Logs\\Docs_log.ldf", 256),
             file("Docs_log2", "LOG", "L:\\Logs\\Docs_log2.ldf", 64),
             file("DocsBlobs", "FILESTREAM", "D:\\Data\\DocsBlobs", 0),
         ],
-        backups: vec![],
+        ..DatabaseSpec::named("Docs")
     });
     inst.jobs.push(Job {
         name: "Nightly export".into(),

@@ -166,6 +166,8 @@ impl Engine {
                 }
             }
             other => {
+                let verb = super::catalog::activity::command_of(&other.to_string());
+                self.activity.now_running(session.id, &verb);
                 let mut outs = self.statement(session, other, line, vars)?;
                 out.append(&mut outs);
                 Ok(true)

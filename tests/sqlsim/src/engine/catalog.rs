@@ -11,6 +11,9 @@ use crate::tds::types::ColumnType;
 
 /// Views that exist once per instance; any database's reference goes to master.
 pub const SERVER_VIEWS: &[&str] = &[
+    "dm_exec_sessions",
+    "dm_exec_requests",
+    "dm_server_services",
     "databases",
     "master_files",
     "configurations",
@@ -19,6 +22,10 @@ pub const SERVER_VIEWS: &[&str] = &[
     "servers",
     "dm_os_sys_info",
 ];
+
+pub mod activity;
+pub mod assemblies;
+pub mod principals;
 
 fn q(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -90,7 +97,9 @@ pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
                     i.data_compression, i.data_compression_desc
              FROM {d}.__sqlsim_indexes i JOIN {d}.__sqlsim_rowcounts r ON r.object_id = i.object_id
              WHERE i.index_id IN (0, 1);"
-    ))
+    ))?;
+    principals::install(conn, db)?;
+    assemblies::install(conn, db)
 }
 
 /// Creates master's server-wide `sys.databases` table.
@@ -107,8 +116,8 @@ pub fn install_server(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Creates and fills master's server-wide views that come from the instance description:
-/// sys.configurations, sys.server_principals, sys.server_role_members, sys.servers and
-/// sys.dm_os_sys_info.
+/// sys.configurations, sys.server_principals, sys.server_role_members, sys.servers,
+/// sys.dm_os_sys_info and sys.dm_server_services (and the activity DMVs, empty).
 pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE master.\"sys.configurations\" (
@@ -157,7 +166,7 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
         let id = 256 + i as i64;
         let windows = login.name.contains('\\');
         conn.execute(
-            "INSERT INTO master.\"sys.server_principals\" VALUES (?1, ?2, NULL, ?3, ?4, ?5, \
+            "INSERT INTO master.\"sys.server_principals\" VALUES (?1, ?2, ?6, ?3, ?4, ?5, \
              '2024-01-01', '2024-01-01', 'master', 'us_english', 0)",
             rusqlite::params![
                 login.name,
@@ -168,7 +177,8 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
                 } else {
                     "SQL_LOGIN"
                 },
-                login.disabled
+                login.disabled,
+                principals::login_sid(&login.name)
             ],
         )?;
         if login.sysadmin {
@@ -200,7 +210,7 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
          '2024-01-01 00:00:00.000')",
         rusqlite::params![inst.host.cpu_count, mem_kb, mem_kb * 3 / 4],
     )?;
-    Ok(())
+    activity::install(conn, &inst.services())
 }
 
 /// Records a database in `sys.databases`.

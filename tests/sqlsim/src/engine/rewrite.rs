@@ -10,7 +10,7 @@ use sqlparser::ast::{
     Statement, TableAlias, TableFactor, TopQuantity, Value, ValueWithSpan, VisitorMut,
 };
 
-use crate::engine::Param;
+use crate::engine::{Param, Session};
 use crate::instance::Instance;
 use crate::tds::types::ColumnType;
 
@@ -18,6 +18,8 @@ use crate::tds::types::ColumnType;
 pub struct Rewriter<'a> {
     /// The session's database (`USE`).
     pub current_db: &'a str,
+    /// The session's SPID (`@@SPID`).
+    pub spid: u16,
     pub instance: &'a Instance,
     /// (name SQLite will report, name the user wrote), for error messages.
     pub names: Vec<(String, String)>,
@@ -28,10 +30,11 @@ pub struct Rewriter<'a> {
 }
 
 impl<'a> Rewriter<'a> {
-    /// A rewriter for a statement run in `current_db`.
-    pub fn new(current_db: &'a str, instance: &'a Instance) -> Rewriter<'a> {
+    /// A rewriter for a statement run by `session`.
+    pub fn new(session: &'a Session, instance: &'a Instance) -> Rewriter<'a> {
         Rewriter {
-            current_db,
+            current_db: &session.database,
+            spid: session.id,
             instance,
             names: Vec::new(),
             ctes: Vec::new(),
@@ -129,6 +132,9 @@ pub fn projection_types(stmt: &Statement, params: &[Param]) -> Vec<Option<Column
     }
     let cast_type = |e: &Expr| -> Option<ColumnType> {
         match e {
+            Expr::Identifier(id) if id.value.eq_ignore_ascii_case("@@SPID") => {
+                Some(ColumnType::SmallInt)
+            }
             // A bare parameter has its declared type, as on a server.
             Expr::Identifier(id) if id.value.starts_with('@') => params
                 .iter()
@@ -267,6 +273,15 @@ impl Rewriter<'_> {
         };
         match name.as_str() {
             "DB_NAME" if args.is_empty() => Some(string_lit(self.current_db)),
+            "DB_NAME" => subquery(&format!(
+                "(SELECT name FROM master.\"sys.databases\" WHERE database_id = {})",
+                args[0]
+            )),
+            "OBJECT_NAME" if args.len() == 1 => subquery(&format!(
+                "(SELECT name FROM \"{}\".__sqlsim_objects WHERE object_id = {})",
+                self.current_db.replace('"', "\"\""),
+                args[0]
+            )),
             "DB_ID" => {
                 let name = match args.first() {
                     None => format!("'{}'", self.current_db.replace('\'', "''")),
@@ -494,7 +509,7 @@ impl VisitorMut for Rewriter<'_> {
                 let v = match id.value.to_ascii_uppercase().as_str() {
                     "@@VERSION" => string_lit(&self.instance.version_text()),
                     "@@SERVERNAME" => string_lit(&self.instance.server_name),
-                    "@@SPID" => number_lit(51),
+                    "@@SPID" => number_lit(self.spid as i64),
                     "@@MICROSOFTVERSION" => {
                         let (ma, mi, b) = self.instance.version;
                         number_lit(((ma as i64) << 24) | ((mi as i64) << 16) | b as i64)

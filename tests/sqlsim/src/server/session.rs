@@ -10,6 +10,7 @@ use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use super::Faults;
+use crate::engine::catalog::activity::Connected;
 use crate::engine::errors;
 use crate::engine::{BatchResult, Engine, Outcome, Param, Session};
 use crate::instance::Instance;
@@ -23,8 +24,17 @@ use crate::tds::{login7, prelogin};
 const TDS_74: u32 = 0x7400_0004;
 /// Packet size before LOGIN7 negotiates one.
 const INITIAL_PACKET: usize = 4096;
-/// The SPID sessions report.
-const SPID: u16 = 51;
+/// The SPID of the login exchange, before the session has one.
+const SPID: u16 = 0;
+
+/// A session listed in the activity DMVs; unlisted when dropped.
+struct Listed(Arc<Engine>, u16);
+
+impl Drop for Listed {
+    fn drop(&mut self) {
+        self.0.close_session(self.1);
+    }
+}
 
 fn protocol(msg: impl Into<String>) -> std::io::Error {
     std::io::Error::new(std::io::ErrorKind::InvalidData, msg.into())
@@ -57,6 +67,9 @@ where
     let Some((mut session, packet_size)) = handshake(&mut rd, wr, &engine).await? else {
         return Ok(());
     };
+    // Leaves sys.dm_exec_sessions however the connection ends (error, close, server restart).
+    let _listed = Listed(engine.clone(), session.id);
+    let spid = session.id;
     let server = engine.instance.server_name.clone();
     let (tx, mut rx) = mpsc::channel::<Message>(16);
     let read_task = tokio::spawn(async move {
@@ -100,7 +113,7 @@ where
         if tokens.buf.first() == Some(&0x81) && faults.take_drop_mid_result() {
             // Half a response, then the connection is gone, as when a server fails mid-result.
             let half = &tokens.buf[..tokens.buf.len() / 2];
-            write_unfinished(wr, PacketType::TabularResult, half, packet_size, SPID).await?;
+            write_unfinished(wr, PacketType::TabularResult, half, packet_size, spid).await?;
             wr.shutdown().await?;
             break;
         }
@@ -109,7 +122,7 @@ where
             PacketType::TabularResult,
             &tokens.buf,
             packet_size,
-            SPID,
+            spid,
         )
         .await?;
     }
@@ -286,7 +299,13 @@ fn authenticate(engine: &Engine, login: &login7::Login) -> Result<(Session, usiz
         0 => INITIAL_PACKET,
         n => (n as usize).clamp(512, 32_767),
     };
-    Ok((Session::new(&known.name, &database), packet_size))
+    let session = engine.open_session(&Connected {
+        login: &known.name,
+        host_name: &login.host_name,
+        program_name: &login.app_name,
+        database: &database,
+    });
+    Ok((session, packet_size))
 }
 
 /// Runs a batch on a blocking thread (SQLite calls block).

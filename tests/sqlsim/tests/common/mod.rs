@@ -4,6 +4,7 @@
 
 use sqlsim::instance::Instance;
 use sqlsim::server::{ServerHandle, start};
+use tiberius::error::{Error, TokenError};
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel, Row};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
@@ -75,4 +76,19 @@ pub async fn run(c: &mut SimClient, sql: &str) {
         .into_results()
         .await
         .unwrap();
+}
+
+/// The server error that ended `sql`, however early tiberius reports it.
+pub async fn batch_error(c: &mut SimClient, sql: &str) -> TokenError {
+    let err = match c.simple_query(sql).await {
+        Ok(stream) => stream
+            .into_results()
+            .await
+            .expect_err("the batch should fail"),
+        Err(e) => e,
+    };
+    match err {
+        Error::Server(e) => e,
+        other => panic!("{sql}: {other:?}"),
+    }
 }

@@ -1,0 +1,261 @@
+//! What the server is doing: `sys.dm_exec_sessions` and `sys.dm_exec_requests` from the live
+//! sessions (a DMV shows the moment it is read, so the tables are rewritten just before a
+//! statement reads them), and `sys.dm_server_services` from the description.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+use crate::instance::Service;
+
+/// The first SPID of a user session; lower ones belong to the server's own tasks.
+const FIRST_USER_SPID: u16 = 51;
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// A connected session.
+struct SessionRow {
+    login: String,
+    host_name: String,
+    program_name: String,
+    database: String,
+    login_time: f64,
+    request: Option<RequestRow>,
+}
+
+/// The batch a session is running.
+struct RequestRow {
+    start: f64,
+    command: String,
+}
+
+/// The live sessions and their requests.
+pub struct Activity {
+    next_spid: AtomicU16,
+    sessions: Mutex<BTreeMap<u16, SessionRow>>,
+}
+
+impl Default for Activity {
+    fn default() -> Self {
+        Activity {
+            next_spid: AtomicU16::new(FIRST_USER_SPID),
+            sessions: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+/// Who connected, from LOGIN7.
+pub struct Connected<'a> {
+    pub login: &'a str,
+    pub host_name: &'a str,
+    pub program_name: &'a str,
+    pub database: &'a str,
+}
+
+impl Activity {
+    /// Registers a new session and returns its SPID.
+    pub fn open(&self, who: &Connected) -> u16 {
+        let spid = self.next_spid.fetch_add(1, Ordering::Relaxed);
+        self.sessions.lock().unwrap().insert(
+            spid,
+            SessionRow {
+                login: who.login.into(),
+                host_name: who.host_name.into(),
+                program_name: who.program_name.into(),
+                database: who.database.into(),
+                login_time: now(),
+                request: None,
+            },
+        );
+        spid
+    }
+
+    /// The session ended (the client disconnected).
+    pub fn close(&self, spid: u16) {
+        self.sessions.lock().unwrap().remove(&spid);
+    }
+
+    /// Session `spid` started running a batch whose first statement is `command`.
+    pub fn begin(&self, spid: u16, database: &str, command: &str) {
+        if let Some(s) = self.sessions.lock().unwrap().get_mut(&spid) {
+            s.database = database.into();
+            s.request = Some(RequestRow {
+                start: now(),
+                command: command.into(),
+            });
+        }
+    }
+
+    /// Session `spid` moved on to a statement that is `command`.
+    pub fn now_running(&self, spid: u16, command: &str) {
+        if let Some(r) = self
+            .sessions
+            .lock()
+            .unwrap()
+            .get_mut(&spid)
+            .and_then(|s| s.request.as_mut())
+        {
+            r.command = command.into();
+        }
+    }
+
+    /// Session `spid` finished its batch, in `database`.
+    pub fn end(&self, spid: u16, database: &str) {
+        if let Some(s) = self.sessions.lock().unwrap().get_mut(&spid) {
+            s.database = database.into();
+            s.request = None;
+        }
+    }
+
+    /// Rewrites master's session and request tables from the live sessions.
+    pub fn refresh(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.execute_batch(
+            "DELETE FROM master.\"sys.dm_exec_sessions\"; DELETE FROM master.\"sys.dm_exec_requests\";",
+        )?;
+        let at = now();
+        let db_id =
+            "(SELECT database_id FROM master.\"sys.databases\" WHERE name = ?3 COLLATE NOCASE)";
+        for (spid, s) in self.sessions.lock().unwrap().iter() {
+            let status = if s.request.is_some() {
+                "running"
+            } else {
+                "sleeping"
+            };
+            conn.execute(
+                &format!(
+                    "INSERT INTO master.\"sys.dm_exec_sessions\" VALUES (?1, \
+                     strftime('%Y-%m-%d %H:%M:%f', ?2, 'unixepoch'), ?4, ?5, 'sqlsim', ?6, ?7, \
+                     {db_id}, 1, ?6)"
+                ),
+                rusqlite::params![
+                    spid,
+                    s.login_time,
+                    s.database,
+                    s.host_name,
+                    s.program_name,
+                    s.login,
+                    status
+                ],
+            )?;
+            let Some(r) = &s.request else { continue };
+            // A WAITFOR waits; everything else is on a CPU.
+            let waiting = r.command == "WAITFOR";
+            let elapsed_ms = ((at - r.start) * 1000.0) as i64;
+            conn.execute(
+                &format!(
+                    "INSERT INTO master.\"sys.dm_exec_requests\" VALUES (?1, 0, \
+                     strftime('%Y-%m-%d %H:%M:%f', ?2, 'unixepoch'), ?4, ?5, {db_id}, 1, 0, ?6, \
+                     ?8, COALESCE(?6, 'SOS_SCHEDULER_YIELD'), '', 0, 0, 0, ?9, ?7, 0, 0, 0)"
+                ),
+                rusqlite::params![
+                    spid,
+                    r.start,
+                    s.database,
+                    if waiting { "suspended" } else { "running" },
+                    r.command,
+                    waiting.then_some("WAITFOR"),
+                    elapsed_ms,
+                    if waiting { elapsed_ms } else { 0 },
+                    if waiting { 0 } else { elapsed_ms }
+                ],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The command `sys.dm_exec_requests` shows for a batch: its first statement's verb.
+pub fn command_of(sql: &str) -> String {
+    let first = sql
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches(';')
+        .to_ascii_uppercase();
+    match first.as_str() {
+        "BACKUP" | "RESTORE" => {
+            let what = sql
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("DATABASE")
+                .to_ascii_uppercase();
+            format!("{first} {what}")
+        }
+        "" => "SELECT".into(),
+        "EXEC" => "EXECUTE".into(),
+        _ => first,
+    }
+}
+
+/// Creates master's activity DMVs and fills `sys.dm_server_services`.
+pub fn install(conn: &Connection, services: &[Service]) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE master.\"sys.dm_exec_sessions\" (
+             session_id SMALLINT PRIMARY KEY, login_time DATETIME NOT NULL,
+             host_name NVARCHAR(128) COLLATE NOCASE, program_name NVARCHAR(128) COLLATE NOCASE,
+             client_interface_name NVARCHAR(32) COLLATE NOCASE, login_name NVARCHAR(128) COLLATE NOCASE NOT NULL,
+             status NVARCHAR(30) COLLATE NOCASE NOT NULL, database_id SMALLINT,
+             is_user_process BIT NOT NULL, original_login_name NVARCHAR(128) COLLATE NOCASE NOT NULL);
+         CREATE TABLE master.\"sys.dm_exec_requests\" (
+             session_id SMALLINT NOT NULL, request_id INT NOT NULL, start_time DATETIME NOT NULL,
+             status NVARCHAR(30) COLLATE NOCASE NOT NULL, command NVARCHAR(32) COLLATE NOCASE NOT NULL,
+             database_id SMALLINT NOT NULL, user_id INT, blocking_session_id SMALLINT,
+             wait_type NVARCHAR(60) COLLATE NOCASE, wait_time INT NOT NULL,
+             last_wait_type NVARCHAR(60) COLLATE NOCASE NOT NULL, wait_resource NVARCHAR(256) COLLATE NOCASE NOT NULL,
+             open_transaction_count INT NOT NULL, percent_complete REAL NOT NULL,
+             estimated_completion_time BIGINT NOT NULL, cpu_time INT NOT NULL,
+             total_elapsed_time INT NOT NULL, reads BIGINT NOT NULL, writes BIGINT NOT NULL,
+             logical_reads BIGINT NOT NULL);
+         CREATE TABLE master.\"sys.dm_server_services\" (
+             servicename NVARCHAR(256) COLLATE NOCASE NOT NULL, startup_type INT,
+             startup_type_desc NVARCHAR(256) COLLATE NOCASE NOT NULL, status INT,
+             status_desc NVARCHAR(256) COLLATE NOCASE NOT NULL, process_id INT,
+             last_startup_time DATETIMEOFFSET(7), service_account NVARCHAR(256) COLLATE NOCASE NOT NULL,
+             filename NVARCHAR(256) COLLATE NOCASE NOT NULL, is_clustered NVARCHAR(1) COLLATE NOCASE NOT NULL,
+             cluster_nodename NVARCHAR(256) COLLATE NOCASE,
+             instant_file_initialization_enabled NVARCHAR(1) COLLATE NOCASE NOT NULL);",
+    )?;
+    for (i, s) in services.iter().enumerate() {
+        // The documented codes: startup 2 automatic, 3 manual, 4 disabled; status 1 stopped,
+        // 4 running.
+        let startup = match s.startup.to_ascii_lowercase().as_str() {
+            "automatic" => 2,
+            "disabled" => 4,
+            _ => 3,
+        };
+        let running = s.status.eq_ignore_ascii_case("running");
+        let exe = if s.name.starts_with("SQL Server Agent") {
+            "SQLAGENT.EXE"
+        } else {
+            "sqlservr.exe"
+        };
+        conn.execute(
+            "INSERT INTO master.\"sys.dm_server_services\" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
+             ?9, 'N', NULL, ?10)",
+            rusqlite::params![
+                s.name,
+                startup,
+                s.startup,
+                if running { 4 } else { 1 },
+                if running { "Running" } else { "Stopped" },
+                running.then_some(1000 + i as i64),
+                running.then_some("2024-01-01 00:00:00.0000000 +00:00"),
+                s.account,
+                format!("\"C:\\Program Files\\Microsoft SQL Server\\MSSQL\\Binn\\{exe}\""),
+                if s.instant_file_initialization {
+                    "Y"
+                } else {
+                    "N"
+                }
+            ],
+        )?;
+    }
+    Ok(())
+}
