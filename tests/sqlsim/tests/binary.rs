@@ -80,6 +80,21 @@ async fn the_estate_fixture_is_served_with_its_content() {
     )
     .await;
     assert_eq!(logs.get::<i32, _>(0), Some(2));
+    let unsafe_clr = first_row(
+        &mut c,
+        "SELECT name FROM Legacy.sys.assemblies WHERE permission_set_desc = 'UNSAFE_ACCESS' \
+         AND is_user_defined = 1",
+    )
+    .await;
+    assert_eq!(unsafe_clr.get::<&str, _>(0), Some("LegacyFileIO"));
+    let orphan = first_row(
+        &mut c,
+        "SELECT dp.name FROM Sales.sys.database_principals dp \
+         LEFT JOIN sys.server_principals sp ON sp.sid = dp.sid \
+         WHERE dp.authentication_type = 1 AND dp.principal_id > 4 AND sp.sid IS NULL",
+    )
+    .await;
+    assert_eq!(orphan.get::<&str, _>(0), Some("report_old"));
     // The application login cannot read DMVs.
     let mut app = connect(config(port, "app_sales", "App-Passw0rd"))
         .await
