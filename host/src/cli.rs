@@ -4,6 +4,7 @@
 //! usage, 3 a failure talking to a server, storage or plugin.
 
 mod failure;
+mod inventory_cmd;
 mod output;
 mod plugin_cmd;
 
@@ -69,6 +70,9 @@ pub enum Command {
     /// Install, list, inspect and remove plugins.
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCommand),
+    /// Read inventories offline: summary, differences between snapshots, the format's schema.
+    #[command(subcommand)]
+    Inventory(inventory_cmd::InventoryCommand),
 }
 
 /// What every command gets: paths, config, output settings.
@@ -124,6 +128,7 @@ pub fn run() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             Command::Plugin(cmd) => plugin_cmd::run(&ctx, cmd).await,
+            Command::Inventory(cmd) => inventory_cmd::run(&ctx, cmd),
         }
     });
     match result {

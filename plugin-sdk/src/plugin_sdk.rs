@@ -55,6 +55,10 @@
 //! Build it with `cargo build --release --target wasm32-wasip2`, write a `plugin.toml` beside the
 //! `.wasm`, and install it with `sqlmig plugin install DIR`.
 
+/// The inventory document (`sqlmig.inventory/1`) that platform plugins write and rule plugins
+/// read.
+pub use sqlmig_inventory as inventory;
+
 /// Bindings generated from the contract. Most plugins need only the re-exports at the crate root.
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
@@ -128,13 +132,21 @@ pub trait Plugin {
 
 /// Parses a JSON document, turning a parse error into `invalid-input` naming `what` and the place.
 pub fn parse_document<T: serde::de::DeserializeOwned>(doc: &str, what: &str) -> Result<T, Error> {
-    serde_json::from_str(doc).map_err(|e| {
+    // serde_path_to_error names where in the document it went wrong, not only the line.
+    let de = &mut serde_json::Deserializer::from_str(doc);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let e = e.into_inner();
         invalid_input(format!(
-            "{what} document is not what this plugin expects: {e} (line {}, column {})",
-            e.line(),
-            e.column()
+            "{what} document is not what this plugin expects: at {path}: {e}"
         ))
     })
+}
+
+/// Parses an inventory (`sqlmig.inventory/1`), refusing another version or a malformed one with
+/// the JSON path of the problem.
+pub fn parse_inventory(doc: &str) -> Result<inventory::Inventory, Error> {
+    inventory::parse(doc, "inventory").map_err(|e| invalid_input(e.to_string()))
 }
 
 /// Exports a type implementing [`Plugin`] as the component's hooks. Use once per plugin crate.

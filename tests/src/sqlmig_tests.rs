@@ -2,6 +2,7 @@
 //! doubles for the services behind capabilities.
 
 pub mod azurite;
+pub mod cli;
 pub mod doubles;
 pub mod moto;
 pub mod service;

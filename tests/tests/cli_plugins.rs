@@ -1,7 +1,7 @@
 //! `sqlmig plugin install/list/info/remove` and `--version`, driven through the real binary.
 
+use sqlmig_tests::cli::stderr;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 use sqlmig_tests::plugins::{
@@ -9,31 +9,21 @@ use sqlmig_tests::plugins::{
     NATIVE_GOOD_MANIFEST, WRONG_API_MANIFEST, WRONG_API_WASM,
 };
 
-/// A sqlmig with its own empty home.
-struct Sqlmig {
-    home: tempfile::TempDir,
+/// A sqlmig with its own empty home, and the plugin folders tests install from.
+struct Sqlmig(sqlmig_tests::cli::Sqlmig);
+
+impl std::ops::Deref for Sqlmig {
+    type Target = sqlmig_tests::cli::Sqlmig;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Sqlmig {
     fn new() -> Sqlmig {
-        Sqlmig {
-            home: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_sqlmig-under-test"))
-            .args(args)
-            .env("SQLMIG_HOME", self.home.path())
-            .env_remove("SQLMIG_CONFIG")
-            .output()
-            .unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        serde_json::from_slice(&out.stdout).unwrap()
+        Sqlmig(sqlmig_tests::cli::Sqlmig::new(env!(
+            "CARGO_BIN_EXE_sqlmig-under-test"
+        )))
     }
 
     /// A native plugin folder: plugin.toml and the library as plugin.so.
@@ -70,10 +60,6 @@ fn installed(list: Value) -> Vec<Value> {
         .filter(|p| p["origin"] == "installed")
         .cloned()
         .collect()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn s(p: &Path) -> &str {

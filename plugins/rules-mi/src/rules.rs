@@ -3,8 +3,8 @@
 
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
-use crate::inventory::{Database, Instance, Inventory};
 use crate::limits;
+use sqlmig_plugin_sdk::inventory::{Database, Instance, Inventory};
 
 const DOCS: &str = "https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server";
 

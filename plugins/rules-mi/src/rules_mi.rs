@@ -4,11 +4,10 @@
 //! This is the pack's first cut: the rules whose evidence is plain catalog data. The catalogue to
 //! cover is ../shared/MI_RULES.md.
 
-mod inventory;
 mod limits;
 mod rules;
 
-use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin, log, parse_document};
+use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin, log, parse_inventory};
 
 struct RulesMi;
 
@@ -18,7 +17,7 @@ impl Plugin for RulesMi {
     }
 
     fn assess(inventory: &str, _options: &str) -> Result<Vec<Finding>, Error> {
-        let inv: inventory::Inventory = parse_document(inventory, "inventory")?;
+        let inv = parse_inventory(inventory)?;
         let findings = rules::run_all(&inv);
         log::info(&format!(
             "{} findings over {} instances",

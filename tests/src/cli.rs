@@ -1,0 +1,54 @@
+//! Running the `sqlmig` binary as a DBA would, with a home of its own.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// A sqlmig with its own empty home (plugins, cache, config).
+pub struct Sqlmig {
+    pub home: tempfile::TempDir,
+    binary: &'static str,
+}
+
+impl Sqlmig {
+    /// The binary at `binary` (a test's `env!("CARGO_BIN_EXE_sqlmig-under-test")`: cargo sets
+    /// it only for test targets) with a fresh home.
+    pub fn new(binary: &'static str) -> Sqlmig {
+        Sqlmig {
+            home: tempfile::tempdir().unwrap(),
+            binary,
+        }
+    }
+
+    /// The command, ready to run with `args`; the caller may add env or stdin.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(self.binary);
+        c.args(args)
+            .env("SQLMIG_HOME", self.home.path())
+            .env_remove("SQLMIG_CONFIG")
+            .env_remove("SQLMIG_PASSWORD");
+        c
+    }
+
+    /// Runs it with `args` and returns what happened.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs it with `args`, which must succeed, and parses its JSON output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// A process's stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A process's stdout as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
