@@ -8,6 +8,7 @@ pub mod config;
 pub mod plugins;
 pub mod runtime;
 pub mod secret;
+pub mod sqlserver;
 pub mod storage;
 
 /// The host's own version (the `sqlmig` package version).

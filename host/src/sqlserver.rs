@@ -1,0 +1,15 @@
+//! Talking to SQL Server: server names as DBAs write them, endpoints with their TLS settings,
+//! TDS sessions through tiberius (the `sql` capability's real backend), and the probes discovery
+//! uses (TDS PRELOGIN, SQL Server Browser).
+
+pub mod backend;
+pub mod browser;
+pub mod endpoint;
+pub mod params;
+pub mod prelogin;
+pub mod server_name;
+pub mod values;
+
+pub use backend::TdsBackend;
+pub use endpoint::{Encrypt, Endpoint};
+pub use server_name::ServerName;
