@@ -11,7 +11,7 @@ fn main() {
     let repo = manifest_dir.parent().unwrap();
     let plugins = repo.join("plugins");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    for watched in ["plugins", "plugin-sdk", "wit", "build-support"] {
+    for watched in ["plugins", "plugin-sdk", "inventory", "wit", "build-support"] {
         println!("cargo:rerun-if-changed={}", repo.join(watched).display());
     }
 

@@ -9,6 +9,7 @@ pub mod fs;
 pub mod grants;
 pub mod http;
 pub mod log;
+pub mod net;
 pub mod progress;
 pub mod sql;
 pub mod state;
@@ -30,6 +31,8 @@ pub struct Services {
     pub blob: Option<Arc<dyn blob::BlobBackend>>,
     /// Outbound HTTP, after the allow-list check.
     pub http: Option<Arc<dyn http::HttpBackend>>,
+    /// Network probes, after the address check.
+    pub net: Option<Arc<dyn net::NetBackend>>,
     /// Durable plugin state (the migration journal).
     pub state: Option<Arc<dyn state::StateStore>>,
     /// Where progress reports go.
@@ -44,6 +47,7 @@ impl std::fmt::Debug for Services {
             .field("sql", &self.sql.is_some())
             .field("blob", &self.blob.is_some())
             .field("http", &self.http.is_some())
+            .field("net", &self.net.is_some())
             .field("state", &self.state.is_some())
             .field("folders", &self.folders)
             .finish()

@@ -3,6 +3,7 @@
 //! Exit codes mean one thing each: 0 success, 1 the job ran and found problems, 2 bad input or
 //! usage, 3 a failure talking to a server, storage or plugin.
 
+mod discover_cmd;
 mod failure;
 mod inventory_cmd;
 mod output;
@@ -70,6 +71,8 @@ pub enum Command {
     /// Install, list, inspect and remove plugins.
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCommand),
+    /// Find SQL Servers and collect what they hold into an inventory.
+    Discover(discover_cmd::DiscoverArgs),
     /// Read inventories offline: summary, differences between snapshots, the format's schema.
     #[command(subcommand)]
     Inventory(inventory_cmd::InventoryCommand),
@@ -129,6 +132,7 @@ pub fn run() -> ExitCode {
         match cli.command {
             Command::Plugin(cmd) => plugin_cmd::run(&ctx, cmd).await,
             Command::Inventory(cmd) => inventory_cmd::run(&ctx, cmd),
+            Command::Discover(args) => discover_cmd::run(&ctx, args).await,
         }
     });
     match result {
@@ -145,8 +149,12 @@ fn init_logging(quiet: bool, verbose: u8) {
         (false, 2) => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SQLMIG_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // tiberius logs every server error and its own TLS choices; sqlmig reports what matters in
+    // its own words, so tiberius speaks only from -vv on.
+    let tiberius = if verbose >= 2 { level } else { "off" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SQLMIG_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{level},tiberius={tiberius}"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -5,6 +5,8 @@
 pub mod capabilities;
 pub mod cli;
 pub mod config;
+pub mod credentials;
+pub mod discover;
 pub mod plugins;
 pub mod runtime;
 pub mod secret;

@@ -3,10 +3,11 @@
 //! write it and the rule plugins that read it.
 
 pub mod diff;
+pub mod discovery;
 mod load;
 mod model;
 
-pub use load::{InventoryError, parse, read};
+pub use load::{InventoryError, parse, parse_instance, read};
 pub use model::*;
 
 /// The JSON Schema of the document, as published in `docs/inventory.schema.json`.

@@ -59,6 +59,15 @@ pub fn parse(text: &str, file: &str) -> Result<Inventory, InventoryError> {
     Ok(inventory)
 }
 
+/// Parses one instance (a platform plugin's `collect` answer), naming the JSON path of a problem.
+pub fn parse_instance(text: &str) -> Result<crate::model::Instance, String> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        format!("at {path}: {}", e.into_inner())
+    })
+}
+
 /// Reads and parses the inventory at `path`.
 pub fn read(path: &Path) -> Result<Inventory, InventoryError> {
     let file = path.display().to_string();

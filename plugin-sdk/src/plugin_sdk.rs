@@ -79,7 +79,7 @@ pub mod rows;
 pub use bindings::sqlmig::plugin::types::{
     Error, Finding, FindingLevel, FindingScope, LogLevel, PluginInfo, SqlErrorInfo,
 };
-pub use bindings::sqlmig::plugin::{blob, clock, fs, http, sql, state};
+pub use bindings::sqlmig::plugin::{blob, clock, fs, http, net, progress, sql, state};
 pub use errors::{invalid_input, unsupported};
 pub use rows::{FromSqlValue, Row, Rows};
 

@@ -124,6 +124,8 @@ impl FromSqlValue for i64 {
         match v {
             SqlValue::Int(i) => Some(*i),
             SqlValue::Bit(b) => Some(*b as i64),
+            // numeric(p, 0) such as backup sizes: whole numbers only.
+            SqlValue::Decimal(d) => d.parse().ok(),
             _ => None,
         }
     }

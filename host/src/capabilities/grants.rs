@@ -14,6 +14,8 @@ pub enum Capability {
     Blob,
     /// An outbound HTTP host.
     Http,
+    /// A host or address to probe for SQL Servers.
+    Net,
     /// A read-only folder, by name.
     Fs,
     /// Durable key-value state.
@@ -27,6 +29,7 @@ impl Capability {
             Capability::Sql => "sql",
             Capability::Blob => "blob",
             Capability::Http => "http",
+            Capability::Net => "net",
             Capability::Fs => "fs",
             Capability::State => "state",
         }
@@ -37,6 +40,7 @@ impl Capability {
             Capability::Sql => "endpoint",
             Capability::Blob => "container",
             Capability::Http => "host",
+            Capability::Net => "address",
             Capability::Fs => "folder",
             Capability::State => "",
         }
@@ -53,6 +57,9 @@ pub struct CapabilitySet {
     pub blob: Vec<String>,
     /// HTTP hosts: `host`, `host:port`, `*.suffix`; `http://host` allows plain HTTP to it.
     pub http: Vec<String>,
+    /// Where network probes may go: `*`, a host name, an IP address or a CIDR range
+    /// (`10.0.0.0/24`).
+    pub net: Vec<String>,
     /// Folder names.
     pub fs: Vec<String>,
     /// Durable state.
@@ -65,6 +72,7 @@ impl CapabilitySet {
         self.sql.is_empty()
             && self.blob.is_empty()
             && self.http.is_empty()
+            && self.net.is_empty()
             && self.fs.is_empty()
             && !self.state
     }
@@ -76,6 +84,7 @@ impl CapabilitySet {
             (Capability::Sql, &self.sql),
             (Capability::Blob, &self.blob),
             (Capability::Http, &self.http),
+            (Capability::Net, &self.net),
             (Capability::Fs, &self.fs),
         ] {
             out.extend(names.iter().map(|n| format!("{}:{n}", cap.key())));
@@ -92,8 +101,38 @@ impl CapabilitySet {
             Capability::Blob => self.blob.iter().any(|n| n == name || n == "*"),
             Capability::Fs => self.fs.iter().any(|n| n == name || n == "*"),
             Capability::Http => self.http.iter().any(|p| host_matches(p, name)),
+            Capability::Net => self.net.iter().any(|p| address_matches(p, name)),
             Capability::State => self.state,
         }
+    }
+}
+
+/// Whether a net grant (`*`, host, IP, CIDR) admits host `target`.
+fn address_matches(pattern: &str, target: &str) -> bool {
+    use std::net::IpAddr;
+    let pattern = pattern.trim();
+    if pattern == "*" || pattern.eq_ignore_ascii_case(target) {
+        return true;
+    }
+    let Ok(ip) = target.trim_matches(['[', ']']).parse::<IpAddr>() else {
+        return false;
+    };
+    let Some((net, bits)) = pattern.split_once('/') else {
+        return pattern.parse::<IpAddr>() == Ok(ip);
+    };
+    let (Ok(net), Ok(bits)) = (net.parse::<IpAddr>(), bits.parse::<u32>()) else {
+        return false;
+    };
+    match (net, ip) {
+        (IpAddr::V4(n), IpAddr::V4(a)) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            u32::from(n) & mask == u32::from(a) & mask
+        }
+        (IpAddr::V6(n), IpAddr::V6(a)) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            u128::from(n) & mask == u128::from(a) & mask
+        }
+        _ => false,
     }
 }
 
@@ -245,6 +284,20 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("[plugins.rules-acme.grants]"), "{err}");
+    }
+
+    #[test]
+    fn net_grants_match_ranges_addresses_and_names() {
+        assert!(address_matches("10.0.0.0/24", "10.0.0.77"));
+        assert!(!address_matches("10.0.0.0/24", "10.0.1.1"));
+        assert!(address_matches("127.0.0.0/8", "127.1.2.3"));
+        assert!(address_matches("0.0.0.0/0", "192.168.1.1"));
+        assert!(address_matches("192.168.1.5", "192.168.1.5"));
+        assert!(address_matches("SQL01", "sql01"));
+        assert!(!address_matches("sql01", "sql02"));
+        assert!(!address_matches("10.0.0.0/24", "sql01"));
+        assert!(address_matches("fd00::/64", "fd00::1"));
+        assert!(!address_matches("10.0.0.0/33", "10.0.0.1"));
     }
 
     #[test]

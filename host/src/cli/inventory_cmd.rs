@@ -88,6 +88,12 @@ fn show(ctx: &Context, inv: &Inventory) -> Result<ExitCode, Failure> {
         write_json(&serde_json::Value::Array(rows), ctx.out.as_deref())?;
         return Ok(ExitCode::SUCCESS);
     }
+    print_summary(inv);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The summary table and the gaps and failures under it, on stdout.
+pub fn print_summary(inv: &Inventory) {
     let mut t = Table::new(&[
         "INSTANCE", "STATUS", "VERSION", "EDITION", "USER DBS", "USER GB", "JOBS", "LOGINS",
     ]);
@@ -132,7 +138,6 @@ fn show(ctx: &Context, inv: &Inventory) -> Result<ExitCode, Failure> {
             }
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn changes(ctx: &Context, before: &Inventory, after: &Inventory) -> Result<ExitCode, Failure> {

@@ -35,6 +35,7 @@ pub fn load_plugin(
     granted.sql.extend(granted_by_command.sql.iter().cloned());
     granted.blob.extend(granted_by_command.blob.iter().cloned());
     granted.http.extend(granted_by_command.http.iter().cloned());
+    granted.net.extend(granted_by_command.net.iter().cloned());
     granted.fs.extend(granted_by_command.fs.iter().cloned());
     granted.state |= granted_by_command.state;
     let grants = Grants {

@@ -81,12 +81,13 @@ pub async fn instances(
         "[::]:0"
     };
     let sock = UdpSocket::bind(bind).await.map_err(unavailable)?;
-    sock.send_to(&[CLNT_UCAST_EX], target)
-        .await
-        .map_err(unavailable)?;
+    // A connected socket hears the ICMP "port unreachable" of a host without a Browser at once,
+    // instead of waiting out the timeout.
+    sock.connect(target).await.map_err(unavailable)?;
+    sock.send(&[CLNT_UCAST_EX]).await.map_err(unavailable)?;
     let mut buf = vec![0u8; 65_535];
-    let n = match tokio::time::timeout(timeout, sock.recv_from(&mut buf)).await {
-        Ok(Ok((n, _))) => n,
+    let n = match tokio::time::timeout(timeout, sock.recv(&mut buf)).await {
+        Ok(Ok(n)) => n,
         // ICMP port unreachable shows up as a receive error on Linux: nobody listens.
         Ok(Err(_)) | Err(_) => {
             return Err(CapabilityError::NotFound(format!(

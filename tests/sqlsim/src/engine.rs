@@ -152,7 +152,7 @@ impl Engine {
             engine.attach(name)?;
             if name == "master" {
                 let conn = engine.conn.lock().unwrap();
-                catalog::install_server(&conn)?;
+                catalog::install_server(&conn, engine.instance.version.0)?;
                 catalog::install_instance(&conn, &engine.instance)?;
                 catalog::install_master_files(&conn)?;
             }
@@ -166,8 +166,20 @@ impl Engine {
             let conn = engine.conn.lock().unwrap();
             for name in &names {
                 let spec = engine.instance.databases.iter().find(|d| &d.name == name);
-                let compat = spec.map_or(160, |d| d.compatibility_level);
-                catalog::add_database(&conn, name, compat, "2024-01-01 00:00:00.000")?;
+                let defaults = crate::instance::DatabaseOptions::default();
+                catalog::add_database(
+                    &conn,
+                    &catalog::DatabaseRecord {
+                        name,
+                        compatibility_level: spec
+                            .map_or(engine.instance.default_compatibility(), |d| {
+                                d.compatibility_level
+                            }),
+                        created: "2024-01-01 00:00:00.000",
+                        owner: spec.and_then(|d| d.owner.as_deref()).unwrap_or("sa"),
+                        options: spec.map_or(&defaults, |d| &d.options),
+                    },
+                )?;
                 let files = spec
                     .map(|d| d.files.clone())
                     .filter(|f| !f.is_empty())
@@ -176,6 +188,7 @@ impl Engine {
                 if let Some(spec) = spec {
                     catalog::principals::add_users(&conn, name, &spec.users)?;
                     catalog::assemblies::add(&conn, name, &spec.assemblies)?;
+                    catalog::storage::add_fulltext_catalogs(&conn, name, &spec.fulltext_catalogs)?;
                 }
             }
         }
@@ -189,7 +202,7 @@ impl Engine {
             "ATTACH DATABASE ':memory:' AS {}",
             sqlite_ident(name)
         ))?;
-        catalog::install(&conn, name)?;
+        catalog::install(&conn, name, self.instance.version.0)?;
         self.databases.lock().unwrap().push(name.to_string());
         Ok(())
     }
@@ -326,7 +339,17 @@ impl Engine {
                         r.get(0)
                     })
                     .map_err(sq)?;
-                catalog::add_database(&conn, &name, 160, &now).map_err(sq)?;
+                catalog::add_database(
+                    &conn,
+                    &catalog::DatabaseRecord {
+                        name: &name,
+                        compatibility_level: self.instance.default_compatibility(),
+                        created: &now,
+                        owner: &session.login,
+                        options: &Default::default(),
+                    },
+                )
+                .map_err(sq)?;
                 catalog::add_files(
                     &conn,
                     &name,

@@ -55,6 +55,37 @@ pub struct DatabaseSpec {
     /// CLR assemblies (sys.assemblies).
     #[serde(default)]
     pub assemblies: Vec<Assembly>,
+    /// The owner's login; `sa` when absent.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Options and features sys.databases reports.
+    #[serde(default)]
+    pub options: DatabaseOptions,
+    /// Full-text catalogs (sys.fulltext_catalogs).
+    #[serde(default)]
+    pub fulltext_catalogs: Vec<String>,
+}
+
+/// Database options and features in use, as sys.databases and friends report them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseOptions {
+    /// FULL, BULK_LOGGED or SIMPLE; FULL for user databases when absent.
+    pub recovery_model: Option<String>,
+    pub read_only: bool,
+    pub trustworthy: bool,
+    /// Transparent data encryption (is_encrypted).
+    pub encrypted: bool,
+    pub broker: bool,
+    pub cdc: bool,
+    pub published: bool,
+    pub subscribed: bool,
+    pub merge_published: bool,
+    pub distributor: bool,
+    /// Listed in sys.change_tracking_databases.
+    pub change_tracking: bool,
+    /// is_ledger_on (SQL Server 2022).
+    pub ledger: bool,
 }
 
 impl DatabaseSpec {
@@ -68,6 +99,9 @@ impl DatabaseSpec {
             backups: Vec::new(),
             users: Vec::new(),
             assemblies: Vec::new(),
+            owner: None,
+            options: DatabaseOptions::default(),
+            fulltext_catalogs: Vec::new(),
         }
     }
 }
@@ -248,6 +282,65 @@ pub struct Instance {
     /// The instance's services; none means the engine and Agent of the instance, running.
     #[serde(default)]
     pub services: Vec<Service>,
+    /// Server-level triggers (sys.server_triggers, sys.server_sql_modules).
+    #[serde(default)]
+    pub server_triggers: Vec<ServerTrigger>,
+    /// Server audits (sys.server_audits).
+    #[serde(default)]
+    pub audits: Vec<Audit>,
+    /// Endpoints besides the TSQL ones every instance has (sys.endpoints).
+    #[serde(default)]
+    pub endpoints: Vec<EndpointSpec>,
+    /// Credentials (sys.credentials); the secret itself is never described.
+    #[serde(default)]
+    pub credentials: Vec<Credential>,
+}
+
+/// A server-level DDL or logon trigger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTrigger {
+    pub name: String,
+    pub definition: String,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// A server audit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audit {
+    pub name: String,
+    /// FILE, APPLICATION LOG or SECURITY LOG.
+    pub type_desc: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+/// An endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointSpec {
+    pub name: String,
+    /// TCP, HTTP, …
+    #[serde(default = "tcp")]
+    pub protocol_desc: String,
+    /// SERVICE_BROKER, DATABASE_MIRRORING, TSQL, …
+    pub type_desc: String,
+    #[serde(default = "started")]
+    pub state_desc: String,
+}
+
+fn tcp() -> String {
+    "TCP".into()
+}
+
+fn started() -> String {
+    "STARTED".into()
+}
+
+/// A credential: a name and the identity it stands for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub name: String,
+    pub identity: String,
 }
 
 /// An `sp_configure` option and its value.
@@ -341,6 +434,10 @@ impl Instance {
             host: Host::default(),
             jobs: Vec::new(),
             services: Vec::new(),
+            server_triggers: Vec::new(),
+            audits: Vec::new(),
+            endpoints: Vec::new(),
+            credentials: Vec::new(),
         }
     }
 
@@ -381,6 +478,11 @@ impl Instance {
                 instant_file_initialization: false,
             },
         ]
+    }
+
+    /// The compatibility level a new database gets: the version's own (100 for 2008 R2).
+    pub fn default_compatibility(&self) -> u32 {
+        self.version.0 as u32 * 10
     }
 
     /// SERVERPROPERTY('EngineEdition'): 8 on MI, 3 (Enterprise/Developer) elsewhere.

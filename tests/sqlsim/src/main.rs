@@ -31,6 +31,10 @@ struct Args {
         hide_env_values = true
     )]
     sa_password: String,
+    /// Also answer SQL Server Browser on UDP 1434 of the listen address, so the instance is
+    /// found by name (`HOST\\INSTANCE`) as on a Windows host.
+    #[arg(long)]
+    browser: bool,
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -76,6 +80,21 @@ async fn main() -> ExitCode {
             eprintln!("error: cannot listen on {}: {e}", args.listen);
             return ExitCode::from(3);
         }
+    };
+    let _browser = if args.browser {
+        let record = sqlsim::browser::record(&server.engine.instance, server.addr.port());
+        match sqlsim::browser::serve(server.addr.ip(), record).await {
+            Ok(b) => Some(b),
+            Err(e) => {
+                eprintln!(
+                    "error: cannot answer SQL Server Browser on {}:1434: {e}",
+                    server.addr.ip()
+                );
+                return ExitCode::from(3);
+            }
+        }
+    } else {
+        None
     };
     println!("sqlsim listening on {}", server.addr);
     let _ = tokio::signal::ctrl_c().await;

@@ -2,6 +2,7 @@
 //! T-SQL on SQLite after rewriting it, and serves catalog views from an instance description.
 //! It behaves like SQL Server where sqlmig depends on it and nowhere else; it is not a database.
 
+pub mod browser;
 pub mod engine;
 pub mod instance;
 pub mod server;

@@ -21,11 +21,19 @@ pub const SERVER_VIEWS: &[&str] = &[
     "server_role_members",
     "servers",
     "dm_os_sys_info",
+    "change_tracking_databases",
+    "server_triggers",
+    "server_sql_modules",
+    "server_audits",
+    "endpoints",
+    "credentials",
 ];
 
 pub mod activity;
 pub mod assemblies;
 pub mod principals;
+pub mod server_objects;
+pub mod storage;
 
 fn q(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -34,8 +42,16 @@ fn q(s: &str) -> String {
 /// Creates the metadata tables and views in database `db`. Constant columns of the views are
 /// typed columns with defaults, because SQLite reports declared types only for plain column
 /// references, and the declared types are how results learn their SQL Server types.
-pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
+pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     let d = q(db);
+    // Columns later versions added: memory-optimized tables with 2014 (12), temporal tables with
+    // 2016 (13). A query naming them on an older server fails as it would there (207).
+    let memory_optimized = if major >= 12 {
+        ", is_memory_optimized"
+    } else {
+        ""
+    };
+    let temporal = if major >= 13 { ", temporal_type" } else { "" };
     conn.execute_batch(&format!(
         "CREATE TABLE {d}.__sqlsim_objects (
              object_id INT PRIMARY KEY, name NVARCHAR(128) COLLATE NOCASE NOT NULL, schema_name NVARCHAR(128) COLLATE NOCASE NOT NULL,
@@ -72,7 +88,7 @@ pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
          CREATE VIEW {d}.\"sys.tables\" AS
              SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
                     create_date, modify_date, is_ms_shipped, is_published, is_schema_published,
-                    lob_data_space_id, is_replicated, is_memory_optimized, temporal_type
+                    lob_data_space_id, is_replicated{memory_optimized}{temporal}
              FROM {d}.__sqlsim_objects WHERE type = 'U';
          CREATE VIEW {d}.\"sys.views\" AS
              SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
@@ -98,21 +114,46 @@ pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
              FROM {d}.__sqlsim_indexes i JOIN {d}.__sqlsim_rowcounts r ON r.object_id = i.object_id
              WHERE i.index_id IN (0, 1);"
     ))?;
-    principals::install(conn, db)?;
-    assemblies::install(conn, db)
+    principals::install(conn, db, major)?;
+    assemblies::install(conn, db)?;
+    storage::install(conn, db)
 }
 
-/// Creates master's server-wide `sys.databases` table.
-pub fn install_server(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch(
-        "CREATE TABLE master.\"sys.databases\" (
+/// Creates master's `sys.databases` (a view showing the columns `major`'s version has) and
+/// `sys.change_tracking_databases` over one table of every database's settings.
+pub fn install_server(conn: &Connection, major: u8) -> rusqlite::Result<()> {
+    // is_ledger_on came with SQL Server 2022 (16).
+    let ledger = if major >= 16 { ", is_ledger_on" } else { "" };
+    conn.execute_batch(&format!(
+        "CREATE TABLE master.__sqlsim_databases (
              name NVARCHAR(128) COLLATE NOCASE NOT NULL, database_id INT PRIMARY KEY, source_database_id INT,
-             create_date DATETIME NOT NULL, compatibility_level TINYINT NOT NULL,
+             owner_sid VARBINARY(85), create_date DATETIME NOT NULL, compatibility_level TINYINT NOT NULL,
              collation_name NVARCHAR(128) COLLATE NOCASE, user_access TINYINT NOT NULL, user_access_desc NVARCHAR(60) COLLATE NOCASE,
              is_read_only BIT NOT NULL, state TINYINT NOT NULL, state_desc NVARCHAR(60) COLLATE NOCASE,
              recovery_model TINYINT NOT NULL, recovery_model_desc NVARCHAR(60) COLLATE NOCASE,
-             is_encrypted BIT NOT NULL, is_trustworthy_on BIT NOT NULL);",
-    )
+             is_fulltext_enabled BIT NOT NULL DEFAULT 1, is_trustworthy_on BIT NOT NULL,
+             is_published BIT NOT NULL DEFAULT 0, is_subscribed BIT NOT NULL DEFAULT 0,
+             is_merge_published BIT NOT NULL DEFAULT 0, is_distributor BIT NOT NULL DEFAULT 0,
+             is_broker_enabled BIT NOT NULL DEFAULT 0, is_cdc_enabled BIT NOT NULL DEFAULT 0,
+             is_encrypted BIT NOT NULL DEFAULT 0, is_ledger_on BIT NOT NULL DEFAULT 0,
+             change_tracking BIT NOT NULL DEFAULT 0);
+         CREATE VIEW master.\"sys.databases\" AS
+             SELECT name, database_id, source_database_id, owner_sid, create_date, compatibility_level,
+                    collation_name, user_access, user_access_desc, is_read_only, state, state_desc,
+                    recovery_model, recovery_model_desc, is_fulltext_enabled, is_trustworthy_on,
+                    is_published, is_subscribed, is_merge_published, is_distributor, is_broker_enabled,
+                    is_cdc_enabled, is_encrypted{ledger}
+             FROM master.__sqlsim_databases;
+         CREATE TABLE master.__sqlsim_change_tracking_defaults (
+             is_auto_cleanup_on BIT NOT NULL, retention_period INT NOT NULL,
+             retention_period_units TINYINT NOT NULL, retention_period_units_desc NVARCHAR(60) NOT NULL);
+         INSERT INTO master.__sqlsim_change_tracking_defaults VALUES (1, 2, 3, 'DAYS');
+         CREATE VIEW master.\"sys.change_tracking_databases\" AS
+             SELECT d.database_id, c.is_auto_cleanup_on, c.retention_period, c.retention_period_units,
+                    c.retention_period_units_desc
+             FROM master.__sqlsim_databases d, master.__sqlsim_change_tracking_defaults c
+             WHERE d.change_tracking = 1;"
+    ))
 }
 
 /// Creates and fills master's server-wide views that come from the instance description:
@@ -136,12 +177,23 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
              server_id INT PRIMARY KEY, name NVARCHAR(128) COLLATE NOCASE NOT NULL, product NVARCHAR(128) COLLATE NOCASE NOT NULL,
              provider NVARCHAR(128) COLLATE NOCASE NOT NULL, data_source NVARCHAR(4000) COLLATE NOCASE, is_linked BIT NOT NULL,
              is_remote_login_enabled BIT NOT NULL, is_data_access_enabled BIT NOT NULL);
-         CREATE TABLE master.\"sys.dm_os_sys_info\" (
+         CREATE TABLE master.__sqlsim_os_sys_info (
              cpu_count INT NOT NULL, hyperthread_ratio INT NOT NULL, physical_memory_kb BIGINT NOT NULL,
              virtual_memory_kb BIGINT NOT NULL, committed_target_kb BIGINT NOT NULL,
              max_workers_count INT NOT NULL, scheduler_count INT NOT NULL,
              sqlserver_start_time DATETIME NOT NULL);",
     )?;
+    // The memory columns were renamed in SQL Server 2012 (11): before, they were in bytes.
+    let memory = if inst.version.0 >= 11 {
+        "physical_memory_kb, virtual_memory_kb, committed_target_kb"
+    } else {
+        "physical_memory_kb * 1024 AS physical_memory_in_bytes, \
+         virtual_memory_kb * 1024 AS virtual_memory_in_bytes, committed_target_kb / 8 AS bpool_commit_target"
+    };
+    conn.execute_batch(&format!(
+        "CREATE VIEW master.\"sys.dm_os_sys_info\" AS SELECT cpu_count, hyperthread_ratio, {memory}, \
+         max_workers_count, scheduler_count, sqlserver_start_time FROM master.__sqlsim_os_sys_info"
+    ))?;
     for (id, name, min, max, default, advanced) in crate::instance::CONFIGURATION_DEFAULTS {
         let value = inst
             .configurations
@@ -206,36 +258,66 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
     }
     let mem_kb = inst.host.physical_memory_mb as i64 * 1024;
     conn.execute(
-        "INSERT INTO master.\"sys.dm_os_sys_info\" VALUES (?1, 1, ?2, 137438953344, ?3, 576, ?1, \
+        "INSERT INTO master.__sqlsim_os_sys_info VALUES (?1, 1, ?2, 137438953344, ?3, 576, ?1, \
          '2024-01-01 00:00:00.000')",
         rusqlite::params![inst.host.cpu_count, mem_kb, mem_kb * 3 / 4],
     )?;
-    activity::install(conn, &inst.services())
+    activity::install(conn, &inst.services())?;
+    server_objects::install(conn, inst)
+}
+
+/// A database as `sys.databases` records it.
+pub struct DatabaseRecord<'a> {
+    pub name: &'a str,
+    pub compatibility_level: u32,
+    pub created: &'a str,
+    /// The owner's login (its SID is recorded).
+    pub owner: &'a str,
+    pub options: &'a crate::instance::DatabaseOptions,
 }
 
 /// Records a database in `sys.databases`.
-pub fn add_database(
-    conn: &Connection,
-    name: &str,
-    compatibility_level: u32,
-    created: &str,
-) -> rusqlite::Result<()> {
+pub fn add_database(conn: &Connection, db: &DatabaseRecord) -> rusqlite::Result<()> {
+    let name = db.name;
+    let o = db.options;
     let system = crate::instance::SYSTEM_DATABASES.contains(&name);
+    let recovery = match &o.recovery_model {
+        Some(r) => r.to_ascii_uppercase(),
+        None if system && name != "model" => "SIMPLE".into(),
+        None => "FULL".into(),
+    };
+    let recovery_code = match recovery.as_str() {
+        "FULL" => 1,
+        "BULK_LOGGED" => 2,
+        _ => 3,
+    };
     conn.execute(
-        "INSERT INTO master.\"sys.databases\" VALUES (?1,
-             (SELECT COALESCE(MAX(database_id), 0) + 1 FROM master.\"sys.databases\"), NULL, ?2, ?3,
-             'SQL_Latin1_General_CP1_CI_AS', 0, 'MULTI_USER', 0, 0, 'ONLINE', ?4, ?5, 0, ?6)",
+        "INSERT INTO master.__sqlsim_databases (name, database_id, owner_sid, create_date,
+             compatibility_level, collation_name, user_access, user_access_desc, is_read_only,
+             state, state_desc, recovery_model, recovery_model_desc, is_trustworthy_on,
+             is_published, is_subscribed, is_merge_published, is_distributor, is_broker_enabled,
+             is_cdc_enabled, is_encrypted, is_ledger_on, change_tracking)
+         VALUES (?1, (SELECT COALESCE(MAX(database_id), 0) + 1 FROM master.__sqlsim_databases),
+             ?2, ?3, ?4, 'SQL_Latin1_General_CP1_CI_AS', 0, 'MULTI_USER', ?5, 0, 'ONLINE', ?6, ?7,
+             ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
         rusqlite::params![
             name,
-            created,
-            compatibility_level,
-            if system && name != "model" { 3 } else { 1 },
-            if system && name != "model" {
-                "SIMPLE"
-            } else {
-                "FULL"
-            },
-            name == "msdb"
+            principals::login_sid(db.owner),
+            db.created,
+            db.compatibility_level,
+            o.read_only,
+            recovery_code,
+            recovery,
+            o.trustworthy || name == "msdb",
+            o.published,
+            o.subscribed,
+            o.merge_published,
+            o.distributor,
+            o.broker || name == "msdb",
+            o.cdc,
+            o.encrypted,
+            o.ledger,
+            o.change_tracking
         ],
     )?;
     Ok(())
@@ -249,7 +331,7 @@ pub fn drop_database(conn: &Connection, name: &str) -> rusqlite::Result<()> {
         [name],
     )?;
     conn.execute(
-        "DELETE FROM master.\"sys.databases\" WHERE name = ?1 COLLATE NOCASE",
+        "DELETE FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE",
         [name],
     )?;
     Ok(())
@@ -467,7 +549,7 @@ pub fn add_files(
              growth INT NOT NULL, is_percent_growth BIT NOT NULL)"
     ))?;
     let database_id: i64 = conn.query_row(
-        "SELECT database_id FROM master.\"sys.databases\" WHERE name = ?1 COLLATE NOCASE",
+        "SELECT database_id FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE",
         [db],
         |r| r.get(0),
     )?;
@@ -475,7 +557,10 @@ pub fn add_files(
         let type_desc = f.type_desc.to_ascii_uppercase();
         let (type_code, data_space) = match type_desc.as_str() {
             "LOG" => (1, 0),
-            "FILESTREAM" => (2, 2),
+            "FILESTREAM" => {
+                storage::add_filestream_group(conn, db)?;
+                (2, 2)
+            }
             "FULLTEXT" => (4, 0),
             _ => (0, 1),
         };

@@ -37,7 +37,11 @@ pub fn no_database(line: i32, name: &str) -> ServerMessage {
 /// Maps an error SQLite raised to the error SQL Server raises for the same mistake. `names`
 /// maps the names SQLite saw back to those the user wrote.
 pub fn from_sqlite(e: &rusqlite::Error, line: i32, names: &[(String, String)]) -> ServerMessage {
-    let text = e.to_string();
+    // rusqlite appends where in the statement SQLite stopped; the server's message has no such
+    // thing.
+    let full = e.to_string();
+    let text = full.split(" in ").next().unwrap_or(&full);
+    let text = text.split(" at offset ").next().unwrap_or(text).to_string();
     let original = |sqlite_name: &str| {
         names
             .iter()

@@ -277,6 +277,10 @@ impl Rewriter<'_> {
                 "(SELECT name FROM master.\"sys.databases\" WHERE database_id = {})",
                 args[0]
             )),
+            "SUSER_SNAME" | "SUSER_NAME" if args.len() == 1 => subquery(&format!(
+                "(SELECT name FROM master.\"sys.server_principals\" WHERE sid = {})",
+                args[0]
+            )),
             "OBJECT_NAME" if args.len() == 1 => subquery(&format!(
                 "(SELECT name FROM \"{}\".__sqlsim_objects WHERE object_id = {})",
                 self.current_db.replace('"', "\"\""),

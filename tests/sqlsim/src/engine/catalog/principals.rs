@@ -39,19 +39,29 @@ type BuiltInUser = (
 );
 
 /// Creates `sys.database_principals` in `db` with the principals every database has.
-pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
+pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     let d = q(db);
+    // authentication_type came with contained databases in SQL Server 2012 (11).
+    let authentication = if major >= 11 {
+        ", authentication_type, authentication_type_desc"
+    } else {
+        ""
+    };
     conn.execute_batch(&format!(
-        "CREATE TABLE {d}.\"sys.database_principals\" (
+        "CREATE TABLE {d}.__sqlsim_database_principals (
              name NVARCHAR(128) COLLATE NOCASE NOT NULL, principal_id INT PRIMARY KEY,
              type CHAR(1) COLLATE NOCASE NOT NULL, type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL,
              default_schema_name NVARCHAR(128) COLLATE NOCASE, create_date DATETIME NOT NULL,
              modify_date DATETIME NOT NULL, owning_principal_id INT, sid VARBINARY(85),
              is_fixed_role BIT NOT NULL, authentication_type INT NOT NULL,
-             authentication_type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL);"
+             authentication_type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL);
+         CREATE VIEW {d}.\"sys.database_principals\" AS
+             SELECT name, principal_id, type, type_desc, default_schema_name, create_date,
+                    modify_date, owning_principal_id, sid, is_fixed_role{authentication}
+             FROM {d}.__sqlsim_database_principals;"
     ))?;
     let insert = format!(
-        "INSERT INTO {d}.\"sys.database_principals\" VALUES (?1, ?2, ?3, ?4, ?5, \
+        "INSERT INTO {d}.__sqlsim_database_principals VALUES (?1, ?2, ?3, ?4, ?5, \
          '2024-01-01 00:00:00.000', '2024-01-01 00:00:00.000', ?6, ?7, ?8, ?9, ?10)"
     );
     let mut stmt = conn.prepare(&insert)?;
@@ -127,7 +137,7 @@ pub fn add_users(conn: &Connection, db: &str, users: &[DatabaseUser]) -> rusqlit
         };
         conn.execute(
             &format!(
-                "INSERT INTO {d}.\"sys.database_principals\" VALUES (?1, ?2, ?3, ?4, 'dbo', \
+                "INSERT INTO {d}.__sqlsim_database_principals VALUES (?1, ?2, ?3, ?4, 'dbo', \
                  '2024-01-01 00:00:00.000', '2024-01-01 00:00:00.000', NULL, ?5, 0, ?6, ?7)"
             ),
             rusqlite::params![

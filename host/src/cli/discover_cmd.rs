@@ -1,0 +1,232 @@
+//! `sqlmig discover`: find SQL Servers and snapshot them into an inventory.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use sqlmig_inventory::{CollectionStatus, Inventory};
+
+use super::output::write_json;
+use super::{Context, Failure, OutputFormat};
+use crate::capabilities::net::SocketNet;
+use crate::capabilities::{CapabilitySet, Services};
+use crate::credentials::{SecretFor, secret};
+use crate::discover::{self, INSTANCE_ENDPOINT, LoginSettings, Progress, Scan};
+use crate::plugins::load_plugin;
+use crate::plugins::store::PluginStore;
+use crate::runtime::Runtime;
+use crate::sqlserver::{Encrypt, ServerName};
+
+/// Find SQL Server instances and collect what each holds into an inventory.
+///
+/// Give ranges to scan, servers by name, or a file of server names. Every instance that answers
+/// is logged in to with --user (password from SQLMIG_PASSWORD, --secrets FILE or a prompt) and
+/// collected: configuration, logins, jobs, linked servers, databases, files, objects, module
+/// definitions, backup history. What the login may not read is recorded as a gap; an instance
+/// that fails is kept with its error and the others are still collected.
+///
+/// Examples:
+///   sqlmig discover --scan 10.0.0.0/24 --user sqlmig_ro --out inventory.json
+///   sqlmig discover --server 'SQL01\SALES' --server sql02,14330 --user sa -o json
+///   sqlmig discover --servers servers.txt --user sqlmig_ro --trust-server-certificate
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct DiscoverArgs {
+    /// An IPv4 range or host to scan, with ports: 10.0.0.0/24, 10.0.0.0/24:1433,1434, sql01.
+    /// Port 1434 asks SQL Server Browser for named instances (the default when no port is
+    /// given, with 1433). At most a /16 per range. Repeatable.
+    #[arg(long, value_name = "RANGE[:PORTS]")]
+    pub scan: Vec<String>,
+    /// A server as SQL Server tools name it: HOST, HOST,PORT, HOST\INSTANCE. Repeatable.
+    #[arg(long, value_name = "SERVER")]
+    pub server: Vec<String>,
+    /// A file with one server per line (# starts a comment).
+    #[arg(long, value_name = "FILE")]
+    pub servers: Option<PathBuf>,
+    /// The SQL login to collect with (sysadmin, or VIEW SERVER STATE and VIEW ANY DEFINITION
+    /// plus msdb read access for a complete inventory).
+    #[arg(long, short = 'U')]
+    pub user: String,
+    /// A TOML file holding `password = "…"` (owner-readable only); instead of SQLMIG_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// How connections are encrypted.
+    #[arg(long, value_enum, default_value_t = Encrypt::Strict)]
+    pub encrypt: Encrypt,
+    /// Accept servers' self-signed certificates (most on-prem servers have one).
+    #[arg(long)]
+    pub trust_server_certificate: bool,
+    /// Instances collected at once; also the number of concurrent probes.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// How long one network probe may wait, in milliseconds.
+    #[arg(long, default_value_t = 1500, value_name = "MS")]
+    pub probe_timeout: u32,
+    /// How long connecting and logging in may take, in seconds.
+    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    pub connect_timeout: u64,
+    /// The platform plugin that finds and collects instances.
+    #[arg(long, default_value = "platform-onprem")]
+    pub platform: String,
+}
+
+/// Runs `sqlmig discover`.
+pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure> {
+    let mut scans = Vec::new();
+    for s in &args.scan {
+        scans.push(Scan::parse(s).map_err(Failure::bad_input)?);
+    }
+    let mut servers = Vec::new();
+    for s in &args.server {
+        servers
+            .push(ServerName::parse(s).map_err(|e| Failure::bad_input(format!("--server {e}")))?);
+    }
+    if let Some(file) = &args.servers {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Failure::bad_input(format!("{}: cannot read it: {e}", file.display())))?;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            servers.push(ServerName::parse(line).map_err(|e| {
+                Failure::bad_input(format!("{}: line {}: {e}", file.display(), i + 1))
+            })?);
+        }
+    }
+    if scans.is_empty() && servers.is_empty() {
+        return Err(Failure::bad_input("nothing to discover")
+            .hint("give --scan RANGE, --server NAME or --servers FILE"));
+    }
+    let password = secret(SecretFor::Login, &args.user, args.secrets.as_deref())
+        .map_err(Failure::bad_input)?;
+    let login = LoginSettings {
+        user: args.user.clone(),
+        password,
+        encrypt: args.encrypt,
+        trust_server_certificate: args.trust_server_certificate,
+        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+    };
+
+    // The plugin may probe exactly what the operator named, and log in to the instance it is
+    // collecting.
+    let granted = CapabilitySet {
+        sql: vec![INSTANCE_ENDPOINT.into()],
+        net: scans
+            .iter()
+            .map(|s| s.grant.clone())
+            .chain(servers.iter().map(|s| s.host.clone()))
+            .collect(),
+        ..Default::default()
+    };
+    let config = ctx.config()?;
+    let store = PluginStore::new(ctx.paths.plugins_dir());
+    let plugin = store.find(&args.platform).map_err(|e| {
+        Failure::bad_input(e).hint("list platform plugins with `sqlmig plugin list`")
+    })?;
+    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
+        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
+    let loaded = load_plugin(&runtime, &plugin, &config, &granted)
+        .map_err(|e| Failure::io(e.to_string()))?;
+    let platform = args.platform.trim_start_matches("platform-").to_string();
+
+    let show_progress = !ctx.quiet && std::io::stderr().is_terminal();
+    let request = discover::request(
+        &scans,
+        &servers,
+        Duration::from_millis(args.probe_timeout.into()),
+    );
+    if !ctx.quiet {
+        eprintln!(
+            "probing {} address{} and {} named server{}…",
+            request.hosts.len(),
+            if request.hosts.len() == 1 { "" } else { "es" },
+            servers.len(),
+            if servers.len() == 1 { "" } else { "s" }
+        );
+    }
+    let net_services = Services {
+        net: Some(Arc::new(SocketNet {
+            concurrency: args.concurrency as usize * 8,
+        })),
+        ..Default::default()
+    };
+    let found = discover::find(&loaded, &net_services, &request)
+        .await
+        .map_err(|e| Failure::io(e.to_string()))?;
+    if !ctx.quiet {
+        eprintln!(
+            "found {} instance{}",
+            found.len(),
+            if found.len() == 1 { "" } else { "s" }
+        );
+    }
+    let progress = move |p: Progress| {
+        if !show_progress {
+            return;
+        }
+        if let Progress::Finished {
+            name,
+            ok,
+            done,
+            total,
+        } = p
+        {
+            eprint!(
+                "\r\x1b[2Kcollected {done}/{total}: {name}{}",
+                if ok { "" } else { " (failed)" }
+            );
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    let instances = discover::collect(
+        &loaded,
+        &platform,
+        found,
+        &login,
+        args.concurrency as usize,
+        &progress,
+    )
+    .await;
+
+    let mut inventory = Inventory::new();
+    inventory.generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    inventory.generated_by = format!("sqlmig {} / {}", crate::HOST_VERSION, loaded.label);
+    inventory.instances = instances;
+    let failed = inventory
+        .instances
+        .iter()
+        .filter(|i| i.status == CollectionStatus::Failed)
+        .count();
+    if !ctx.quiet {
+        for i in &inventory.instances {
+            match (&i.status, &i.error) {
+                (CollectionStatus::Failed, Some(e)) => eprintln!("{}: failed: {e}", i.name),
+                (CollectionStatus::Partial, _) => eprintln!(
+                    "{}: collected with {} gap{} (see `sqlmig inventory show`)",
+                    i.name,
+                    i.gaps.len(),
+                    if i.gaps.len() == 1 { "" } else { "s" }
+                ),
+                _ => {}
+            }
+        }
+    }
+    let value = serde_json::to_value(&inventory).expect("an inventory serializes");
+    if ctx.out.is_some() || ctx.output == OutputFormat::Json {
+        write_json(&value, ctx.out.as_deref())?;
+    } else {
+        super::inventory_cmd::print_summary(&inventory);
+        eprintln!("hint: keep the inventory with --out inventory.json");
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

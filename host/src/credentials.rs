@@ -1,0 +1,227 @@
+//! Where passwords and SAS tokens come from: an environment variable, a secrets file or a prompt
+//! on the terminal — never the command line, where `ps` and shell history would show them.
+//!
+//! The secrets file is TOML, readable by its owner only:
+//!
+//! ```toml
+//! password = "…"          # --user's password (discover, assess)
+//! source_password = "…"   # --source-user's (migrate, validate)
+//! target_password = "…"   # --target-user's
+//! sas = "…"               # the blob container's SAS token
+//! ```
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+/// Which secret a command needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretFor {
+    /// `--user`'s password.
+    Login,
+    /// `--source-user`'s password.
+    Source,
+    /// `--target-user`'s password.
+    Target,
+    /// The blob container's SAS token.
+    Sas,
+}
+
+impl SecretFor {
+    /// The environment variable that may hold it.
+    pub fn env_var(self) -> &'static str {
+        match self {
+            SecretFor::Login => "SQLMIG_PASSWORD",
+            SecretFor::Source => "SQLMIG_SOURCE_PASSWORD",
+            SecretFor::Target => "SQLMIG_TARGET_PASSWORD",
+            SecretFor::Sas => "SQLMIG_SAS",
+        }
+    }
+
+    /// Its key in the secrets file.
+    pub fn file_key(self) -> &'static str {
+        match self {
+            SecretFor::Login => "password",
+            SecretFor::Source => "source_password",
+            SecretFor::Target => "target_password",
+            SecretFor::Sas => "sas",
+        }
+    }
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SecretsFile {
+    password: Option<String>,
+    source_password: Option<String>,
+    target_password: Option<String>,
+    sas: Option<String>,
+}
+
+/// Why no secret could be had; says where it may come from.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SecretError(pub String);
+
+/// The secret `what` for `whom` (e.g. the login name, for the prompt): from the secrets file if
+/// given, else the environment, else a prompt when stdin is a terminal.
+pub fn secret(
+    what: SecretFor,
+    whom: &str,
+    secrets_file: Option<&Path>,
+) -> Result<Secret, SecretError> {
+    if let Some(path) = secrets_file {
+        let file = read_secrets_file(path)?;
+        let value = match what {
+            SecretFor::Login => file.password,
+            SecretFor::Source => file.source_password,
+            SecretFor::Target => file.target_password,
+            SecretFor::Sas => file.sas,
+        };
+        return value.map(Secret::new).ok_or_else(|| {
+            SecretError(format!(
+                "{}: has no `{}`; add it, or leave out --secrets and set {}",
+                path.display(),
+                what.file_key(),
+                what.env_var()
+            ))
+        });
+    }
+    if let Ok(v) = std::env::var(what.env_var())
+        && !v.is_empty()
+    {
+        return Ok(Secret::new(v));
+    }
+    if std::io::stdin().is_terminal() {
+        return prompt(&format!("Password for {whom}: "))
+            .map_err(|e| SecretError(format!("cannot read the password: {e}")));
+    }
+    Err(SecretError(format!(
+        "no password for {whom}: set {}, give --secrets FILE (key `{}`), or run on a terminal to be asked",
+        what.env_var(),
+        what.file_key()
+    )))
+}
+
+fn read_secrets_file(path: &Path) -> Result<SecretsFile, SecretError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| SecretError(format!("{}: cannot read it: {e}", path.display())))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            return Err(SecretError(format!(
+                "{}: readable by others (mode {:o}); a secrets file must be its owner's only: chmod 600 {}",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )));
+        }
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SecretError(format!("{}: cannot read it: {e}", path.display())))?;
+    // toml's message quotes the offending line, which may hold a secret: say where, not what.
+    toml::from_str(&text).map_err(|e| {
+        let place = e
+            .span()
+            .map(|s| {
+                let line = text[..s.start].matches('\n').count() + 1;
+                format!(" at line {line}")
+            })
+            .unwrap_or_default();
+        SecretError(format!(
+            "{}: not a secrets file{place}: keys are password, source_password, target_password and sas, each a quoted string",
+            path.display()
+        ))
+    })
+}
+
+/// Reads a line from the terminal with echo off.
+fn prompt(message: &str) -> std::io::Result<Secret> {
+    let mut stderr = std::io::stderr();
+    write!(stderr, "{message}")?;
+    stderr.flush()?;
+    let _echo = EchoOff::new();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    writeln!(stderr)?;
+    Ok(Secret::new(line.trim_end_matches(['\r', '\n'])))
+}
+
+/// Terminal echo off until dropped.
+struct EchoOff {
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
+}
+
+impl EchoOff {
+    fn new() -> EchoOff {
+        #[cfg(unix)]
+        {
+            // SAFETY: tcgetattr/tcsetattr on stdin with a zeroed termios they fill in.
+            unsafe {
+                let mut t: libc::termios = std::mem::zeroed();
+                if libc::tcgetattr(0, &mut t) != 0 {
+                    return EchoOff { saved: None };
+                }
+                let saved = t;
+                t.c_lflag &= !libc::ECHO;
+                libc::tcsetattr(0, libc::TCSANOW, &t);
+                EchoOff { saved: Some(saved) }
+            }
+        }
+        #[cfg(not(unix))]
+        EchoOff {}
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(t) = self.saved {
+            // SAFETY: restores the attributes read in `new`.
+            unsafe {
+                libc::tcsetattr(0, libc::TCSANOW, &t);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn the_secrets_file_must_be_private_and_well_formed() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("secrets.toml");
+        std::fs::write(&f, "password = \"Pa55word!\"\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = secret(SecretFor::Login, "sa", Some(&f))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("readable by others") && e.contains("chmod 600"),
+            "{e}"
+        );
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(
+            secret(SecretFor::Login, "sa", Some(&f)).unwrap().expose(),
+            "Pa55word!"
+        );
+        let e = secret(SecretFor::Sas, "x", Some(&f))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("has no `sas`"), "{e}");
+        std::fs::write(&f, "password = Pa55word!\n").unwrap();
+        let e = secret(SecretFor::Login, "sa", Some(&f))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("at line 1") && !e.contains("Pa55word"), "{e}");
+    }
+}

@@ -1,0 +1,337 @@
+//! Discovery: the targets a DBA names (ranges, servers), the platform plugin's `discover` hook to
+//! find instances, then `collect` on every instance that answered, several at once, into one
+//! inventory. An instance that fails is kept in the inventory with its error; the rest still
+//! get collected.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use sqlmig_inventory::discovery::{
+    COLLECT_REQUEST, CollectRequest, DISCOVER_REQUEST, DiscoverRequest, DiscoverResponse,
+    FoundInstance, NamedServer,
+};
+use sqlmig_inventory::{CollectionStatus, Confidence, Instance};
+
+use crate::capabilities::{CapabilityError, Services};
+use crate::runtime::{HookCall, HookOutput, LoadedPlugin, PluginError};
+use crate::secret::{Secret, redact};
+use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
+
+/// The SQL endpoint name a collect call gets for its instance.
+pub const INSTANCE_ENDPOINT: &str = "instance";
+
+/// The most addresses one `--scan` may expand to (a /16).
+pub const MAX_SCAN_ADDRESSES: u64 = 65_536;
+
+/// SQL Server Browser's port: in a scan's port list it means "ask the Browser" (UDP).
+const BROWSER_PORT: u16 = 1434;
+
+/// A parsed `--scan` value: `10.0.0.0/24`, `sql01`, `10.0.0.5`, each optionally `:PORT,PORT`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scan {
+    pub hosts: Vec<String>,
+    /// TCP ports (1433 unless given).
+    pub ports: Vec<u16>,
+    /// Ask SQL Server Browser too (port 1434 listed, or no ports given).
+    pub browse: bool,
+    /// The range as written, which is also what the scan is granted.
+    pub grant: String,
+}
+
+impl Scan {
+    /// Parses a `--scan` value.
+    pub fn parse(spec: &str) -> Result<Scan, String> {
+        let spec = spec.trim();
+        let (range, ports) = match spec.rsplit_once(':') {
+            Some((r, p)) if !r.contains(':') => (r, Some(p)),
+            _ => (spec, None),
+        };
+        let (tcp, browse) = match ports {
+            None => (vec![1433], true),
+            Some(list) => {
+                let mut tcp = Vec::new();
+                let mut browse = false;
+                for p in list.split(',') {
+                    let port: u16 = p.trim().parse().ok().filter(|p| *p != 0).ok_or_else(|| {
+                        format!("--scan {spec}: {p:?} is not a port; write RANGE[:PORT,PORT], e.g. 10.0.0.0/24:1433,1434")
+                    })?;
+                    if port == BROWSER_PORT {
+                        browse = true;
+                    } else {
+                        tcp.push(port);
+                    }
+                }
+                (tcp, browse)
+            }
+        };
+        let hosts = match range.split_once('/') {
+            Some((net, bits)) => {
+                let net: Ipv4Addr = net.parse().map_err(|_| {
+                    format!("--scan {spec}: {net:?} is not an IPv4 address (ranges are IPv4 CIDR, e.g. 10.0.0.0/24)")
+                })?;
+                let bits: u32 = bits.parse().ok().filter(|b| *b <= 32).ok_or_else(|| {
+                    format!("--scan {spec}: /{bits} is not a prefix length (0–32)")
+                })?;
+                let size = 1u64 << (32 - bits);
+                if size > MAX_SCAN_ADDRESSES {
+                    return Err(format!(
+                        "--scan {spec}: {size} addresses; scan at most a /16 ({MAX_SCAN_ADDRESSES}) at a time"
+                    ));
+                }
+                let mask = if bits == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - bits)
+                };
+                let first = u32::from(net) & mask;
+                // Network and broadcast addresses hold no hosts, except in /31 and /32.
+                let (lo, hi) = if size > 2 { (1, size - 1) } else { (0, size) };
+                (lo..hi)
+                    .map(|i| Ipv4Addr::from(first + i as u32).to_string())
+                    .collect()
+            }
+            None if range.is_empty() => return Err("--scan needs an address, host or range".into()),
+            None => vec![range.to_string()],
+        };
+        Ok(Scan {
+            hosts,
+            ports: tcp,
+            browse,
+            grant: range.to_string(),
+        })
+    }
+}
+
+/// How sqlmig logs in to each instance it collects.
+#[derive(Clone, Debug)]
+pub struct LoginSettings {
+    pub user: String,
+    pub password: Secret,
+    pub encrypt: Encrypt,
+    pub trust_server_certificate: bool,
+    pub connect_timeout: Duration,
+}
+
+/// What the plugin is asked to look for.
+pub fn request(scans: &[Scan], servers: &[ServerName], timeout: Duration) -> DiscoverRequest {
+    let mut hosts: Vec<String> = Vec::new();
+    let mut ports: Vec<u16> = Vec::new();
+    let mut browse = false;
+    for s in scans {
+        hosts.extend(s.hosts.iter().cloned());
+        ports.extend(&s.ports);
+        browse |= s.browse;
+    }
+    hosts.dedup();
+    ports.sort_unstable();
+    ports.dedup();
+    DiscoverRequest {
+        schema: DISCOVER_REQUEST.into(),
+        hosts,
+        ports,
+        browse,
+        servers: servers
+            .iter()
+            .map(|s| NamedServer {
+                host: s.host.clone(),
+                instance: s.instance.clone(),
+                port: s.port,
+            })
+            .collect(),
+        timeout_ms: timeout.as_millis().min(u32::MAX as u128) as u32,
+    }
+}
+
+/// Runs the plugin's `discover` hook.
+pub async fn find(
+    plugin: &LoadedPlugin,
+    services: &Services,
+    request: &DiscoverRequest,
+) -> Result<Vec<FoundInstance>, PluginError> {
+    let doc = serde_json::to_string(request).expect("a request serializes");
+    match plugin.call(services, HookCall::Discover(doc)).await? {
+        HookOutput::Document(d) => {
+            let response: DiscoverResponse =
+                serde_json::from_str(&d).map_err(|e| PluginError::Failed {
+                    plugin: plugin.label.clone(),
+                    hook: "discover",
+                    error: CapabilityError::InvalidInput(format!(
+                        "its answer is not a discover response: {e}"
+                    )),
+                })?;
+            Ok(response.instances)
+        }
+        _ => Err(PluginError::Failed {
+            plugin: plugin.label.clone(),
+            hook: "discover",
+            error: CapabilityError::InvalidInput("it answered no document".into()),
+        }),
+    }
+}
+
+/// How far collection is, for a progress display.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    /// Collection of `name` started.
+    Started { name: String },
+    /// `name` finished: collected or failed.
+    Finished {
+        name: String,
+        ok: bool,
+        done: usize,
+        total: usize,
+    },
+}
+
+/// Collects every instance discovery could reach (TDS answered), `concurrency` at a time;
+/// the others are recorded as failed with discovery's reason. Results keep discovery's order.
+pub async fn collect(
+    plugin: &LoadedPlugin,
+    platform: &str,
+    found: Vec<FoundInstance>,
+    login: &LoginSettings,
+    concurrency: usize,
+    on_progress: &(dyn Fn(Progress) + Sync),
+) -> Vec<Instance> {
+    let total = found.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    futures::stream::iter(found)
+        .map(|f| {
+            let done = &done;
+            async move {
+                on_progress(Progress::Started {
+                    name: f.name.clone(),
+                });
+                let result = if f.confidence >= Confidence::TdsAnswered {
+                    collect_one(plugin, platform, &f, login).await
+                } else {
+                    Err(f
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| "no SQL Server answered".into()))
+                };
+                let inst = match result {
+                    Ok(i) => i,
+                    Err(e) => failed(platform, &f, &redact(&e, &[&login.password])),
+                };
+                on_progress(Progress::Finished {
+                    name: f.name.clone(),
+                    ok: inst.status != CollectionStatus::Failed,
+                    done: done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
+                    total,
+                });
+                inst
+            }
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}
+
+/// The inventory entry of an instance that could not be collected.
+pub fn failed(platform: &str, f: &FoundInstance, error: &str) -> Instance {
+    Instance {
+        name: f.name.clone(),
+        address: f.address.clone(),
+        platform: platform.to_string(),
+        confidence: f.confidence,
+        status: CollectionStatus::Failed,
+        error: Some(error.to_string()),
+        ..Default::default()
+    }
+}
+
+async fn collect_one(
+    plugin: &LoadedPlugin,
+    platform: &str,
+    f: &FoundInstance,
+    login: &LoginSettings,
+) -> Result<Instance, String> {
+    let server = ServerName {
+        host: f.address.host.clone(),
+        instance: f.address.instance.clone(),
+        port: Some(f.address.port),
+    };
+    let mut endpoint = Endpoint::new(server, &login.user, login.password.clone());
+    endpoint.encrypt = login.encrypt;
+    endpoint.trust_server_certificate = login.trust_server_certificate;
+    endpoint.connect_timeout = login.connect_timeout;
+    let services = Services {
+        sql: Some(Arc::new(TdsBackend::new(BTreeMap::from([(
+            INSTANCE_ENDPOINT.to_string(),
+            endpoint,
+        )])))),
+        ..Default::default()
+    };
+    let request = CollectRequest {
+        schema: COLLECT_REQUEST.into(),
+        endpoint: INSTANCE_ENDPOINT.into(),
+        instance: f.clone(),
+        performance: false,
+    };
+    let doc = serde_json::to_string(&request).expect("a request serializes");
+    let out = plugin
+        .call(&services, HookCall::Collect(doc))
+        .await
+        .map_err(|e| explain(e, &login.user))?;
+    let HookOutput::Document(d) = out else {
+        return Err(format!("{}: collect answered no document", plugin.label));
+    };
+    let mut inst: Instance = sqlmig_inventory::parse_instance(&d).map_err(|e| {
+        format!(
+            "{}: collect answered a malformed instance: {e}",
+            plugin.label
+        )
+    })?;
+    inst.address = f.address.clone();
+    inst.platform = platform.to_string();
+    inst.confidence = Confidence::LoggedIn;
+    Ok(inst)
+}
+
+/// A collect failure in the DBA's terms: a failed login says which login and what to check.
+fn explain(e: PluginError, user: &str) -> String {
+    if let PluginError::Failed {
+        error: CapabilityError::Sql(info),
+        ..
+    } = &e
+    {
+        match info.number {
+            18456 => {
+                return format!(
+                    "login failed for {user} (error 18456): check --user and its password"
+                );
+            }
+            4060 => return format!("{} (error 4060)", info.message),
+            _ => {}
+        }
+    }
+    e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scan;
+
+    #[test]
+    fn scans_expand_ranges_and_read_ports() {
+        let s = Scan::parse("10.0.0.0/30").unwrap();
+        assert_eq!(s.hosts, ["10.0.0.1", "10.0.0.2"]);
+        assert_eq!((s.ports.clone(), s.browse), (vec![1433], true));
+        let s = Scan::parse("127.0.0.0/20:1433,14330").unwrap();
+        assert_eq!(s.hosts.len(), 4094);
+        assert_eq!((s.ports.clone(), s.browse), (vec![1433, 14330], false));
+        let s = Scan::parse("sql01:1434").unwrap();
+        assert_eq!(
+            (s.hosts.clone(), s.ports.clone(), s.browse),
+            (vec!["sql01".to_string()], vec![], true)
+        );
+        assert_eq!(Scan::parse("10.0.0.7/32").unwrap().hosts, ["10.0.0.7"]);
+        for bad in ["10.0.0.0/8", "10.0.0.0/33", "10.0.0/24", "sql01:abc", ""] {
+            assert!(Scan::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
