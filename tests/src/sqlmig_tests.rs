@@ -4,6 +4,7 @@
 pub mod azurite;
 pub mod cli;
 pub mod doubles;
+pub mod estate;
 pub mod moto;
 pub mod service;
 

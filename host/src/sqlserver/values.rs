@@ -70,7 +70,9 @@ pub fn from_column(
         ColumnData::String(v) => v.as_ref().map_or(V::Null, |s| V::Text(s.to_string())),
         ColumnData::Guid(v) => v.map_or(V::Null, |g| V::Guid(g.to_string().to_uppercase())),
         ColumnData::Binary(v) => v.as_ref().map_or(V::Null, |b| V::Binary(b.to_vec())),
-        ColumnData::Numeric(v) => v.map_or(V::Null, |n| V::Decimal(n.to_string())),
+        ColumnData::Numeric(v) => {
+            v.map_or(V::Null, |n| V::Decimal(decimal_text(n.value(), n.scale())))
+        }
         ColumnData::Xml(v) => v.as_ref().map_or(V::Null, |x| V::Text(x.to_string())),
         ColumnData::DateTime(_) | ColumnData::SmallDateTime(_) | ColumnData::DateTime2(_) => text(
             chrono::NaiveDateTime::from_sql(data)
@@ -118,6 +120,20 @@ pub fn bind(q: &mut Query<'_>, name: &str, value: &SqlValue) -> Result<(), Capab
     Ok(())
 }
 
+/// A TDS numeric as SQL Server prints it: `-12.340` for scale 3, `42` for scale 0 (tiberius's
+/// Display writes `42.0` there, which is not the value's text).
+fn decimal_text(value: i128, scale: u8) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let sign = if value < 0 { "-" } else { "" };
+    if scale == 0 {
+        return format!("{sign}{digits}");
+    }
+    let scale = scale as usize;
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{sign}{int}.{frac}")
+}
+
 /// `-12.340` as a TDS numeric (value and scale), exactly.
 fn decimal(s: &str) -> Option<tiberius::numeric::Numeric> {
     let (neg, digits) = match s.trim().strip_prefix('-') {
@@ -153,6 +169,15 @@ mod tests {
         for bad in ["", ".", "1e5", "1.2.3", "abc"] {
             assert!(decimal(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn numerics_print_as_the_server_does() {
+        assert_eq!(decimal_text(41_000_000_012_300_001, 0), "41000000012300001");
+        assert_eq!(decimal_text(-12340, 3), "-12.340");
+        assert_eq!(decimal_text(5, 4), "0.0005");
+        assert_eq!(decimal_text(-5, 2), "-0.05");
+        assert_eq!(decimal_text(0, 0), "0");
     }
 
     #[test]

@@ -48,8 +48,9 @@ impl Collector {
         Ok(Rows::new(sets.swap_remove(0)))
     }
 
-    /// Runs `f`; a SQL error (a missing permission, a view this server lacks) becomes a gap named
-    /// `what`, anything else (the connection is gone) ends the collection.
+    /// Runs `f`; a SQL error (a missing permission, a view this server lacks) or a value this
+    /// plugin cannot read becomes a gap named `what`, so one odd part costs only itself; a lost
+    /// connection or a timeout ends the collection.
     fn part<T>(
         &mut self,
         what: &str,
@@ -66,6 +67,15 @@ impl Collector {
                     what: what.to_string(),
                     reason: e.message,
                     error_number: Some(e.number),
+                });
+                Ok(None)
+            }
+            Err(Error::InvalidInput(m)) => {
+                log::warn(&format!("{what}: not collected: {m}"));
+                self.gaps.push(Gap {
+                    what: what.to_string(),
+                    reason: m,
+                    error_number: None,
                 });
                 Ok(None)
             }
