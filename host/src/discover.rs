@@ -194,6 +194,7 @@ pub async fn collect(
     found: Vec<FoundInstance>,
     login: &LoginSettings,
     concurrency: usize,
+    performance: Option<Duration>,
     on_progress: &(dyn Fn(Progress) + Sync),
 ) -> Vec<Instance> {
     let total = found.len();
@@ -206,7 +207,7 @@ pub async fn collect(
                     name: f.name.clone(),
                 });
                 let result = if f.confidence >= Confidence::TdsAnswered {
-                    collect_one(plugin, platform, &f, login).await
+                    collect_one(plugin, platform, &f, login, performance).await
                 } else {
                     Err(f
                         .error
@@ -249,6 +250,7 @@ async fn collect_one(
     platform: &str,
     f: &FoundInstance,
     login: &LoginSettings,
+    performance: Option<Duration>,
 ) -> Result<Instance, String> {
     let server = ServerName {
         host: f.address.host.clone(),
@@ -270,7 +272,9 @@ async fn collect_one(
         schema: COLLECT_REQUEST.into(),
         endpoint: INSTANCE_ENDPOINT.into(),
         instance: f.clone(),
-        performance: false,
+        performance: performance.is_some(),
+        performance_interval_ms: performance
+            .map_or(0, |d| d.as_millis().min(u32::MAX as u128) as u32),
     };
     let doc = serde_json::to_string(&request).expect("a request serializes");
     let out = plugin

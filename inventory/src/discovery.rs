@@ -74,4 +74,11 @@ pub struct CollectRequest {
     /// Also sample performance counters.
     #[serde(default)]
     pub performance: bool,
+    /// How far apart the two counter samples are (rates are their difference over it).
+    #[serde(default = "default_interval")]
+    pub performance_interval_ms: u32,
+}
+
+fn default_interval() -> u32 {
+    10_000
 }

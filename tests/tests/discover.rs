@@ -680,3 +680,46 @@ async fn bad_input_is_refused_before_anything_runs() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn performance_samples_are_taken_when_asked() {
+    let server = serve(fixture("onprem-2022.json"), "127.77.4.2", 1433).await;
+    let s = sqlmig();
+    let (out, inv) = discover(
+        &s,
+        &[
+            "--server",
+            "127.77.4.2",
+            "--performance",
+            "--sample-interval",
+            "1",
+        ],
+        "sa",
+        SA_PASSWORD,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let inv = inv.unwrap();
+    let samples = &inv.instances[0].performance;
+    let value = |name: &str| {
+        samples
+            .iter()
+            .find(|p| p.counter == name)
+            .unwrap_or_else(|| panic!("{name} in {samples:?}"))
+            .value
+    };
+    assert_eq!(
+        value("SQLServer:Buffer Manager\\Page life expectancy"),
+        3600.0
+    );
+    // sqlmig's own session is connected while it samples.
+    assert!(value("SQLServer:General Statistics\\User Connections") >= 1.0);
+    // A rate: batches per second between the samples, so finite and not negative.
+    let rate = value("SQLServer:SQL Statistics\\Batch Requests/sec");
+    assert!(rate.is_finite() && rate >= 0.0, "{rate}");
+    assert!(samples.iter().all(|p| p.at.ends_with('Z')));
+    // Without --performance, none.
+    let (_, plain) = discover(&s, &["--server", "127.77.4.2"], "sa", SA_PASSWORD).await;
+    assert!(plain.unwrap().instances[0].performance.is_empty());
+    drop(server);
+}

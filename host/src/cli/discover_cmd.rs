@@ -68,6 +68,18 @@ pub struct DiscoverArgs {
     /// How long connecting and logging in may take, in seconds.
     #[arg(long, default_value_t = 15, value_name = "SECS")]
     pub connect_timeout: u64,
+    /// Also sample performance counters (batch requests, transactions, log flushes, memory,
+    /// page life expectancy) for sizing the target.
+    #[arg(long)]
+    pub performance: bool,
+    /// Seconds between the two counter samples that rates are computed over.
+    #[arg(
+        long,
+        default_value_t = 10,
+        value_name = "SECS",
+        requires = "performance"
+    )]
+    pub sample_interval: u64,
     /// The platform plugin that finds and collects instances.
     #[arg(long, default_value = "platform-onprem")]
     pub platform: String,
@@ -184,12 +196,16 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure>
             }
         }
     };
+    let performance = args
+        .performance
+        .then(|| Duration::from_secs(args.sample_interval.max(1)));
     let instances = discover::collect(
         &loaded,
         &platform,
         found,
         &login,
         args.concurrency as usize,
+        performance,
         &progress,
     )
     .await;

@@ -128,6 +128,14 @@ impl Collector {
             .part("credentials", Self::credentials)?
             .unwrap_or_default();
         inst.databases = self.databases(major)?;
+        if req.performance {
+            progress::report(2, None, "performance counters");
+            inst.performance = self
+                .part("performance", |c| {
+                    crate::performance::sample(&c.conn, req.performance_interval_ms)
+                })?
+                .unwrap_or_default();
+        }
         inst.status = if self.gaps.is_empty() {
             CollectionStatus::Complete
         } else {

@@ -4,6 +4,7 @@
 
 mod collect;
 mod discover;
+mod performance;
 mod queries;
 
 use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};

@@ -185,6 +185,14 @@ pub fn users_without_logins(db: &str, major: u32) -> String {
     )
 }
 
+/// The counters capacity planning reads (per-second ones are cumulative: cntr_type 272696576).
+pub const PERF_COUNTERS: &str = "SELECT RTRIM(object_name) AS object_name, \
+    RTRIM(counter_name) AS counter_name, RTRIM(instance_name) AS instance_name, cntr_value, \
+    cntr_type FROM sys.dm_os_performance_counters \
+    WHERE counter_name IN (N'Batch Requests/sec', N'User Connections', N'Page life expectancy', \
+        N'Total Server Memory (KB)', N'Log Bytes Flushed/sec', N'Transactions/sec') \
+      AND (instance_name = N'' OR instance_name = N'_Total')";
+
 /// Recent backup history (the newest 5,000 backups), LSNs exact.
 pub const BACKUPS: &str = "SELECT TOP 5000 b.database_name, b.type, b.backup_finish_date, \
     b.backup_size, b.compressed_backup_size, b.first_lsn, b.last_lsn, b.is_copy_only, \

@@ -441,6 +441,8 @@ impl Engine {
                 catalog::refresh_rowcounts(&conn, db)
             } else if sqlite_name.starts_with("master.sys.dm_exec_") {
                 self.activity.refresh(&conn)
+            } else if sqlite_name == "master.sys.dm_os_performance_counters" {
+                self.activity.refresh_counters(&conn)
             } else {
                 Ok(())
             };

@@ -294,6 +294,28 @@ pub struct Instance {
     /// Credentials (sys.credentials); the secret itself is never described.
     #[serde(default)]
     pub credentials: Vec<Credential>,
+    /// Performance counters besides the defaults (sys.dm_os_performance_counters).
+    #[serde(default)]
+    pub perf_counters: Vec<PerfCounter>,
+}
+
+/// A performance counter's value. `Batch Requests/sec` is not described: it counts the batches
+/// the simulator actually ran.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerfCounter {
+    /// `SQLServer:Buffer Manager` (the instance prefix is added for named instances).
+    pub object: String,
+    pub counter: String,
+    #[serde(default)]
+    pub instance: String,
+    pub value: i64,
+    /// 65792 for a value, 272696576 for a per-second counter (cumulative).
+    #[serde(default = "point_in_time")]
+    pub cntr_type: i32,
+}
+
+fn point_in_time() -> i32 {
+    65792
 }
 
 /// A server-level DDL or logon trigger.
@@ -438,6 +460,7 @@ impl Instance {
             audits: Vec::new(),
             endpoints: Vec::new(),
             credentials: Vec::new(),
+            perf_counters: Vec::new(),
         }
     }
 

@@ -21,6 +21,7 @@ pub const SERVER_VIEWS: &[&str] = &[
     "server_role_members",
     "servers",
     "dm_os_sys_info",
+    "dm_os_performance_counters",
     "change_tracking_databases",
     "server_triggers",
     "server_sql_modules",
@@ -263,6 +264,7 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
         rusqlite::params![inst.host.cpu_count, mem_kb, mem_kb * 3 / 4],
     )?;
     activity::install(conn, &inst.services())?;
+    activity::install_counters(conn, inst)?;
     server_objects::install(conn, inst)
 }
 

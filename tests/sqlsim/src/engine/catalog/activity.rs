@@ -40,6 +40,8 @@ struct RequestRow {
 pub struct Activity {
     next_spid: AtomicU16,
     sessions: Mutex<BTreeMap<u16, SessionRow>>,
+    /// Batches run by clients since the start (`Batch Requests/sec`).
+    batches: std::sync::atomic::AtomicI64,
 }
 
 impl Default for Activity {
@@ -47,6 +49,7 @@ impl Default for Activity {
         Activity {
             next_spid: AtomicU16::new(FIRST_USER_SPID),
             sessions: Mutex::new(BTreeMap::new()),
+            batches: Default::default(),
         }
     }
 }
@@ -84,6 +87,9 @@ impl Activity {
 
     /// Session `spid` started running a batch whose first statement is `command`.
     pub fn begin(&self, spid: u16, database: &str, command: &str) {
+        if spid != 0 {
+            self.batches.fetch_add(1, Ordering::Relaxed);
+        }
         if let Some(s) = self.sessions.lock().unwrap().get_mut(&spid) {
             s.database = database.into();
             s.request = Some(RequestRow {
@@ -112,6 +118,22 @@ impl Activity {
             s.database = database.into();
             s.request = None;
         }
+    }
+
+    /// Updates the counters that come from what the simulator did.
+    pub fn refresh_counters(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let connections = self.sessions.lock().unwrap().len() as i64;
+        conn.execute(
+            "UPDATE master.\"sys.dm_os_performance_counters\" SET cntr_value = ?1 \
+             WHERE counter_name = 'Batch Requests/sec'",
+            [self.batches.load(Ordering::Relaxed)],
+        )?;
+        conn.execute(
+            "UPDATE master.\"sys.dm_os_performance_counters\" SET cntr_value = ?1 \
+             WHERE counter_name = 'User Connections'",
+            [connections],
+        )?;
+        Ok(())
     }
 
     /// Rewrites master's session and request tables from the live sessions.
@@ -192,6 +214,71 @@ pub fn command_of(sql: &str) -> String {
         "EXEC" => "EXECUTE".into(),
         _ => first,
     }
+}
+
+/// Creates `sys.dm_os_performance_counters` with the counters capacity planning reads, plus the
+/// description's.
+pub fn install_counters(
+    conn: &Connection,
+    inst: &crate::instance::Instance,
+) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE master.\"sys.dm_os_performance_counters\" (
+             object_name NCHAR(128) NOT NULL, counter_name NCHAR(128) NOT NULL,
+             instance_name NCHAR(128), cntr_value BIGINT NOT NULL, cntr_type INT NOT NULL);",
+    )?;
+    // A named instance's objects are MSSQL$NAME:…, a default instance's SQLServer:….
+    let prefix = match inst.server_name.split_once('\\') {
+        Some((_, name)) => format!("MSSQL${name}"),
+        None => "SQLServer".into(),
+    };
+    let memory_kb = inst.host.physical_memory_mb as i64 * 1024 * 3 / 4;
+    let defaults: [(&str, &str, &str, i64, i32); 6] = [
+        ("SQL Statistics", "Batch Requests/sec", "", 0, 272696576),
+        ("General Statistics", "User Connections", "", 0, 65792),
+        ("Buffer Manager", "Page life expectancy", "", 3600, 65792),
+        (
+            "Memory Manager",
+            "Total Server Memory (KB)",
+            "",
+            memory_kb,
+            65792,
+        ),
+        ("Databases", "Log Bytes Flushed/sec", "_Total", 0, 272696576),
+        ("Databases", "Transactions/sec", "_Total", 0, 272696576),
+    ];
+    let mut insert = conn.prepare(
+        "INSERT INTO master.\"sys.dm_os_performance_counters\" VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (object, counter, instance, value, ty) in defaults {
+        let described = inst
+            .perf_counters
+            .iter()
+            .any(|c| c.counter == counter && c.instance == instance);
+        if !described {
+            insert.execute(rusqlite::params![
+                format!("{prefix}:{object}"),
+                counter,
+                instance,
+                value,
+                ty
+            ])?;
+        }
+    }
+    for c in &inst.perf_counters {
+        let object = match c.object.split_once(':') {
+            Some((_, rest)) => format!("{prefix}:{rest}"),
+            None => c.object.clone(),
+        };
+        insert.execute(rusqlite::params![
+            object,
+            c.counter,
+            c.instance,
+            c.value,
+            c.cntr_type
+        ])?;
+    }
+    Ok(())
 }
 
 /// Creates master's activity DMVs and fills `sys.dm_server_services`.
