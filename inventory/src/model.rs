@@ -119,6 +119,12 @@ pub struct Instance {
     /// Credential names (sys.credentials); never their secrets.
     #[serde(default)]
     pub credentials: Vec<String>,
+    /// SQL Server Agent's alerts, operators, proxies and Database Mail profiles (msdb).
+    #[serde(default)]
+    pub agent: Agent,
+    /// Extended Events sessions with their targets.
+    #[serde(default)]
+    pub xevent_sessions: Vec<XeSession>,
     #[serde(default)]
     pub databases: Vec<Database>,
     /// Performance counter samples, when collection was asked for them.
@@ -255,6 +261,52 @@ pub struct Endpoint {
     pub state_desc: String,
 }
 
+/// What SQL Server Agent has besides jobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(default)]
+pub struct Agent {
+    /// msdb.dbo.sysalerts.
+    pub alerts: Vec<String>,
+    pub operators: Vec<Operator>,
+    /// msdb.dbo.sysproxies.
+    pub proxies: Vec<String>,
+    /// msdb.dbo.sysmail_profile.
+    pub mail_profiles: Vec<String>,
+}
+
+/// An Agent operator and the notification channels MI lacks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+pub struct Operator {
+    pub name: String,
+    /// Has a pager address.
+    #[serde(default)]
+    pub uses_pager: bool,
+    /// Has a NET SEND address.
+    #[serde(default)]
+    pub uses_netsend: bool,
+}
+
+/// An Extended Events session.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+pub struct XeSession {
+    pub name: String,
+    /// Target names, e.g. `package0.event_file`, `package0.ring_buffer`.
+    #[serde(default)]
+    pub targets: Vec<String>,
+}
+
+/// A Service Broker route.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+pub struct Route {
+    pub name: String,
+    /// `LOCAL`, `TRANSPORT` or `TCP://host:port`.
+    pub address: String,
+}
+
 /// One database.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
@@ -280,6 +332,9 @@ pub struct Database {
     pub is_read_only: bool,
     #[serde(default)]
     pub is_trustworthy_on: bool,
+    /// Cross-database ownership chaining.
+    #[serde(default)]
+    pub is_db_chaining_on: bool,
     /// Sum of the files' sizes.
     #[serde(default)]
     pub size_mb: f64,
@@ -301,6 +356,9 @@ pub struct Database {
     /// Users mapped to a login the instance does not have (orphaned), and users without login.
     #[serde(default)]
     pub users_without_logins: Vec<String>,
+    /// Service Broker routes (sys.routes).
+    #[serde(default)]
+    pub service_broker_routes: Vec<Route>,
     #[serde(default)]
     pub backups: BackupHistory,
 }
@@ -356,6 +414,9 @@ pub struct Table {
     pub schema: String,
     pub name: String,
     pub rows: u64,
+    /// Column names in order.
+    #[serde(default)]
+    pub columns: Vec<String>,
     /// Reserved space, when the login could read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserved_kb: Option<u64>,
@@ -414,6 +475,9 @@ pub struct Backup {
     pub device: String,
     #[serde(default)]
     pub is_copy_only: bool,
+    /// Written WITH CHECKSUM.
+    #[serde(default)]
+    pub has_checksum: bool,
 }
 
 /// The backups of one day and type.

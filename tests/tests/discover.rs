@@ -11,7 +11,9 @@ use std::time::Duration;
 use sqlmig::capabilities::sql::SqlBackend;
 use sqlmig::secret::Secret;
 use sqlmig::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
-use sqlmig_inventory::{CollectionStatus, Confidence, Instance, Inventory};
+use sqlmig_inventory::{
+    CollectionStatus, Confidence, Instance, Inventory, Job, JobStep, LinkedServer, Login,
+};
 use sqlmig_tests::cli::{Sqlmig, stderr};
 use sqlmig_tests::estate::{SA_PASSWORD, fixture, serve, serve_named};
 use sqlsim::engine::{Outcome, Session};
@@ -141,82 +143,58 @@ fn assert_matches_fixture(got: &Instance, fx: &Fixture, server: &ServerHandle) {
     flags.sort_unstable();
     assert_eq!(got.trace_flags, flags, "{who}");
 
-    let mut logins: Vec<(String, bool, bool)> = fx
+    // Logins, linked servers and jobs as the inventory types them, in the collector's order.
+    let mut logins: Vec<Login> = fx
         .logins
         .iter()
-        .map(|l| (l.name.clone(), l.sysadmin, l.disabled))
-        .collect();
-    logins.sort();
-    let mut got_logins: Vec<(String, bool, bool)> = got
-        .logins
-        .iter()
-        .map(|l| (l.name.clone(), l.is_sysadmin, l.is_disabled))
-        .collect();
-    got_logins.sort();
-    assert_eq!(got_logins, logins, "{who}");
-
-    let mut linked: Vec<_> = fx
-        .linked_servers
-        .iter()
-        .map(|l| {
-            (
-                l.name.clone(),
-                l.product.clone(),
-                l.provider.clone(),
-                l.data_source.clone(),
-            )
+        .map(|l| Login {
+            name: l.name.clone(),
+            type_desc: if l.name.contains('\\') {
+                "WINDOWS_LOGIN"
+            } else {
+                "SQL_LOGIN"
+            }
+            .into(),
+            is_disabled: l.disabled,
+            is_sysadmin: l.sysadmin,
         })
         .collect();
-    linked.sort();
-    let got_linked: Vec<_> = got
+    logins.sort_by_key(|l| l.name.to_lowercase());
+    assert_eq!(got.logins, logins, "{who}");
+    let mut linked: Vec<LinkedServer> = fx
         .linked_servers
         .iter()
-        .map(|l| {
-            (
-                l.name.clone(),
-                l.product.clone(),
-                l.provider.clone(),
-                l.data_source.clone(),
-            )
+        .map(|l| LinkedServer {
+            name: l.name.clone(),
+            product: l.product.clone(),
+            provider: l.provider.clone(),
+            data_source: l.data_source.clone(),
         })
         .collect();
-    assert_eq!(got_linked, linked, "{who}");
-
+    linked.sort_by(|a, b| a.name.cmp(&b.name));
+    assert_eq!(got.linked_servers, linked, "{who}");
     for job in &fx.jobs {
-        let g = got
-            .jobs
-            .iter()
-            .find(|j| j.name == job.name)
-            .unwrap_or_else(|| panic!("{who}: job {}", job.name));
-        assert_eq!(g.enabled, job.enabled, "{who}: {}", job.name);
-        let steps: Vec<_> = job
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                (
-                    i as i32 + 1,
-                    s.step_name.clone(),
-                    s.subsystem.clone(),
-                    s.command.clone(),
-                    s.database_name.clone(),
-                )
-            })
-            .collect();
-        let got_steps: Vec<_> = g
-            .steps
-            .iter()
-            .map(|s| {
-                (
-                    s.step_id,
-                    s.step_name.clone(),
-                    s.subsystem.clone(),
-                    s.command.clone(),
-                    s.database_name.clone(),
-                )
-            })
-            .collect();
-        assert_eq!(got_steps, steps, "{who}: {}", job.name);
+        let want = Job {
+            name: job.name.clone(),
+            enabled: job.enabled,
+            steps: job
+                .steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| JobStep {
+                    step_id: i as i32 + 1,
+                    step_name: s.step_name.clone(),
+                    subsystem: s.subsystem.clone(),
+                    command: s.command.clone(),
+                    database_name: s.database_name.clone(),
+                })
+                .collect(),
+        };
+        assert!(
+            got.jobs.contains(&want),
+            "{who}: job {want:?} in {:?}",
+            got.jobs
+        );
     }
 
     let triggers: Vec<_> = fx
@@ -252,6 +230,50 @@ fn assert_matches_fixture(got: &Instance, fx: &Fixture, server: &ServerHandle) {
     }
     let credentials: Vec<String> = fx.credentials.iter().map(|c| c.name.clone()).collect();
     assert_eq!(got.credentials, credentials, "{who}");
+    let a = &fx.agent;
+    assert_eq!(got.agent.alerts, a.alerts, "{who}");
+    assert_eq!(got.agent.proxies, a.proxies, "{who}");
+    assert_eq!(got.agent.mail_profiles, a.mail_profiles, "{who}");
+    let operators: Vec<(String, bool, bool)> = a
+        .operators
+        .iter()
+        .map(|o| {
+            (
+                o.name.clone(),
+                !o.pager_address.is_empty(),
+                !o.netsend_address.is_empty(),
+            )
+        })
+        .collect();
+    let got_operators: Vec<(String, bool, bool)> = got
+        .agent
+        .operators
+        .iter()
+        .map(|o| (o.name.clone(), o.uses_pager, o.uses_netsend))
+        .collect();
+    assert_eq!(got_operators, operators, "{who}");
+    // system_health on every instance, plus the described sessions.
+    let health = got
+        .xevent_sessions
+        .iter()
+        .find(|x| x.name == "system_health");
+    assert_eq!(
+        health.map(|h| h.targets.clone()),
+        Some(vec![
+            "package0.event_file".to_string(),
+            "package0.ring_buffer".to_string()
+        ]),
+        "{who}"
+    );
+    for x in &fx.xevent_sessions {
+        let g = got
+            .xevent_sessions
+            .iter()
+            .find(|g| g.name == x.name)
+            .unwrap_or_else(|| panic!("{who}: {}", x.name));
+        let targets: Vec<String> = x.targets.iter().map(|t| format!("package0.{t}")).collect();
+        assert_eq!(g.targets, targets, "{who}");
+    }
 
     for db in &fx.databases {
         let g = got
@@ -357,6 +379,33 @@ fn assert_matches_fixture(got: &Instance, fx: &Fixture, server: &ServerHandle) {
             );
             assert_eq!(t.rows, rows, "{at}.{}", t.name);
         }
+        assert_eq!(g.is_db_chaining_on, db.options.db_chaining, "{at}");
+        let routes: Vec<(String, String)> = db
+            .routes
+            .iter()
+            .map(|r| (r.name.clone(), r.address.clone()))
+            .collect();
+        let got_routes: Vec<(String, String)> = g
+            .service_broker_routes
+            .iter()
+            .map(|r| (r.name.clone(), r.address.clone()))
+            .collect();
+        assert_eq!(got_routes, routes, "{at}");
+        for t in &g.tables {
+            let n = count(
+                server,
+                &format!(
+                    "SELECT COUNT(*) FROM [{}].sys.columns WHERE object_id = OBJECT_ID('{}.{}.{}')",
+                    db.name, db.name, t.schema, t.name
+                ),
+            );
+            assert!(
+                n > 0 && t.columns.len() as u64 == n,
+                "{at}.{}: {:?}",
+                t.name,
+                t.columns
+            );
+        }
         let assemblies: Vec<_> = db.assemblies.iter().map(|a| a.name.clone()).collect();
         let mut got_assemblies: Vec<_> = g.assemblies.iter().map(|a| a.name.clone()).collect();
         got_assemblies.sort();
@@ -385,6 +434,7 @@ fn assert_matches_fixture(got: &Instance, fx: &Fixture, server: &ServerHandle) {
         match (last("D"), &g.backups.last_full) {
             (None, None) => {}
             (Some(w), Some(b)) => {
+                assert_eq!(b.has_checksum, w.has_checksum, "{at}");
                 assert_eq!(
                     (b.first_lsn.as_str(), b.last_lsn.as_str(), b.size_bytes),
                     (w.first_lsn.as_str(), w.last_lsn.as_str(), w.size_bytes),

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 
 use sqlmig_plugin_sdk::inventory::discovery::{COLLECT_REQUEST, CollectRequest};
 use sqlmig_plugin_sdk::inventory::{
-    Assembly, Audit, Backup, BackupDay, BackupHistory, CollectionStatus, Confidence, Configuration,
-    Database, DatabaseFile, Endpoint, Features, Gap, Instance, Job, JobStep, LinkedServer, Login,
-    Module, Server, ServerTrigger, Table,
+    Agent, Assembly, Audit, Backup, BackupDay, BackupHistory, CollectionStatus, Confidence,
+    Configuration, Database, DatabaseFile, Endpoint, Features, Gap, Instance, Job, JobStep,
+    LinkedServer, Login, Module, Operator, Route, Server, ServerTrigger, Table, XeSession,
 };
 use sqlmig_plugin_sdk::sql::{self, Connection};
 use sqlmig_plugin_sdk::{Error, Rows, invalid_input, log, parse_document, progress};
@@ -126,6 +126,10 @@ impl Collector {
         inst.endpoints = self.part("endpoints", Self::endpoints)?.unwrap_or_default();
         inst.credentials = self
             .part("credentials", Self::credentials)?
+            .unwrap_or_default();
+        inst.agent = self.part("agent", Self::agent)?.unwrap_or_default();
+        inst.xevent_sessions = self
+            .part("xevent_sessions", Self::xevent_sessions)?
             .unwrap_or_default();
         inst.databases = self.databases(major)?;
         if req.performance {
@@ -316,6 +320,57 @@ impl Collector {
             .collect()
     }
 
+    fn agent(&self) -> Result<Agent, Error> {
+        let mut sets = self.conn.query(q::AGENT, &[])?.into_iter().map(Rows::new);
+        let mut next = || {
+            sets.next()
+                .ok_or_else(|| invalid_input("the Agent batch gave too few results"))
+        };
+        let names = |rows: Rows| {
+            rows.iter()
+                .map(|r| r.get::<String>("name"))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let alerts = names(next()?)?;
+        let operators = next()?
+            .iter()
+            .map(|r| {
+                let set = |c: &str| {
+                    r.get::<Option<String>>(c)
+                        .map(|v| v.is_some_and(|s| !s.is_empty()))
+                };
+                Ok(Operator {
+                    name: r.get("name")?,
+                    uses_pager: set("pager_address")?,
+                    uses_netsend: set("netsend_address")?,
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Agent {
+            alerts,
+            operators,
+            proxies: names(next()?)?,
+            mail_profiles: names(next()?)?,
+        })
+    }
+
+    fn xevent_sessions(&self) -> Result<Vec<XeSession>, Error> {
+        let mut sessions: Vec<XeSession> = Vec::new();
+        for r in self.rows(q::XEVENT_SESSIONS)?.iter() {
+            let name: String = r.get("session_name")?;
+            if sessions.last().is_none_or(|s| s.name != name) {
+                sessions.push(XeSession {
+                    name,
+                    targets: Vec::new(),
+                });
+            }
+            if let Some(t) = r.get::<Option<String>>("target")? {
+                sessions.last_mut().expect("pushed above").targets.push(t);
+            }
+        }
+        Ok(sessions)
+    }
+
     fn databases(&mut self, major: u32) -> Result<Vec<Database>, Error> {
         let Some(mut dbs) = self.part("databases", |c| c.database_list(major))? else {
             return Ok(Vec::new());
@@ -368,6 +423,7 @@ impl Collector {
                     create_date: r.get::<Option<String>>("create_date")?.unwrap_or_default(),
                     is_read_only: flag("is_read_only")?,
                     is_trustworthy_on: flag("is_trustworthy_on")?,
+                    is_db_chaining_on: flag("is_db_chaining_on")?,
                     features: Features {
                         transparent_data_encryption: flag("is_encrypted")?,
                         service_broker: flag("is_broker_enabled")?,
@@ -468,7 +524,43 @@ impl Collector {
                             schema: r.get("schema_name")?,
                             name: r.get("name")?,
                             rows: r.get::<Option<i64>>("row_count")?.unwrap_or(0).max(0) as u64,
+                            columns: Vec::new(),
                             reserved_kb: None,
+                        })
+                    })
+                    .collect()
+            })?
+            .unwrap_or_default();
+        if let Some(columns) = self.part(&at("columns"), |c| {
+            c.rows(&q::columns(&name))?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.get::<String>("schema_name")?,
+                        r.get::<String>("table_name")?,
+                        r.get::<String>("column_name")?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, Error>>()
+        })? {
+            for (schema, table, column) in columns {
+                if let Some(t) = db
+                    .tables
+                    .iter_mut()
+                    .find(|t| t.schema == schema && t.name == table)
+                {
+                    t.columns.push(column);
+                }
+            }
+        }
+        db.service_broker_routes = self
+            .part(&at("service_broker_routes"), |c| {
+                c.rows(&q::routes(&name))?
+                    .iter()
+                    .map(|r| {
+                        Ok(Route {
+                            name: r.get("name")?,
+                            address: r.get("address")?,
                         })
                     })
                     .collect()
@@ -559,6 +651,9 @@ impl Collector {
                     .get::<Option<String>>("physical_device_name")?
                     .unwrap_or_default(),
                 is_copy_only: r.get::<Option<bool>>("is_copy_only")?.unwrap_or(false),
+                has_checksum: r
+                    .get::<Option<bool>>("has_backup_checksums")?
+                    .unwrap_or(false),
             };
             let slot = match kind.as_str() {
                 "D" => &mut h.last_full,

@@ -52,6 +52,19 @@ pub const JOBS: &str = "SELECT j.name, j.enabled, s.step_id, s.step_name, s.subs
     s.database_name FROM msdb.dbo.sysjobs AS j \
     LEFT JOIN msdb.dbo.sysjobsteps AS s ON s.job_id = j.job_id ORDER BY j.name, s.step_id";
 
+/// Agent alerts, operators (with the pager and NET SEND addresses MI cannot use), proxies and
+/// Database Mail profiles, in one batch.
+pub const AGENT: &str = "SELECT name FROM msdb.dbo.sysalerts ORDER BY name; \
+    SELECT name, pager_address, netsend_address FROM msdb.dbo.sysoperators ORDER BY name; \
+    SELECT name FROM msdb.dbo.sysproxies ORDER BY name; \
+    SELECT name FROM msdb.dbo.sysmail_profile ORDER BY name";
+
+/// Extended Events sessions and their targets.
+pub const XEVENT_SESSIONS: &str = "SELECT s.name AS session_name, t.package + N'.' + t.name AS target \
+    FROM sys.server_event_sessions AS s \
+    LEFT JOIN sys.server_event_session_targets AS t ON t.event_session_id = s.event_session_id \
+    ORDER BY s.name, t.target_id";
+
 /// Server-level triggers with their text.
 pub const SERVER_TRIGGERS: &str = "SELECT t.name, t.is_disabled, m.definition \
     FROM sys.server_triggers AS t LEFT JOIN sys.server_sql_modules AS m ON m.object_id = t.object_id \
@@ -79,7 +92,8 @@ pub fn databases(major: u32) -> String {
         "SELECT d.database_id, d.name, d.state_desc, d.recovery_model_desc, d.compatibility_level, \
          d.collation_name, SUSER_SNAME(d.owner_sid) AS owner, d.create_date, d.is_read_only, \
          d.is_trustworthy_on, d.is_encrypted, d.is_broker_enabled, d.is_cdc_enabled, \
-         d.is_published, d.is_subscribed, d.is_merge_published, d.is_distributor, {ledger} \
+         d.is_published, d.is_subscribed, d.is_merge_published, d.is_distributor, \
+         d.is_db_chaining_on, {ledger} \
          FROM sys.databases AS d ORDER BY d.database_id"
     )
 }
@@ -117,6 +131,25 @@ pub fn tables(db: &str) -> String {
          FROM {q}.sys.tables AS t JOIN {q}.sys.schemas AS s ON s.schema_id = t.schema_id \
          JOIN {q}.sys.partitions AS p ON p.object_id = t.object_id AND p.index_id IN (0, 1) \
          WHERE t.is_ms_shipped = 0 GROUP BY s.name, t.name ORDER BY s.name, t.name"
+    )
+}
+
+/// Every user table's columns, in order.
+pub fn columns(db: &str) -> String {
+    let q = quote(db);
+    format!(
+        "SELECT s.name AS schema_name, t.name AS table_name, c.name AS column_name \
+         FROM {q}.sys.columns AS c JOIN {q}.sys.tables AS t ON t.object_id = c.object_id \
+         JOIN {q}.sys.schemas AS s ON s.schema_id = t.schema_id \
+         WHERE t.is_ms_shipped = 0 ORDER BY s.name, t.name, c.column_id"
+    )
+}
+
+/// Service Broker routes other than the local one every database has.
+pub fn routes(db: &str) -> String {
+    format!(
+        "SELECT name, address FROM {}.sys.routes WHERE name <> N'AutoCreatedLocal' ORDER BY name",
+        quote(db)
     )
 }
 
@@ -196,6 +229,7 @@ pub const PERF_COUNTERS: &str = "SELECT RTRIM(object_name) AS object_name, \
 /// Recent backup history (the newest 5,000 backups), LSNs exact.
 pub const BACKUPS: &str = "SELECT TOP 5000 b.database_name, b.type, b.backup_finish_date, \
     b.backup_size, b.compressed_backup_size, b.first_lsn, b.last_lsn, b.is_copy_only, \
+    b.has_backup_checksums, \
     f.physical_device_name FROM msdb.dbo.backupset AS b \
     JOIN msdb.dbo.backupmediafamily AS f ON f.media_set_id = b.media_set_id \
     ORDER BY b.backup_finish_date DESC";

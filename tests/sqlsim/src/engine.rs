@@ -105,6 +105,9 @@ pub struct Engine {
     activity: catalog::activity::Activity,
 }
 
+/// The most databases (system ones included) an instance holds: SQLite's attachment limit.
+pub const MAX_DATABASES: usize = 125;
+
 /// A name as SQLite sees it, double-quoted.
 fn sqlite_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
@@ -136,6 +139,12 @@ impl Engine {
     /// The instance's databases, empty.
     fn empty(instance: Instance) -> rusqlite::Result<Engine> {
         let conn = rusqlite::Connection::open_in_memory()?;
+        // Every database is an attached SQLite database: allow as many as SQLite can (125, with
+        // the build flag in .cargo/config.toml), i.e. 121 user databases.
+        conn.set_limit(
+            rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED,
+            MAX_DATABASES as i32,
+        )?;
         functions::register(&conn)?;
         let engine = Engine {
             instance,
@@ -159,6 +168,7 @@ impl Engine {
             if name == "msdb" {
                 let conn = engine.conn.lock().unwrap();
                 catalog::install_jobs(&conn, &engine.instance.jobs)?;
+                catalog::agent::install(&conn, &engine.instance.agent)?;
                 catalog::install_backup_history(&conn, &engine.instance)?;
             }
         }
@@ -189,6 +199,7 @@ impl Engine {
                     catalog::principals::add_users(&conn, name, &spec.users)?;
                     catalog::assemblies::add(&conn, name, &spec.assemblies)?;
                     catalog::storage::add_fulltext_catalogs(&conn, name, &spec.fulltext_catalogs)?;
+                    catalog::broker::add_routes(&conn, name, &spec.routes)?;
                 }
             }
         }
@@ -332,6 +343,16 @@ impl Engine {
                     ));
                 }
                 let sq = |e: rusqlite::Error| errors::from_sqlite(&e, line, &[]);
+                if self.databases.lock().unwrap().len() >= MAX_DATABASES {
+                    return Err(errors::error(
+                        50000,
+                        16,
+                        line,
+                        format!(
+                            "sqlsim holds at most {MAX_DATABASES} databases (SQLite's attachment limit); '{name}' was not created."
+                        ),
+                    ));
+                }
                 self.attach(&name).map_err(sq)?;
                 let conn = self.conn.lock().unwrap();
                 let now: String = conn

@@ -64,6 +64,17 @@ pub struct DatabaseSpec {
     /// Full-text catalogs (sys.fulltext_catalogs).
     #[serde(default)]
     pub fulltext_catalogs: Vec<String>,
+    /// Service Broker routes besides AutoCreatedLocal (sys.routes).
+    #[serde(default)]
+    pub routes: Vec<Route>,
+}
+
+/// A Service Broker route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub name: String,
+    /// `LOCAL`, `TRANSPORT` or `TCP://host:port`.
+    pub address: String,
 }
 
 /// Database options and features in use, as sys.databases and friends report them.
@@ -86,6 +97,8 @@ pub struct DatabaseOptions {
     pub change_tracking: bool,
     /// is_ledger_on (SQL Server 2022).
     pub ledger: bool,
+    /// Cross-database ownership chaining (is_db_chaining_on).
+    pub db_chaining: bool,
 }
 
 impl DatabaseSpec {
@@ -102,6 +115,7 @@ impl DatabaseSpec {
             owner: None,
             options: DatabaseOptions::default(),
             fulltext_catalogs: Vec::new(),
+            routes: Vec::new(),
         }
     }
 }
@@ -168,6 +182,9 @@ pub struct BackupRecord {
     pub database_backup_lsn: String,
     #[serde(default)]
     pub is_copy_only: bool,
+    /// Written WITH CHECKSUM.
+    #[serde(default)]
+    pub has_checksum: bool,
     /// Where it was written: a path, a share or a URL.
     pub device: String,
 }
@@ -297,6 +314,39 @@ pub struct Instance {
     /// Performance counters besides the defaults (sys.dm_os_performance_counters).
     #[serde(default)]
     pub perf_counters: Vec<PerfCounter>,
+    /// SQL Server Agent's alerts, operators, proxies and Database Mail profiles (msdb).
+    #[serde(default)]
+    pub agent: AgentSpec,
+    /// Extended Events sessions besides system_health (sys.server_event_sessions).
+    #[serde(default)]
+    pub xevent_sessions: Vec<XeSessionSpec>,
+}
+
+/// What SQL Server Agent has besides jobs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentSpec {
+    pub alerts: Vec<String>,
+    pub operators: Vec<OperatorSpec>,
+    pub proxies: Vec<String>,
+    pub mail_profiles: Vec<String>,
+}
+
+/// An Agent operator.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OperatorSpec {
+    pub name: String,
+    pub email_address: String,
+    pub pager_address: String,
+    pub netsend_address: String,
+}
+
+/// An Extended Events session: its name and target names (`event_file`, `ring_buffer`, …).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct XeSessionSpec {
+    pub name: String,
+    pub targets: Vec<String>,
 }
 
 /// A performance counter's value. `Batch Requests/sec` is not described: it counts the batches
@@ -461,6 +511,8 @@ impl Instance {
             endpoints: Vec::new(),
             credentials: Vec::new(),
             perf_counters: Vec::new(),
+            agent: AgentSpec::default(),
+            xevent_sessions: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{all_rows, first_row, sa, server};
+use common::{all_rows, first_row, sa, server, texts};
 use sqlsim::instance::{Instance, Service};
 use sqlsim::server::start;
 
@@ -108,32 +108,22 @@ async fn services_default_to_the_engine_and_agent_or_come_from_the_description()
          FROM sys.dm_server_services ORDER BY servicename",
     )
     .await;
-    let got: Vec<(&str, &str, &str, &str)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.get(0).unwrap(),
-                r.get(1).unwrap(),
-                r.get(2).unwrap(),
-                r.get(3).unwrap(),
-            )
-        })
-        .collect();
+    let got = texts(&rows, 4);
     assert_eq!(
         got,
         vec![
-            (
+            [
                 "SQL Server (MSSQLSERVER)",
                 "Automatic",
                 "Running",
                 "NT Service\\MSSQLSERVER"
-            ),
-            (
+            ],
+            [
                 "SQL Server Agent (MSSQLSERVER)",
                 "Automatic",
                 "Running",
                 "NT Service\\SQLSERVERAGENT"
-            ),
+            ],
         ]
     );
 

@@ -158,3 +158,25 @@ async fn row_checksums_run_in_the_database_and_follow_every_change() {
     assert_eq!(hash.get::<&[u8], _>(0).map(<[u8]>::len), Some(32));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn an_instance_holds_up_to_121_user_databases() {
+    let mut inst = sqlsim::instance::Instance::default_with_sa("pw");
+    inst.databases = (0..121)
+        .map(|i| sqlsim::instance::DatabaseSpec::named(&format!("Db{i:03}")))
+        .collect();
+    let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
+        .await
+        .unwrap();
+    let mut c = common::connect(common::config(s.addr.port(), "sa", "pw"))
+        .await
+        .unwrap();
+    let n = common::first_row(&mut c, "SELECT COUNT(*) FROM sys.databases").await;
+    assert_eq!(n.get::<i32, _>(0), Some(125));
+    let e = common::batch_error(&mut c, "CREATE DATABASE OneTooMany").await;
+    assert!(
+        e.message().contains("at most 125 databases"),
+        "{}",
+        e.message()
+    );
+}

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{all_rows, config, connect, first_row, run};
+use common::{all_rows, config, connect, first_row, run, texts};
 use sqlsim::instance::{Assembly, DatabaseSpec, DatabaseUser, Instance, Login};
 use sqlsim::server::start;
 
@@ -56,24 +56,14 @@ async fn database_principals_list_built_ins_and_described_users() {
          WHERE type IN ('S', 'U') AND principal_id > 4 ORDER BY principal_id",
     )
     .await;
-    let got: Vec<(&str, &str, &str, &str)> = users
-        .iter()
-        .map(|r| {
-            (
-                r.get(0).unwrap(),
-                r.get(1).unwrap(),
-                r.get(2).unwrap(),
-                r.get(3).unwrap(),
-            )
-        })
-        .collect();
+    let got = texts(&users, 4);
     assert_eq!(
         got,
         vec![
-            ("app", "S", "SQL_USER", "INSTANCE"),
-            ("legacy", "S", "SQL_USER", "INSTANCE"),
-            ("CONTOSO\\etl", "U", "WINDOWS_USER", "WINDOWS"),
-            ("reporting", "S", "SQL_USER", "DATABASE"),
+            ["app", "S", "SQL_USER", "INSTANCE"],
+            ["legacy", "S", "SQL_USER", "INSTANCE"],
+            ["CONTOSO\\etl", "U", "WINDOWS_USER", "WINDOWS"],
+            ["reporting", "S", "SQL_USER", "DATABASE"],
         ]
     );
     let roles = first_row(

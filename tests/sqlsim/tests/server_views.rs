@@ -254,6 +254,7 @@ async fn backup_history_keeps_exact_lsns() {
         checkpoint_lsn: ckpt.into(),
         database_backup_lsn: base.into(),
         is_copy_only: false,
+        has_checksum: true,
         device: dev.into(),
     };
     // A 25-digit LSN: beyond i64, so it must stay exact text-backed numeric.

@@ -28,10 +28,14 @@ pub const SERVER_VIEWS: &[&str] = &[
     "server_audits",
     "endpoints",
     "credentials",
+    "server_event_sessions",
+    "server_event_session_targets",
 ];
 
 pub mod activity;
+pub mod agent;
 pub mod assemblies;
+pub mod broker;
 pub mod principals;
 pub mod server_objects;
 pub mod storage;
@@ -117,6 +121,7 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     ))?;
     principals::install(conn, db, major)?;
     assemblies::install(conn, db)?;
+    broker::install(conn, db)?;
     storage::install(conn, db)
 }
 
@@ -137,13 +142,13 @@ pub fn install_server(conn: &Connection, major: u8) -> rusqlite::Result<()> {
              is_merge_published BIT NOT NULL DEFAULT 0, is_distributor BIT NOT NULL DEFAULT 0,
              is_broker_enabled BIT NOT NULL DEFAULT 0, is_cdc_enabled BIT NOT NULL DEFAULT 0,
              is_encrypted BIT NOT NULL DEFAULT 0, is_ledger_on BIT NOT NULL DEFAULT 0,
-             change_tracking BIT NOT NULL DEFAULT 0);
+             is_db_chaining_on BIT NOT NULL DEFAULT 0, change_tracking BIT NOT NULL DEFAULT 0);
          CREATE VIEW master.\"sys.databases\" AS
              SELECT name, database_id, source_database_id, owner_sid, create_date, compatibility_level,
                     collation_name, user_access, user_access_desc, is_read_only, state, state_desc,
                     recovery_model, recovery_model_desc, is_fulltext_enabled, is_trustworthy_on,
                     is_published, is_subscribed, is_merge_published, is_distributor, is_broker_enabled,
-                    is_cdc_enabled, is_encrypted{ledger}
+                    is_cdc_enabled, is_encrypted, is_db_chaining_on{ledger}
              FROM master.__sqlsim_databases;
          CREATE TABLE master.__sqlsim_change_tracking_defaults (
              is_auto_cleanup_on BIT NOT NULL, retention_period INT NOT NULL,
@@ -298,10 +303,10 @@ pub fn add_database(conn: &Connection, db: &DatabaseRecord) -> rusqlite::Result<
              compatibility_level, collation_name, user_access, user_access_desc, is_read_only,
              state, state_desc, recovery_model, recovery_model_desc, is_trustworthy_on,
              is_published, is_subscribed, is_merge_published, is_distributor, is_broker_enabled,
-             is_cdc_enabled, is_encrypted, is_ledger_on, change_tracking)
+             is_cdc_enabled, is_encrypted, is_ledger_on, change_tracking, is_db_chaining_on)
          VALUES (?1, (SELECT COALESCE(MAX(database_id), 0) + 1 FROM master.__sqlsim_databases),
              ?2, ?3, ?4, 'SQL_Latin1_General_CP1_CI_AS', 0, 'MULTI_USER', ?5, 0, 'ONLINE', ?6, ?7,
-             ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
         rusqlite::params![
             name,
             principals::login_sid(db.owner),
@@ -319,7 +324,9 @@ pub fn add_database(conn: &Connection, db: &DatabaseRecord) -> rusqlite::Result<
             o.cdc,
             o.encrypted,
             o.ledger,
-            o.change_tracking
+            o.change_tracking,
+            // master, tempdb and msdb have chaining on, as on every server.
+            o.db_chaining || matches!(name, "master" | "tempdb" | "msdb")
         ],
     )?;
     Ok(())
@@ -651,7 +658,7 @@ pub fn install_backup_history(conn: &Connection, inst: &Instance) -> rusqlite::R
              backup_size NUMERIC(20,0), compressed_backup_size NUMERIC(20,0),
              first_lsn NUMERIC_TEXT(25,0), last_lsn NUMERIC_TEXT(25,0),
              checkpoint_lsn NUMERIC_TEXT(25,0), database_backup_lsn NUMERIC_TEXT(25,0), is_copy_only BIT NOT NULL,
-             recovery_model NVARCHAR(60));
+             recovery_model NVARCHAR(60), has_backup_checksums BIT NOT NULL);
          CREATE TABLE msdb.\"dbo.backupmediafamily\" (
              media_set_id INT NOT NULL, family_sequence_number TINYINT NOT NULL,
              physical_device_name NVARCHAR(260) COLLATE NOCASE, device_type TINYINT,
@@ -669,7 +676,7 @@ pub fn install_backup_history(conn: &Connection, inst: &Instance) -> rusqlite::R
             };
             conn.execute(
                 "INSERT INTO msdb.\"dbo.backupset\" VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, \
-                 ?9, ?10, ?11, ?12, ?13, 'FULL')",
+                 ?9, ?10, ?11, ?12, ?13, 'FULL', ?14)",
                 rusqlite::params![
                     id,
                     db.name,
@@ -687,7 +694,8 @@ pub fn install_backup_history(conn: &Connection, inst: &Instance) -> rusqlite::R
                     } else {
                         &b.database_backup_lsn
                     },
-                    b.is_copy_only
+                    b.is_copy_only,
+                    b.has_checksum
                 ],
             )?;
             conn.execute(

@@ -92,3 +92,14 @@ pub async fn batch_error(c: &mut SimClient, sql: &str) -> TokenError {
         other => panic!("{sql}: {other:?}"),
     }
 }
+
+/// The first `n` columns of each row as text, for comparing listings.
+pub fn texts(rows: &[Row], n: usize) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            (0..n)
+                .map(|i| r.get::<&str, _>(i).unwrap_or("NULL").to_string())
+                .collect()
+        })
+        .collect()
+}

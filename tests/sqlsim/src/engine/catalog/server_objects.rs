@@ -29,6 +29,13 @@ pub fn install(conn: &Connection, inst: &Instance) -> rusqlite::Result<()> {
              protocol TINYINT NOT NULL, protocol_desc NVARCHAR(60) NOT NULL, type TINYINT NOT NULL,
              type_desc NVARCHAR(60) NOT NULL, state TINYINT NOT NULL, state_desc NVARCHAR(60) NOT NULL,
              is_admin_endpoint BIT NOT NULL);
+         CREATE TABLE master.\"sys.server_event_sessions\" (
+             event_session_id INT PRIMARY KEY, name NVARCHAR(128) COLLATE NOCASE NOT NULL,
+             event_retention_mode CHAR(1) NOT NULL, max_dispatch_latency INT, max_memory INT,
+             startup_state BIT NOT NULL);
+         CREATE TABLE master.\"sys.server_event_session_targets\" (
+             target_id INT NOT NULL, event_session_id INT NOT NULL, name NVARCHAR(128) NOT NULL,
+             package NVARCHAR(128) NOT NULL, module NVARCHAR(128) NOT NULL);
          CREATE TABLE master.\"sys.credentials\" (
              credential_id INT PRIMARY KEY, name NVARCHAR(128) COLLATE NOCASE NOT NULL,
              credential_identity NVARCHAR(4000) COLLATE NOCASE, create_date DATETIME NOT NULL,
@@ -139,6 +146,28 @@ pub fn install(conn: &Connection, inst: &Instance) -> rusqlite::Result<()> {
                 admin
             ],
         )?;
+    }
+    // Every instance has system_health, writing to a file and a ring buffer.
+    let system_health = crate::instance::XeSessionSpec {
+        name: "system_health".into(),
+        targets: vec!["event_file".into(), "ring_buffer".into()],
+    };
+    for (i, s) in std::iter::once(&system_health)
+        .chain(&inst.xevent_sessions)
+        .enumerate()
+    {
+        let id = 65536 + i as i64;
+        conn.execute(
+            "INSERT INTO master.\"sys.server_event_sessions\" VALUES (?1, ?2, 'S', 30, 4096, 1)",
+            params![id, s.name],
+        )?;
+        for (t, target) in s.targets.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO master.\"sys.server_event_session_targets\" VALUES (?1, ?2, ?3, \
+                 'package0', '00000000-0000-0000-0000-000000000000')",
+                params![t as i64 + 1, id, target],
+            )?;
+        }
     }
     for (i, c) in inst.credentials.iter().enumerate() {
         conn.execute(
