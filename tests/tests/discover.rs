@@ -12,7 +12,8 @@ use sqlmig::capabilities::sql::SqlBackend;
 use sqlmig::secret::Secret;
 use sqlmig::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
 use sqlmig_inventory::{
-    CollectionStatus, Confidence, Instance, Inventory, Job, JobStep, LinkedServer, Login,
+    Audit, CollectionStatus, Confidence, Instance, Inventory, Job, JobStep, LinkedServer, Login,
+    ServerTrigger,
 };
 use sqlmig_tests::cli::{Sqlmig, stderr};
 use sqlmig_tests::estate::{SA_PASSWORD, fixture, serve, serve_named};
@@ -197,28 +198,26 @@ fn assert_matches_fixture(got: &Instance, fx: &Fixture, server: &ServerHandle) {
         );
     }
 
-    let triggers: Vec<_> = fx
+    let triggers: Vec<ServerTrigger> = fx
         .server_triggers
         .iter()
-        .map(|t| (t.name.clone(), t.definition.clone(), t.disabled))
+        .map(|t| ServerTrigger {
+            name: t.name.clone(),
+            is_disabled: t.disabled,
+            definition: t.definition.clone(),
+        })
         .collect();
-    let got_triggers: Vec<_> = got
-        .server_triggers
-        .iter()
-        .map(|t| (t.name.clone(), t.definition.clone(), t.is_disabled))
-        .collect();
-    assert_eq!(got_triggers, triggers, "{who}");
-    let audits: Vec<_> = fx
+    assert_eq!(got.server_triggers, triggers, "{who}");
+    let audits: Vec<Audit> = fx
         .audits
         .iter()
-        .map(|a| (a.name.clone(), a.type_desc.clone(), a.enabled))
+        .map(|a| Audit {
+            name: a.name.clone(),
+            type_desc: a.type_desc.clone(),
+            is_state_enabled: a.enabled,
+        })
         .collect();
-    let got_audits: Vec<_> = got
-        .audits
-        .iter()
-        .map(|a| (a.name.clone(), a.type_desc.clone(), a.is_state_enabled))
-        .collect();
-    assert_eq!(got_audits, audits, "{who}");
+    assert_eq!(got.audits, audits, "{who}");
     for e in &fx.endpoints {
         assert!(
             got.endpoints
