@@ -125,7 +125,9 @@ pub fn request(scans: &[Scan], servers: &[ServerName], timeout: Duration) -> Dis
         ports.extend(&s.ports);
         browse |= s.browse;
     }
-    hosts.dedup();
+    // Overlapping ranges name a host twice: keep the first.
+    let mut seen = std::collections::HashSet::new();
+    hosts.retain(|h| seen.insert(h.clone()));
     ports.sort_unstable();
     ports.dedup();
     DiscoverRequest {

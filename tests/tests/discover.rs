@@ -772,3 +772,25 @@ async fn performance_samples_are_taken_when_asked() {
     assert!(plain.unwrap().instances[0].performance.is_empty());
     drop(server);
 }
+
+#[tokio::test]
+async fn a_named_server_that_does_not_answer_is_reported_failed() {
+    let s = sqlmig();
+    let (out, inv) = discover(&s, &["--server", "127.77.6.2"], "sa", SA_PASSWORD).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let inv = inv.expect("the inventory records the failure");
+    assert_eq!(inv.instances.len(), 1);
+    let i = &inv.instances[0];
+    assert_eq!(i.status, CollectionStatus::Failed);
+    assert_eq!(i.confidence, Confidence::PortOpen);
+    assert!(
+        i.error.as_deref().unwrap().contains("127.77.6.2:1433"),
+        "{:?}",
+        i.error
+    );
+    assert!(
+        stderr(&out).contains("127.77.6.2: failed:"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -59,7 +59,7 @@ pub struct DiscoverArgs {
     /// Accept servers' self-signed certificates (most on-prem servers have one).
     #[arg(long)]
     pub trust_server_certificate: bool,
-    /// Instances collected at once; also the number of concurrent probes.
+    /// Instances collected at once; network probes run eight times as many at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
     /// How long one network probe may wait, in milliseconds.

@@ -32,6 +32,8 @@ pub fn run(request: &str) -> Result<String, Error> {
 struct Candidate {
     instance: Option<String>,
     browser_version: Option<String>,
+    /// The operator named it (`--server`): reported even when nothing answers.
+    named: bool,
 }
 
 fn discover(req: &DiscoverRequest) -> Result<Vec<FoundInstance>, Error> {
@@ -51,13 +53,16 @@ fn discover(req: &DiscoverRequest) -> Result<Vec<FoundInstance>, Error> {
     for s in &req.servers {
         match (s.port, &s.instance) {
             (Some(p), inst) => {
-                candidates.entry((s.host.clone(), p)).or_default().instance = inst.clone();
+                let c = candidates.entry((s.host.clone(), p)).or_default();
+                c.instance = inst.clone();
+                c.named = true;
             }
             (None, Some(_)) => browse_hosts.push(s.host.clone()),
             (None, None) => {
                 candidates
                     .entry((s.host.clone(), DEFAULT_PORT))
-                    .or_default();
+                    .or_default()
+                    .named = true;
             }
         }
     }
@@ -136,7 +141,7 @@ fn discover(req: &DiscoverRequest) -> Result<Vec<FoundInstance>, Error> {
                 ),
             ),
             // Closed: not an instance, unless the Browser or the operator said one is there.
-            (None, false) if c.browser_version.is_some() || c.instance.is_some() => (
+            (None, false) if c.browser_version.is_some() || c.instance.is_some() || c.named => (
                 Confidence::PortOpen,
                 Some(probe.error.map_or("closed".into(), |e| describe(&e))),
             ),
