@@ -3,6 +3,7 @@
 //! Exit codes mean one thing each: 0 success, 1 the job ran and found problems, 2 bad input or
 //! usage, 3 a failure talking to a server, storage or plugin.
 
+mod assess_cmd;
 mod discover_cmd;
 mod failure;
 mod inventory_cmd;
@@ -64,6 +65,8 @@ pub struct Cli {
 pub enum OutputFormat {
     Table,
     Json,
+    /// One row per finding (reports only: assess).
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +76,8 @@ pub enum Command {
     Plugin(plugin_cmd::PluginCommand),
     /// Find SQL Servers and collect what they hold into an inventory.
     Discover(discover_cmd::DiscoverArgs),
+    /// Assess an inventory: what blocks or changes on Azure SQL Managed Instance.
+    Assess(assess_cmd::AssessArgs),
     /// Read inventories offline: summary, differences between snapshots, the format's schema.
     #[command(subcommand)]
     Inventory(inventory_cmd::InventoryCommand),
@@ -112,8 +117,8 @@ pub fn run() -> ExitCode {
             .clone()
             .unwrap_or_else(|| paths.config_file.clone()),
         paths,
-        // A file is for scripts: --out always writes JSON.
-        output: if cli.out.is_some() {
+        // A file is for scripts: --out writes JSON unless a report format was asked for.
+        output: if cli.out.is_some() && cli.output == OutputFormat::Table {
             OutputFormat::Json
         } else {
             cli.output
@@ -121,6 +126,10 @@ pub fn run() -> ExitCode {
         out: cli.out.clone(),
         quiet: cli.quiet,
     };
+    if ctx.output == OutputFormat::Csv && !matches!(cli.command, Command::Assess(_)) {
+        return Failure::bad_input("--output csv is for reports: use it with `sqlmig assess`")
+            .report();
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -133,6 +142,7 @@ pub fn run() -> ExitCode {
             Command::Plugin(cmd) => plugin_cmd::run(&ctx, cmd).await,
             Command::Inventory(cmd) => inventory_cmd::run(&ctx, cmd),
             Command::Discover(args) => discover_cmd::run(&ctx, args).await,
+            Command::Assess(args) => assess_cmd::run(&ctx, args).await,
         }
     });
     match result {

@@ -2,6 +2,7 @@
 //! validate. Sources, methods and rule packs are sandboxed WebAssembly plugins; this crate is the
 //! host that runs them, and the `sqlmig` command line.
 
+pub mod assess;
 pub mod capabilities;
 pub mod cli;
 pub mod config;

@@ -35,11 +35,16 @@ impl Sqlmig {
         self.command(args).output().unwrap()
     }
 
+    /// Runs it with `args`, which must exit with `code`, and parses its JSON output.
+    pub fn json_with_code(&self, args: &[&str], code: i32) -> Value {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
     /// Runs it with `args`, which must succeed, and parses its JSON output.
     pub fn json(&self, args: &[&str]) -> Value {
-        let out = self.run(args);
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-        serde_json::from_slice(&out.stdout).unwrap()
+        self.json_with_code(args, 0)
     }
 }
 

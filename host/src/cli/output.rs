@@ -8,12 +8,15 @@ use super::Failure;
 /// Writes `value` as pretty JSON to `out` or stdout. A file is written whole or not at all.
 pub fn write_json(value: &serde_json::Value, out: Option<&Path>) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).expect("JSON values serialize") + "\n";
+    write_text(&text, out)
+}
+
+/// Writes `text` to `out` or stdout; a file is written whole or not at all.
+pub fn write_text(text: &str, out: Option<&Path>) -> Result<(), Failure> {
     match out {
-        None => {
-            std::io::stdout()
-                .write_all(text.as_bytes())
-                .map_err(|e| Failure::io(format!("cannot write to stdout: {e}")))?;
-        }
+        None => std::io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(|e| Failure::io(format!("cannot write to stdout: {e}"))),
         Some(path) => {
             let dir = path
                 .parent()
@@ -23,9 +26,9 @@ pub fn write_json(value: &serde_json::Value, out: Option<&Path>) -> Result<(), F
             let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
             tmp.write_all(text.as_bytes()).map_err(fail)?;
             tmp.persist(path).map_err(|e| fail(e.error))?;
+            Ok(())
         }
     }
-    Ok(())
 }
 
 /// A table with a header row, printed with columns aligned.

@@ -1,0 +1,12 @@
+//! Assessment: rule plugins run over an inventory, offline; their findings are gathered, sorted
+//! and judged into readiness per database and per instance, then reported.
+
+pub mod engine;
+pub mod findings;
+pub mod readiness;
+pub mod report;
+
+pub use engine::{RulePack, run};
+pub use findings::{Finding, Level, Scope};
+pub use readiness::Readiness;
+pub use report::Assessment;

@@ -1,0 +1,145 @@
+//! The assessment as a document (`sqlmig.assessment/1`, `--output json`), as CSV (one row per
+//! finding, for Excel or Power BI) and as the console summary.
+
+use serde::Serialize;
+use sqlmig_inventory::Inventory;
+
+use super::engine::{Outcome, PackFailure};
+use super::findings::{Finding, Level};
+use super::readiness::{InstanceReadiness, Readiness, judge};
+
+/// The `schema` value of the assessment document.
+pub const SCHEMA: &str = "sqlmig.assessment/1";
+
+/// Counts for the summary line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub instances: usize,
+    pub databases: usize,
+    pub blocked_databases: usize,
+    pub databases_with_warnings: usize,
+    pub ready_databases: usize,
+    pub issues: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+/// An assessment of one inventory.
+#[derive(Clone, Debug, Serialize)]
+pub struct Assessment {
+    pub schema: String,
+    pub generated_at: String,
+    /// The inventory assessed (its file).
+    pub inventory: String,
+    /// The rule packs that ran (`rules-mi 0.1.0`).
+    pub rule_packs: Vec<String>,
+    pub summary: Summary,
+    pub readiness: Vec<InstanceReadiness>,
+    pub findings: Vec<Finding>,
+    /// Rule packs that failed on an instance (their findings for it are missing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<PackFailure>,
+}
+
+impl Assessment {
+    /// Judges `outcome` over `inventory`.
+    pub fn new(
+        inventory: &Inventory,
+        source: &str,
+        rule_packs: Vec<String>,
+        outcome: Outcome,
+    ) -> Assessment {
+        let readiness = judge(inventory, &outcome.findings);
+        let dbs = || readiness.iter().flat_map(|i| &i.databases);
+        let level = |l: Level| outcome.findings.iter().filter(|f| f.level == l).count();
+        let summary = Summary {
+            instances: readiness.len(),
+            databases: dbs().count(),
+            blocked_databases: dbs().filter(|d| d.readiness == Readiness::Blocked).count(),
+            databases_with_warnings: dbs()
+                .filter(|d| d.readiness == Readiness::ReadyWithWarnings)
+                .count(),
+            ready_databases: dbs().filter(|d| d.readiness == Readiness::Ready).count(),
+            issues: level(Level::Issue),
+            warnings: level(Level::Warning),
+            infos: level(Level::Info),
+        };
+        Assessment {
+            schema: SCHEMA.into(),
+            generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            inventory: source.to_string(),
+            rule_packs,
+            summary,
+            readiness,
+            findings: outcome.findings,
+            failures: outcome.failures,
+        }
+    }
+
+    /// Whether anything is blocked (the command's exit code 1).
+    pub fn blocked(&self) -> bool {
+        self.readiness
+            .iter()
+            .any(|i| i.readiness == Readiness::Blocked)
+    }
+
+    /// One row per finding, RFC 4180 quoting, a header first.
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from(
+            "rule_id,level,scope,instance,database,object,file,line,title,message,impact,remediation,help_url,rule_pack\r\n",
+        );
+        for f in &self.findings {
+            let level = serde_json::to_value(f.level).expect("serializes");
+            let scope = serde_json::to_value(f.scope).expect("serializes");
+            let cells = [
+                f.rule_id.as_str(),
+                level.as_str().unwrap_or_default(),
+                scope.as_str().unwrap_or_default(),
+                &f.instance,
+                f.database.as_deref().unwrap_or(""),
+                f.object.as_deref().unwrap_or(""),
+                f.file.as_deref().unwrap_or(""),
+                &f.line.map(|l| l.to_string()).unwrap_or_default(),
+                &f.title,
+                &f.message,
+                &f.impact,
+                &f.remediation,
+                f.help_url.as_deref().unwrap_or(""),
+                &f.rule_pack,
+            ];
+            let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            out.push_str(&row.join(","));
+            out.push_str("\r\n");
+        }
+        out
+    }
+}
+
+/// A CSV cell: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-` or `@`
+/// is prefixed with `'` so a spreadsheet does not run it as a formula.
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_cell;
+
+    #[test]
+    fn cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a, b"), "\"a, b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=cmd()"), "'=cmd()");
+        assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
+    }
+}

@@ -1,0 +1,180 @@
+//! `sqlmig assess`: run rule packs over an inventory, offline, and report what blocks or changes
+//! on Azure SQL Managed Instance.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::inventory_cmd;
+use super::output::{Table, write_json};
+use super::{Context, Failure, OutputFormat};
+use crate::assess::{self, Assessment, RulePack};
+use crate::capabilities::CapabilitySet;
+use crate::plugins::load_plugin;
+use crate::plugins::store::PluginStore;
+use crate::runtime::Runtime;
+
+/// Assess an inventory: what blocks or changes when its databases move to Azure SQL Managed
+/// Instance, and how ready each database and instance is.
+///
+/// Runs offline on an inventory written by `sqlmig discover`. Every rule pack (plugins of kind
+/// `rules`, such as the bundled rules-mi) runs unless --rules names some. Exit code 1 when
+/// anything is blocked, 3 when a rule pack failed.
+///
+/// Examples:
+///   sqlmig assess --inventory inventory.json
+///   sqlmig assess --inventory inventory.json -o csv --out findings.csv
+///   sqlmig assess --inventory inventory.json --rules rules-mi --rules rules-acme -o json
+#[derive(Debug, Args)]
+#[command(verbatim_doc_comment)]
+pub struct AssessArgs {
+    /// The inventory to assess.
+    #[arg(long, value_name = "FILE")]
+    pub inventory: PathBuf,
+    /// A rule pack to run (repeatable); default: every plugin of kind `rules`.
+    #[arg(long, value_name = "PLUGIN")]
+    pub rules: Vec<String>,
+    /// Rule-pack calls run at once (one per pack and instance).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+}
+
+/// Runs `sqlmig assess`.
+pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
+    let inventory = inventory_cmd::read(&args.inventory)?;
+    let config = ctx.config()?;
+    let store = PluginStore::new(ctx.paths.plugins_dir());
+    let chosen = if args.rules.is_empty() {
+        store
+            .available()
+            .map_err(Failure::io)?
+            .into_iter()
+            .filter(|p| {
+                p.manifest.kind == "rules" && p.manifest.hooks.iter().any(|h| h == "assess")
+            })
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for name in &args.rules {
+            let p = store.find(name).map_err(|e| {
+                Failure::bad_input(e).hint("list rule packs with `sqlmig plugin list`")
+            })?;
+            if !p.manifest.hooks.iter().any(|h| h == "assess") {
+                return Err(Failure::bad_input(format!(
+                    "plugin {name} has no assess hook: it is not a rule pack (its hooks: {})",
+                    p.manifest.hooks.join(", ")
+                )));
+            }
+            v.push(p);
+        }
+        v
+    };
+    if chosen.is_empty() {
+        return Err(Failure::bad_input("no rule packs to run")
+            .hint("install one with `sqlmig plugin install DIR`, or name one with --rules"));
+    }
+    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
+        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
+    let mut packs = Vec::new();
+    for p in &chosen {
+        let plugin = load_plugin(&runtime, p, &config, &CapabilitySet::default())
+            .map_err(|e| Failure::io(e.to_string()))?;
+        packs.push(RulePack {
+            plugin,
+            options: "{}".into(),
+        });
+    }
+    let labels = packs.iter().map(|p| p.plugin.label.clone()).collect();
+    let outcome = assess::run(&packs, &inventory, args.concurrency as usize).await;
+    let a = Assessment::new(
+        &inventory,
+        &args.inventory.display().to_string(),
+        labels,
+        outcome,
+    );
+    match ctx.output {
+        OutputFormat::Json => write_json(
+            &serde_json::to_value(&a).expect("serializes"),
+            ctx.out.as_deref(),
+        )?,
+        OutputFormat::Csv => super::output::write_text(&a.to_csv(), ctx.out.as_deref())?,
+        OutputFormat::Table => print_console(&a),
+    }
+    for f in &a.failures {
+        eprintln!(
+            "error: {} could not assess {}: {}",
+            f.rule_pack, f.instance, f.error
+        );
+    }
+    Ok(if !a.failures.is_empty() {
+        ExitCode::from(3)
+    } else if a.blocked() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_console(a: &Assessment) {
+    let s = &a.summary;
+    println!(
+        "{} instance{}, {} user database{}: {} blocked, {} ready with warnings, {} ready ({} issues, {} warnings)",
+        s.instances,
+        if s.instances == 1 { "" } else { "s" },
+        s.databases,
+        if s.databases == 1 { "" } else { "s" },
+        s.blocked_databases,
+        s.databases_with_warnings,
+        s.ready_databases,
+        s.issues,
+        s.warnings
+    );
+    println!();
+    let mut t = Table::new(&["INSTANCE", "DATABASE", "READINESS", "ISSUES", "WARNINGS"]);
+    for i in &a.readiness {
+        t.row(vec![
+            i.name.clone(),
+            "(instance)".into(),
+            i.readiness.label().into(),
+            i.issues.to_string(),
+            i.warnings.to_string(),
+        ]);
+        for d in &i.databases {
+            t.row(vec![
+                String::new(),
+                d.name.clone(),
+                d.readiness.label().into(),
+                d.issues.to_string(),
+                d.warnings.to_string(),
+            ]);
+        }
+    }
+    print!("{}", t.render());
+    if a.findings.is_empty() {
+        return;
+    }
+    println!();
+    let mut t = Table::new(&["LEVEL", "RULE", "WHERE", "WHAT"]);
+    for f in &a.findings {
+        let level = serde_json::to_value(f.level).expect("serializes");
+        let mut place = f.instance.clone();
+        if let Some(d) = &f.database {
+            place = format!("{place}/{d}");
+        }
+        if let Some(o) = &f.object {
+            place = format!("{place}/{o}");
+        }
+        if let Some(l) = f.line {
+            place = format!("{place}:{l}");
+        }
+        t.row(vec![
+            level.as_str().unwrap_or_default().to_string(),
+            f.rule_id.clone(),
+            place,
+            f.message.clone(),
+        ]);
+    }
+    print!("{}", t.render());
+    println!("\nremediation and impact for each rule: sqlmig assess … -o json, or -o csv");
+}

@@ -1,0 +1,104 @@
+//! `sqlmig assess` through the real binary: readiness, the JSON and CSV reports, exit codes.
+
+use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
+
+fn sqlmig() -> Sqlmig {
+    Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"))
+}
+
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/inventories/mi-seed.json"
+);
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/inventory.json");
+
+#[test]
+fn blockers_make_exit_code_1_and_the_report_says_where() {
+    let s = sqlmig();
+    let out = s.run(&["assess", "--inventory", SEED, "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["schema"], "sqlmig.assessment/1");
+    assert_eq!(a["rule_packs"][0], "rules-mi 0.1.0");
+    let dbs = a["readiness"][0]["databases"].as_array().unwrap();
+    let readiness = |name: &str| {
+        dbs.iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))["readiness"]
+            .clone()
+    };
+    assert_eq!(readiness("Clean"), "ready");
+    assert_eq!(readiness("TwoLogs"), "blocked");
+    assert_eq!(readiness("OldCompat"), "ready_with_warnings");
+    assert_eq!(readiness("Docs"), "blocked");
+    assert_eq!(a["readiness"][0]["readiness"], "blocked");
+    assert_eq!(a["summary"]["blocked_databases"], 2);
+    let f = a["findings"].as_array().unwrap();
+    let two_logs = f
+        .iter()
+        .find(|f| f["rule_id"] == "MultipleLogFiles")
+        .unwrap();
+    assert_eq!(two_logs["database"], "TwoLogs");
+    assert_eq!(two_logs["level"], "issue");
+    assert!(!two_logs["remediation"].as_str().unwrap().is_empty());
+}
+
+#[test]
+fn csv_has_a_row_per_finding_and_the_console_a_summary() {
+    let s = sqlmig();
+    let file = s.home.path().join("findings.csv");
+    let out = s.run(&[
+        "assess",
+        "--inventory",
+        SEED,
+        "-o",
+        "csv",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let csv = std::fs::read_to_string(&file).unwrap();
+    let json = s.json_with_code(&["assess", "--inventory", SEED, "-o", "json"], 1);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("rule_id,level,scope,instance,database"));
+    assert_eq!(lines.len() - 1, json["findings"].as_array().unwrap().len());
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("MultipleLogFiles,issue,database,SQL01\\LEGACY,TwoLogs")),
+        "{csv}"
+    );
+
+    let out = s.run(&["assess", "--inventory", SEED]);
+    let text = stdout(&out);
+    assert!(text.contains("blocked"), "{text}");
+    assert!(text.contains("MultipleLogFiles"), "{text}");
+}
+
+#[test]
+fn the_example_estate_assesses() {
+    let s = sqlmig();
+    let out = s.run(&["assess", "--inventory", EXAMPLE]);
+    // The example has blockers (FILESTREAM, two log files): exit 1, with a report.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("3 instances"), "{text}");
+    assert!(text.contains("SQLPROD01\\SALES"), "{text}");
+}
+
+#[test]
+fn bad_input_is_refused() {
+    let s = sqlmig();
+    let out = s.run(&["assess", "--inventory", "/nonexistent.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("/nonexistent.json"));
+    let out = s.run(&["assess", "--inventory", SEED, "--rules", "no-such-pack"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no-such-pack"), "{}", stderr(&out));
+    let out = s.run(&["assess", "--inventory", SEED, "--rules", "platform-onprem"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not a rule pack"), "{}", stderr(&out));
+    let out = s.run(&["plugin", "list", "-o", "csv"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--output csv is for reports"));
+}
