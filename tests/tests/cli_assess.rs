@@ -32,7 +32,10 @@ fn blockers_make_exit_code_1_and_the_report_says_where() {
     assert_eq!(readiness("OldCompat"), "ready_with_warnings");
     assert_eq!(readiness("Docs"), "blocked");
     assert_eq!(a["readiness"][0]["readiness"], "blocked");
-    assert_eq!(a["summary"]["blocked_databases"], 2);
+    // TwoLogs and Docs on SQL01, Broker and Huge on SQL02.
+    assert_eq!(a["summary"]["blocked_databases"], 4);
+    assert_eq!(a["readiness"][1]["name"], "SQL02");
+    assert_eq!(a["readiness"][1]["readiness"], "blocked");
     let f = a["findings"].as_array().unwrap();
     let two_logs = f
         .iter()

@@ -60,7 +60,48 @@ async fn each_rule_fires_exactly_where_its_feature_is() {
     assert_eq!(fired(&f, "MultipleLogFiles"), ["TwoLogs"]);
     assert_eq!(fired(&f, "FileStream"), ["Docs"]);
     assert!(fired(&f, "NumDbExceeds100").is_empty());
-    assert_eq!(f.len(), 3, "nothing on Clean or on master: {f:#?}");
+    // Catalog rules on SQL02: one finding per feature, none for its SQL-only twin (a T-SQL
+    // step, a SQL login, a SQL Server linked server, trace flag 460, a signed assembly, the
+    // LOCAL route, the Tidy database).
+    for rule in [
+        "AnalysisCommandJob",
+        "AnalysisQueryJob",
+        "PowerShellJob",
+        "MergeJob",
+        "QueueReaderJob",
+        "SQLMIG0101",
+        "SQLMIG0102",
+        "WindowsAuthentication",
+        "LinkedServerWithNonSQLProvider",
+        "TraceFlags",
+        "MIInstanceSize",
+    ] {
+        assert_eq!(fired(&f, rule), ["SQL02"], "{rule}");
+    }
+    assert_eq!(fired(&f, "ClrStrictSecurity"), ["Clr"]);
+    assert_eq!(fired(&f, "ServiceBrokerWithNonLocalAddress"), ["Broker"]);
+    assert_eq!(fired(&f, "MIDatabaseSize"), ["Huge"]);
+    assert_eq!(f.len(), 3 + 14, "nothing on Clean, Tidy or master: {f:#?}");
+    let by = |id: &str| f.iter().find(|x| x.rule_id == id).unwrap();
+    assert_eq!(
+        by("PowerShellJob").object.as_deref(),
+        Some("Everything / step 4 (ps)")
+    );
+    assert!(
+        by("WindowsAuthentication")
+            .message
+            .contains("CONTOSO\\dba, CONTOSO\\readers")
+    );
+    assert_eq!(
+        by("LinkedServerWithNonSQLProvider").object.as_deref(),
+        Some("ORA")
+    );
+    assert_eq!(by("TraceFlags").message, "trace flags 1117 are on");
+    assert!(by("ClrStrictSecurity").message.ends_with("Unsigned"));
+    assert_eq!(
+        by("ServiceBrokerWithNonLocalAddress").object.as_deref(),
+        Some("ToWarehouse")
+    );
 
     let logs = f.iter().find(|x| x.rule_id == "MultipleLogFiles").unwrap();
     assert!(matches!(logs.level, FindingLevel::Issue));

@@ -8,3 +8,19 @@ pub const MIN_COMPATIBILITY_LEVEL: u32 = 100;
 pub const MAX_USER_DATABASES: usize = 100;
 /// Log files a database may have for its backup to restore on MI.
 pub const MAX_LOG_FILES: usize = 1;
+/// The largest database (and instance storage) of a General Purpose managed instance, in MB
+/// (16 TB).
+pub const MAX_STORAGE_MB: f64 = 16.0 * 1024.0 * 1024.0;
+/// Global trace flags Managed Instance lets you set; any other is a finding.
+pub const SUPPORTED_TRACE_FLAGS: &[i32] = &[
+    460, 2301, 2389, 2390, 2453, 2467, 7471, 8207, 9389, 10316, 11024,
+];
+/// OLE DB providers of SQL Server itself; linked servers over any other fail on MI.
+pub const SQL_SERVER_PROVIDERS: &[&str] = &[
+    "SQLNCLI",
+    "SQLNCLI10",
+    "SQLNCLI11",
+    "MSOLEDBSQL",
+    "MSOLEDBSQL19",
+    "SQLOLEDB",
+];

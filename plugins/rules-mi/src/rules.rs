@@ -3,34 +3,44 @@
 
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
-use crate::limits;
+use crate::{catalog_rules, limits};
 use sqlmig_plugin_sdk::inventory::{Database, Instance, Inventory};
 
-const DOCS: &str = "https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server";
+pub const DOCS: &str = "https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server";
 
 /// Every rule over every instance and database, instance findings first.
 pub fn run_all(inv: &Inventory) -> Vec<Finding> {
     let mut out = Vec::new();
     for inst in &inv.instances {
         num_db_exceeds_100(inst, &mut out);
+        catalog_rules::job_steps(inst, &mut out);
+        catalog_rules::windows_logins(inst, &mut out);
+        catalog_rules::linked_servers(inst, &mut out);
+        catalog_rules::trace_flags(inst, &mut out);
+        catalog_rules::instance_size(inst, &mut out);
         for db in inst.databases.iter().filter(|d| d.is_user()) {
             compat_level_lower_than_100(inst, db, &mut out);
             multiple_log_files(inst, db, &mut out);
             filestream(inst, db, &mut out);
+            catalog_rules::database_size(inst, db, &mut out);
+            catalog_rules::unsigned_assemblies(inst, db, &mut out);
+            catalog_rules::broker_routes(inst, db, &mut out);
         }
     }
     out
 }
 
-struct Rule {
-    id: &'static str,
-    level: FindingLevel,
-    title: &'static str,
-    impact: &'static str,
-    remediation: &'static str,
+/// A rule's fixed texts.
+pub struct Rule {
+    pub id: &'static str,
+    pub level: FindingLevel,
+    pub title: &'static str,
+    pub impact: &'static str,
+    pub remediation: &'static str,
 }
 
-fn database_finding(rule: &Rule, inst: &Instance, db: &Database, message: String) -> Finding {
+/// A finding of `rule` on database `db`.
+pub fn database_finding(rule: &Rule, inst: &Instance, db: &Database, message: String) -> Finding {
     Finding {
         rule_id: rule.id.into(),
         level: rule.level,

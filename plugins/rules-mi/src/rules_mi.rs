@@ -4,6 +4,7 @@
 //! This is the pack's first cut: the rules whose evidence is plain catalog data. The catalogue to
 //! cover is ../shared/MI_RULES.md.
 
+mod catalog_rules;
 mod limits;
 mod rules;
 

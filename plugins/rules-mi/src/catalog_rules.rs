@@ -1,0 +1,312 @@
+//! Rules over the instance's catalog data in the inventory: Agent job subsystems, logins, linked
+//! servers, trace flags, sizes, CLR assemblies and Service Broker routes.
+
+use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
+
+use crate::limits;
+use crate::rules::{DOCS, Rule, database_finding};
+
+fn instance_finding(
+    rule: &Rule,
+    inst: &Instance,
+    object: Option<String>,
+    message: String,
+) -> Finding {
+    Finding {
+        rule_id: rule.id.into(),
+        level: rule.level,
+        scope: FindingScope::Instance,
+        instance: inst.name.clone(),
+        database: None,
+        object,
+        file: None,
+        line: None,
+        title: rule.title.into(),
+        message,
+        impact: rule.impact.into(),
+        remediation: rule.remediation.into(),
+        help_url: Some(DOCS.into()),
+    }
+}
+
+/// Job step subsystems MI runs differently or not at all, with the rule for each.
+const JOB_RULES: &[(&str, Rule)] = &[
+    (
+        "ANALYSISCOMMAND",
+        Rule {
+            id: "AnalysisCommandJob",
+            level: FindingLevel::Warning,
+            title: "Analysis Services command job step",
+            impact: "Managed Instance's Agent does not run SSAS command steps.",
+            remediation: "Run the step from Azure Data Factory or an Azure Automation runbook against Azure Analysis Services.",
+        },
+    ),
+    (
+        "ANALYSISQUERY",
+        Rule {
+            id: "AnalysisQueryJob",
+            level: FindingLevel::Warning,
+            title: "Analysis Services query job step",
+            impact: "Managed Instance's Agent does not run SSAS query steps.",
+            remediation: "Run the query from Azure Data Factory or an Azure Automation runbook.",
+        },
+    ),
+    (
+        "POWERSHELL",
+        Rule {
+            id: "PowerShellJob",
+            level: FindingLevel::Warning,
+            title: "PowerShell job step",
+            impact: "Managed Instance's Agent does not run PowerShell steps.",
+            remediation: "Move the script to Azure Automation or an Azure Function, scheduled there.",
+        },
+    ),
+    (
+        "MERGE",
+        Rule {
+            id: "MergeJob",
+            level: FindingLevel::Warning,
+            title: "Merge replication agent job step",
+            impact: "Managed Instance does not support merge replication.",
+            remediation: "Replace merge replication (transactional replication or another sync method).",
+        },
+    ),
+    (
+        "QUEUEREADER",
+        Rule {
+            id: "QueueReaderJob",
+            level: FindingLevel::Warning,
+            title: "Queue reader agent job step",
+            impact: "Managed Instance does not support updatable subscriptions (queue reader agent).",
+            remediation: "Replace queued updating subscriptions before the move.",
+        },
+    ),
+    (
+        "CMDEXEC",
+        Rule {
+            id: "SQLMIG0101",
+            level: FindingLevel::Warning,
+            title: "Operating system (CmdExec) job step",
+            impact: "Managed Instance's Agent does not run operating system commands.",
+            remediation: "Move the command to Azure Automation, Azure Functions or Data Factory.",
+        },
+    ),
+    (
+        "SSIS",
+        Rule {
+            id: "SQLMIG0102",
+            level: FindingLevel::Warning,
+            title: "SSIS package job step",
+            impact: "Managed Instance's Agent does not run SSIS packages itself.",
+            remediation: "Run the packages in the Azure-SSIS Integration Runtime of Azure Data Factory.",
+        },
+    ),
+];
+
+/// One finding per job step whose subsystem MI does not run.
+pub fn job_steps(inst: &Instance, out: &mut Vec<Finding>) {
+    for job in &inst.jobs {
+        for step in &job.steps {
+            let subsystem = step.subsystem.to_ascii_uppercase();
+            if let Some((_, rule)) = JOB_RULES.iter().find(|(s, _)| *s == subsystem) {
+                out.push(instance_finding(
+                    rule,
+                    inst,
+                    Some(format!(
+                        "{} / step {} ({})",
+                        job.name, step.step_id, step.step_name
+                    )),
+                    format!(
+                        "job \"{}\" step {} runs {}",
+                        job.name, step.step_id, step.subsystem
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+const WINDOWS: Rule = Rule {
+    id: "WindowsAuthentication",
+    level: FindingLevel::Warning,
+    title: "Windows logins",
+    impact: "Managed Instance authenticates with Microsoft Entra ID and SQL logins, not Windows.",
+    remediation: "Create Microsoft Entra logins for these principals (or SQL logins) and map the users to them.",
+};
+
+/// Windows logins and groups, one finding listing them.
+pub fn windows_logins(inst: &Instance, out: &mut Vec<Finding>) {
+    let windows: Vec<&str> = inst
+        .logins
+        .iter()
+        .filter(|l| l.type_desc.starts_with("WINDOWS"))
+        .map(|l| l.name.as_str())
+        .collect();
+    if !windows.is_empty() {
+        out.push(instance_finding(
+            &WINDOWS,
+            inst,
+            None,
+            format!("{} Windows logins: {}", windows.len(), windows.join(", ")),
+        ));
+    }
+}
+
+const LINKED: Rule = Rule {
+    id: "LinkedServerWithNonSQLProvider",
+    level: FindingLevel::Issue,
+    title: "Linked server with a provider other than SQL Server's",
+    impact: "Managed Instance supports linked servers to SQL Server and Azure SQL only.",
+    remediation: "Reach the other source another way (Data Factory, an application service) or move that data to Azure SQL.",
+};
+
+/// Linked servers whose OLE DB provider is not SQL Server's.
+pub fn linked_servers(inst: &Instance, out: &mut Vec<Finding>) {
+    for ls in &inst.linked_servers {
+        let sql = limits::SQL_SERVER_PROVIDERS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(&ls.provider));
+        if !sql {
+            out.push(instance_finding(
+                &LINKED,
+                inst,
+                Some(ls.name.clone()),
+                format!(
+                    "linked server {} uses provider {} ({})",
+                    ls.name, ls.provider, ls.product
+                ),
+            ));
+        }
+    }
+}
+
+const TRACE: Rule = Rule {
+    id: "TraceFlags",
+    level: FindingLevel::Warning,
+    title: "Global trace flags Managed Instance does not support",
+    impact: "These trace flags cannot be set on Managed Instance; behaviour that depends on them changes.",
+    remediation: "Check what each flag was for and whether Managed Instance's defaults cover it.",
+};
+
+/// Global trace flags MI does not let you set.
+pub fn trace_flags(inst: &Instance, out: &mut Vec<Finding>) {
+    let unsupported: Vec<String> = inst
+        .trace_flags
+        .iter()
+        .filter(|f| !limits::SUPPORTED_TRACE_FLAGS.contains(f))
+        .map(|f| f.to_string())
+        .collect();
+    if !unsupported.is_empty() {
+        out.push(instance_finding(
+            &TRACE,
+            inst,
+            None,
+            format!("trace flags {} are on", unsupported.join(", ")),
+        ));
+    }
+}
+
+const INSTANCE_SIZE: Rule = Rule {
+    id: "MIInstanceSize",
+    level: FindingLevel::Warning,
+    title: "Data larger than a managed instance's storage",
+    impact: "The user databases together exceed the largest General Purpose instance storage.",
+    remediation: "Split the databases over several managed instances, or shrink and archive data first.",
+};
+
+/// User data over the instance storage limit.
+pub fn instance_size(inst: &Instance, out: &mut Vec<Finding>) {
+    let total: f64 = inst
+        .databases
+        .iter()
+        .filter(|d| d.is_user())
+        .map(|d| d.size_mb)
+        .sum();
+    if total > limits::MAX_STORAGE_MB {
+        out.push(instance_finding(
+            &INSTANCE_SIZE,
+            inst,
+            None,
+            format!("user databases take {:.0} GB", total / 1024.0),
+        ));
+    }
+}
+
+const DATABASE_SIZE: Rule = Rule {
+    id: "MIDatabaseSize",
+    level: FindingLevel::Issue,
+    title: "Database larger than Managed Instance allows",
+    impact: "The database does not fit on a managed instance.",
+    remediation: "Archive or split the data before the move, or choose another target.",
+};
+
+/// A database over the per-database limit.
+pub fn database_size(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    if db.size_mb > limits::MAX_STORAGE_MB {
+        out.push(database_finding(
+            &DATABASE_SIZE,
+            inst,
+            db,
+            format!("{} takes {:.0} GB", db.name, db.size_mb / 1024.0),
+        ));
+    }
+}
+
+const CLR: Rule = Rule {
+    id: "ClrStrictSecurity",
+    level: FindingLevel::Warning,
+    title: "Unsigned CLR assemblies",
+    impact: "Managed Instance enforces CLR strict security: unsigned SAFE and EXTERNAL_ACCESS assemblies are treated as UNSAFE and refused unless trusted.",
+    remediation: "Sign the assemblies with a certificate or asymmetric key, or add them with sp_add_trusted_assembly.",
+};
+
+/// User assemblies without a strong name.
+pub fn unsigned_assemblies(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    let unsigned: Vec<&str> = db
+        .assemblies
+        .iter()
+        .filter(|a| !a.is_signed)
+        .map(|a| a.name.as_str())
+        .collect();
+    if !unsigned.is_empty() {
+        out.push(database_finding(
+            &CLR,
+            inst,
+            db,
+            format!(
+                "{} has unsigned assemblies: {}",
+                db.name,
+                unsigned.join(", ")
+            ),
+        ));
+    }
+}
+
+const BROKER: Rule = Rule {
+    id: "ServiceBrokerWithNonLocalAddress",
+    level: FindingLevel::Issue,
+    title: "Service Broker route to another instance",
+    impact: "Service Broker on Managed Instance only exchanges messages within the instance.",
+    remediation: "Keep both ends on one managed instance, or replace the route with another messaging service.",
+};
+
+/// Routes that leave the instance.
+pub fn broker_routes(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    for r in &db.service_broker_routes {
+        let local = matches!(
+            r.address.to_ascii_uppercase().as_str(),
+            "LOCAL" | "TRANSPORT"
+        );
+        if !local {
+            let mut f = database_finding(
+                &BROKER,
+                inst,
+                db,
+                format!("route {} sends to {}", r.name, r.address),
+            );
+            f.object = Some(r.name.clone());
+            out.push(f);
+        }
+    }
+}
