@@ -2,33 +2,10 @@
 //! servers, trace flags, sizes, CLR assemblies and Service Broker routes.
 
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
-use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
+use sqlmig_plugin_sdk::{Finding, FindingLevel};
 
 use crate::limits;
-use crate::rules::{DOCS, Rule, database_finding};
-
-fn instance_finding(
-    rule: &Rule,
-    inst: &Instance,
-    object: Option<String>,
-    message: String,
-) -> Finding {
-    Finding {
-        rule_id: rule.id.into(),
-        level: rule.level,
-        scope: FindingScope::Instance,
-        instance: inst.name.clone(),
-        database: None,
-        object,
-        file: None,
-        line: None,
-        title: rule.title.into(),
-        message,
-        impact: rule.impact.into(),
-        remediation: rule.remediation.into(),
-        help_url: Some(DOCS.into()),
-    }
-}
+use crate::rules::{Rule, database_finding, instance_finding};
 
 /// Job step subsystems MI runs differently or not at all, with the rule for each.
 const JOB_RULES: &[(&str, Rule)] = &[

@@ -58,28 +58,48 @@ pub fn database_finding(rule: &Rule, inst: &Instance, db: &Database, message: St
     }
 }
 
+/// A finding of `rule` on the instance itself, optionally naming an object (job step, linked
+/// server).
+pub fn instance_finding(
+    rule: &Rule,
+    inst: &Instance,
+    object: Option<String>,
+    message: String,
+) -> Finding {
+    Finding {
+        rule_id: rule.id.into(),
+        level: rule.level,
+        scope: FindingScope::Instance,
+        instance: inst.name.clone(),
+        database: None,
+        object,
+        file: None,
+        line: None,
+        title: rule.title.into(),
+        message,
+        impact: rule.impact.into(),
+        remediation: rule.remediation.into(),
+        help_url: Some(DOCS.into()),
+    }
+}
+
+const TOO_MANY: Rule = Rule {
+    id: "NumDbExceeds100",
+    level: FindingLevel::Warning,
+    title: "More than 100 user databases",
+    impact: "The databases do not fit on one managed instance.",
+    remediation: "Spread the databases over several managed instances.",
+};
+
 fn num_db_exceeds_100(inst: &Instance, out: &mut Vec<Finding>) {
     let user = inst.databases.iter().filter(|d| d.is_user()).count();
     if user > limits::MAX_USER_DATABASES {
-        out.push(Finding {
-            rule_id: "NumDbExceeds100".into(),
-            level: FindingLevel::Warning,
-            scope: FindingScope::Instance,
-            instance: inst.name.clone(),
-            database: None,
-            object: None,
-            file: None,
-            line: None,
-            title: "More than 100 user databases".into(),
-            message: format!(
-                "{} has {user} user databases; one managed instance holds at most {}",
-                inst.name,
-                limits::MAX_USER_DATABASES
-            ),
-            impact: "The databases do not fit on one managed instance.".into(),
-            remediation: "Spread the databases over several managed instances.".into(),
-            help_url: Some(DOCS.into()),
-        });
+        let msg = format!(
+            "{} has {user} user databases; one managed instance holds at most {}",
+            inst.name,
+            limits::MAX_USER_DATABASES
+        );
+        out.push(instance_finding(&TOO_MANY, inst, None, msg));
     }
 }
 
