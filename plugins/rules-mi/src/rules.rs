@@ -41,21 +41,10 @@ pub struct Rule {
 
 /// A finding of `rule` on database `db`.
 pub fn database_finding(rule: &Rule, inst: &Instance, db: &Database, message: String) -> Finding {
-    Finding {
-        rule_id: rule.id.into(),
-        level: rule.level,
-        scope: FindingScope::Database,
-        instance: inst.name.clone(),
-        database: Some(db.name.clone()),
-        object: None,
-        file: None,
-        line: None,
-        title: rule.title.into(),
-        message,
-        impact: rule.impact.into(),
-        remediation: rule.remediation.into(),
-        help_url: Some(DOCS.into()),
-    }
+    let mut f = instance_finding(rule, inst, None, message);
+    f.scope = FindingScope::Database;
+    f.database = Some(db.name.clone());
+    f
 }
 
 /// A finding of `rule` on the instance itself, optionally naming an object (job step, linked
