@@ -84,7 +84,7 @@ impl Collector {
     }
 
     fn instance(&mut self, req: &CollectRequest) -> Result<Instance, Error> {
-        let mut server = self.server()?;
+        let (mut server, server_name) = self.server()?;
         let major = server.major_version;
         if let Some((cpus, memory)) = self.part("server.cpu_count", |c| {
             let rows = c.rows(q::sys_info(major))?;
@@ -98,9 +98,7 @@ impl Collector {
             server.physical_memory_mb = Some(memory.max(0) as u64);
         }
         let mut inst = Instance {
-            name: self
-                .server_name()?
-                .unwrap_or_else(|| req.instance.name.clone()),
+            name: server_name.unwrap_or_else(|| req.instance.name.clone()),
             address: req.instance.address.clone(),
             platform: "onprem".into(),
             confidence: Confidence::LoggedIn,
@@ -149,7 +147,8 @@ impl Collector {
         Ok(inst)
     }
 
-    fn server(&self) -> Result<Server, Error> {
+    /// Server properties and @@SERVERNAME, from one query.
+    fn server(&self) -> Result<(Server, Option<String>), Error> {
         let rows = self.rows(q::SERVER)?;
         let r = rows
             .iter()
@@ -166,7 +165,8 @@ impl Collector {
                 ))
             })?;
         let version_text: String = r.get::<Option<String>>("version_text")?.unwrap_or_default();
-        Ok(Server {
+        let server_name = r.get::<Option<String>>("server_name")?;
+        let server = Server {
             product_version,
             major_version,
             edition: r.get::<Option<String>>("edition")?.unwrap_or_default(),
@@ -182,17 +182,8 @@ impl Collector {
             physical_memory_mb: None,
             is_clustered: r.get::<Option<i64>>("is_clustered")?.unwrap_or(0) == 1,
             is_hadr_enabled: r.get::<Option<i64>>("is_hadr_enabled")?.unwrap_or(0) == 1,
-        })
-    }
-
-    fn server_name(&self) -> Result<Option<String>, Error> {
-        let rows = self.rows(q::SERVER)?;
-        Ok(rows
-            .iter()
-            .next()
-            .map(|r| r.get::<Option<String>>("server_name"))
-            .transpose()?
-            .flatten())
+        };
+        Ok((server, server_name))
     }
 
     fn configurations(&self) -> Result<Vec<Configuration>, Error> {
