@@ -1088,6 +1088,35 @@ mod tests {
     }
 
     #[test]
+    fn missing_columns_are_207_and_later_versions_columns_are_missing_on_older_ones() {
+        let (e, mut s) = engine();
+        let err = e
+            .execute(&mut s, "SELECT d.nope FROM sys.databases AS d", &[])
+            .error
+            .unwrap();
+        assert_eq!((err.number, err.class), (207, 16));
+        assert_eq!(err.text, "Invalid column name 'nope'.");
+        let mut old = Instance::default_with_sa("pw");
+        old.version = (10, 50, 6000);
+        let e = Engine::new(old).unwrap();
+        let err = e
+            .execute(
+                &mut s,
+                "SELECT physical_memory_kb FROM sys.dm_os_sys_info",
+                &[],
+            )
+            .error
+            .unwrap();
+        assert_eq!(err.text, "Invalid column name 'physical_memory_kb'.");
+        let ok = e.execute(
+            &mut s,
+            "SELECT physical_memory_in_bytes FROM sys.dm_os_sys_info",
+            &[],
+        );
+        assert_eq!(ok.error, None);
+    }
+
+    #[test]
     fn syntax_errors_are_102() {
         let (e, mut s) = engine();
         let err = e.execute(&mut s, "SELEC 1", &[]).error.unwrap();

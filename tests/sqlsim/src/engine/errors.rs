@@ -37,11 +37,12 @@ pub fn no_database(line: i32, name: &str) -> ServerMessage {
 /// Maps an error SQLite raised to the error SQL Server raises for the same mistake. `names`
 /// maps the names SQLite saw back to those the user wrote.
 pub fn from_sqlite(e: &rusqlite::Error, line: i32, names: &[(String, String)]) -> ServerMessage {
-    // rusqlite appends where in the statement SQLite stopped; the server's message has no such
-    // thing.
-    let full = e.to_string();
-    let text = full.split(" in ").next().unwrap_or(&full);
-    let text = text.split(" at offset ").next().unwrap_or(text).to_string();
+    // A prepare error carries SQLite's message apart from the statement and offset rusqlite
+    // adds when printing it; the server's message has no such thing.
+    let text = match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    };
     let original = |sqlite_name: &str| {
         names
             .iter()
