@@ -114,3 +114,25 @@ async fn delays_and_restarts_look_like_a_slow_then_failed_over_server() {
     let mut c = client(port).await.unwrap();
     assert_eq!(one(&mut c, "SELECT x FROM dbo.Kept").await.unwrap(), 5);
 }
+
+#[tokio::test]
+async fn a_server_stopped_mid_query_closes_the_connection_tls_ones_too() {
+    let s = server().await;
+    let mut strict = config(s.addr.port(), "sa", PW);
+    strict.encryption(tiberius::EncryptionLevel::Strict);
+    strict.trust_cert();
+    let mut tls = connect(strict).await.unwrap();
+    assert_eq!(one(&mut tls, "SELECT 1").await.unwrap(), 1);
+    // The client waits for an answer when the server goes away, as when a server is killed
+    // mid-collection.
+    s.faults().delay_responses(Some(Duration::from_secs(2)));
+    let waiting = tokio::spawn(async move {
+        tokio::time::timeout(Duration::from_secs(10), one(&mut tls, "SELECT 1")).await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    s.stop().await;
+    // It sees the connection end, not silence until its own timeout (tiberius waits 30 s for a
+    // stalled result); the 10 s bound only catches that hang.
+    let r = waiting.await.unwrap();
+    assert!(matches!(r, Ok(Err(_))), "{r:?}");
+}

@@ -27,6 +27,15 @@ const INITIAL_PACKET: usize = 4096;
 /// The SPID of the login exchange, before the session has one.
 const SPID: u16 = 0;
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A session listed in the activity DMVs; unlisted when dropped.
 struct Listed(Arc<Engine>, u16);
 
@@ -79,6 +88,9 @@ where
             }
         }
     });
+    // The reader owns half of the connection: end it with this session however the session
+    // ends (closed, failed, or aborted by a stopping server), so the socket really closes.
+    let _reader = AbortOnDrop(read_task.abort_handle());
     let mut pending: VecDeque<Message> = VecDeque::new();
     loop {
         let msg = match pending.pop_front() {
@@ -126,7 +138,6 @@ where
         )
         .await?;
     }
-    read_task.abort();
     Ok(())
 }
 
