@@ -433,6 +433,10 @@ pub struct Module {
     /// NULL (absent) for encrypted modules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub definition: Option<String>,
+    /// The script file the definition was read from (`sqlmig assess --scripts`); a finding's line
+    /// then counts in that file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// A user-defined CLR assembly.

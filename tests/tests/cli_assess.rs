@@ -32,8 +32,10 @@ fn blockers_make_exit_code_1_and_the_report_says_where() {
     assert_eq!(readiness("OldCompat"), "ready_with_warnings");
     assert_eq!(readiness("Docs"), "blocked");
     assert_eq!(a["readiness"][0]["readiness"], "blocked");
-    // TwoLogs and Docs on SQL01, Broker and Huge on SQL02.
-    assert_eq!(a["summary"]["blocked_databases"], 4);
+    // TwoLogs and Docs on SQL01, Broker and Huge on SQL02, Code (not CleanCode) on SQL03.
+    assert_eq!(a["summary"]["blocked_databases"], 5);
+    assert_eq!(a["readiness"][2]["databases"][1]["name"], "CleanCode");
+    assert_eq!(a["readiness"][2]["databases"][1]["readiness"], "ready");
     assert_eq!(a["readiness"][1]["name"], "SQL02");
     assert_eq!(a["readiness"][1]["readiness"], "blocked");
     let f = a["findings"].as_array().unwrap();

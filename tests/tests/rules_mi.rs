@@ -55,7 +55,9 @@ fn fired(findings: &[Finding], rule: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn each_rule_fires_exactly_where_its_feature_is() {
-    let f = assess(&fixture()).await;
+    let all = assess(&fixture()).await;
+    // SQL03 holds the text rules; see `text_rules_fire_in_the_module_that_uses_the_feature`.
+    let f: Vec<Finding> = all.into_iter().filter(|x| x.instance != "SQL03").collect();
     assert_eq!(fired(&f, "DbCompatLevelLowerThan100"), ["OldCompat"]);
     assert_eq!(fired(&f, "MultipleLogFiles"), ["TwoLogs"]);
     assert_eq!(fired(&f, "FileStream"), ["Docs"]);
@@ -112,6 +114,86 @@ async fn each_rule_fires_exactly_where_its_feature_is() {
         "{}",
         logs.message
     );
+}
+
+/// SQL03's database Code has one procedure per text rule feature, named `<rule id>_<n>` (built
+/// from the rules-mi unit test cases); CleanCode has their look-alikes: the same text in
+/// comments and strings, in a branch only a non-MI server runs, and the harmless twin statement.
+#[tokio::test]
+async fn text_rules_fire_in_the_module_that_uses_the_feature() {
+    let inventory = fixture();
+    let f: Vec<Finding> = assess(&inventory)
+        .await
+        .into_iter()
+        .filter(|x| x.instance == "SQL03")
+        .collect();
+    let doc: serde_json::Value = serde_json::from_str(&inventory).unwrap();
+    let sql03 = doc["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == "SQL03")
+        .unwrap();
+    let modules: Vec<&str> = sql03["databases"][0]["modules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["definition"].is_string())
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert!(modules.len() > 45, "{}", modules.len());
+    for module in &modules {
+        let rule = module.rsplit_once('_').unwrap().0;
+        let here: Vec<&str> = f
+            .iter()
+            .filter(|x| x.object.as_deref() == Some(&format!("dbo.{module}")))
+            .map(|x| x.rule_id.as_str())
+            .collect();
+        assert_eq!(here, [rule], "{module}");
+    }
+    let on_modules = f
+        .iter()
+        .filter(|x| {
+            x.database.as_deref() == Some("Code") && x.object.as_deref() != Some("dbo.queue")
+        })
+        .count();
+    assert_eq!(
+        on_modules,
+        modules.len(),
+        "one finding per module, none on the encrypted one"
+    );
+    assert!(
+        !f.iter().any(|x| x.database.as_deref() == Some("CleanCode")),
+        "{:#?}",
+        f.iter()
+            .filter(|x| x.database.as_deref() == Some("CleanCode"))
+            .collect::<Vec<_>>()
+    );
+
+    let by = |id: &str| f.iter().filter(|x| x.rule_id == id).collect::<Vec<_>>();
+    let xp = by("XpCmdshell")[0];
+    assert!(matches!(xp.scope, FindingScope::Object));
+    assert_eq!(xp.line, Some(4), "the line inside the procedure");
+    assert_eq!(xp.database.as_deref(), Some("Code"));
+    let next = by("NextColumn");
+    assert!(
+        next.iter().any(|x| x.object.as_deref() == Some("dbo.queue")
+            && x.message.contains("column dbo.queue.next"))
+    );
+    let dtc = by("MIHeterogeneousMSDTCTransactSQL")[0];
+    assert!(dtc.message.contains("ORA"), "{}", dtc.message);
+    let job = by("TransactSqlJob");
+    assert_eq!(
+        job.len(),
+        1,
+        "the step that mentions xp_cmdshell in a comment is clean"
+    );
+    assert_eq!(job[0].object.as_deref(), Some("Nightly / step 1 (export)"));
+    assert_eq!(job[0].line, Some(2));
+    assert!(job[0].message.contains("XpCmdshell"), "{}", job[0].message);
+    let trigger = by("SQLMIG0216")[0];
+    assert!(matches!(trigger.scope, FindingScope::Instance));
+    assert_eq!(trigger.object.as_deref(), Some("SQLMIG0216_1"));
 }
 
 #[tokio::test]

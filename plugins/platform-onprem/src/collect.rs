@@ -585,6 +585,7 @@ impl Collector {
                             name: r.get("name")?,
                             type_desc: r.get("type_desc")?,
                             definition: r.get("definition")?,
+                            file: None,
                         })
                     })
                     .collect()

@@ -2,13 +2,14 @@
 //! servers, trace flags, sizes, CLR assemblies and Service Broker routes.
 
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
-use sqlmig_plugin_sdk::{Finding, FindingLevel};
+use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
 use crate::limits;
 use crate::rules::{Rule, database_finding, instance_finding};
+use crate::text_rules::NEXT_COLUMN;
 
 /// Job step subsystems MI runs differently or not at all, with the rule for each.
-const JOB_RULES: &[(&str, Rule)] = &[
+pub(crate) const JOB_RULES: &[(&str, Rule)] = &[
     (
         "ANALYSISCOMMAND",
         Rule {
@@ -104,7 +105,7 @@ pub fn job_steps(inst: &Instance, out: &mut Vec<Finding>) {
     }
 }
 
-const WINDOWS: Rule = Rule {
+pub(crate) const WINDOWS: Rule = Rule {
     id: "WindowsAuthentication",
     level: FindingLevel::Warning,
     title: "Windows logins",
@@ -130,7 +131,7 @@ pub fn windows_logins(inst: &Instance, out: &mut Vec<Finding>) {
     }
 }
 
-const LINKED: Rule = Rule {
+pub(crate) const LINKED: Rule = Rule {
     id: "LinkedServerWithNonSQLProvider",
     level: FindingLevel::Issue,
     title: "Linked server with a provider other than SQL Server's",
@@ -260,7 +261,7 @@ pub fn unsigned_assemblies(inst: &Instance, db: &Database, out: &mut Vec<Finding
     }
 }
 
-const BROKER: Rule = Rule {
+pub(crate) const BROKER: Rule = Rule {
     id: "ServiceBrokerWithNonLocalAddress",
     level: FindingLevel::Issue,
     title: "Service Broker route to another instance",
@@ -283,6 +284,29 @@ pub fn broker_routes(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
                 format!("route {} sends to {}", r.name, r.address),
             );
             f.object = Some(r.name.clone());
+            out.push(f);
+        }
+    }
+}
+
+/// Tables named NEXT and columns named NEXT.
+pub fn next_named(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    for t in &db.tables {
+        let table = format!("{}.{}", t.schema, t.name);
+        let mut named = Vec::new();
+        if t.name.eq_ignore_ascii_case("NEXT") {
+            named.push(format!("table {table}"));
+        }
+        named.extend(
+            t.columns
+                .iter()
+                .filter(|c| c.eq_ignore_ascii_case("NEXT"))
+                .map(|c| format!("column {table}.{c}")),
+        );
+        for what in named {
+            let mut f = database_finding(&NEXT_COLUMN, inst, db, format!("{what} is named NEXT"));
+            f.scope = FindingScope::Object;
+            f.object = Some(table.clone());
             out.push(f);
         }
     }

@@ -1,12 +1,17 @@
 //! The Azure SQL Managed Instance rule pack. Rules keep Microsoft's ids so reports line up with
 //! what DBAs know from Microsoft's assessment; limits live in `limits.rs` as data.
 //!
-//! This is the pack's first cut: the rules whose evidence is plain catalog data. The catalogue to
-//! cover is ../shared/MI_RULES.md.
+//! Catalog rules read the inventory's catalog data; text rules read T-SQL (module definitions,
+//! job steps, server triggers, script files) through sqlparser's tokenizer and parser.
 
 mod catalog_rules;
+mod guards;
 mod limits;
 mod rules;
+mod text_rules;
+mod text_rules_b;
+mod text_sources;
+mod tsql;
 
 use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin, log, parse_inventory};
 
@@ -30,3 +35,6 @@ impl Plugin for RulesMi {
 }
 
 export_plugin!(RulesMi);
+
+#[cfg(test)]
+mod text_rules_tests;
