@@ -5,6 +5,7 @@ pub mod engine;
 pub mod findings;
 pub mod readiness;
 pub mod report;
+pub mod scripts;
 
 pub use engine::{RulePack, run};
 pub use findings::{Finding, Level, Scope};

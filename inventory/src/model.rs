@@ -320,6 +320,7 @@ pub struct Database {
     /// FULL, BULK_LOGGED or SIMPLE.
     #[serde(default)]
     pub recovery_model_desc: String,
+    /// 0 when not known (a database read from script files).
     pub compatibility_level: u32,
     #[serde(default)]
     pub collation_name: String,

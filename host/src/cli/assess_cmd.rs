@@ -5,33 +5,47 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use sqlmig_inventory::Inventory;
 
 use super::inventory_cmd;
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
-use crate::assess::{self, Assessment, RulePack};
+use crate::assess::{self, Assessment, RulePack, scripts};
 use crate::capabilities::CapabilitySet;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
 use crate::runtime::Runtime;
 
-/// Assess an inventory: what blocks or changes when its databases move to Azure SQL Managed
-/// Instance, and how ready each database and instance is.
+/// Assess an inventory or T-SQL scripts: what blocks or changes when the databases move to Azure
+/// SQL Managed Instance, and how ready each database and instance is.
 ///
-/// Runs offline on an inventory written by `sqlmig discover`. Every rule pack (plugins of kind
-/// `rules`, such as the bundled rules-mi) runs unless --rules names some. Exit code 1 when
-/// anything is blocked, 3 when a rule pack failed.
+/// Runs offline on an inventory written by `sqlmig discover`, on script files (a .sql file, a
+/// folder of them, or an SSDT project; sqlcmd :setvar, $(var) and :r are understood), or both.
+/// Each --scripts path is reported as a database of the instance `scripts`, with file and line
+/// for every finding. Every rule pack (plugins of kind `rules`, such as the bundled rules-mi)
+/// runs unless --rules names some. Exit code 1 when anything is blocked, 2 for bad input, 3 when
+/// a rule pack failed.
 ///
 /// Examples:
 ///   sqlmig assess --inventory inventory.json
 ///   sqlmig assess --inventory inventory.json -o csv --out findings.csv
+///   sqlmig assess --scripts ./Database/ --var Env=prod
+///   sqlmig assess --scripts Sales.sqlproj --scripts deploy/post.sql -o json
 ///   sqlmig assess --inventory inventory.json --rules rules-mi --rules rules-acme -o json
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct AssessArgs {
     /// The inventory to assess.
-    #[arg(long, value_name = "FILE")]
-    pub inventory: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "scripts")]
+    pub inventory: Option<PathBuf>,
+    /// T-SQL to assess (repeatable): a .sql file, a folder of .sql files, or an SSDT project
+    /// (.sqlproj, or a folder holding one).
+    #[arg(long, value_name = "PATH")]
+    pub scripts: Vec<PathBuf>,
+    /// A sqlcmd variable for the scripts, NAME=VALUE (repeatable), as `sqlcmd -v`; a :setvar in
+    /// a script overrides it from that line on.
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
     /// A rule pack to run (repeatable); default: every plugin of kind `rules`.
     #[arg(long, value_name = "PLUGIN")]
     pub rules: Vec<String>,
@@ -40,9 +54,57 @@ pub struct AssessArgs {
     pub concurrency: u16,
 }
 
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
+/// The inventory to assess: the file's, plus an instance `scripts` for --scripts.
+fn gather(args: &AssessArgs) -> Result<(Inventory, String), Failure> {
+    let mut inventory = match &args.inventory {
+        Some(path) => inventory_cmd::read(path)?,
+        None => Inventory::new(),
+    };
+    let mut sources: Vec<String> = args
+        .inventory
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if !args.scripts.is_empty() {
+        let vars: scripts::Vars = args
+            .vars
+            .iter()
+            .map(|(k, v)| (k.to_ascii_uppercase(), v.clone()))
+            .collect();
+        let instance = scripts::read_all(&args.scripts, &vars)
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
+        if inventory
+            .instances
+            .iter()
+            .any(|i| i.name == scripts::SCRIPTS_INSTANCE)
+        {
+            return Err(Failure::bad_input(format!(
+                "the inventory already has an instance named {:?}, the name scripts are reported under",
+                scripts::SCRIPTS_INSTANCE
+            )));
+        }
+        inventory.instances.push(instance);
+        sources.extend(
+            args.scripts
+                .iter()
+                .map(|p| format!("scripts {}", p.display())),
+        );
+    }
+    Ok((inventory, sources.join(" + ")))
+}
+
 /// Runs `sqlmig assess`.
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
-    let inventory = inventory_cmd::read(&args.inventory)?;
+    let (inventory, source) = gather(&args)?;
     let config = ctx.config()?;
     let store = PluginStore::new(ctx.paths.plugins_dir());
     let chosen = if args.rules.is_empty() {
@@ -87,12 +149,7 @@ pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     }
     let labels = packs.iter().map(|p| p.plugin.label.clone()).collect();
     let outcome = assess::run(&packs, &inventory, args.concurrency as usize).await;
-    let a = Assessment::new(
-        &inventory,
-        &args.inventory.display().to_string(),
-        labels,
-        outcome,
-    );
+    let a = Assessment::new(&inventory, &source, labels, outcome);
     match ctx.output {
         OutputFormat::Json => write_json(
             &serde_json::to_value(&a).expect("serializes"),
@@ -164,6 +221,9 @@ fn print_console(a: &Assessment) {
         }
         if let Some(o) = &f.object {
             place = format!("{place}/{o}");
+        }
+        if let Some(file) = &f.file {
+            place = format!("{place}/{file}");
         }
         if let Some(l) = f.line {
             place = format!("{place}:{l}");

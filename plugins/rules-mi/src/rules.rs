@@ -104,7 +104,8 @@ const COMPAT: Rule = Rule {
 };
 
 fn compat_level_lower_than_100(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
-    if db.compatibility_level < limits::MIN_COMPATIBILITY_LEVEL {
+    // 0: not known (scripts), nothing to judge.
+    if db.compatibility_level != 0 && db.compatibility_level < limits::MIN_COMPATIBILITY_LEVEL {
         let msg = format!(
             "{} runs at compatibility level {}",
             db.name, db.compatibility_level
