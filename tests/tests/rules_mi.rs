@@ -57,7 +57,10 @@ fn fired(findings: &[Finding], rule: &str) -> Vec<String> {
 async fn each_rule_fires_exactly_where_its_feature_is() {
     let all = assess(&fixture()).await;
     // SQL03 holds the text rules; see `text_rules_fire_in_the_module_that_uses_the_feature`.
-    let f: Vec<Finding> = all.into_iter().filter(|x| x.instance != "SQL03").collect();
+    let f: Vec<Finding> = all
+        .into_iter()
+        .filter(|x| x.instance != "SQL03" && x.instance != "SQL04")
+        .collect();
     assert_eq!(fired(&f, "DbCompatLevelLowerThan100"), ["OldCompat"]);
     assert_eq!(fired(&f, "MultipleLogFiles"), ["TwoLogs"]);
     assert_eq!(fired(&f, "FileStream"), ["Docs"]);
@@ -194,6 +197,48 @@ async fn text_rules_fire_in_the_module_that_uses_the_feature() {
     let trigger = by("SQLMIG0216")[0];
     assert!(matches!(trigger.scope, FindingScope::Instance));
     assert_eq!(trigger.object.as_deref(), Some("SQLMIG0216_1"));
+}
+
+/// SQL04 has each part B catalog feature once (database Featured, and the instance's Agent,
+/// audits, endpoints, …) beside its harmless twin (database Plain, a URL audit, a TSQL endpoint,
+/// an e-mail operator, MI's mail profile, a ring_buffer session, system_health, options at their
+/// defaults).
+#[tokio::test]
+async fn part_b_catalog_rules_fire_where_the_feature_is() {
+    let mut got: Vec<(String, String)> = assess(&fixture())
+        .await
+        .into_iter()
+        .filter(|x| x.instance == "SQL04")
+        .map(|x| {
+            let place = x.database.or(x.object).unwrap_or_default();
+            (x.rule_id, place)
+        })
+        .collect();
+    got.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("SQLMIG0301", "Featured"),
+        ("SQLMIG0302", "Featured"),
+        ("SQLMIG0220", "Featured"),
+        ("SQLMIG0303", "Featured"),
+        ("SQLMIG0309", "Featured"),
+        ("SQLMIG0310", "Featured"),
+        ("ClrStrictSecurity", "Featured"),
+        ("SQLMIG0304", ""),
+        ("SQLMIG0305", ""),
+        ("SQLMIG0306", "oncall"),
+        ("SQLMIG0307", ""),
+        ("SQLMIG0205", "to_disk"),
+        ("SQLMIG0308", ""),
+        ("SQLMIG0212", "long_queries"),
+        ("SQLMIG0211", "remote access"),
+        ("SQLMIG0207", "Mirroring"),
+        ("SQLMIG0207", ""),
+        ("SQLMIG0216", "ddl_guard"),
+    ]
+    .map(|(r, p)| (r.to_string(), p.to_string()))
+    .to_vec();
+    expected.sort();
+    assert_eq!(got, expected);
 }
 
 #[tokio::test]

@@ -24,3 +24,23 @@ pub const SQL_SERVER_PROVIDERS: &[&str] = &[
     "MSOLEDBSQL19",
     "SQLOLEDB",
 ];
+/// Database files (data and log) a General Purpose instance allows per database.
+pub const MAX_FILES_GENERAL_PURPOSE: usize = 280;
+/// The Database Mail profile Managed Instance's SQL Agent sends with.
+pub const AGENT_MAIL_PROFILE: &str = "AzureManagedInstance_dbmail_profile";
+/// Extended Events sessions SQL Server ships; their targets are not the user's to move.
+pub const BUILT_IN_XEVENT_SESSIONS: &[&str] = &[
+    "system_health",
+    "AlwaysOn_health",
+    "telemetry_xevents",
+    "sp_server_diagnostics session",
+    "hkenginexesession",
+];
+/// SQL Server's default value of each sp_configure option Managed Instance will not change.
+pub const REFUSED_OPTION_DEFAULTS: &[(&str, i64)] = &[
+    ("allow updates", 0),
+    ("remote access", 1),
+    ("remote proc trans", 0),
+    ("scan for startup procs", 0),
+    ("filestream access level", 0),
+];

@@ -3,7 +3,7 @@
 
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
-use crate::{catalog_rules, limits, text_sources};
+use crate::{catalog_rules, catalog_rules_b, limits, text_sources};
 use sqlmig_plugin_sdk::inventory::{Database, Instance, Inventory};
 
 pub const DOCS: &str = "https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server";
@@ -26,7 +26,9 @@ pub fn run_all(inv: &Inventory) -> Vec<Finding> {
             catalog_rules::unsigned_assemblies(inst, db, &mut out);
             catalog_rules::broker_routes(inst, db, &mut out);
             catalog_rules::next_named(inst, db, &mut out);
+            catalog_rules_b::database(inst, db, &mut out);
         }
+        catalog_rules_b::instance(inst, &mut out);
         text_sources::run(inst, &mut out);
     }
     out

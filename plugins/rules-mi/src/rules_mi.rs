@@ -5,6 +5,7 @@
 //! job steps, server triggers, script files) through sqlparser's tokenizer and parser.
 
 mod catalog_rules;
+mod catalog_rules_b;
 mod guards;
 mod limits;
 mod rules;

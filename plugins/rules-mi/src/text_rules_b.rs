@@ -6,6 +6,7 @@ use sqlmig_plugin_sdk::FindingLevel;
 use sqlparser::tokenizer::Token;
 
 use crate::catalog_rules::{BROKER, JOB_RULES, LINKED, WINDOWS};
+use crate::limits::REFUSED_OPTION_DEFAULTS;
 use crate::rules::Rule;
 use crate::text_rules::{DeclaredLinkedServer, Scan, is_sql_provider};
 use crate::tsql::Code;
@@ -311,9 +312,9 @@ pub fn procedure_rules(code: &Code, i: usize, upper: &str, scan: &mut Scan) {
         ),
         "SP_CONFIGURE" => {
             if let Some(option) = code.argument(i, "configname", 0)
-                && REFUSED_OPTIONS
+                && REFUSED_OPTION_DEFAULTS
                     .iter()
-                    .any(|o| o.eq_ignore_ascii_case(option.trim()))
+                    .any(|(o, _)| o.eq_ignore_ascii_case(option.trim()))
             {
                 scan.hit(code, &CONFIGURE, i, format!("sp_configure '{option}'"));
             }
@@ -407,15 +408,6 @@ fn linked_server(code: &Code, i: usize, scan: &mut Scan) {
     });
 }
 
-/// sp_configure options Managed Instance refuses to change.
-const REFUSED_OPTIONS: &[&str] = &[
-    "allow updates",
-    "remote access",
-    "remote proc trans",
-    "scan for startup procs",
-    "filestream access level",
-];
-
 /// DBCC commands Microsoft documents; any other is undocumented and may be refused on MI.
 const DOCUMENTED_DBCC: &[&str] = &[
     "CHECKALLOC",
@@ -450,7 +442,7 @@ const DOCUMENTED_DBCC: &[&str] = &[
     "USEROPTIONS",
 ];
 
-const FILE_SPECS: Rule = Rule {
+pub(crate) const FILE_SPECS: Rule = Rule {
     id: "SQLMIG0201",
     level: FindingLevel::Warning,
     title: "CREATE DATABASE places its files",
@@ -482,7 +474,7 @@ const SERVICE_MASTER_KEY: Rule = Rule {
     remediation: "Remove the statement; protect database master keys with passwords or Azure Key Vault.",
 };
 
-const AUDIT: Rule = Rule {
+pub(crate) const AUDIT: Rule = Rule {
     id: "SQLMIG0205",
     level: FindingLevel::Issue,
     title: "Server audit to a file or Windows event log",
@@ -498,7 +490,7 @@ const BUFFER_POOL: Rule = Rule {
     remediation: "Remove the statement; size the instance's memory through its vCores instead.",
 };
 
-const MIRRORING: Rule = Rule {
+pub(crate) const MIRRORING: Rule = Rule {
     id: "SQLMIG0207",
     level: FindingLevel::Issue,
     title: "Database mirroring or availability group DDL",
@@ -530,7 +522,7 @@ const ATTACH: Rule = Rule {
     remediation: "Move databases by backup TO URL and RESTORE FROM URL.",
 };
 
-const CONFIGURE: Rule = Rule {
+pub(crate) const CONFIGURE: Rule = Rule {
     id: "SQLMIG0211",
     level: FindingLevel::Warning,
     title: "sp_configure option Managed Instance refuses",
@@ -538,7 +530,7 @@ const CONFIGURE: Rule = Rule {
     remediation: "Remove the call; Managed Instance keeps this option at its default.",
 };
 
-const XEVENT_TARGET: Rule = Rule {
+pub(crate) const XEVENT_TARGET: Rule = Rule {
     id: "SQLMIG0212",
     level: FindingLevel::Issue,
     title: "Extended Events target on disk or ETW",
@@ -570,7 +562,7 @@ const DBCC: Rule = Rule {
     remediation: "Replace the command with a documented DBCC command or a dynamic management view.",
 };
 
-const SERVER_TRIGGER: Rule = Rule {
+pub(crate) const SERVER_TRIGGER: Rule = Rule {
     id: "SQLMIG0216",
     level: FindingLevel::Warning,
     title: "Server-level trigger",
@@ -602,7 +594,7 @@ const CREDENTIAL: Rule = Rule {
     remediation: "Recreate the credential with IDENTITY = 'SHARED ACCESS SIGNATURE' or 'Managed Identity'.",
 };
 
-const IN_MEMORY: Rule = Rule {
+pub(crate) const IN_MEMORY: Rule = Rule {
     id: "SQLMIG0220",
     level: FindingLevel::Warning,
     title: "In-memory OLTP",

@@ -1,0 +1,295 @@
+//! Catalog rules for MI_RULES.md part B (ids SQLMIG03xx, and the part B statement rules' ids
+//! where the catalog shows the same feature): backups, encryption, files, Agent, security and
+//! instance features read from the inventory.
+
+use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::{Finding, FindingLevel};
+
+use crate::limits;
+use crate::rules::{Rule, database_finding, instance_finding};
+use crate::text_rules_b::{AUDIT, CONFIGURE, IN_MEMORY, MIRRORING, SERVER_TRIGGER, XEVENT_TARGET};
+
+/// Instance-wide part B rules.
+pub fn instance(inst: &Instance, out: &mut Vec<Finding>) {
+    let mut push = |rule: &Rule, object: Option<&str>, message: String| {
+        out.push(instance_finding(
+            rule,
+            inst,
+            object.map(str::to_string),
+            message,
+        ))
+    };
+    let agent = &inst.agent;
+    if !agent.alerts.is_empty() {
+        push(
+            &ALERTS,
+            None,
+            format!(
+                "{} Agent alerts: {}",
+                agent.alerts.len(),
+                agent.alerts.join(", ")
+            ),
+        );
+    }
+    if !agent.proxies.is_empty() {
+        push(
+            &PROXIES,
+            None,
+            format!(
+                "{} Agent proxies: {}",
+                agent.proxies.len(),
+                agent.proxies.join(", ")
+            ),
+        );
+    }
+    for op in agent
+        .operators
+        .iter()
+        .filter(|o| o.uses_pager || o.uses_netsend)
+    {
+        let how = match (op.uses_pager, op.uses_netsend) {
+            (true, true) => "pager and NET SEND",
+            (true, false) => "pager",
+            _ => "NET SEND",
+        };
+        push(
+            &NOTIFICATIONS,
+            Some(&op.name),
+            format!("operator {} is notified by {how}", op.name),
+        );
+    }
+    let other_profiles: Vec<&str> = agent
+        .mail_profiles
+        .iter()
+        .filter(|p| !p.eq_ignore_ascii_case(limits::AGENT_MAIL_PROFILE))
+        .map(String::as_str)
+        .collect();
+    if !other_profiles.is_empty() {
+        push(
+            &MAIL_PROFILE,
+            None,
+            format!("Database Mail profiles: {}", other_profiles.join(", ")),
+        );
+    }
+    for audit in inst
+        .audits
+        .iter()
+        .filter(|a| ["FILE", "APPLICATION LOG", "SECURITY LOG"].contains(&a.type_desc.as_str()))
+    {
+        push(
+            &AUDIT,
+            Some(&audit.name),
+            format!("server audit {} writes to {}", audit.name, audit.type_desc),
+        );
+    }
+    if !inst.credentials.is_empty() {
+        push(
+            &CREDENTIALS,
+            None,
+            format!("credentials to recreate: {}", inst.credentials.join(", ")),
+        );
+    }
+    for session in inst
+        .xevent_sessions
+        .iter()
+        .filter(|s| !limits::BUILT_IN_XEVENT_SESSIONS.contains(&s.name.as_str()))
+    {
+        for target in session
+            .targets
+            .iter()
+            .filter(|t| t.ends_with("event_file") || t.ends_with("etw_classic_sync_target"))
+        {
+            push(
+                &XEVENT_TARGET,
+                Some(&session.name),
+                format!("event session {} writes to {target}", session.name),
+            );
+        }
+    }
+    for (option, default) in limits::REFUSED_OPTION_DEFAULTS {
+        if let Some(c) = inst
+            .configurations
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(option))
+            && c.value_in_use != *default
+        {
+            push(
+                &CONFIGURE,
+                Some(&c.name),
+                format!(
+                    "'{}' is {} here; Managed Instance keeps {default}",
+                    c.name, c.value_in_use
+                ),
+            );
+        }
+    }
+    for e in inst
+        .endpoints
+        .iter()
+        .filter(|e| e.type_desc == "DATABASE_MIRRORING")
+    {
+        push(
+            &MIRRORING,
+            Some(&e.name),
+            format!(
+                "database mirroring / availability group endpoint {}",
+                e.name
+            ),
+        );
+    }
+    if inst.server.as_ref().is_some_and(|s| s.is_hadr_enabled) {
+        push(
+            &MIRRORING,
+            None,
+            "Always On availability groups are enabled".into(),
+        );
+    }
+    // A trigger whose definition was read is judged by the text rules.
+    for t in inst
+        .server_triggers
+        .iter()
+        .filter(|t| t.definition.trim().is_empty())
+    {
+        push(
+            &SERVER_TRIGGER,
+            Some(&t.name),
+            format!("server-level trigger {}", t.name),
+        );
+    }
+}
+
+/// Per-database part B rules.
+pub fn database(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    let mut push =
+        |rule: &Rule, message: String| out.push(database_finding(rule, inst, db, message));
+    if let Some(full) = &db.backups.last_full
+        && !full.has_checksum
+    {
+        push(
+            &NO_CHECKSUM,
+            format!(
+                "the last full backup of {} ({}) has no checksums",
+                db.name, full.finish_date
+            ),
+        );
+    }
+    if db.features.transparent_data_encryption {
+        push(&TDE, format!("{} is encrypted with TDE", db.name));
+    }
+    if db.features.in_memory_oltp {
+        push(&IN_MEMORY, format!("{} has memory-optimized data", db.name));
+    }
+    if db.files.len() > limits::MAX_FILES_GENERAL_PURPOSE {
+        push(
+            &MANY_FILES,
+            format!(
+                "{} has {} files; General Purpose allows {}",
+                db.name,
+                db.files.len(),
+                limits::MAX_FILES_GENERAL_PURPOSE
+            ),
+        );
+    }
+    if db.is_db_chaining_on {
+        push(
+            &CHAINING,
+            format!("{} has cross-database ownership chaining on", db.name),
+        );
+    }
+    let unsigned: Vec<&str> = db
+        .assemblies
+        .iter()
+        .filter(|a| !a.is_signed)
+        .map(|a| a.name.as_str())
+        .collect();
+    if db.is_trustworthy_on && !unsigned.is_empty() {
+        push(
+            &TRUSTWORTHY,
+            format!(
+                "{} is TRUSTWORTHY for unsigned assemblies {}",
+                db.name,
+                unsigned.join(", ")
+            ),
+        );
+    }
+}
+
+const NO_CHECKSUM: Rule = Rule {
+    id: "SQLMIG0301",
+    level: FindingLevel::Warning,
+    title: "Backups without CHECKSUM",
+    impact: "A backup without checksums restores on Managed Instance, but more slowly and without a check of its pages.",
+    remediation: "Take the migration backups WITH CHECKSUM (sqlmig does).",
+};
+
+const TDE: Rule = Rule {
+    id: "SQLMIG0302",
+    level: FindingLevel::Warning,
+    title: "Transparent data encryption",
+    impact: "A TDE-protected backup restores only once the certificate that protects it is on the managed instance.",
+    remediation: "Migrate the TDE certificate first (Add-AzSqlManagedInstanceTransparentDataEncryptionCertificate), or decrypt before the backup.",
+};
+
+const MANY_FILES: Rule = Rule {
+    id: "SQLMIG0303",
+    level: FindingLevel::Warning,
+    title: "More database files than General Purpose allows",
+    impact: "General Purpose allows at most 280 files per database; the restore fails there.",
+    remediation: "Merge files (DBCC SHRINKFILE … EMPTYFILE) or choose Business Critical.",
+};
+
+const ALERTS: Rule = Rule {
+    id: "SQLMIG0304",
+    level: FindingLevel::Warning,
+    title: "SQL Agent alerts",
+    impact: "Managed Instance's Agent has no alerts on performance conditions or WMI events; alerts do not move with the databases.",
+    remediation: "Recreate the alerts that Managed Instance supports, or move monitoring to Azure Monitor alerts.",
+};
+
+const PROXIES: Rule = Rule {
+    id: "SQLMIG0305",
+    level: FindingLevel::Warning,
+    title: "SQL Agent proxies",
+    impact: "Managed Instance's Agent does not support proxies.",
+    remediation: "Run the steps as the Agent's own identity, or move them to Azure Automation.",
+};
+
+const NOTIFICATIONS: Rule = Rule {
+    id: "SQLMIG0306",
+    level: FindingLevel::Warning,
+    title: "Operator notified by pager or NET SEND",
+    impact: "Managed Instance's Agent notifies operators by e-mail only.",
+    remediation: "Give the operator an e-mail address (a pager gateway's address works).",
+};
+
+const MAIL_PROFILE: Rule = Rule {
+    id: "SQLMIG0307",
+    level: FindingLevel::Info,
+    title: "Database Mail profiles",
+    impact: "Managed Instance's Agent sends mail only through the profile AzureManagedInstance_dbmail_profile.",
+    remediation: "Create that profile on the managed instance for Agent notifications; other profiles serve sp_send_dbmail.",
+};
+
+const CREDENTIALS: Rule = Rule {
+    id: "SQLMIG0308",
+    level: FindingLevel::Info,
+    title: "Server credentials",
+    impact: "Credentials do not move with database backups; on Managed Instance they hold a SAS or use the managed identity.",
+    remediation: "Recreate each credential on the managed instance with a SAS or the managed identity.",
+};
+
+const CHAINING: Rule = Rule {
+    id: "SQLMIG0309",
+    level: FindingLevel::Info,
+    title: "Cross-database ownership chaining",
+    impact: "Works on Managed Instance between databases of one instance; not across instances.",
+    remediation: "Keep the chained databases on the same managed instance.",
+};
+
+const TRUSTWORTHY: Rule = Rule {
+    id: "SQLMIG0310",
+    level: FindingLevel::Warning,
+    title: "TRUSTWORTHY database with unsigned assemblies",
+    impact: "Restored databases are not TRUSTWORTHY on Managed Instance; unsigned assemblies that relied on it fail to load.",
+    remediation: "Sign the assemblies (or add them with sp_add_trusted_assembly) instead of relying on TRUSTWORTHY.",
+};
