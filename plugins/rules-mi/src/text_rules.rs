@@ -91,17 +91,131 @@ const NEEDLES: &[&str] = &[
     "attach",
 ];
 
-/// Whether `text` may hold anything a text rule looks for.
+/// Whether `text` may hold anything a text rule looks for: a needle at the start of a word (so
+/// `usp_Orders` is not `sp_`). Needles are prefixes, so `NextDay` passes as `next`; that only
+/// costs a tokenization.
 pub fn worth_scanning(text: &str) -> bool {
     static NEEDLE_FINDER: OnceLock<AhoCorasick> = OnceLock::new();
-    NEEDLE_FINDER
-        .get_or_init(|| {
-            AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(NEEDLES)
-                .expect("the needles are plain words")
-        })
-        .is_match(text)
+    let finder = NEEDLE_FINDER.get_or_init(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(NEEDLES)
+            .expect("the needles are plain words")
+    });
+    let bytes = text.as_bytes();
+    let mut lexer = QuickLexer::default();
+    finder.find_iter(text).any(|m| {
+        let word_needle = bytes[m.start()].is_ascii_alphabetic();
+        let starts_word =
+            !word_needle || m.start() == 0 || !is_identifier_byte(bytes[m.start() - 1]);
+        starts_word
+            && lexer.in_code_at(bytes, m.start())
+            && !common_harmless_use(bytes, m.start(), m.end())
+    })
+}
+
+/// Just enough of T-SQL's lexical rules to tell whether a byte is code or inside a comment,
+/// string or quoted name; moves forward only. Where it errs it errs towards "code", which only
+/// costs a full tokenization.
+#[derive(Default)]
+struct QuickLexer {
+    pos: usize,
+    state: Lex,
+    /// Nesting of /* */ comments (T-SQL nests them).
+    depth: usize,
+}
+
+#[derive(Default, Clone, Copy, PartialEq)]
+enum Lex {
+    #[default]
+    Code,
+    LineComment,
+    BlockComment,
+    /// Inside '…', "…" or […], closed by this byte.
+    Quoted(u8),
+}
+
+impl QuickLexer {
+    fn in_code_at(&mut self, bytes: &[u8], at: usize) -> bool {
+        while self.pos < at {
+            let b = bytes[self.pos];
+            let next = bytes.get(self.pos + 1).copied();
+            self.pos += 1;
+            match self.state {
+                Lex::Code => match (b, next) {
+                    (b'-', Some(b'-')) => {
+                        self.state = Lex::LineComment;
+                        self.pos += 1;
+                    }
+                    (b'/', Some(b'*')) => {
+                        self.state = Lex::BlockComment;
+                        self.depth = 1;
+                        self.pos += 1;
+                    }
+                    (b'\'', _) => self.state = Lex::Quoted(b'\''),
+                    (b'"', _) => self.state = Lex::Quoted(b'"'),
+                    (b'[', _) => self.state = Lex::Quoted(b']'),
+                    _ => {}
+                },
+                Lex::LineComment if b == b'\n' => self.state = Lex::Code,
+                Lex::LineComment => {}
+                Lex::BlockComment => match (b, next) {
+                    (b'*', Some(b'/')) => {
+                        self.pos += 1;
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            self.state = Lex::Code;
+                        }
+                    }
+                    (b'/', Some(b'*')) => {
+                        self.pos += 1;
+                        self.depth += 1;
+                    }
+                    _ => {}
+                },
+                // A doubled closer ('' or ]]) is an escaped one, still inside.
+                Lex::Quoted(close) if b == close => {
+                    if next == Some(close) {
+                        self.pos += 1;
+                    } else {
+                        self.state = Lex::Code;
+                    }
+                }
+                Lex::Quoted(_) => {}
+            }
+        }
+        // A needle may follow the quote ([xp_cmdshell]): the name inside is code.
+        self.state == Lex::Code
+            || (self.state == Lex::Quoted(b']') && at >= 1 && bytes[at - 1] == b'[')
+    }
+}
+
+/// Two needles are common in ordinary code: `RAISERROR(` (only `RAISERROR n` is legacy) and
+/// `FETCH NEXT` (only NEXT as a name is a finding). Skipping exactly those keeps most modules from
+/// being tokenized; anything unusual around them (a comment, a line break) still counts.
+fn common_harmless_use(bytes: &[u8], start: usize, end: usize) -> bool {
+    let needle = &bytes[start..end];
+    if needle.eq_ignore_ascii_case(b"raiserror") {
+        let next = bytes[end..].iter().find(|b| !matches!(b, b' ' | b'\t'));
+        return next == Some(&b'(');
+    }
+    if needle.eq_ignore_ascii_case(b"next") {
+        let before = bytes[..start].trim_ascii_end();
+        let after = bytes[end..].trim_ascii_start();
+        let word_after = |w: &[u8]| {
+            after.len() > w.len()
+                && after[..w.len()].eq_ignore_ascii_case(w)
+                && !is_identifier_byte(after[w.len()])
+        };
+        return (before.len() >= 5 && before[before.len() - 5..].eq_ignore_ascii_case(b"fetch"))
+            || word_after(b"value");
+    }
+    false
+}
+
+/// A byte that continues a T-SQL identifier.
+fn is_identifier_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'@' | b'#' | b'$')
 }
 
 /// Runs every text rule over `code`.
@@ -220,8 +334,12 @@ fn name_rules(code: &Code, i: usize, upper: &str, scan: &mut Scan) {
         scan.hit(code, &XP_CMDSHELL, i, "xp_cmdshell");
         return;
     }
-    // Only the last part of a name is a procedure name.
-    if code.is(i + 1, &Token::Period) || !code.is_call_start(code.name_start(i)) {
+    // Only the last part of a name is a procedure name, and every rule here is about an sp_ or
+    // xp_ procedure (checked first: it is the cheap test, and this runs for every word).
+    if !(upper.starts_with("SP_") || upper.starts_with("XP_"))
+        || code.is(i + 1, &Token::Period)
+        || !code.is_call_start(code.name_start(i))
+    {
         return;
     }
     match upper {

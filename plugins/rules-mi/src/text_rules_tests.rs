@@ -307,6 +307,30 @@ fn every_feature_text_passes_the_prefilter() {
     assert!(!worth_scanning(
         "CREATE PROCEDURE dbo.p AS SELECT a FROM dbo.t WHERE b = 1"
     ));
+    // A needle inside a longer name is not one; nor are RAISERROR( and FETCH NEXT.
+    assert!(!worth_scanning(
+        "CREATE PROCEDURE dbo.usp_Orders AS EXEC dbo.usp_Lines"
+    ));
+    assert!(!worth_scanning(
+        "RAISERROR ('x', 16, 1); FETCH  NEXT FROM c; SELECT NEXT VALUE FOR s"
+    ));
+    assert!(worth_scanning("EXEC master..[xp_cmdshell] 'dir'"));
+    assert!(worth_scanning("RAISERROR 50001 'x'"));
+    assert!(
+        worth_scanning("FETCH /* then */ NEXT FROM c"),
+        "unusual text still counts"
+    );
+    assert!(worth_scanning("CREATE TABLE t (next int)"));
+    // Needles in comments and strings do not make a text worth tokenizing.
+    assert!(!worth_scanning(
+        "-- for the order service\nSELECT 1 /* EXEC xp_cmdshell /* nested */ 'x' */"
+    ));
+    assert!(!worth_scanning(
+        "SELECT 'it''s xp_cmdshell', [a sp_ name] FROM t"
+    ));
+    assert!(worth_scanning(
+        "SELECT 'it''s' FROM t; EXEC xp_cmdshell 'dir'"
+    ));
 }
 
 #[test]
