@@ -29,7 +29,7 @@ fn procedure(m: usize, every_scanned: bool) -> String {
          \x20   GROUP BY o.OrderId, o.OrderDate, o.Status\n    ORDER BY o.OrderDate DESC;\n\
          \n    UPDATE dbo.Customers SET LastSeen = SYSDATETIME() WHERE CustomerId = @CustomerId;\n"
     );
-    if m % 5 == 0 {
+    if m.is_multiple_of(5) {
         body.push_str(
             "\n    DECLARE @id INT;\n    DECLARE c CURSOR LOCAL FAST_FORWARD FOR\n\
              \x20       SELECT OrderId FROM dbo.Orders WHERE Status = 'open';\n    OPEN c;\n\
