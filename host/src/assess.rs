@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod findings;
+pub mod house_rules;
 pub mod readiness;
 pub mod report;
 pub mod scripts;

@@ -1,7 +1,7 @@
 //! `sqlmig assess`: run rule packs over an inventory, offline, and report what blocks or changes
 //! on Azure SQL Managed Instance.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -10,6 +10,8 @@ use sqlmig_inventory::Inventory;
 use super::inventory_cmd;
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
+use crate::assess::engine::Outcome;
+use crate::assess::house_rules::HouseRules;
 use crate::assess::{self, Assessment, RulePack, scripts};
 use crate::capabilities::CapabilitySet;
 use crate::plugins::load_plugin;
@@ -32,6 +34,7 @@ use crate::runtime::Runtime;
 ///   sqlmig assess --scripts ./Database/ --var Env=prod
 ///   sqlmig assess --scripts Sales.sqlproj --scripts deploy/post.sql -o json
 ///   sqlmig assess --inventory inventory.json --rules rules-mi --rules rules-acme -o json
+///   sqlmig assess --inventory inventory.json --rules rules-mi --rules house-rules.toml
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct AssessArgs {
@@ -46,8 +49,9 @@ pub struct AssessArgs {
     /// a script overrides it from that line on.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// A rule pack to run (repeatable); default: every plugin of kind `rules`.
-    #[arg(long, value_name = "PLUGIN")]
+    /// A rule pack to run (repeatable): a rule plugin's name, or a house-rules .toml file
+    /// (docs/house-rules.md); default: every plugin of kind `rules`.
+    #[arg(long, value_name = "PLUGIN|FILE")]
     pub rules: Vec<String>,
     /// Rule-pack calls run at once (one per pack and instance).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -105,50 +109,8 @@ fn gather(args: &AssessArgs) -> Result<(Inventory, String), Failure> {
 /// Runs `sqlmig assess`.
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     let (inventory, source) = gather(&args)?;
-    let config = ctx.config()?;
-    let store = PluginStore::new(ctx.paths.plugins_dir());
-    let chosen = if args.rules.is_empty() {
-        store
-            .available()
-            .map_err(Failure::io)?
-            .into_iter()
-            .filter(|p| {
-                p.manifest.kind == "rules" && p.manifest.hooks.iter().any(|h| h == "assess")
-            })
-            .collect()
-    } else {
-        let mut v = Vec::new();
-        for name in &args.rules {
-            let p = store.find(name).map_err(|e| {
-                Failure::bad_input(e).hint("list rule packs with `sqlmig plugin list`")
-            })?;
-            if !p.manifest.hooks.iter().any(|h| h == "assess") {
-                return Err(Failure::bad_input(format!(
-                    "plugin {name} has no assess hook: it is not a rule pack (its hooks: {})",
-                    p.manifest.hooks.join(", ")
-                )));
-            }
-            v.push(p);
-        }
-        v
-    };
-    if chosen.is_empty() {
-        return Err(Failure::bad_input("no rule packs to run")
-            .hint("install one with `sqlmig plugin install DIR`, or name one with --rules"));
-    }
-    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
-        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
-    let mut packs = Vec::new();
-    for p in &chosen {
-        let plugin = load_plugin(&runtime, p, &config, &CapabilitySet::default())
-            .map_err(|e| Failure::io(e.to_string()))?;
-        packs.push(RulePack {
-            plugin,
-            options: "{}".into(),
-        });
-    }
-    let labels = packs.iter().map(|p| p.plugin.label.clone()).collect();
-    let outcome = assess::run(&packs, &inventory, args.concurrency as usize).await;
+    let (labels, outcome) =
+        evaluate(ctx, &args.rules, &inventory, args.concurrency as usize).await?;
     let a = Assessment::new(&inventory, &source, labels, outcome);
     match ctx.output {
         OutputFormat::Json => write_json(
@@ -171,6 +133,79 @@ pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Runs the rule packs `rules` names (plugin names, or house-rule `.toml` files) over
+/// `inventory`; every installed or bundled rule plugin when `rules` is empty. Returns the packs'
+/// labels and what they found.
+pub(super) async fn evaluate(
+    ctx: &Context,
+    rules: &[String],
+    inventory: &Inventory,
+    concurrency: usize,
+) -> Result<(Vec<String>, Outcome), Failure> {
+    let config = ctx.config()?;
+    let store = PluginStore::new(ctx.paths.plugins_dir());
+    let (files, names): (Vec<&String>, Vec<&String>) = rules
+        .iter()
+        .partition(|r| r.to_ascii_lowercase().ends_with(".toml"));
+    let house: Vec<HouseRules> = files
+        .iter()
+        .map(|f| HouseRules::load(Path::new(f)).map_err(|e| Failure::bad_input(e.to_string())))
+        .collect::<Result<_, _>>()?;
+    let chosen = if rules.is_empty() {
+        store
+            .available()
+            .map_err(Failure::io)?
+            .into_iter()
+            .filter(|p| {
+                p.manifest.kind == "rules" && p.manifest.hooks.iter().any(|h| h == "assess")
+            })
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for name in names {
+            let p = store.find(name).map_err(|e| {
+                Failure::bad_input(e)
+                    .hint("list rule packs with `sqlmig plugin list`; house rules are .toml files")
+            })?;
+            if !p.manifest.hooks.iter().any(|h| h == "assess") {
+                return Err(Failure::bad_input(format!(
+                    "plugin {name} has no assess hook: it is not a rule pack (its hooks: {})",
+                    p.manifest.hooks.join(", ")
+                )));
+            }
+            v.push(p);
+        }
+        v
+    };
+    if chosen.is_empty() && house.is_empty() {
+        return Err(Failure::bad_input("no rule packs to run")
+            .hint("install one with `sqlmig plugin install DIR`, or name one with --rules"));
+    }
+    let mut packs = Vec::new();
+    if !chosen.is_empty() {
+        let runtime = Runtime::new(Some(ctx.paths.component_cache()))
+            .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
+        for p in &chosen {
+            let plugin = load_plugin(&runtime, p, &config, &CapabilitySet::default())
+                .map_err(|e| Failure::io(e.to_string()))?;
+            packs.push(RulePack {
+                plugin,
+                options: "{}".into(),
+            });
+        }
+    }
+    let mut labels: Vec<String> = packs.iter().map(|p| p.plugin.label.clone()).collect();
+    let mut outcome = assess::run(&packs, inventory, concurrency).await;
+    for h in &house {
+        labels.push(h.label());
+        outcome.findings.extend(h.run(inventory));
+    }
+    outcome
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Ok((labels, outcome))
 }
 
 fn print_console(a: &Assessment) {
