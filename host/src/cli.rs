@@ -9,6 +9,7 @@ mod failure;
 mod inventory_cmd;
 mod output;
 mod plugin_cmd;
+mod rules_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Read inventories offline: summary, differences between snapshots, the format's schema.
     #[command(subcommand)]
     Inventory(inventory_cmd::InventoryCommand),
+    /// Test rule packs against a fixture inventory, without a server.
+    #[command(subcommand)]
+    Rules(rules_cmd::RulesCommand),
 }
 
 /// What every command gets: paths, config, output settings.
@@ -143,6 +147,7 @@ pub fn run() -> ExitCode {
             Command::Inventory(cmd) => inventory_cmd::run(&ctx, cmd),
             Command::Discover(args) => discover_cmd::run(&ctx, args).await,
             Command::Assess(args) => assess_cmd::run(&ctx, args).await,
+            Command::Rules(cmd) => rules_cmd::run(&ctx, cmd).await,
         }
     });
     match result {
