@@ -104,14 +104,17 @@ pub fn worth_scanning(text: &str) -> bool {
     });
     let bytes = text.as_bytes();
     let mut lexer = QuickLexer::default();
-    finder.find_iter(text).any(|m| {
+    let needle_in_code = finder.find_iter(text).any(|m| {
         let word_needle = bytes[m.start()].is_ascii_alphabetic();
         let starts_word =
             !word_needle || m.start() == 0 || !is_identifier_byte(bytes[m.start() - 1]);
         starts_word
             && lexer.in_code_at(bytes, m.start())
             && !common_harmless_use(bytes, m.start(), m.end())
-    })
+    });
+    // A string or comment left open hides what follows it: the tokenizer must look, and report
+    // the text as unreadable.
+    needle_in_code || lexer.left_open(bytes)
 }
 
 /// Just enough of T-SQL's lexical rules to tell whether a byte is code or inside a comment,
@@ -136,6 +139,12 @@ enum Lex {
 }
 
 impl QuickLexer {
+    /// Whether the text ends inside a string, quoted name or block comment.
+    fn left_open(&mut self, bytes: &[u8]) -> bool {
+        self.in_code_at(bytes, bytes.len());
+        matches!(self.state, Lex::Quoted(_) | Lex::BlockComment)
+    }
+
     fn in_code_at(&mut self, bytes: &[u8], at: usize) -> bool {
         while self.pos < at {
             let b = bytes[self.pos];

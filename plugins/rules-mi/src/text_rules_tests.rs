@@ -331,6 +331,9 @@ fn every_feature_text_passes_the_prefilter() {
     assert!(worth_scanning(
         "SELECT 'it''s' FROM t; EXEC xp_cmdshell 'dir'"
     ));
+    // An unterminated string or comment goes to the tokenizer, which reports it.
+    assert!(worth_scanning("SELECT 'open"));
+    assert!(worth_scanning("SELECT 1 /* open"));
 }
 
 #[test]

@@ -99,7 +99,7 @@ impl Code {
         self.toks.get(i).map(|t| &t.token)
     }
 
-    /// Whether token `i` is the unquoted keyword `kw` (upper case).
+    /// Whether token `i` is the unquoted keyword `kw` (in any case).
     pub fn kw(&self, i: usize, kw: &str) -> bool {
         matches!(self.get(i), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw))
     }
