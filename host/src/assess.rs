@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod findings;
 pub mod house_rules;
+pub mod html;
 pub mod readiness;
 pub mod report;
 pub mod scripts;

@@ -68,6 +68,8 @@ pub enum OutputFormat {
     Json,
     /// One row per finding (reports only: assess).
     Csv,
+    /// One self-contained HTML page (reports only: assess).
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,9 +132,13 @@ pub fn run() -> ExitCode {
         out: cli.out.clone(),
         quiet: cli.quiet,
     };
-    if ctx.output == OutputFormat::Csv && !matches!(cli.command, Command::Assess(_)) {
-        return Failure::bad_input("--output csv is for reports: use it with `sqlmig assess`")
-            .report();
+    if matches!(ctx.output, OutputFormat::Csv | OutputFormat::Html)
+        && !matches!(cli.command, Command::Assess(_))
+    {
+        return Failure::bad_input(
+            "--output csv and html are for reports: use them with `sqlmig assess`",
+        )
+        .report();
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -32,8 +32,9 @@ fn blockers_make_exit_code_1_and_the_report_says_where() {
     assert_eq!(readiness("OldCompat"), "ready_with_warnings");
     assert_eq!(readiness("Docs"), "blocked");
     assert_eq!(a["readiness"][0]["readiness"], "blocked");
-    // TwoLogs and Docs on SQL01, Broker and Huge on SQL02, Code (not CleanCode) on SQL03.
-    assert_eq!(a["summary"]["blocked_databases"], 5);
+    // TwoLogs and Docs on SQL01, Broker and Huge on SQL02, Code (not CleanCode) on SQL03,
+    // Featured (in-memory OLTP on General Purpose) on SQL04.
+    assert_eq!(a["summary"]["blocked_databases"], 6);
     assert_eq!(a["readiness"][2]["databases"][1]["name"], "CleanCode");
     assert_eq!(a["readiness"][2]["databases"][1]["readiness"], "ready");
     assert_eq!(a["readiness"][1]["name"], "SQL02");
@@ -105,5 +106,82 @@ fn bad_input_is_refused() {
     assert!(stderr(&out).contains("not a rule pack"), "{}", stderr(&out));
     let out = s.run(&["plugin", "list", "-o", "csv"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--output csv is for reports"));
+    assert!(stderr(&out).contains("--output csv and html are for reports"));
+}
+
+#[test]
+fn the_html_report_is_one_self_contained_file() {
+    let s = sqlmig();
+    let file = s.home.path().join("report.html");
+    let out = s.run(&[
+        "assess",
+        "--inventory",
+        SEED,
+        "-o",
+        "html",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    // Nothing to fetch: no scripts, stylesheets, images, fonts or imports.
+    for external in ["<script", "<link", "<img", "url(", "@import", " src="] {
+        assert!(!html.contains(external), "{external}");
+    }
+    // Readiness, findings by rule with what to do, findings by database.
+    assert!(html.contains("<h2 id=\"readiness\">Readiness</h2>"));
+    assert!(html.contains("<code>MultipleLogFiles</code> More than one log file"));
+    assert!(html.contains("Empty and remove the extra log files"));
+    assert!(html.contains("<h4 id=\"db-SQL01-LEGACY-TwoLogs\">TwoLogs <span class=\"badge blocked\">blocked</span></h4>"));
+    assert!(html.contains("href=\"#db-SQL01-LEGACY-TwoLogs\""));
+
+    // Names from the inventory are text, never markup.
+    let inv = s.home.path().join("inv.json");
+    std::fs::write(
+        &inv,
+        r#"{"schema":"sqlmig.inventory/1","instances":[{"name":"S","databases":[
+            {"name":"<script>alert(1)</script>","database_id":5,"compatibility_level":80}]}]}"#,
+    )
+    .unwrap();
+    let out = s.run(&["assess", "--inventory", inv.to_str().unwrap(), "-o", "html"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = stdout(&out);
+    assert!(!html.contains("<script>alert"));
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[test]
+fn html_and_csv_are_for_reports_only() {
+    let s = sqlmig();
+    let out = s.run(&["plugin", "list", "-o", "html"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("are for reports"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_target_tier_reaches_the_rule_pack() {
+    let s = sqlmig();
+    let blocked = |target: &str| {
+        let a = s.json_with_code(
+            &[
+                "assess",
+                "--inventory",
+                SEED,
+                "--target",
+                target,
+                "-o",
+                "json",
+            ],
+            1,
+        );
+        a["summary"]["blocked_databases"].as_u64().unwrap()
+    };
+    // Featured's in-memory OLTP blocks General Purpose only.
+    assert_eq!(blocked("mi-gp"), 6);
+    assert_eq!(blocked("mi-bc"), 5);
+    let out = s.run(&["assess", "--inventory", SEED, "--target", "sql-db"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("mi-gp"), "{}", stderr(&out));
 }

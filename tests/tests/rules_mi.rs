@@ -21,12 +21,17 @@ fn rules_mi() -> LoadedPlugin {
 }
 
 async fn assess(inventory: &str) -> Vec<Finding> {
+    assess_for(inventory, "{}").await
+}
+
+/// The pack's findings with `options` (`{"target": "mi-bc"}`).
+async fn assess_for(inventory: &str, options: &str) -> Vec<Finding> {
     let out = rules_mi()
         .call(
             &Services::default(),
             HookCall::Assess {
                 inventory: inventory.to_string(),
-                options: "{}".into(),
+                options: options.into(),
             },
         )
         .await
@@ -86,7 +91,13 @@ async fn each_rule_fires_exactly_where_its_feature_is() {
     assert_eq!(fired(&f, "ClrStrictSecurity"), ["Clr"]);
     assert_eq!(fired(&f, "ServiceBrokerWithNonLocalAddress"), ["Broker"]);
     assert_eq!(fired(&f, "MIDatabaseSize"), ["Huge"]);
-    assert_eq!(f.len(), 3 + 14, "nothing on Clean, Tidy or master: {f:#?}");
+    // And the compatibility-level note on each of the 8 user databases.
+    assert_eq!(fired(&f, "SQLMIG0401").len(), 8);
+    assert_eq!(
+        f.len(),
+        3 + 14 + 8,
+        "nothing on Clean, Tidy or master: {f:#?}"
+    );
     let by = |id: &str| f.iter().find(|x| x.rule_id == id).unwrap();
     assert_eq!(
         by("PowerShellJob").object.as_deref(),
@@ -157,7 +168,9 @@ async fn text_rules_fire_in_the_module_that_uses_the_feature() {
     let on_modules = f
         .iter()
         .filter(|x| {
-            x.database.as_deref() == Some("Code") && x.object.as_deref() != Some("dbo.queue")
+            x.database.as_deref() == Some("Code")
+                && x.object.as_deref() != Some("dbo.queue")
+                && x.rule_id != "SQLMIG0401"
         })
         .count();
     assert_eq!(
@@ -165,12 +178,28 @@ async fn text_rules_fire_in_the_module_that_uses_the_feature() {
         modules.len(),
         "one finding per module, none on the encrypted one"
     );
-    assert!(
-        !f.iter().any(|x| x.database.as_deref() == Some("CleanCode")),
-        "{:#?}",
-        f.iter()
-            .filter(|x| x.database.as_deref() == Some("CleanCode"))
-            .collect::<Vec<_>>()
+    let on_clean: Vec<&Finding> = f
+        .iter()
+        .filter(|x| x.database.as_deref() == Some("CleanCode"))
+        .collect();
+    assert_eq!(
+        on_clean.len(),
+        1,
+        "only the compatibility note: {on_clean:#?}"
+    );
+    assert_eq!(on_clean[0].rule_id, "SQLMIG0401");
+    assert_eq!(
+        on_clean[0].message,
+        "run CleanCode at compatibility level 160 (the highest Managed Instance runs; now 150)"
+    );
+    // COMPUTE in Code pins its level at 100.
+    let code = f
+        .iter()
+        .find(|x| x.rule_id == "SQLMIG0401" && x.database.as_deref() == Some("Code"))
+        .unwrap();
+    assert_eq!(
+        code.message,
+        "run Code at compatibility level 100 (COMPUTE is gone from level 110; now 150)"
     );
 
     let by = |id: &str| f.iter().filter(|x| x.rule_id == id).collect::<Vec<_>>();
@@ -218,6 +247,8 @@ async fn part_b_catalog_rules_fire_where_the_feature_is() {
     let mut expected: Vec<(String, String)> = [
         ("SQLMIG0301", "Featured"),
         ("SQLMIG0302", "Featured"),
+        ("SQLMIG0401", "Featured"),
+        ("SQLMIG0401", "Plain"),
         ("SQLMIG0220", "Featured"),
         ("SQLMIG0303", "Featured"),
         ("SQLMIG0309", "Featured"),
@@ -241,6 +272,51 @@ async fn part_b_catalog_rules_fire_where_the_feature_is() {
     assert_eq!(got, expected);
 }
 
+/// The tier changes what the tier limits: in-memory OLTP is an issue on General Purpose (the
+/// default) and a note on Business Critical; the 280-file limit is General Purpose's only.
+#[tokio::test]
+async fn the_target_tier_decides_in_memory_oltp_and_file_counts() {
+    let sql04 = |f: Vec<Finding>| -> Vec<(String, FindingLevel)> {
+        f.into_iter()
+            .filter(|x| {
+                x.instance == "SQL04" && (x.rule_id == "SQLMIG0220" || x.rule_id == "SQLMIG0303")
+            })
+            .map(|x| (x.rule_id, x.level))
+            .collect()
+    };
+    let gp = sql04(assess_for(&fixture(), r#"{"target":"mi-gp"}"#).await);
+    assert_eq!(gp.len(), 2, "{gp:?}");
+    assert!(
+        gp.iter()
+            .any(|(id, l)| id == "SQLMIG0220" && matches!(l, FindingLevel::Issue))
+    );
+    assert!(gp.iter().any(|(id, _)| id == "SQLMIG0303"));
+    assert_eq!(
+        sql04(assess(&fixture()).await).len(),
+        2,
+        "General Purpose is the default"
+    );
+    let bc = sql04(assess_for(&fixture(), r#"{"target":"mi-bc"}"#).await);
+    assert_eq!(bc.len(), 1, "{bc:?}");
+    assert!(matches!(bc[0].1, FindingLevel::Info));
+
+    let err = rules_mi()
+        .call(
+            &Services::default(),
+            HookCall::Assess {
+                inventory: fixture(),
+                options: r#"{"target":"sql-db"}"#.into(),
+            },
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown target \"sql-db\"; use mi-gp or mi-bc"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn more_than_100_user_databases_is_an_instance_warning() {
     let dbs = |n: usize| {
@@ -261,12 +337,13 @@ async fn more_than_100_user_databases_is_an_instance_warning() {
         )
     };
     assert!(
-        assess(&inv(100)).await.is_empty(),
+        fired(&assess(&inv(100)).await, "NumDbExceeds100").is_empty(),
         "100 is the limit, not over it"
     );
     let f = assess(&inv(101)).await;
     assert_eq!(fired(&f, "NumDbExceeds100"), ["BIG"]);
-    assert!(matches!(f[0].scope, FindingScope::Instance));
+    let too_many = f.iter().find(|x| x.rule_id == "NumDbExceeds100").unwrap();
+    assert!(matches!(too_many.scope, FindingScope::Instance));
 }
 
 #[tokio::test]

@@ -12,7 +12,8 @@ use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
 use crate::assess::engine::Outcome;
 use crate::assess::house_rules::HouseRules;
-use crate::assess::{self, Assessment, RulePack, scripts};
+use crate::assess::{self, Assessment, RulePack, html, scripts};
+use crate::assess::{Finding, Level};
 use crate::capabilities::CapabilitySet;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
@@ -31,6 +32,7 @@ use crate::runtime::Runtime;
 /// Examples:
 ///   sqlmig assess --inventory inventory.json
 ///   sqlmig assess --inventory inventory.json -o csv --out findings.csv
+///   sqlmig assess --inventory inventory.json --target mi-bc -o html --out report.html
 ///   sqlmig assess --scripts ./Database/ --var Env=prod
 ///   sqlmig assess --scripts Sales.sqlproj --scripts deploy/post.sql -o json
 ///   sqlmig assess --inventory inventory.json --rules rules-mi --rules rules-acme -o json
@@ -53,9 +55,33 @@ pub struct AssessArgs {
     /// (docs/house-rules.md); default: every plugin of kind `rules`.
     #[arg(long, value_name = "PLUGIN|FILE")]
     pub rules: Vec<String>,
+    /// The Managed Instance service tier to assess for: General Purpose or Business Critical
+    /// (tier limits: storage, files per database, in-memory OLTP).
+    #[arg(long, value_enum, default_value_t = Target::MiGp)]
+    pub target: Target,
     /// Rule-pack calls run at once (one per pack and instance).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+}
+
+/// A Managed Instance service tier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// General Purpose.
+    MiGp,
+    /// Business Critical.
+    MiBc,
+}
+
+impl Target {
+    /// The rule packs' options for this target.
+    fn options(self) -> String {
+        let id = match self {
+            Target::MiGp => "mi-gp",
+            Target::MiBc => "mi-bc",
+        };
+        serde_json::json!({ "target": id }).to_string()
+    }
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {
@@ -109,8 +135,15 @@ fn gather(args: &AssessArgs) -> Result<(Inventory, String), Failure> {
 /// Runs `sqlmig assess`.
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     let (inventory, source) = gather(&args)?;
-    let (labels, outcome) =
-        evaluate(ctx, &args.rules, &inventory, args.concurrency as usize).await?;
+    let options = args.target.options();
+    let (labels, outcome) = evaluate(
+        ctx,
+        &args.rules,
+        &options,
+        &inventory,
+        args.concurrency as usize,
+    )
+    .await?;
     let a = Assessment::new(&inventory, &source, labels, outcome);
     match ctx.output {
         OutputFormat::Json => write_json(
@@ -118,6 +151,7 @@ pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
             ctx.out.as_deref(),
         )?,
         OutputFormat::Csv => super::output::write_text(&a.to_csv(), ctx.out.as_deref())?,
+        OutputFormat::Html => super::output::write_text(&html::render(&a), ctx.out.as_deref())?,
         OutputFormat::Table => print_console(&a),
     }
     for f in &a.failures {
@@ -135,12 +169,13 @@ pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// Runs the rule packs `rules` names (plugin names, or house-rule `.toml` files) over
+/// Runs the rule packs `rules` names, with `options` (JSON) for the plugins, (plugin names, or house-rule `.toml` files) over
 /// `inventory`; every installed or bundled rule plugin when `rules` is empty. Returns the packs'
 /// labels and what they found.
 pub(super) async fn evaluate(
     ctx: &Context,
     rules: &[String],
+    options: &str,
     inventory: &Inventory,
     concurrency: usize,
 ) -> Result<(Vec<String>, Outcome), Failure> {
@@ -192,7 +227,7 @@ pub(super) async fn evaluate(
                 .map_err(|e| Failure::io(e.to_string()))?;
             packs.push(RulePack {
                 plugin,
-                options: "{}".into(),
+                options: options.to_string(),
             });
         }
     }
@@ -243,12 +278,18 @@ fn print_console(a: &Assessment) {
         }
     }
     print!("{}", t.render());
-    if a.findings.is_empty() {
-        return;
+    // Notes (info findings, such as compatibility-level advice) would drown the table on a
+    // large estate: they are counted here and listed in the json, csv and html reports.
+    let shown: Vec<&Finding> = a
+        .findings
+        .iter()
+        .filter(|f| f.level != Level::Info)
+        .collect();
+    if !shown.is_empty() {
+        println!();
     }
-    println!();
     let mut t = Table::new(&["LEVEL", "RULE", "WHERE", "WHAT"]);
-    for f in &a.findings {
+    for f in shown {
         let level = serde_json::to_value(f.level).expect("serializes");
         let mut place = f.instance.clone();
         if let Some(d) = &f.database {
@@ -270,6 +311,16 @@ fn print_console(a: &Assessment) {
             f.message.clone(),
         ]);
     }
-    print!("{}", t.render());
-    println!("\nremediation and impact for each rule: sqlmig assess … -o json, or -o csv");
+    if !t.is_empty() {
+        print!("{}", t.render());
+    }
+    if a.summary.infos > 0 {
+        println!(
+            "\n{} notes (info findings, e.g. the compatibility level to run at) are in the reports",
+            a.summary.infos
+        );
+    }
+    println!(
+        "\nimpact and remediation for each rule: sqlmig assess … -o html --out report.html (or -o json, -o csv)"
+    );
 }

@@ -98,7 +98,7 @@ fn install(
             &serde_json::to_value(&done).expect("serializes"),
             ctx.out.as_deref(),
         )?,
-        OutputFormat::Table | OutputFormat::Csv => {
+        OutputFormat::Table | OutputFormat::Csv | OutputFormat::Html => {
             if !ctx.quiet {
                 let replaced = if done.replaced.is_empty() {
                     String::new()
@@ -146,7 +146,7 @@ fn list(ctx: &Context, store: &PluginStore) -> Result<ExitCode, Failure> {
             let v: Vec<Value> = plugins.iter().map(plugin_json).collect();
             write_json(&Value::Array(v), ctx.out.as_deref())?;
         }
-        OutputFormat::Table | OutputFormat::Csv => {
+        OutputFormat::Table | OutputFormat::Csv | OutputFormat::Html => {
             if plugins.is_empty() {
                 eprintln!("no plugins installed; `sqlmig plugin install DIR` adds one");
                 return Ok(ExitCode::SUCCESS);
@@ -245,7 +245,7 @@ async fn info(
     v["path"] = json!(p.dir.as_ref().map(|d| d.display().to_string()));
     match ctx.output {
         OutputFormat::Json => write_json(&v, ctx.out.as_deref())?,
-        OutputFormat::Table | OutputFormat::Csv => {
+        OutputFormat::Table | OutputFormat::Csv | OutputFormat::Html => {
             let m = &p.manifest;
             let list = |l: &[String]| {
                 if l.is_empty() {
@@ -299,7 +299,7 @@ fn remove(ctx: &Context, store: &PluginStore, name: &str) -> Result<ExitCode, Fa
             &json!({"name": name, "removed": versions}),
             ctx.out.as_deref(),
         )?,
-        OutputFormat::Table | OutputFormat::Csv => {
+        OutputFormat::Table | OutputFormat::Csv | OutputFormat::Html => {
             if !ctx.quiet {
                 eprintln!("removed {name} {}", versions.join(", "));
             }

@@ -4,7 +4,7 @@
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
-use crate::limits;
+use crate::limits::{self, Tier};
 use crate::rules::{Rule, database_finding, instance_finding};
 use crate::text_rules::NEXT_COLUMN;
 
@@ -194,19 +194,24 @@ const INSTANCE_SIZE: Rule = Rule {
 };
 
 /// User data over the instance storage limit.
-pub fn instance_size(inst: &Instance, out: &mut Vec<Finding>) {
+pub fn instance_size(inst: &Instance, tier: &Tier, out: &mut Vec<Finding>) {
     let total: f64 = inst
         .databases
         .iter()
         .filter(|d| d.is_user())
         .map(|d| d.size_mb)
         .sum();
-    if total > limits::MAX_STORAGE_MB {
+    if total > tier.max_storage_mb {
         out.push(instance_finding(
             &INSTANCE_SIZE,
             inst,
             None,
-            format!("user databases take {:.0} GB", total / 1024.0),
+            format!(
+                "user databases take {:.0} GB; a {} instance holds {:.0} GB",
+                total / 1024.0,
+                tier.name,
+                tier.max_storage_mb / 1024.0
+            ),
         ));
     }
 }
@@ -220,13 +225,19 @@ const DATABASE_SIZE: Rule = Rule {
 };
 
 /// A database over the per-database limit.
-pub fn database_size(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
-    if db.size_mb > limits::MAX_STORAGE_MB {
+pub fn database_size(inst: &Instance, db: &Database, tier: &Tier, out: &mut Vec<Finding>) {
+    if db.size_mb > tier.max_storage_mb {
         out.push(database_finding(
             &DATABASE_SIZE,
             inst,
             db,
-            format!("{} takes {:.0} GB", db.name, db.size_mb / 1024.0),
+            format!(
+                "{} takes {:.0} GB; {} allows {:.0} GB",
+                db.name,
+                db.size_mb / 1024.0,
+                tier.name,
+                tier.max_storage_mb / 1024.0
+            ),
         ));
     }
 }

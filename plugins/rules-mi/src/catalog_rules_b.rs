@@ -6,8 +6,11 @@ use sqlmig_plugin_sdk::inventory::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 
 use crate::limits;
+use crate::limits::Tier;
 use crate::rules::{Rule, database_finding, instance_finding};
-use crate::text_rules_b::{AUDIT, CONFIGURE, IN_MEMORY, MIRRORING, SERVER_TRIGGER, XEVENT_TARGET};
+use crate::text_rules_b::{
+    AUDIT, CONFIGURE, MIRRORING, SERVER_TRIGGER, XEVENT_TARGET, in_memory_rule,
+};
 
 /// Instance-wide part B rules.
 pub fn instance(inst: &Instance, out: &mut Vec<Finding>) {
@@ -159,7 +162,7 @@ pub fn instance(inst: &Instance, out: &mut Vec<Finding>) {
 }
 
 /// Per-database part B rules.
-pub fn database(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+pub fn database(inst: &Instance, db: &Database, tier: &Tier, out: &mut Vec<Finding>) {
     let mut push =
         |rule: &Rule, message: String| out.push(database_finding(rule, inst, db, message));
     if let Some(full) = &db.backups.last_full
@@ -177,16 +180,21 @@ pub fn database(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
         push(&TDE, format!("{} is encrypted with TDE", db.name));
     }
     if db.features.in_memory_oltp {
-        push(&IN_MEMORY, format!("{} has memory-optimized data", db.name));
+        push(
+            in_memory_rule(tier),
+            format!("{} has memory-optimized data", db.name),
+        );
     }
-    if db.files.len() > limits::MAX_FILES_GENERAL_PURPOSE {
+    if let Some(max) = tier.max_files
+        && db.files.len() > max
+    {
         push(
             &MANY_FILES,
             format!(
-                "{} has {} files; General Purpose allows {}",
+                "{} has {} files; {} allows {max}",
                 db.name,
                 db.files.len(),
-                limits::MAX_FILES_GENERAL_PURPOSE
+                tier.name
             ),
         );
     }

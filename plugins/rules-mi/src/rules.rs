@@ -3,13 +3,14 @@
 
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
+use crate::limits::Tier;
 use crate::{catalog_rules, catalog_rules_b, limits, text_sources};
 use sqlmig_plugin_sdk::inventory::{Database, Instance, Inventory};
 
 pub const DOCS: &str = "https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server";
 
-/// Every rule over every instance and database, instance findings first.
-pub fn run_all(inv: &Inventory) -> Vec<Finding> {
+/// Every rule over every instance and database for the `tier` the databases move to.
+pub fn run_all(inv: &Inventory, tier: &Tier) -> Vec<Finding> {
     let mut out = Vec::new();
     for inst in &inv.instances {
         num_db_exceeds_100(inst, &mut out);
@@ -17,21 +18,63 @@ pub fn run_all(inv: &Inventory) -> Vec<Finding> {
         catalog_rules::windows_logins(inst, &mut out);
         catalog_rules::linked_servers(inst, &mut out);
         catalog_rules::trace_flags(inst, &mut out);
-        catalog_rules::instance_size(inst, &mut out);
+        catalog_rules::instance_size(inst, tier, &mut out);
         for db in inst.databases.iter().filter(|d| d.is_user()) {
             compat_level_lower_than_100(inst, db, &mut out);
             multiple_log_files(inst, db, &mut out);
             filestream(inst, db, &mut out);
-            catalog_rules::database_size(inst, db, &mut out);
+            catalog_rules::database_size(inst, db, tier, &mut out);
             catalog_rules::unsigned_assemblies(inst, db, &mut out);
             catalog_rules::broker_routes(inst, db, &mut out);
             catalog_rules::next_named(inst, db, &mut out);
-            catalog_rules_b::database(inst, db, &mut out);
+            catalog_rules_b::database(inst, db, tier, &mut out);
         }
         catalog_rules_b::instance(inst, &mut out);
-        text_sources::run(inst, &mut out);
+        text_sources::run(inst, tier, &mut out);
+        for db in inst.databases.iter().filter(|d| d.is_user()) {
+            recommend_compatibility_level(inst, db, &mut out);
+        }
     }
     out
+}
+
+const COMPAT_RECOMMENDATION: Rule = Rule {
+    id: "SQLMIG0401",
+    level: FindingLevel::Info,
+    title: "Compatibility level to run at on Managed Instance",
+    impact: "A restored database keeps its level (raised to 100 if lower); the highest level the code allows gets the newest optimizer and language features.",
+    remediation: "Restore, test the application at the recommended level (Query Store helps catch plan regressions), then ALTER DATABASE … SET COMPATIBILITY_LEVEL.",
+};
+
+/// The highest level MI runs that nothing found in the database's code rules out; run after
+/// every other rule so their findings pin it.
+fn recommend_compatibility_level(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    let here =
+        |f: &&Finding| f.instance == inst.name && f.database.as_deref() == Some(db.name.as_str());
+    let compute = out
+        .iter()
+        .filter(here)
+        .any(|f| f.rule_id == "ComputeClause");
+    let (level, why) = if compute {
+        (
+            limits::COMPUTE_REMOVED_AT - 10,
+            format!("COMPUTE is gone from level {}", limits::COMPUTE_REMOVED_AT),
+        )
+    } else {
+        (
+            limits::MAX_COMPATIBILITY_LEVEL,
+            "the highest Managed Instance runs".into(),
+        )
+    };
+    let now = match db.compatibility_level {
+        0 => "not known".to_string(),
+        n => format!("now {n}"),
+    };
+    let msg = format!(
+        "run {} at compatibility level {level} ({why}; {now})",
+        db.name
+    );
+    out.push(database_finding(&COMPAT_RECOMMENDATION, inst, db, msg));
 }
 
 /// A rule's fixed texts.

@@ -18,14 +18,30 @@ use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin, log, parse_invent
 
 struct RulesMi;
 
+/// What the operator may set (`sqlmig assess --target`).
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Options {
+    /// `mi-gp` (default) or `mi-bc`.
+    target: Option<String>,
+}
+
 impl Plugin for RulesMi {
     fn summary() -> &'static str {
         "what blocks or changes on Azure SQL Managed Instance"
     }
 
-    fn assess(inventory: &str, _options: &str) -> Result<Vec<Finding>, Error> {
+    fn assess(inventory: &str, options: &str) -> Result<Vec<Finding>, Error> {
         let inv = parse_inventory(inventory)?;
-        let findings = rules::run_all(&inv);
+        let options: Options = serde_json::from_str(options)
+            .map_err(|e| Error::InvalidInput(format!("rules-mi options: {e}")))?;
+        let tier = limits::tier(options.target.as_deref()).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "rules-mi: unknown target {:?}; use mi-gp or mi-bc",
+                options.target.unwrap_or_default()
+            ))
+        })?;
+        let findings = rules::run_all(&inv, &tier);
         log::info(&format!(
             "{} findings over {} instances",
             findings.len(),

@@ -6,7 +6,7 @@ use sqlmig_plugin_sdk::FindingLevel;
 use sqlparser::tokenizer::Token;
 
 use crate::catalog_rules::{BROKER, JOB_RULES, LINKED, WINDOWS};
-use crate::limits::REFUSED_OPTION_DEFAULTS;
+use crate::limits::{REFUSED_OPTION_DEFAULTS, Tier};
 use crate::rules::Rule;
 use crate::text_rules::{DeclaredLinkedServer, Scan, is_sql_provider};
 use crate::tsql::Code;
@@ -594,6 +594,8 @@ const CREDENTIAL: Rule = Rule {
     remediation: "Recreate the credential with IDENTITY = 'SHARED ACCESS SIGNATURE' or 'Managed Identity'.",
 };
 
+/// What scripts and catalogs report for memory-optimized data; the level depends on the tier
+/// (`in_memory_rule`).
 pub(crate) const IN_MEMORY: Rule = Rule {
     id: "SQLMIG0220",
     level: FindingLevel::Warning,
@@ -601,6 +603,27 @@ pub(crate) const IN_MEMORY: Rule = Rule {
     impact: "Memory-optimized tables exist only on the Business Critical tier; General Purpose refuses the restore.",
     remediation: "Choose Business Critical, or convert the tables to disk-based ones before the move.",
 };
+
+const IN_MEMORY_ON_GP: Rule = Rule {
+    level: FindingLevel::Issue,
+    ..IN_MEMORY
+};
+
+const IN_MEMORY_ON_BC: Rule = Rule {
+    level: FindingLevel::Info,
+    impact: "Business Critical supports memory-optimized tables; their size counts against the instance's memory.",
+    remediation: "Size the instance so the memory-optimized data fits its in-memory OLTP storage.",
+    ..IN_MEMORY
+};
+
+/// In-memory OLTP: an issue on a tier without it, information on one with it.
+pub(crate) fn in_memory_rule(tier: &Tier) -> &'static Rule {
+    if tier.in_memory_oltp {
+        &IN_MEMORY_ON_BC
+    } else {
+        &IN_MEMORY_ON_GP
+    }
+}
 
 const LINKED_SQL: Rule = Rule {
     id: "SQLMIG0221",
