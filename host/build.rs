@@ -48,4 +48,37 @@ fn main() {
         format!("static BUNDLED: &[(&str, &[u8])] = &[\n{entries}];\n"),
     )
     .unwrap();
+    sdk_sources(repo, &out_dir);
+}
+
+/// The plugin SDK's sources (plugin-sdk, inventory, wit), embedded so `sqlmig plugin new` can
+/// write a self-contained crate on any machine.
+fn sdk_sources(repo: &std::path::Path, out_dir: &std::path::Path) {
+    let mut entries = String::new();
+    for (dir, ext) in [
+        ("plugin-sdk/src", "rs"),
+        ("inventory/src", "rs"),
+        ("wit", "wit"),
+    ] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(repo.join(dir))
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .collect();
+        files.sort();
+        for f in files {
+            let name = f.file_name().unwrap().to_string_lossy();
+            entries += &format!(
+                "    ({:?}, include_str!({:?})),\n",
+                format!("{dir}/{name}"),
+                f.display().to_string()
+            );
+        }
+    }
+    std::fs::write(
+        out_dir.join("sdk_sources.rs"),
+        format!("/// (path in the repository, text) of each SDK source file.\npub static SDK_SOURCES: &[(&str, &str)] = &[\n{entries}];\n"),
+    )
+    .unwrap();
 }

@@ -5,6 +5,7 @@ pub mod bundled;
 pub mod loader;
 pub mod manifest;
 pub mod native;
+pub mod scaffold;
 pub mod store;
 
 pub use loader::load_plugin;

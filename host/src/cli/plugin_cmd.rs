@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
 use crate::capabilities::{CapabilitySet, Services};
-use crate::plugins::load_plugin;
 use crate::plugins::native::{NativeError, NativePlugin};
 use crate::plugins::store::{InstallOptions, InstalledPlugin, PluginStore};
+use crate::plugins::{load_plugin, scaffold};
 use crate::runtime::{HookCall, HookOutput, Runtime};
 
 #[derive(Debug, Subcommand)]
@@ -47,6 +47,32 @@ pub enum PluginCommand {
         /// The plugin's name.
         name: String,
     },
+    /// Write a new plugin crate that builds and passes its own test.
+    ///
+    /// The crate carries the plugin SDK it builds against (under sdk/), so it needs only Rust,
+    /// the wasm32-wasip2 target and crates.io. Its README says how to test, build and install it.
+    ///
+    /// Examples:
+    ///   sqlmig plugin new --kind rules acme-rules
+    ///   sqlmig plugin new --kind rules acme-rules --dir ~/src/acme-rules
+    #[command(verbatim_doc_comment)]
+    New {
+        /// What the plugin does (rule packs for `sqlmig assess`).
+        #[arg(long, value_enum)]
+        kind: NewKind,
+        /// The plugin's name: lower-case letters, digits and hyphens.
+        name: String,
+        /// The folder to write (new or empty); default ./NAME.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Kinds of plugin `plugin new` writes.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum NewKind {
+    /// A rule pack (the assess hook).
+    Rules,
 }
 
 /// Runs a plugin subcommand.
@@ -69,6 +95,32 @@ pub async fn run(ctx: &Context, cmd: PluginCommand) -> Result<ExitCode, Failure>
         PluginCommand::List => list(ctx, &store),
         PluginCommand::Info { name, allow_native } => info(ctx, &store, &name, allow_native).await,
         PluginCommand::Remove { name } => remove(ctx, &store, &name),
+        PluginCommand::New {
+            kind: NewKind::Rules,
+            name,
+            dir,
+        } => {
+            let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
+            let files = scaffold::new_rules_plugin(&dir, &name).map_err(Failure::bad_input)?;
+            match ctx.output {
+                OutputFormat::Json => write_json(
+                    &serde_json::json!({"name": name, "dir": dir, "files": files}),
+                    ctx.out.as_deref(),
+                )?,
+                _ => {
+                    println!(
+                        "wrote the rules plugin {name} in {} ({} files)",
+                        dir.display(),
+                        files.len()
+                    );
+                    println!(
+                        "next: cd {} && cargo test && cargo build --release --target wasm32-wasip2 && sqlmig plugin install .",
+                        dir.display()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -390,14 +390,23 @@ fn locate(source: &Path) -> Result<(PathBuf, Artifact), StoreError> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
         .collect();
-    match wasms.as_slice() {
-        [one] => Ok((manifest, Artifact::Component(one.clone()))),
-        [] => Err(bad(format!(
-            "{}: no component (.wasm) or native library ({}) beside {MANIFEST_FILE}",
+    // A plugin crate's folder after `cargo build --release --target wasm32-wasip2`.
+    let built = Manifest::read(&manifest).ok().and_then(|m| {
+        let wasm = dir
+            .join("target/wasm32-wasip2/release")
+            .join(format!("{}.wasm", m.name.replace('-', "_")));
+        wasm.is_file().then_some(wasm)
+    });
+    match (wasms.as_slice(), built) {
+        ([], Some(wasm)) => Ok((manifest, Artifact::Component(wasm))),
+        ([one], _) => Ok((manifest, Artifact::Component(one.clone()))),
+        ([], None) => Err(bad(format!(
+            "{}: no component (.wasm) or native library ({}) beside {MANIFEST_FILE}, and no \
+             target/wasm32-wasip2/release build: run `cargo build --release --target wasm32-wasip2` first",
             dir.display(),
             native_file()
         ))),
-        _ => Err(bad(format!(
+        (_, _) => Err(bad(format!(
             "{}: several .wasm files; name the component {COMPONENT_FILE} or pass its path",
             dir.display()
         ))),
