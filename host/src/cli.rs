@@ -77,9 +77,8 @@ pub enum Command {
     /// Install, list, inspect and remove plugins.
     #[command(subcommand)]
     Plugin(plugin_cmd::PluginCommand),
-    /// Find SQL Servers and collect what they hold into an inventory.
+    // Discover and assess take their help (with examples) from their arguments' docs.
     Discover(discover_cmd::DiscoverArgs),
-    /// Assess an inventory: what blocks or changes on Azure SQL Managed Instance.
     Assess(assess_cmd::AssessArgs),
     /// Read inventories offline: summary, differences between snapshots, the format's schema.
     #[command(subcommand)]

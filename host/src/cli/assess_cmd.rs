@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use sqlmig_inventory::Inventory;
 
+use super::discover_cmd::{self, DiscoverArgs};
 use super::inventory_cmd;
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
@@ -18,21 +19,23 @@ use crate::capabilities::CapabilitySet;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
 use crate::runtime::Runtime;
+use crate::sqlserver::Encrypt;
 
-/// Assess an inventory or T-SQL scripts: what blocks or changes when the databases move to Azure
-/// SQL Managed Instance, and how ready each database and instance is.
+/// Assess what blocks or changes on Azure SQL Managed Instance, and how ready each database is
 ///
-/// Runs offline on an inventory written by `sqlmig discover`, on script files (a .sql file, a
-/// folder of them, or an SSDT project; sqlcmd :setvar, $(var) and :r are understood), or both.
-/// Each --scripts path is reported as a database of the instance `scripts`, with file and line
-/// for every finding. Every rule pack (plugins of kind `rules`, such as the bundled rules-mi)
-/// runs unless --rules names some. Exit code 1 when anything is blocked, 2 for bad input, 3 when
-/// a rule pack failed.
+/// Runs offline on an inventory written by `sqlmig discover`, on servers it collects from first
+/// (--server, as discover does), on script files (a .sql file, a folder of them, or an SSDT
+/// project; sqlcmd :setvar, $(var) and :r are understood), or on several of these at once. Each
+/// --scripts path is reported as a database of the instance `scripts`, with file and line for
+/// every finding. Every rule pack (plugins of kind `rules`, such as the bundled rules-mi) runs
+/// unless --rules names some; --rules also takes house-rules .toml files. Exit code 1 when
+/// anything is blocked, 2 for bad input, 3 when a rule pack failed.
 ///
 /// Examples:
 ///   sqlmig assess --inventory inventory.json
 ///   sqlmig assess --inventory inventory.json -o csv --out findings.csv
 ///   sqlmig assess --inventory inventory.json --target mi-bc -o html --out report.html
+///   sqlmig assess --server 'SQL01\SALES' --user sqlmig_ro --trust-server-certificate
 ///   sqlmig assess --scripts ./Database/ --var Env=prod
 ///   sqlmig assess --scripts Sales.sqlproj --scripts deploy/post.sql -o json
 ///   sqlmig assess --inventory inventory.json --rules rules-mi --rules rules-acme -o json
@@ -41,8 +44,27 @@ use crate::runtime::Runtime;
 #[command(verbatim_doc_comment)]
 pub struct AssessArgs {
     /// The inventory to assess.
-    #[arg(long, value_name = "FILE", required_unless_present = "scripts")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["scripts", "server"])]
     pub inventory: Option<PathBuf>,
+    /// A server to collect from first, as discover does (HOST, HOST,PORT, HOST\INSTANCE;
+    /// repeatable). The password comes from SQLMIG_PASSWORD, --secrets or a prompt.
+    #[arg(long, value_name = "SERVER")]
+    pub server: Vec<String>,
+    /// The SQL login to collect with (with --server).
+    #[arg(long, short = 'U', requires = "server")]
+    pub user: Option<String>,
+    /// A TOML file holding `password = "…"` (owner-readable only), with --server.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub secrets: Option<PathBuf>,
+    /// How connections are encrypted (with --server).
+    #[arg(long, value_enum, default_value_t = Encrypt::Strict)]
+    pub encrypt: Encrypt,
+    /// Accept servers' self-signed certificates (with --server).
+    #[arg(long)]
+    pub trust_server_certificate: bool,
+    /// Keep the inventory collected with --server in this file, to assess again offline.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub save_inventory: Option<PathBuf>,
     /// T-SQL to assess (repeatable): a .sql file, a folder of .sql files, or an SSDT project
     /// (.sqlproj, or a folder holding one).
     #[arg(long, value_name = "PATH")]
@@ -93,8 +115,9 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The inventory to assess: the file's, plus an instance `scripts` for --scripts.
-fn gather(args: &AssessArgs) -> Result<(Inventory, String), Failure> {
+/// The inventory to assess: the file's, the instances collected from --server, and an instance
+/// `scripts` for --scripts.
+async fn gather(ctx: &Context, args: &AssessArgs) -> Result<(Inventory, String), Failure> {
     let mut inventory = match &args.inventory {
         Some(path) => inventory_cmd::read(path)?,
         None => Inventory::new(),
@@ -104,6 +127,37 @@ fn gather(args: &AssessArgs) -> Result<(Inventory, String), Failure> {
         .iter()
         .map(|p| p.display().to_string())
         .collect();
+    if !args.server.is_empty() {
+        let user = args.user.clone().ok_or_else(|| {
+            Failure::bad_input("--server needs --user (the SQL login to collect with)")
+        })?;
+        let discover = DiscoverArgs {
+            scan: Vec::new(),
+            server: args.server.clone(),
+            servers: None,
+            user,
+            secrets: args.secrets.clone(),
+            encrypt: args.encrypt,
+            trust_server_certificate: args.trust_server_certificate,
+            concurrency: args.concurrency.min(256),
+            probe_timeout: 1500,
+            connect_timeout: 15,
+            performance: false,
+            sample_interval: 10,
+            platform: "platform-onprem".into(),
+        };
+        let collected = discover_cmd::collect_inventory(ctx, &discover).await?;
+        if let Some(path) = &args.save_inventory {
+            let value = serde_json::to_value(&collected).expect("an inventory serializes");
+            write_json(&value, Some(path))?;
+        }
+        if inventory.generated_at.is_empty() {
+            inventory.generated_at = collected.generated_at.clone();
+            inventory.generated_by = collected.generated_by.clone();
+        }
+        inventory.instances.extend(collected.instances);
+        sources.extend(args.server.iter().map(|s| format!("server {s}")));
+    }
     if !args.scripts.is_empty() {
         let vars: scripts::Vars = args
             .vars
@@ -134,7 +188,7 @@ fn gather(args: &AssessArgs) -> Result<(Inventory, String), Failure> {
 
 /// Runs `sqlmig assess`.
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
-    let (inventory, source) = gather(&args)?;
+    let (inventory, source) = gather(ctx, &args).await?;
     let options = args.target.options();
     let (labels, outcome) = evaluate(
         ctx,

@@ -20,7 +20,7 @@ use crate::plugins::store::PluginStore;
 use crate::runtime::Runtime;
 use crate::sqlserver::{Encrypt, ServerName};
 
-/// Find SQL Server instances and collect what each holds into an inventory.
+/// Find SQL Server instances and collect what each holds into an inventory
 ///
 /// Give ranges to scan, servers by name, or a file of server names. Every instance that answers
 /// is logged in to with --user (password from SQLMIG_PASSWORD, --secrets FILE or a prompt) and
@@ -87,6 +87,32 @@ pub struct DiscoverArgs {
 
 /// Runs `sqlmig discover`.
 pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure> {
+    let inventory = collect_inventory(ctx, &args).await?;
+    let failed = inventory
+        .instances
+        .iter()
+        .filter(|i| i.status == CollectionStatus::Failed)
+        .count();
+    let value = serde_json::to_value(&inventory).expect("an inventory serializes");
+    if ctx.out.is_some() || ctx.output == OutputFormat::Json {
+        write_json(&value, ctx.out.as_deref())?;
+    } else {
+        super::inventory_cmd::print_summary(&inventory);
+        eprintln!("hint: keep the inventory with --out inventory.json");
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Finds and collects what `args` names into an inventory, reporting progress and failed
+/// instances on stderr (failed instances stay in the inventory with their error).
+pub(super) async fn collect_inventory(
+    ctx: &Context,
+    args: &DiscoverArgs,
+) -> Result<Inventory, Failure> {
     let mut scans = Vec::new();
     for s in &args.scan {
         scans.push(Scan::parse(s).map_err(Failure::bad_input)?);
@@ -214,11 +240,6 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure>
     inventory.generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     inventory.generated_by = format!("sqlmig {} / {}", crate::HOST_VERSION, loaded.label);
     inventory.instances = instances;
-    let failed = inventory
-        .instances
-        .iter()
-        .filter(|i| i.status == CollectionStatus::Failed)
-        .count();
     if !ctx.quiet {
         for i in &inventory.instances {
             match (&i.status, &i.error) {
@@ -233,16 +254,5 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure>
             }
         }
     }
-    let value = serde_json::to_value(&inventory).expect("an inventory serializes");
-    if ctx.out.is_some() || ctx.output == OutputFormat::Json {
-        write_json(&value, ctx.out.as_deref())?;
-    } else {
-        super::inventory_cmd::print_summary(&inventory);
-        eprintln!("hint: keep the inventory with --out inventory.json");
-    }
-    Ok(if failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(inventory)
 }
