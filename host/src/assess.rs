@@ -1,6 +1,7 @@
 //! Assessment: rule plugins run over an inventory, offline; their findings are gathered, sorted
 //! and judged into readiness per database and per instance, then reported.
 
+pub mod assessment_api;
 pub mod engine;
 pub mod findings;
 pub mod house_rules;

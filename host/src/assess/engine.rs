@@ -6,6 +6,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use sqlmig_inventory::{CollectionStatus, Inventory};
 
+use super::assessment_api::NotRun;
 use super::findings::Finding;
 use crate::capabilities::Services;
 use crate::runtime::{HookCall, HookOutput, LoadedPlugin};
@@ -29,6 +30,8 @@ pub struct PackFailure {
 pub struct Outcome {
     pub findings: Vec<Finding>,
     pub failures: Vec<PackFailure>,
+    /// Rules that could not run (SQL Assessment API rules whose probes cannot run here).
+    pub not_run: Vec<NotRun>,
 }
 
 /// Runs `packs` over the collected instances of `inventory`, `concurrency` calls at a time.

@@ -60,6 +60,7 @@ pub fn render(a: &Assessment) -> String {
     readiness(&mut h, a);
     by_rule(&mut h, a);
     by_database(&mut h, a);
+    not_run(&mut h, a);
     h.push_str("</body>\n</html>\n");
     h
 }
@@ -206,6 +207,23 @@ fn by_database(h: &mut String, a: &Assessment) {
             list(h, &found);
         }
     }
+}
+
+fn not_run(h: &mut String, a: &Assessment) {
+    if a.not_run.is_empty() {
+        return;
+    }
+    h.push_str("<h2 id=\"not-run\">Rules that did not run</h2>\n<table>\n<tr><th>Rule</th><th>Why</th><th>Where</th></tr>\n");
+    for n in &a.not_run {
+        let _ = writeln!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            esc(&n.rule_id),
+            esc(&n.reason),
+            esc(&n.places.join(", "))
+        );
+    }
+    h.push_str("</table>\n");
 }
 
 fn list(h: &mut String, found: &[&Finding]) {

@@ -4,6 +4,7 @@
 use serde::Serialize;
 use sqlmig_inventory::Inventory;
 
+use super::assessment_api::NotRun;
 use super::engine::{Outcome, PackFailure};
 use super::findings::{Finding, Level};
 use super::readiness::{InstanceReadiness, Readiness, judge};
@@ -39,6 +40,9 @@ pub struct Assessment {
     /// Rule packs that failed on an instance (their findings for it are missing).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<PackFailure>,
+    /// Rules that did not run, why, and where.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<NotRun>,
 }
 
 impl Assessment {
@@ -73,6 +77,7 @@ impl Assessment {
             readiness,
             findings: outcome.findings,
             failures: outcome.failures,
+            not_run: outcome.not_run,
         }
     }
 

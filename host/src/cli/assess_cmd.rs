@@ -11,6 +11,7 @@ use super::discover_cmd::{self, DiscoverArgs};
 use super::inventory_cmd;
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
+use crate::assess::assessment_api::{ProbeResults, Rulesets};
 use crate::assess::engine::Outcome;
 use crate::assess::house_rules::HouseRules;
 use crate::assess::{self, Assessment, RulePack, html, scripts};
@@ -73,10 +74,15 @@ pub struct AssessArgs {
     /// a script overrides it from that line on.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// A rule pack to run (repeatable): a rule plugin's name, or a house-rules .toml file
-    /// (docs/house-rules.md); default: every plugin of kind `rules`.
+    /// A rule pack to run (repeatable): a rule plugin's name, a house-rules .toml file
+    /// (docs/house-rules.md), or a SQL Assessment API ruleset .json (Microsoft's ruleset.json
+    /// and custom rulesets over it, in order); default: every plugin of kind `rules`.
     #[arg(long, value_name = "PLUGIN|FILE")]
     pub rules: Vec<String>,
+    /// Captured results of SQL Assessment API T-SQL probes (JSON: per instance, `server` and
+    /// `databases` probe rows), to run those rules offline.
+    #[arg(long, value_name = "FILE")]
+    pub probe_results: Option<PathBuf>,
     /// The Managed Instance service tier to assess for: General Purpose or Business Critical
     /// (tier limits: storage, files per database, in-memory OLTP).
     #[arg(long, value_enum, default_value_t = Target::MiGp)]
@@ -103,6 +109,20 @@ impl Target {
             Target::MiBc => "mi-bc",
         };
         serde_json::json!({ "target": id }).to_string()
+    }
+}
+
+/// Captured SQL Assessment API probe results (`--probe-results`).
+fn read_probe_results(path: &Path) -> Result<ProbeResults, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::bad_input(format!("cannot read probe results {}: {e}", path.display()))
+    })?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(Failure::bad_input(format!(
+            "probe results {} are not a JSON object of instances (docs/assessment.md)",
+            path.display()
+        ))),
     }
 }
 
@@ -190,10 +210,15 @@ async fn gather(ctx: &Context, args: &AssessArgs) -> Result<(Inventory, String),
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     let (inventory, source) = gather(ctx, &args).await?;
     let options = args.target.options();
+    let probe_results = match &args.probe_results {
+        Some(path) => Some(read_probe_results(path)?),
+        None => None,
+    };
     let (labels, outcome) = evaluate(
         ctx,
         &args.rules,
         &options,
+        probe_results.as_ref(),
         &inventory,
         args.concurrency as usize,
     )
@@ -230,18 +255,29 @@ pub(super) async fn evaluate(
     ctx: &Context,
     rules: &[String],
     options: &str,
+    probe_results: Option<&ProbeResults>,
     inventory: &Inventory,
     concurrency: usize,
 ) -> Result<(Vec<String>, Outcome), Failure> {
     let config = ctx.config()?;
     let store = PluginStore::new(ctx.paths.plugins_dir());
-    let (files, names): (Vec<&String>, Vec<&String>) = rules
-        .iter()
-        .partition(|r| r.to_ascii_lowercase().ends_with(".toml"));
-    let house: Vec<HouseRules> = files
+    let (files, names): (Vec<&String>, Vec<&String>) = rules.iter().partition(|r| {
+        let r = r.to_ascii_lowercase();
+        r.ends_with(".toml") || r.ends_with(".json")
+    });
+    let (json_files, toml_files): (Vec<&String>, Vec<&String>) = files
+        .into_iter()
+        .partition(|f| f.to_ascii_lowercase().ends_with(".json"));
+    let house: Vec<HouseRules> = toml_files
         .iter()
         .map(|f| HouseRules::load(Path::new(f)).map_err(|e| Failure::bad_input(e.to_string())))
         .collect::<Result<_, _>>()?;
+    let mut rulesets = Rulesets::default();
+    for f in &json_files {
+        rulesets
+            .load(Path::new(f))
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
+    }
     let chosen = if rules.is_empty() {
         store
             .available()
@@ -268,7 +304,8 @@ pub(super) async fn evaluate(
         }
         v
     };
-    if chosen.is_empty() && house.is_empty() {
+    if chosen.is_empty() && house.is_empty() && rulesets.definitions() == 0 && json_files.is_empty()
+    {
         return Err(Failure::bad_input("no rule packs to run")
             .hint("install one with `sqlmig plugin install DIR`, or name one with --rules"));
     }
@@ -290,6 +327,12 @@ pub(super) async fn evaluate(
     for h in &house {
         labels.push(h.label());
         outcome.findings.extend(h.run(inventory));
+    }
+    if !json_files.is_empty() {
+        let (found, not_run) = rulesets.run(inventory, probe_results);
+        labels.extend(rulesets.labels.iter().cloned());
+        outcome.findings.extend(found);
+        outcome.not_run = not_run;
     }
     outcome
         .findings
@@ -367,6 +410,12 @@ fn print_console(a: &Assessment) {
     }
     if !t.is_empty() {
         print!("{}", t.render());
+    }
+    if !a.not_run.is_empty() {
+        println!(
+            "\n{} rules did not run here (probes sqlmig cannot run, or no probe results); the reports list them with why",
+            a.not_run.len()
+        );
     }
     if a.summary.infos > 0 {
         println!(

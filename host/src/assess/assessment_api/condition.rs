@@ -1,0 +1,266 @@
+//! Conditions of Microsoft's SQL Assessment API rules: JSON expressions over a probe row's
+//! columns and the rule's own values (`@name`). A rule's check passes when its condition is true;
+//! a list of conditions must all be true.
+
+use serde_json::{Number, Value};
+
+/// Looks a `@name` up (without the `@`).
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
+
+/// Whether `condition` holds for the values `vars` gives; a list of conditions must all hold.
+pub fn holds(condition: &Value, vars: Lookup) -> Result<bool, String> {
+    match condition {
+        Value::Array(all) => {
+            for c in all {
+                if !holds(c, vars)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        c => Ok(truthy(&eval(c, vars)?)),
+    }
+}
+
+/// The value of an expression.
+pub fn eval(e: &Value, vars: Lookup) -> Result<Value, String> {
+    match e {
+        Value::String(s) if s.starts_with('@') => vars(&s[1..]).ok_or_else(|| {
+            format!("the condition uses {s}, which neither the probe nor the rule gives")
+        }),
+        // Inside an expression a list is a value (`in`'s right-hand side).
+        Value::Array(items) => Ok(Value::Array(
+            items
+                .iter()
+                .map(|x| eval(x, vars))
+                .collect::<Result<_, _>>()?,
+        )),
+        Value::Object(o) if o.len() == 1 => {
+            let (op, args) = o.iter().next().expect("one entry");
+            apply(op, args, vars)
+        }
+        other => Ok(other.clone()),
+    }
+}
+
+fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
+    // Operands: a list for most operators, one value for `not` and `ceiling`.
+    let operands: Vec<Value> = match args {
+        Value::Array(a) if !matches!(op, "not" | "ceiling") => {
+            a.iter().map(|x| eval(x, vars)).collect::<Result<_, _>>()?
+        }
+        other => vec![eval(other, vars)?],
+    };
+    let two = || -> Result<(&Value, &Value), String> {
+        match operands.as_slice() {
+            [a, b] => Ok((a, b)),
+            _ => Err(format!("{op} takes two operands")),
+        }
+    };
+    let num = |v: &Value| number(v).ok_or_else(|| format!("{op}: {v} is not a number"));
+    let b = |x: bool| Ok(Value::Bool(x));
+    match op {
+        "and" => b(operands.iter().all(truthy)),
+        "or" => b(operands.iter().any(truthy)),
+        "not" => b(!truthy(&operands[0])),
+        "eq" | "equal" => {
+            let (x, y) = two()?;
+            b(equal(x, y, false))
+        }
+        "ne" | "notequal" => {
+            let (x, y) = two()?;
+            b(!equal(x, y, false))
+        }
+        "ieq" => {
+            let (x, y) = two()?;
+            b(equal(x, y, true))
+        }
+        "ine" => {
+            let (x, y) = two()?;
+            b(!equal(x, y, true))
+        }
+        "lt" | "less" => compare(two()?, |o| o.is_lt(), op),
+        "le" | "lessequal" => compare(two()?, |o| o.is_le(), op),
+        "gt" | "greater" => compare(two()?, |o| o.is_gt(), op),
+        "ge" | "greaterequal" => compare(two()?, |o| o.is_ge(), op),
+        "in" | "iin" => {
+            let (x, list) = two()?;
+            b(items(list).iter().any(|i| equal(x, i, op == "iin")))
+        }
+        "intersect" => {
+            let (x, y) = two()?;
+            b(items(x)
+                .iter()
+                .any(|i| items(y).iter().any(|j| equal(i, j, false))))
+        }
+        "imatch" | "match" => {
+            let (x, pattern) = two()?;
+            let pattern = text(pattern);
+            let re = regex::RegexBuilder::new(&pattern)
+                .case_insensitive(op == "imatch")
+                .build()
+                .map_err(|e| format!("{op}: {pattern:?} is not a pattern sqlmig can run: {e}"))?;
+            b(re.is_match(&text(x)))
+        }
+        "istartswith" | "startswith" => {
+            let (x, y) = two()?;
+            let (x, y) = (text(x), text(y));
+            b(if op == "istartswith" {
+                x.to_lowercase().starts_with(&y.to_lowercase())
+            } else {
+                x.starts_with(&y)
+            })
+        }
+        "add" | "sub" | "mul" | "div" | "mod" | "bitand" => {
+            let (x, y) = two()?;
+            let (x, y) = (num(x)?, num(y)?);
+            let r = match op {
+                "add" => x + y,
+                "sub" => x - y,
+                "mul" => x * y,
+                "div" if y == 0.0 => return Err("div: division by zero".into()),
+                "div" => x / y,
+                "mod" if y == 0.0 => return Err("mod: division by zero".into()),
+                "mod" => x % y,
+                _ => ((x as i64) & (y as i64)) as f64,
+            };
+            Ok(to_value(r))
+        }
+        "ceiling" => Ok(to_value(num(&operands[0])?.ceil())),
+        _ => Err(format!(
+            "the condition operator {op:?} is not one sqlmig knows"
+        )),
+    }
+}
+
+fn compare(
+    (x, y): (&Value, &Value),
+    test: impl Fn(std::cmp::Ordering) -> bool,
+    op: &str,
+) -> Result<Value, String> {
+    let ord = match (number(x), number(y)) {
+        (Some(a), Some(b)) => a
+            .partial_cmp(&b)
+            .ok_or_else(|| format!("{op}: not comparable"))?,
+        _ => text(x).cmp(&text(y)),
+    };
+    Ok(Value::Bool(test(ord)))
+}
+
+/// A list's items, or the value itself as a one-item list.
+fn items(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        Value::Null => Vec::new(),
+        other => vec![other.clone()],
+    }
+}
+
+fn equal(x: &Value, y: &Value, ignore_case: bool) -> bool {
+    match (number(x), number(y)) {
+        (Some(a), Some(b)) => a == b,
+        _ if ignore_case => text(x).to_lowercase() == text(y).to_lowercase(),
+        _ => text(x) == text(y) && !(x.is_null() ^ y.is_null()),
+    }
+}
+
+/// A number, from a number, a numeric string or a boolean (SQL's bit).
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    }
+}
+
+/// The text of a value as a message shows it.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => *b,
+        Value::Null => false,
+        Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+        Value::String(s) => !(s.is_empty() || s == "0" || s.eq_ignore_ascii_case("false")),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+fn to_value(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 9e15 {
+        Value::from(x as i64)
+    } else {
+        Number::from_f64(x).map_or(Value::Null, Value::Number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(c: Value, row: Value) -> Result<bool, String> {
+        let lookup = |name: &str| row.get(name).cloned();
+        holds(&c, &lookup)
+    }
+
+    #[test]
+    fn microsofts_operators_evaluate() {
+        let row = json!({"TraceFlag": [1117, 3226], "recovery_model": 3, "name": "Sales", "cpus": 12, "numa": 2, "threshold": 0.25, "rel": "0.1"});
+        assert!(!check(json!({"not": {"in": [1117, "@TraceFlag"]}}), row.clone()).unwrap());
+        assert!(check(json!({"in": [3226, "@TraceFlag"]}), row.clone()).unwrap());
+        assert!(check(json!({"eq": ["@recovery_model", 3]}), row.clone()).unwrap());
+        assert!(
+            check(
+                json!([{"gt": [8, {"div": ["@cpus", "@numa"]}]}, {"ine": ["@name", "SALES2"]}]),
+                row.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            check(
+                json!({"eq": [{"ceiling": {"div": [13, 2]}}, 7]}),
+                row.clone()
+            )
+            .unwrap()
+        );
+        assert!(
+            !check(json!({"greater": ["@rel", "@threshold"]}), row.clone()).unwrap(),
+            "numeric strings compare as numbers"
+        );
+        assert!(check(json!({"iin": ["sales", ["x", "SALES"]]}), row.clone()).unwrap());
+        assert!(check(json!({"imatch": ["@name", "^sal"]}), row.clone()).unwrap());
+        assert!(check(json!({"eq": [{"bitand": [6, 3]}, 2]}), row.clone()).unwrap());
+        assert!(check(json!({"intersect": [[1, 2], "@TraceFlag"]}), row.clone()).is_ok());
+        assert!(check(json!({"or": [false, {"le": [1, 2]}]}), row.clone()).unwrap());
+    }
+
+    #[test]
+    fn unknown_variables_and_operators_are_errors_not_passes() {
+        let row = json!({});
+        assert!(
+            check(json!("@missing"), row.clone())
+                .unwrap_err()
+                .contains("@missing")
+        );
+        assert!(
+            check(json!({"frobnicate": [1, 2]}), row.clone())
+                .unwrap_err()
+                .contains("frobnicate")
+        );
+        assert!(
+            check(json!({"div": [1, 0]}), row)
+                .unwrap_err()
+                .contains("zero")
+        );
+    }
+}

@@ -1,0 +1,604 @@
+//! Microsoft's SQL Assessment API rules (`ruleset.json` and DBAs' custom rulesets in the same
+//! format): loaded, overridden (disable or change rules by id or tag), matched to each server and
+//! database, and evaluated over probe results.
+//!
+//! Probes of type SQL are T-SQL: their rows come from captured results (`--probe-results`), one
+//! JSON object per instance. Probes of other kinds (WMI, Registry, PowerShell, CLR, performance
+//! counters, Azure metadata) cannot run here; their rules are listed as not run, with why.
+
+pub mod condition;
+pub mod target;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlmig_inventory::{CollectionStatus, Inventory};
+
+use super::findings::{Finding, Level, Scope};
+use target::Subject;
+
+/// A ruleset file that could not be used; names the file and what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RulesetError(pub String);
+
+/// Microsoft's ruleset and custom rulesets layered over it, in the order given.
+#[derive(Debug, Default)]
+pub struct Rulesets {
+    /// `name version` of each file.
+    pub labels: Vec<String>,
+    definitions: Vec<Map<String, Value>>,
+    overrides: Vec<Map<String, Value>>,
+    probes: Map<String, Value>,
+}
+
+/// A rule that did not run on some subjects, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NotRun {
+    pub rule_pack: String,
+    pub rule_id: String,
+    pub reason: String,
+    /// Where it would have run (`instance` or `instance/database`).
+    pub places: Vec<String>,
+}
+
+/// Captured probe results: per instance, `server` probes and per-database probes, each a list of
+/// rows (objects of column values).
+pub type ProbeResults = Map<String, Value>;
+
+impl Rulesets {
+    /// Adds the ruleset file at `path`.
+    pub fn load(&mut self, path: &Path) -> Result<(), RulesetError> {
+        let bytes = std::fs::read(path)
+            .map_err(|e| RulesetError(format!("cannot read ruleset {}: {e}", path.display())))?;
+        let text = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes))
+            .into_owned();
+        let doc: Value = serde_json::from_str(&lenient(&text))
+            .map_err(|e| RulesetError(format!("ruleset {} is not JSON: {e}", path.display())))?;
+        let bad = |why: &str| {
+            RulesetError(format!(
+                "ruleset {}: {why} (the SQL Assessment API format)",
+                path.display()
+            ))
+        };
+        if !doc["schemaVersion"].is_string() {
+            return Err(bad("it has no \"schemaVersion\""));
+        }
+        let rules = doc["rules"]
+            .as_array()
+            .ok_or_else(|| bad("it has no \"rules\" list"))?;
+        for (i, rule) in rules.iter().enumerate() {
+            let rule = rule
+                .as_object()
+                .ok_or_else(|| bad(&format!("rule {i} is not an object")))?;
+            if rule
+                .get("id")
+                .is_none_or(|id| !(id.is_string() || id.is_array()))
+            {
+                return Err(bad(&format!("rule {i} has no id")));
+            }
+            match rule.get("itemType").and_then(Value::as_str) {
+                Some("definition") => self.definitions.push(rule.clone()),
+                Some("override") => self.overrides.push(rule.clone()),
+                other => {
+                    return Err(bad(&format!(
+                        "rule {} has itemType {other:?}; expected definition or override",
+                        rule["id"]
+                    )));
+                }
+            }
+        }
+        if let Some(probes) = doc["probes"].as_object() {
+            for (name, p) in probes {
+                self.probes.insert(name.clone(), p.clone());
+            }
+        }
+        let name = doc["name"].as_str().unwrap_or("ruleset");
+        let version = doc["version"].as_str().unwrap_or("");
+        self.labels
+            .push(format!("{name} {version}").trim().to_string());
+        Ok(())
+    }
+
+    /// How many rule definitions are loaded.
+    pub fn definitions(&self) -> usize {
+        self.definitions.len()
+    }
+
+    /// Probe kinds other than T-SQL, and how many probes of each.
+    pub fn unrunnable_probe_kinds(&self) -> BTreeMap<String, usize> {
+        let mut kinds = BTreeMap::new();
+        for impls in self.probes.values() {
+            for k in impls
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["type"].as_str())
+            {
+                if k != "SQL" {
+                    *kinds.entry(k.to_string()).or_default() += 1;
+                }
+            }
+        }
+        kinds
+    }
+
+    /// Evaluates every enabled rule on every collected server and database of `inventory`.
+    pub fn run(
+        &self,
+        inventory: &Inventory,
+        results: Option<&ProbeResults>,
+    ) -> (Vec<Finding>, Vec<NotRun>) {
+        let label = self.labels.join(" + ");
+        let mut findings = Vec::new();
+        let mut not_run: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        for inst in inventory
+            .instances
+            .iter()
+            .filter(|i| i.status != CollectionStatus::Failed)
+        {
+            let Some(server) = &inst.server else { continue };
+            let platform = if server.host_platform.eq_ignore_ascii_case("Linux") {
+                "Linux"
+            } else {
+                "Windows"
+            };
+            let base = Subject {
+                kind: "Server",
+                engine_edition: server.engine_edition,
+                edition: &server.edition,
+                version: &server.product_version,
+                platform,
+                name: None,
+            };
+            let mut subjects = vec![(base.clone(), None)];
+            for db in &inst.databases {
+                subjects.push((
+                    Subject {
+                        kind: "Database",
+                        name: Some(&db.name),
+                        ..base.clone()
+                    },
+                    Some(db.name.as_str()),
+                ));
+            }
+            let captured = results.and_then(|r| r.get(&inst.name));
+            for (subject, database) in &subjects {
+                for rule in self.effective_rules(subject) {
+                    let id = rule["id"].as_str().unwrap_or("?").to_string();
+                    let place = match database {
+                        Some(d) => format!("{}/{d}", inst.name),
+                        None => inst.name.clone(),
+                    };
+                    match self.evaluate(&rule, subject, captured, *database) {
+                        Ok(failing_rows) => {
+                            for row in failing_rows {
+                                findings.push(finding(&rule, &row, &inst.name, *database, &label));
+                            }
+                        }
+                        Err(reason) => not_run.entry((id, reason)).or_default().push(place),
+                    }
+                }
+            }
+        }
+        let not_run = not_run
+            .into_iter()
+            .map(|((rule_id, reason), places)| NotRun {
+                rule_pack: label.clone(),
+                rule_id,
+                reason,
+                places,
+            })
+            .collect();
+        (findings, not_run)
+    }
+
+    /// The rules that apply to `s`: definitions whose target matches, with every matching
+    /// override applied in order, enabled ones only.
+    fn effective_rules(&self, s: &Subject) -> Vec<Map<String, Value>> {
+        let mut out = Vec::new();
+        for def in &self.definitions {
+            if !target::matches(def.get("target"), s) {
+                continue;
+            }
+            let mut rule = def.clone();
+            for o in &self.overrides {
+                if selects(o, &rule) && target::matches(o.get("targetFilter"), s) {
+                    for (k, v) in o {
+                        if !matches!(k.as_str(), "id" | "itemType" | "targetFilter") {
+                            rule.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+            }
+            if rule.get("enabled").and_then(Value::as_bool) != Some(false) {
+                out.push(rule);
+            }
+        }
+        out
+    }
+
+    /// The rows of `rule`'s probes on which its condition fails; an error says why it could not
+    /// run.
+    fn evaluate(
+        &self,
+        rule: &Map<String, Value>,
+        s: &Subject,
+        captured: Option<&Value>,
+        database: Option<&str>,
+    ) -> Result<Vec<Map<String, Value>>, String> {
+        let probes = rule
+            .get("probes")
+            .and_then(Value::as_array)
+            .filter(|p| !p.is_empty());
+        let Some(probes) = probes else {
+            return Err("the rule names no probe".into());
+        };
+        let mut rows: Vec<Map<String, Value>> = vec![Map::new()];
+        for probe in probes {
+            let (name, transform) = match probe {
+                Value::String(n) => (n.as_str(), None),
+                Value::Object(o) => (
+                    o.get("id").and_then(Value::as_str).unwrap_or("?"),
+                    o.get("transform"),
+                ),
+                _ => return Err("a probe reference is neither a name nor an object".into()),
+            };
+            let implementation = self.probe_for(name, s)?;
+            let mut probe_rows = probe_rows(name, captured, database)?;
+            if let Some(t) = transform.or_else(|| implementation["implementation"].get("transform"))
+            {
+                probe_rows = transform_rows(probe_rows, t)?;
+            }
+            // Several probes: each row of the first joined with the first row of the others.
+            rows = if rows.len() == 1 && rows[0].is_empty() {
+                probe_rows
+            } else {
+                let extra = probe_rows.into_iter().next().unwrap_or_default();
+                rows.into_iter()
+                    .map(|mut r| {
+                        r.extend(extra.clone());
+                        r
+                    })
+                    .collect()
+            };
+        }
+        let Some(condition) = rule.get("condition") else {
+            return Ok(rows);
+        };
+        let mut failing = Vec::new();
+        for row in rows {
+            let lookup = |name: &str| lookup(name, &row, rule);
+            if !condition::holds(condition, &lookup)? {
+                failing.push(row);
+            }
+        }
+        Ok(failing)
+    }
+
+    /// The implementation of probe `name` whose target matches `s`; only T-SQL can run here.
+    fn probe_for(&self, name: &str, s: &Subject) -> Result<&Value, String> {
+        let impls = self
+            .probes
+            .get(name)
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("probe {name} is not defined in the rulesets loaded"))?;
+        let matching: Vec<&Value> = impls
+            .iter()
+            .filter(|i| target::matches(i.get("target"), s))
+            .collect();
+        if let Some(sql) = matching.iter().find(|i| i["type"] == "SQL") {
+            return Ok(sql);
+        }
+        match matching.first() {
+            Some(other) => Err(format!(
+                "probe {name} is of kind {}, which sqlmig cannot run (it runs T-SQL probes only)",
+                other["type"].as_str().unwrap_or("?")
+            )),
+            None => Err(format!(
+                "probe {name} has no implementation for this server"
+            )),
+        }
+    }
+}
+
+/// JSON as Microsoft's samples are written for a lenient .NET reader: `//` and `/* */` comments,
+/// numbers like `.50`, and commas before `]` or `}` are made standard, outside strings only.
+fn lenient(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut in_string = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            if c == b'\\' && i + 1 < b.len() {
+                out.push_str(&text[i..i + 2]);
+                i += 2;
+                continue;
+            }
+            in_string = c != b'"';
+        } else if c == b'"' {
+            in_string = true;
+        } else if c == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            i += 2;
+            while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                i += 1;
+            }
+            i += 2;
+            continue;
+        } else if c == b'.'
+            && b.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && !out.ends_with(|p: char| p.is_ascii_digit())
+        {
+            out.push('0');
+        } else if c == b',' && text[i + 1..].trim_start().starts_with([']', '}']) {
+            i += 1;
+            continue;
+        }
+        let ch = text[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Whether override `o` selects `rule`: an id, or a list of tags (any of which the rule has).
+fn selects(o: &Map<String, Value>, rule: &Map<String, Value>) -> bool {
+    match o.get("id") {
+        Some(Value::String(id)) => rule.get("id").and_then(Value::as_str) == Some(id.as_str()),
+        Some(Value::Array(tags)) => {
+            let rule_tags: Vec<&str> = rule
+                .get("tags")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            tags.iter()
+                .filter_map(Value::as_str)
+                .any(|t| rule_tags.contains(&t))
+        }
+        _ => false,
+    }
+}
+
+/// A probe's captured rows for the server or a database.
+fn probe_rows(
+    name: &str,
+    captured: Option<&Value>,
+    database: Option<&str>,
+) -> Result<Vec<Map<String, Value>>, String> {
+    let Some(captured) = captured else {
+        return Err(
+            "its T-SQL probes need a server (--server) or captured results (--probe-results)"
+                .into(),
+        );
+    };
+    let scope = match database {
+        Some(db) => captured.get("databases").and_then(|d| d.get(db)),
+        None => captured.get("server"),
+    };
+    let rows = scope
+        .and_then(|s| s.get(name))
+        .ok_or_else(|| format!("probe {name} has no captured result here"))?;
+    if let Some(error) = rows.get("error").and_then(Value::as_str) {
+        return Err(format!("probe {name} failed: {error}"));
+    }
+    rows.as_array()
+        .ok_or_else(|| format!("probe {name}'s captured result is not a list of rows"))?
+        .iter()
+        .map(|r| {
+            r.as_object()
+                .cloned()
+                .ok_or_else(|| format!("probe {name}: a row is not an object"))
+        })
+        .collect()
+}
+
+/// The `aggregate` transform: one row (per `group` value) with each mapped column reduced.
+fn transform_rows(
+    rows: Vec<Map<String, Value>>,
+    t: &Value,
+) -> Result<Vec<Map<String, Value>>, String> {
+    if t["type"] != "aggregate" {
+        return Err(format!(
+            "probe transform {} is not one sqlmig runs yet",
+            t["type"]
+        ));
+    }
+    let map = t["map"].as_object().cloned().unwrap_or_default();
+    let group = t["group"].as_str();
+    let mut groups: Vec<(Value, Vec<Map<String, Value>>)> = Vec::new();
+    for row in rows {
+        let key = group
+            .and_then(|g| row.get(g))
+            .cloned()
+            .unwrap_or(Value::Null);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, rs)) => rs.push(row),
+            None => groups.push((key, vec![row])),
+        }
+    }
+    if groups.is_empty() {
+        groups.push((Value::Null, Vec::new()));
+    }
+    let mut out = Vec::new();
+    for (_, rs) in groups {
+        let mut one = rs.first().cloned().unwrap_or_default();
+        for (column, how) in &map {
+            let values: Vec<Value> = rs.iter().filter_map(|r| r.get(column).cloned()).collect();
+            let (kind, limit) = match how {
+                Value::String(k) => (k.as_str(), None),
+                Value::Object(o) => (
+                    o.get("type").and_then(Value::as_str).unwrap_or(""),
+                    o.get("limit").and_then(Value::as_u64),
+                ),
+                _ => ("", None),
+            };
+            let reduced = match kind {
+                "array" => Value::Array(values),
+                "count" => Value::from(values.len()),
+                "sum" => Value::from(values.iter().filter_map(condition::number).sum::<f64>()),
+                "join" => {
+                    let mut texts: Vec<String> = values.iter().map(condition::text).collect();
+                    if let Some(l) = limit {
+                        texts.truncate(l as usize);
+                    }
+                    Value::from(texts.join(", "))
+                }
+                other => return Err(format!("aggregate {other:?} is not one sqlmig runs yet")),
+            };
+            one.insert(column.clone(), reduced);
+        }
+        out.push(one);
+    }
+    Ok(out)
+}
+
+/// `@name`: a column of the row, else a value the rule itself carries (`threshold`).
+fn lookup(name: &str, row: &Map<String, Value>, rule: &Map<String, Value>) -> Option<Value> {
+    row.get(name)
+        .or_else(|| rule.get(name))
+        .cloned()
+        .or_else(|| {
+            // `@Probe.Column`: the column of an aliased probe.
+            name.rsplit_once('.')
+                .and_then(|(_, col)| row.get(col).cloned())
+        })
+}
+
+fn finding(
+    rule: &Map<String, Value>,
+    row: &Map<String, Value>,
+    instance: &str,
+    database: Option<&str>,
+    label: &str,
+) -> Finding {
+    let text = |k: &str| {
+        rule.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let message = render(&text("message"), row, rule);
+    Finding {
+        rule_id: text("id"),
+        // Best-practice checks: none of them stops a migration by itself.
+        level: match rule.get("level").and_then(Value::as_str) {
+            Some("High" | "Medium") => Level::Warning,
+            _ => Level::Info,
+        },
+        scope: if database.is_some() {
+            Scope::Database
+        } else {
+            Scope::Instance
+        },
+        instance: instance.to_string(),
+        database: database.map(str::to_string),
+        object: None,
+        file: None,
+        line: None,
+        title: text("displayName"),
+        message: if message.is_empty() {
+            text("displayName")
+        } else {
+            message
+        },
+        impact: text("description"),
+        remediation: text("message"),
+        help_url: rule
+            .get("helpLink")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        rule_pack: label.to_string(),
+    }
+}
+
+/// `@{column}` and `@{column:format}` in a message, from the row or the rule.
+fn render(template: &str, row: &Map<String, Value>, rule: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(at) = rest.find("@{") {
+        out.push_str(&rest[..at]);
+        let Some(end) = rest[at..].find('}') else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        let inner = &rest[at + 2..at + end];
+        let (name, format) = inner.split_once(':').unwrap_or((inner, ""));
+        match lookup(name, row, rule) {
+            Some(v) => out.push_str(&formatted(&v, format)),
+            None => out.push_str(&rest[at..=at + end]),
+        }
+        rest = &rest[at + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// .NET's P (percent) and N (number) formats, the ones Microsoft's messages use.
+fn formatted(v: &Value, format: &str) -> String {
+    let digits = |f: &str| f[1..].parse::<usize>().unwrap_or(2);
+    match (format.chars().next(), condition::number(v)) {
+        (Some('P' | 'p'), Some(x)) => format!("{:.*}%", digits(format), x * 100.0),
+        (Some('N' | 'n'), Some(x)) => format!("{:.*}", digits(format), x),
+        _ => condition::text(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lenient_json_reads_microsofts_samples() {
+        let fixed =
+            lenient("{\"a\": .50, // note\n \"b\": [1, 2,], /* x */ \"c\": \"// .5, kept\"}");
+        let v: Value = serde_json::from_str(&fixed).unwrap();
+        assert_eq!(v, json!({"a": 0.5, "b": [1, 2], "c": "// .5, kept"}));
+    }
+
+    #[test]
+    fn aggregates_and_messages_follow_microsofts_format() {
+        let rows = vec![
+            json!({"TraceFlag": 1117, "Status": 1})
+                .as_object()
+                .unwrap()
+                .clone(),
+            json!({"TraceFlag": 3226, "Status": 1})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ];
+        let out = transform_rows(
+            rows,
+            &json!({"type": "aggregate", "map": {"TraceFlag": "array", "Status": "sum"}}),
+        )
+        .unwrap();
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0]["TraceFlag"], json!([1117, 3226]));
+        assert_eq!(out[0]["Status"], json!(2.0));
+        let row = json!({"space_available_rel": 0.126, "space_total": 1024.5})
+            .as_object()
+            .unwrap()
+            .clone();
+        let rule = json!({"threshold": 0.25}).as_object().unwrap().clone();
+        assert_eq!(
+            render(
+                "only @{space_available_rel:P0} free (threshold @{threshold:P0}); total @{space_total:N2} MB; @{nope}",
+                &row,
+                &rule
+            ),
+            "only 13% free (threshold 25%); total 1024.50 MB; @{nope}"
+        );
+    }
+}
