@@ -223,3 +223,89 @@ fn a_broken_ruleset_is_bad_input_naming_the_file() {
         );
     }
 }
+
+/// With --server, the rulesets' T-SQL probes run on the server (sqlsim serving the 2016 estate):
+/// those sqlsim answers are evaluated; a probe the server refuses is recorded with the server's
+/// error and its rules are listed as not run with it. The results saved with
+/// --save-probe-results assess the same offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t_sql_probes_run_on_a_live_server() {
+    use sqlmig_tests::estate::{SA_PASSWORD, fixture as instance, serve};
+    let _server = serve(instance("onprem-2016-estate.json"), "127.77.9.4", 1433).await;
+    let s = sqlmig();
+    let saved = s.home.path().join("probes.json");
+    let ruleset = fixture("ruleset.json");
+    let mut cmd = tokio::process::Command::from(s.command(&[
+        "assess",
+        "--server",
+        "127.77.9.4",
+        "--user",
+        "sa",
+        "--trust-server-certificate",
+        "--rules",
+        &ruleset,
+        "--save-probe-results",
+        saved.to_str().unwrap(),
+        "-o",
+        "json",
+    ]));
+    cmd.env("SQLMIG_PASSWORD", SA_PASSWORD);
+    let out = cmd.output().await.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let live: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let probes: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    let server = &probes["SQLPROD01\\SALES"]["server"];
+    // SERVERPROPERTY and the audit catalog: answered.
+    assert_eq!(
+        server["ServerProperties"].as_array().map(Vec::len),
+        Some(1),
+        "{server:#}"
+    );
+    assert!(server["ServerAudits"].is_array());
+    // A DMV sqlsim does not have: refused with SQL Server's error 208, recorded.
+    let refused = server["OsSysMemory"]["error"].as_str().unwrap();
+    assert!(
+        refused.contains("Invalid object name 'sys.dm_os_sys_memory'"),
+        "{refused}"
+    );
+    let not_run = live["not_run"].as_array().unwrap();
+    assert!(not_run.iter().any(|n| {
+        n["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("probe OsSysMemory failed: ")
+    }));
+
+    // The saved results give the same assessment offline.
+    let inv = s.home.path().join("inv.json");
+    let collected = {
+        let mut cmd = tokio::process::Command::from(s.command(&[
+            "discover",
+            "--server",
+            "127.77.9.4",
+            "--user",
+            "sa",
+            "--trust-server-certificate",
+            "--out",
+            inv.to_str().unwrap(),
+        ]));
+        cmd.env("SQLMIG_PASSWORD", SA_PASSWORD);
+        cmd.output().await.unwrap()
+    };
+    assert_eq!(collected.status.code(), Some(0), "{}", stderr(&collected));
+    let offline = s.json(&[
+        "assess",
+        "--inventory",
+        inv.to_str().unwrap(),
+        "--rules",
+        &ruleset,
+        "--probe-results",
+        saved.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(offline["findings"], live["findings"]);
+    assert_eq!(offline["not_run"], live["not_run"]);
+}

@@ -11,12 +11,13 @@ use super::discover_cmd::{self, DiscoverArgs};
 use super::inventory_cmd;
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
-use crate::assess::assessment_api::{ProbeResults, Rulesets};
+use crate::assess::assessment_api::{ProbeResults, Rulesets, live};
 use crate::assess::engine::Outcome;
 use crate::assess::house_rules::HouseRules;
 use crate::assess::{self, Assessment, RulePack, html, scripts};
 use crate::assess::{Finding, Level};
 use crate::capabilities::CapabilitySet;
+use crate::discover::LoginSettings;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
 use crate::runtime::Runtime;
@@ -63,6 +64,10 @@ pub struct AssessArgs {
     /// Accept servers' self-signed certificates (with --server).
     #[arg(long)]
     pub trust_server_certificate: bool,
+    /// Keep the SQL Assessment API probe results run with --server in this file, to assess
+    /// again offline with --probe-results.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub save_probe_results: Option<PathBuf>,
     /// Keep the inventory collected with --server in this file, to assess again offline.
     #[arg(long, value_name = "FILE", requires = "server")]
     pub save_inventory: Option<PathBuf>,
@@ -136,8 +141,11 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
 }
 
 /// The inventory to assess: the file's, the instances collected from --server, and an instance
-/// `scripts` for --scripts.
-async fn gather(ctx: &Context, args: &AssessArgs) -> Result<(Inventory, String), Failure> {
+/// `scripts` for --scripts; and the login used for --server.
+async fn gather(
+    ctx: &Context,
+    args: &AssessArgs,
+) -> Result<(Inventory, String, Option<LoginSettings>), Failure> {
     let mut inventory = match &args.inventory {
         Some(path) => inventory_cmd::read(path)?,
         None => Inventory::new(),
@@ -147,6 +155,7 @@ async fn gather(ctx: &Context, args: &AssessArgs) -> Result<(Inventory, String),
         .iter()
         .map(|p| p.display().to_string())
         .collect();
+    let mut login = None;
     if !args.server.is_empty() {
         let user = args.user.clone().ok_or_else(|| {
             Failure::bad_input("--server needs --user (the SQL login to collect with)")
@@ -166,7 +175,8 @@ async fn gather(ctx: &Context, args: &AssessArgs) -> Result<(Inventory, String),
             sample_interval: 10,
             platform: "platform-onprem".into(),
         };
-        let collected = discover_cmd::collect_inventory(ctx, &discover).await?;
+        let (collected, used) = discover_cmd::collect_inventory(ctx, &discover).await?;
+        login = Some(used);
         if let Some(path) = &args.save_inventory {
             let value = serde_json::to_value(&collected).expect("an inventory serializes");
             write_json(&value, Some(path))?;
@@ -203,16 +213,42 @@ async fn gather(ctx: &Context, args: &AssessArgs) -> Result<(Inventory, String),
                 .map(|p| format!("scripts {}", p.display())),
         );
     }
-    Ok((inventory, sources.join(" + ")))
+    Ok((inventory, sources.join(" + "), login))
 }
 
 /// Runs `sqlmig assess`.
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
-    let (inventory, source) = gather(ctx, &args).await?;
+    let (inventory, source, login) = gather(ctx, &args).await?;
     let options = args.target.options();
-    let probe_results = match &args.probe_results {
-        Some(path) => Some(read_probe_results(path)?),
-        None => None,
+    let probe_results = match (&args.probe_results, &login) {
+        (Some(path), _) => Some(read_probe_results(path)?),
+        // SQL Assessment API rulesets with --server: run their T-SQL probes on the servers.
+        (None, Some(login))
+            if args
+                .rules
+                .iter()
+                .any(|r| r.to_ascii_lowercase().ends_with(".json")) =>
+        {
+            let mut rulesets = Rulesets::default();
+            for f in args
+                .rules
+                .iter()
+                .filter(|r| r.to_ascii_lowercase().ends_with(".json"))
+            {
+                rulesets
+                    .load(Path::new(f))
+                    .map_err(|e| Failure::bad_input(e.to_string()))?;
+            }
+            if !ctx.quiet {
+                eprintln!("running the rulesets' T-SQL probes…");
+            }
+            let captured = live::capture(&rulesets, &inventory, login).await;
+            if let Some(path) = &args.save_probe_results {
+                write_json(&serde_json::Value::Object(captured.clone()), Some(path))?;
+            }
+            Some(captured)
+        }
+        _ => None,
     };
     let (labels, outcome) = evaluate(
         ctx,

@@ -87,7 +87,7 @@ pub struct DiscoverArgs {
 
 /// Runs `sqlmig discover`.
 pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure> {
-    let inventory = collect_inventory(ctx, &args).await?;
+    let (inventory, _) = collect_inventory(ctx, &args).await?;
     let failed = inventory
         .instances
         .iter()
@@ -108,11 +108,12 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure>
 }
 
 /// Finds and collects what `args` names into an inventory, reporting progress and failed
-/// instances on stderr (failed instances stay in the inventory with their error).
+/// instances on stderr (failed instances stay in the inventory with their error). Returns the
+/// login too, for callers that go on to query the instances.
 pub(super) async fn collect_inventory(
     ctx: &Context,
     args: &DiscoverArgs,
-) -> Result<Inventory, Failure> {
+) -> Result<(Inventory, LoginSettings), Failure> {
     let mut scans = Vec::new();
     for s in &args.scan {
         scans.push(Scan::parse(s).map_err(Failure::bad_input)?);
@@ -143,7 +144,7 @@ pub(super) async fn collect_inventory(
         .map_err(Failure::bad_input)?;
     let login = LoginSettings {
         user: args.user.clone(),
-        password,
+        password: password.clone(),
         encrypt: args.encrypt,
         trust_server_certificate: args.trust_server_certificate,
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
@@ -254,5 +255,12 @@ pub(super) async fn collect_inventory(
             }
         }
     }
-    Ok(inventory)
+    let login = LoginSettings {
+        user: args.user.clone(),
+        password,
+        encrypt: args.encrypt,
+        trust_server_certificate: args.trust_server_certificate,
+        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+    };
+    Ok((inventory, login))
 }

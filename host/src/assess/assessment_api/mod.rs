@@ -7,6 +7,7 @@
 //! counters, Azure metadata) cannot run here; their rules are listed as not run, with why.
 
 pub mod condition;
+pub mod live;
 pub mod target;
 
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sqlmig_inventory::{CollectionStatus, Inventory};
+use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
 
 use super::findings::{Finding, Level, Scope};
 use target::Subject;
@@ -139,31 +140,9 @@ impl Rulesets {
             .iter()
             .filter(|i| i.status != CollectionStatus::Failed)
         {
-            let Some(server) = &inst.server else { continue };
-            let platform = if server.host_platform.eq_ignore_ascii_case("Linux") {
-                "Linux"
-            } else {
-                "Windows"
+            let Some(subjects) = subjects(inst) else {
+                continue;
             };
-            let base = Subject {
-                kind: "Server",
-                engine_edition: server.engine_edition,
-                edition: &server.edition,
-                version: &server.product_version,
-                platform,
-                name: None,
-            };
-            let mut subjects = vec![(base.clone(), None)];
-            for db in &inst.databases {
-                subjects.push((
-                    Subject {
-                        kind: "Database",
-                        name: Some(&db.name),
-                        ..base.clone()
-                    },
-                    Some(db.name.as_str()),
-                ));
-            }
             let captured = results.and_then(|r| r.get(&inst.name));
             for (subject, database) in &subjects {
                 for rule in self.effective_rules(subject) {
@@ -197,7 +176,7 @@ impl Rulesets {
 
     /// The rules that apply to `s`: definitions whose target matches, with every matching
     /// override applied in order, enabled ones only.
-    fn effective_rules(&self, s: &Subject) -> Vec<Map<String, Value>> {
+    pub(crate) fn effective_rules(&self, s: &Subject) -> Vec<Map<String, Value>> {
         let mut out = Vec::new();
         for def in &self.definitions {
             if !target::matches(def.get("target"), s) {
@@ -240,6 +219,12 @@ impl Rulesets {
         for probe in probes {
             let (name, transform) = match probe {
                 Value::String(n) => (n.as_str(), None),
+                Value::Object(o) if o.contains_key("params") => {
+                    return Err(format!(
+                        "probe {} takes parameters, which sqlmig does not pass yet",
+                        o.get("id").and_then(Value::as_str).unwrap_or("?")
+                    ));
+                }
                 Value::Object(o) => (
                     o.get("id").and_then(Value::as_str).unwrap_or("?"),
                     o.get("transform"),
@@ -279,7 +264,7 @@ impl Rulesets {
     }
 
     /// The implementation of probe `name` whose target matches `s`; only T-SQL can run here.
-    fn probe_for(&self, name: &str, s: &Subject) -> Result<&Value, String> {
+    pub(crate) fn probe_for(&self, name: &str, s: &Subject) -> Result<&Value, String> {
         let impls = self
             .probes
             .get(name)
@@ -302,6 +287,36 @@ impl Rulesets {
             )),
         }
     }
+}
+
+/// The server and each of its databases, as rules see them; `None` without server properties.
+pub(crate) fn subjects(inst: &Instance) -> Option<Vec<(Subject<'_>, Option<&str>)>> {
+    let server = inst.server.as_ref()?;
+    let platform = if server.host_platform.eq_ignore_ascii_case("Linux") {
+        "Linux"
+    } else {
+        "Windows"
+    };
+    let base = Subject {
+        kind: "Server",
+        engine_edition: server.engine_edition,
+        edition: &server.edition,
+        version: &server.product_version,
+        platform,
+        name: None,
+    };
+    let mut subjects = vec![(base.clone(), None)];
+    for db in &inst.databases {
+        subjects.push((
+            Subject {
+                kind: "Database",
+                name: Some(&db.name),
+                ..base.clone()
+            },
+            Some(db.name.as_str()),
+        ));
+    }
+    Some(subjects)
 }
 
 /// JSON as Microsoft's samples are written for a lenient .NET reader: `//` and `/* */` comments,
