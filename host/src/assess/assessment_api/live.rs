@@ -157,7 +157,7 @@ async fn run(
                 .map(|c| (c.name().to_string(), c.column_type()))
                 .collect();
             let mut obj = Map::new();
-            for ((name, ty), data) in columns.into_iter().zip(row.into_iter()) {
+            for ((name, ty), data) in columns.into_iter().zip(row) {
                 let v = from_column(&data, ty).map_err(|e| e.to_string())?;
                 obj.insert(name, json(v));
             }
