@@ -117,6 +117,19 @@ impl Target {
     }
 }
 
+/// Where SQL Assessment API rules get their T-SQL probe rows.
+pub(super) enum Probes {
+    /// Nowhere: their rules are listed as not run.
+    None,
+    /// Captured results (`--probe-results`).
+    Captured(ProbeResults),
+    /// The servers collected with --server, saved to `save` when given.
+    Live {
+        login: LoginSettings,
+        save: Option<PathBuf>,
+    },
+}
+
 /// Captured SQL Assessment API probe results (`--probe-results`).
 fn read_probe_results(path: &Path) -> Result<ProbeResults, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -220,41 +233,19 @@ async fn gather(
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     let (inventory, source, login) = gather(ctx, &args).await?;
     let options = args.target.options();
-    let probe_results = match (&args.probe_results, &login) {
-        (Some(path), _) => Some(read_probe_results(path)?),
-        // SQL Assessment API rulesets with --server: run their T-SQL probes on the servers.
-        (None, Some(login))
-            if args
-                .rules
-                .iter()
-                .any(|r| r.to_ascii_lowercase().ends_with(".json")) =>
-        {
-            let mut rulesets = Rulesets::default();
-            for f in args
-                .rules
-                .iter()
-                .filter(|r| r.to_ascii_lowercase().ends_with(".json"))
-            {
-                rulesets
-                    .load(Path::new(f))
-                    .map_err(|e| Failure::bad_input(e.to_string()))?;
-            }
-            if !ctx.quiet {
-                eprintln!("running the rulesets' T-SQL probes…");
-            }
-            let captured = live::capture(&rulesets, &inventory, login).await;
-            if let Some(path) = &args.save_probe_results {
-                write_json(&serde_json::Value::Object(captured.clone()), Some(path))?;
-            }
-            Some(captured)
-        }
-        _ => None,
+    let probes = match (&args.probe_results, login) {
+        (Some(path), _) => Probes::Captured(read_probe_results(path)?),
+        (None, Some(login)) => Probes::Live {
+            login,
+            save: args.save_probe_results.clone(),
+        },
+        (None, None) => Probes::None,
     };
     let (labels, outcome) = evaluate(
         ctx,
         &args.rules,
         &options,
-        probe_results.as_ref(),
+        probes,
         &inventory,
         args.concurrency as usize,
     )
@@ -291,7 +282,7 @@ pub(super) async fn evaluate(
     ctx: &Context,
     rules: &[String],
     options: &str,
-    probe_results: Option<&ProbeResults>,
+    probes: Probes,
     inventory: &Inventory,
     concurrency: usize,
 ) -> Result<(Vec<String>, Outcome), Failure> {
@@ -365,7 +356,21 @@ pub(super) async fn evaluate(
         outcome.findings.extend(h.run(inventory));
     }
     if !json_files.is_empty() {
-        let (found, not_run) = rulesets.run(inventory, probe_results);
+        let results = match probes {
+            Probes::None => None,
+            Probes::Captured(r) => Some(r),
+            Probes::Live { login, save } => {
+                if !ctx.quiet {
+                    eprintln!("running the rulesets' T-SQL probes…");
+                }
+                let captured = live::capture(&rulesets, inventory, &login).await;
+                if let Some(path) = &save {
+                    write_json(&serde_json::Value::Object(captured.clone()), Some(path))?;
+                }
+                Some(captured)
+            }
+        };
+        let (found, not_run) = rulesets.run(inventory, results.as_ref());
         labels.extend(rulesets.labels.iter().cloned());
         outcome.findings.extend(found);
         outcome.not_run = not_run;

@@ -81,8 +81,15 @@ impl From<&Finding> for Expected {
 pub async fn run(ctx: &Context, cmd: RulesCommand) -> Result<ExitCode, Failure> {
     let RulesCommand::Test(args) = cmd;
     let inventory = inventory_cmd::read(&args.inventory)?;
-    let (labels, outcome) =
-        assess_cmd::evaluate(ctx, &args.rules, "{}", None, &inventory, 4).await?;
+    let (labels, outcome) = assess_cmd::evaluate(
+        ctx,
+        &args.rules,
+        "{}",
+        assess_cmd::Probes::None,
+        &inventory,
+        4,
+    )
+    .await?;
     if let Some(f) = outcome.failures.first() {
         return Err(Failure::io(format!(
             "{} could not assess {}: {}",

@@ -108,24 +108,6 @@ impl Rulesets {
         self.definitions.len()
     }
 
-    /// Probe kinds other than T-SQL, and how many probes of each.
-    pub fn unrunnable_probe_kinds(&self) -> BTreeMap<String, usize> {
-        let mut kinds = BTreeMap::new();
-        for impls in self.probes.values() {
-            for k in impls
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|i| i["type"].as_str())
-            {
-                if k != "SQL" {
-                    *kinds.entry(k.to_string()).or_default() += 1;
-                }
-            }
-        }
-        kinds
-    }
-
     /// Evaluates every enabled rule on every collected server and database of `inventory`.
     pub fn run(
         &self,
