@@ -100,3 +100,33 @@ async fn if_runs_the_branch_its_condition_picks() {
     .await;
     assert_eq!((e.code(), e.line()), (208, 4));
 }
+
+/// Table hints change locking, never results: queries that carry them (as Microsoft's
+/// assessment probes do) read the same rows; a function call is still a function call.
+#[tokio::test]
+async fn table_hints_are_accepted_and_change_nothing() {
+    let s = server().await;
+    let mut c = sa(s.addr.port()).await;
+    let plain = all_rows(&mut c, "SELECT name FROM sys.configurations")
+        .await
+        .len();
+    assert!(plain > 0);
+    let hinted = all_rows(
+        &mut c,
+        "SELECT [name], [value] FROM sys.configurations WITH(NOLOCK)",
+    )
+    .await;
+    assert_eq!(hinted.len(), plain);
+    let row = first_row(
+        &mut c,
+        "SELECT d.name FROM master.sys.databases (NOLOCK) AS d WHERE d.database_id = 1",
+    )
+    .await;
+    assert_eq!(row.get::<&str, _>("name"), Some("master"));
+    let rows = all_rows(
+        &mut c,
+        "SELECT d.name FROM sys.databases d WITH (NOLOCK, READUNCOMMITTED) JOIN sys.master_files f WITH (NOLOCK) ON f.database_id = d.database_id WHERE d.database_id = 1",
+    )
+    .await;
+    assert!(!rows.is_empty());
+}

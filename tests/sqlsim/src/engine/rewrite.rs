@@ -345,10 +345,45 @@ impl Rewriter<'_> {
     }
 }
 
+/// SQL Server's table hints that may stand alone in parentheses after a table name.
+fn is_table_hint(word: &str) -> bool {
+    [
+        "NOLOCK",
+        "READUNCOMMITTED",
+        "READCOMMITTED",
+        "REPEATABLEREAD",
+        "SERIALIZABLE",
+        "HOLDLOCK",
+        "UPDLOCK",
+        "ROWLOCK",
+        "PAGLOCK",
+        "TABLOCK",
+        "TABLOCKX",
+        "XLOCK",
+        "READPAST",
+        "NOWAIT",
+    ]
+    .iter()
+    .any(|h| h.eq_ignore_ascii_case(word.trim()))
+}
+
 impl VisitorMut for Rewriter<'_> {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
+        // Table hints (`WITH (NOLOCK)`, the legacy `table (NOLOCK)`) change locking and plans,
+        // never results: SQLite gets the table alone.
+        if let TableFactor::Table {
+            with_hints, args, ..
+        } = tf
+        {
+            with_hints.clear();
+            if args.as_ref().is_some_and(|a| {
+                !a.args.is_empty() && a.args.iter().all(|arg| is_table_hint(&arg.to_string()))
+            }) {
+                *args = None;
+            }
+        }
         // Column references use the name the user wrote (`t.col`), so alias the renamed table
         // as that name unless it has an alias already.
         if let TableFactor::Table { name, alias, .. } = tf
