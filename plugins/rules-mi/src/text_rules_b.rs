@@ -306,7 +306,7 @@ pub fn procedure_rules(code: &Code, i: usize, upper: &str, scan: &mut Scan) {
         }
         _ if upper.starts_with("XP_") => scan.hit(
             code,
-            &EXTENDED_PROCS,
+            &EXTENDED_PROC_CALL,
             i,
             format!("extended stored procedure {name}"),
         ),
@@ -506,12 +506,20 @@ const SEMANTIC: Rule = Rule {
     remediation: "Replace semantic search with full-text search or an external search service.",
 };
 
+/// Adding or dropping an extended procedure: always refused.
 const EXTENDED_PROCS: Rule = Rule {
     id: "SQLMIG0209",
     level: FindingLevel::Issue,
     title: "Extended stored procedures",
     impact: "Managed Instance supports no custom extended stored procedures and few system ones.",
     remediation: "Replace the extended procedure with CLR (from binary), T-SQL or a service outside the database.",
+};
+
+/// Calling one: a custom one fails, a few system ones (xp_readerrorlog, xp_msver) still work.
+const EXTENDED_PROC_CALL: Rule = Rule {
+    level: FindingLevel::Warning,
+    impact: "Custom extended stored procedures do not exist on Managed Instance; most system ones (registry, file system) fail there.",
+    ..EXTENDED_PROCS
 };
 
 const ATTACH: Rule = Rule {
