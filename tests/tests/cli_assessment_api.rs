@@ -264,10 +264,16 @@ async fn t_sql_probes_run_on_a_live_server() {
         "{server:#}"
     );
     assert!(server["ServerAudits"].is_array());
-    // A DMV sqlsim does not have: refused with SQL Server's error 208, recorded.
-    let refused = server["OsSysMemory"]["error"].as_str().unwrap();
+    // Schedulers and memory: answered (one row of sys.dm_os_sys_memory).
+    assert_eq!(
+        server["OsSysMemory"].as_array().map(Vec::len),
+        Some(1),
+        "{server:#}"
+    );
+    // A view sqlsim does not have: refused with SQL Server's error 208, recorded.
+    let refused = server["AGListener"]["error"].as_str().unwrap();
     assert!(
-        refused.contains("Invalid object name 'sys.dm_os_sys_memory'"),
+        refused.contains("Invalid object name 'sys.availability_groups'"),
         "{refused}"
     );
     let not_run = live["not_run"].as_array().unwrap();
@@ -275,7 +281,7 @@ async fn t_sql_probes_run_on_a_live_server() {
         n["reason"]
             .as_str()
             .unwrap()
-            .starts_with("probe OsSysMemory failed: ")
+            .starts_with("probe AGListener failed: ")
     }));
 
     // The saved results give the same assessment offline.

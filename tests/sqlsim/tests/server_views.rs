@@ -116,6 +116,27 @@ async fn server_views_describe_the_instance() {
     )
     .await;
     assert_eq!(cpu.get::<i32, _>(0), Some(16));
+    let memory_kb = cpu.get::<i64, _>(1).unwrap();
+
+    // As Microsoft's assessment probes count them: online schedulers and NUMA nodes.
+    let sched = first_row(
+        &mut c,
+        "SELECT (SELECT COUNT(cpu_id) FROM sys.dm_os_schedulers WHERE is_online = 1 AND scheduler_id < 255 AND parent_node_id < 64) AS online_logical_processors, \
+         (SELECT COUNT(DISTINCT parent_node_id) FROM sys.dm_os_schedulers WHERE scheduler_id < 255 AND parent_node_id < 64) AS numa_nodes",
+    )
+    .await;
+    assert_eq!(sched.get::<i32, _>("online_logical_processors"), Some(16));
+    assert_eq!(sched.get::<i32, _>("numa_nodes"), Some(1));
+    let mem = first_row(
+        &mut c,
+        "SELECT total_physical_memory_kb, available_physical_memory_kb, system_memory_state_desc FROM sys.dm_os_sys_memory",
+    )
+    .await;
+    assert_eq!(
+        mem.get::<i64, _>("total_physical_memory_kb"),
+        Some(memory_kb)
+    );
+    assert!(mem.get::<i64, _>("available_physical_memory_kb").unwrap() < memory_kb);
 }
 
 #[tokio::test]

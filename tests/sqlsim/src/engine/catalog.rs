@@ -21,6 +21,8 @@ pub const SERVER_VIEWS: &[&str] = &[
     "server_role_members",
     "servers",
     "dm_os_sys_info",
+    "dm_os_schedulers",
+    "dm_os_sys_memory",
     "dm_os_performance_counters",
     "change_tracking_databases",
     "server_triggers",
@@ -268,9 +270,39 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
          '2024-01-01 00:00:00.000')",
         rusqlite::params![inst.host.cpu_count, mem_kb, mem_kb * 3 / 4],
     )?;
+    install_schedulers_and_memory(conn, inst)?;
     activity::install(conn, &inst.services())?;
     activity::install_counters(conn, inst)?;
     server_objects::install(conn, inst)
+}
+
+/// sys.dm_os_schedulers (one visible online scheduler per CPU on NUMA node 0, as on a small
+/// server) and sys.dm_os_sys_memory (the machine's memory, plenty available).
+fn install_schedulers_and_memory(conn: &Connection, inst: &Instance) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE master.\"sys.dm_os_schedulers\" (
+             scheduler_id INT NOT NULL, cpu_id INT NOT NULL, parent_node_id INT NOT NULL,
+             status NVARCHAR(60) COLLATE NOCASE NOT NULL, is_online BIT NOT NULL, is_idle BIT NOT NULL,
+             current_tasks_count INT NOT NULL, runnable_tasks_count INT NOT NULL,
+             current_workers_count INT NOT NULL, active_workers_count INT NOT NULL,
+             work_queue_count BIGINT NOT NULL, pending_disk_io_count INT NOT NULL, load_factor INT NOT NULL);
+         CREATE TABLE master.\"sys.dm_os_sys_memory\" (
+             total_physical_memory_kb BIGINT NOT NULL, available_physical_memory_kb BIGINT NOT NULL,
+             total_page_file_kb BIGINT NOT NULL, available_page_file_kb BIGINT NOT NULL,
+             system_cache_kb BIGINT NOT NULL, system_memory_state_desc NVARCHAR(256) COLLATE NOCASE NOT NULL);",
+    )?;
+    for cpu in 0..inst.host.cpu_count {
+        conn.execute(
+            "INSERT INTO master.\"sys.dm_os_schedulers\" VALUES (?1, ?1, 0, 'VISIBLE ONLINE', 1, 1, 1, 0, 2, 1, 0, 0, 1)",
+            [cpu],
+        )?;
+    }
+    let total_kb = inst.host.physical_memory_mb as i64 * 1024;
+    conn.execute(
+        "INSERT INTO master.\"sys.dm_os_sys_memory\" VALUES (?1, ?2, ?3, ?4, ?5, 'Available physical memory is high')",
+        rusqlite::params![total_kb, total_kb / 4, total_kb * 2, total_kb, total_kb / 16],
+    )?;
+    Ok(())
 }
 
 /// A database as `sys.databases` records it.
