@@ -13,7 +13,7 @@ use sqlmig_inventory::discovery::{
     COLLECT_REQUEST, CollectRequest, DISCOVER_REQUEST, DiscoverRequest, DiscoverResponse,
     FoundInstance, NamedServer,
 };
-use sqlmig_inventory::{CollectionStatus, Confidence, Instance};
+use sqlmig_inventory::{Address, CollectionStatus, Confidence, Instance};
 
 use crate::capabilities::{CapabilityError, Services};
 use crate::runtime::{HookCall, HookOutput, LoadedPlugin, PluginError};
@@ -113,6 +113,22 @@ pub struct LoginSettings {
     pub encrypt: Encrypt,
     pub trust_server_certificate: bool,
     pub connect_timeout: Duration,
+}
+
+impl LoginSettings {
+    /// The endpoint of the instance listening at `address`, logged in to with these settings.
+    pub fn endpoint(&self, address: &Address) -> Endpoint {
+        let server = ServerName {
+            host: address.host.clone(),
+            instance: address.instance.clone(),
+            port: Some(address.port),
+        };
+        let mut endpoint = Endpoint::new(server, &self.user, self.password.clone());
+        endpoint.encrypt = self.encrypt;
+        endpoint.trust_server_certificate = self.trust_server_certificate;
+        endpoint.connect_timeout = self.connect_timeout;
+        endpoint
+    }
 }
 
 /// What the plugin is asked to look for.
@@ -254,15 +270,7 @@ async fn collect_one(
     login: &LoginSettings,
     performance: Option<Duration>,
 ) -> Result<Instance, String> {
-    let server = ServerName {
-        host: f.address.host.clone(),
-        instance: f.address.instance.clone(),
-        port: Some(f.address.port),
-    };
-    let mut endpoint = Endpoint::new(server, &login.user, login.password.clone());
-    endpoint.encrypt = login.encrypt;
-    endpoint.trust_server_certificate = login.trust_server_certificate;
-    endpoint.connect_timeout = login.connect_timeout;
+    let endpoint = login.endpoint(&f.address);
     let services = Services {
         sql: Some(Arc::new(TdsBackend::new(BTreeMap::from([(
             INSTANCE_ENDPOINT.to_string(),

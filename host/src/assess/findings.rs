@@ -80,6 +80,13 @@ impl Finding {
         }
     }
 
+    /// Where it is, for people: instance, database, object and file joined by `separator`,
+    /// then `:line`.
+    pub fn place(&self, separator: &str) -> String {
+        let parts = [&self.database, &self.object, &self.file];
+        place(&self.instance, parts, self.line, separator)
+    }
+
     /// The order reports list findings in: instance, database, level, rule, object, line.
     pub fn sort_key(&self) -> impl Ord + '_ {
         (
@@ -92,4 +99,21 @@ impl Finding {
             self.line,
         )
     }
+}
+
+/// `instance`, then each part present, joined by `separator`, then `:line`.
+pub fn place(
+    instance: &str,
+    parts: [&Option<String>; 3],
+    line: Option<u32>,
+    separator: &str,
+) -> String {
+    let mut p = instance.to_string();
+    for part in parts.into_iter().flatten() {
+        p = format!("{p}{separator}{part}");
+    }
+    if let Some(l) = line {
+        p = format!("{p}:{l}");
+    }
+    p
 }

@@ -116,18 +116,6 @@ fn readiness(h: &mut String, a: &Assessment) {
     h.push_str("</table>\n");
 }
 
-/// Where a finding is, as one line.
-fn place(f: &Finding) -> String {
-    let mut p = f.instance.clone();
-    for part in [&f.database, &f.object, &f.file].into_iter().flatten() {
-        p = format!("{p} / {part}");
-    }
-    if let Some(l) = f.line {
-        p = format!("{p}:{l}");
-    }
-    p
-}
-
 fn by_rule(h: &mut String, a: &Assessment) {
     h.push_str("<h2 id=\"rules\">Findings by rule</h2>\n");
     let mut rules: BTreeMap<(Level, &str), Vec<&Finding>> = BTreeMap::new();
@@ -173,7 +161,7 @@ fn by_rule(h: &mut String, a: &Assessment) {
             let _ = writeln!(
                 h,
                 "<li><span class=\"where\">{}</span> — {}</li>",
-                esc(&place(f)),
+                esc(&f.place(" / ")),
                 esc(&f.message)
             );
         }

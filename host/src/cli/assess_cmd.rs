@@ -331,8 +331,7 @@ pub(super) async fn evaluate(
         }
         v
     };
-    if chosen.is_empty() && house.is_empty() && rulesets.definitions() == 0 && json_files.is_empty()
-    {
+    if chosen.is_empty() && house.is_empty() && json_files.is_empty() {
         return Err(Failure::bad_input("no rule packs to run")
             .hint("install one with `sqlmig plugin install DIR`, or name one with --rules"));
     }
@@ -429,23 +428,10 @@ fn print_console(a: &Assessment) {
     let mut t = Table::new(&["LEVEL", "RULE", "WHERE", "WHAT"]);
     for f in shown {
         let level = serde_json::to_value(f.level).expect("serializes");
-        let mut place = f.instance.clone();
-        if let Some(d) = &f.database {
-            place = format!("{place}/{d}");
-        }
-        if let Some(o) = &f.object {
-            place = format!("{place}/{o}");
-        }
-        if let Some(file) = &f.file {
-            place = format!("{place}/{file}");
-        }
-        if let Some(l) = f.line {
-            place = format!("{place}:{l}");
-        }
         t.row(vec![
             level.as_str().unwrap_or_default().to_string(),
             f.rule_id.clone(),
-            place,
+            f.place("/"),
             f.message.clone(),
         ]);
     }

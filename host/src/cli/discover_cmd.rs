@@ -144,7 +144,7 @@ pub(super) async fn collect_inventory(
         .map_err(Failure::bad_input)?;
     let login = LoginSettings {
         user: args.user.clone(),
-        password: password.clone(),
+        password,
         encrypt: args.encrypt,
         trust_server_certificate: args.trust_server_certificate,
         connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
@@ -255,12 +255,5 @@ pub(super) async fn collect_inventory(
             }
         }
     }
-    let login = LoginSettings {
-        user: args.user.clone(),
-        password,
-        encrypt: args.encrypt,
-        trust_server_certificate: args.trust_server_certificate,
-        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
-    };
     Ok((inventory, login))
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::output::write_json;
 use super::{Context, Failure, OutputFormat, assess_cmd, inventory_cmd};
+use crate::assess::findings::place;
 use crate::assess::{Finding, Level};
 
 /// Test rule packs offline.
@@ -160,13 +161,7 @@ pub async fn run(ctx: &Context, cmd: RulesCommand) -> Result<ExitCode, Failure> 
 
 fn describe(e: &Expected) -> String {
     let level = serde_json::to_value(e.level).expect("serializes");
-    let mut place = e.instance.clone();
-    for part in [&e.database, &e.object, &e.file].into_iter().flatten() {
-        place = format!("{place}/{part}");
-    }
-    if let Some(l) = e.line {
-        place = format!("{place}:{l}");
-    }
+    let place = place(&e.instance, [&e.database, &e.object, &e.file], e.line, "/");
     format!(
         "{} {} at {place}",
         e.rule_id,

@@ -250,14 +250,18 @@ const CLR: Rule = Rule {
     remediation: "Sign the assemblies with a certificate or asymmetric key, or add them with sp_add_trusted_assembly.",
 };
 
-/// User assemblies without a strong name.
-pub fn unsigned_assemblies(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
-    let unsigned: Vec<&str> = db
-        .assemblies
+/// The names of a database's assemblies without a strong name.
+pub(crate) fn unsigned_assembly_names(db: &Database) -> Vec<&str> {
+    db.assemblies
         .iter()
         .filter(|a| !a.is_signed)
         .map(|a| a.name.as_str())
-        .collect();
+        .collect()
+}
+
+/// User assemblies without a strong name.
+pub fn unsigned_assemblies(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+    let unsigned = unsigned_assembly_names(db);
     if !unsigned.is_empty() {
         out.push(database_finding(
             &CLR,

@@ -5,6 +5,7 @@
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 
+use crate::catalog_rules::unsigned_assembly_names;
 use crate::limits;
 use crate::limits::Tier;
 use crate::rules::{Rule, database_finding, instance_finding};
@@ -204,12 +205,7 @@ pub fn database(inst: &Instance, db: &Database, tier: &Tier, out: &mut Vec<Findi
             format!("{} has cross-database ownership chaining on", db.name),
         );
     }
-    let unsigned: Vec<&str> = db
-        .assemblies
-        .iter()
-        .filter(|a| !a.is_signed)
-        .map(|a| a.name.as_str())
-        .collect();
+    let unsigned = unsigned_assembly_names(db);
     if db.is_trustworthy_on && !unsigned.is_empty() {
         push(
             &TRUSTWORTHY,

@@ -39,7 +39,7 @@ fn mentions_engine_edition(code: &Code, from: usize) -> bool {
 fn guard(code: &mut Code, at: usize) {
     let batch_end = code.batch_of(at).1;
     let mut parser = Parser::new(&MsSqlDialect {})
-        .with_tokens_with_locations(code.spanned[at + 1..batch_end].to_vec());
+        .with_tokens_with_locations(code.toks[at + 1..batch_end].to_vec());
     let Ok(condition) = parser.parse_expr() else {
         return;
     };
@@ -89,7 +89,7 @@ fn branch_end(code: &Code, start: usize) -> usize {
         return start;
     }
     let mut parser = Parser::new(&MsSqlDialect {})
-        .with_tokens_with_locations(code.spanned[start..batch_end].to_vec());
+        .with_tokens_with_locations(code.toks[start..batch_end].to_vec());
     match parser.parse_statement() {
         Ok(_) => start + parser.index(),
         // Token-level fallback: sqlparser does not know this statement.

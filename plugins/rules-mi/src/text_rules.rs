@@ -43,7 +43,7 @@ impl Scan {
     pub fn hit(&mut self, code: &Code, rule: &'static Rule, at: usize, detail: impl Into<String>) {
         self.hits.push(Hit {
             rule,
-            line: code.toks[at].line,
+            line: code.line(at),
             detail: detail.into(),
             remotes: Vec::new(),
         });
@@ -257,9 +257,7 @@ pub fn scan(code: &Code) -> Scan {
 
 /// Whether token `i + 1` is `next` and touches token `i` (no space between).
 fn adjacent(code: &Code, i: usize, next: &Token) -> bool {
-    code.is(i + 1, next)
-        && code.toks[i + 1].line == code.toks[i].line
-        && code.toks[i + 1].col == code.toks[i].col + 1
+    code.is(i + 1, next) && code.line(i + 1) == code.line(i) && code.col(i + 1) == code.col(i) + 1
 }
 
 /// Whether token `i` is in a WHERE or HAVING clause (not `SET @x *= 2`).
@@ -465,7 +463,7 @@ fn distributed_transaction(code: &Code, i: usize, scan: &mut Scan) {
     }
     scan.hits.push(Hit {
         rule: &DTC_HOMOGENEOUS,
-        line: code.toks[i].line,
+        line: code.line(i),
         detail: "BEGIN DISTRIBUTED TRANSACTION".into(),
         remotes,
     });

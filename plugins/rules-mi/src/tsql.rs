@@ -7,19 +7,10 @@ use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
 use crate::guards;
 
-/// One significant token and where it starts (1-based line within the text).
-#[derive(Clone, Debug)]
-pub struct Tok {
-    pub token: Token,
-    pub line: u32,
-    pub col: u32,
-}
-
 /// A text ready for the rules.
 pub struct Code {
-    pub toks: Vec<Tok>,
-    /// The same tokens as sqlparser wants them, for parsing statements (guards).
-    pub spanned: Vec<TokenWithSpan>,
+    /// The significant tokens (no whitespace or comments), as sqlparser's parser takes them.
+    pub toks: Vec<TokenWithSpan>,
     /// Half-open token ranges of each batch.
     pub batches: Vec<(usize, usize)>,
     /// `true` where the token sits in a branch that never runs on Managed Instance.
@@ -42,15 +33,13 @@ impl Code {
                 line: e.location.line as u32,
                 message: e.message,
             })?;
-        let mut spanned = Vec::with_capacity(all.len() / 2);
         let mut toks = Vec::with_capacity(all.len() / 2);
         let mut batches = Vec::new();
         let mut batch_start = 0;
         // A `GO` is a batch separator only as the first token of its line.
         let mut line_start = true;
-        let mut i = 0;
-        while i < all.len() {
-            let t = &all[i];
+        let mut all = all.into_iter().peekable();
+        while let Some(t) = all.next() {
             match &t.token {
                 Token::Whitespace(Whitespace::Newline) => line_start = true,
                 Token::Whitespace(Whitespace::SingleLineComment { .. }) => line_start = true,
@@ -63,23 +52,16 @@ impl Code {
                     batches.push((batch_start, toks.len()));
                     batch_start = toks.len();
                     // `GO 5` repeats the batch; the count is not code.
-                    while i + 1 < all.len()
-                        && !matches!(all[i + 1].token, Token::Whitespace(Whitespace::Newline))
-                    {
-                        i += 1;
-                    }
+                    while all
+                        .next_if(|n| !matches!(n.token, Token::Whitespace(Whitespace::Newline)))
+                        .is_some()
+                    {}
                 }
-                tok => {
+                _ => {
                     line_start = false;
-                    toks.push(Tok {
-                        token: tok.clone(),
-                        line: t.span.start.line as u32,
-                        col: t.span.start.column as u32,
-                    });
-                    spanned.push(t.clone());
+                    toks.push(t);
                 }
             }
-            i += 1;
         }
         if batch_start < toks.len() || batches.is_empty() {
             batches.push((batch_start, toks.len()));
@@ -87,11 +69,20 @@ impl Code {
         let mut code = Code {
             not_on_mi: vec![false; toks.len()],
             toks,
-            spanned,
             batches,
         };
         guards::mark(&mut code);
         Ok(code)
+    }
+
+    /// The 1-based line token `i` starts on (0 past the end).
+    pub fn line(&self, i: usize) -> u32 {
+        self.toks.get(i).map_or(0, |t| t.span.start.line as u32)
+    }
+
+    /// The 1-based column token `i` starts at (0 past the end).
+    pub fn col(&self, i: usize) -> u32 {
+        self.toks.get(i).map_or(0, |t| t.span.start.column as u32)
     }
 
     /// The token at `i`, if any.
@@ -153,12 +144,13 @@ impl Code {
         self.toks.len()
     }
 
-    /// The batch holding token `i`.
+    /// The batch holding token `i` (batches are in order and do not overlap).
     pub fn batch_of(&self, i: usize) -> (usize, usize) {
+        let k = self.batches.partition_point(|&(_, end)| end <= i);
         self.batches
-            .iter()
+            .get(k)
             .copied()
-            .find(|&(s, e)| s <= i && i < e)
+            .filter(|&(start, _)| start <= i)
             .unwrap_or((0, self.toks.len()))
     }
 
@@ -252,7 +244,7 @@ impl Code {
     pub fn statement_end(&self, i: usize) -> usize {
         let end = self.batch_of(i).1;
         let mut depth = 0i32;
-        let line = self.toks.get(i).map_or(0, |t| t.line);
+        let line = self.line(i);
         for j in i + 1..end {
             match self.toks[j].token {
                 Token::LParen => depth += 1,
@@ -261,8 +253,8 @@ impl Code {
                 _ => {}
             }
             if depth <= 0
-                && self.toks[j].line != line
-                && self.toks[j - 1].line != self.toks[j].line
+                && self.line(j) != line
+                && self.line(j - 1) != self.line(j)
                 && starts_statement(self, j)
             {
                 return j;

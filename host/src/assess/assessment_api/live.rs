@@ -12,7 +12,6 @@ use super::{ProbeResults, Rulesets};
 use crate::capabilities::sql::SqlValue;
 use crate::discover::LoginSettings;
 use crate::sqlserver::values::from_column;
-use crate::sqlserver::{Endpoint, ServerName};
 
 /// How long one probe query may run.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -47,16 +46,7 @@ async fn capture_instance(
     let Some(subjects) = super::subjects(inst) else {
         return result;
     };
-    let server = ServerName {
-        host: inst.address.host.clone(),
-        instance: inst.address.instance.clone(),
-        port: Some(inst.address.port),
-    };
-    let mut endpoint = Endpoint::new(server, &login.user, login.password.clone());
-    endpoint.encrypt = login.encrypt;
-    endpoint.trust_server_certificate = login.trust_server_certificate;
-    endpoint.connect_timeout = login.connect_timeout;
-    let mut client = match endpoint.connect().await {
+    let mut client = match login.endpoint(&inst.address).connect().await {
         Ok(c) => Some(c),
         Err(e) => {
             result.insert("error".into(), Value::from(e.to_string()));

@@ -103,11 +103,6 @@ impl Rulesets {
         Ok(())
     }
 
-    /// How many rule definitions are loaded.
-    pub fn definitions(&self) -> usize {
-        self.definitions.len()
-    }
-
     /// Evaluates every enabled rule on every collected server and database of `inventory`.
     pub fn run(
         &self,
