@@ -37,7 +37,7 @@ async fn requests_and_sessions_show_what_each_session_is_running() {
             .unwrap();
         busy
     });
-    // Wait until the other session's request shows (it starts asynchronously).
+    // Wait until the other session's WAITFOR shows (it starts asynchronously).
     let mut seen = None;
     for _ in 0..100 {
         let rows = all_rows(
@@ -47,6 +47,12 @@ async fn requests_and_sessions_show_what_each_session_is_running() {
         )
         .await;
         if let Some(r) = rows.iter().find(|r| r.get::<i16, _>(0) == Some(busy_spid)) {
+            // The batch's first statement (USE) may show for an instant before the WAITFOR
+            // starts; the command follows the statement running, so look again.
+            if r.get::<&str, _>(1) == Some("USE") {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            }
             seen = Some((
                 r.get::<&str, _>(1).unwrap().to_string(),
                 r.get::<&str, _>(2).unwrap().to_string(),
