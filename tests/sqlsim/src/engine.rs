@@ -8,6 +8,7 @@ pub mod functions;
 pub mod modules;
 pub mod platform;
 pub mod rewrite;
+mod scalar;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -146,6 +147,7 @@ impl Engine {
             MAX_DATABASES as i32,
         )?;
         functions::register(&conn)?;
+        scalar::register(&conn)?;
         let engine = Engine {
             instance,
             conn: Mutex::new(conn),
@@ -170,6 +172,7 @@ impl Engine {
                 catalog::install_jobs(&conn, &engine.instance.jobs)?;
                 catalog::agent::install(&conn, &engine.instance.agent)?;
                 catalog::install_backup_history(&conn, &engine.instance)?;
+                catalog::health::install_msdb(&conn)?;
             }
         }
         {

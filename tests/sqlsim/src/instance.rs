@@ -450,17 +450,92 @@ impl Default for Host {
     }
 }
 
-/// SQL Server's `sp_configure` options with their ids, ranges and defaults (a subset: the ones
-/// assessments read). From sys.configurations on SQL Server 2022.
-pub const CONFIGURATION_DEFAULTS: &[(i32, &str, i64, i64, i64, bool)] = &[
-    // (configuration_id, name, minimum, maximum, default, is_advanced)
-    (101, "recovery interval (min)", 0, 32767, 0, true),
-    (102, "allow updates", 0, 1, 0, false),
-    (117, "remote access", 0, 1, 1, false),
-    (518, "show advanced options", 0, 1, 0, false),
-    (542, "remote proc trans", 0, 1, 0, false),
-    (1538, "cost threshold for parallelism", 0, 32767, 5, true),
-    (1539, "max degree of parallelism", 0, 32767, 0, true),
+/// SQL Server's `sp_configure` options: id, name, minimum, maximum, default, whether advanced, and
+/// the major version that introduced it (0: every supported one). The ids, ranges and defaults
+/// are the ones sys.configurations shows on SQL Server 2016-2022.
+pub const CONFIGURATION_DEFAULTS: &[(i32, &str, i64, i64, i64, bool, u8)] = &[
+    (101, "recovery interval (min)", 0, 32767, 0, true, 0),
+    (102, "allow updates", 0, 1, 0, false, 0),
+    (103, "user connections", 0, 32767, 0, true, 0),
+    (106, "locks", 5000, 2147483647, 0, true, 0),
+    (107, "open objects", 0, 2147483647, 0, true, 0),
+    (109, "fill factor (%)", 0, 100, 0, true, 0),
+    (114, "disallow results from triggers", 0, 1, 0, true, 0),
+    (115, "nested triggers", 0, 1, 1, false, 0),
+    (116, "server trigger recursion", 0, 1, 1, false, 0),
+    (117, "remote access", 0, 1, 1, false, 0),
+    (124, "default language", 0, 9999, 0, false, 0),
+    (400, "cross db ownership chaining", 0, 1, 0, false, 0),
+    (503, "max worker threads", 128, 65535, 0, true, 0),
+    (505, "network packet size (B)", 512, 32767, 4096, true, 0),
+    (518, "show advanced options", 0, 1, 0, false, 0),
+    (542, "remote proc trans", 0, 1, 0, false, 0),
+    (544, "c2 audit mode", 0, 1, 0, true, 0),
+    (
+        1126,
+        "default full-text language",
+        0,
+        2147483647,
+        1033,
+        true,
+        0,
+    ),
+    (1127, "two digit year cutoff", 1753, 9999, 2049, true, 0),
+    (
+        1505,
+        "index create memory (KB)",
+        704,
+        2147483647,
+        0,
+        true,
+        0,
+    ),
+    (1517, "priority boost", 0, 1, 0, true, 0),
+    (
+        1519,
+        "remote login timeout (s)",
+        0,
+        2147483647,
+        10,
+        false,
+        0,
+    ),
+    (
+        1520,
+        "remote query timeout (s)",
+        0,
+        2147483647,
+        600,
+        false,
+        0,
+    ),
+    (1531, "cursor threshold", -1, 2147483647, -1, true, 0),
+    (1532, "set working set size", 0, 1, 0, true, 0),
+    (1534, "user options", 0, 32767, 0, false, 0),
+    (1535, "affinity mask", -2147483648, 2147483647, 0, true, 0),
+    (
+        1536,
+        "max text repl size (B)",
+        -1,
+        2147483647,
+        65536,
+        false,
+        0,
+    ),
+    (1537, "media retention", 0, 365, 0, true, 0),
+    (1538, "cost threshold for parallelism", 0, 32767, 5, true, 0),
+    (1539, "max degree of parallelism", 0, 32767, 0, true, 0),
+    (
+        1540,
+        "min memory per query (KB)",
+        512,
+        2147483647,
+        1024,
+        true,
+        0,
+    ),
+    (1541, "query wait (s)", -1, 2147483647, -1, true, 0),
+    (1543, "min server memory (MB)", 0, 2147483647, 0, true, 0),
     (
         1544,
         "max server memory (MB)",
@@ -468,17 +543,82 @@ pub const CONFIGURATION_DEFAULTS: &[(i32, &str, i64, i64, i64, bool)] = &[
         2147483647,
         2147483647,
         true,
+        0,
     ),
-    (1547, "scan for startup procs", 0, 1, 0, true),
-    (1562, "clr enabled", 0, 1, 0, false),
-    (1568, "default trace enabled", 0, 1, 1, true),
-    (1576, "remote admin connections", 0, 1, 0, false),
-    (1580, "filestream access level", 0, 2, 0, false),
-    (16384, "Agent XPs", 0, 1, 1, true),
-    (16386, "Database Mail XPs", 0, 1, 0, true),
-    (16390, "xp_cmdshell", 0, 1, 0, true),
-    (16391, "Ad Hoc Distributed Queries", 0, 1, 0, true),
-    (1584, "clr strict security", 0, 1, 1, true),
+    (1545, "query governor cost limit", 0, 2147483647, 0, true, 0),
+    (1546, "lightweight pooling", 0, 1, 0, true, 0),
+    (1547, "scan for startup procs", 0, 1, 0, true, 0),
+    (1549, "affinity64 mask", -2147483648, 2147483647, 0, true, 0),
+    (
+        1550,
+        "affinity I/O mask",
+        -2147483648,
+        2147483647,
+        0,
+        true,
+        0,
+    ),
+    (
+        1551,
+        "affinity64 I/O mask",
+        -2147483648,
+        2147483647,
+        0,
+        true,
+        0,
+    ),
+    (1555, "transform noise words", 0, 1, 0, true, 0),
+    (1556, "precompute rank", 0, 1, 0, true, 0),
+    (1557, "PH timeout (s)", 1, 3600, 60, true, 0),
+    (1562, "clr enabled", 0, 1, 0, false, 0),
+    (1563, "max full-text crawl range", 0, 256, 4, true, 0),
+    (1564, "ft notify bandwidth (min)", 0, 32767, 0, true, 0),
+    (1565, "ft notify bandwidth (max)", 0, 32767, 100, true, 0),
+    (1566, "ft crawl bandwidth (min)", 0, 32767, 0, true, 0),
+    (1567, "ft crawl bandwidth (max)", 0, 32767, 100, true, 0),
+    (1568, "default trace enabled", 0, 1, 1, true, 0),
+    (1569, "blocked process threshold (s)", 0, 86400, 0, true, 0),
+    (1570, "in-doubt xact resolution", 0, 2, 0, true, 0),
+    (1576, "remote admin connections", 0, 1, 0, false, 0),
+    (1577, "common criteria compliance enabled", 0, 1, 0, true, 0),
+    (1578, "EKM provider enabled", 0, 1, 0, true, 0),
+    (1579, "backup compression default", 0, 1, 0, false, 0),
+    (1580, "filestream access level", 0, 2, 0, false, 0),
+    (1581, "optimize for ad hoc workloads", 0, 1, 0, true, 0),
+    (
+        1582,
+        "access check cache bucket count",
+        0,
+        65536,
+        0,
+        true,
+        0,
+    ),
+    (1583, "access check cache quota", 0, 2147483647, 0, true, 0),
+    (1584, "backup checksum default", 0, 1, 0, false, 12),
+    (1585, "automatic soft-NUMA disabled", 0, 1, 0, true, 13),
+    (1586, "external scripts enabled", 0, 1, 0, false, 13),
+    (1587, "clr strict security", 0, 1, 1, true, 14),
+    (16384, "Agent XPs", 0, 1, 1, true, 0),
+    (16386, "Database Mail XPs", 0, 1, 0, true, 0),
+    (16387, "SMO and DMO XPs", 0, 1, 1, true, 0),
+    (16388, "Ole Automation Procedures", 0, 1, 0, true, 0),
+    (16390, "xp_cmdshell", 0, 1, 0, true, 0),
+    (16391, "Ad Hoc Distributed Queries", 0, 1, 0, true, 0),
+    (16392, "Replication XPs", 0, 1, 0, true, 0),
+    (
+        16393,
+        "contained database authentication",
+        0,
+        1,
+        0,
+        false,
+        11,
+    ),
+    (16394, "hadoop connectivity", 0, 7, 0, false, 13),
+    (16395, "polybase network encryption", 0, 1, 1, false, 13),
+    (16396, "remote data archive", 0, 1, 0, false, 13),
+    (16397, "allow polybase export", 0, 1, 0, false, 13),
 ];
 
 /// The system databases, in database_id order.
@@ -568,7 +708,7 @@ impl Instance {
         }
     }
 
-    /// `@@VERSION` text, in SQL Server's shape.
+    /// `@@VERSION` text, in SQL Server's shape, for Windows.
     pub fn version_text(&self) -> String {
         let (ma, mi, b) = self.version;
         let product = match ma {
@@ -580,8 +720,9 @@ impl Instance {
             15 => "Microsoft SQL Server 2019",
             _ => "Microsoft SQL Server 2022",
         };
+        // The instance runs on Windows (2016 and older only can); the date line names sqlsim.
         format!(
-            "{product} (RTM) - {ma}.{mi}.{b}.0 (X64) \n\tCopyright (C) Microsoft Corporation\n\t{} on Linux (sqlsim test double)\n",
+            "{product} (RTM) - {ma}.{mi}.{b}.0 (X64) \n\t(sqlsim test double)\n\tCopyright (C) Microsoft Corporation\n\t{} on Windows Server 2019 Datacenter 10.0 <X64> (Build 17763: ) (Hypervisor)\n",
             self.edition
         )
     }

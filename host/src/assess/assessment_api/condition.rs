@@ -37,6 +37,11 @@ pub fn eval(e: &Value, vars: Lookup) -> Result<Value, String> {
         )),
         Value::Object(o) if o.len() == 1 => {
             let (op, args) = o.iter().next().expect("one entry");
+            // `{"@column": value}`: the column equals the value.
+            if op.starts_with('@') {
+                let column = eval(&Value::from(op.as_str()), vars)?;
+                return Ok(Value::Bool(equal(&column, &eval(args, vars)?, false)));
+            }
             apply(op, args, vars)
         }
         other => Ok(other.clone()),
@@ -156,7 +161,8 @@ fn items(v: &Value) -> Vec<Value> {
     }
 }
 
-fn equal(x: &Value, y: &Value, ignore_case: bool) -> bool {
+/// Whether two values are equal: as numbers where both are, else as text.
+pub fn equal(x: &Value, y: &Value, ignore_case: bool) -> bool {
     match (number(x), number(y)) {
         (Some(a), Some(b)) => a == b,
         _ if ignore_case => text(x).to_lowercase() == text(y).to_lowercase(),

@@ -8,10 +8,11 @@ use serde_json::{Map, Value};
 use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
 
 use super::target::Subject;
-use super::{ProbeResults, Rulesets};
-use crate::capabilities::sql::SqlValue;
+use super::{ProbeCall, ProbeResults, Rulesets};
+use crate::capabilities::sql::{Param, SqlValue};
 use crate::discover::LoginSettings;
-use crate::sqlserver::values::from_column;
+use crate::sqlserver::params::number_params;
+use crate::sqlserver::values::{bind, from_column};
 
 /// How long one probe query may run.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -56,18 +57,23 @@ async fn capture_instance(
     let mut databases = Map::new();
     for (subject, database) in &subjects {
         let mut rows_by_probe = Map::new();
-        for (name, query, use_database) in needed_queries(rulesets, subject) {
+        let target_name = database.unwrap_or(&inst.name);
+        for probe in needed_queries(rulesets, subject, target_name) {
             let rows = match client.as_mut() {
                 None => error_rows("the server could not be reached"),
                 Some(c) => {
-                    let batch = match (database, use_database) {
-                        (Some(db), true) => format!("USE [{}];\n{query}", db.replace(']', "]]")),
-                        _ => query,
+                    let batch = match (database, probe.use_database) {
+                        (Some(db), true) => {
+                            format!("USE [{}];\n{}", db.replace(']', "]]"), probe.query)
+                        }
+                        _ => probe.query,
                     };
-                    run(c, &batch).await.unwrap_or_else(|e| error_rows(&e))
+                    run(c, &batch, &probe.params)
+                        .await
+                        .unwrap_or_else(|e| error_rows(&e))
                 }
             };
-            rows_by_probe.insert(name, rows);
+            rows_by_probe.insert(probe.key, rows);
         }
         match database {
             Some(db) => {
@@ -82,8 +88,17 @@ async fn capture_instance(
     result
 }
 
-/// The T-SQL probes (name, query, whether it runs in the database) the rules for `s` use.
-fn needed_queries(rulesets: &Rulesets, s: &Subject) -> Vec<(String, String, bool)> {
+/// One T-SQL probe run: where its rows go, its batch and parameters.
+struct ProbeRun {
+    key: String,
+    query: String,
+    use_database: bool,
+    params: Vec<Param>,
+}
+
+/// The T-SQL probe runs the rules for `s` need, once per probe and parameters. `@TargetName`,
+/// which Microsoft's probes read as the database (or server) assessed, is passed where used.
+fn needed_queries(rulesets: &Rulesets, s: &Subject, target_name: &str) -> Vec<ProbeRun> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for rule in rulesets.effective_rules(s) {
@@ -93,28 +108,79 @@ fn needed_queries(rulesets: &Rulesets, s: &Subject) -> Vec<(String, String, bool
             .into_iter()
             .flatten()
         {
-            let name = match probe {
-                Value::String(n) => n.as_str(),
-                Value::Object(o) if !o.contains_key("params") => {
-                    o.get("id").and_then(Value::as_str).unwrap_or("")
-                }
-                // Probes with parameters are not run yet; their rules are listed as not run.
-                _ => continue,
+            // A call that cannot be made is reported when its rule is evaluated.
+            let Ok(call) = ProbeCall::of(probe, &rule) else {
+                continue;
             };
-            if !seen.insert(name.to_string()) {
+            if !seen.insert(call.key.clone()) {
                 continue;
             }
-            if let Ok(p) = rulesets.probe_for(name, s)
-                && let Some(query) = p["implementation"]["query"].as_str()
+            let Ok(p) = rulesets.probe_for(&call.name, s) else {
+                continue;
+            };
+            let Some(query) = p["implementation"]["query"].as_str() else {
+                continue;
+            };
+            let Ok(mut params) = call
+                .params
+                .iter()
+                .map(|(k, v)| param(k, v))
+                .collect::<Result<Vec<_>, _>>()
+            else {
+                continue;
+            };
+            if mentions(query, "TargetName")
+                && !params
+                    .iter()
+                    .any(|p| p.name.eq_ignore_ascii_case("TargetName"))
             {
-                let use_database = p["implementation"]["useDatabase"]
-                    .as_bool()
-                    .unwrap_or(false);
-                out.push((name.to_string(), query.to_string(), use_database));
+                params.push(Param {
+                    name: "TargetName".into(),
+                    value: SqlValue::Text(target_name.to_string()),
+                });
             }
+            out.push(ProbeRun {
+                key: call.key,
+                query: query.to_string(),
+                use_database: p["implementation"]["useDatabase"]
+                    .as_bool()
+                    .unwrap_or(false),
+                params,
+            });
         }
     }
     out
+}
+
+/// Whether `query` reads variable `@name` without declaring it.
+fn mentions(query: &str, name: &str) -> bool {
+    let lower = query.to_lowercase();
+    let var = format!("@{}", name.to_lowercase());
+    let used = lower.match_indices(&var).any(|(i, _)| {
+        !lower[i + var.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    });
+    used && !lower.contains(&format!("declare {var}"))
+}
+
+/// A rule's parameter value as a T-SQL parameter.
+fn param(name: &str, v: &Value) -> Result<Param, ()> {
+    let value = match v {
+        Value::Null => SqlValue::Null,
+        Value::Bool(b) => SqlValue::Bit(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::Int(i),
+            None => SqlValue::Float(n.as_f64().ok_or(())?),
+        },
+        Value::String(s) => SqlValue::Text(s.clone()),
+        _ => return Err(()),
+    };
+    Ok(Param {
+        name: name.to_string(),
+        value,
+    })
 }
 
 fn error_rows(e: &str) -> Value {
@@ -125,11 +191,21 @@ fn error_rows(e: &str) -> Value {
 async fn run(
     client: &mut crate::sqlserver::endpoint::SqlClient,
     batch: &str,
+    params: &[Param],
 ) -> Result<Value, String> {
     let query = async {
-        let results = client
-            .simple_query(batch)
-            .await
+        let stream = if params.is_empty() {
+            client.simple_query(batch).await
+        } else {
+            // Parameters go as sp_executesql's, as Microsoft's API passes them.
+            let numbered = number_params(batch, params).map_err(|e| e.to_string())?;
+            let mut q = tiberius::Query::new(numbered);
+            for p in params {
+                bind(&mut q, &p.name, &p.value).map_err(|e| e.to_string())?;
+            }
+            q.query(client).await
+        };
+        let results = stream
             .map_err(|e| e.to_string())?
             .into_results()
             .await

@@ -9,6 +9,7 @@
 pub mod condition;
 pub mod live;
 pub mod target;
+pub mod transforms;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -194,38 +195,31 @@ impl Rulesets {
         };
         let mut rows: Vec<Map<String, Value>> = vec![Map::new()];
         for probe in probes {
-            let (name, transform) = match probe {
-                Value::String(n) => (n.as_str(), None),
-                Value::Object(o) if o.contains_key("params") => {
-                    return Err(format!(
-                        "probe {} takes parameters, which sqlmig does not pass yet",
-                        o.get("id").and_then(Value::as_str).unwrap_or("?")
-                    ));
-                }
-                Value::Object(o) => (
-                    o.get("id").and_then(Value::as_str).unwrap_or("?"),
-                    o.get("transform"),
-                ),
-                _ => return Err("a probe reference is neither a name nor an object".into()),
-            };
-            let implementation = self.probe_for(name, s)?;
-            let mut probe_rows = probe_rows(name, captured, database)?;
-            if let Some(t) = transform.or_else(|| implementation["implementation"].get("transform"))
+            let call = ProbeCall::of(probe, rule)?;
+            let implementation = self.probe_for(&call.name, s)?;
+            let mut probe_rows = probe_rows(&call.key, captured, database)?;
+            // The implementation's own transform first, then the rule's.
+            for t in [
+                implementation["implementation"].get("transform"),
+                call.transform,
+            ]
+            .into_iter()
+            .flatten()
             {
-                probe_rows = transform_rows(probe_rows, t)?;
+                probe_rows = transforms::apply(probe_rows, t)?;
             }
-            // Several probes: each row of the first joined with the first row of the others.
-            rows = if rows.len() == 1 && rows[0].is_empty() {
-                probe_rows
-            } else {
-                let extra = probe_rows.into_iter().next().unwrap_or_default();
-                rows.into_iter()
-                    .map(|mut r| {
-                        r.extend(extra.clone());
-                        r
+            // Several probes: every combination of their rows (a probe with no rows leaves
+            // nothing to check).
+            rows = rows
+                .iter()
+                .flat_map(|r| {
+                    probe_rows.iter().map(move |p| {
+                        let mut joined = r.clone();
+                        joined.extend(p.clone());
+                        joined
                     })
-                    .collect()
-            };
+                })
+                .collect();
         }
         let Some(condition) = rule.get("condition") else {
             return Ok(rows);
@@ -263,6 +257,83 @@ impl Rulesets {
                 "probe {name} has no implementation for this server"
             )),
         }
+    }
+}
+
+/// A rule's reference to a probe: the probe, the parameters it passes (resolved) and the
+/// transform it adds.
+pub(crate) struct ProbeCall<'r> {
+    pub name: String,
+    /// Where its rows are kept in captured results: the name, with the parameters if any
+    /// (`DatabaseMasterFiles(dbId=2, type=0)`).
+    pub key: String,
+    pub params: Vec<(String, Value)>,
+    pub transform: Option<&'r Value>,
+}
+
+impl<'r> ProbeCall<'r> {
+    /// The call `probe` (a name or `{"id", "params", "transform"}`) makes for `rule`; parameters
+    /// written `@name` take the rule's value; ones from services or Azure metadata
+    /// (`@attr::…`, `@Probe::column`) cannot be resolved here.
+    pub fn of(probe: &'r Value, rule: &Map<String, Value>) -> Result<ProbeCall<'r>, String> {
+        let o = match probe {
+            Value::String(n) => {
+                return Ok(ProbeCall {
+                    name: n.clone(),
+                    key: n.clone(),
+                    params: Vec::new(),
+                    transform: None,
+                });
+            }
+            Value::Object(o) => o,
+            _ => return Err("a probe reference is neither a name nor an object".into()),
+        };
+        let name = o
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let mut params = Vec::new();
+        for (k, v) in o
+            .get("params")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let value = match v {
+                Value::String(r) if r.starts_with('@') && r.contains("::") => {
+                    return Err(format!(
+                        "probe {name}'s parameter {k} comes from {r}, which sqlmig does not resolve (it is service or Azure metadata)"
+                    ));
+                }
+                Value::String(r) if r.starts_with('@') => rule
+                    .iter()
+                    .find(|(rk, _)| rk.eq_ignore_ascii_case(&r[1..]))
+                    .map(|(_, rv)| rv.clone())
+                    .ok_or_else(|| {
+                        format!("probe {name}'s parameter {k} is {r}, which the rule does not give")
+                    })?,
+                Value::Array(_) | Value::Object(_) => {
+                    return Err(format!(
+                        "probe {name}'s parameter {k} is not a single value"
+                    ));
+                }
+                other => other.clone(),
+            };
+            params.push((k.clone(), value));
+        }
+        let key = if params.is_empty() {
+            name.clone()
+        } else {
+            let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{name}({})", list.join(", "))
+        };
+        Ok(ProbeCall {
+            name,
+            key,
+            params,
+            transform: o.get("transform"),
+        })
     }
 }
 
@@ -395,66 +466,6 @@ fn probe_rows(
         .collect()
 }
 
-/// The `aggregate` transform: one row (per `group` value) with each mapped column reduced.
-fn transform_rows(
-    rows: Vec<Map<String, Value>>,
-    t: &Value,
-) -> Result<Vec<Map<String, Value>>, String> {
-    if t["type"] != "aggregate" {
-        return Err(format!(
-            "probe transform {} is not one sqlmig runs yet",
-            t["type"]
-        ));
-    }
-    let map = t["map"].as_object().cloned().unwrap_or_default();
-    let group = t["group"].as_str();
-    let mut groups: Vec<(Value, Vec<Map<String, Value>>)> = Vec::new();
-    for row in rows {
-        let key = group
-            .and_then(|g| row.get(g))
-            .cloned()
-            .unwrap_or(Value::Null);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, rs)) => rs.push(row),
-            None => groups.push((key, vec![row])),
-        }
-    }
-    if groups.is_empty() {
-        groups.push((Value::Null, Vec::new()));
-    }
-    let mut out = Vec::new();
-    for (_, rs) in groups {
-        let mut one = rs.first().cloned().unwrap_or_default();
-        for (column, how) in &map {
-            let values: Vec<Value> = rs.iter().filter_map(|r| r.get(column).cloned()).collect();
-            let (kind, limit) = match how {
-                Value::String(k) => (k.as_str(), None),
-                Value::Object(o) => (
-                    o.get("type").and_then(Value::as_str).unwrap_or(""),
-                    o.get("limit").and_then(Value::as_u64),
-                ),
-                _ => ("", None),
-            };
-            let reduced = match kind {
-                "array" => Value::Array(values),
-                "count" => Value::from(values.len()),
-                "sum" => Value::from(values.iter().filter_map(condition::number).sum::<f64>()),
-                "join" => {
-                    let mut texts: Vec<String> = values.iter().map(condition::text).collect();
-                    if let Some(l) = limit {
-                        texts.truncate(l as usize);
-                    }
-                    Value::from(texts.join(", "))
-                }
-                other => return Err(format!("aggregate {other:?} is not one sqlmig runs yet")),
-            };
-            one.insert(column.clone(), reduced);
-        }
-        out.push(one);
-    }
-    Ok(out)
-}
-
 /// `@name`: a column of the row, else a value the rule itself carries (`threshold`).
 fn lookup(name: &str, row: &Map<String, Value>, rule: &Map<String, Value>) -> Option<Value> {
     row.get(name)
@@ -560,25 +571,7 @@ mod tests {
     }
 
     #[test]
-    fn aggregates_and_messages_follow_microsofts_format() {
-        let rows = vec![
-            json!({"TraceFlag": 1117, "Status": 1})
-                .as_object()
-                .unwrap()
-                .clone(),
-            json!({"TraceFlag": 3226, "Status": 1})
-                .as_object()
-                .unwrap()
-                .clone(),
-        ];
-        let out = transform_rows(
-            rows,
-            &json!({"type": "aggregate", "map": {"TraceFlag": "array", "Status": "sum"}}),
-        )
-        .unwrap();
-        assert_eq!(out.len(), 1);
-        assert_eq!(out[0]["TraceFlag"], json!([1117, 3226]));
-        assert_eq!(out[0]["Status"], json!(2.0));
+    fn messages_follow_microsofts_format() {
         let row = json!({"space_available_rel": 0.126, "space_total": 1024.5})
             .as_object()
             .unwrap()

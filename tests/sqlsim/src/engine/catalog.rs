@@ -32,12 +32,36 @@ pub const SERVER_VIEWS: &[&str] = &[
     "credentials",
     "server_event_sessions",
     "server_event_session_targets",
+    "availability_groups",
+    "availability_replicas",
+    "dm_hadr_availability_replica_states",
+    "dm_hadr_availability_group_states",
+    "availability_group_listeners",
+    "availability_group_listener_ip_addresses",
+    "dm_hadr_database_replica_states",
+    "dm_hadr_database_replica_cluster_states",
+    "database_mirroring_endpoints",
+    "server_audit_specifications",
+    "dm_exec_cached_plans",
+    "traces",
+    "dm_exec_query_optimizer_info",
+    "fulltext_languages",
+    "dm_os_loaded_modules",
+    "dm_os_windows_info",
+    "dm_os_host_info",
+    "dm_xe_sessions",
+    "dm_resource_governor_resource_pools",
+    "dm_db_missing_index_details",
+    "dm_db_missing_index_groups",
+    "dm_db_missing_index_group_stats",
+    "dm_db_index_usage_stats",
 ];
 
 pub mod activity;
 pub mod agent;
 pub mod assemblies;
 pub mod broker;
+pub mod health;
 pub mod principals;
 pub mod server_objects;
 pub mod storage;
@@ -69,7 +93,8 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
              lob_data_space_id INT NOT NULL DEFAULT 0, is_replicated BIT NOT NULL DEFAULT 0,
              is_memory_optimized BIT NOT NULL DEFAULT 0, temporal_type TINYINT NOT NULL DEFAULT 0,
              definition NVARCHAR(-1), uses_ansi_nulls BIT NOT NULL DEFAULT 1,
-             uses_quoted_identifier BIT NOT NULL DEFAULT 1, is_schema_bound BIT NOT NULL DEFAULT 0);
+             uses_quoted_identifier BIT NOT NULL DEFAULT 1, is_schema_bound BIT NOT NULL DEFAULT 0,
+             is_auto_executed BIT NOT NULL DEFAULT 0);
          CREATE TABLE {d}.__sqlsim_columns (
              object_id INT NOT NULL, column_id INT NOT NULL, name NVARCHAR(128) COLLATE NOCASE NOT NULL,
              system_type_id TINYINT NOT NULL, user_type_id INT NOT NULL, max_length SMALLINT NOT NULL,
@@ -103,12 +128,20 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
              FROM {d}.__sqlsim_objects WHERE type = 'V';
          CREATE VIEW {d}.\"sys.procedures\" AS
              SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
-                    create_date, modify_date, is_ms_shipped
+                    create_date, modify_date, is_ms_shipped, is_auto_executed
              FROM {d}.__sqlsim_objects WHERE type = 'P';
+         CREATE VIEW {d}.\"sys.all_objects\" AS
+             SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
+                    create_date, modify_date, is_ms_shipped, is_published, is_schema_published
+             FROM {d}.__sqlsim_objects;
          CREATE VIEW {d}.\"sys.sql_modules\" AS
              SELECT object_id, definition, uses_ansi_nulls, uses_quoted_identifier, is_schema_bound
              FROM {d}.__sqlsim_objects WHERE definition IS NOT NULL;
          CREATE VIEW {d}.\"sys.columns\" AS
+             SELECT object_id, name, column_id, system_type_id, user_type_id, max_length, precision,
+                    scale, collation_name, is_nullable, is_identity, is_computed
+             FROM {d}.__sqlsim_columns;
+         CREATE VIEW {d}.\"sys.all_columns\" AS
              SELECT object_id, name, column_id, system_type_id, user_type_id, max_length, precision,
                     scale, collation_name, is_nullable, is_identity, is_computed
              FROM {d}.__sqlsim_columns;
@@ -124,6 +157,7 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     principals::install(conn, db, major)?;
     assemblies::install(conn, db)?;
     broker::install(conn, db)?;
+    health::install_database(conn, db, major)?;
     storage::install(conn, db)
 }
 
@@ -132,6 +166,12 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
 pub fn install_server(conn: &Connection, major: u8) -> rusqlite::Result<()> {
     // is_ledger_on came with SQL Server 2022 (16).
     let ledger = if major >= 16 { ", is_ledger_on" } else { "" };
+    // Incremental statistics and resource pools per database came with SQL Server 2014 (12).
+    let since_2014 = if major >= 12 {
+        ", is_auto_create_stats_incremental_on, resource_pool_id"
+    } else {
+        ""
+    };
     conn.execute_batch(&format!(
         "CREATE TABLE master.__sqlsim_databases (
              name NVARCHAR(128) COLLATE NOCASE NOT NULL, database_id INT PRIMARY KEY, source_database_id INT,
@@ -144,13 +184,24 @@ pub fn install_server(conn: &Connection, major: u8) -> rusqlite::Result<()> {
              is_merge_published BIT NOT NULL DEFAULT 0, is_distributor BIT NOT NULL DEFAULT 0,
              is_broker_enabled BIT NOT NULL DEFAULT 0, is_cdc_enabled BIT NOT NULL DEFAULT 0,
              is_encrypted BIT NOT NULL DEFAULT 0, is_ledger_on BIT NOT NULL DEFAULT 0,
-             is_db_chaining_on BIT NOT NULL DEFAULT 0, change_tracking BIT NOT NULL DEFAULT 0);
+             is_db_chaining_on BIT NOT NULL DEFAULT 0, change_tracking BIT NOT NULL DEFAULT 0,
+             is_in_standby BIT NOT NULL DEFAULT 0, is_auto_create_stats_on BIT NOT NULL DEFAULT 1,
+             is_auto_update_stats_on BIT NOT NULL DEFAULT 1,
+             is_auto_update_stats_async_on BIT NOT NULL DEFAULT 0,
+             is_auto_close_on BIT NOT NULL DEFAULT 0, is_auto_shrink_on BIT NOT NULL DEFAULT 0,
+             page_verify_option TINYINT NOT NULL DEFAULT 2,
+             page_verify_option_desc NVARCHAR(60) NOT NULL DEFAULT 'CHECKSUM',
+             is_parameterization_forced BIT NOT NULL DEFAULT 0,
+             is_auto_create_stats_incremental_on BIT NOT NULL DEFAULT 0, resource_pool_id INT);
          CREATE VIEW master.\"sys.databases\" AS
              SELECT name, database_id, source_database_id, owner_sid, create_date, compatibility_level,
                     collation_name, user_access, user_access_desc, is_read_only, state, state_desc,
                     recovery_model, recovery_model_desc, is_fulltext_enabled, is_trustworthy_on,
                     is_published, is_subscribed, is_merge_published, is_distributor, is_broker_enabled,
-                    is_cdc_enabled, is_encrypted, is_db_chaining_on{ledger}
+                    is_cdc_enabled, is_encrypted, is_db_chaining_on, is_in_standby,
+                    is_auto_create_stats_on, is_auto_update_stats_on, is_auto_update_stats_async_on,
+                    is_auto_close_on, is_auto_shrink_on, page_verify_option, page_verify_option_desc,
+                    is_parameterization_forced{since_2014}{ledger}
              FROM master.__sqlsim_databases;
          CREATE TABLE master.__sqlsim_change_tracking_defaults (
              is_auto_cleanup_on BIT NOT NULL, retention_period INT NOT NULL,
@@ -189,7 +240,11 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
              cpu_count INT NOT NULL, hyperthread_ratio INT NOT NULL, physical_memory_kb BIGINT NOT NULL,
              virtual_memory_kb BIGINT NOT NULL, committed_target_kb BIGINT NOT NULL,
              max_workers_count INT NOT NULL, scheduler_count INT NOT NULL,
-             sqlserver_start_time DATETIME NOT NULL);",
+             sqlserver_start_time DATETIME NOT NULL,
+             virtual_machine_type INT NOT NULL DEFAULT 1,
+             virtual_machine_type_desc NVARCHAR(60) NOT NULL DEFAULT 'HYPERVISOR',
+             sql_memory_model INT NOT NULL DEFAULT 1,
+             sql_memory_model_desc NVARCHAR(120) NOT NULL DEFAULT 'CONVENTIONAL');",
     )?;
     // The memory columns were renamed in SQL Server 2012 (11): before, they were in bytes.
     let memory = if inst.version.0 >= 11 {
@@ -198,11 +253,21 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
         "physical_memory_kb * 1024 AS physical_memory_in_bytes, \
          virtual_memory_kb * 1024 AS virtual_memory_in_bytes, committed_target_kb / 8 AS bpool_commit_target"
     };
+    // sql_memory_model came with SQL Server 2016 SP1 (13).
+    let memory_model = if inst.version.0 >= 13 {
+        ", sql_memory_model, sql_memory_model_desc"
+    } else {
+        ""
+    };
     conn.execute_batch(&format!(
         "CREATE VIEW master.\"sys.dm_os_sys_info\" AS SELECT cpu_count, hyperthread_ratio, {memory}, \
-         max_workers_count, scheduler_count, sqlserver_start_time FROM master.__sqlsim_os_sys_info"
+         max_workers_count, scheduler_count, sqlserver_start_time, virtual_machine_type, \
+         virtual_machine_type_desc{memory_model} FROM master.__sqlsim_os_sys_info"
     ))?;
-    for (id, name, min, max, default, advanced) in crate::instance::CONFIGURATION_DEFAULTS {
+    for (id, name, min, max, default, advanced, since) in crate::instance::CONFIGURATION_DEFAULTS {
+        if inst.version.0 < *since {
+            continue;
+        }
         let value = inst
             .configurations
             .iter()
@@ -266,11 +331,14 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
     }
     let mem_kb = inst.host.physical_memory_mb as i64 * 1024;
     conn.execute(
-        "INSERT INTO master.__sqlsim_os_sys_info VALUES (?1, 1, ?2, 137438953344, ?3, 576, ?1, \
+        "INSERT INTO master.__sqlsim_os_sys_info (cpu_count, hyperthread_ratio, physical_memory_kb, \
+         virtual_memory_kb, committed_target_kb, max_workers_count, scheduler_count, \
+         sqlserver_start_time) VALUES (?1, 1, ?2, 137438953344, ?3, 576, ?1, \
          '2024-01-01 00:00:00.000')",
         rusqlite::params![inst.host.cpu_count, mem_kb, mem_kb * 3 / 4],
     )?;
     install_schedulers_and_memory(conn, inst)?;
+    health::install_server(conn, inst)?;
     activity::install(conn, &inst.services())?;
     activity::install_counters(conn, inst)?;
     server_objects::install(conn, inst)
@@ -568,7 +636,7 @@ pub fn install_master_files(conn: &Connection) -> rusqlite::Result<()> {
              name NVARCHAR(128) COLLATE NOCASE NOT NULL, physical_name NVARCHAR(260) COLLATE NOCASE NOT NULL,
              state TINYINT NOT NULL, state_desc NVARCHAR(60) NOT NULL, size INT NOT NULL,
              max_size INT NOT NULL, growth INT NOT NULL, is_percent_growth BIT NOT NULL,
-             PRIMARY KEY (database_id, file_id));",
+             is_sparse BIT NOT NULL DEFAULT 0, PRIMARY KEY (database_id, file_id));",
     )
 }
 
@@ -587,7 +655,7 @@ pub fn add_files(
              name NVARCHAR(128) COLLATE NOCASE NOT NULL,
              physical_name NVARCHAR(260) COLLATE NOCASE NOT NULL, state TINYINT NOT NULL,
              state_desc NVARCHAR(60) NOT NULL, size INT NOT NULL, max_size INT NOT NULL,
-             growth INT NOT NULL, is_percent_growth BIT NOT NULL)"
+             growth INT NOT NULL, is_percent_growth BIT NOT NULL, is_sparse BIT NOT NULL)"
     ))?;
     let database_id: i64 = conn.query_row(
         "SELECT database_id FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE",
@@ -627,7 +695,7 @@ pub fn add_files(
         ];
         conn.execute(
             "INSERT INTO master.\"sys.master_files\" VALUES \
-             (?11, ?1, ?2, ?3, ?4, ?5, ?6, 0, 'ONLINE', ?7, ?8, ?9, ?10)",
+             (?11, ?1, ?2, ?3, ?4, ?5, ?6, 0, 'ONLINE', ?7, ?8, ?9, ?10, 0)",
             row,
         )?;
     }
@@ -636,7 +704,7 @@ pub fn add_files(
         &format!(
             "INSERT INTO {d}.\"sys.database_files\" SELECT file_id, type, type_desc, \
              data_space_id, name, physical_name, state, state_desc, size, max_size, growth, \
-             is_percent_growth FROM master.\"sys.master_files\" WHERE database_id = ?1 \
+             is_percent_growth, is_sparse FROM master.\"sys.master_files\" WHERE database_id = ?1 \
              ORDER BY file_id"
         ),
         [database_id],

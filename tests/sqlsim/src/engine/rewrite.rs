@@ -530,7 +530,19 @@ impl VisitorMut for Rewriter<'_> {
                     *data_type = storage_type(&ty);
                 }
             }
+            // A collation named in an expression (`COLLATE DATABASE_DEFAULT`,
+            // `Latin1_General_CS_AS`) compares as SQLite's nearest.
+            Expr::Collate { collation, .. } => {
+                let declared = collation.to_string().to_ascii_uppercase();
+                let sqlite = if declared.contains("_CS") || declared.contains("_BIN") {
+                    "BINARY"
+                } else {
+                    "NOCASE"
+                };
+                *collation = ObjectName::from(vec![Ident::new(sqlite)]);
+            }
             Expr::Function(f) => {
+                date_part_as_text(f);
                 if let Some(replacement) = self.function(f) {
                     *e = replacement;
                     return ControlFlow::Continue(());
@@ -560,6 +572,24 @@ impl VisitorMut for Rewriter<'_> {
             _ => {}
         }
         ControlFlow::Continue(())
+    }
+}
+
+/// DATEADD/DATEDIFF/DATEPART name their date part with a bare word (`HH`), which is not a
+/// column: it reaches sqlsim's functions as text.
+fn date_part_as_text(f: &mut sqlparser::ast::Function) {
+    let name = f.name.to_string().to_ascii_uppercase();
+    if !matches!(
+        name.as_str(),
+        "DATEADD" | "DATEDIFF" | "DATEPART" | "DATENAME"
+    ) {
+        return;
+    }
+    if let FunctionArguments::List(l) = &mut f.args
+        && let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) = l.args.first_mut()
+        && let Expr::Identifier(id) = e
+    {
+        *e = string_lit(&id.value);
     }
 }
 
