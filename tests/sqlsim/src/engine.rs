@@ -2,8 +2,10 @@
 //! parsed by sqlparser (MS SQL dialect) and rewritten before SQLite sees it.
 
 mod batch;
+mod batch_text;
 pub mod catalog;
 pub mod errors;
+mod exec;
 pub mod functions;
 pub mod modules;
 pub mod platform;
@@ -252,6 +254,9 @@ impl Engine {
             &catalog::activity::command_of(sql),
         );
         let result = self.execute_batch(session, sql, params);
+        // Table variables live as long as the client's batch (dynamic SQL inside it does not
+        // see them, but does not end them either).
+        self.drop_table_variables(session);
         self.activity.end(session.id, &session.database);
         result
     }
@@ -283,14 +288,20 @@ impl Engine {
         params: &[Param],
     ) -> BatchResult {
         let mut result = BatchResult::default();
-        let statements = match Parser::parse_sql(&MsSqlDialect {}, sql) {
+        // T-SQL sqlparser cannot read as written (statements without `;`, INSERT … EXEC, DBCC,
+        // a hint after an alias) is made readable first; what parses as written stays as it is.
+        let parsed = Parser::parse_sql(&MsSqlDialect {}, sql).or_else(|e| {
+            batch_text::normalize(sql)
+                .and_then(|n| Parser::parse_sql(&MsSqlDialect {}, &n).ok())
+                .ok_or(e)
+        });
+        let mut statements = match parsed {
             Ok(s) => s,
             Err(e) => {
                 result.error = Some(parse_error(&e.to_string()));
                 return result;
             }
         };
-        let mut statements = statements;
         let mut vars = params.to_vec();
         match self.run_block(session, &mut statements, &mut vars, &mut result.outcomes) {
             Ok(finished) => result.cancelled = !finished,
@@ -707,6 +718,10 @@ impl Engine {
             Statement::CreateTable(ct) => {
                 let (db, schema, table): (String, String, String) =
                     rw.resolve(&rewrite::ident_parts(&ct.name));
+                // Temporary tables and table variables have no catalog of their own here.
+                if db == "temp" {
+                    return Ok(());
+                }
                 let upper =
                     |o: &sqlparser::ast::ColumnOptionDef| o.option.to_string().to_ascii_uppercase();
                 let mut pk: Option<String> = None;
@@ -757,7 +772,9 @@ impl Engine {
             } => {
                 for n in names {
                     let (db, schema, table) = rw.resolve(&rewrite::ident_parts(n));
-                    catalog::drop_object(&conn, &db, &schema, &table)?;
+                    if db != "temp" {
+                        catalog::drop_object(&conn, &db, &schema, &table)?;
+                    }
                 }
                 Ok(())
             }

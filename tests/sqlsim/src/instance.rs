@@ -320,6 +320,10 @@ pub struct Instance {
     /// Extended Events sessions besides system_health (sys.server_event_sessions).
     #[serde(default)]
     pub xevent_sessions: Vec<XeSessionSpec>,
+    /// Lines of the current SQL Server error log after the startup messages
+    /// (`xp_readerrorlog`), e.g. `Error: 825, Severity: 10, State: 2.`.
+    #[serde(default)]
+    pub error_log: Vec<String>,
 }
 
 /// What SQL Server Agent has besides jobs.
@@ -653,6 +657,7 @@ impl Instance {
             perf_counters: Vec::new(),
             agent: AgentSpec::default(),
             xevent_sessions: Vec::new(),
+            error_log: Vec::new(),
         }
     }
 

@@ -186,6 +186,13 @@ impl Rulesets {
         captured: Option<&Value>,
         database: Option<&str>,
     ) -> Result<Vec<Map<String, Value>>, String> {
+        // `@attr::service::…`: the Windows services' configuration, which T-SQL cannot read.
+        if Value::Object(rule.clone()).to_string().contains("@attr::") {
+            return Err(
+                "it reads Windows service settings (@attr::service::…), which sqlmig cannot read from T-SQL"
+                    .into(),
+            );
+        }
         let probes = rule
             .get("probes")
             .and_then(Value::as_array)

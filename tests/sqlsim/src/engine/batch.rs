@@ -1,5 +1,6 @@
-//! Control flow of a batch: local variables (`DECLARE`, `SET @v =`, `SELECT @v = …`) and
-//! `IF … [ELSE …]` with `BEGIN … END` blocks. A variable lives until the batch ends, as in T-SQL;
+//! Control flow of a batch: local variables (`DECLARE`, `SET @v =`, `SELECT @v = …`), table
+//! variables (`DECLARE @t TABLE (…)`), `IF … [ELSE …]` and `WHILE …` with `BEGIN … END` blocks,
+//! and EXEC (see `exec`). A variable lives until the batch ends, as in T-SQL;
 //! statements read it as a bound parameter, the way they read sp_executesql's.
 
 use sqlparser::ast::{
@@ -11,6 +12,9 @@ use sqlparser::parser::Parser;
 use super::{Engine, Outcome, Param, Session, errors, parse_error};
 use crate::tds::tokens::ServerMessage;
 use crate::tds::types::{ColumnType, Value};
+
+/// WHILE loops stop with an error after this many rounds (a simulator must not spin forever).
+const MAX_LOOPS: usize = 1_000_000;
 
 /// 137: a variable used or assigned without being declared.
 fn undeclared(line: i32, name: &str) -> ServerMessage {
@@ -75,6 +79,12 @@ impl Engine {
         match stmt {
             Statement::Declare { stmts, .. } => {
                 for d in stmts.iter() {
+                    if let Some(sqlparser::ast::DataType::Table(Some(columns))) = &d.data_type {
+                        for name in &d.names {
+                            self.declare_table(session, &name.value, columns, line, vars)?;
+                        }
+                        continue;
+                    }
                     let ty = d
                         .data_type
                         .as_ref()
@@ -135,20 +145,7 @@ impl Engine {
                     let Some(cond) = &block.condition else {
                         continue;
                     };
-                    let cond = Expr::Case {
-                        case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-                        end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
-                        operand: None,
-                        conditions: vec![sqlparser::ast::CaseWhen {
-                            condition: cond.clone(),
-                            result: Expr::value(sqlparser::ast::Value::Number("1".into(), false)),
-                        }],
-                        else_result: Some(Box::new(Expr::value(sqlparser::ast::Value::Number(
-                            "0".into(),
-                            false,
-                        )))),
-                    };
-                    if self.evaluate(session, &cond, None, line, vars)? == Value::Integer(1) {
+                    if self.holds(session, cond, line, vars)? {
                         chosen = Some(&mut block.conditional_statements);
                         break;
                     }
@@ -165,6 +162,50 @@ impl Engine {
                     None => Ok(true),
                 }
             }
+            Statement::While(w) => {
+                let Some(cond) = w.while_block.condition.clone() else {
+                    return Ok(true);
+                };
+                let mut rounds = 0;
+                while self.holds(session, &cond, line, vars)? {
+                    if session.cancelled() {
+                        return Ok(false);
+                    }
+                    rounds += 1;
+                    if rounds > MAX_LOOPS {
+                        return Err(errors::error(
+                            50000,
+                            16,
+                            line,
+                            format!("sqlsim stops a WHILE loop after {MAX_LOOPS} rounds."),
+                        ));
+                    }
+                    // Running a statement rewrites it in place: each round runs a fresh copy.
+                    let mut body = match &w.while_block.conditional_statements {
+                        ConditionalStatements::Sequence { statements } => statements.clone(),
+                        ConditionalStatements::BeginEnd(b) => b.statements.clone(),
+                    };
+                    let finished = self.run_block(session, &mut body, vars, out)?;
+                    if !finished {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Statement::Execute { .. } => {
+                let verb = super::catalog::activity::command_of(&stmt.to_string());
+                self.activity.now_running(session.id, &verb);
+                match self.exec(session, stmt, line, vars) {
+                    Some(outs) => {
+                        out.append(&mut outs?);
+                    }
+                    None => {
+                        let mut outs = self.statement(session, stmt, line, vars)?;
+                        out.append(&mut outs);
+                    }
+                }
+                Ok(true)
+            }
             other => {
                 let verb = super::catalog::activity::command_of(&other.to_string());
                 self.activity.now_running(session.id, &verb);
@@ -175,8 +216,47 @@ impl Engine {
         }
     }
 
+    /// Whether condition `cond` (of IF or WHILE) is true in the session.
+    fn holds(
+        &self,
+        session: &mut Session,
+        cond: &Expr,
+        line: i32,
+        vars: &[Param],
+    ) -> Result<bool, ServerMessage> {
+        let one = |n: &str| Expr::value(sqlparser::ast::Value::Number(n.into(), false));
+        let case = Expr::Case {
+            case_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+            end_token: sqlparser::ast::helpers::attached_token::AttachedToken::empty(),
+            operand: None,
+            conditions: vec![sqlparser::ast::CaseWhen {
+                condition: cond.clone(),
+                result: one("1"),
+            }],
+            else_result: Some(Box::new(one("0"))),
+        };
+        Ok(self.evaluate(session, &case, None, line, vars)? == Value::Integer(1))
+    }
+
+    /// `DECLARE @t TABLE (…)`: a table for the batch (see `exec::table_variable`).
+    fn declare_table(
+        &self,
+        session: &mut Session,
+        name: &str,
+        columns: &[sqlparser::ast::ColumnDef],
+        line: i32,
+        vars: &[Param],
+    ) -> Result<(), ServerMessage> {
+        let list: Vec<String> = columns.iter().map(ToString::to_string).collect();
+        let sql = format!("CREATE TABLE {name} ({})", list.join(", "));
+        let mut stmts =
+            Parser::parse_sql(&MsSqlDialect {}, &sql).map_err(|e| parse_error(&e.to_string()))?;
+        self.statement(session, &mut stmts[0], line, vars)?;
+        Ok(())
+    }
+
     /// The value of `expr` (converted to `declared`, as assignment converts) in the session.
-    fn evaluate(
+    pub(super) fn evaluate(
         &self,
         session: &mut Session,
         expr: &Expr,

@@ -55,6 +55,8 @@ pub const SERVER_VIEWS: &[&str] = &[
     "dm_db_missing_index_groups",
     "dm_db_missing_index_group_stats",
     "dm_db_index_usage_stats",
+    "messages",
+    "syslanguages",
 ];
 
 pub mod activity;

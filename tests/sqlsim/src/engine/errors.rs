@@ -19,8 +19,16 @@ pub fn syntax(line: i32, near: &str) -> ServerMessage {
     error(102, 15, line, format!("Incorrect syntax near '{near}'."))
 }
 
-/// 208: a table or view that does not exist.
+/// 208: a table or view that does not exist; 1087 for a table variable not declared.
 pub fn invalid_object(line: i32, name: &str) -> ServerMessage {
+    if name.starts_with('@') {
+        return error(
+            1087,
+            15,
+            line,
+            format!("Must declare the table variable \"{name}\"."),
+        );
+    }
     error(208, 16, line, format!("Invalid object name '{name}'."))
 }
 

@@ -239,6 +239,12 @@ impl Rewriter<'_> {
         };
         match parts {
             [t] if t.starts_with('#') => ("temp".into(), "dbo".into(), t.clone()),
+            // A table variable: a table of this session's, for the batch.
+            [t] if t.starts_with('@') => (
+                "temp".into(),
+                "dbo".into(),
+                crate::engine::exec::table_variable(t, self.spid),
+            ),
             [t] => (self.current_db.into(), "dbo".into(), t.clone()),
             [s, t] => (self.current_db.into(), non_empty(s, "dbo"), t.clone()),
             [d, s, t] | [_, d, s, t] => (
@@ -374,10 +380,20 @@ impl VisitorMut for Rewriter<'_> {
         // Table hints (`WITH (NOLOCK)`, the legacy `table (NOLOCK)`) change locking and plans,
         // never results: SQLite gets the table alone.
         if let TableFactor::Table {
-            with_hints, args, ..
+            with_hints,
+            args,
+            alias,
+            ..
         } = tf
         {
             with_hints.clear();
+            // `table alias (NOLOCK)` reads to sqlparser as an alias with a column list.
+            if let Some(a) = alias
+                && !a.columns.is_empty()
+                && a.columns.iter().all(|c| is_table_hint(&c.to_string()))
+            {
+                a.columns.clear();
+            }
             if args.as_ref().is_some_and(|a| {
                 !a.args.is_empty() && a.args.iter().all(|arg| is_table_hint(&arg.to_string()))
             }) {
@@ -560,6 +576,7 @@ impl VisitorMut for Rewriter<'_> {
                 let v = match id.value.to_ascii_uppercase().as_str() {
                     "@@VERSION" => string_lit(&self.instance.version_text()),
                     "@@SERVERNAME" => string_lit(&self.instance.server_name),
+                    "@@LANGUAGE" => string_lit("us_english"),
                     "@@SPID" => number_lit(self.spid as i64),
                     "@@MICROSOFTVERSION" => {
                         let (ma, mi, b) = self.instance.version;

@@ -38,7 +38,8 @@ pub fn register(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn now() -> NaiveDateTime {
+/// The server's clock (UTC).
+pub(super) fn now() -> NaiveDateTime {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

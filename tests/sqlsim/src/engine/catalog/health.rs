@@ -110,6 +110,30 @@ pub fn install_server(conn: &Connection, inst: &Instance) -> rusqlite::Result<()
              ('indexed views used', 0, NULL), ('indexed views updated', 0, NULL),
              ('dynamic cursor request', 0, NULL), ('fast forward cursor request', 3, 1),
              ('merge stmt', 0, NULL);
+         CREATE TABLE master.\"sys.messages\" (
+             message_id INT NOT NULL, language_id SMALLINT NOT NULL, severity TINYINT NOT NULL,
+             is_event_logged BIT NOT NULL, text NVARCHAR(2048) NOT NULL);
+         INSERT INTO master.\"sys.messages\" VALUES
+             (102, 1033, 15, 0, 'Incorrect syntax near ''%.*ls''.'),
+             (208, 1033, 16, 0, 'Invalid object name ''%.*ls''.'),
+             (823, 1033, 24, 1, 'The operating system returned error %ls to SQL Server during a %S_MSG at offset %#016I64x in file ''%ls''.'),
+             (824, 1033, 24, 1, 'SQL Server detected a logical consistency-based I/O error: %ls.'),
+             (825, 1033, 10, 1, 'A read of the file ''%ls'' at offset %#016I64x succeeded after failing %d time(s) with error: %ls.'),
+             (18052, 1033, 0, 0, 'Error: %d, Severity: %d, State: %d.');
+         CREATE TABLE master.\"sys.syslanguages\" (
+             langid SMALLINT NOT NULL, dateformat NCHAR(3) NOT NULL, datefirst TINYINT NOT NULL,
+             upgrade INT, name NVARCHAR(128) COLLATE NOCASE NOT NULL, alias NVARCHAR(128) NOT NULL,
+             months NVARCHAR(372), shortmonths NVARCHAR(132), days NVARCHAR(217), lcid INT NOT NULL,
+             msglangid SMALLINT NOT NULL);
+         INSERT INTO master.\"sys.syslanguages\" VALUES
+             (0, 'mdy', 7, 0, 'us_english', 'English',
+              'January,February,March,April,May,June,July,August,September,October,November,December',
+              'Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec',
+              'Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday', 1033, 1033),
+             (23, 'dmy', 1, 0, 'British', 'British English',
+              'January,February,March,April,May,June,July,August,September,October,November,December',
+              'Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec',
+              'Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday', 2057, 1033);
          CREATE TABLE master.\"sys.fulltext_languages\" (lcid INT NOT NULL, name NVARCHAR(128) NOT NULL);
          INSERT INTO master.\"sys.fulltext_languages\" VALUES
              (0, 'Neutral'), (1031, 'German'), (1033, 'English'), (1036, 'French'), (1040, 'Italian'),
