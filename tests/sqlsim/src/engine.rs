@@ -34,6 +34,8 @@ pub struct Session {
     pub database: String,
     /// Set by the server when the client sends ATTENTION: the running batch stops.
     pub cancel: Arc<AtomicBool>,
+    /// The running batch executed RETURN: it ends, without error.
+    returned: bool,
 }
 
 impl Session {
@@ -44,6 +46,7 @@ impl Session {
             login: login.to_string(),
             database: database.to_string(),
             cancel: Arc::new(AtomicBool::new(false)),
+            returned: false,
         }
     }
 
@@ -166,8 +169,8 @@ impl Engine {
             if name == "master" {
                 let conn = engine.conn.lock().unwrap();
                 catalog::install_server(&conn, engine.instance.version.0)?;
-                catalog::install_instance(&conn, &engine.instance)?;
                 catalog::install_master_files(&conn)?;
+                catalog::install_instance(&conn, &engine.instance)?;
             }
             if name == "msdb" {
                 let conn = engine.conn.lock().unwrap();
@@ -303,6 +306,7 @@ impl Engine {
             }
         };
         let mut vars = params.to_vec();
+        session.returned = false;
         match self.run_block(session, &mut statements, &mut vars, &mut result.outcomes) {
             Ok(finished) => result.cancelled = !finished,
             Err(e) => result.error = Some(e),
@@ -453,6 +457,7 @@ impl Engine {
 
         let projected = rewrite::projection_types(stmt, params);
         self.expand_row_checksums(session, stmt);
+        self.skip_identity_column(session, stmt);
         let as_written = stmt.clone();
         let mut rw = rewrite::Rewriter::new(session, &self.instance).with_params(params);
         let _ = stmt.visit(&mut rw);
@@ -501,6 +506,58 @@ impl Engine {
         self.record_ddl(session, &as_written)
             .map_err(|e| errors::from_sqlite(&e, line, &names))?;
         Ok(outcomes)
+    }
+
+    /// `INSERT t VALUES (…)` without a column list leaves out t's IDENTITY column, as SQL Server
+    /// does: the column list is written out without it (SQLite numbers the column itself).
+    fn skip_identity_column(&self, session: &Session, stmt: &mut Statement) {
+        use sqlparser::ast::{SetExpr, TableObject};
+        let Statement::Insert(ins) = stmt else {
+            return;
+        };
+        let TableObject::TableName(name) = &ins.table else {
+            return;
+        };
+        let width = match ins.source.as_deref().map(|q| q.body.as_ref()) {
+            Some(SetExpr::Values(v)) => v.rows.first().map_or(0, |r| r.len()),
+            _ => return,
+        };
+        if !ins.columns.is_empty() || width == 0 {
+            return;
+        }
+        let rw = rewrite::Rewriter::new(session, &self.instance);
+        let (db, schema, table) = rw.resolve(&rewrite::ident_parts(name));
+        let conn = self.conn.lock().unwrap();
+        let columns: Vec<(String, String, bool)> = conn
+            .prepare(&format!(
+                "PRAGMA {}.table_info({})",
+                sqlite_ident(&db),
+                sqlite_ident(&format!("{schema}.{table}"))
+            ))
+            .and_then(|mut s| {
+                s.query_map([], |r| Ok((r.get(1)?, r.get(2)?, r.get::<_, i64>(5)? == 1)))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap_or_default();
+        let identity: Vec<usize> = columns
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, ty, pk))| *pk && ty.eq_ignore_ascii_case("INTEGER"))
+            .map(|(i, _)| i)
+            .collect();
+        if columns.len() == width + 1 && identity.len() == 1 {
+            ins.columns = columns
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != identity[0])
+                .map(|(_, (n, _, _))| {
+                    sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::with_quote(
+                        '[',
+                        n.clone(),
+                    )])
+                })
+                .collect();
+        }
     }
 
     /// `BINARY_CHECKSUM(*)` and `CHECKSUM(*)` over a single-table query become the functions of
@@ -725,15 +782,18 @@ impl Engine {
                 let upper =
                     |o: &sqlparser::ast::ColumnOptionDef| o.option.to_string().to_ascii_uppercase();
                 let mut pk: Option<String> = None;
+                let mut key_columns: Vec<i64> = Vec::new();
                 let columns: Vec<catalog::ColumnRecord> = ct
                     .columns
                     .iter()
-                    .map(|c| {
+                    .enumerate()
+                    .map(|(i, c)| {
                         let is_pk = c
                             .options
                             .iter()
                             .any(|o| upper(o).starts_with("PRIMARY KEY"));
                         if is_pk {
+                            key_columns = vec![i as i64 + 1];
                             pk = Some(
                                 c.options
                                     .iter()
@@ -752,7 +812,24 @@ impl Engine {
                     .collect();
                 for constraint in &ct.constraints {
                     let text = constraint.to_string();
-                    if text.to_ascii_uppercase().contains("PRIMARY KEY") {
+                    if let Some(at) = text.to_ascii_uppercase().find("PRIMARY KEY") {
+                        // `PRIMARY KEY [CLUSTERED] (a, b DESC)`: the key's columns in order.
+                        let listed = text[at..]
+                            .split_once('(')
+                            .and_then(|(_, r)| r.split_once(')'))
+                            .map(|(l, _)| l)
+                            .unwrap_or_default();
+                        key_columns = listed
+                            .split(',')
+                            .filter_map(|part| {
+                                let name = part.split_whitespace().next()?;
+                                let name = name.trim_matches(['[', ']', '"']);
+                                ct.columns
+                                    .iter()
+                                    .position(|c| c.name.value.eq_ignore_ascii_case(name))
+                                    .map(|p| p as i64 + 1)
+                            })
+                            .collect();
                         pk = Some(
                             text.strip_prefix("CONSTRAINT ")
                                 .and_then(|r| r.split_whitespace().next())
@@ -763,7 +840,8 @@ impl Engine {
                 }
                 let id =
                     catalog::add_object(&conn, &db, &schema, &table, ("U", "USER_TABLE"), None)?;
-                catalog::add_table_details(&conn, &db, id, &columns, pk.as_deref())
+                let primary_key = pk.as_deref().map(|name| (name, key_columns.as_slice()));
+                catalog::add_table_details(&conn, &db, id, &columns, primary_key)
             }
             Statement::Drop {
                 object_type: ObjectType::Table,

@@ -61,6 +61,14 @@ async fn table_variables_loops_and_insert_exec_run_as_on_a_server() {
         Some("Error: 825, Severity: 10, State: 2.")
     );
 
+    // RETURN ends the batch, without an error.
+    let after_return = all_rows(
+        &mut c,
+        "IF NOT EXISTS (SELECT 1 WHERE 1 = 0) RETURN; SELECT 1",
+    )
+    .await;
+    assert!(after_return.is_empty());
+
     // A table variable ends with its batch.
     let err = batch_error(&mut c, "SELECT * FROM @logs").await;
     assert_eq!(err.code(), 1087);
@@ -94,4 +102,52 @@ async fn dbcc_and_legacy_hints() {
     )
     .await;
     assert_eq!(name.get::<&str, _>(0), Some("master"));
+}
+
+#[tokio::test]
+async fn identity_columns_apply_and_index_catalog() {
+    let s = start("127.0.0.1:0".parse().unwrap(), instance())
+        .await
+        .unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", "pw")).await.unwrap();
+    // INSERT without a column list leaves the IDENTITY column out, in a table variable too.
+    let row = first_row(
+        &mut c,
+        "DECLARE @k TABLE (id INT IDENTITY(1,1) PRIMARY KEY, word VARCHAR(20))
+         INSERT INTO @k VALUES ('a'), ('b')
+         SELECT MAX(id), COUNT(*) FROM @k",
+    )
+    .await;
+    assert_eq!(
+        (row.get::<i32, _>(0), row.get::<i32, _>(1)),
+        (Some(2), Some(2))
+    );
+
+    // A primary key's columns are in sys.index_columns, in key order.
+    common::run(
+        &mut c,
+        "USE Sales; CREATE TABLE dbo.Lines (OrderId INT NOT NULL, LineNo INT NOT NULL, Qty INT, \
+         CONSTRAINT PK_Lines PRIMARY KEY (OrderId, LineNo))",
+    )
+    .await;
+    let keys = all_rows(
+        &mut c,
+        "SELECT c.name, ic.key_ordinal, OBJECTPROPERTY(i.object_id, 'IsMSShipped') \
+         FROM sys.indexes i JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id \
+         JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id \
+         WHERE i.object_id = OBJECT_ID('dbo.Lines') ORDER BY ic.key_ordinal",
+    )
+    .await;
+    assert_eq!(texts(&keys, 1), [["OrderId"], ["LineNo"]]);
+    assert_eq!(keys[0].get::<bool, _>(2), Some(false));
+
+    // CROSS APPLY of a keyed DMF: each file with its volume.
+    let volumes = all_rows(
+        &mut c,
+        "SELECT mf.name, vs.volume_mount_point FROM sys.master_files AS mf \
+         CROSS APPLY sys.dm_os_volume_stats(mf.database_id, mf.file_id) AS vs \
+         WHERE mf.database_id = DB_ID('Sales')",
+    )
+    .await;
+    assert_eq!(volumes.len(), 2, "data and log file");
 }

@@ -49,9 +49,9 @@ pub fn eval(e: &Value, vars: Lookup) -> Result<Value, String> {
 }
 
 fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
-    // Operands: a list for most operators, one value for `not` and `ceiling`.
+    // Operands: a list for most operators, one value for `not`, `ceiling` and `floor`.
     let operands: Vec<Value> = match args {
-        Value::Array(a) if !matches!(op, "not" | "ceiling") => {
+        Value::Array(a) if !matches!(op, "not" | "ceiling" | "floor") => {
             a.iter().map(|x| eval(x, vars)).collect::<Result<_, _>>()?
         }
         other => vec![eval(other, vars)?],
@@ -116,6 +116,38 @@ fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
                 x.starts_with(&y)
             })
         }
+        // Sums, products, least and greatest of any number of operands.
+        "add" | "mul" | "min" | "max" if operands.len() != 2 => {
+            let xs = operands.iter().map(num).collect::<Result<Vec<f64>, _>>()?;
+            let r = match op {
+                "add" => xs.iter().sum(),
+                "mul" => xs.iter().product(),
+                "min" => xs.iter().copied().fold(f64::INFINITY, f64::min),
+                _ => xs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            };
+            Ok(to_value(r))
+        }
+        "min" | "max" => {
+            let (x, y) = two()?;
+            let (x, y) = (num(x)?, num(y)?);
+            Ok(to_value(if op == "min" { x.min(y) } else { x.max(y) }))
+        }
+        // `interval: [x, v0, t1, v1, …, tn, vn]`: v0 up to t1, v1 up to t2, …, vn above tn.
+        "interval" => {
+            let x = num(operands.first().ok_or("interval takes a value")?)?;
+            let rest = &operands[1..];
+            if rest.len().is_multiple_of(2) {
+                return Err("interval takes a value, then values and limits in turn".into());
+            }
+            let mut chosen = &rest[0];
+            for pair in rest[1..].chunks(2) {
+                if x <= num(&pair[0])? {
+                    break;
+                }
+                chosen = &pair[1];
+            }
+            Ok(chosen.clone())
+        }
         "add" | "sub" | "mul" | "div" | "mod" | "bitand" => {
             let (x, y) = two()?;
             let (x, y) = (num(x)?, num(y)?);
@@ -132,6 +164,7 @@ fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
             Ok(to_value(r))
         }
         "ceiling" => Ok(to_value(num(&operands[0])?.ceil())),
+        "floor" => Ok(to_value(num(&operands[0])?.floor())),
         _ => Err(format!(
             "the condition operator {op:?} is not one sqlmig knows"
         )),

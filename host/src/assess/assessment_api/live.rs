@@ -59,19 +59,49 @@ async fn capture_instance(
         let mut rows_by_probe = Map::new();
         let target_name = database.unwrap_or(&inst.name);
         for probe in needed_queries(rulesets, subject, target_name) {
-            let rows = match client.as_mut() {
-                None => error_rows("the server could not be reached"),
-                Some(c) => {
-                    let batch = match (database, probe.use_database) {
-                        (Some(db), true) => {
-                            format!("USE [{}];\n{}", db.replace(']', "]]"), probe.query)
+            let rows = match (client.as_mut(), probe.work) {
+                (None, _) => error_rows("the server could not be reached"),
+                (
+                    Some(c),
+                    Work::Sql {
+                        queries,
+                        use_database,
+                        params,
+                    },
+                ) => {
+                    let mut rows = Vec::new();
+                    let mut failed = None;
+                    for query in queries {
+                        let batch = match (database, use_database) {
+                            (Some(db), true) => {
+                                format!("USE [{}];\n{query}", db.replace(']', "]]"))
+                            }
+                            _ => query,
+                        };
+                        match run(c, &batch, &params).await {
+                            Ok(Value::Array(more)) => rows.extend(more),
+                            Ok(_) => {}
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
                         }
-                        _ => probe.query,
-                    };
-                    run(c, &batch, &probe.params)
-                        .await
-                        .unwrap_or_else(|e| error_rows(&e))
+                    }
+                    match failed {
+                        Some(e) => error_rows(&e),
+                        None => Value::Array(rows),
+                    }
                 }
+                (
+                    Some(c),
+                    Work::Counters {
+                        samples,
+                        interval,
+                        counters,
+                    },
+                ) => sample_counters(c, samples, interval, &counters)
+                    .await
+                    .unwrap_or_else(|e| error_rows(&e)),
             };
             rows_by_probe.insert(probe.key, rows);
         }
@@ -88,13 +118,32 @@ async fn capture_instance(
     result
 }
 
-/// One T-SQL probe run: where its rows go, its batch and parameters.
+/// One probe run: where its rows go and what to run.
 struct ProbeRun {
     key: String,
-    query: String,
-    use_database: bool,
-    params: Vec<Param>,
+    work: Work,
 }
+
+enum Work {
+    /// T-SQL batches (a probe may split its work into several; their rows add up) with their
+    /// parameters.
+    Sql {
+        queries: Vec<String>,
+        use_database: bool,
+        params: Vec<Param>,
+    },
+    /// Performance counters sampled `samples` times, `interval` apart; (object, counter,
+    /// alias) name the ones the probe reads.
+    Counters {
+        samples: u32,
+        interval: Duration,
+        counters: Vec<(String, String, String)>,
+    },
+}
+
+/// SQL Server's performance counters, as Performance probes read them.
+const COUNTERS_QUERY: &str = "SELECT RTRIM(object_name) AS object_name, RTRIM(counter_name) AS counter_name, \
+     RTRIM(instance_name) AS instance_name, cntr_value, cntr_type FROM sys.dm_os_performance_counters";
 
 /// The T-SQL probe runs the rules for `s` need, once per probe and parameters. `@TargetName`,
 /// which Microsoft's probes read as the database (or server) assessed, is passed where used.
@@ -118,7 +167,23 @@ fn needed_queries(rulesets: &Rulesets, s: &Subject, target_name: &str) -> Vec<Pr
             let Ok(p) = rulesets.probe_for(&call.name, s) else {
                 continue;
             };
-            let Some(query) = p["implementation"]["query"].as_str() else {
+            if p["type"] == "Performance" {
+                out.push(ProbeRun {
+                    key: call.key,
+                    work: counters_work(&p["implementation"]),
+                });
+                continue;
+            }
+            let queries: Vec<String> = match &p["implementation"]["query"] {
+                Value::String(q) => vec![q.clone()],
+                Value::Array(qs) => qs
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect(),
+                _ => continue,
+            };
+            let Some(query) = queries.first() else {
                 continue;
             };
             let Ok(mut params) = call
@@ -141,15 +206,97 @@ fn needed_queries(rulesets: &Rulesets, s: &Subject, target_name: &str) -> Vec<Pr
             }
             out.push(ProbeRun {
                 key: call.key,
-                query: query.to_string(),
-                use_database: p["implementation"]["useDatabase"]
-                    .as_bool()
-                    .unwrap_or(false),
-                params,
+                work: Work::Sql {
+                    queries,
+                    use_database: p["implementation"]["useDatabase"]
+                        .as_bool()
+                        .unwrap_or(false),
+                    params,
+                },
             });
         }
     }
     out
+}
+
+/// A Performance probe's sampling: its `NumberOfSamples`, `Interval` (seconds) and `Counters`
+/// (object → counter → alias).
+fn counters_work(implementation: &Value) -> Work {
+    let mut counters = Vec::new();
+    for (object, names) in implementation["Counters"].as_object().into_iter().flatten() {
+        for (counter, alias) in names.as_object().into_iter().flatten() {
+            if let Some(alias) = alias.as_str() {
+                counters.push((object.clone(), counter.clone(), alias.to_string()));
+            }
+        }
+    }
+    Work::Counters {
+        samples: implementation["NumberOfSamples"]
+            .as_u64()
+            .unwrap_or(2)
+            .clamp(1, 60) as u32,
+        interval: Duration::from_secs(implementation["Interval"].as_u64().unwrap_or(15).min(600)),
+        counters,
+    }
+}
+
+/// Samples the counters: one row per sample and counter instance the probe names, with the
+/// seconds since the first sample (rates are computed from them by the `performance` transform).
+async fn sample_counters(
+    client: &mut crate::sqlserver::endpoint::SqlClient,
+    samples: u32,
+    interval: Duration,
+    counters: &[(String, String, String)],
+) -> Result<Value, String> {
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    for k in 0..samples {
+        if k > 0 {
+            tokio::time::sleep(interval).await;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let rows = run(client, COUNTERS_QUERY, &[]).await?;
+        for r in rows.as_array().into_iter().flatten() {
+            let text = |c: &str| r[c].as_str().unwrap_or("").trim().to_string();
+            let Some(alias) = counter_alias(counters, &text("object_name"), &text("counter_name"))
+            else {
+                continue;
+            };
+            out.push(serde_json::json!({
+                "sample": k,
+                "seconds": seconds,
+                "counter": alias,
+                "instance": text("instance_name"),
+                "value": r["cntr_value"],
+                "type": r["cntr_type"],
+            }));
+        }
+    }
+    Ok(Value::Array(out))
+}
+
+/// The alias a probe gives counter `counter` of `object` (`MSSQL$X:Buffer Manager` matches
+/// `Buffer Manager`; `Lazy writes` names `Lazy writes/sec`).
+fn counter_alias<'c>(
+    counters: &'c [(String, String, String)],
+    object: &str,
+    counter: &str,
+) -> Option<&'c str> {
+    let object = object.rsplit_once(':').map_or(object, |(_, o)| o);
+    let named = |(o, _, _): &&(String, String, String)| o.eq_ignore_ascii_case(object);
+    counters
+        .iter()
+        .filter(named)
+        .find(|(_, c, _)| c.eq_ignore_ascii_case(counter))
+        .or_else(|| {
+            counters.iter().filter(named).find(|(_, c, _)| {
+                counter
+                    .to_ascii_lowercase()
+                    .strip_prefix(&c.to_ascii_lowercase())
+                    == Some("/sec")
+            })
+        })
+        .map(|(_, _, alias)| alias.as_str())
 }
 
 /// Whether `query` reads variable `@name` without declaring it.

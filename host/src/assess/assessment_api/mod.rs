@@ -2,9 +2,11 @@
 //! format): loaded, overridden (disable or change rules by id or tag), matched to each server and
 //! database, and evaluated over probe results.
 //!
-//! Probes of type SQL are T-SQL: their rows come from captured results (`--probe-results`), one
-//! JSON object per instance. Probes of other kinds (WMI, Registry, PowerShell, CLR, performance
-//! counters, Azure metadata) cannot run here; their rules are listed as not run, with why.
+//! Probes of type SQL are T-SQL, and Performance probes read SQL Server's counters through
+//! sys.dm_os_performance_counters: their rows come from a live server (`live`) or from captured
+//! results (`--probe-results`), one JSON object per instance. Probes of other kinds (WMI,
+//! Registry, PowerShell, CLR, Azure metadata) cannot run here; their rules are listed as not run,
+//! with why.
 
 pub mod condition;
 pub mod live;
@@ -241,7 +243,8 @@ impl Rulesets {
         Ok(failing)
     }
 
-    /// The implementation of probe `name` whose target matches `s`; only T-SQL can run here.
+    /// The implementation of probe `name` whose target matches `s`; only T-SQL (and performance
+    /// counters, which T-SQL reads from sys.dm_os_performance_counters) can run here.
     pub(crate) fn probe_for(&self, name: &str, s: &Subject) -> Result<&Value, String> {
         let impls = self
             .probes
@@ -252,7 +255,10 @@ impl Rulesets {
             .iter()
             .filter(|i| target::matches(i.get("target"), s))
             .collect();
-        if let Some(sql) = matching.iter().find(|i| i["type"] == "SQL") {
+        if let Some(sql) = matching
+            .iter()
+            .find(|i| i["type"] == "SQL" || i["type"] == "Performance")
+        {
             return Ok(sql);
         }
         match matching.first() {
@@ -473,11 +479,28 @@ fn probe_rows(
         .collect()
 }
 
-/// `@name`: a column of the row, else a value the rule itself carries (`threshold`).
+/// `@name`: a column of the row, a value the rule carries (`threshold`), or one of the rule's
+/// `locals` (an expression over those).
 fn lookup(name: &str, row: &Map<String, Value>, rule: &Map<String, Value>) -> Option<Value> {
+    lookup_at(name, row, rule, 0)
+}
+
+fn lookup_at(
+    name: &str,
+    row: &Map<String, Value>,
+    rule: &Map<String, Value>,
+    depth: usize,
+) -> Option<Value> {
     row.get(name)
         .or_else(|| rule.get(name))
         .cloned()
+        .or_else(|| {
+            // Locals may use each other; a cycle ends at a fixed depth, unresolved.
+            let local = rule.get("locals")?.get(name)?;
+            (depth < 8).then_some(())?;
+            let vars = |n: &str| lookup_at(n, row, rule, depth + 1);
+            condition::eval(local, &vars).ok()
+        })
         .or_else(|| {
             // `@Probe.Column`: the column of an aliased probe.
             name.rsplit_once('.')

@@ -35,6 +35,7 @@ pub fn apply(rows: Vec<Row>, t: &Value) -> Result<Vec<Row>, String> {
         "indexDefinition" => Ok(indexes::definitions(&rows)),
         "duplicateIndexes" => Ok(indexes::duplicates(&rows)),
         "redundantIndexes" => Ok(indexes::redundant(&rows)),
+        "performance" => Ok(vec![performance::counters(&rows, &t["counters"])]),
         other => Err(format!(
             "probe transform {other:?} is not one sqlmig runs yet"
         )),
@@ -310,6 +311,142 @@ fn db_info(rows: &[Row], now: NaiveDateTime) -> Row {
         one.insert(to.into(), v);
     }
     one
+}
+
+/// The `performance` transform over a Performance probe's samples (rows of `sample`, `seconds`,
+/// `counter` alias, `instance`, `value`, `type` as `live` records them): one row with every
+/// counter computed, as `counters` says (`rate`, `average`, `max`, `ratio` to a `base`, for an
+/// `instance`) or else as its counter type implies.
+mod performance {
+    use super::{Row, number, text};
+    use serde_json::Value;
+
+    /// sys.dm_os_performance_counters' cntr_type values.
+    const BULK_COUNT: i64 = 272_696_576;
+    const RAW_FRACTION: i64 = 537_003_264;
+    const RAW_BASE: i64 = 1_073_939_712;
+
+    pub fn counters(rows: &[Row], how: &Value) -> Row {
+        let mut aliases: Vec<String> = Vec::new();
+        for r in rows {
+            let a = field(r, "counter");
+            if !aliases.contains(&a) {
+                aliases.push(a);
+            }
+        }
+        let mut one = Row::new();
+        for alias in &aliases {
+            let spec = &how[alias.as_str()];
+            let (kind, instance, base) = match spec {
+                Value::String(k) => (Some(k.as_str()), None, None),
+                Value::Object(o) => (
+                    o.get("type").and_then(Value::as_str),
+                    o.get("instance").and_then(Value::as_str),
+                    o.get("base").and_then(Value::as_str),
+                ),
+                _ => (None, None, None),
+            };
+            let series = samples(rows, alias, instance);
+            let ty = rows
+                .iter()
+                .find(|r| field(r, "counter") == *alias)
+                .and_then(|r| r.get("type").and_then(number))
+                .unwrap_or(0.0) as i64;
+            if ty == RAW_BASE && kind.is_none() {
+                one.insert(alias.clone(), last(&series));
+                continue;
+            }
+            let kind = kind.unwrap_or(match ty {
+                BULK_COUNT => "rate",
+                RAW_FRACTION => "ratio",
+                _ => "average",
+            });
+            let value = match kind {
+                "rate" => rate(&series),
+                "max" => series
+                    .iter()
+                    .map(|(_, v)| *v)
+                    .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))))
+                    .map_or(Value::Null, Value::from),
+                "ratio" => {
+                    let b = match base {
+                        Some(b) => last(&samples(rows, b, instance)),
+                        None => base_candidates(alias)
+                            .iter()
+                            .map(|b| last(&samples(rows, b, instance)))
+                            .find(|v| !v.is_null())
+                            .unwrap_or(Value::Null),
+                    };
+                    match (last(&series).as_f64(), b.as_f64()) {
+                        (Some(v), Some(b)) if b != 0.0 => Value::from(v / b),
+                        _ => Value::Null,
+                    }
+                }
+                _ if series.is_empty() => Value::Null,
+                _ => Value::from(series.iter().map(|(_, v)| v).sum::<f64>() / series.len() as f64),
+            };
+            one.insert(alias.clone(), value);
+        }
+        one
+    }
+
+    /// (seconds, value) of `alias` for one instance: the one named, else the counter's only
+    /// instance, its `_Total`, or the first listed.
+    fn samples(rows: &[Row], alias: &str, instance: Option<&str>) -> Vec<(f64, f64)> {
+        let of_alias: Vec<&Row> = rows
+            .iter()
+            .filter(|r| field(r, "counter") == alias)
+            .collect();
+        let chosen = match instance {
+            Some(i) => i.to_string(),
+            None => {
+                let names: Vec<String> = of_alias.iter().map(|r| field(r, "instance")).collect();
+                if names.iter().any(String::is_empty) {
+                    String::new()
+                } else if names.iter().any(|n| n == "_Total") {
+                    "_Total".into()
+                } else {
+                    names.first().cloned().unwrap_or_default()
+                }
+            }
+        };
+        of_alias
+            .into_iter()
+            .filter(|r| field(r, "instance").eq_ignore_ascii_case(&chosen))
+            .filter_map(|r| {
+                Some((
+                    r.get("seconds").and_then(number)?,
+                    r.get("value").and_then(number)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Change per second between the first and last samples (0 with one sample).
+    fn rate(series: &[(f64, f64)]) -> Value {
+        match (series.first(), series.last()) {
+            (Some((t0, v0)), Some((t1, v1))) if t1 > t0 => Value::from((v1 - v0) / (t1 - t0)),
+            (Some(_), _) => Value::from(0.0),
+            _ => Value::Null,
+        }
+    }
+
+    fn last(series: &[(f64, f64)]) -> Value {
+        series.last().map_or(Value::Null, |(_, v)| Value::from(*v))
+    }
+
+    /// Where a fraction's base may be: `x_base`, or `stem_base` for `stem_ratio`.
+    fn base_candidates(alias: &str) -> Vec<String> {
+        let mut out = vec![format!("{alias}_base")];
+        if let Some(stem) = alias.strip_suffix("_ratio") {
+            out.push(format!("{stem}_base"));
+        }
+        out
+    }
+
+    fn field(r: &Row, c: &str) -> String {
+        r.get(c).map(text).unwrap_or_default()
+    }
 }
 
 /// The index transforms over the IndexesDefinitions probe (one row per index column).

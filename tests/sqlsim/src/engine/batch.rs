@@ -56,6 +56,9 @@ impl Engine {
             if session.cancelled() {
                 return Ok(false);
             }
+            if session.returned {
+                return Ok(true);
+            }
             let line = line_of(stmt);
             match self.control(session, stmt, line, vars, out) {
                 Ok(true) => {}
@@ -162,6 +165,12 @@ impl Engine {
                     None => Ok(true),
                 }
             }
+            // RETURN ends the batch, without an error.
+            Statement::Return(_) => {
+                session.returned = true;
+                out.push(Outcome::Done);
+                Ok(true)
+            }
             Statement::While(w) => {
                 let Some(cond) = w.while_block.condition.clone() else {
                     return Ok(true);
@@ -188,6 +197,9 @@ impl Engine {
                     let finished = self.run_block(session, &mut body, vars, out)?;
                     if !finished {
                         return Ok(false);
+                    }
+                    if session.returned {
+                        return Ok(true);
                     }
                 }
                 Ok(true)

@@ -165,6 +165,10 @@ pub fn normalize(sql: &str) -> Option<String> {
             i += 1;
             continue;
         }
+        // INSERT … VALUES (…): the body has begun; a SELECT after it is a new statement.
+        if word == "VALUES" && current.as_deref() == Some("INSERT") {
+            body_seen = true;
+        }
         if !STARTERS.contains(&word) {
             i += 1;
             continue;
@@ -487,6 +491,10 @@ mod tests {
         assert_eq!(
             normalize("INSERT INTO t SELECT CASE WHEN 1 = 1 THEN 1 END UNION SELECT 2 UPDATE t SET a = 1 IF EXISTS (SELECT 1) SELECT 3 ELSE SELECT 4"),
             Some("INSERT INTO t SELECT CASE WHEN 1 = 1 THEN 1 END UNION SELECT 2 ;UPDATE t SET a = 1 ;IF EXISTS (SELECT 1) SELECT 3 ELSE SELECT 4".into())
+        );
+        assert_eq!(
+            normalize("INSERT INTO @k VALUES ('a') SELECT 1").as_deref(),
+            Some("INSERT INTO @k VALUES ('a') ;SELECT 1")
         );
         assert_eq!(normalize("SELECT 1; SELECT 2"), None, "nothing to change");
         assert_eq!(normalize("CREATE PROCEDURE p AS SELECT 1 SELECT 2"), None);

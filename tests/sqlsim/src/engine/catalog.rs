@@ -57,6 +57,8 @@ pub const SERVER_VIEWS: &[&str] = &[
     "dm_db_index_usage_stats",
     "messages",
     "syslanguages",
+    "dm_os_volume_stats",
+    "dm_exec_sql_text",
 ];
 
 pub mod activity;
@@ -65,6 +67,7 @@ pub mod assemblies;
 pub mod broker;
 pub mod health;
 pub mod principals;
+pub mod schema_extras;
 pub mod server_objects;
 pub mod storage;
 
@@ -109,6 +112,9 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
              is_disabled BIT NOT NULL DEFAULT 0, partition_id BIGINT NOT NULL,
              partition_number INT NOT NULL DEFAULT 1, data_compression TINYINT NOT NULL DEFAULT 0,
              data_compression_desc NVARCHAR(60) COLLATE NOCASE NOT NULL DEFAULT 'NONE',
+             is_hypothetical BIT NOT NULL DEFAULT 0, fill_factor TINYINT NOT NULL DEFAULT 0,
+             has_filter BIT NOT NULL DEFAULT 0, filter_definition NVARCHAR(-1),
+             data_space_id INT NOT NULL DEFAULT 1, is_unique_constraint BIT NOT NULL DEFAULT 0,
              PRIMARY KEY (object_id, index_id));
          CREATE TABLE {d}.__sqlsim_rowcounts (object_id INT PRIMARY KEY, rows BIGINT NOT NULL);
          CREATE TABLE {d}.\"sys.schemas\" (
@@ -148,7 +154,9 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
                     scale, collation_name, is_nullable, is_identity, is_computed
              FROM {d}.__sqlsim_columns;
          CREATE VIEW {d}.\"sys.indexes\" AS
-             SELECT object_id, name, index_id, type, type_desc, is_unique, is_primary_key, is_disabled
+             SELECT object_id, name, index_id, type, type_desc, is_unique, data_space_id,
+                    is_primary_key, is_unique_constraint, fill_factor, is_disabled,
+                    is_hypothetical, has_filter, filter_definition
              FROM {d}.__sqlsim_indexes;
          CREATE VIEW {d}.\"sys.partitions\" AS
              SELECT i.partition_id, i.object_id, i.index_id, i.partition_number, r.rows,
@@ -160,6 +168,7 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     assemblies::install(conn, db)?;
     broker::install(conn, db)?;
     health::install_database(conn, db, major)?;
+    schema_extras::install(conn, db)?;
     storage::install(conn, db)
 }
 
@@ -246,7 +255,8 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
              virtual_machine_type INT NOT NULL DEFAULT 1,
              virtual_machine_type_desc NVARCHAR(60) NOT NULL DEFAULT 'HYPERVISOR',
              sql_memory_model INT NOT NULL DEFAULT 1,
-             sql_memory_model_desc NVARCHAR(120) NOT NULL DEFAULT 'CONVENTIONAL');",
+             sql_memory_model_desc NVARCHAR(120) NOT NULL DEFAULT 'CONVENTIONAL',
+             ms_ticks BIGINT NOT NULL DEFAULT 864000000, cpu_ticks BIGINT NOT NULL DEFAULT 2246400000000000);",
     )?;
     // The memory columns were renamed in SQL Server 2012 (11): before, they were in bytes.
     let memory = if inst.version.0 >= 11 {
@@ -263,7 +273,7 @@ pub fn install_instance(conn: &Connection, inst: &Instance) -> rusqlite::Result<
     };
     conn.execute_batch(&format!(
         "CREATE VIEW master.\"sys.dm_os_sys_info\" AS SELECT cpu_count, hyperthread_ratio, {memory}, \
-         max_workers_count, scheduler_count, sqlserver_start_time, virtual_machine_type, \
+         max_workers_count, scheduler_count, sqlserver_start_time, ms_ticks, cpu_ticks, virtual_machine_type, \
          virtual_machine_type_desc{memory_model} FROM master.__sqlsim_os_sys_info"
     ))?;
     for (id, name, min, max, default, advanced, since) in crate::instance::CONFIGURATION_DEFAULTS {
@@ -540,7 +550,7 @@ pub fn add_table_details(
     db: &str,
     object_id: i64,
     columns: &[ColumnRecord],
-    primary_key: Option<&str>,
+    primary_key: Option<(&str, &[i64])>,
 ) -> rusqlite::Result<()> {
     let d = q(db);
     for (i, c) in columns.iter().enumerate() {
@@ -572,10 +582,13 @@ pub fn add_table_details(
          is_primary_key, partition_id) VALUES (?1, ?2, ?3, ?2, ?4, ?5, ?5, ?1 * 1000 + ?2)"
     );
     match primary_key {
-        Some(pk) => conn.execute(
-            &insert,
-            rusqlite::params![object_id, 1, pk, "CLUSTERED", true],
-        )?,
+        Some((pk, column_ids)) => {
+            schema_extras::add_key_columns(conn, db, object_id, 1, column_ids)?;
+            conn.execute(
+                &insert,
+                rusqlite::params![object_id, 1, pk, "CLUSTERED", true],
+            )?
+        }
         None => conn.execute(
             &insert,
             rusqlite::params![object_id, 0, None::<String>, "HEAP", false],

@@ -321,6 +321,47 @@ impl Rewriter<'_> {
                     q(&object)
                 ))
             }
+            // OBJECTPROPERTY(id, 'IsMSShipped' | 'IsUserTable' | 'IsProcedure' | …) over the
+            // current database's catalog; other properties are NULL.
+            "OBJECTPROPERTY" if args.len() == 2 => {
+                let prop = literal_arg(1)?.to_ascii_lowercase();
+                let test = match prop.as_str() {
+                    "ismsshipped" => "is_ms_shipped",
+                    "isusertable" => "CASE WHEN type = 'U' THEN 1 ELSE 0 END",
+                    "isprocedure" => "CASE WHEN type = 'P' THEN 1 ELSE 0 END",
+                    "isview" => "CASE WHEN type = 'V' THEN 1 ELSE 0 END",
+                    "istable" => "CASE WHEN type IN ('U', 'S') THEN 1 ELSE 0 END",
+                    _ => return Some(Expr::value(Value::Null)),
+                };
+                subquery(&format!(
+                    "(SELECT {test} FROM \"{}\".__sqlsim_objects WHERE object_id = {})",
+                    self.current_db.replace('"', "\"\""),
+                    args[0]
+                ))
+            }
+            "SCHEMA_NAME" if args.len() == 1 => subquery(&format!(
+                "(SELECT name FROM \"{}\".\"sys.schemas\" WHERE schema_id = {})",
+                self.current_db.replace('"', "\"\""),
+                args[0]
+            )),
+            "SCHEMA_NAME" => Some(string_lit("dbo")),
+            "OBJECT_SCHEMA_NAME" if args.len() == 1 => subquery(&format!(
+                "(SELECT schema_name FROM \"{}\".__sqlsim_objects WHERE object_id = {})",
+                self.current_db.replace('"', "\"\""),
+                args[0]
+            )),
+            // FILEPROPERTY(file, 'SpaceUsed'): half of a file's pages are used on sqlsim.
+            "FILEPROPERTY" if args.len() == 2 => {
+                let prop = literal_arg(1)?.to_ascii_lowercase();
+                if prop != "spaceused" {
+                    return Some(Expr::value(Value::Null));
+                }
+                subquery(&format!(
+                    "(SELECT size / 2 FROM \"{}\".\"sys.database_files\" WHERE name = {} COLLATE NOCASE)",
+                    self.current_db.replace('"', "\"\""),
+                    args[0]
+                ))
+            }
             "SERVERPROPERTY" => {
                 let prop = literal_arg(0)?.to_ascii_lowercase();
                 let (ma, mi, b) = self.instance.version;
@@ -347,6 +388,89 @@ impl Rewriter<'_> {
                 })
             }
             _ => None,
+        }
+    }
+}
+
+/// Table-valued functions sqlsim keeps as tables keyed by their arguments, in order.
+const KEYED_FUNCTIONS: &[(&str, &[&str])] = &[
+    ("dm_os_volume_stats", &["database_id", "file_id"]),
+    ("dm_db_stats_properties", &["object_id", "stats_id"]),
+    ("dm_exec_sql_text", &["sql_handle"]),
+];
+
+/// `CROSS APPLY sys.dm_os_volume_stats(a, b) [AS v]` is `JOIN sys.dm_os_volume_stats AS v ON
+/// v.database_id = a AND v.file_id = b` (OUTER APPLY a LEFT JOIN): SQLite has no APPLY, and
+/// these functions are tables keyed by their arguments here.
+fn apply_as_join(select: &mut sqlparser::ast::Select) {
+    use sqlparser::ast::{JoinConstraint, JoinOperator};
+    for from in &mut select.from {
+        for join in &mut from.joins {
+            let outer = match join.join_operator {
+                JoinOperator::CrossApply => false,
+                JoinOperator::OuterApply => true,
+                _ => continue,
+            };
+            let TableFactor::Table {
+                name, args, alias, ..
+            } = &mut join.relation
+            else {
+                continue;
+            };
+            let function = ident_parts(name).last().cloned().unwrap_or_default();
+            let Some((_, keys)) = KEYED_FUNCTIONS
+                .iter()
+                .find(|(f, _)| f.eq_ignore_ascii_case(&function))
+            else {
+                continue;
+            };
+            let values: Vec<Expr> = args
+                .as_ref()
+                .map(|a| {
+                    a.args
+                        .iter()
+                        .filter_map(|arg| match arg {
+                            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if values.len() != keys.len() {
+                continue;
+            }
+            let table = alias
+                .get_or_insert_with(|| TableAlias {
+                    explicit: true,
+                    name: quoted(&function),
+                    columns: vec![],
+                    at: None,
+                })
+                .name
+                .clone();
+            *args = None;
+            let on = keys
+                .iter()
+                .zip(values)
+                .map(|(key, value)| Expr::BinaryOp {
+                    left: Box::new(Expr::CompoundIdentifier(vec![
+                        table.clone(),
+                        Ident::new(*key),
+                    ])),
+                    op: BinaryOperator::Eq,
+                    right: Box::new(value),
+                })
+                .reduce(|a, b| Expr::BinaryOp {
+                    left: Box::new(a),
+                    op: BinaryOperator::And,
+                    right: Box::new(b),
+                })
+                .expect("a keyed function has keys");
+            join.join_operator = if outer {
+                JoinOperator::LeftOuter(JoinConstraint::On(on))
+            } else {
+                JoinOperator::Inner(JoinConstraint::On(on))
+            };
         }
     }
 }
@@ -437,6 +561,9 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+        if let SetExpr::Select(select) = q.body.as_mut() {
+            apply_as_join(select);
+        }
         if let Some(with) = &q.with {
             self.ctes
                 .extend(with.cte_tables.iter().map(|c| c.alias.name.value.clone()));
@@ -509,10 +636,40 @@ impl VisitorMut for Rewriter<'_> {
         if let Value::NationalStringLiteral(s) = &v.value {
             v.value = Value::SingleQuotedString(s.clone());
         }
+        // 0x123 is 0x0123: SQLite's X'…' takes whole bytes.
+        if let Value::HexStringLiteral(h) = &v.value
+            && h.len() % 2 == 1
+        {
+            v.value = Value::HexStringLiteral(format!("0{h}"));
+        }
         ControlFlow::Continue(())
     }
 
     fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+        // Binary constants in arithmetic convert to integers, as SQL Server converts them
+        // (`@@MICROSOFTVERSION / 0x1000000`).
+        if let Expr::BinaryOp { left, op, right } = e
+            && matches!(
+                op,
+                BinaryOperator::Plus
+                    | BinaryOperator::Minus
+                    | BinaryOperator::Multiply
+                    | BinaryOperator::Divide
+                    | BinaryOperator::Modulo
+                    | BinaryOperator::BitwiseAnd
+                    | BinaryOperator::BitwiseOr
+                    | BinaryOperator::BitwiseXor
+            )
+        {
+            for side in [left, right] {
+                if let Expr::Value(v) = side.as_mut()
+                    && let Value::HexStringLiteral(h) = &v.value
+                    && let Ok(n) = i64::from_str_radix(h, 16)
+                {
+                    **side = number_lit(n);
+                }
+            }
+        }
         // `+` on character data concatenates in T-SQL; decided before the operands are
         // rewritten, while their T-SQL types still show.
         if let Expr::BinaryOp { left, op, right } = e

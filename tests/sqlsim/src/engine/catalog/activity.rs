@@ -152,9 +152,13 @@ impl Activity {
             };
             conn.execute(
                 &format!(
-                    "INSERT INTO master.\"sys.dm_exec_sessions\" VALUES (?1, \
+                    "INSERT INTO master.\"sys.dm_exec_sessions\" (session_id, login_time, host_name, \
+                     program_name, client_interface_name, login_name, status, database_id, \
+                     is_user_process, original_login_name, last_request_start_time, \
+                     last_request_end_time) VALUES (?1, \
                      strftime('%Y-%m-%d %H:%M:%f', ?2, 'unixepoch'), ?4, ?5, 'sqlsim', ?6, ?7, \
-                     {db_id}, 1, ?6)"
+                     {db_id}, 1, ?6, strftime('%Y-%m-%d %H:%M:%f', ?2, 'unixepoch'), \
+                     strftime('%Y-%m-%d %H:%M:%f', ?2, 'unixepoch'))"
                 ),
                 rusqlite::params![
                     spid,
@@ -233,20 +237,135 @@ pub fn install_counters(
         None => "SQLServer".into(),
     };
     let memory_kb = inst.host.physical_memory_mb as i64 * 1024 * 3 / 4;
-    let defaults: [(&str, &str, &str, i64, i32); 6] = [
-        ("SQL Statistics", "Batch Requests/sec", "", 0, 272696576),
-        ("General Statistics", "User Connections", "", 0, 65792),
-        ("Buffer Manager", "Page life expectancy", "", 3600, 65792),
+    // (object, counter, instance, value, cntr_type): the counters capacity planning and
+    // Microsoft's assessment read, with values of a quiet server. Types: 272696576 cumulative
+    // (per-second rates come from two samples), 65792 a current value, 537003264 a fraction of
+    // its base (1073939712), 1073874176 an average.
+    const BULK: i32 = 272_696_576;
+    const RAW: i32 = 65_792;
+    const FRACTION: i32 = 537_003_264;
+    const BASE: i32 = 1_073_939_712;
+    const AVERAGE: i32 = 1_073_874_176;
+    let mut defaults: Vec<(&str, &str, &str, i64, i32)> = vec![
+        ("SQL Statistics", "Batch Requests/sec", "", 0, BULK),
+        ("SQL Statistics", "SQL Compilations/sec", "", 0, BULK),
+        ("SQL Statistics", "SQL Re-Compilations/sec", "", 0, BULK),
+        ("General Statistics", "User Connections", "", 0, RAW),
+        ("Buffer Manager", "Page life expectancy", "", 3600, RAW),
+        (
+            "Buffer Manager",
+            "Buffer cache hit ratio",
+            "",
+            998,
+            FRACTION,
+        ),
+        (
+            "Buffer Manager",
+            "Buffer cache hit ratio base",
+            "",
+            1000,
+            BASE,
+        ),
+        ("Buffer Manager", "Lazy writes/sec", "", 120, BULK),
+        ("Buffer Manager", "Page lookups/sec", "", 2_400_000, BULK),
         (
             "Memory Manager",
             "Total Server Memory (KB)",
             "",
             memory_kb,
-            65792,
+            RAW,
         ),
-        ("Databases", "Log Bytes Flushed/sec", "_Total", 0, 272696576),
-        ("Databases", "Transactions/sec", "_Total", 0, 272696576),
+        (
+            "Memory Manager",
+            "Free Memory (KB)",
+            "",
+            memory_kb / 10,
+            RAW,
+        ),
+        ("Memory Manager", "Memory Grants Pending", "", 0, RAW),
+        ("Databases", "Log Bytes Flushed/sec", "_Total", 0, BULK),
+        ("Databases", "Transactions/sec", "_Total", 0, BULK),
+        ("Access Methods", "Forwarded Records/sec", "", 40, BULK),
+        ("Access Methods", "FreeSpace Scans/sec", "", 25, BULK),
+        ("Access Methods", "Full Scans/sec", "", 900, BULK),
+        ("Access Methods", "Index Searches/sec", "", 1_800_000, BULK),
+        ("Access Methods", "Page Splits/sec", "", 3_100, BULK),
+        (
+            "Access Methods",
+            "Scan Point Revalidations/sec",
+            "",
+            0,
+            BULK,
+        ),
+        ("Access Methods", "Workfiles Created/sec", "", 210, BULK),
+        ("Access Methods", "Worktables Created/sec", "", 260, BULK),
+        (
+            "Access Methods",
+            "Worktables From Cache Ratio",
+            "",
+            97,
+            FRACTION,
+        ),
+        (
+            "Access Methods",
+            "Worktables From Cache Base",
+            "",
+            100,
+            BASE,
+        ),
+        ("Latches", "Latch Waits/sec", "", 5_200, BULK),
+        ("Latches", "Total Latch Wait Time (ms)", "", 7_800, BULK),
     ];
+    for instance in [
+        "_Total",
+        "TSQL Local Cursor",
+        "TSQL Global Cursor",
+        "API Cursor",
+    ] {
+        defaults.push((
+            "Cursor Manager by Type",
+            "Cursor Requests/sec",
+            instance,
+            0,
+            BULK,
+        ));
+    }
+    for instance in ["_Total", "Database", "Object", "Page", "Key", "RID"] {
+        defaults.push(("Locks", "Lock Requests/sec", instance, 50_000, BULK));
+        defaults.push(("Locks", "Lock Wait Time (ms)", instance, 0, BULK));
+        defaults.push(("Locks", "Number of Deadlocks/sec", instance, 0, BULK));
+    }
+    for counter in [
+        "Log write waits",
+        "Network IO waits",
+        "Non-Page latch waits",
+        "Page IO latch waits",
+        "Page latch waits",
+        "Wait for the worker",
+    ] {
+        defaults.push((
+            "Wait Statistics",
+            counter,
+            "Average wait time (ms)",
+            2,
+            AVERAGE,
+        ));
+        defaults.push((
+            "Wait Statistics",
+            counter,
+            "Cumulative wait time (ms) per second",
+            40,
+            BULK,
+        ));
+        defaults.push(("Wait Statistics", counter, "Waits in progress", 0, RAW));
+        defaults.push((
+            "Wait Statistics",
+            counter,
+            "Waits started per second",
+            20,
+            BULK,
+        ));
+    }
     let mut insert = conn.prepare(
         "INSERT INTO master.\"sys.dm_os_performance_counters\" VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
@@ -289,7 +408,10 @@ pub fn install(conn: &Connection, services: &[Service]) -> rusqlite::Result<()> 
              host_name NVARCHAR(128) COLLATE NOCASE, program_name NVARCHAR(128) COLLATE NOCASE,
              client_interface_name NVARCHAR(32) COLLATE NOCASE, login_name NVARCHAR(128) COLLATE NOCASE NOT NULL,
              status NVARCHAR(30) COLLATE NOCASE NOT NULL, database_id SMALLINT,
-             is_user_process BIT NOT NULL, original_login_name NVARCHAR(128) COLLATE NOCASE NOT NULL);
+             is_user_process BIT NOT NULL, original_login_name NVARCHAR(128) COLLATE NOCASE NOT NULL,
+             cpu_time INT NOT NULL DEFAULT 0, memory_usage INT NOT NULL DEFAULT 2,
+             last_request_start_time DATETIME, last_request_end_time DATETIME,
+             open_transaction_count INT NOT NULL DEFAULT 0);
          CREATE TABLE master.\"sys.dm_exec_requests\" (
              session_id SMALLINT NOT NULL, request_id INT NOT NULL, start_time DATETIME NOT NULL,
              status NVARCHAR(30) COLLATE NOCASE NOT NULL, command NVARCHAR(32) COLLATE NOCASE NOT NULL,

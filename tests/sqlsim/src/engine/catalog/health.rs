@@ -81,6 +81,22 @@ pub fn install_server(conn: &Connection, inst: &Instance) -> rusqlite::Result<()
              server_specification_id INT NOT NULL, name NVARCHAR(128) COLLATE NOCASE NOT NULL,
              create_date DATETIME NOT NULL, modify_date DATETIME NOT NULL, audit_guid UNIQUEIDENTIFIER,
              is_state_enabled BIT);
+         CREATE VIEW master.\"sys.dm_os_volume_stats\" AS
+             SELECT database_id, file_id,
+                    CASE WHEN substr(physical_name, 2, 1) = ':' THEN substr(physical_name, 1, 3)
+                         ELSE '/' END AS volume_mount_point,
+                    CASE WHEN substr(physical_name, 2, 1) = ':'
+                         THEN '\\\\?\\Volume{{' || upper(substr(physical_name, 1, 1)) || '0000000-sqlsim}}\\'
+                         ELSE '/dev/sqlsim0' END AS volume_id,
+                    'Data' AS logical_volume_name,
+                    CASE WHEN substr(physical_name, 2, 1) = ':' THEN 'NTFS' ELSE 'EXT4' END AS file_system_type,
+                    1099511627776 AS total_bytes, 549755813888 AS available_bytes,
+                    1 AS supports_compression, 1 AS supports_alternate_streams,
+                    1 AS supports_sparse_files, 0 AS is_read_only, 0 AS is_compressed
+             FROM master.\"sys.master_files\";
+         CREATE TABLE master.\"sys.dm_exec_sql_text\" (
+             sql_handle VARBINARY(64), dbid SMALLINT, objectid INT, number SMALLINT,
+             encrypted BIT NOT NULL, text NVARCHAR(-1));
          CREATE TABLE master.\"sys.dm_exec_cached_plans\" (
              bucketid INT NOT NULL, refcounts INT NOT NULL, usecounts INT NOT NULL,
              size_in_bytes INT NOT NULL, memory_object_address VARBINARY(8) NOT NULL,
