@@ -99,8 +99,15 @@ fn microsofts_rules_evaluate_over_captured_probe_results() {
         n["reason"]
             .as_str()
             .unwrap()
-            .contains("of kind Performance, which sqlmig cannot run")
+            .contains("of kind WMI, which sqlmig cannot run")
     }));
+    // Performance counters captured as samples: rates from two samples ten seconds apart.
+    // Batch requests 1,000 → 3,000 is 200/s; compilations 0 → 500 is 50/s, over 10% of them.
+    assert!(ids(&found).contains(&"CompilationsPerSec"), "{found:?}");
+    assert!(
+        !ids(&found).contains(&"PageLifeExpectancy"),
+        "3,600 s is above 700"
+    );
     let places = not_run
         .iter()
         .find(|n| n["rule_id"] == "AutoCreateStats")
@@ -271,12 +278,19 @@ async fn t_sql_probes_run_on_a_live_server() {
     );
     // Availability groups: answered, none on this server.
     assert_eq!(server["AGListener"], serde_json::json!([]), "{server:#}");
-    // A view sqlsim does not have: refused with SQL Server's error 208, recorded.
-    let refused = probes["SQLPROD01\\SALES"]["databases"]["Sales"]["IndexesDefinitions"]["error"]
-        .as_str()
-        .unwrap();
+    // Probes that need table variables, INSERT … EXEC, WHILE and the error log: answered.
+    assert!(server["EnabledGlobalTraceFlags"].is_array(), "{server:#}");
     assert!(
-        refused.contains("Invalid object name 'sys.index_columns'"),
+        server["ErrorLog(history_days=7, language=null, max_log_size_mb=50)"].is_array(),
+        "{server:#}"
+    );
+    // Performance counters: sampled twice, as the probe says.
+    let samples = server["BasicPerformance"].as_array().unwrap();
+    assert!(samples.iter().any(|r| r["sample"] == 1), "{samples:?}");
+    // A view sqlsim does not have: refused with SQL Server's error 208, recorded.
+    let refused = server["DatabaseMirroring"]["error"].as_str().unwrap();
+    assert!(
+        refused.contains("Invalid object name 'sys.database_mirroring'"),
         "{refused}"
     );
     let not_run = live["not_run"].as_array().unwrap();
@@ -284,8 +298,42 @@ async fn t_sql_probes_run_on_a_live_server() {
         n["reason"]
             .as_str()
             .unwrap()
-            .starts_with("probe IndexesDefinitions failed: ")
+            .starts_with("probe DatabaseMirroring failed: ")
     }));
+    // The estate's trace flags, its error log's 825 and its tempdb files are findings.
+    let findings = live["findings"].as_array().unwrap();
+    let message = |id: &str| {
+        findings
+            .iter()
+            .find(|f| f["rule_id"] == id)
+            .map(|f| f["message"].as_str().unwrap().to_string())
+    };
+    assert_eq!(
+        message("ErrorLog825")
+            .as_deref()
+            .map(|m| m.split(" Last").next().unwrap()),
+        Some("Database engine error 825 occurred 1 times in the last 7 days."),
+        "{findings:#?}"
+    );
+    assert!(message("TF1117").is_some());
+    assert!(
+        message("TempDBFilesNotLess8").is_some(),
+        "one tempdb data file on 8 CPUs"
+    );
+    // Performance rules evaluated: a quiet server keeps its pages (no PageLifeExpectancy).
+    assert!(message("PageLifeExpectancy").is_none());
+    assert!(!not_run.iter().any(|n| n["rule_id"] == "PageLifeExpectancy"));
+    // What cannot run here says why: Windows services and WMI.
+    let reasons: Vec<&str> = not_run
+        .iter()
+        .map(|n| n["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("Windows service settings"))
+    );
+    assert!(reasons.iter().any(|r| r.contains("of kind WMI")));
 
     // The saved results give the same assessment offline.
     let inv = s.home.path().join("inv.json");

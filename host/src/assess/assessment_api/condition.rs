@@ -282,6 +282,29 @@ mod tests {
         assert!(!check(json!({"intersect": [[1, 2], "@TraceFlag"]}), row.clone()).unwrap());
         assert!(check(json!({"intersect": [[2, 3226], "@TraceFlag"]}), row.clone()).unwrap());
         assert!(check(json!({"or": [false, {"le": [1, 2]}]}), row.clone()).unwrap());
+        // `{"@column": value}` is equality.
+        assert!(check(json!({"@recovery_model": 3}), row.clone()).unwrap());
+        assert!(!check(json!({"@name": "Books"}), row.clone()).unwrap());
+        // n-ary arithmetic, floor, min/max and interval (the memory rules' locals).
+        assert!(
+            check(
+                json!({"eq": [{"mul": [2, 1024, 1024]}, 2097152]}),
+                row.clone()
+            )
+            .unwrap()
+        );
+        assert!(check(json!({"eq": [{"floor": 7.9}, 7]}), row.clone()).unwrap());
+        assert!(check(json!({"eq": [{"min": [5, "@cpus", 9]}, 5]}), row.clone()).unwrap());
+        let reserve = |mb: i64| {
+            eval(
+                &json!({"interval": [mb, 512, 2048, 819, 4096, 1228]}),
+                &|_: &str| None,
+            )
+            .unwrap()
+        };
+        assert_eq!(reserve(2048), json!(512), "up to and including the limit");
+        assert_eq!(reserve(3000), json!(819));
+        assert_eq!(reserve(65536), json!(1228), "above the last limit");
     }
 
     #[test]

@@ -383,6 +383,59 @@ async fn run(
         .map_err(|_| format!("the probe ran longer than {PROBE_TIMEOUT:?}"))?
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_matched_by_object_and_name() {
+        let counters = vec![
+            (
+                "Buffer Manager".to_string(),
+                "Lazy writes".to_string(),
+                "lazy".to_string(),
+            ),
+            (
+                "Buffer Manager".to_string(),
+                "Page life expectancy".to_string(),
+                "ple".to_string(),
+            ),
+        ];
+        assert_eq!(
+            counter_alias(
+                &counters,
+                "MSSQL$SALES:Buffer Manager",
+                "Page life expectancy"
+            ),
+            Some("ple")
+        );
+        assert_eq!(
+            counter_alias(&counters, "SQLServer:Buffer Manager", "Lazy writes/sec"),
+            Some("lazy"),
+            "the /sec the probe leaves out"
+        );
+        assert_eq!(
+            counter_alias(&counters, "SQLServer:Locks", "Lazy writes/sec"),
+            None
+        );
+        assert_eq!(
+            counter_alias(&counters, "SQLServer:Buffer Manager", "Lazy"),
+            None
+        );
+    }
+
+    #[test]
+    fn target_name_is_passed_where_a_probe_reads_it() {
+        assert!(mentions("SELECT 1 WHERE name = @TargetName", "TargetName"));
+        assert!(mentions("DBCC LOGINFO (@targetname)", "TargetName"));
+        assert!(!mentions("SELECT @TargetNameX", "TargetName"));
+        assert!(!mentions(
+            "DECLARE @targetname sysname = 'x'; SELECT @targetname",
+            "TargetName"
+        ));
+    }
+}
+
 fn json(v: SqlValue) -> Value {
     match v {
         SqlValue::Null => Value::Null,

@@ -275,6 +275,7 @@ impl Rulesets {
 
 /// A rule's reference to a probe: the probe, the parameters it passes (resolved) and the
 /// transform it adds.
+#[derive(Debug)]
 pub(crate) struct ProbeCall<'r> {
     pub name: String,
     /// Where its rows are kept in captured results: the name, with the parameters if any
@@ -598,6 +599,81 @@ mod tests {
             lenient("{\"a\": .50, // note\n \"b\": [1, 2,], /* x */ \"c\": \"// .5, kept\"}");
         let v: Value = serde_json::from_str(&fixed).unwrap();
         assert_eq!(v, json!({"a": 0.5, "b": [1, 2], "c": "// .5, kept"}));
+    }
+
+    #[test]
+    fn probe_calls_resolve_parameters_from_the_rule() {
+        let rule = json!({"id": "R", "history_days": 7})
+            .as_object()
+            .unwrap()
+            .clone();
+        let probe = json!({"id": "ErrorLog", "params": {"history_days": "@history_days", "language": null}});
+        let call = ProbeCall::of(&probe, &rule).unwrap();
+        assert_eq!(call.key, "ErrorLog(history_days=7, language=null)");
+        assert_eq!(call.params[0], ("history_days".to_string(), json!(7)));
+        let missing = json!({"id": "P", "params": {"n": "@topN"}});
+        assert!(
+            ProbeCall::of(&missing, &rule)
+                .unwrap_err()
+                .contains("@topN")
+        );
+        let service = json!({"id": "ServiceInfo", "params": {"ServiceName": "@attr::service::SQLAgent.name"}});
+        assert!(
+            ProbeCall::of(&service, &rule)
+                .unwrap_err()
+                .contains("does not resolve")
+        );
+        assert_eq!(ProbeCall::of(&json!("Plain"), &rule).unwrap().key, "Plain");
+    }
+
+    #[test]
+    fn locals_are_expressions_over_the_row() {
+        let rule = json!({"limit": 100000, "locals": {
+            "recommended": {"floor": {"min": ["@limit", {"sub": ["@total_mb", "@reserve"]}]}},
+            "reserve": {"interval": ["@total_mb", 512, 2048, 1024]},
+            "loop": "@loop"
+        }})
+        .as_object()
+        .unwrap()
+        .clone();
+        let row = json!({"total_mb": 16384}).as_object().unwrap().clone();
+        assert_eq!(lookup("recommended", &row, &rule), Some(json!(15360)));
+        assert_eq!(
+            lookup("loop", &row, &rule),
+            None,
+            "a cycle stays unresolved"
+        );
+    }
+
+    #[test]
+    fn several_probes_join_as_every_combination_of_rows() {
+        let mut sets = Rulesets::default();
+        sets.probes = json!({"A": [{"type": "SQL", "implementation": {"query": "x"}}],
+                             "B": [{"type": "SQL", "implementation": {"query": "y"}}]})
+        .as_object()
+        .unwrap()
+        .clone();
+        let rule = json!({"id": "R", "probes": ["A", "B"], "condition": {"ne": ["@a", "@b"]}})
+            .as_object()
+            .unwrap()
+            .clone();
+        let s = Subject {
+            kind: "Server",
+            engine_edition: 3,
+            edition: "Enterprise",
+            version: "13.0.1.0",
+            platform: "Windows",
+            name: None,
+        };
+        let captured = json!({"server": {"A": [{"a": 1}, {"a": 2}], "B": [{"b": 2}, {"b": 3}]}});
+        let failing = sets.evaluate(&rule, &s, Some(&captured), None).unwrap();
+        assert_eq!(failing.len(), 1, "only a = b = 2 fails");
+        let none = json!({"server": {"A": [{"a": 1}], "B": []}});
+        assert!(
+            sets.evaluate(&rule, &s, Some(&none), None)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -746,6 +746,50 @@ mod tests {
     }
 
     #[test]
+    fn performance_counters_give_rates_averages_and_ratios() {
+        let sample = |k: i64, t: f64, counter: &str, instance: &str, value: i64, ty: i64| json!({"sample": k, "seconds": t, "counter": counter, "instance": instance, "value": value, "type": ty});
+        let rows = rows(json!([
+            sample(0, 0.0, "batches", "", 1000, 272_696_576),
+            sample(1, 10.0, "batches", "", 3000, 272_696_576),
+            sample(0, 0.0, "ple", "", 3000, 65_792),
+            sample(1, 10.0, "ple", "", 3400, 65_792),
+            sample(1, 10.0, "hit_ratio", "", 990, 537_003_264),
+            sample(1, 10.0, "hit_ratio_base", "", 1000, 1_073_939_712),
+            sample(0, 0.0, "cursors", "_Total", 0, 272_696_576),
+            sample(1, 10.0, "cursors", "_Total", 50, 272_696_576),
+            sample(0, 0.0, "cursors", "API Cursor", 0, 272_696_576),
+            sample(1, 10.0, "cursors", "API Cursor", 10, 272_696_576),
+            sample(0, 0.0, "waits", "Average wait time (ms)", 4, 1_073_874_176),
+            sample(1, 10.0, "waits", "Average wait time (ms)", 6, 1_073_874_176),
+            sample(1, 10.0, "waits", "Waits in progress", 1, 65_792),
+        ]));
+        let one = apply(
+            rows.clone(),
+            &json!({"type": "performance", "counters": {
+                "cursors": {"type": "rate", "instance": "API Cursor"},
+                "waits": {"type": "average", "instance": "Average wait time (ms)"},
+                "ple": "max"}}),
+        )
+        .unwrap();
+        assert_eq!(
+            one[0]["batches"],
+            json!(200.0),
+            "cumulative: change per second"
+        );
+        assert_eq!(one[0]["ple"], json!(3400.0));
+        assert_eq!(one[0]["hit_ratio"], json!(0.99), "a fraction of its base");
+        assert_eq!(one[0]["cursors"], json!(1.0), "the instance asked for");
+        assert_eq!(one[0]["waits"], json!(5.0));
+        let defaults = apply(rows, &json!({"type": "performance"})).unwrap();
+        assert_eq!(
+            defaults[0]["ple"],
+            json!(3200.0),
+            "a current value averages"
+        );
+        assert_eq!(defaults[0]["cursors"], json!(5.0), "_Total by default");
+    }
+
+    #[test]
     fn index_definitions_duplicates_and_redundant_ones() {
         let col = |index: &str, column: &str, ordinal: i64, included: bool, size: i64| {
             json!({"TableName": "[dbo].[T]", "IndexName": index, "ColumnName": column,
