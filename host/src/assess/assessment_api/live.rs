@@ -383,6 +383,20 @@ async fn run(
         .map_err(|_| format!("the probe ran longer than {PROBE_TIMEOUT:?}"))?
 }
 
+fn json(v: SqlValue) -> Value {
+    match v {
+        SqlValue::Null => Value::Null,
+        SqlValue::Bit(b) => Value::Bool(b),
+        SqlValue::Int(i) => Value::from(i),
+        SqlValue::Float(f) => Value::from(f),
+        SqlValue::Decimal(d) => d.parse::<f64>().map_or(Value::from(d), Value::from),
+        SqlValue::Text(s) | SqlValue::DateTime(s) | SqlValue::Guid(s) => Value::from(s),
+        SqlValue::Binary(b) => {
+            Value::from(b.iter().map(|x| format!("{x:02X}")).collect::<String>())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,19 +447,5 @@ mod tests {
             "DECLARE @targetname sysname = 'x'; SELECT @targetname",
             "TargetName"
         ));
-    }
-}
-
-fn json(v: SqlValue) -> Value {
-    match v {
-        SqlValue::Null => Value::Null,
-        SqlValue::Bit(b) => Value::Bool(b),
-        SqlValue::Int(i) => Value::from(i),
-        SqlValue::Float(f) => Value::from(f),
-        SqlValue::Decimal(d) => d.parse::<f64>().map_or(Value::from(d), Value::from),
-        SqlValue::Text(s) | SqlValue::DateTime(s) | SqlValue::Guid(s) => Value::from(s),
-        SqlValue::Binary(b) => {
-            Value::from(b.iter().map(|x| format!("{x:02X}")).collect::<String>())
-        }
     }
 }
