@@ -647,12 +647,12 @@ mod tests {
 
     #[test]
     fn several_probes_join_as_every_combination_of_rows() {
-        let mut sets = Rulesets::default();
-        sets.probes = json!({"A": [{"type": "SQL", "implementation": {"query": "x"}}],
-                             "B": [{"type": "SQL", "implementation": {"query": "y"}}]})
-        .as_object()
-        .unwrap()
-        .clone();
+        let probes = json!({"A": [{"type": "SQL", "implementation": {"query": "x"}}],
+                            "B": [{"type": "SQL", "implementation": {"query": "y"}}]});
+        let sets = Rulesets {
+            probes: probes.as_object().unwrap().clone(),
+            ..Rulesets::default()
+        };
         let rule = json!({"id": "R", "probes": ["A", "B"], "condition": {"ne": ["@a", "@b"]}})
             .as_object()
             .unwrap()
