@@ -68,23 +68,6 @@ const NO_BREAK_AFTER: &[&str] = &[
     "CATCH",
 ];
 
-const TABLE_HINTS: &[&str] = &[
-    "NOLOCK",
-    "READUNCOMMITTED",
-    "READCOMMITTED",
-    "REPEATABLEREAD",
-    "SERIALIZABLE",
-    "HOLDLOCK",
-    "UPDLOCK",
-    "ROWLOCK",
-    "PAGLOCK",
-    "TABLOCK",
-    "TABLOCKX",
-    "XLOCK",
-    "READPAST",
-    "NOWAIT",
-];
-
 /// A significant token: its text's byte range in the batch and, for unquoted words, the word in
 /// upper case.
 struct Tok {
@@ -309,7 +292,7 @@ fn is_hint_list(toks: &[Tok], i: usize) -> bool {
         match (&t.token, t.word.as_deref()) {
             (Token::RParen, _) => return any,
             (Token::Comma, _) => {}
-            (_, Some(w)) if TABLE_HINTS.contains(&w) => any = true,
+            (_, Some(w)) if super::rewrite::is_table_hint(w) => any = true,
             _ => return false,
         }
         k += 1;

@@ -249,21 +249,16 @@ impl Engine {
                 ]);
             }
         }
-        let col = |name: &str, ty: ColumnType| ColumnMeta {
-            name: name.into(),
-            ty,
-            nullable: false,
-        };
         Outcome::Rows {
             columns: vec![
-                col("RecoveryUnitId", ColumnType::Int),
-                col("FileId", ColumnType::Int),
-                col("FileSize", ColumnType::BigInt),
-                col("StartOffset", ColumnType::BigInt),
-                col("FSeqNo", ColumnType::Int),
-                col("Status", ColumnType::Int),
-                col("Parity", ColumnType::TinyInt),
-                col("CreateLSN", ColumnType::NVarChar(Some(48))),
+                column("RecoveryUnitId", ColumnType::Int),
+                column("FileId", ColumnType::Int),
+                column("FileSize", ColumnType::BigInt),
+                column("StartOffset", ColumnType::BigInt),
+                column("FSeqNo", ColumnType::Int),
+                column("Status", ColumnType::Int),
+                column("Parity", ColumnType::TinyInt),
+                column("CreateLSN", ColumnType::NVarChar(Some(48))),
             ],
             rows,
         }
@@ -289,18 +284,10 @@ impl Engine {
             ("dbi_dbccLastKnownGood", "1900-01-01 00:00:00.000".into()),
             ("dbi_updSysCatalog", "1900-01-01 00:00:00.000".into()),
         ];
-        let col = |name: &str| ColumnMeta {
-            name: name.into(),
-            ty: ColumnType::NVarChar(Some(255)),
-            nullable: false,
-        };
         Outcome::Rows {
-            columns: vec![
-                col("ParentObject"),
-                col("Object"),
-                col("Field"),
-                col("VALUE"),
-            ],
+            columns: ["ParentObject", "Object", "Field", "VALUE"]
+                .map(|c| column(c, ColumnType::NVarChar(Some(255))))
+                .to_vec(),
             rows: fields
                 .into_iter()
                 .map(|(f, v)| {
@@ -317,17 +304,12 @@ impl Engine {
 
     /// `xp_enumerrorlogs`: the current error log and six archives, a day apart.
     fn error_logs(&self) -> Outcome {
-        let col = |name: &str, ty: ColumnType| ColumnMeta {
-            name: name.into(),
-            ty,
-            nullable: false,
-        };
         let now = super::scalar::now();
         Outcome::Rows {
             columns: vec![
-                col("Archive #", ColumnType::Int),
-                col("Date", ColumnType::DateTime),
-                col("Log File Size (Byte)", ColumnType::Int),
+                column("Archive #", ColumnType::Int),
+                column("Date", ColumnType::DateTime),
+                column("Log File Size (Byte)", ColumnType::Int),
             ],
             rows: (0..7)
                 .map(|k| {
@@ -401,16 +383,11 @@ impl Engine {
                     .map(|l| ("spid52".to_string(), l.clone())),
             );
         }
-        let col = |name: &str, ty: ColumnType| ColumnMeta {
-            name: name.into(),
-            ty,
-            nullable: false,
-        };
         Outcome::Rows {
             columns: vec![
-                col("LogDate", ColumnType::DateTime),
-                col("ProcessInfo", ColumnType::NVarChar(Some(64))),
-                col("Text", ColumnType::NVarChar(Some(4000))),
+                column("LogDate", ColumnType::DateTime),
+                column("ProcessInfo", ColumnType::NVarChar(Some(64))),
+                column("Text", ColumnType::NVarChar(Some(4000))),
             ],
             rows: lines
                 .into_iter()
@@ -449,6 +426,15 @@ impl Engine {
 /// The name a table variable's table has for `session` (`@t` → `@t#53`).
 pub fn table_variable(name: &str, spid: u16) -> String {
     format!("{name}#{spid}")
+}
+
+/// A result column of a system procedure (never NULL).
+fn column(name: &str, ty: ColumnType) -> ColumnMeta {
+    ColumnMeta {
+        name: name.into(),
+        ty,
+        nullable: false,
+    }
 }
 
 fn text(v: Option<&Value>) -> String {

@@ -476,7 +476,7 @@ fn apply_as_join(select: &mut sqlparser::ast::Select) {
 }
 
 /// SQL Server's table hints that may stand alone in parentheses after a table name.
-fn is_table_hint(word: &str) -> bool {
+pub fn is_table_hint(word: &str) -> bool {
     [
         "NOLOCK",
         "READUNCOMMITTED",
