@@ -183,9 +183,6 @@ fn needed_queries(rulesets: &Rulesets, s: &Subject, target_name: &str) -> Vec<Pr
                     .collect(),
                 _ => continue,
             };
-            let Some(query) = queries.first() else {
-                continue;
-            };
             let Ok(mut params) = call
                 .params
                 .iter()
@@ -194,7 +191,7 @@ fn needed_queries(rulesets: &Rulesets, s: &Subject, target_name: &str) -> Vec<Pr
             else {
                 continue;
             };
-            if mentions(query, "TargetName")
+            if queries.iter().any(|q| mentions(q, "TargetName"))
                 && !params
                     .iter()
                     .any(|p| p.name.eq_ignore_ascii_case("TargetName"))

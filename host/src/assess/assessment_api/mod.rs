@@ -189,7 +189,11 @@ impl Rulesets {
         database: Option<&str>,
     ) -> Result<Vec<Map<String, Value>>, String> {
         // `@attr::service::…`: the Windows services' configuration, which T-SQL cannot read.
-        if Value::Object(rule.clone()).to_string().contains("@attr::") {
+        let reads_services = ["condition", "probes", "locals"]
+            .iter()
+            .filter_map(|k| rule.get(*k))
+            .any(|v| v.to_string().contains("@attr::"));
+        if reads_services {
             return Err(
                 "it reads Windows service settings (@attr::service::…), which sqlmig cannot read from T-SQL"
                     .into(),
