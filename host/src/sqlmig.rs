@@ -11,6 +11,7 @@ pub mod discover;
 pub mod plugins;
 pub mod runtime;
 pub mod secret;
+pub mod sizing;
 pub mod sqlserver;
 pub mod storage;
 
