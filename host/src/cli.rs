@@ -10,6 +10,7 @@ mod inventory_cmd;
 mod output;
 mod plugin_cmd;
 mod rules_cmd;
+mod sku_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,9 @@ pub enum Command {
     /// Test rule packs against a fixture inventory, without a server.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Size the target Managed Instance from a performance collection.
+    #[command(subcommand)]
+    Sku(sku_cmd::SkuCommand),
 }
 
 /// What every command gets: paths, config, output settings.
@@ -153,6 +157,7 @@ pub fn run() -> ExitCode {
             Command::Discover(args) => discover_cmd::run(&ctx, args).await,
             Command::Assess(args) => assess_cmd::run(&ctx, args).await,
             Command::Rules(cmd) => rules_cmd::run(&ctx, cmd).await,
+            Command::Sku(cmd) => sku_cmd::run(&ctx, cmd),
         }
     });
     match result {

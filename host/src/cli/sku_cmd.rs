@@ -1,0 +1,210 @@
+//! `sqlmig sku recommend`: the Managed Instance to migrate each instance to, sized from a
+//! performance collection against Microsoft's documented limits.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::output::{Table, write_json, write_text};
+use super::{Context, Failure, OutputFormat};
+use crate::sizing::limits::{self, Hardware};
+use crate::sizing::microsoft_csv;
+use crate::sizing::{Need, Options, Sizing, recommend};
+
+/// Size the target.
+#[derive(Debug, Subcommand)]
+pub enum SkuCommand {
+    /// Recommend a Managed Instance (tier, hardware, vCores, storage) for each instance of a
+    /// performance collection, with the dimension that drove it and the headroom left.
+    ///
+    /// --perf takes the folder Microsoft's SKU recommender data collection wrote (Azure Data
+    /// Studio's migration extension, `az datamigration performance-data-collection`): the
+    /// *_CommonInstanceLevel_Counters.csv, *_CommonDbLevel_Counters.csv and
+    /// *_PerformanceAggregated_Counters.csv of each instance. Needs are taken at --percentile of
+    /// the ten-minute windows (each window's busiest value) and scaled by --scaling-factor.
+    /// The limits are Microsoft's resource-limits page as dated in the output.
+    ///
+    /// Exit code 0 when every instance fits, 1 when one does not (why is listed), 2 for bad
+    /// input.
+    ///
+    /// Examples:
+    ///   sqlmig sku recommend --perf ./perf-data
+    ///   sqlmig sku recommend --perf ./perf-data --percentile 99 --scaling-factor 120 -o json
+    ///   sqlmig sku recommend --perf ./perf-data --hardware standard-series,premium-series,premium-series-memory-optimized
+    #[command(verbatim_doc_comment)]
+    Recommend(RecommendArgs),
+}
+
+/// `sqlmig sku recommend`.
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    /// The collection: a folder of Microsoft's SKU recommender CSV files.
+    #[arg(long, value_name = "DIR")]
+    pub perf: PathBuf,
+    /// Percentile of the samples to size for (0–100).
+    #[arg(long, default_value_t = 95.0, value_parser = percent)]
+    pub percentile: f64,
+    /// Scale the measured needs, in percent (120: size for 20% more load).
+    #[arg(long, default_value_t = 100.0, value_parser = scaling)]
+    pub scaling_factor: f64,
+    /// Hardware configurations that may be recommended (memory optimized premium-series is
+    /// offered in some regions only).
+    #[arg(long, value_delimiter = ',', value_enum, default_values_t = [HardwareArg::StandardSeries, HardwareArg::PremiumSeries])]
+    pub hardware: Vec<HardwareArg>,
+}
+
+/// `--hardware` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum HardwareArg {
+    StandardSeries,
+    PremiumSeries,
+    PremiumSeriesMemoryOptimized,
+}
+
+impl From<HardwareArg> for Hardware {
+    fn from(h: HardwareArg) -> Hardware {
+        match h {
+            HardwareArg::StandardSeries => Hardware::StandardSeries,
+            HardwareArg::PremiumSeries => Hardware::PremiumSeries,
+            HardwareArg::PremiumSeriesMemoryOptimized => Hardware::PremiumSeriesMemoryOptimized,
+        }
+    }
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?} is not a percentile between 0 and 100")),
+    }
+}
+
+fn scaling(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 1000.0 => Ok(p),
+        _ => Err(format!("{s:?} is not a scaling factor in percent (1–1000)")),
+    }
+}
+
+/// One instance's recommendation, as the JSON output carries it.
+#[derive(Serialize)]
+struct InstanceSizing {
+    server: String,
+    source: Source,
+    need: Need,
+    #[serde(flatten)]
+    sizing: Sizing,
+}
+
+#[derive(Serialize)]
+struct Source {
+    edition: String,
+    product_version: String,
+    logical_cpus: f64,
+    windows: usize,
+}
+
+/// The JSON report.
+#[derive(Serialize)]
+struct Report {
+    schema: &'static str,
+    percentile: f64,
+    scaling_factor: f64,
+    limits_taken: &'static str,
+    instances: Vec<InstanceSizing>,
+}
+
+/// Runs `sqlmig sku …`.
+pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
+    let SkuCommand::Recommend(args) = cmd;
+    let collections = microsoft_csv::read_dir(&args.perf).map_err(Failure::bad_input)?;
+    let options = Options {
+        hardware: args.hardware.iter().map(|h| Hardware::from(*h)).collect(),
+    };
+    let instances: Vec<InstanceSizing> = collections
+        .iter()
+        .map(|c| {
+            let need = c.need(args.percentile, args.scaling_factor);
+            InstanceSizing {
+                server: c.server.clone(),
+                source: Source {
+                    edition: c.edition.clone(),
+                    product_version: c.product_version.clone(),
+                    logical_cpus: c.logical_cpus,
+                    windows: c.windows,
+                },
+                sizing: recommend(&need, &options),
+                need,
+            }
+        })
+        .collect();
+    let all_fit = instances
+        .iter()
+        .all(|i| matches!(i.sizing, Sizing::Fits(_)));
+    let report = Report {
+        schema: "sqlmig.sku/1",
+        percentile: args.percentile,
+        scaling_factor: args.scaling_factor,
+        limits_taken: limits::TAKEN,
+        instances,
+    };
+    match ctx.output {
+        OutputFormat::Json => write_json(
+            &serde_json::to_value(&report).expect("the report serializes"),
+            ctx.out.as_deref(),
+        )?,
+        _ => write_text(&table(&report), None)?,
+    }
+    Ok(ExitCode::from(if all_fit { 0 } else { 1 }))
+}
+
+/// The console report: one line per instance, then why.
+fn table(report: &Report) -> String {
+    let mut t = Table::new(&[
+        "INSTANCE",
+        "TIER",
+        "HARDWARE",
+        "VCORES",
+        "STORAGE",
+        "DRIVEN BY",
+    ]);
+    let mut why = String::new();
+    for i in &report.instances {
+        match &i.sizing {
+            Sizing::Fits(r) => {
+                t.row(vec![
+                    i.server.clone(),
+                    r.tier.label().into(),
+                    r.hardware.label().into(),
+                    r.vcores.to_string(),
+                    format!("{} GB", r.storage_gb),
+                    format!("{:?}", r.driver).to_lowercase(),
+                ]);
+                for line in &r.explanation {
+                    why.push_str(&format!("{}: {line}\n", i.server));
+                }
+            }
+            Sizing::DoesNotFit { reasons } => {
+                t.row(vec![
+                    i.server.clone(),
+                    "does not fit".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+                for line in reasons {
+                    why.push_str(&format!("{}: {line}\n", i.server));
+                }
+            }
+        }
+    }
+    format!(
+        "{}\n{why}\nAt the {}th percentile, scaled {}%. Limits: {}.\n",
+        t.render(),
+        report.percentile,
+        report.scaling_factor,
+        report.limits_taken
+    )
+}

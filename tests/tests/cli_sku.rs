@@ -1,0 +1,328 @@
+//! `sqlmig sku recommend` over Microsoft's SKU recommender collections: the real one in
+//! tests/fixtures/sku-perf (an idle 2008 R2, MIT) and collections written here in the same format
+//! for busy sources; deterministic output, and bad input named.
+
+use std::path::Path;
+
+use sqlmig_tests::cli::{Sqlmig, stderr};
+
+fn sqlmig() -> Sqlmig {
+    Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"))
+}
+
+fn fixture() -> String {
+    format!("{}/fixtures/sku-perf", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn microsofts_collection_gives_a_recommendation_with_its_reason() {
+    let s = sqlmig();
+    let args = ["sku", "recommend", "--perf", &fixture(), "-o", "json"];
+    let report = s.json(&args);
+    assert_eq!(report["schema"], "sqlmig.sku/1");
+    assert!(
+        report["limits_taken"]
+            .as_str()
+            .unwrap()
+            .contains("2022-06-02")
+    );
+    let test = &report["instances"][0];
+    assert_eq!(test["server"], "TEST");
+    assert_eq!(test["outcome"], "fits");
+    assert_eq!(
+        (
+            test["tier"].as_str(),
+            test["hardware"].as_str(),
+            test["vcores"].as_u64()
+        ),
+        (Some("general_purpose"), Some("standard-series"), Some(4))
+    );
+    assert_eq!(test["driver"], "minimum");
+    assert_eq!(
+        test["explanation"][0],
+        "4 vCores, the smallest size, cover every dimension"
+    );
+    // Memory in use: the 95th percentile of the windows' busiest values (366–371 MB).
+    let memory_gb = test["need"]["memory_gb"].as_f64().unwrap();
+    assert!((memory_gb - 371.0 / 1024.0).abs() < 1e-9, "{memory_gb}");
+    assert_eq!(test["need"]["files"].as_array().unwrap().len(), 4);
+    assert_eq!(test["need"]["user_databases"], 2);
+    // The same input gives the same output, to the byte.
+    let again = s.run(&args);
+    let first = s.run(&args);
+    assert_eq!(again.stdout, first.stdout);
+    // The console table names the instance, the size and the reason.
+    let table =
+        String::from_utf8(s.run(&["sku", "recommend", "--perf", &fixture()]).stdout).unwrap();
+    assert!(
+        table.contains("TEST      General Purpose  standard-series (Gen5)  4"),
+        "{table}"
+    );
+    assert!(table.contains("TEST: 4 vCores, the smallest size, cover every dimension"));
+}
+
+/// A file of a collection: database, physical name, ROWS/LOG, size MB, memory-optimized data,
+/// and per window the busiest reads/s, writes/s, MB read/s and MB written/s.
+struct File {
+    db: &'static str,
+    path: &'static str,
+    kind: &'static str,
+    size_mb: f64,
+    xtp: bool,
+    io: (f64, f64, f64, f64),
+}
+
+/// Writes a collection for `server` with `cpus` logical CPUs: per window the busiest CPU % and
+/// memory MB.
+fn write_collection(dir: &Path, server: &str, cpus: u32, windows: &[(f64, f64)], files: &[File]) {
+    let databases: std::collections::BTreeSet<&str> = files.iter().map(|f| f.db).collect();
+    std::fs::write(
+        dir.join(format!("{server}_CommonInstanceLevel_Counters.csv")),
+        format!(
+            "ServerName,Edition,HyperthreadRatio,IsClustered,IsHadrEnabled,LogicalCpuCount,MaxServerMemoryInUse,NumberCoresUsed,NumberOfUserDatabases,PhysicalCpuCount,ProductVersion,SqlStartTime,SumOfUserDatabasesSize,TempDbSize,NumOfLogins,TimeDataCollected\n\
+             {server},Enterprise Edition (64-bit),2,False,False,{cpus},2147483647,{cpus},{},1,15.0.4360.2,2026-11-01 00:00:00,0,8,10,2026-11-02 00:00:00\n",
+            databases.len()
+        ),
+    )
+    .unwrap();
+    let mut db_level = String::from(
+        "ServerName,DatabaseName,LogicalName,PhysicalFullName,FileType,SizeMB,IsMemoryOptimizedDataOptionEnabled,TimeDataCollected\n",
+    );
+    for f in files {
+        let kind = if f.kind == "LOG" { "Log" } else { "Rows" };
+        db_level.push_str(&format!(
+            "{server},{},{},{},{kind},{},{},2026-11-02 00:00:00\n",
+            f.db,
+            f.db,
+            f.path,
+            f.size_mb,
+            if f.xtp { "True" } else { "False" }
+        ));
+    }
+    std::fs::write(
+        dir.join(format!("{server}_CommonDbLevel_Counters.csv")),
+        db_level,
+    )
+    .unwrap();
+    let mut perf = String::from(
+        "ServerName,DatabaseName,DatabaseFileName,FileType,TimeDataCollected,CounterName,AggregatorType,Value\n",
+    );
+    for (w, (cpu, memory)) in windows.iter().enumerate() {
+        let at = format!("2026-11-02 {:02}:{:02}:00", w / 6, (w % 6) * 10);
+        for (counter, value) in [("ICP", *cpu), ("IM", *memory), ("IMP", 100.0)] {
+            for (agg, v) in [("Mean", value / 2.0), ("Max", value), ("Occurence", 20.0)] {
+                perf.push_str(&format!("{server},,,,{at},{counter},{agg},{v}\n"));
+            }
+        }
+        for f in files {
+            let (r, wr, rm, wm) = f.io;
+            for (counter, value) in [("FNR", r), ("FNW", wr), ("FRM", rm), ("FWM", wm)] {
+                perf.push_str(&format!(
+                    "{server},{},{},{},{at},{counter},Max,{value}\n",
+                    f.db, f.path, f.kind
+                ));
+            }
+        }
+    }
+    std::fs::write(
+        dir.join(format!("{server}_PerformanceAggregated_Counters.csv")),
+        perf,
+    )
+    .unwrap();
+}
+
+fn data_and_log(db: &'static str, io: (f64, f64, f64, f64), log_write_mb: f64) -> Vec<File> {
+    vec![
+        File {
+            db,
+            path: "D:\\Data\\db.mdf",
+            kind: "ROWS",
+            size_mb: 200_000.0,
+            xtp: false,
+            io,
+        },
+        File {
+            db,
+            path: "L:\\Log\\db.ldf",
+            kind: "LOG",
+            size_mb: 50_000.0,
+            xtp: false,
+            io: (0.0, 100.0, 0.0, log_write_mb),
+        },
+    ]
+}
+
+#[test]
+fn busy_collections_are_sized_by_what_drives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    // CPU: 16 logical CPUs at 75% at their busiest = 12 cores → 16 vCores.
+    let cpu_windows: Vec<(f64, f64)> = (0..20).map(|_| (75.0, 20_000.0)).collect();
+    write_collection(
+        dir.path(),
+        "CPUBOUND",
+        16,
+        &cpu_windows,
+        &data_and_log("Sales", (100.0, 50.0, 5.0, 2.0), 1.0),
+    );
+    // Log: 40 MB/s of log writes → General Purpose's 3 MB/s per vCore asks for 16.
+    let quiet: Vec<(f64, f64)> = (0..20).map(|_| (5.0, 8_000.0)).collect();
+    write_collection(
+        dir.path(),
+        "LOGBOUND",
+        8,
+        &quiet,
+        &data_and_log("Orders", (100.0, 50.0, 5.0, 2.0), 40.0),
+    );
+    // In-Memory OLTP: Business Critical.
+    let mut xtp = data_and_log("Trading", (100.0, 50.0, 5.0, 2.0), 1.0);
+    xtp[0].xtp = true;
+    write_collection(dir.path(), "XTP", 8, &quiet, &xtp);
+    let s = sqlmig();
+    let report = s.json(&[
+        "sku",
+        "recommend",
+        "--perf",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let pick = |server: &str| {
+        let i = report["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["server"] == server)
+            .unwrap();
+        (
+            i["tier"].as_str().unwrap().to_string(),
+            i["vcores"].as_u64().unwrap(),
+            i["driver"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        pick("CPUBOUND"),
+        ("general_purpose".into(), 16, "cpu".into())
+    );
+    assert_eq!(
+        pick("LOGBOUND"),
+        ("general_purpose".into(), 16, "log_rate".into())
+    );
+    assert_eq!(pick("XTP").0, "business_critical");
+
+    // --scaling-factor: 12 busy cores × 140% = 16.8 → 24 vCores.
+    let scaled = s.json(&[
+        "sku",
+        "recommend",
+        "--perf",
+        dir.path().to_str().unwrap(),
+        "--scaling-factor",
+        "140",
+        "-o",
+        "json",
+    ]);
+    let cpu = scaled["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["server"] == "CPUBOUND")
+        .unwrap();
+    assert_eq!(cpu["vcores"], 24);
+}
+
+#[test]
+fn a_source_no_instance_holds_exits_1_with_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet: Vec<(f64, f64)> = (0..10).map(|_| (5.0, 8_000.0)).collect();
+    write_collection(
+        dir.path(),
+        "FIREHOSE",
+        8,
+        &quiet,
+        &data_and_log("Ingest", (100.0, 50.0, 5.0, 2.0), 150.0),
+    );
+    let s = sqlmig();
+    let report = s.json_with_code(
+        &[
+            "sku",
+            "recommend",
+            "--perf",
+            dir.path().to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        1,
+    );
+    let i = &report["instances"][0];
+    assert_eq!(i["outcome"], "does_not_fit");
+    let reasons = i["reasons"].to_string();
+    assert!(reasons.contains("150.0 MB/s of log writes"), "{reasons}");
+}
+
+#[test]
+fn bad_collections_are_named_with_exit_2() {
+    let s = sqlmig();
+    let empty = tempfile::tempdir().unwrap();
+    let out = s.run(&["sku", "recommend", "--perf", empty.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("holds no *_PerformanceAggregated_Counters.csv"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A file of the collection missing: named.
+    let partial = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        format!(
+            "{}/TEST,MSSQLSERVER_PerformanceAggregated_Counters.csv",
+            fixture()
+        ),
+        partial
+            .path()
+            .join("TEST,MSSQLSERVER_PerformanceAggregated_Counters.csv"),
+    )
+    .unwrap();
+    let out = s.run(&[
+        "sku",
+        "recommend",
+        "--perf",
+        partial.path().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("TEST,MSSQLSERVER_CommonInstanceLevel_Counters.csv"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A value that is not a number: the file and the column.
+    let bad = tempfile::tempdir().unwrap();
+    for f in std::fs::read_dir(fixture()).unwrap().flatten() {
+        std::fs::copy(f.path(), bad.path().join(f.file_name())).unwrap();
+    }
+    let instance = bad
+        .path()
+        .join("TEST,MSSQLSERVER_CommonInstanceLevel_Counters.csv");
+    let text = std::fs::read_to_string(&instance)
+        .unwrap()
+        .replace(",2,False,False,2,", ",2,False,False,two,");
+    std::fs::write(&instance, text).unwrap();
+    let out = s.run(&["sku", "recommend", "--perf", bad.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("LogicalCpuCount is \"two\", not a number"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Out-of-range options.
+    let out = s.run(&[
+        "sku",
+        "recommend",
+        "--perf",
+        &fixture(),
+        "--percentile",
+        "101",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
