@@ -285,6 +285,7 @@ async fn collect_one(
         performance: performance.is_some(),
         performance_interval_ms: performance
             .map_or(0, |d| d.as_millis().min(u32::MAX as u128) as u32),
+        perf_snapshot: false,
     };
     let doc = serde_json::to_string(&request).expect("a request serializes");
     let out = plugin

@@ -77,6 +77,66 @@ pub struct CollectRequest {
     /// How far apart the two counter samples are (rates are their difference over it).
     #[serde(default = "default_interval")]
     pub performance_interval_ms: u32,
+    /// Answer a [`PerfSnapshot`] (cumulative readings, now) instead of an inventory instance:
+    /// the host calls again every interval and turns differences into rates.
+    #[serde(default)]
+    pub perf_snapshot: bool,
+}
+
+/// The `schema` of a performance snapshot.
+pub const PERF_SNAPSHOT: &str = "sqlmig.perf-snapshot/1";
+
+/// An instance's cumulative performance readings at one moment, as sizing needs them: CPU busy
+/// time, memory in use, batches, log bytes flushed per database, IO per database file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PerfSnapshot {
+    pub schema: String,
+    /// Milliseconds since the epoch, by the plugin's clock.
+    pub at_ms: u64,
+    pub logical_cpus: u32,
+    /// CPU time SQL Server has used since it started, ms (`@@CPU_BUSY × @@TIMETICKS`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_busy_ms: Option<f64>,
+    /// Memory in use (Total Server Memory), KB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_kb: Option<f64>,
+    /// Batches run since start (Batch Requests/sec's cumulative count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_requests: Option<f64>,
+    /// Log bytes flushed since start, per database.
+    #[serde(default)]
+    pub log_bytes_flushed: Vec<DatabaseCount>,
+    /// IO since start, per database file (`sys.dm_io_virtual_file_stats`).
+    #[serde(default)]
+    pub files: Vec<FileIo>,
+    /// What could not be read, and why.
+    #[serde(default)]
+    pub gaps: Vec<crate::Gap>,
+}
+
+/// A cumulative count of one database.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseCount {
+    pub database: String,
+    pub value: f64,
+}
+
+/// A database file's size and cumulative IO.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileIo {
+    pub database: String,
+    /// The logical file name.
+    pub file: String,
+    pub physical_name: String,
+    /// ROWS or LOG.
+    pub type_desc: String,
+    pub size_mb: f64,
+    pub reads: f64,
+    pub writes: f64,
+    pub bytes_read: f64,
+    pub bytes_written: f64,
+    pub io_stall_read_ms: f64,
+    pub io_stall_write_ms: f64,
 }
 
 fn default_interval() -> u32 {

@@ -15,7 +15,8 @@ use sqlmig_plugin_sdk::{Error, Rows, invalid_input, log, parse_document, progres
 
 use crate::queries as q;
 
-/// Runs a collect request; the answer is an inventory `Instance`.
+/// Runs a collect request; the answer is an inventory `Instance`, or a performance snapshot when
+/// the request asks for one.
 pub fn run(request: &str) -> Result<String, Error> {
     let req: CollectRequest = parse_document(request, "collect request")?;
     if req.schema != COLLECT_REQUEST {
@@ -25,6 +26,10 @@ pub fn run(request: &str) -> Result<String, Error> {
         )));
     }
     let conn = sql::connect(&req.endpoint)?;
+    if req.perf_snapshot {
+        let snap = crate::performance::snapshot(&conn)?;
+        return Ok(serde_json::to_string(&snap).expect("serializes"));
+    }
     let mut c = Collector {
         conn,
         gaps: Vec::new(),

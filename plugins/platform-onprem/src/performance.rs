@@ -1,7 +1,9 @@
 //! Performance samples: two readings of sys.dm_os_performance_counters an interval apart; a
 //! per-second counter becomes its rate over the interval, a value counter its second reading.
+//! And snapshots for `sqlmig perf collect`: cumulative readings the host differences itself.
 
-use sqlmig_plugin_sdk::inventory::PerfSample;
+use sqlmig_plugin_sdk::inventory::discovery::{DatabaseCount, FileIo, PERF_SNAPSHOT, PerfSnapshot};
+use sqlmig_plugin_sdk::inventory::{Gap, PerfSample};
 use sqlmig_plugin_sdk::sql::Connection;
 use sqlmig_plugin_sdk::{Error, Rows, clock, invalid_input};
 
@@ -64,6 +66,106 @@ pub fn sample(conn: &Connection, interval_ms: u32) -> Result<Vec<PerfSample>, Er
             }
         })
         .collect())
+}
+
+/// The instance's cumulative readings now. A part the login may not read (VIEW SERVER STATE)
+/// or this version lacks becomes a gap; a lost connection is an error.
+pub fn snapshot(conn: &Connection) -> Result<PerfSnapshot, Error> {
+    let mut snap = PerfSnapshot {
+        schema: PERF_SNAPSHOT.into(),
+        at_ms: clock::now(),
+        ..Default::default()
+    };
+    let mut gaps = Vec::new();
+    let mut part = |what: &str, r: Result<(), Error>| -> Result<(), Error> {
+        match r {
+            Err(Error::SqlError(e)) => {
+                gaps.push(Gap {
+                    what: what.into(),
+                    reason: e.message,
+                    error_number: Some(e.number),
+                });
+                Ok(())
+            }
+            Err(Error::InvalidInput(m)) => {
+                gaps.push(Gap {
+                    what: what.into(),
+                    reason: m,
+                    error_number: None,
+                });
+                Ok(())
+            }
+            other => other,
+        }
+    };
+    part(
+        "cpu",
+        (|| {
+            let rows = first(conn, q::CPU_BUSY)?;
+            if let Some(r) = rows.iter().next() {
+                snap.cpu_busy_ms = r.get::<Option<f64>>("cpu_busy_ms")?;
+                snap.logical_cpus = r.get::<i64>("cpu_count")?.max(0) as u32;
+            }
+            Ok(())
+        })(),
+    )?;
+    part(
+        "counters",
+        (|| {
+            for r in first(conn, q::SNAPSHOT_COUNTERS)?.iter() {
+                let counter: String = r.get("counter_name")?;
+                let instance: String = r
+                    .get::<Option<String>>("instance_name")?
+                    .unwrap_or_default();
+                let value: f64 = r.get("cntr_value")?;
+                match counter.as_str() {
+                    "Total Server Memory (KB)" => snap.memory_kb = Some(value),
+                    "Batch Requests/sec" => snap.batch_requests = Some(value),
+                    "Log Bytes Flushed/sec" if instance != "_Total" && !instance.is_empty() => {
+                        snap.log_bytes_flushed.push(DatabaseCount {
+                            database: instance,
+                            value,
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        })(),
+    )?;
+    part(
+        "files",
+        (|| {
+            for r in first(conn, q::FILE_IO)?.iter() {
+                snap.files.push(FileIo {
+                    database: r
+                        .get::<Option<String>>("database_name")?
+                        .unwrap_or_default(),
+                    file: r.get("file_name")?,
+                    physical_name: r.get("physical_name")?,
+                    type_desc: r.get("type_desc")?,
+                    size_mb: r.get("size_mb")?,
+                    reads: r.get("num_of_reads")?,
+                    writes: r.get("num_of_writes")?,
+                    bytes_read: r.get("num_of_bytes_read")?,
+                    bytes_written: r.get("num_of_bytes_written")?,
+                    io_stall_read_ms: r.get("io_stall_read_ms")?,
+                    io_stall_write_ms: r.get("io_stall_write_ms")?,
+                });
+            }
+            Ok(())
+        })(),
+    )?;
+    snap.gaps = gaps;
+    Ok(snap)
+}
+
+fn first(conn: &Connection, sql: &str) -> Result<Rows, Error> {
+    let mut sets = conn.query(sql, &[])?;
+    if sets.is_empty() {
+        return Err(invalid_input(format!("no result from: {sql}")));
+    }
+    Ok(Rows::new(sets.swap_remove(0)))
 }
 
 /// Milliseconds since the epoch as `2024-01-31T12:00:00Z`.

@@ -226,6 +226,26 @@ pub const PERF_COUNTERS: &str = "SELECT RTRIM(object_name) AS object_name, \
         N'Total Server Memory (KB)', N'Log Bytes Flushed/sec', N'Transactions/sec') \
       AND (instance_name = N'' OR instance_name = N'_Total')";
 
+/// CPU time SQL Server has used, ms, and its logical CPUs. @@CPU_BUSY counts ticks of
+/// @@TIMETICKS microseconds (it overflows after about 49 days of busy CPU: then a gap).
+pub const CPU_BUSY: &str = "SELECT @@CPU_BUSY * CAST(@@TIMETICKS AS float) / 1000.0 AS cpu_busy_ms, \
+    cpu_count FROM sys.dm_os_sys_info";
+
+/// The cumulative counters a performance snapshot reads: memory, batches, log bytes per database.
+pub const SNAPSHOT_COUNTERS: &str = "SELECT RTRIM(counter_name) AS counter_name, \
+    RTRIM(instance_name) AS instance_name, cntr_value FROM sys.dm_os_performance_counters \
+    WHERE counter_name IN (N'Total Server Memory (KB)', N'Batch Requests/sec', \
+        N'Log Bytes Flushed/sec')";
+
+/// Every database file's size and cumulative IO (2008 R2 onwards).
+pub const FILE_IO: &str = "SELECT DB_NAME(vfs.database_id) AS database_name, mf.name AS file_name, \
+    mf.physical_name, mf.type_desc, mf.size * 8 / 1024.0 AS size_mb, vfs.num_of_reads, \
+    vfs.num_of_writes, vfs.num_of_bytes_read, vfs.num_of_bytes_written, vfs.io_stall_read_ms, \
+    vfs.io_stall_write_ms \
+    FROM sys.dm_io_virtual_file_stats(NULL, NULL) AS vfs \
+    JOIN sys.master_files AS mf ON mf.database_id = vfs.database_id AND mf.file_id = vfs.file_id \
+    WHERE mf.type_desc IN (N'ROWS', N'LOG')";
+
 /// Recent backup history (the newest 5,000 backups), LSNs exact.
 pub const BACKUPS: &str = "SELECT TOP 5000 b.database_name, b.type, b.backup_finish_date, \
     b.backup_size, b.compressed_backup_size, b.first_lsn, b.last_lsn, b.is_copy_only, \

@@ -109,6 +109,8 @@ pub struct Engine {
     conn: Mutex<rusqlite::Connection>,
     databases: Mutex<Vec<String>>,
     activity: catalog::activity::Activity,
+    /// What the clients' work cost (CPU, log, file IO), for the DMVs that show it.
+    workload: catalog::workload::Workload,
 }
 
 /// The most databases (system ones included) an instance holds: SQLite's attachment limit.
@@ -158,6 +160,7 @@ impl Engine {
             conn: Mutex::new(conn),
             databases: Mutex::new(Vec::new()),
             activity: Default::default(),
+            workload: Default::default(),
         };
         let names: Vec<String> = SYSTEM_DATABASES
             .iter()
@@ -170,6 +173,7 @@ impl Engine {
                 let conn = engine.conn.lock().unwrap();
                 catalog::install_server(&conn, engine.instance.version.0)?;
                 catalog::install_master_files(&conn)?;
+                catalog::workload::install(&conn)?;
                 catalog::install_instance(&conn, &engine.instance)?;
             }
             if name == "msdb" {
@@ -459,7 +463,9 @@ impl Engine {
         self.expand_row_checksums(session, stmt);
         self.skip_identity_column(session, stmt);
         let as_written = stmt.clone();
-        let mut rw = rewrite::Rewriter::new(session, &self.instance).with_params(params);
+        let mut rw = rewrite::Rewriter::new(session, &self.instance)
+            .with_params(params)
+            .with_cpu_busy(self.workload.cpu_busy_ticks());
         let _ = stmt.visit(&mut rw);
         let names = rw.names;
         let text = stmt.to_string();
@@ -482,7 +488,11 @@ impl Engine {
             } else if sqlite_name.starts_with("master.sys.dm_exec_") {
                 self.activity.refresh(&conn)
             } else if sqlite_name == "master.sys.dm_os_performance_counters" {
-                self.activity.refresh_counters(&conn)
+                self.activity
+                    .refresh_counters(&conn)
+                    .and_then(|()| self.workload.refresh_counters(&conn))
+            } else if sqlite_name == "master.sys.dm_io_virtual_file_stats" {
+                self.workload.refresh_file_stats(&conn)
             } else {
                 Ok(())
             };
@@ -502,7 +512,28 @@ impl Engine {
             names: &names,
             projected: &projected,
         };
+        let started = std::time::Instant::now();
         let outcomes = self.run_sqlite(&compiled, params, &session.cancel)?;
+        // What the statement cost, in the database its first table is in.
+        let (mut written, mut read) = (0, 0);
+        for o in &outcomes {
+            match o {
+                Outcome::Count { rows, .. } => written += rows,
+                Outcome::Rows { rows, .. } => read += rows.len() as u64,
+                _ => {}
+            }
+        }
+        let database = names
+            .first()
+            .and_then(|(n, _)| n.split('.').next())
+            .filter(|d| *d != "temp")
+            .unwrap_or(&session.database);
+        self.workload.account(
+            database,
+            started.elapsed().as_micros() as i64,
+            written,
+            read,
+        );
         self.record_ddl(session, &as_written)
             .map_err(|e| errors::from_sqlite(&e, line, &names))?;
         Ok(outcomes)

@@ -59,6 +59,7 @@ pub const SERVER_VIEWS: &[&str] = &[
     "syslanguages",
     "dm_os_volume_stats",
     "dm_exec_sql_text",
+    "dm_io_virtual_file_stats",
 ];
 
 pub mod activity;
@@ -70,6 +71,7 @@ pub mod principals;
 pub mod schema_extras;
 pub mod server_objects;
 pub mod storage;
+pub mod workload;
 
 fn q(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))

@@ -27,6 +27,8 @@ pub struct Rewriter<'a> {
     pub ctes: Vec<String>,
     /// Parameters and variables declared with a character type: `+` on them concatenates.
     pub text_params: Vec<String>,
+    /// `@@CPU_BUSY` now.
+    pub cpu_busy_ticks: i64,
 }
 
 impl<'a> Rewriter<'a> {
@@ -39,7 +41,14 @@ impl<'a> Rewriter<'a> {
             names: Vec::new(),
             ctes: Vec::new(),
             text_params: Vec::new(),
+            cpu_busy_ticks: 0,
         }
+    }
+
+    /// The rewriter knowing the server's busy time so far (`@@CPU_BUSY`).
+    pub fn with_cpu_busy(mut self, ticks: i64) -> Rewriter<'a> {
+        self.cpu_busy_ticks = ticks;
+        self
     }
 
     /// The rewriter knowing the types of the batch's parameters and variables.
@@ -475,6 +484,70 @@ fn apply_as_join(select: &mut sqlparser::ast::Select) {
     }
 }
 
+/// `FROM sys.dm_io_virtual_file_stats(a, b) [AS v]` is `FROM (SELECT * FROM
+/// sys.dm_io_virtual_file_stats WHERE (a IS NULL OR database_id = a) AND …) AS v`: a NULL
+/// argument means all, as SQL Server reads it.
+fn keyed_function_as_subquery(tf: &mut TableFactor) {
+    let TableFactor::Table {
+        name, args, alias, ..
+    } = tf
+    else {
+        return;
+    };
+    let function = ident_parts(name).last().cloned().unwrap_or_default();
+    let Some((_, keys)) = KEYED_FUNCTIONS
+        .iter()
+        .chain(SCANNED_FUNCTIONS)
+        .find(|(f, _)| f.eq_ignore_ascii_case(&function))
+    else {
+        return;
+    };
+    let Some(values) = args.as_ref().map(|a| {
+        a.args
+            .iter()
+            .filter_map(|arg| match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.to_string()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    }) else {
+        return;
+    };
+    if values.len() != keys.len() {
+        return;
+    }
+    let filter: Vec<String> = keys
+        .iter()
+        .zip(&values)
+        .map(|(k, v)| format!("({v} IS NULL OR {k} = {v})"))
+        .collect();
+    let sql = format!("SELECT * FROM {name} WHERE {}", filter.join(" AND "));
+    let Ok(mut stmts) =
+        sqlparser::parser::Parser::parse_sql(&sqlparser::dialect::MsSqlDialect {}, &sql)
+    else {
+        return;
+    };
+    let Some(Statement::Query(q)) = stmts.pop() else {
+        return;
+    };
+    let alias = alias.take().unwrap_or(TableAlias {
+        explicit: true,
+        name: quoted(&function),
+        columns: vec![],
+        at: None,
+    });
+    *tf = TableFactor::Derived {
+        lateral: false,
+        subquery: q,
+        alias: Some(alias),
+        sample: None,
+    };
+}
+
+/// Table-valued functions read in a FROM clause only, as tables filtered by their arguments.
+const SCANNED_FUNCTIONS: &[(&str, &[&str])] =
+    &[("dm_io_virtual_file_stats", &["database_id", "file_id"])];
+
 /// SQL Server's table hints that may stand alone in parentheses after a table name.
 pub fn is_table_hint(word: &str) -> bool {
     [
@@ -503,6 +576,7 @@ impl VisitorMut for Rewriter<'_> {
     fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {
         // Table hints (`WITH (NOLOCK)`, the legacy `table (NOLOCK)`) change locking and plans,
         // never results: SQLite gets the table alone.
+        keyed_function_as_subquery(tf);
         if let TableFactor::Table {
             with_hints,
             args,
@@ -734,6 +808,8 @@ impl VisitorMut for Rewriter<'_> {
                     "@@VERSION" => string_lit(&self.instance.version_text()),
                     "@@SERVERNAME" => string_lit(&self.instance.server_name),
                     "@@LANGUAGE" => string_lit("us_english"),
+                    "@@CPU_BUSY" => number_lit(self.cpu_busy_ticks),
+                    "@@TIMETICKS" => number_lit(crate::engine::catalog::workload::TIMETICKS_US),
                     "@@SPID" => number_lit(self.spid as i64),
                     "@@MICROSOFTVERSION" => {
                         let (ma, mi, b) = self.instance.version;
