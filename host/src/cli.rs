@@ -8,6 +8,7 @@ mod discover_cmd;
 mod failure;
 mod inventory_cmd;
 mod output;
+mod perf_cmd;
 mod plugin_cmd;
 mod rules_cmd;
 mod sku_cmd;
@@ -87,6 +88,9 @@ pub enum Command {
     /// Test rule packs against a fixture inventory, without a server.
     #[command(subcommand)]
     Rules(rules_cmd::RulesCommand),
+    /// Collect performance data from an instance, for sizing.
+    #[command(subcommand)]
+    Perf(perf_cmd::PerfCommand),
     /// Size the target Managed Instance from a performance collection.
     #[command(subcommand)]
     Sku(sku_cmd::SkuCommand),
@@ -157,6 +161,7 @@ pub fn run() -> ExitCode {
             Command::Discover(args) => discover_cmd::run(&ctx, args).await,
             Command::Assess(args) => assess_cmd::run(&ctx, args).await,
             Command::Rules(cmd) => rules_cmd::run(&ctx, cmd).await,
+            Command::Perf(cmd) => perf_cmd::run(&ctx, cmd).await,
             Command::Sku(cmd) => sku_cmd::run(&ctx, cmd),
         }
     });

@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use sqlmig_inventory::discovery::{
     COLLECT_REQUEST, CollectRequest, DISCOVER_REQUEST, DiscoverRequest, DiscoverResponse,
-    FoundInstance, NamedServer,
+    FoundInstance, NamedServer, PERF_SNAPSHOT, PerfSnapshot,
 };
 use sqlmig_inventory::{Address, CollectionStatus, Confidence, Instance};
 
@@ -270,14 +270,6 @@ async fn collect_one(
     login: &LoginSettings,
     performance: Option<Duration>,
 ) -> Result<Instance, String> {
-    let endpoint = login.endpoint(&f.address);
-    let services = Services {
-        sql: Some(Arc::new(TdsBackend::new(BTreeMap::from([(
-            INSTANCE_ENDPOINT.to_string(),
-            endpoint,
-        )])))),
-        ..Default::default()
-    };
     let request = CollectRequest {
         schema: COLLECT_REQUEST.into(),
         endpoint: INSTANCE_ENDPOINT.into(),
@@ -287,14 +279,7 @@ async fn collect_one(
             .map_or(0, |d| d.as_millis().min(u32::MAX as u128) as u32),
         perf_snapshot: false,
     };
-    let doc = serde_json::to_string(&request).expect("a request serializes");
-    let out = plugin
-        .call(&services, HookCall::Collect(doc))
-        .await
-        .map_err(|e| explain(e, &login.user))?;
-    let HookOutput::Document(d) = out else {
-        return Err(format!("{}: collect answered no document", plugin.label));
-    };
+    let d = call_collect(plugin, f, login, &request).await?;
     let mut inst: Instance = sqlmig_inventory::parse_instance(&d).map_err(|e| {
         format!(
             "{}: collect answered a malformed instance: {e}",
@@ -305,6 +290,65 @@ async fn collect_one(
     inst.platform = platform.to_string();
     inst.confidence = Confidence::LoggedIn;
     Ok(inst)
+}
+
+/// The instance's cumulative performance readings now (the plugin's `collect` hook asked for a
+/// snapshot); errors in the DBA's terms, the password never in them.
+pub async fn perf_snapshot(
+    plugin: &LoadedPlugin,
+    f: &FoundInstance,
+    login: &LoginSettings,
+) -> Result<PerfSnapshot, String> {
+    let request = CollectRequest {
+        schema: COLLECT_REQUEST.into(),
+        endpoint: INSTANCE_ENDPOINT.into(),
+        instance: f.clone(),
+        performance: false,
+        performance_interval_ms: 0,
+        perf_snapshot: true,
+    };
+    let d = call_collect(plugin, f, login, &request)
+        .await
+        .map_err(|e| redact(&e, &[&login.password]))?;
+    let snap: PerfSnapshot = serde_json::from_str(&d).map_err(|e| {
+        format!(
+            "{}: collect answered a malformed performance snapshot: {e}",
+            plugin.label
+        )
+    })?;
+    if snap.schema != PERF_SNAPSHOT {
+        return Err(format!(
+            "{}: answered {:?} for a performance snapshot; update the plugin",
+            plugin.label, snap.schema
+        ));
+    }
+    Ok(snap)
+}
+
+/// Runs the plugin's `collect` hook for `f` with `request`, the instance's endpoint granted.
+async fn call_collect(
+    plugin: &LoadedPlugin,
+    f: &FoundInstance,
+    login: &LoginSettings,
+    request: &CollectRequest,
+) -> Result<String, String> {
+    let endpoint = login.endpoint(&f.address);
+    let services = Services {
+        sql: Some(Arc::new(TdsBackend::new(BTreeMap::from([(
+            INSTANCE_ENDPOINT.to_string(),
+            endpoint,
+        )])))),
+        ..Default::default()
+    };
+    let doc = serde_json::to_string(request).expect("a request serializes");
+    let out = plugin
+        .call(&services, HookCall::Collect(doc))
+        .await
+        .map_err(|e| explain(e, &login.user))?;
+    match out {
+        HookOutput::Document(d) => Ok(d),
+        _ => Err(format!("{}: collect answered no document", plugin.label)),
+    }
 }
 
 /// A collect failure in the DBA's terms: a failed login says which login and what to check.

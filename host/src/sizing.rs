@@ -3,6 +3,7 @@
 
 pub mod limits;
 pub mod microsoft_csv;
+pub mod perf_file;
 pub mod recommend;
 
 pub use recommend::{Dimension, FileNeed, Need, Options, Recommendation, Sizing, recommend};

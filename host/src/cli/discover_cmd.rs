@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use sqlmig_inventory::discovery::FoundInstance;
 use sqlmig_inventory::{CollectionStatus, Inventory};
 
 use super::output::write_json;
@@ -17,7 +18,7 @@ use crate::credentials::{SecretFor, secret};
 use crate::discover::{self, INSTANCE_ENDPOINT, LoginSettings, Progress, Scan};
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
-use crate::runtime::Runtime;
+use crate::runtime::{LoadedPlugin, Runtime};
 use crate::sqlserver::{Encrypt, ServerName};
 
 /// Find SQL Server instances and collect what each holds into an inventory
@@ -107,13 +108,17 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure>
     })
 }
 
-/// Finds and collects what `args` names into an inventory, reporting progress and failed
-/// instances on stderr (failed instances stay in the inventory with their error). Returns the
-/// login too, for callers that go on to query the instances.
-pub(super) async fn collect_inventory(
-    ctx: &Context,
-    args: &DiscoverArgs,
-) -> Result<(Inventory, LoginSettings), Failure> {
+/// The instances `args` names, found by the platform plugin, with the plugin loaded and the
+/// login to collect them with.
+pub(super) struct Located {
+    pub plugin: LoadedPlugin,
+    pub platform: String,
+    pub login: LoginSettings,
+    pub found: Vec<FoundInstance>,
+}
+
+/// Finds what `args` names (reporting on stderr unless quiet).
+pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located, Failure> {
     let mut scans = Vec::new();
     for s in &args.scan {
         scans.push(Scan::parse(s).map_err(Failure::bad_input)?);
@@ -172,7 +177,6 @@ pub(super) async fn collect_inventory(
         .map_err(|e| Failure::io(e.to_string()))?;
     let platform = args.platform.trim_start_matches("platform-").to_string();
 
-    let show_progress = !ctx.quiet && std::io::stderr().is_terminal();
     let request = discover::request(
         &scans,
         &servers,
@@ -203,6 +207,28 @@ pub(super) async fn collect_inventory(
             if found.len() == 1 { "" } else { "s" }
         );
     }
+    Ok(Located {
+        plugin: loaded,
+        platform,
+        login,
+        found,
+    })
+}
+
+/// Finds and collects what `args` names into an inventory, reporting progress and failed
+/// instances on stderr (failed instances stay in the inventory with their error). Returns the
+/// login too, for callers that go on to query the instances.
+pub(super) async fn collect_inventory(
+    ctx: &Context,
+    args: &DiscoverArgs,
+) -> Result<(Inventory, LoginSettings), Failure> {
+    let Located {
+        plugin: loaded,
+        platform,
+        login,
+        found,
+    } = locate(ctx, args).await?;
+    let show_progress = !ctx.quiet && std::io::stderr().is_terminal();
     let progress = move |p: Progress| {
         if !show_progress {
             return;

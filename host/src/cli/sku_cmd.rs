@@ -11,6 +11,7 @@ use super::output::{Table, write_json, write_text};
 use super::{Context, Failure, OutputFormat};
 use crate::sizing::limits::{self, Hardware};
 use crate::sizing::microsoft_csv;
+use crate::sizing::perf_file::PerfFile;
 use crate::sizing::{Need, Options, Sizing, recommend};
 
 /// Size the target.
@@ -19,17 +20,20 @@ pub enum SkuCommand {
     /// Recommend a Managed Instance (tier, hardware, vCores, storage) for each instance of a
     /// performance collection, with the dimension that drove it and the headroom left.
     ///
-    /// --perf takes the folder Microsoft's SKU recommender data collection wrote (Azure Data
-    /// Studio's migration extension, `az datamigration performance-data-collection`): the
+    /// --perf takes a collection `sqlmig perf collect` wrote (a JSON file), or the folder
+    /// Microsoft's SKU recommender data collection wrote (Azure Data Studio's migration
+    /// extension, `az datamigration performance-data-collection`): the
     /// *_CommonInstanceLevel_Counters.csv, *_CommonDbLevel_Counters.csv and
     /// *_PerformanceAggregated_Counters.csv of each instance. Needs are taken at --percentile of
-    /// the ten-minute windows (each window's busiest value) and scaled by --scaling-factor.
+    /// the samples (of Microsoft's ten-minute windows, each window's busiest value) and scaled
+    /// by --scaling-factor.
     /// The limits are Microsoft's resource-limits page as dated in the output.
     ///
     /// Exit code 0 when every instance fits, 1 when one does not (why is listed), 2 for bad
     /// input.
     ///
     /// Examples:
+    ///   sqlmig sku recommend --perf sql01-perf.json
     ///   sqlmig sku recommend --perf ./perf-data
     ///   sqlmig sku recommend --perf ./perf-data --percentile 99 --scaling-factor 120 -o json
     ///   sqlmig sku recommend --perf ./perf-data --hardware standard-series,premium-series,premium-series-memory-optimized
@@ -40,8 +44,8 @@ pub enum SkuCommand {
 /// `sqlmig sku recommend`.
 #[derive(Debug, Args)]
 pub struct RecommendArgs {
-    /// The collection: a folder of Microsoft's SKU recommender CSV files.
-    #[arg(long, value_name = "DIR")]
+    /// The collection: sqlmig's (a .json file) or a folder of Microsoft's SKU recommender CSVs.
+    #[arg(long, value_name = "FILE|DIR")]
     pub perf: PathBuf,
     /// Percentile of the samples to size for (0–100).
     #[arg(long, default_value_t = 95.0, value_parser = percent)]
@@ -102,7 +106,8 @@ struct Source {
     edition: String,
     product_version: String,
     logical_cpus: f64,
-    windows: usize,
+    /// Samples the needs are taken from (Microsoft's windows, or sqlmig's intervals).
+    samples: usize,
 }
 
 /// The JSON report.
@@ -118,25 +123,55 @@ struct Report {
 /// Runs `sqlmig sku …`.
 pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
     let SkuCommand::Recommend(args) = cmd;
-    let collections = microsoft_csv::read_dir(&args.perf).map_err(Failure::bad_input)?;
     let options = Options {
         hardware: args.hardware.iter().map(|h| Hardware::from(*h)).collect(),
     };
-    let instances: Vec<InstanceSizing> = collections
-        .iter()
-        .map(|c| {
-            let need = c.need(args.percentile, args.scaling_factor);
-            InstanceSizing {
-                server: c.server.clone(),
-                source: Source {
+    // (server, source, need) of each instance in the collection.
+    let measured: Vec<(String, Source, Need)> = if args.perf.is_dir() {
+        microsoft_csv::read_dir(&args.perf)
+            .map_err(Failure::bad_input)?
+            .iter()
+            .map(|c| {
+                let source = Source {
                     edition: c.edition.clone(),
                     product_version: c.product_version.clone(),
                     logical_cpus: c.logical_cpus,
-                    windows: c.windows,
-                },
-                sizing: recommend(&need, &options),
-                need,
-            }
+                    samples: c.windows,
+                };
+                (
+                    c.server.clone(),
+                    source,
+                    c.need(args.percentile, args.scaling_factor),
+                )
+            })
+            .collect()
+    } else {
+        let f = PerfFile::read(&args.perf).map_err(Failure::bad_input)?;
+        if f.samples.is_empty() {
+            return Err(Failure::bad_input(format!(
+                "{}: no samples yet: collect for at least two intervals",
+                args.perf.display()
+            )));
+        }
+        let source = Source {
+            edition: f.edition.clone(),
+            product_version: f.product_version.clone(),
+            logical_cpus: f64::from(f.logical_cpus),
+            samples: f.samples.len(),
+        };
+        vec![(
+            f.server.clone(),
+            source,
+            f.need(args.percentile, args.scaling_factor),
+        )]
+    };
+    let instances: Vec<InstanceSizing> = measured
+        .into_iter()
+        .map(|(server, source, need)| InstanceSizing {
+            server,
+            source,
+            sizing: recommend(&need, &options),
+            need,
         })
         .collect();
     let all_fit = instances

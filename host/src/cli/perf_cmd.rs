@@ -1,0 +1,255 @@
+//! `sqlmig perf collect`: sample what sizing needs from a live instance, for `sqlmig sku
+//! recommend --perf FILE`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use sqlmig_inventory::{CollectionStatus, Confidence};
+
+use super::discover_cmd::{DiscoverArgs, Located, locate};
+use super::{Context, Failure};
+use crate::discover;
+use crate::sizing::perf_file::PerfFile;
+use crate::sqlserver::Encrypt;
+
+/// Collect performance data.
+#[derive(Debug, Subcommand)]
+pub enum PerfCommand {
+    /// Sample an instance's CPU, memory, batches, log writes per database and IO per file every
+    /// --interval for --duration, into a collection for `sqlmig sku recommend --perf FILE`.
+    ///
+    /// The collection is rewritten whole after every sample, so Ctrl-C (or a lost connection)
+    /// keeps what was collected. The login needs VIEW SERVER STATE; the password comes from
+    /// SQLMIG_PASSWORD, --secrets FILE or a prompt, never the command line.
+    ///
+    /// Examples:
+    ///   sqlmig perf collect --server 'SQL01\SALES' --user sqlmig_ro --out sql01-perf.json
+    ///   sqlmig perf collect --server sql02,14330 --user sa --duration 2h --interval 1m --out perf.json
+    #[command(verbatim_doc_comment)]
+    Collect(CollectArgs),
+}
+
+/// `sqlmig perf collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// The instance: HOST, HOST,PORT or HOST\INSTANCE.
+    #[arg(long, value_name = "SERVER")]
+    pub server: String,
+    /// The SQL login to sample with.
+    #[arg(long, short = 'U')]
+    pub user: String,
+    /// A TOML file holding `password = "…"` (owner-readable only); instead of SQLMIG_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// How connections are encrypted.
+    #[arg(long, value_enum, default_value_t = Encrypt::Strict)]
+    pub encrypt: Encrypt,
+    /// Accept the server's self-signed certificate.
+    #[arg(long)]
+    pub trust_server_certificate: bool,
+    /// How long to collect: 40m, 2h, 90s (a number alone is seconds).
+    #[arg(long, default_value = "40m", value_parser = duration)]
+    pub duration: Duration,
+    /// Time between samples: 30s, 1m.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub interval: Duration,
+    /// How long connecting and logging in may take, in seconds.
+    #[arg(long, default_value_t = 15, value_name = "SECS")]
+    pub connect_timeout: u64,
+    /// The platform plugin that reads the instance.
+    #[arg(long, default_value = "platform-onprem")]
+    pub platform: String,
+}
+
+/// `40m`, `2h`, `90s`, `500ms`, or seconds.
+fn duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, ""), |i| s.split_at(i));
+    let n: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (40m, 2h, 30s)"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("{s:?}: the unit is s, m or h (40m, 2h, 30s)")),
+    };
+    if !(0.0..=31.0 * 86_400.0).contains(&secs) {
+        return Err(format!("{s:?} is out of range (up to 31 days)"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Runs `sqlmig perf …`.
+pub async fn run(ctx: &Context, cmd: PerfCommand) -> Result<ExitCode, Failure> {
+    let PerfCommand::Collect(args) = cmd;
+    let Some(out) = ctx.out.clone() else {
+        return Err(Failure::bad_input("a collection is written to a file")
+            .hint("give --out perf.json; then `sqlmig sku recommend --perf perf.json`"));
+    };
+    if args.interval < Duration::from_secs(1) {
+        return Err(Failure::bad_input("--interval is at least 1s"));
+    }
+    if args.duration < args.interval {
+        return Err(Failure::bad_input(
+            "--duration is shorter than one --interval: no sample would be taken",
+        ));
+    }
+    let found_args = DiscoverArgs {
+        scan: Vec::new(),
+        server: vec![args.server.clone()],
+        servers: None,
+        user: args.user.clone(),
+        secrets: args.secrets.clone(),
+        encrypt: args.encrypt,
+        trust_server_certificate: args.trust_server_certificate,
+        concurrency: 1,
+        probe_timeout: 1500,
+        connect_timeout: args.connect_timeout,
+        performance: false,
+        sample_interval: 10,
+        platform: args.platform.clone(),
+    };
+    let Located {
+        plugin,
+        platform,
+        login,
+        found,
+    } = locate(ctx, &found_args).await?;
+    let Some(target) = found
+        .into_iter()
+        .find(|f| f.confidence >= Confidence::TdsAnswered)
+    else {
+        return Err(Failure::io(format!(
+            "{}: no SQL Server answered",
+            args.server
+        )));
+    };
+    // The instance itself first: version, CPUs, databases and their features.
+    let mut collected = discover::collect(
+        &plugin,
+        &platform,
+        vec![target.clone()],
+        &login,
+        1,
+        None,
+        &|_| {},
+    )
+    .await;
+    let inst = collected.remove(0);
+    if inst.status == CollectionStatus::Failed {
+        return Err(Failure::io(format!(
+            "{}: {}",
+            inst.name,
+            inst.error.clone().unwrap_or_default()
+        )));
+    }
+    let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut file = PerfFile::new(
+        &inst,
+        args.interval.as_secs_f64(),
+        &format!("sqlmig {} / {}", crate::HOST_VERSION, plugin.label),
+        &now(),
+    );
+    let write = |file: &PerfFile| {
+        file.write(&out)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", out.display())))
+    };
+    let mut previous = discover::perf_snapshot(&plugin, &target, &login)
+        .await
+        .map_err(Failure::io)?;
+    write(&file)?;
+    let expected = (args.duration.as_secs_f64() / args.interval.as_secs_f64()).floor() as usize;
+    let started = std::time::Instant::now();
+    let tty = !ctx.quiet && std::io::stderr().is_terminal();
+    if !ctx.quiet {
+        eprintln!(
+            "sampling {} every {:?} for {:?} into {} (Ctrl-C stops and keeps what was collected)",
+            inst.name,
+            args.interval,
+            args.duration,
+            out.display()
+        );
+    }
+    let mut failures = 0;
+    let mut stopped = false;
+    while started.elapsed() + args.interval <= args.duration + Duration::from_millis(500) {
+        tokio::select! {
+            _ = tokio::time::sleep(args.interval) => {}
+            _ = tokio::signal::ctrl_c() => {
+                stopped = true;
+                break;
+            }
+        }
+        match discover::perf_snapshot(&plugin, &target, &login).await {
+            Ok(snap) => {
+                failures = 0;
+                file.add(&previous, &snap, &now());
+                previous = snap;
+                write(&file)?;
+                if tty {
+                    let last = file.samples.last();
+                    eprint!(
+                        "\r\x1b[2Ksample {}/{expected}: CPU {}, log {:.2} MB/s",
+                        file.samples.len(),
+                        last.and_then(|s| s.cpu_pct)
+                            .map_or("?".into(), |c| format!("{c:.1}%")),
+                        last.map_or(0.0, |s| s.log_mb_s.values().sum::<f64>())
+                    );
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                eprintln!("\n{}: sample failed: {e}", inst.name);
+                if failures >= 3 {
+                    eprintln!(
+                        "{}: three samples in a row failed; {} kept in {}",
+                        inst.name,
+                        file.samples.len(),
+                        out.display()
+                    );
+                    return Ok(ExitCode::from(3));
+                }
+            }
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    if !ctx.quiet {
+        eprintln!(
+            "{} {} sample{} in {}; size the target with `sqlmig sku recommend --perf {}`",
+            if stopped { "stopped:" } else { "collected" },
+            file.samples.len(),
+            if file.samples.len() == 1 { "" } else { "s" },
+            out.display(),
+            out.display()
+        );
+        for g in &file.gaps {
+            eprintln!("{}: not sampled: {}: {}", inst.name, g.what, g.reason);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_as_dbas_write_them() {
+        assert_eq!(duration("40m").unwrap(), Duration::from_secs(2400));
+        assert_eq!(duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(duration("30").unwrap(), Duration::from_secs(30));
+        assert_eq!(duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(duration("10 parsecs").is_err());
+        assert!(duration("40d").is_err());
+    }
+}
