@@ -1,6 +1,7 @@
 //! Sizing the target: from what a source needs (CPU, memory, IO, log rate, storage, features) to
 //! the Managed Instance that holds it, against Microsoft's documented limits.
 
+pub mod forecast;
 pub mod limits;
 pub mod microsoft_csv;
 pub mod perf_file;

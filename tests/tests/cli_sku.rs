@@ -62,7 +62,8 @@ fn microsofts_collection_gives_a_recommendation_with_its_reason() {
 }
 
 /// A file of a collection: database, physical name, ROWS/LOG, size MB, memory-optimized data,
-/// and per window the busiest reads/s, writes/s, MB read/s and MB written/s.
+/// and per window the busiest reads/s, writes/s, MB read/s and MB written/s (their means are
+/// half that).
 struct File {
     db: &'static str,
     path: &'static str,
@@ -117,10 +118,12 @@ fn write_collection(dir: &Path, server: &str, cpus: u32, windows: &[(f64, f64)],
         for f in files {
             let (r, wr, rm, wm) = f.io;
             for (counter, value) in [("FNR", r), ("FNW", wr), ("FRM", rm), ("FWM", wm)] {
-                perf.push_str(&format!(
-                    "{server},{},{},{},{at},{counter},Max,{value}\n",
-                    f.db, f.path, f.kind
-                ));
+                for (agg, v) in [("Max", value), ("Mean", value / 2.0)] {
+                    perf.push_str(&format!(
+                        "{server},{},{},{},{at},{counter},{agg},{v}\n",
+                        f.db, f.path, f.kind
+                    ));
+                }
             }
         }
     }
@@ -325,4 +328,71 @@ fn bad_collections_are_named_with_exit_2() {
         "101",
     ]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_move_forecast_matches_the_hand_calculation() {
+    // Sales: 100 GB of data, its log written at 4 MB/s at the busiest and 2 MB/s on average.
+    let dir = tempfile::tempdir().unwrap();
+    let quiet: Vec<(f64, f64)> = (0..12).map(|_| (5.0, 8_000.0)).collect();
+    let mut files = data_and_log("Sales", (100.0, 50.0, 5.0, 2.0), 4.0);
+    files[0].size_mb = 102_400.0;
+    write_collection(dir.path(), "SQL01", 4, &quiet, &files);
+    let s = sqlmig();
+    let report = s.json(&[
+        "sku",
+        "recommend",
+        "--perf",
+        dir.path().to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    let i = &report["instances"][0];
+    assert_eq!(
+        (i["tier"].as_str(), i["vcores"].as_u64()),
+        (Some("general_purpose"), Some(4))
+    );
+    let f = &i["forecast"];
+    let d = &f["databases"][0];
+    // Backup 102,400 MB at 200 MB/s = 512 s, upload at 100 MB/s = 1,024 s, restore at
+    // 100 MB/s = 1,024 s: 2,560 s.
+    assert_eq!(d["full_backup_s"], 512.0);
+    assert_eq!(d["upload_s"], 1024.0);
+    assert_eq!(d["restore_s"], 1024.0);
+    assert_eq!(d["initial_sync_s"], 2560.0);
+    assert_eq!(f["offline_downtime_s"], 2560.0);
+    // 4 vCores of General Purpose write log at 12 MB/s, so replay runs at min(100, 12) = 12;
+    // the 2 MB/s × 2,560 s = 5,120 MB written meanwhile catch up at 12 − 2 = 10 MB/s: 512 s.
+    assert_eq!(f["target_log_mb_s"], 12.0);
+    assert_eq!(d["catch_up_s"], 512.0);
+    assert_eq!(f["online_sync_s"], 3072.0);
+    // Cutover: 4 MB/s × 300 s = 1,200 MB of tail log: backup 6 s + upload 12 s + replay 100 s
+    // + recovery 60 s = 178 s.
+    assert_eq!(d["cutover_downtime_s"], 178.0);
+    let table = String::from_utf8(
+        s.run(&["sku", "recommend", "--perf", dir.path().to_str().unwrap()])
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        table.contains("SQL01: move: ≈ 51 min to sync, ≈ 3 min downtime at cutover (offline: ≈ 43 min downtime)"),
+        "{table}"
+    );
+    // Faster links and a compressed backup change the forecast as the DBA says.
+    let faster = s.json(&[
+        "sku",
+        "recommend",
+        "--perf",
+        dir.path().to_str().unwrap(),
+        "--upload-mb-s",
+        "400",
+        "--compression-ratio",
+        "0.5",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(
+        faster["instances"][0]["forecast"]["databases"][0]["upload_s"],
+        128.0
+    );
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::output::{Table, write_json, write_text};
 use super::{Context, Failure, OutputFormat};
+use crate::sizing::forecast::{Assumptions, Forecast, Moving, forecast};
 use crate::sizing::limits::{self, Hardware};
 use crate::sizing::microsoft_csv;
 use crate::sizing::perf_file::PerfFile;
@@ -53,6 +54,18 @@ pub struct RecommendArgs {
     /// Scale the measured needs, in percent (120: size for 20% more load).
     #[arg(long, default_value_t = 100.0, value_parser = scaling)]
     pub scaling_factor: f64,
+    /// Backup throughput on the source, MB/s (for the move forecast).
+    #[arg(long, default_value_t = 200.0, value_parser = rate, value_name = "MB/S")]
+    pub backup_mb_s: f64,
+    /// Upload throughput to Azure Blob, MB/s.
+    #[arg(long, default_value_t = 100.0, value_parser = rate, value_name = "MB/S")]
+    pub upload_mb_s: f64,
+    /// RESTORE throughput on the target, MB/s.
+    #[arg(long, default_value_t = 100.0, value_parser = rate, value_name = "MB/S")]
+    pub restore_mb_s: f64,
+    /// Backup size ÷ data size (0.3 for a backup compressed to 30%).
+    #[arg(long, default_value_t = 1.0, value_parser = ratio)]
+    pub compression_ratio: f64,
     /// Hardware configurations that may be recommended (memory optimized premium-series is
     /// offered in some regions only).
     #[arg(long, value_delimiter = ',', value_enum, default_values_t = [HardwareArg::StandardSeries, HardwareArg::PremiumSeries])]
@@ -84,6 +97,20 @@ fn percent(s: &str) -> Result<f64, String> {
     }
 }
 
+fn rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r.is_finite() => Ok(r),
+        _ => Err(format!("{s:?} is not a throughput in MB/s")),
+    }
+}
+
+fn ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r > 0.0 && r <= 1.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a ratio between 0 and 1")),
+    }
+}
+
 fn scaling(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(p) if p > 0.0 && p <= 1000.0 => Ok(p),
@@ -99,6 +126,9 @@ struct InstanceSizing {
     need: Need,
     #[serde(flatten)]
     sizing: Sizing,
+    /// How long the move takes to the recommended instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    forecast: Option<Forecast>,
 }
 
 #[derive(Serialize)]
@@ -127,7 +157,7 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
         hardware: args.hardware.iter().map(|h| Hardware::from(*h)).collect(),
     };
     // (server, source, need) of each instance in the collection.
-    let measured: Vec<(String, Source, Need)> = if args.perf.is_dir() {
+    let measured: Vec<(String, Source, Need, Vec<Moving>)> = if args.perf.is_dir() {
         microsoft_csv::read_dir(&args.perf)
             .map_err(Failure::bad_input)?
             .iter()
@@ -142,6 +172,7 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
                     c.server.clone(),
                     source,
                     c.need(args.percentile, args.scaling_factor),
+                    c.moving(args.percentile),
                 )
             })
             .collect()
@@ -163,15 +194,35 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
             f.server.clone(),
             source,
             f.need(args.percentile, args.scaling_factor),
+            f.moving(args.percentile),
         )]
+    };
+    let assumptions = Assumptions {
+        backup_mb_s: args.backup_mb_s,
+        upload_mb_s: args.upload_mb_s,
+        restore_mb_s: args.restore_mb_s,
+        compression_ratio: args.compression_ratio,
+        ..Assumptions::default()
     };
     let instances: Vec<InstanceSizing> = measured
         .into_iter()
-        .map(|(server, source, need)| InstanceSizing {
-            server,
-            source,
-            sizing: recommend(&need, &options),
-            need,
+        .map(|(server, source, need, moving)| {
+            let sizing = recommend(&need, &options);
+            let forecast = match &sizing {
+                Sizing::Fits(r) => Some(forecast(
+                    &moving,
+                    limits::log_rate_mb_s(r.tier, r.vcores),
+                    &assumptions,
+                )),
+                Sizing::DoesNotFit { .. } => None,
+            };
+            InstanceSizing {
+                server,
+                source,
+                sizing,
+                need,
+                forecast,
+            }
         })
         .collect();
     let all_fit = instances
@@ -218,6 +269,9 @@ fn table(report: &Report) -> String {
                 ]);
                 for line in &r.explanation {
                     why.push_str(&format!("{}: {line}\n", i.server));
+                }
+                if let Some(f) = &i.forecast {
+                    why.push_str(&format!("{}: move: {}\n", i.server, f.summary()));
                 }
             }
             Sizing::DoesNotFit { reasons } => {

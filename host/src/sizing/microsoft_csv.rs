@@ -32,6 +32,8 @@ pub struct Collection {
     files: BTreeMap<(String, String), (String, f64, bool)>,
     /// (database, file, counter) → each window's Max.
     series: BTreeMap<(String, String, String), Vec<f64>>,
+    /// (database, file, counter) → each window's Mean.
+    means: BTreeMap<(String, String, String), Vec<f64>>,
     user_databases: u32,
 }
 
@@ -84,6 +86,7 @@ fn read(dir: &Path, prefix: &str) -> Result<Collection, ImportError> {
         windows: 0,
         files: BTreeMap::new(),
         series: BTreeMap::new(),
+        means: BTreeMap::new(),
     };
     let db_level = table(&path("CommonDbLevel_Counters.csv"))?;
     for row in &db_level.rows {
@@ -100,9 +103,14 @@ fn read(dir: &Path, prefix: &str) -> Result<Collection, ImportError> {
     let perf = table(&path("PerformanceAggregated_Counters.csv"))?;
     let mut windows = std::collections::BTreeSet::new();
     for row in &perf.rows {
-        if !perf.get(row, "AggregatorType")?.eq_ignore_ascii_case("Max") {
+        let aggregate = perf.get(row, "AggregatorType")?;
+        let into = if aggregate.eq_ignore_ascii_case("Max") {
+            &mut c.series
+        } else if aggregate.eq_ignore_ascii_case("Mean") {
+            &mut c.means
+        } else {
             continue;
-        }
+        };
         windows.insert(perf.get(row, "TimeDataCollected")?);
         let key = (
             perf.get(row, "DatabaseName")?,
@@ -110,7 +118,7 @@ fn read(dir: &Path, prefix: &str) -> Result<Collection, ImportError> {
             perf.get(row, "CounterName")?.to_ascii_uppercase(),
         );
         let value = number(&perf, row, "Value")?;
-        c.series.entry(key).or_default().push(value);
+        into.entry(key).or_default().push(value);
     }
     c.windows = windows.len();
     if c.windows == 0 {
@@ -167,6 +175,34 @@ impl Collection {
             in_memory_oltp_gb: in_memory.then_some(0.0),
             user_databases: self.user_databases,
         }
+    }
+}
+
+impl Collection {
+    /// The databases to move: data size, average log rate (the windows' means) and the
+    /// `percentile` of the windows' busiest log rates.
+    pub fn moving(&self, percentile: f64) -> Vec<super::forecast::Moving> {
+        let mut by_db: BTreeMap<&str, super::forecast::Moving> = BTreeMap::new();
+        for ((database, physical), (kind, size_mb, _)) in &self.files {
+            let m = by_db
+                .entry(database)
+                .or_insert_with(|| super::forecast::Moving {
+                    database: database.clone(),
+                    ..Default::default()
+                });
+            let key = (database.clone(), physical.clone(), "FWM".to_string());
+            if kind == "LOG" {
+                let means = self.means.get(&key).cloned().unwrap_or_default();
+                m.log_avg_mb_s += means.iter().sum::<f64>() / means.len().max(1) as f64;
+                m.log_peak_mb_s += self
+                    .series
+                    .get(&key)
+                    .map_or(0.0, |v| super::percentile(v, percentile));
+            } else {
+                m.data_mb += size_mb;
+            }
+        }
+        by_db.into_values().collect()
     }
 }
 

@@ -242,6 +242,32 @@ impl PerfFile {
         }
     }
 
+    /// The user databases to move: data size, average and `pct` percentile log rate.
+    pub fn moving(&self, pct: f64) -> Vec<super::forecast::Moving> {
+        self.databases
+            .iter()
+            .filter(|d| d.user)
+            .map(|d| {
+                let rates: Vec<f64> = self
+                    .samples
+                    .iter()
+                    .map(|s| s.log_mb_s.get(&d.name).copied().unwrap_or(0.0))
+                    .collect();
+                super::forecast::Moving {
+                    database: d.name.clone(),
+                    data_mb: self
+                        .files
+                        .iter()
+                        .filter(|f| f.database == d.name && f.type_desc == "ROWS")
+                        .map(|f| f.size_mb)
+                        .sum(),
+                    log_avg_mb_s: rates.iter().sum::<f64>() / rates.len().max(1) as f64,
+                    log_peak_mb_s: percentile(&rates, pct),
+                }
+            })
+            .collect()
+    }
+
     /// Writes the collection to `path` whole (a reader never sees half a file).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         let dir = path
