@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use sqlmig_inventory::discovery::{
     COLLECT_REQUEST, CollectRequest, DISCOVER_REQUEST, DiscoverRequest, DiscoverResponse,
-    FoundInstance, NamedServer, PERF_SNAPSHOT, PerfSnapshot,
+    FoundInstance, NamedServer, PERF_SNAPSHOT, PerfSnapshot, WORKLOAD_CAPTURE, WorkloadCapture,
 };
 use sqlmig_inventory::{Address, CollectionStatus, Confidence, Instance};
 
@@ -278,6 +278,7 @@ async fn collect_one(
         performance_interval_ms: performance
             .map_or(0, |d| d.as_millis().min(u32::MAX as u128) as u32),
         perf_snapshot: false,
+        workload_top: None,
     };
     let d = call_collect(plugin, f, login, &request).await?;
     let mut inst: Instance = sqlmig_inventory::parse_instance(&d).map_err(|e| {
@@ -306,6 +307,7 @@ pub async fn perf_snapshot(
         performance: false,
         performance_interval_ms: 0,
         perf_snapshot: true,
+        workload_top: None,
     };
     let d = call_collect(plugin, f, login, &request)
         .await
@@ -323,6 +325,41 @@ pub async fn perf_snapshot(
         ));
     }
     Ok(snap)
+}
+
+/// The instance's top `top` statements by total elapsed time (the plugin's `collect` hook
+/// asked for a workload capture).
+pub async fn workload_capture(
+    plugin: &LoadedPlugin,
+    f: &FoundInstance,
+    login: &LoginSettings,
+    top: u32,
+) -> Result<WorkloadCapture, String> {
+    let request = CollectRequest {
+        schema: COLLECT_REQUEST.into(),
+        endpoint: INSTANCE_ENDPOINT.into(),
+        instance: f.clone(),
+        performance: false,
+        performance_interval_ms: 0,
+        perf_snapshot: false,
+        workload_top: Some(top),
+    };
+    let d = call_collect(plugin, f, login, &request)
+        .await
+        .map_err(|e| redact(&e, &[&login.password]))?;
+    let capture: WorkloadCapture = serde_json::from_str(&d).map_err(|e| {
+        format!(
+            "{}: collect answered a malformed workload capture: {e}",
+            plugin.label
+        )
+    })?;
+    if capture.schema != WORKLOAD_CAPTURE {
+        return Err(format!(
+            "{}: answered {:?} for a workload capture; update the plugin",
+            plugin.label, capture.schema
+        ));
+    }
+    Ok(capture)
 }
 
 /// Runs the plugin's `collect` hook for `f` with `request`, the instance's endpoint granted.

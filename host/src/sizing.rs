@@ -6,6 +6,7 @@ pub mod limits;
 pub mod microsoft_csv;
 pub mod perf_file;
 pub mod recommend;
+pub mod workload;
 
 pub use recommend::{Dimension, FileNeed, Need, Options, Recommendation, Sizing, recommend};
 /// The `p`th percentile (0–100) of `values`, interpolated between ranks (Excel's

@@ -81,6 +81,32 @@ pub struct CollectRequest {
     /// the host calls again every interval and turns differences into rates.
     #[serde(default)]
     pub perf_snapshot: bool,
+    /// Answer a [`WorkloadCapture`] of this many top queries (by total elapsed time) instead of
+    /// an inventory instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload_top: Option<u32>,
+}
+
+/// The `schema` of a workload capture.
+pub const WORKLOAD_CAPTURE: &str = "sqlmig.workload-capture/1";
+
+/// The queries that took the server's time, from its plan cache.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadCapture {
+    pub schema: String,
+    pub queries: Vec<CapturedQuery>,
+}
+
+/// A cached statement and what its executions cost since it was cached.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CapturedQuery {
+    /// The database it ran in (the plan's dbid); empty when unknown.
+    pub database: String,
+    pub text: String,
+    pub executions: f64,
+    pub total_elapsed_us: f64,
+    pub total_cpu_us: f64,
+    pub total_logical_reads: f64,
 }
 
 /// The `schema` of a performance snapshot.

@@ -211,3 +211,79 @@ fn bad_collect_options_exit_2() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_baseline_captures_the_statements_that_took_the_time() {
+    let server = serve(fixture("onprem-2016-estate.json"), "127.77.9.8", 1433).await;
+    // An application's session runs two statements, one far more often.
+    let engine = server.engine.clone();
+    std::thread::spawn(move || {
+        let mut app = engine.open_session(&sqlsim::engine::catalog::activity::Connected {
+            login: "sa",
+            host_name: "app01",
+            program_name: "orders-app",
+            database: "Sales",
+        });
+        let run = |session: &mut Session, sql: &str| {
+            let r = engine.execute(session, sql, &[]);
+            assert!(r.error.is_none(), "{sql}: {:?}", r.error);
+        };
+        run(
+            &mut app,
+            "CREATE TABLE dbo.Baseline (Id INT NOT NULL, Qty INT NOT NULL)",
+        );
+        run(
+            &mut app,
+            "INSERT INTO dbo.Baseline VALUES (1, 5), (2, 7), (3, 9)",
+        );
+        for _ in 0..20 {
+            run(&mut app, "SELECT SUM(Qty) FROM dbo.Baseline WHERE Id > 1");
+        }
+        for _ in 0..3 {
+            run(
+                &mut app,
+                "SELECT Id, Qty FROM dbo.Baseline ORDER BY Qty DESC",
+            );
+        }
+        engine.close_session(app.id);
+    })
+    .join()
+    .unwrap();
+
+    let s = sqlmig();
+    let out = s.home.path().join("workload.sql");
+    let mut cmd = tokio::process::Command::from(s.command(&[
+        "perf",
+        "baseline",
+        "--server",
+        "127.77.9.8",
+        "--user",
+        "sa",
+        "--trust-server-certificate",
+        "--top",
+        "10",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    cmd.env("SQLMIG_PASSWORD", SA_PASSWORD);
+    let run = cmd.output().await.unwrap();
+    assert_eq!(run.status.code(), Some(0), "{}", stderr(&run));
+    let sql = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        sql.starts_with("-- sqlmig workload/1\n-- server: 127.77.9.8\n"),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("-- CREATE TABLE dbo.Baseline"),
+        "DDL is kept as a comment: {sql}"
+    );
+    assert!(sql.contains("database Sales, 20 executions"), "{sql}");
+    assert!(
+        sql.contains("USE [Sales];\nSELECT SUM(Qty) FROM dbo.Baseline WHERE Id > 1\nGO\n"),
+        "{sql}"
+    );
+    assert!(sql.contains("database Sales, 3 executions"), "{sql}");
+    let queries = sqlmig::sizing::workload::parse(&sql).unwrap();
+    assert!(queries.iter().any(|q| q.text.contains("ORDER BY Qty DESC")));
+    assert!(stderr(&run).contains("replayable"), "{}", stderr(&run));
+}

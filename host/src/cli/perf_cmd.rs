@@ -9,10 +9,15 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use sqlmig_inventory::{CollectionStatus, Confidence};
 
+use sqlmig_inventory::Instance;
+use sqlmig_inventory::discovery::FoundInstance;
+
 use super::discover_cmd::{DiscoverArgs, Located, locate};
+use super::output::write_text;
 use super::{Context, Failure};
 use crate::discover;
 use crate::sizing::perf_file::PerfFile;
+use crate::sizing::workload;
 use crate::sqlserver::Encrypt;
 
 /// Collect performance data.
@@ -30,11 +35,46 @@ pub enum PerfCommand {
     ///   sqlmig perf collect --server sql02,14330 --user sa --duration 2h --interval 1m --out perf.json
     #[command(verbatim_doc_comment)]
     Collect(CollectArgs),
+    /// Capture the statements that take the instance's time (the plan cache's top statements by
+    /// total elapsed time) as a workload file: T-SQL, each query `USE [db];`, the statement and
+    /// `GO`, for `sqlmig validate --workload` to replay on source and target.
+    ///
+    /// The plan cache holds what ran since it was last cleared; capture after a representative
+    /// period. Parameterized statements are kept as comments (their values are not cached).
+    ///
+    /// Examples:
+    ///   sqlmig perf baseline --server 'SQL01\SALES' --user sqlmig_ro --out workload.sql
+    ///   sqlmig perf baseline --server sql02,14330 --user sa --top 100 > workload.sql
+    #[command(verbatim_doc_comment)]
+    Baseline(BaselineArgs),
+}
+
+/// `sqlmig perf baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// How many statements to keep, the costliest first.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub top: u32,
 }
 
 /// `sqlmig perf collect`.
 #[derive(Debug, Args)]
 pub struct CollectArgs {
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+    /// How long to collect: 40m, 2h, 90s (a number alone is seconds).
+    #[arg(long, default_value = "40m", value_parser = duration)]
+    pub duration: Duration,
+    /// Time between samples: 30s, 1m.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub interval: Duration,
+}
+
+/// The instance and how to log in to it.
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
     /// The instance: HOST, HOST,PORT or HOST\INSTANCE.
     #[arg(long, value_name = "SERVER")]
     pub server: String,
@@ -50,12 +90,6 @@ pub struct CollectArgs {
     /// Accept the server's self-signed certificate.
     #[arg(long)]
     pub trust_server_certificate: bool,
-    /// How long to collect: 40m, 2h, 90s (a number alone is seconds).
-    #[arg(long, default_value = "40m", value_parser = duration)]
-    pub duration: Duration,
-    /// Time between samples: 30s, 1m.
-    #[arg(long, default_value = "30s", value_parser = duration)]
-    pub interval: Duration,
     /// How long connecting and logging in may take, in seconds.
     #[arg(long, default_value_t = 15, value_name = "SECS")]
     pub connect_timeout: u64,
@@ -88,55 +122,53 @@ fn duration(s: &str) -> Result<Duration, String> {
 
 /// Runs `sqlmig perf …`.
 pub async fn run(ctx: &Context, cmd: PerfCommand) -> Result<ExitCode, Failure> {
-    let PerfCommand::Collect(args) = cmd;
-    let Some(out) = ctx.out.clone() else {
-        return Err(Failure::bad_input("a collection is written to a file")
-            .hint("give --out perf.json; then `sqlmig sku recommend --perf perf.json`"));
-    };
-    if args.interval < Duration::from_secs(1) {
-        return Err(Failure::bad_input("--interval is at least 1s"));
+    match cmd {
+        PerfCommand::Collect(args) => collect(ctx, args).await,
+        PerfCommand::Baseline(args) => baseline(ctx, args).await,
     }
-    if args.duration < args.interval {
-        return Err(Failure::bad_input(
-            "--duration is shorter than one --interval: no sample would be taken",
-        ));
-    }
+}
+
+/// The instance `c` names, found, with the platform plugin and the login.
+async fn find(ctx: &Context, c: &ConnectionArgs) -> Result<(Located, FoundInstance), Failure> {
     let found_args = DiscoverArgs {
         scan: Vec::new(),
-        server: vec![args.server.clone()],
+        server: vec![c.server.clone()],
         servers: None,
-        user: args.user.clone(),
-        secrets: args.secrets.clone(),
-        encrypt: args.encrypt,
-        trust_server_certificate: args.trust_server_certificate,
+        user: c.user.clone(),
+        secrets: c.secrets.clone(),
+        encrypt: c.encrypt,
+        trust_server_certificate: c.trust_server_certificate,
         concurrency: 1,
         probe_timeout: 1500,
-        connect_timeout: args.connect_timeout,
+        connect_timeout: c.connect_timeout,
         performance: false,
         sample_interval: 10,
-        platform: args.platform.clone(),
+        platform: c.platform.clone(),
     };
-    let Located {
-        plugin,
-        platform,
-        login,
-        found,
-    } = locate(ctx, &found_args).await?;
-    let Some(target) = found
-        .into_iter()
+    let located = locate(ctx, &found_args).await?;
+    let Some(target) = located
+        .found
+        .iter()
         .find(|f| f.confidence >= Confidence::TdsAnswered)
+        .cloned()
     else {
-        return Err(Failure::io(format!(
-            "{}: no SQL Server answered",
-            args.server
-        )));
+        return Err(Failure::io(format!("{}: no SQL Server answered", c.server)));
     };
-    // The instance itself first: version, CPUs, databases and their features.
+    Ok((located, target))
+}
+
+/// The instance `c` names, found and collected once (version, CPUs, databases), with the
+/// platform plugin and the login.
+async fn connect(
+    ctx: &Context,
+    c: &ConnectionArgs,
+) -> Result<(Located, FoundInstance, Instance), Failure> {
+    let (located, target) = find(ctx, c).await?;
     let mut collected = discover::collect(
-        &plugin,
-        &platform,
+        &located.plugin,
+        &located.platform,
         vec![target.clone()],
-        &login,
+        &located.login,
         1,
         None,
         &|_| {},
@@ -150,6 +182,47 @@ pub async fn run(ctx: &Context, cmd: PerfCommand) -> Result<ExitCode, Failure> {
             inst.error.clone().unwrap_or_default()
         )));
     }
+    Ok((located, target, inst))
+}
+
+async fn baseline(ctx: &Context, args: BaselineArgs) -> Result<ExitCode, Failure> {
+    // Not collected first: sqlmig's own catalog queries would join the plan cache it reads.
+    let (located, target) = find(ctx, &args.connection).await?;
+    let capture = discover::workload_capture(&located.plugin, &target, &located.login, args.top)
+        .await
+        .map_err(Failure::io)?;
+    let captured_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let sql = workload::to_sql(&capture.queries, &target.name, args.top, &captured_at);
+    write_text(&sql, ctx.out.as_deref())?;
+    if !ctx.quiet {
+        let replayable = workload::parse(&sql).map_or(0, |q| q.len());
+        eprintln!(
+            "{}: {} statement{} captured, {replayable} replayable{}",
+            target.name,
+            capture.queries.len(),
+            if capture.queries.len() == 1 { "" } else { "s" },
+            ctx.out
+                .as_ref()
+                .map_or(String::new(), |p| format!(", in {}", p.display()))
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn collect(ctx: &Context, args: CollectArgs) -> Result<ExitCode, Failure> {
+    let Some(out) = ctx.out.clone() else {
+        return Err(Failure::bad_input("a collection is written to a file")
+            .hint("give --out perf.json; then `sqlmig sku recommend --perf perf.json`"));
+    };
+    if args.interval < Duration::from_secs(1) {
+        return Err(Failure::bad_input("--interval is at least 1s"));
+    }
+    if args.duration < args.interval {
+        return Err(Failure::bad_input(
+            "--duration is shorter than one --interval: no sample would be taken",
+        ));
+    }
+    let (Located { plugin, login, .. }, target, inst) = connect(ctx, &args.connection).await?;
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut file = PerfFile::new(
         &inst,

@@ -30,6 +30,10 @@ pub fn run(request: &str) -> Result<String, Error> {
         let snap = crate::performance::snapshot(&conn)?;
         return Ok(serde_json::to_string(&snap).expect("serializes"));
     }
+    if let Some(top) = req.workload_top {
+        let capture = crate::performance::workload(&conn, top)?;
+        return Ok(serde_json::to_string(&capture).expect("serializes"));
+    }
     let mut c = Collector {
         conn,
         gaps: Vec::new(),

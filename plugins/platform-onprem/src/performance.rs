@@ -2,7 +2,10 @@
 //! per-second counter becomes its rate over the interval, a value counter its second reading.
 //! And snapshots for `sqlmig perf collect`: cumulative readings the host differences itself.
 
-use sqlmig_plugin_sdk::inventory::discovery::{DatabaseCount, FileIo, PERF_SNAPSHOT, PerfSnapshot};
+use sqlmig_plugin_sdk::inventory::discovery::{
+    CapturedQuery, DatabaseCount, FileIo, PERF_SNAPSHOT, PerfSnapshot, WORKLOAD_CAPTURE,
+    WorkloadCapture,
+};
 use sqlmig_plugin_sdk::inventory::{Gap, PerfSample};
 use sqlmig_plugin_sdk::sql::Connection;
 use sqlmig_plugin_sdk::{Error, Rows, clock, invalid_input};
@@ -158,6 +161,31 @@ pub fn snapshot(conn: &Connection) -> Result<PerfSnapshot, Error> {
     )?;
     snap.gaps = gaps;
     Ok(snap)
+}
+
+/// The `top` statements of the plan cache by total elapsed time.
+pub fn workload(conn: &Connection, top: u32) -> Result<WorkloadCapture, Error> {
+    let queries = first(conn, &q::top_queries(top.clamp(1, 1000)))?
+        .iter()
+        .map(|r| {
+            Ok(CapturedQuery {
+                database: r
+                    .get::<Option<String>>("database_name")?
+                    .unwrap_or_default(),
+                text: r
+                    .get::<Option<String>>("statement_text")?
+                    .unwrap_or_default(),
+                executions: r.get("execution_count")?,
+                total_elapsed_us: r.get("total_elapsed_time")?,
+                total_cpu_us: r.get("total_worker_time")?,
+                total_logical_reads: r.get("total_logical_reads")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(WorkloadCapture {
+        schema: WORKLOAD_CAPTURE.into(),
+        queries,
+    })
 }
 
 fn first(conn: &Connection, sql: &str) -> Result<Rows, Error> {

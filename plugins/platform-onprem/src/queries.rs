@@ -246,6 +246,23 @@ pub const FILE_IO: &str = "SELECT DB_NAME(vfs.database_id) AS database_name, mf.
     JOIN sys.master_files AS mf ON mf.database_id = vfs.database_id AND mf.file_id = vfs.file_id \
     WHERE mf.type_desc IN (N'ROWS', N'LOG')";
 
+/// The top statements by total elapsed time, with the database their plan ran in (for ad hoc
+/// SQL dm_exec_sql_text's dbid is NULL; the plan's dbid attribute is not). `{top}` is a number.
+pub fn top_queries(top: u32) -> String {
+    format!(
+        "SELECT TOP ({top}) DB_NAME(CONVERT(int, pa.value)) AS database_name, \
+         SUBSTRING(st.text, (qs.statement_start_offset / 2) + 1, \
+             ((CASE qs.statement_end_offset WHEN -1 THEN DATALENGTH(st.text) \
+               ELSE qs.statement_end_offset END - qs.statement_start_offset) / 2) + 1) AS statement_text, \
+         qs.execution_count, qs.total_elapsed_time, qs.total_worker_time, qs.total_logical_reads \
+         FROM sys.dm_exec_query_stats AS qs \
+         CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) AS st \
+         CROSS APPLY sys.dm_exec_plan_attributes(qs.plan_handle) AS pa \
+         WHERE pa.attribute = N'dbid' \
+         ORDER BY qs.total_elapsed_time DESC"
+    )
+}
+
 /// Recent backup history (the newest 5,000 backups), LSNs exact.
 pub const BACKUPS: &str = "SELECT TOP 5000 b.database_name, b.type, b.backup_finish_date, \
     b.backup_size, b.compressed_backup_size, b.first_lsn, b.last_lsn, b.is_copy_only, \

@@ -240,6 +240,17 @@ impl Engine {
             .cloned()
     }
 
+    /// The database_id of database `name` (0 when there is none).
+    fn database_id(&self, name: &str) -> i64 {
+        let conn = self.conn.lock().unwrap();
+        conn.query_row(
+            "SELECT database_id FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE",
+            [name],
+            |r| r.get(0),
+        )
+        .unwrap_or(0)
+    }
+
     /// A new client session (listed in sys.dm_exec_sessions until `close_session`).
     pub fn open_session(&self, who: &catalog::activity::Connected) -> Session {
         let mut session = Session::new(who.login, who.database);
@@ -485,7 +496,10 @@ impl Engine {
             let conn = self.conn.lock().unwrap();
             let refreshed = if let Some(db) = sqlite_name.strip_suffix(".sys.partitions") {
                 catalog::refresh_rowcounts(&conn, db)
-            } else if sqlite_name.starts_with("master.sys.dm_exec_") {
+            } else if matches!(
+                sqlite_name.as_str(),
+                "master.sys.dm_exec_sessions" | "master.sys.dm_exec_requests"
+            ) {
                 self.activity.refresh(&conn)
             } else if sqlite_name == "master.sys.dm_os_performance_counters" {
                 self.activity
@@ -493,6 +507,8 @@ impl Engine {
                     .and_then(|()| self.workload.refresh_counters(&conn))
             } else if sqlite_name == "master.sys.dm_io_virtual_file_stats" {
                 self.workload.refresh_file_stats(&conn)
+            } else if sqlite_name == "master.sys.dm_exec_query_stats" {
+                self.workload.refresh_query_stats(&conn)
             } else {
                 Ok(())
             };
@@ -528,12 +544,18 @@ impl Engine {
             .and_then(|(n, _)| n.split('.').next())
             .filter(|d| *d != "temp")
             .unwrap_or(&session.database);
-        self.workload.account(
-            database,
-            started.elapsed().as_micros() as i64,
-            written,
-            read,
-        );
+        let elapsed_us = started.elapsed().as_micros() as i64;
+        self.workload.account(database, elapsed_us, written, read);
+        // Clients' statements go to the plan cache (the simulator's own setup does not).
+        if session.id != 0 {
+            let database_id = self.database_id(&session.database);
+            self.workload.cache(
+                &as_written.to_string(),
+                database_id,
+                elapsed_us,
+                read as i64 / 256 + 1,
+            );
+        }
         self.record_ddl(session, &as_written)
             .map_err(|e| errors::from_sqlite(&e, line, &names))?;
         Ok(outcomes)

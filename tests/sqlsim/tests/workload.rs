@@ -78,3 +78,36 @@ async fn load_raises_cpu_log_and_file_io() {
     .await;
     assert_eq!(one.len(), 1);
 }
+
+#[tokio::test]
+async fn the_plan_cache_counts_each_statement() {
+    let s = server().await;
+    let mut c = sa(s.addr.port()).await;
+    for _ in 0..3 {
+        run(
+            &mut c,
+            "SELECT name FROM sys.databases WHERE database_id = 1",
+        )
+        .await;
+    }
+    let rows = all_rows(
+        &mut c,
+        "SELECT DB_NAME(CONVERT(int, pa.value)) AS database_name, \
+         SUBSTRING(st.text, (qs.statement_start_offset / 2) + 1, \
+             ((CASE qs.statement_end_offset WHEN -1 THEN DATALENGTH(st.text) \
+               ELSE qs.statement_end_offset END - qs.statement_start_offset) / 2) + 1) AS statement_text, \
+         qs.execution_count \
+         FROM sys.dm_exec_query_stats AS qs \
+         CROSS APPLY sys.dm_exec_sql_text(qs.sql_handle) AS st \
+         CROSS APPLY sys.dm_exec_plan_attributes(qs.plan_handle) AS pa \
+         WHERE pa.attribute = N'dbid' ORDER BY qs.execution_count DESC",
+    )
+    .await;
+    let top = &rows[0];
+    assert_eq!(top.get::<&str, _>(0), Some("master"));
+    assert_eq!(
+        top.get::<&str, _>(1),
+        Some("SELECT name FROM sys.databases WHERE database_id = 1")
+    );
+    assert_eq!(top.get::<i64, _>(2), Some(3));
+}

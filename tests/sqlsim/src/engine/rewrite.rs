@@ -406,6 +406,7 @@ const KEYED_FUNCTIONS: &[(&str, &[&str])] = &[
     ("dm_os_volume_stats", &["database_id", "file_id"]),
     ("dm_db_stats_properties", &["object_id", "stats_id"]),
     ("dm_exec_sql_text", &["sql_handle"]),
+    ("dm_exec_plan_attributes", &["plan_handle"]),
 ];
 
 /// `CROSS APPLY sys.dm_os_volume_stats(a, b) [AS v]` is `JOIN sys.dm_os_volume_stats AS v ON

@@ -1,6 +1,6 @@
 //! T-SQL string and date functions SQLite lacks, registered on the engine's connection:
 //! `QUOTENAME`, `LEFT`, `RIGHT`, `CHARINDEX`, `GETDATE`/`SYSDATETIME`/`GETUTCDATE`, `DATEADD`,
-//! `DATEDIFF` and `FULLTEXTSERVICEPROPERTY`. Dates are the text sqlsim stores them as
+//! `DATEDIFF`, `DATALENGTH` and `FULLTEXTSERVICEPROPERTY`. Dates are the text sqlsim stores them as
 //! (`YYYY-MM-DD hh:mm:ss.fff`); the server's clock is UTC. A date part arrives as text (the
 //! rewriter turns `DATEDIFF(HH, …)`'s bare word into `'HH'`).
 
@@ -25,6 +25,7 @@ pub fn register(conn: &Connection) -> Result<()> {
         })?;
     }
     conn.create_scalar_function("DATEADD", 3, pure, dateadd)?;
+    conn.create_scalar_function("DATALENGTH", 1, pure, datalength)?;
     conn.create_scalar_function("DATEDIFF", 3, pure, datediff)?;
     conn.create_scalar_function("FULLTEXTSERVICEPROPERTY", 1, pure, |ctx| {
         // Full-text search is not installed on sqlsim's instances.
@@ -147,6 +148,17 @@ fn part(ctx: &Context) -> Result<&'static str> {
                 format!("'{other}' is not a recognized datepart option.").into(),
             ));
         }
+    })
+}
+
+/// DATALENGTH: the bytes a value takes — text as nvarchar (two bytes a UTF-16 unit), binary as
+/// is, numbers as bigint/float.
+fn datalength(ctx: &Context) -> Result<Option<i64>> {
+    Ok(match ctx.get_raw(0) {
+        ValueRef::Null => None,
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).encode_utf16().count() as i64 * 2),
+        ValueRef::Blob(b) => Some(b.len() as i64),
+        ValueRef::Integer(_) | ValueRef::Real(_) => Some(8),
     })
 }
 

@@ -94,9 +94,6 @@ pub fn install_server(conn: &Connection, inst: &Instance) -> rusqlite::Result<()
                     1 AS supports_compression, 1 AS supports_alternate_streams,
                     1 AS supports_sparse_files, 0 AS is_read_only, 0 AS is_compressed
              FROM master.\"sys.master_files\";
-         CREATE TABLE master.\"sys.dm_exec_sql_text\" (
-             sql_handle VARBINARY(64), dbid SMALLINT, objectid INT, number SMALLINT,
-             encrypted BIT NOT NULL, text NVARCHAR(-1));
          CREATE TABLE master.\"sys.dm_exec_cached_plans\" (
              bucketid INT NOT NULL, refcounts INT NOT NULL, usecounts INT NOT NULL,
              size_in_bytes INT NOT NULL, memory_object_address VARBINARY(8) NOT NULL,

@@ -1,6 +1,9 @@
 //! What the work clients run costs the simulated server, so sizing tools see a load they drive:
-//! CPU busy time (`@@CPU_BUSY`), log bytes flushed per database (`Log Bytes Flushed/sec`) and IO
-//! per database file (`sys.dm_io_virtual_file_stats`).
+//! CPU busy time (`@@CPU_BUSY`), log bytes flushed per database (`Log Bytes Flushed/sec`), IO
+//! per database file (`sys.dm_io_virtual_file_stats`), and the plan cache's statistics per
+//! statement (`sys.dm_exec_query_stats` with `sys.dm_exec_sql_text` and
+//! `sys.dm_exec_plan_attributes`: every statement is cached as ad hoc SQL, its own text, in the
+//! database it ran in).
 //!
 //! The model is sqlsim's own and simple: CPU is the time statements take here; a statement that
 //! changes n rows writes n × 256 log bytes plus a 512-byte commit record in one log write, and
@@ -30,12 +33,24 @@ struct Io {
     bytes_written: i64,
 }
 
+/// A cached statement's statistics.
+#[derive(Clone, Debug, Default)]
+struct QueryStat {
+    id: i64,
+    database_id: i64,
+    executions: i64,
+    elapsed_us: i64,
+    reads: i64,
+}
+
 /// The work done since the instance started.
 #[derive(Default)]
 pub struct Workload {
     cpu_us: AtomicI64,
     /// database (lower case) → (data, log).
     io: Mutex<BTreeMap<String, (Io, Io)>>,
+    /// statement text → its statistics.
+    queries: Mutex<BTreeMap<String, QueryStat>>,
 }
 
 impl Workload {
@@ -61,6 +76,52 @@ impl Workload {
             data.reads += pages;
             data.bytes_read += pages * PAGE;
         }
+    }
+
+    /// Statement `text` ran once in database `database_id`, taking `elapsed_us` and reading
+    /// `pages` pages.
+    pub fn cache(&self, text: &str, database_id: i64, elapsed_us: i64, pages: i64) {
+        let mut queries = self.queries.lock().unwrap();
+        let next = queries.len() as i64 + 1;
+        let q = queries
+            .entry(text.to_string())
+            .or_insert_with(|| QueryStat {
+                id: next,
+                database_id,
+                ..Default::default()
+            });
+        q.executions += 1;
+        q.elapsed_us += elapsed_us.max(0);
+        q.reads += pages;
+    }
+
+    /// Rewrites the plan-cache views from the statements run.
+    pub fn refresh_query_stats(&self, conn: &Connection) -> rusqlite::Result<()> {
+        conn.execute_batch(
+            "DELETE FROM master.\"sys.dm_exec_query_stats\"; \
+             DELETE FROM master.\"sys.dm_exec_sql_text\"; \
+             DELETE FROM master.\"sys.dm_exec_plan_attributes\";",
+        )?;
+        for (text, q) in self.queries.lock().unwrap().iter() {
+            let sql_handle = [&[0x02u8][..], &q.id.to_be_bytes()].concat();
+            let plan_handle = [&[0x06u8][..], &q.id.to_be_bytes()].concat();
+            conn.execute(
+                "INSERT INTO master.\"sys.dm_exec_query_stats\" VALUES \
+                 (?1, 0, -1, ?2, ?3, ?4, ?4, ?5, strftime('%Y-%m-%d %H:%M:%f', 'now'), \
+                  strftime('%Y-%m-%d %H:%M:%f', 'now'))",
+                params![sql_handle, plan_handle, q.executions, q.elapsed_us, q.reads],
+            )?;
+            conn.execute(
+                "INSERT INTO master.\"sys.dm_exec_sql_text\" VALUES (?1, NULL, NULL, NULL, 0, ?2)",
+                params![sql_handle, text],
+            )?;
+            conn.execute(
+                "INSERT INTO master.\"sys.dm_exec_plan_attributes\" VALUES \
+                 (?1, 'dbid', ?2, 1), (?1, 'objectid', 0, 1), (?1, 'set_options', 4347, 1)",
+                params![plan_handle, q.database_id],
+            )?;
+        }
+        Ok(())
     }
 
     /// `@@CPU_BUSY`: busy time in ticks of [`TIMETICKS_US`].
@@ -150,10 +211,22 @@ impl Workload {
     }
 }
 
-/// Creates `sys.dm_io_virtual_file_stats` (refreshed when read).
+/// Creates `sys.dm_io_virtual_file_stats` and the plan-cache statistics (refreshed when read).
 pub fn install(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
-        "CREATE TABLE master.\"sys.dm_io_virtual_file_stats\" (
+        "CREATE TABLE master.\"sys.dm_exec_query_stats\" (
+             sql_handle VARBINARY(64) NOT NULL, statement_start_offset INT NOT NULL,
+             statement_end_offset INT NOT NULL, plan_handle VARBINARY(64) NOT NULL,
+             execution_count BIGINT NOT NULL, total_worker_time BIGINT NOT NULL,
+             total_elapsed_time BIGINT NOT NULL, total_logical_reads BIGINT NOT NULL,
+             last_execution_time DATETIME NOT NULL, creation_time DATETIME NOT NULL);
+         CREATE TABLE master.\"sys.dm_exec_sql_text\" (
+             sql_handle VARBINARY(64), dbid SMALLINT, objectid INT, number SMALLINT,
+             encrypted BIT NOT NULL, text NVARCHAR(-1));
+         CREATE TABLE master.\"sys.dm_exec_plan_attributes\" (
+             plan_handle VARBINARY(64) NOT NULL, attribute NVARCHAR(128) NOT NULL,
+             value SQL_VARIANT, is_cache_key BIT NOT NULL);
+         CREATE TABLE master.\"sys.dm_io_virtual_file_stats\" (
              database_id SMALLINT NOT NULL, file_id SMALLINT NOT NULL, sample_ms BIGINT NOT NULL,
              num_of_reads BIGINT NOT NULL, num_of_bytes_read BIGINT NOT NULL,
              io_stall_read_ms BIGINT NOT NULL, num_of_writes BIGINT NOT NULL,
