@@ -70,7 +70,7 @@ pub enum OutputFormat {
     Json,
     /// One row per finding (reports only: assess).
     Csv,
-    /// One self-contained HTML page (reports only: assess).
+    /// One self-contained HTML page (reports: assess, sku recommend).
     Html,
 }
 
@@ -139,11 +139,12 @@ pub fn run() -> ExitCode {
         out: cli.out.clone(),
         quiet: cli.quiet,
     };
-    if matches!(ctx.output, OutputFormat::Csv | OutputFormat::Html)
-        && !matches!(cli.command, Command::Assess(_))
+    let html_report = matches!(cli.command, Command::Assess(_) | Command::Sku(_));
+    if (ctx.output == OutputFormat::Csv && !matches!(cli.command, Command::Assess(_)))
+        || (ctx.output == OutputFormat::Html && !html_report)
     {
         return Failure::bad_input(
-            "--output csv and html are for reports: use them with `sqlmig assess`",
+            "--output csv and html are for reports: csv with `sqlmig assess`, html with `sqlmig assess` or `sqlmig sku recommend`",
         )
         .report();
     }

@@ -2,10 +2,12 @@
 //! the Managed Instance that holds it, against Microsoft's documented limits.
 
 pub mod forecast;
+pub mod html;
 pub mod limits;
 pub mod microsoft_csv;
 pub mod perf_file;
 pub mod recommend;
+pub mod report;
 pub mod workload;
 
 pub use recommend::{Dimension, FileNeed, Need, Options, Recommendation, Sizing, recommend};

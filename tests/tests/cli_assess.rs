@@ -107,6 +107,8 @@ fn bad_input_is_refused() {
     let out = s.run(&["plugin", "list", "-o", "csv"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--output csv and html are for reports"));
+    let out = s.run(&["plugin", "list", "-o", "html"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

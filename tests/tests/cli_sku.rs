@@ -59,6 +59,30 @@ fn microsofts_collection_gives_a_recommendation_with_its_reason() {
         "{table}"
     );
     assert!(table.contains("TEST: 4 vCores, the smallest size, cover every dimension"));
+    // One self-contained page.
+    let page = s.home.path().join("sizing.html");
+    let out = s.run(&[
+        "sku",
+        "recommend",
+        "--perf",
+        &fixture(),
+        "-o",
+        "html",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(
+        html.contains("<td>General Purpose</td><td>standard-series (Gen5)</td><td>4</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<h3>Move</h3>"));
+    assert!(
+        !html.contains("http://") && !html.contains("<script"),
+        "nothing to fetch"
+    );
 }
 
 /// A file of a collection: database, physical name, ROWS/LOG, size MB, memory-optimized data,

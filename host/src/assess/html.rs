@@ -266,7 +266,8 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#1b1b1b}\
+/// The report pages' style sheet (inline: a page fetches nothing).
+pub(crate) const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#1b1b1b}\
 h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd}.meta{color:#666}\
 .cards{display:flex;gap:1em;margin:1em 0}.card{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:8em}\
 .card b{display:block;font-size:1.8em}.card.blocked b{color:#b00020}.card.warn b{color:#a15c00}.card.ready b{color:#1b7f3b}\

@@ -5,14 +5,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
 use super::output::{Table, write_json, write_text};
 use super::{Context, Failure, OutputFormat};
-use crate::sizing::forecast::{Assumptions, Forecast, Moving, forecast};
+use crate::sizing::forecast::{Assumptions, Moving, forecast};
+use crate::sizing::html;
 use crate::sizing::limits::{self, Hardware};
 use crate::sizing::microsoft_csv;
 use crate::sizing::perf_file::PerfFile;
+use crate::sizing::report::{InstanceSizing, Report, Source};
 use crate::sizing::{Need, Options, Sizing, recommend};
 
 /// Size the target.
@@ -118,38 +119,6 @@ fn scaling(s: &str) -> Result<f64, String> {
     }
 }
 
-/// One instance's recommendation, as the JSON output carries it.
-#[derive(Serialize)]
-struct InstanceSizing {
-    server: String,
-    source: Source,
-    need: Need,
-    #[serde(flatten)]
-    sizing: Sizing,
-    /// How long the move takes to the recommended instance.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    forecast: Option<Forecast>,
-}
-
-#[derive(Serialize)]
-struct Source {
-    edition: String,
-    product_version: String,
-    logical_cpus: f64,
-    /// Samples the needs are taken from (Microsoft's windows, or sqlmig's intervals).
-    samples: usize,
-}
-
-/// The JSON report.
-#[derive(Serialize)]
-struct Report {
-    schema: &'static str,
-    percentile: f64,
-    scaling_factor: f64,
-    limits_taken: &'static str,
-    instances: Vec<InstanceSizing>,
-}
-
 /// Runs `sqlmig sku …`.
 pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
     let SkuCommand::Recommend(args) = cmd;
@@ -240,6 +209,7 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
             &serde_json::to_value(&report).expect("the report serializes"),
             ctx.out.as_deref(),
         )?,
+        OutputFormat::Html => write_text(&html::render(&report), ctx.out.as_deref())?,
         _ => write_text(&table(&report), None)?,
     }
     Ok(ExitCode::from(if all_fit { 0 } else { 1 }))
