@@ -300,30 +300,8 @@ pub async fn perf_snapshot(
     f: &FoundInstance,
     login: &LoginSettings,
 ) -> Result<PerfSnapshot, String> {
-    let request = CollectRequest {
-        schema: COLLECT_REQUEST.into(),
-        endpoint: INSTANCE_ENDPOINT.into(),
-        instance: f.clone(),
-        performance: false,
-        performance_interval_ms: 0,
-        perf_snapshot: true,
-        workload_top: None,
-    };
-    let d = call_collect(plugin, f, login, &request)
-        .await
-        .map_err(|e| redact(&e, &[&login.password]))?;
-    let snap: PerfSnapshot = serde_json::from_str(&d).map_err(|e| {
-        format!(
-            "{}: collect answered a malformed performance snapshot: {e}",
-            plugin.label
-        )
-    })?;
-    if snap.schema != PERF_SNAPSHOT {
-        return Err(format!(
-            "{}: answered {:?} for a performance snapshot; update the plugin",
-            plugin.label, snap.schema
-        ));
-    }
+    let snap: PerfSnapshot = ask(plugin, f, login, true, None, "performance snapshot").await?;
+    check_schema(plugin, &snap.schema, PERF_SNAPSHOT, "performance snapshot")?;
     Ok(snap)
 }
 
@@ -335,31 +313,57 @@ pub async fn workload_capture(
     login: &LoginSettings,
     top: u32,
 ) -> Result<WorkloadCapture, String> {
+    let capture: WorkloadCapture =
+        ask(plugin, f, login, false, Some(top), "workload capture").await?;
+    check_schema(
+        plugin,
+        &capture.schema,
+        WORKLOAD_CAPTURE,
+        "workload capture",
+    )?;
+    Ok(capture)
+}
+
+/// Asks the plugin's `collect` hook for something other than an inventory (a performance
+/// snapshot, a workload capture) and reads its answer as `T`.
+async fn ask<T: serde::de::DeserializeOwned>(
+    plugin: &LoadedPlugin,
+    f: &FoundInstance,
+    login: &LoginSettings,
+    perf_snapshot: bool,
+    workload_top: Option<u32>,
+    what: &str,
+) -> Result<T, String> {
     let request = CollectRequest {
         schema: COLLECT_REQUEST.into(),
         endpoint: INSTANCE_ENDPOINT.into(),
         instance: f.clone(),
         performance: false,
         performance_interval_ms: 0,
-        perf_snapshot: false,
-        workload_top: Some(top),
+        perf_snapshot,
+        workload_top,
     };
     let d = call_collect(plugin, f, login, &request)
         .await
         .map_err(|e| redact(&e, &[&login.password]))?;
-    let capture: WorkloadCapture = serde_json::from_str(&d).map_err(|e| {
-        format!(
-            "{}: collect answered a malformed workload capture: {e}",
+    serde_json::from_str(&d)
+        .map_err(|e| format!("{}: collect answered a malformed {what}: {e}", plugin.label))
+}
+
+fn check_schema(
+    plugin: &LoadedPlugin,
+    schema: &str,
+    expected: &str,
+    what: &str,
+) -> Result<(), String> {
+    if schema == expected {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}: answered {schema:?} for a {what}; update the plugin",
             plugin.label
-        )
-    })?;
-    if capture.schema != WORKLOAD_CAPTURE {
-        return Err(format!(
-            "{}: answered {:?} for a workload capture; update the plugin",
-            plugin.label, capture.schema
-        ));
+        ))
     }
-    Ok(capture)
 }
 
 /// Runs the plugin's `collect` hook for `f` with `request`, the instance's endpoint granted.

@@ -10,6 +10,14 @@ fn sqlmig() -> Sqlmig {
     Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"))
 }
 
+/// `sku recommend --perf PERF [extra…] -o json`, which must exit with `code`.
+fn recommend(s: &Sqlmig, perf: &Path, extra: &[&str], code: i32) -> serde_json::Value {
+    let mut args = vec!["sku", "recommend", "--perf", perf.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend(["-o", "json"]);
+    s.json_with_code(&args, code)
+}
+
 fn fixture() -> String {
     format!("{}/fixtures/sku-perf", env!("CARGO_MANIFEST_DIR"))
 }
@@ -205,14 +213,7 @@ fn busy_collections_are_sized_by_what_drives_them() {
     xtp[0].xtp = true;
     write_collection(dir.path(), "XTP", 8, &quiet, &xtp);
     let s = sqlmig();
-    let report = s.json(&[
-        "sku",
-        "recommend",
-        "--perf",
-        dir.path().to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
+    let report = recommend(&s, dir.path(), &[], 0);
     let pick = |server: &str| {
         let i = report["instances"]
             .as_array()
@@ -237,16 +238,7 @@ fn busy_collections_are_sized_by_what_drives_them() {
     assert_eq!(pick("XTP").0, "business_critical");
 
     // --scaling-factor: 12 busy cores × 140% = 16.8 → 24 vCores.
-    let scaled = s.json(&[
-        "sku",
-        "recommend",
-        "--perf",
-        dir.path().to_str().unwrap(),
-        "--scaling-factor",
-        "140",
-        "-o",
-        "json",
-    ]);
+    let scaled = recommend(&s, dir.path(), &["--scaling-factor", "140"], 0);
     let cpu = scaled["instances"]
         .as_array()
         .unwrap()
@@ -268,17 +260,7 @@ fn a_source_no_instance_holds_exits_1_with_why() {
         &data_and_log("Ingest", (100.0, 50.0, 5.0, 2.0), 150.0),
     );
     let s = sqlmig();
-    let report = s.json_with_code(
-        &[
-            "sku",
-            "recommend",
-            "--perf",
-            dir.path().to_str().unwrap(),
-            "-o",
-            "json",
-        ],
-        1,
-    );
+    let report = recommend(&s, dir.path(), &[], 1);
     let i = &report["instances"][0];
     assert_eq!(i["outcome"], "does_not_fit");
     let reasons = i["reasons"].to_string();
@@ -363,14 +345,7 @@ fn the_move_forecast_matches_the_hand_calculation() {
     files[0].size_mb = 102_400.0;
     write_collection(dir.path(), "SQL01", 4, &quiet, &files);
     let s = sqlmig();
-    let report = s.json(&[
-        "sku",
-        "recommend",
-        "--perf",
-        dir.path().to_str().unwrap(),
-        "-o",
-        "json",
-    ]);
+    let report = recommend(&s, dir.path(), &[], 0);
     let i = &report["instances"][0];
     assert_eq!(
         (i["tier"].as_str(), i["vcores"].as_u64()),
@@ -403,18 +378,12 @@ fn the_move_forecast_matches_the_hand_calculation() {
         "{table}"
     );
     // Faster links and a compressed backup change the forecast as the DBA says.
-    let faster = s.json(&[
-        "sku",
-        "recommend",
-        "--perf",
-        dir.path().to_str().unwrap(),
-        "--upload-mb-s",
-        "400",
-        "--compression-ratio",
-        "0.5",
-        "-o",
-        "json",
-    ]);
+    let faster = recommend(
+        &s,
+        dir.path(),
+        &["--upload-mb-s", "400", "--compression-ratio", "0.5"],
+        0,
+    );
     assert_eq!(
         faster["instances"][0]["forecast"]["databases"][0]["upload_s"],
         128.0
