@@ -23,6 +23,8 @@ const COMMIT_BYTES: i64 = 512;
 const ROWS_PER_WRITTEN_PAGE: i64 = 32;
 const ROWS_PER_READ_PAGE: i64 = 256;
 const PAGE: i64 = 8192;
+/// Statements the plan cache holds at most.
+const MAX_CACHED: usize = 10_000;
 
 /// Cumulative IO of one database's data or log files.
 #[derive(Clone, Copy, Debug, Default)]
@@ -82,6 +84,11 @@ impl Workload {
     /// `pages` pages.
     pub fn cache(&self, text: &str, database_id: i64, elapsed_us: i64, pages: i64) {
         let mut queries = self.queries.lock().unwrap();
+        // A full cache keeps what it has, as a plan cache under memory pressure would not
+        // grow: the statements a test drives are few, a bulk load's distinct batches many.
+        if queries.len() >= MAX_CACHED && !queries.contains_key(text) {
+            return;
+        }
         let next = queries.len() as i64 + 1;
         let q = queries
             .entry(text.to_string())
