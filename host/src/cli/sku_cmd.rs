@@ -235,7 +235,7 @@ fn table(report: &Report) -> String {
                     r.hardware.label().into(),
                     r.vcores.to_string(),
                     format!("{} GB", r.storage_gb),
-                    format!("{:?}", r.driver).to_lowercase(),
+                    r.driver.name().into(),
                 ]);
                 for line in &r.explanation {
                     why.push_str(&format!("{}: {line}\n", i.server));

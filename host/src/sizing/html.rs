@@ -40,7 +40,7 @@ pub fn render(report: &Report) -> String {
                     r.hardware.label(),
                     r.vcores,
                     r.storage_gb,
-                    esc(&format!("{:?}", r.driver).to_lowercase()),
+                    r.driver.name(),
                     esc(&i.forecast.as_ref().map_or(String::new(), |f| f.summary())),
                     id = anchor(&i.server),
                 );
@@ -78,7 +78,7 @@ pub fn render(report: &Report) -> String {
                     let _ = writeln!(
                         h,
                         "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.0}%</td></tr>",
-                        esc(&format!("{:?}", d.dimension).to_lowercase()),
+                        d.dimension.name(),
                         d.need,
                         d.limit,
                         d.headroom * 100.0

@@ -56,6 +56,19 @@ pub enum Dimension {
 }
 
 impl Dimension {
+    /// Its name in reports, as the JSON writes it (`log_rate`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Dimension::Cpu => "cpu",
+            Dimension::Memory => "memory",
+            Dimension::LogRate => "log_rate",
+            Dimension::Storage => "storage",
+            Dimension::Iops => "iops",
+            Dimension::InMemoryOltp => "in_memory_oltp",
+            Dimension::Minimum => "minimum",
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Dimension::Cpu => "CPU",
@@ -685,6 +698,21 @@ mod tests {
             "{:?}",
             r.explanation
         );
+    }
+
+    #[test]
+    fn dimension_names_are_the_json_names() {
+        for d in [
+            Dimension::Cpu,
+            Dimension::Memory,
+            Dimension::LogRate,
+            Dimension::Storage,
+            Dimension::Iops,
+            Dimension::InMemoryOltp,
+            Dimension::Minimum,
+        ] {
+            assert_eq!(serde_json::to_value(d).unwrap(), d.name());
+        }
     }
 
     #[test]

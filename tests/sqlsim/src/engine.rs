@@ -36,6 +36,8 @@ pub struct Session {
     pub cancel: Arc<AtomicBool>,
     /// The running batch executed RETURN: it ends, without error.
     returned: bool,
+    /// The client's batch declared table variables (dropped when it ends).
+    table_variables: bool,
 }
 
 impl Session {
@@ -47,6 +49,7 @@ impl Session {
             database: database.to_string(),
             cancel: Arc::new(AtomicBool::new(false)),
             returned: false,
+            table_variables: false,
         }
     }
 
@@ -240,17 +243,6 @@ impl Engine {
             .cloned()
     }
 
-    /// The database_id of database `name` (0 when there is none).
-    fn database_id(&self, name: &str) -> i64 {
-        let conn = self.conn.lock().unwrap();
-        conn.query_row(
-            "SELECT database_id FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE",
-            [name],
-            |r| r.get(0),
-        )
-        .unwrap_or(0)
-    }
-
     /// A new client session (listed in sys.dm_exec_sessions until `close_session`).
     pub fn open_session(&self, who: &catalog::activity::Connected) -> Session {
         let mut session = Session::new(who.login, who.database);
@@ -274,7 +266,9 @@ impl Engine {
         let result = self.execute_batch(session, sql, params);
         // Table variables live as long as the client's batch (dynamic SQL inside it does not
         // see them, but does not end them either).
-        self.drop_table_variables(session);
+        if std::mem::take(&mut session.table_variables) {
+            self.drop_table_variables(session);
+        }
         self.activity.end(session.id, &session.database);
         result
     }
@@ -285,11 +279,6 @@ impl Engine {
             && let Some(refused) = platform::mi_refusal(sql)
         {
             result.error = Some(refused);
-            return result;
-        }
-        let upper = sql.trim().trim_end_matches(';').to_ascii_uppercase();
-        if upper.starts_with("DBCC TRACESTATUS") {
-            result.outcomes.push(self.trace_status());
             return result;
         }
         if let Some(ddl) = modules::parse(sql) {
@@ -548,10 +537,9 @@ impl Engine {
         self.workload.account(database, elapsed_us, written, read);
         // Clients' statements go to the plan cache (the simulator's own setup does not).
         if session.id != 0 {
-            let database_id = self.database_id(&session.database);
             self.workload.cache(
                 &as_written.to_string(),
-                database_id,
+                &session.database,
                 elapsed_us,
                 read as i64 / 256 + 1,
             );
@@ -790,7 +778,7 @@ impl Engine {
             .is_some_and(|l| l.sysadmin || l.view_server_state)
     }
 
-    /// `DBCC TRACESTATUS`: the instance's global trace flags (sqlparser has no DBCC).
+    /// `DBCC TRACESTATUS`: the instance's global trace flags.
     fn trace_status(&self) -> Outcome {
         let col = |name: &str| ColumnMeta {
             name: name.into(),

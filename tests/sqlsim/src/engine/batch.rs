@@ -263,6 +263,7 @@ impl Engine {
         let sql = format!("CREATE TABLE {name} ({})", list.join(", "));
         let mut stmts =
             Parser::parse_sql(&MsSqlDialect {}, &sql).map_err(|e| parse_error(&e.to_string()))?;
+        session.table_variables = true;
         self.statement(session, &mut stmts[0], line, vars)?;
         Ok(())
     }

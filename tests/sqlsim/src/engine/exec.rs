@@ -24,7 +24,7 @@ impl Engine {
         session: &mut Session,
         stmt: &Statement,
         line: i32,
-        vars: &mut Vec<Param>,
+        vars: &[Param],
     ) -> Option<Result<Vec<Outcome>, ServerMessage>> {
         let Statement::Execute {
             name, parameters, ..
@@ -93,7 +93,7 @@ impl Engine {
         session: &mut Session,
         parameters: &[Expr],
         line: i32,
-        vars: &mut Vec<Param>,
+        vars: &[Param],
     ) -> Result<Vec<Outcome>, ServerMessage> {
         let texts: Vec<String> = self
             .arguments(session, parameters, line, vars)?
@@ -122,7 +122,7 @@ impl Engine {
             .collect();
         let mut inserted = 0u64;
         for chunk in rows.chunks(INSERT_CHUNK) {
-            let mut params = vars.clone();
+            let mut params = vars.to_vec();
             let mut tuples = Vec::new();
             for (r, row) in chunk.iter().enumerate() {
                 let mut names = Vec::new();

@@ -39,7 +39,7 @@ struct Io {
 #[derive(Clone, Debug, Default)]
 struct QueryStat {
     id: i64,
-    database_id: i64,
+    database: String,
     executions: i64,
     elapsed_us: i64,
     reads: i64,
@@ -80,9 +80,8 @@ impl Workload {
         }
     }
 
-    /// Statement `text` ran once in database `database_id`, taking `elapsed_us` and reading
-    /// `pages` pages.
-    pub fn cache(&self, text: &str, database_id: i64, elapsed_us: i64, pages: i64) {
+    /// Statement `text` ran once in `database`, taking `elapsed_us` and reading `pages` pages.
+    pub fn cache(&self, text: &str, database: &str, elapsed_us: i64, pages: i64) {
         let mut queries = self.queries.lock().unwrap();
         // A full cache keeps what it has, as a plan cache under memory pressure would not
         // grow: the statements a test drives are few, a bulk load's distinct batches many.
@@ -94,7 +93,7 @@ impl Workload {
             .entry(text.to_string())
             .or_insert_with(|| QueryStat {
                 id: next,
-                database_id,
+                database: database.to_string(),
                 ..Default::default()
             });
         q.executions += 1;
@@ -122,10 +121,13 @@ impl Workload {
                 "INSERT INTO master.\"sys.dm_exec_sql_text\" VALUES (?1, NULL, NULL, NULL, 0, ?2)",
                 params![sql_handle, text],
             )?;
+            // The database is looked up here, when the cache is read, not per statement.
             conn.execute(
                 "INSERT INTO master.\"sys.dm_exec_plan_attributes\" VALUES \
-                 (?1, 'dbid', ?2, 1), (?1, 'objectid', 0, 1), (?1, 'set_options', 4347, 1)",
-                params![plan_handle, q.database_id],
+                 (?1, 'dbid', (SELECT database_id FROM master.__sqlsim_databases \
+                               WHERE name = ?2 COLLATE NOCASE), 1), \
+                 (?1, 'objectid', 0, 1), (?1, 'set_options', 4347, 1)",
+                params![plan_handle, q.database],
             )?;
         }
         Ok(())
