@@ -4,6 +4,7 @@
 //! usage, 3 a failure talking to a server, storage or plugin.
 
 mod assess_cmd;
+mod backup_cmd;
 mod discover_cmd;
 mod failure;
 mod inventory_cmd;
@@ -94,6 +95,9 @@ pub enum Command {
     /// Size the target Managed Instance from a performance collection.
     #[command(subcommand)]
     Sku(sku_cmd::SkuCommand),
+    /// Read backup files offline: headers, restore chains, what is missing.
+    #[command(subcommand)]
+    Backup(backup_cmd::BackupCommand),
 }
 
 /// What every command gets: paths, config, output settings.
@@ -164,6 +168,7 @@ pub fn run() -> ExitCode {
             Command::Rules(cmd) => rules_cmd::run(&ctx, cmd).await,
             Command::Perf(cmd) => perf_cmd::run(&ctx, cmd).await,
             Command::Sku(cmd) => sku_cmd::run(&ctx, cmd),
+            Command::Backup(cmd) => backup_cmd::run(&ctx, cmd),
         }
     });
     match result {
