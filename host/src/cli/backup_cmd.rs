@@ -254,7 +254,10 @@ fn report_text(inspected: &[Inspected], skipped: &[(PathBuf, String)], chains: &
         out.push_str(&format!("skipped {}: {why}\n", path.display()));
     }
     if skipped.len() > 3 {
-        out.push_str(&format!("skipped {} more files that are not backups (--output json lists them)\n", skipped.len() - 3));
+        out.push_str(&format!(
+            "skipped {} more files that are not backups (--output json lists them)\n",
+            skipped.len() - 3
+        ));
     }
     for c in chains {
         out.push_str(&format!("\n{}:\n", c.database_name));
