@@ -203,7 +203,7 @@ mod tests {
                 }
             }
         }
-        while bits.len() % 16 != 0 {
+        while !bits.len().is_multiple_of(16) {
             bits.push(false);
         }
         let mut out = flat_table();

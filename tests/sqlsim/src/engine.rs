@@ -1,6 +1,7 @@
 //! The engine: SQLite underneath, one attached SQLite database per SQL Server database, T-SQL
 //! parsed by sqlparser (MS SQL dialect) and rewritten before SQLite sees it.
 
+pub mod backup;
 mod batch;
 mod batch_text;
 pub mod catalog;
@@ -114,6 +115,8 @@ pub struct Engine {
     activity: catalog::activity::Activity,
     /// What the clients' work cost (CPU, log, file IO), for the DMVs that show it.
     workload: catalog::workload::Workload,
+    /// LSNs, log chains, databases being restored and credentials: BACKUP and RESTORE.
+    backup: backup::State,
 }
 
 /// The most databases (system ones included) an instance holds: SQLite's attachment limit.
@@ -164,6 +167,7 @@ impl Engine {
             databases: Mutex::new(Vec::new()),
             activity: Default::default(),
             workload: Default::default(),
+            backup: Default::default(),
         };
         let names: Vec<String> = SYSTEM_DATABASES
             .iter()
@@ -281,6 +285,9 @@ impl Engine {
             result.error = Some(refused);
             return result;
         }
+        if backup::statement::is_backup_family(sql) {
+            return self.backup_statement(session, sql, params);
+        }
         if let Some(ddl) = modules::parse(sql) {
             return self.module(session, &ddl, sql, params);
         }
@@ -333,6 +340,16 @@ impl Engine {
                 };
                 let name = name.trim_matches(['[', ']', '"']).to_string();
                 let Some(db) = self.database(&name) else {
+                    if self.backup.is_restoring(&name) {
+                        return Err(errors::error(
+                            927,
+                            14,
+                            line,
+                            format!(
+                                "Database '{name}' cannot be opened. It is in the middle of a restore."
+                            ),
+                        ));
+                    }
                     return Err(errors::no_database(line, &name));
                 };
                 let old = std::mem::replace(&mut session.database, db.clone());
@@ -417,6 +434,12 @@ impl Engine {
                             catalog::drop_database(&conn, &db)
                                 .map_err(|e| errors::from_sqlite(&e, line, &[]))?;
                             self.databases.lock().unwrap().retain(|d| d != &db);
+                        }
+                        None if self.backup.is_restoring(&name) => {
+                            let db = self.backup.drop_restoring(&name).unwrap_or(name.clone());
+                            let conn = self.conn.lock().unwrap();
+                            catalog::drop_database(&conn, &db)
+                                .map_err(|e| errors::from_sqlite(&e, line, &[]))?;
                         }
                         None if *if_exists => {}
                         None => {
@@ -535,6 +558,9 @@ impl Engine {
             .unwrap_or(&session.database);
         let elapsed_us = started.elapsed().as_micros() as i64;
         self.workload.account(database, elapsed_us, written, read);
+        if cur_cmd != cmd::SELECT {
+            self.backup.work(database, written.max(1));
+        }
         // Clients' statements go to the plan cache (the simulator's own setup does not).
         if session.id != 0 {
             self.workload.cache(

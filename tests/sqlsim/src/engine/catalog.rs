@@ -676,6 +676,27 @@ pub fn add_files(
              state_desc NVARCHAR(60) NOT NULL, size INT NOT NULL, max_size INT NOT NULL,
              growth INT NOT NULL, is_percent_growth BIT NOT NULL, is_sparse BIT NOT NULL)"
     ))?;
+    let database_id = add_master_files(conn, db, files)?;
+    // The database's own view of its files is a copy of master's rows.
+    conn.execute(
+        &format!(
+            "INSERT INTO {d}.\"sys.database_files\" SELECT file_id, type, type_desc, \
+             data_space_id, name, physical_name, state, state_desc, size, max_size, growth, \
+             is_percent_growth, is_sparse FROM master.\"sys.master_files\" WHERE database_id = ?1 \
+             ORDER BY file_id"
+        ),
+        [database_id],
+    )?;
+    Ok(())
+}
+
+/// Lists a database's files in master's sys.master_files (a database being restored has only
+/// these); returns its database_id.
+pub fn add_master_files(
+    conn: &Connection,
+    db: &str,
+    files: &[crate::instance::DatabaseFile],
+) -> rusqlite::Result<i64> {
     let database_id: i64 = conn.query_row(
         "SELECT database_id FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE",
         [db],
@@ -718,17 +739,7 @@ pub fn add_files(
             row,
         )?;
     }
-    // The database's own view of its files is a copy of master's rows.
-    conn.execute(
-        &format!(
-            "INSERT INTO {d}.\"sys.database_files\" SELECT file_id, type, type_desc, \
-             data_space_id, name, physical_name, state, state_desc, size, max_size, growth, \
-             is_percent_growth, is_sparse FROM master.\"sys.master_files\" WHERE database_id = ?1 \
-             ORDER BY file_id"
-        ),
-        [database_id],
-    )?;
-    Ok(())
+    Ok(database_id)
 }
 
 /// Creates msdb's Agent tables and fills them with the instance's jobs.

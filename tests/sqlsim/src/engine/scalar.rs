@@ -27,6 +27,15 @@ pub fn register(conn: &Connection) -> Result<()> {
     conn.create_scalar_function("DATEADD", 3, pure, dateadd)?;
     conn.create_scalar_function("DATALENGTH", 1, pure, datalength)?;
     conn.create_scalar_function("DATEDIFF", 3, pure, datediff)?;
+    conn.create_scalar_function("REPLICATE", 2, pure, |ctx| {
+        let s: Option<String> = ctx.get(0)?;
+        let n: Option<i64> = ctx.get(1)?;
+        // SQL Server: NULL for a NULL argument or a negative count.
+        Ok(match (s, n) {
+            (Some(s), Some(n)) if n >= 0 => Some(s.repeat(n as usize)),
+            _ => None,
+        })
+    })?;
     conn.create_scalar_function("FULLTEXTSERVICEPROPERTY", 1, pure, |ctx| {
         // Full-text search is not installed on sqlsim's instances.
         let prop = ctx.get::<String>(0)?.to_ascii_lowercase();

@@ -34,6 +34,8 @@ struct SessionRow {
 struct RequestRow {
     start: f64,
     command: String,
+    /// BACKUP and RESTORE say how far they are.
+    percent_complete: f64,
 }
 
 /// The live sessions and their requests.
@@ -95,6 +97,7 @@ impl Activity {
             s.request = Some(RequestRow {
                 start: now(),
                 command: command.into(),
+                percent_complete: 0.0,
             });
         }
     }
@@ -109,6 +112,19 @@ impl Activity {
             .and_then(|s| s.request.as_mut())
         {
             r.command = command.into();
+        }
+    }
+
+    /// Session `spid`'s BACKUP or RESTORE is `pct` percent done.
+    pub fn set_percent(&self, spid: u16, pct: f64) {
+        if let Some(r) = self
+            .sessions
+            .lock()
+            .unwrap()
+            .get_mut(&spid)
+            .and_then(|s| s.request.as_mut())
+        {
+            r.percent_complete = pct.clamp(0.0, 100.0);
         }
     }
 
@@ -178,7 +194,7 @@ impl Activity {
                 &format!(
                     "INSERT INTO master.\"sys.dm_exec_requests\" VALUES (?1, 0, \
                      strftime('%Y-%m-%d %H:%M:%f', ?2, 'unixepoch'), ?4, ?5, {db_id}, 1, 0, ?6, \
-                     ?8, COALESCE(?6, 'SOS_SCHEDULER_YIELD'), '', 0, 0, 0, ?9, ?7, 0, 0, 0)"
+                     ?8, COALESCE(?6, 'SOS_SCHEDULER_YIELD'), '', 0, ?10, 0, ?9, ?7, 0, 0, 0)"
                 ),
                 rusqlite::params![
                     spid,
@@ -189,7 +205,8 @@ impl Activity {
                     waiting.then_some("WAITFOR"),
                     elapsed_ms,
                     if waiting { elapsed_ms } else { 0 },
-                    if waiting { 0 } else { elapsed_ms }
+                    if waiting { 0 } else { elapsed_ms },
+                    r.percent_complete
                 ],
             )?;
         }

@@ -1,0 +1,1307 @@
+//! BACKUP and RESTORE as SQL Server does them, where sqlmig depends on it: LSNs that follow the
+//! work done on a database, full/differential/log backups to files or Azure blobs (striped),
+//! the log chain and its errors, databases left RESTORING, credentials holding a SAS, msdb's
+//! history, and `percent_complete` while they run.
+//!
+//! The data stream holds SQLite pages: a full backup the database's whole image; a differential
+//! the pages changed since the last full; a log backup the pages changed since the previous log
+//! backup — including any page that differs from what a full or differential taken in between
+//! would restore, so that a log applies on top of either, as a real log backup does.
+
+mod device;
+pub mod media;
+pub mod statement;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use self::media::{SetFile, SetInfo};
+use self::statement::{Device, Options, RestoreKind, Stmt};
+use super::{BatchResult, Engine, Outcome, Session, errors, sqlite_ident};
+use crate::tds::tokens::{ColumnMeta, ServerMessage};
+use crate::tds::types::{ColumnType, Value};
+
+/// Blocks of a backup written to a blob (SQL Server's MAXTRANSFERSIZE default is 1 MiB).
+const BLOB_BLOCK: usize = 1 << 20;
+
+/// The backup state of the instance's databases.
+#[derive(Default)]
+pub struct State {
+    logs: Mutex<HashMap<String, DbLog>>,
+    restoring: Mutex<HashMap<String, Restoring>>,
+    credentials: Mutex<HashMap<String, Credential>>,
+}
+
+/// A credential's identity and secret (never shown: sys.credentials lists names only).
+struct Credential {
+    identity: String,
+    secret: Option<String>,
+}
+
+/// What a database's log has seen.
+#[derive(Default)]
+struct DbLog {
+    /// Work done on the database: its LSN (see `lsn_of`).
+    counter: u64,
+    /// The last full backup (not COPY_ONLY): checkpoint LSN and image — a differential's base.
+    full: Option<(u128, Vec<u8>)>,
+    /// The log chain: the last LSN a log backup covered and the image then.
+    chain: Option<(u128, Vec<u8>)>,
+    /// Images fulls and differentials captured since the last log backup.
+    since_log: Vec<Vec<u8>>,
+}
+
+/// A database being restored (RESTORING): not attached, its pages held here.
+struct Restoring {
+    name: String,
+    image: Vec<u8>,
+    /// Restored up to this LSN.
+    point: u128,
+    /// The checkpoint LSN of the full backup restored (a differential must match it).
+    full_checkpoint: u128,
+    info: SetInfo,
+}
+
+/// The LSN after `counter` units of work: VLF 34 onwards, 50,000 blocks a VLF.
+fn lsn_of(counter: u64) -> u128 {
+    let vlf = 34 + counter / 50_000;
+    let block = (counter % 50_000) * 8 + 16;
+    u128::from(vlf) * 1_000_000_000_000_000 + u128::from(block) * 100_000 + 1
+}
+
+/// The inverse of `lsn_of`.
+fn counter_of(lsn: u128) -> u64 {
+    let vlf = (lsn / 1_000_000_000_000_000) as u64;
+    let block = ((lsn / 100_000) % 10_000_000_000) as u64;
+    vlf.saturating_sub(34) * 50_000 + block.saturating_sub(16) / 8
+}
+
+fn key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
+impl State {
+    /// `units` of work were done on `database` (rows written, DDL): its LSN moves on.
+    pub fn work(&self, database: &str, units: u64) {
+        self.logs
+            .lock()
+            .unwrap()
+            .entry(key(database))
+            .or_default()
+            .counter += units;
+    }
+
+    /// True when `database` is being restored.
+    pub fn is_restoring(&self, database: &str) -> bool {
+        self.restoring.lock().unwrap().contains_key(&key(database))
+    }
+
+    /// Forgets a restoring database (DROP DATABASE of it).
+    pub fn drop_restoring(&self, database: &str) -> Option<String> {
+        self.restoring
+            .lock()
+            .unwrap()
+            .remove(&key(database))
+            .map(|r| r.name)
+    }
+}
+
+/// The data stream: a whole image, or pages over a base.
+enum Payload {
+    Image(Vec<u8>),
+    Pages {
+        len: u64,
+        page_size: u32,
+        pages: Vec<(u32, Vec<u8>)>,
+    },
+}
+
+fn page_size(image: &[u8]) -> u32 {
+    match image.get(16..18).map(|b| u16::from_be_bytes([b[0], b[1]])) {
+        Some(1) => 65536,
+        Some(n) if n >= 512 => u32::from(n),
+        _ => 4096,
+    }
+}
+
+/// The pages of `cur` that differ from any of `bases` (or lie beyond one).
+fn changed_pages(bases: &[&[u8]], cur: &[u8]) -> Payload {
+    let size = page_size(cur) as usize;
+    let mut pages = Vec::new();
+    for (n, page) in cur.chunks(size).enumerate() {
+        let at = n * size;
+        if bases
+            .iter()
+            .any(|b| b.get(at..at + page.len()) != Some(page))
+        {
+            pages.push((n as u32, page.to_vec()));
+        }
+    }
+    Payload::Pages {
+        len: cur.len() as u64,
+        page_size: size as u32,
+        pages,
+    }
+}
+
+impl Payload {
+    fn encode(&self) -> Vec<u8> {
+        let mut out = b"SQSM".to_vec();
+        match self {
+            Payload::Image(img) => {
+                out.push(0);
+                out.extend_from_slice(&(img.len() as u64).to_le_bytes());
+                out.extend_from_slice(img);
+            }
+            Payload::Pages {
+                len,
+                page_size,
+                pages,
+            } => {
+                out.push(1);
+                out.extend_from_slice(&len.to_le_bytes());
+                out.extend_from_slice(&page_size.to_le_bytes());
+                out.extend_from_slice(&(pages.len() as u32).to_le_bytes());
+                for (n, p) in pages {
+                    out.extend_from_slice(&n.to_le_bytes());
+                    out.extend_from_slice(p);
+                }
+            }
+        }
+        out
+    }
+
+    fn decode(b: &[u8]) -> Option<Payload> {
+        let rest = b.strip_prefix(b"SQSM")?;
+        let (&kind, rest) = rest.split_first()?;
+        let len = u64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
+        let rest = &rest[8..];
+        if kind == 0 {
+            return Some(Payload::Image(rest.get(..len as usize)?.to_vec()));
+        }
+        let page_size = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
+        let count = u32::from_le_bytes(rest.get(4..8)?.try_into().ok()?);
+        let mut at = 8usize;
+        let mut pages = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let n = u32::from_le_bytes(rest.get(at..at + 4)?.try_into().ok()?);
+            let p = rest.get(at + 4..at + 4 + page_size as usize)?.to_vec();
+            at += 4 + page_size as usize;
+            pages.push((n, p));
+        }
+        Some(Payload::Pages {
+            len,
+            page_size,
+            pages,
+        })
+    }
+
+    /// Applies these pages to `image` (a whole image replaces it).
+    fn apply(self, image: &mut Vec<u8>) {
+        match self {
+            Payload::Image(img) => *image = img,
+            Payload::Pages {
+                len,
+                page_size,
+                pages,
+            } => {
+                image.resize(len as usize, 0);
+                for (n, p) in pages {
+                    let at = n as usize * page_size as usize;
+                    let end = (at + p.len()).min(image.len());
+                    image[at..end].copy_from_slice(&p[..end - at]);
+                }
+            }
+        }
+    }
+
+    fn pages(&self) -> usize {
+        match self {
+            Payload::Image(img) => img.len() / page_size(img) as usize,
+            Payload::Pages { pages, .. } => pages.len(),
+        }
+    }
+}
+
+/// An error and the statement's closing 3013, as SQL Server sends them.
+fn failed(what: &str, e: ServerMessage) -> BatchResult {
+    BatchResult {
+        outcomes: vec![Outcome::Info(e)],
+        error: Some(errors::error(
+            3013,
+            16,
+            1,
+            format!("{what} is terminating abnormally."),
+        )),
+        cancelled: false,
+    }
+}
+
+fn err(number: i32, text: impl Into<String>) -> ServerMessage {
+    errors::error(number, 16, 1, text)
+}
+
+/// The on-disk version a SQL Server version writes.
+fn database_version(major: u8, minor: u8) -> u16 {
+    match (major, minor) {
+        (10, 0) => 655,
+        (10, _) => 661,
+        (11, _) => 706,
+        (12, _) => 782,
+        (13, _) => 852,
+        (14, _) => 869,
+        (15, _) => 904,
+        _ => 957,
+    }
+}
+
+fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+impl Engine {
+    /// Runs a BACKUP, RESTORE or CREDENTIAL statement.
+    pub(super) fn backup_statement(
+        &self,
+        session: &Session,
+        sql: &str,
+        params: &[super::Param],
+    ) -> BatchResult {
+        let stmt = match statement::parse(sql, params) {
+            Ok(s) => s,
+            Err(e) => {
+                let number = if e.0.starts_with("Must declare") {
+                    137
+                } else {
+                    102
+                };
+                return BatchResult {
+                    error: Some(errors::error(number, 15, 1, e.0)),
+                    ..Default::default()
+                };
+            }
+        };
+        match stmt {
+            Stmt::CreateCredential {
+                name,
+                identity,
+                secret,
+                alter,
+            } => self.credential(&name, identity, secret, alter),
+            Stmt::DropCredential { name } => {
+                let gone = self
+                    .backup
+                    .credentials
+                    .lock()
+                    .unwrap()
+                    .remove(&key(&name))
+                    .is_some();
+                if !gone {
+                    return BatchResult {
+                        error: Some(err(
+                            15151,
+                            format!(
+                                "Cannot drop the credential '{name}', because it does not exist or you do not have permission."
+                            ),
+                        )),
+                        ..Default::default()
+                    };
+                }
+                let conn = self.conn.lock().unwrap();
+                let _ = conn.execute(
+                    "DELETE FROM master.\"sys.credentials\" WHERE name = ?1 COLLATE NOCASE",
+                    [&name],
+                );
+                BatchResult {
+                    outcomes: vec![Outcome::Done],
+                    ..Default::default()
+                }
+            }
+            Stmt::Backup {
+                log,
+                database,
+                devices,
+                options,
+            } => {
+                let what = if log { "BACKUP LOG" } else { "BACKUP DATABASE" };
+                match self.backup(session, log, &database, &devices, &options) {
+                    Ok(outcomes) => BatchResult {
+                        outcomes,
+                        ..Default::default()
+                    },
+                    Err(e) => failed(what, e),
+                }
+            }
+            Stmt::Restore {
+                kind,
+                database,
+                devices,
+                options,
+            } => {
+                let what = match kind {
+                    RestoreKind::Log => "RESTORE LOG",
+                    RestoreKind::Database => "RESTORE DATABASE",
+                    RestoreKind::HeaderOnly => "RESTORE HEADERONLY",
+                    RestoreKind::FileListOnly => "RESTORE FILELIST",
+                    RestoreKind::VerifyOnly => "VERIFY DATABASE",
+                };
+                match self.restore(session, kind, database.as_deref(), &devices, &options) {
+                    Ok(outcomes) => BatchResult {
+                        outcomes,
+                        ..Default::default()
+                    },
+                    Err(e) => failed(what, e),
+                }
+            }
+        }
+    }
+
+    fn credential(
+        &self,
+        name: &str,
+        identity: String,
+        secret: Option<String>,
+        alter: bool,
+    ) -> BatchResult {
+        let mut creds = self.backup.credentials.lock().unwrap();
+        let exists = creds.contains_key(&key(name));
+        if exists != alter {
+            let e = if alter {
+                err(
+                    15151,
+                    format!(
+                        "Cannot alter the credential '{name}', because it does not exist or you do not have permission."
+                    ),
+                )
+            } else {
+                err(
+                    15025,
+                    format!("The server principal '{name}' already exists."),
+                )
+            };
+            return BatchResult {
+                error: Some(e),
+                ..Default::default()
+            };
+        }
+        let conn = self.conn.lock().unwrap();
+        let done = if alter {
+            conn.execute("UPDATE master.\"sys.credentials\" SET credential_identity = ?2, modify_date = datetime('now') WHERE name = ?1 COLLATE NOCASE", rusqlite::params![name, identity])
+        } else {
+            conn.execute(
+                "INSERT INTO master.\"sys.credentials\" VALUES ((SELECT COALESCE(MAX(credential_id), 65535) + 1 FROM master.\"sys.credentials\"), ?1, ?2, datetime('now'), datetime('now'), NULL, NULL)",
+                rusqlite::params![name, identity],
+            )
+        };
+        if let Err(e) = done {
+            return BatchResult {
+                error: Some(errors::from_sqlite(&e, 1, &[])),
+                ..Default::default()
+            };
+        }
+        creds.insert(key(name), Credential { identity, secret });
+        BatchResult {
+            outcomes: vec![Outcome::Done],
+            ..Default::default()
+        }
+    }
+
+    /// The SAS for a URL: the credential named for the longest prefix of it, whose identity is
+    /// SHARED ACCESS SIGNATURE.
+    fn sas_for(&self, url: &str) -> Result<String, device::DeviceError> {
+        let creds = self.backup.credentials.lock().unwrap();
+        let lower = url.to_ascii_lowercase();
+        let best = creds
+            .iter()
+            .filter(|(name, c)| {
+                lower.starts_with(name.as_str())
+                    && c.identity.eq_ignore_ascii_case("SHARED ACCESS SIGNATURE")
+            })
+            .max_by_key(|(name, _)| name.len());
+        match best.and_then(|(_, c)| c.secret.clone()) {
+            Some(sas) => Ok(sas.trim_start_matches('?').to_string()),
+            None => Err(device::DeviceError {
+                os_error: 50,
+                text: "The request is not supported.".into(),
+            }),
+        }
+    }
+
+    fn open_error(d: &Device, e: device::DeviceError) -> ServerMessage {
+        err(
+            3201,
+            format!(
+                "Cannot open backup device '{}'. Operating system error {}({}).",
+                d.name(),
+                e.os_error,
+                e.text
+            ),
+        )
+    }
+
+    fn read_device(&self, d: &Device) -> Result<Vec<u8>, ServerMessage> {
+        let r = match d {
+            Device::Disk(path) => device::read_file(path),
+            Device::Url(url) => self
+                .sas_for(url)
+                .and_then(|sas| device::get_blob(url, &sas)),
+        };
+        r.map_err(|e| Self::open_error(d, e))
+    }
+
+    fn set_percent(&self, session: &Session, pct: f64) {
+        self.activity.set_percent(session.id, pct);
+    }
+
+    fn backup(
+        &self,
+        session: &Session,
+        log: bool,
+        database: &str,
+        devices: &[Device],
+        o: &Options,
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        let Some(db) = self.database(database) else {
+            if self.backup.is_restoring(database) {
+                return Err(err(
+                    3098,
+                    format!(
+                        "The backup cannot be performed because the database '{database}' is in the RESTORING state."
+                    ),
+                ));
+            }
+            return Err(errors::no_database(1, database));
+        };
+        let (recovery, compat, created) = {
+            let conn = self.conn.lock().unwrap();
+            conn.query_row(
+                "SELECT recovery_model_desc, compatibility_level, strftime('%Y-%m-%d %H:%M:%S', create_date) FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE",
+                [&db],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?, r.get::<_, String>(2).unwrap_or_default())),
+            )
+            .map_err(|e| errors::from_sqlite(&e, 1, &[]))?
+        };
+        if log && recovery == "SIMPLE" {
+            return Err(err(
+                4208,
+                "The statement BACKUP LOG is not allowed while the recovery model is SIMPLE. Use BACKUP DATABASE or change the recovery model using ALTER DATABASE.",
+            ));
+        }
+        let started = now();
+        let image = {
+            let conn = self.conn.lock().unwrap();
+            conn.serialize(db.as_str())
+                .map_err(|e| errors::from_sqlite(&e, 1, &[]))?
+                .to_vec()
+        };
+        let (kind, payload, first, last, checkpoint, base) = {
+            let mut logs = self.backup.logs.lock().unwrap();
+            let st = logs.entry(key(&db)).or_default();
+            let base_lsn = st.full.as_ref().map_or(0, |(c, _)| *c);
+            if log {
+                let Some((chain_lsn, chain_image)) = st.chain.clone() else {
+                    return Err(err(
+                        4214,
+                        "BACKUP LOG cannot be performed because there is no current database backup.",
+                    ));
+                };
+                let mut bases: Vec<&[u8]> = vec![&chain_image];
+                bases.extend(st.since_log.iter().map(Vec::as_slice));
+                let payload = changed_pages(&bases, &image);
+                st.counter += 1;
+                let last = lsn_of(st.counter);
+                if !o.copy_only {
+                    st.chain = Some((last, image.clone()));
+                    st.since_log.clear();
+                }
+                let checkpoint = if base_lsn > 0 { base_lsn } else { chain_lsn };
+                ('L', payload, chain_lsn, last, checkpoint, base_lsn)
+            } else if o.differential {
+                let Some((full_lsn, full_image)) = st.full.clone() else {
+                    return Err(err(
+                        3035,
+                        format!(
+                            "Cannot perform a differential backup for database \"{db}\", because a current database backup does not exist. Perform a full database backup by reissuing BACKUP DATABASE, omitting the WITH DIFFERENTIAL option."
+                        ),
+                    ));
+                };
+                let payload = changed_pages(&[&full_image], &image);
+                st.counter += 1;
+                let first = lsn_of(st.counter);
+                st.counter += 1;
+                st.since_log.push(image.clone());
+                ('I', payload, first, lsn_of(st.counter), first, full_lsn)
+            } else {
+                st.counter += 1;
+                let first = lsn_of(st.counter);
+                st.counter += 1;
+                let last = lsn_of(st.counter);
+                if !o.copy_only {
+                    st.full = Some((first, image.clone()));
+                }
+                if st.chain.is_none() && recovery != "SIMPLE" {
+                    st.chain = Some((first, image.clone()));
+                }
+                st.since_log.push(image.clone());
+                (
+                    'D',
+                    Payload::Image(image.clone()),
+                    first,
+                    last,
+                    first,
+                    base_lsn,
+                )
+            }
+        };
+        let files = self.set_files(&db)?;
+        let (major, minor, build) = self.instance.version;
+        let data = payload.encode();
+        let media_set_id = format!(
+            "{:016x}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()) as u64
+                ^ first as u64
+        );
+        let mut info = SetInfo {
+            database: db.clone(),
+            server: self.instance.server_name.clone(),
+            kind,
+            copy_only: o.copy_only,
+            first_lsn: first,
+            last_lsn: last,
+            checkpoint_lsn: checkpoint,
+            database_backup_lsn: base,
+            version: (major, minor, build),
+            compatibility_level: compat,
+            database_version: database_version(major, minor),
+            recovery_model: recovery.clone(),
+            database_created: created,
+            started: started.clone(),
+            finished: now(),
+            name: o.name.clone(),
+            user: session.login.clone(),
+            files,
+            compressed: o.compression,
+            checksum: o.checksum,
+            family_count: devices.len() as u32,
+            family_sequence: 1,
+            media_set_id,
+            payload_len: data.len() as u64,
+        };
+        let share = data.len().div_ceil(devices.len().max(1)).max(1);
+        let total = data.len() as u64;
+        let mut written = 0u64;
+        for (i, d) in devices.iter().enumerate() {
+            info.family_sequence = i as u32 + 1;
+            let part = data
+                .get(i * share..((i + 1) * share).min(data.len()))
+                .unwrap_or(&[]);
+            let progress = |done: u64, _: u64| {
+                self.set_percent(
+                    session,
+                    (written + done) as f64 * 100.0 / total.max(1) as f64,
+                );
+            };
+            match d {
+                Device::Disk(path) => {
+                    let existing = if o.format || o.init {
+                        None
+                    } else {
+                        std::fs::read(path).ok()
+                    };
+                    let bytes = match existing {
+                        Some(old) => {
+                            let sets = media::read_sets(&old).map_err(|e| err(3241, format!("The media family on device '{path}' is incorrectly formed. SQL Server cannot process this media family. ({})", e.0)))?;
+                            let mut b = old;
+                            b.extend(media::backup_set(&info, sets.len() as u32 + 1, part));
+                            b
+                        }
+                        None => {
+                            let mut b = media::media_header(&info);
+                            b.extend(media::backup_set(&info, 1, part));
+                            b
+                        }
+                    };
+                    device::write_file(path, &bytes).map_err(|e| Self::open_error(d, e))?;
+                    progress(part.len() as u64, total);
+                }
+                Device::Url(url) => {
+                    let sas = self.sas_for(url).map_err(|e| Self::open_error(d, e))?;
+                    if !o.format
+                        && device::blob_exists(url, &sas).map_err(|e| Self::open_error(d, e))?
+                    {
+                        return Err(err(
+                            3271,
+                            format!(
+                                "A nonrecoverable I/O error occurred on file \"{url}:\" The file {url} exists on the remote endpoint, and WITH FORMAT was not specified. Backup cannot proceed."
+                            ),
+                        ));
+                    }
+                    let mut bytes = media::media_header(&info);
+                    bytes.extend(media::backup_set(&info, 1, part));
+                    device::put_blob(url, &sas, &bytes, BLOB_BLOCK, &mut |done, all| {
+                        progress(done * part.len() as u64 / all.max(1), total)
+                    })
+                    .map_err(|e| Self::open_error(d, e))?;
+                }
+            }
+            written += part.len() as u64;
+        }
+        if log && o.norecovery {
+            // The tail of the log: the database is left RESTORING, as for a log-shipping role switch.
+            self.take_offline_restoring(&db, &info, image)?;
+        }
+        self.record_backup(&info, devices, data.len() as u64)?;
+        let pages = payload.pages();
+        let what = if log { "BACKUP LOG" } else { "BACKUP DATABASE" };
+        Ok(vec![
+            Outcome::Info(errors::error(
+                4035,
+                0,
+                1,
+                format!("Processed {pages} pages for database '{db}', file '{db}' on file 1."),
+            )),
+            Outcome::Info(errors::error(
+                3014,
+                0,
+                1,
+                format!("{what} successfully processed {pages} pages."),
+            )),
+        ])
+    }
+
+    /// The database's files, for the backup's file list.
+    fn set_files(&self, db: &str) -> Result<Vec<SetFile>, ServerMessage> {
+        let conn = self.conn.lock().unwrap();
+        let mut stmt = conn
+            .prepare("SELECT name, physical_name, type_desc, size * 8.0 / 1024 FROM master.\"sys.master_files\" WHERE database_id = (SELECT database_id FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE) ORDER BY file_id")
+            .map_err(|e| errors::from_sqlite(&e, 1, &[]))?;
+        let rows = stmt
+            .query_map([db], |r| {
+                Ok(SetFile {
+                    logical_name: r.get(0)?,
+                    physical_name: r.get(1)?,
+                    type_desc: r.get(2)?,
+                    size_mb: r.get(3)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| errors::from_sqlite(&e, 1, &[]))?;
+        Ok(rows)
+    }
+
+    fn record_backup(
+        &self,
+        info: &SetInfo,
+        devices: &[Device],
+        size: u64,
+    ) -> Result<(), ServerMessage> {
+        let conn = self.conn.lock().unwrap();
+        let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
+        let id: i64 = conn
+            .query_row(
+                "SELECT COALESCE(MAX(backup_set_id), 0) + 1 FROM msdb.\"dbo.backupset\"",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sq)?;
+        conn.execute(
+            "INSERT INTO msdb.\"dbo.backupset\" VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            rusqlite::params![
+                id,
+                info.database,
+                info.server,
+                info.kind.to_string(),
+                info.started.replace(' ', "T"),
+                info.finished.replace(' ', "T"),
+                size.to_string(),
+                info.first_lsn.to_string(),
+                info.last_lsn.to_string(),
+                info.checkpoint_lsn.to_string(),
+                info.database_backup_lsn.to_string(),
+                info.copy_only,
+                info.recovery_model,
+                info.checksum
+            ],
+        )
+        .map_err(sq)?;
+        for (i, d) in devices.iter().enumerate() {
+            let device_type = if matches!(d, Device::Url(_)) { 9 } else { 2 };
+            conn.execute(
+                "INSERT INTO msdb.\"dbo.backupmediafamily\" VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![id, i as i64 + 1, d.name(), device_type],
+            )
+            .map_err(sq)?;
+        }
+        conn.execute(
+            "INSERT INTO msdb.\"dbo.backupmediaset\" (media_set_id, media_family_count, software_name, software_vendor_id, MTF_major_version, mirror_count, is_password_protected, is_compressed, is_encrypted) VALUES (?1, ?2, 'Microsoft SQL Server', 4608, 1, 1, 0, ?3, 0)",
+            rusqlite::params![id, devices.len() as i64, info.compressed],
+        )
+        .map_err(sq)?;
+        Ok(())
+    }
+
+    /// Detaches `db` and keeps it RESTORING at `info`'s last LSN.
+    fn take_offline_restoring(
+        &self,
+        db: &str,
+        info: &SetInfo,
+        image: Vec<u8>,
+    ) -> Result<(), ServerMessage> {
+        {
+            let conn = self.conn.lock().unwrap();
+            let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
+            conn.execute_batch(&format!("DETACH DATABASE {}", sqlite_ident(db)))
+                .map_err(sq)?;
+            conn.execute("UPDATE master.__sqlsim_databases SET state = 1, state_desc = 'RESTORING' WHERE name = ?1 COLLATE NOCASE", [db]).map_err(sq)?;
+        }
+        self.databases.lock().unwrap().retain(|d| d != db);
+        let full_checkpoint = self
+            .backup
+            .logs
+            .lock()
+            .unwrap()
+            .get(&key(db))
+            .and_then(|l| l.full.as_ref().map(|f| f.0))
+            .unwrap_or(0);
+        self.backup.restoring.lock().unwrap().insert(
+            key(db),
+            Restoring {
+                name: db.to_string(),
+                image,
+                point: info.last_lsn,
+                full_checkpoint,
+                info: info.clone(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Reads the chosen set from every device (stripes joined in family order).
+    fn read_set(
+        &self,
+        session: &Session,
+        devices: &[Device],
+        o: &Options,
+    ) -> Result<(SetInfo, Vec<u8>), ServerMessage> {
+        let position = o.file.unwrap_or(1).max(1) as usize;
+        let mut parts: Vec<(SetInfo, Vec<u8>)> = Vec::new();
+        for (i, d) in devices.iter().enumerate() {
+            let bytes = self.read_device(d)?;
+            self.set_percent(session, (i + 1) as f64 * 50.0 / devices.len() as f64);
+            let sets = media::read_sets(&bytes).map_err(|e| {
+                err(3241, format!("The media family on device '{}' is incorrectly formed. SQL Server cannot process this media family. ({})", d.name(), e.0))
+            })?;
+            let Some(set) = sets.into_iter().nth(position - 1) else {
+                return Err(err(
+                    3206,
+                    format!(
+                        "No entry in sysdevices for backup device '{}'. Update sysdevices and rerun statement. (the media holds no backup set {position})",
+                        d.name()
+                    ),
+                ));
+            };
+            parts.push((set.info, set.data));
+        }
+        let first = parts[0].0.clone();
+        if parts
+            .iter()
+            .any(|(i, _)| i.media_set_id != first.media_set_id)
+        {
+            return Err(err(
+                3231,
+                "The media loaded on a device is formatted to support a different number of media families: the devices belong to different media sets.",
+            ));
+        }
+        if parts.len() as u32 != first.family_count {
+            return Err(err(
+                3132,
+                format!(
+                    "The media set has {} media families but only {} are provided. All members must be provided.",
+                    first.family_count,
+                    parts.len()
+                ),
+            ));
+        }
+        parts.sort_by_key(|(i, _)| i.family_sequence);
+        let data: Vec<u8> = parts.into_iter().flat_map(|(_, d)| d).collect();
+        if data.len() as u64 != first.payload_len {
+            return Err(err(
+                3203,
+                "Read on the backup device failed: the stripes do not add up to the backup set.",
+            ));
+        }
+        Ok((first, data))
+    }
+
+    fn restore(
+        &self,
+        session: &Session,
+        kind: RestoreKind,
+        database: Option<&str>,
+        devices: &[Device],
+        o: &Options,
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        match kind {
+            RestoreKind::HeaderOnly => return self.header_only(devices),
+            RestoreKind::FileListOnly => {
+                let (info, _) = self.read_set(session, devices, o)?;
+                return Ok(vec![file_list(&info)]);
+            }
+            RestoreKind::VerifyOnly => {
+                let (info, data) = self.read_set(session, devices, o)?;
+                Payload::decode(&data)
+                    .ok_or_else(|| err(3189, "Damage to the backup set was detected."))?;
+                let _ = info;
+                return Ok(vec![Outcome::Info(errors::error(
+                    3262,
+                    0,
+                    1,
+                    "The backup set on file 1 is valid.",
+                ))]);
+            }
+            _ => {}
+        }
+        let target = database.expect("RESTORE DATABASE and LOG name one");
+        if devices.is_empty() {
+            return self.recover(target, o);
+        }
+        let (info, data) = self.read_set(session, devices, o)?;
+        let payload = Payload::decode(&data)
+            .ok_or_else(|| err(3189, "Damage to the backup set was detected."))?;
+        let pages = payload.pages();
+        match (kind, info.kind) {
+            (RestoreKind::Log, 'L') | (RestoreKind::Database, 'D' | 'I') => {}
+            (RestoreKind::Log, _) => {
+                return Err(err(
+                    3135,
+                    format!(
+                        "The backup set in file '{}' was created by BACKUP DATABASE and cannot be used for this restore operation.",
+                        devices[0].name()
+                    ),
+                ));
+            }
+            _ => {
+                return Err(err(
+                    3135,
+                    format!(
+                        "The backup set in file '{}' was created by BACKUP LOG and cannot be used for this restore operation.",
+                        devices[0].name()
+                    ),
+                ));
+            }
+        }
+        let mi = self.instance.platform == crate::instance::Platform::Mi;
+        if info.kind == 'D' {
+            if let Some(existing) = self.database(target) {
+                if mi {
+                    return Err(err(
+                        1801,
+                        format!(
+                            "Database '{target}' already exists. Choose a different database name."
+                        ),
+                    ));
+                }
+                if !o.replace {
+                    if existing.eq_ignore_ascii_case(&info.database) {
+                        return Err(err(
+                            3159,
+                            format!(
+                                "The tail of the log for the database \"{existing}\" has not been backed up. Use BACKUP LOG WITH NORECOVERY to backup the log if it contains work you do not want to lose. Use the WITH REPLACE or WITH STOPAT clause of the RESTORE statement to just overwrite the contents of the log."
+                            ),
+                        ));
+                    }
+                    return Err(err(
+                        3154,
+                        format!(
+                            "The backup set holds a backup of a database other than the existing '{existing}' database."
+                        ),
+                    ));
+                }
+                self.drop_online(&existing)?;
+            }
+            let mut image = Vec::new();
+            payload.apply(&mut image);
+            let name = self
+                .backup
+                .drop_restoring(target)
+                .unwrap_or_else(|| target.to_string());
+            self.forget_catalog(&name)?;
+            let restoring = Restoring {
+                name,
+                image,
+                point: info.last_lsn,
+                full_checkpoint: info.checkpoint_lsn,
+                info: info.clone(),
+            };
+            self.add_restoring_catalog(&restoring)?;
+            self.backup
+                .restoring
+                .lock()
+                .unwrap()
+                .insert(key(target), restoring);
+        } else {
+            let mut all = self.backup.restoring.lock().unwrap();
+            let Some(r) = all.get_mut(&key(target)) else {
+                return Err(err(
+                    3117,
+                    "The log or differential backup cannot be restored because no files are ready to rollforward.",
+                ));
+            };
+            if info.kind == 'I' {
+                if info.database_backup_lsn != r.full_checkpoint {
+                    return Err(err(
+                        3136,
+                        "This differential backup cannot be restored because the database has not been restored to the correct earlier state.",
+                    ));
+                }
+            } else if info.first_lsn > r.point {
+                return Err(err(
+                    4305,
+                    format!(
+                        "The log in this backup set begins at LSN {}, which is too recent to apply to the database. An earlier log backup that includes LSN {} can be restored.",
+                        info.first_lsn, r.point
+                    ),
+                ));
+            } else if info.last_lsn <= r.point {
+                return Err(err(
+                    4326,
+                    format!(
+                        "The log in this backup set terminates at LSN {}, which is too early to apply to the database. A more recent log backup that includes LSN {} can be restored.",
+                        info.last_lsn, r.point
+                    ),
+                ));
+            }
+            payload.apply(&mut r.image);
+            r.point = info.last_lsn;
+        }
+        self.set_percent(session, 100.0);
+        self.record_restore(target, &info, o)?;
+        let mut out = vec![Outcome::Info(errors::error(
+            4035,
+            0,
+            1,
+            format!(
+                "Processed {pages} pages for database '{target}', file '{}' on file 1.",
+                info.database
+            ),
+        ))];
+        if !o.norecovery {
+            out.extend(self.recover(target, o)?);
+        }
+        let what = if kind == RestoreKind::Log {
+            "RESTORE LOG"
+        } else {
+            "RESTORE DATABASE"
+        };
+        out.push(Outcome::Info(errors::error(
+            3014,
+            0,
+            1,
+            format!("{what} successfully processed {pages} pages."),
+        )));
+        Ok(out)
+    }
+
+    /// RESTORE … WITH RECOVERY: a restoring database comes online.
+    fn recover(&self, target: &str, _o: &Options) -> Result<Vec<Outcome>, ServerMessage> {
+        let Some(r) = self.backup.restoring.lock().unwrap().remove(&key(target)) else {
+            if self.database(target).is_some() {
+                return Err(err(3153, "The database is already fully recovered."));
+            }
+            return Err(errors::no_database(1, target));
+        };
+        let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
+        {
+            let mut conn = self.conn.lock().unwrap();
+            conn.execute_batch(&format!(
+                "ATTACH DATABASE ':memory:' AS {}",
+                sqlite_ident(&r.name)
+            ))
+            .map_err(sq)?;
+            let image = if r.name.eq_ignore_ascii_case(&r.info.database) {
+                r.image
+            } else {
+                renamed(&r.image, &r.info.database, &r.name).map_err(sq)?
+            };
+            let len = image.len();
+            conn.deserialize_read_exact(r.name.as_str(), &image[..], len, false)
+                .map_err(sq)?;
+            conn.execute("UPDATE master.__sqlsim_databases SET state = 0, state_desc = 'ONLINE' WHERE name = ?1 COLLATE NOCASE", [&r.name]).map_err(sq)?;
+        }
+        self.databases.lock().unwrap().push(r.name.clone());
+        let mut logs = self.backup.logs.lock().unwrap();
+        // A recovered database starts a new log: a full backup begins its chain again.
+        logs.insert(
+            key(&r.name),
+            DbLog {
+                counter: counter_of(r.point) + 1,
+                ..DbLog::default()
+            },
+        );
+        Ok(Vec::new())
+    }
+
+    /// DROP of an online database a RESTORE … WITH REPLACE overwrites.
+    fn drop_online(&self, db: &str) -> Result<(), ServerMessage> {
+        let conn = self.conn.lock().unwrap();
+        let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
+        conn.execute_batch(&format!("DETACH DATABASE {}", sqlite_ident(db)))
+            .map_err(sq)?;
+        super::catalog::drop_database(&conn, db).map_err(sq)?;
+        drop(conn);
+        self.databases.lock().unwrap().retain(|d| d != db);
+        Ok(())
+    }
+
+    /// Removes a restoring database's master catalog rows (a full restore starts it again).
+    fn forget_catalog(&self, db: &str) -> Result<(), ServerMessage> {
+        let conn = self.conn.lock().unwrap();
+        super::catalog::drop_database(&conn, db).map_err(|e| errors::from_sqlite(&e, 1, &[]))
+    }
+
+    /// sys.databases (state RESTORING) and sys.master_files rows for a database being restored.
+    fn add_restoring_catalog(&self, r: &Restoring) -> Result<(), ServerMessage> {
+        let conn = self.conn.lock().unwrap();
+        let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
+        let options = crate::instance::DatabaseOptions {
+            recovery_model: Some(r.info.recovery_model.clone()),
+            ..Default::default()
+        };
+        super::catalog::add_database(
+            &conn,
+            &super::catalog::DatabaseRecord {
+                name: &r.name,
+                compatibility_level: r.info.compatibility_level,
+                created: &r.info.database_created,
+                owner: "sa",
+                options: &options,
+            },
+        )
+        .map_err(sq)?;
+        let files: Vec<crate::instance::DatabaseFile> = r
+            .info
+            .files
+            .iter()
+            .map(|f| crate::instance::DatabaseFile {
+                name: f.logical_name.clone(),
+                type_desc: f.type_desc.clone(),
+                physical_name: f.physical_name.clone(),
+                size_mb: f.size_mb.ceil() as u64,
+                growth: 64,
+                is_percent_growth: false,
+            })
+            .collect();
+        super::catalog::add_master_files(&conn, &r.name, &files).map_err(sq)?;
+        conn.execute("UPDATE master.__sqlsim_databases SET state = 1, state_desc = 'RESTORING' WHERE name = ?1 COLLATE NOCASE", [&r.name]).map_err(sq)?;
+        Ok(())
+    }
+
+    fn record_restore(
+        &self,
+        target: &str,
+        info: &SetInfo,
+        o: &Options,
+    ) -> Result<(), ServerMessage> {
+        let conn = self.conn.lock().unwrap();
+        conn.execute(
+            "INSERT INTO msdb.\"dbo.restorehistory\" (restore_history_id, restore_date, destination_database_name, user_name, backup_set_id, restore_type, replace, recovery, restart) \
+             VALUES ((SELECT COALESCE(MAX(restore_history_id), 0) + 1 FROM msdb.\"dbo.restorehistory\"), datetime('now'), ?1, 'sa', 0, ?2, ?3, ?4, 0)",
+            rusqlite::params![target, if info.kind == 'L' { "L" } else { "D" }, o.replace, !o.norecovery],
+        )
+        .map_err(|e| errors::from_sqlite(&e, 1, &[]))?;
+        Ok(())
+    }
+
+    /// RESTORE HEADERONLY: a row per backup set on the (first) device.
+    fn header_only(&self, devices: &[Device]) -> Result<Vec<Outcome>, ServerMessage> {
+        let d = &devices[0];
+        let bytes = self.read_device(d)?;
+        let sets = media::read_sets(&bytes).map_err(|e| {
+            err(3241, format!("The media family on device '{}' is incorrectly formed. SQL Server cannot process this media family. ({})", d.name(), e.0))
+        })?;
+        let columns = vec![
+            col("BackupName", ColumnType::NVarChar(Some(128)), true),
+            col("BackupType", ColumnType::SmallInt, false),
+            col("Compressed", ColumnType::Bit, false),
+            col("Position", ColumnType::SmallInt, false),
+            col("DeviceType", ColumnType::TinyInt, false),
+            col("UserName", ColumnType::NVarChar(Some(128)), true),
+            col("ServerName", ColumnType::NVarChar(Some(128)), false),
+            col("DatabaseName", ColumnType::NVarChar(Some(128)), false),
+            col("DatabaseVersion", ColumnType::Int, false),
+            col("DatabaseCreationDate", ColumnType::DateTime, false),
+            col(
+                "BackupSize",
+                ColumnType::Numeric {
+                    precision: 20,
+                    scale: 0,
+                },
+                false,
+            ),
+            col(
+                "FirstLSN",
+                ColumnType::Numeric {
+                    precision: 25,
+                    scale: 0,
+                },
+                false,
+            ),
+            col(
+                "LastLSN",
+                ColumnType::Numeric {
+                    precision: 25,
+                    scale: 0,
+                },
+                false,
+            ),
+            col(
+                "CheckpointLSN",
+                ColumnType::Numeric {
+                    precision: 25,
+                    scale: 0,
+                },
+                false,
+            ),
+            col(
+                "DatabaseBackupLSN",
+                ColumnType::Numeric {
+                    precision: 25,
+                    scale: 0,
+                },
+                false,
+            ),
+            col("BackupStartDate", ColumnType::DateTime, false),
+            col("BackupFinishDate", ColumnType::DateTime, false),
+            col("CompatibilityLevel", ColumnType::TinyInt, false),
+            col("SoftwareVersionMajor", ColumnType::Int, false),
+            col("SoftwareVersionMinor", ColumnType::Int, false),
+            col("SoftwareVersionBuild", ColumnType::Int, false),
+            col("HasBackupChecksums", ColumnType::Bit, false),
+            col("IsCopyOnly", ColumnType::Bit, false),
+            col("RecoveryModel", ColumnType::NVarChar(Some(60)), false),
+            col(
+                "BackupTypeDescription",
+                ColumnType::NVarChar(Some(60)),
+                false,
+            ),
+            col("FamilyCount", ColumnType::Int, false),
+        ];
+        let rows = sets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let f = &s.info;
+                let (ty, desc) = match f.kind {
+                    'D' => (1, "Database"),
+                    'I' => (5, "Database Differential"),
+                    _ => (2, "Transaction Log"),
+                };
+                vec![
+                    f.name.clone().map_or(Value::Null, Value::Text),
+                    Value::Integer(ty),
+                    Value::Integer(i64::from(f.compressed)),
+                    Value::Integer(i as i64 + 1),
+                    Value::Integer(if matches!(d, Device::Url(_)) { 9 } else { 2 }),
+                    Value::Text(f.user.clone()),
+                    Value::Text(f.server.clone()),
+                    Value::Text(f.database.clone()),
+                    Value::Integer(i64::from(f.database_version)),
+                    Value::Text(f.database_created.clone()),
+                    Value::Text(f.payload_len.to_string()),
+                    Value::Text(f.first_lsn.to_string()),
+                    Value::Text(f.last_lsn.to_string()),
+                    Value::Text(f.checkpoint_lsn.to_string()),
+                    Value::Text(f.database_backup_lsn.to_string()),
+                    Value::Text(f.started.clone()),
+                    Value::Text(f.finished.clone()),
+                    Value::Integer(i64::from(f.compatibility_level)),
+                    Value::Integer(i64::from(f.version.0)),
+                    Value::Integer(i64::from(f.version.1)),
+                    Value::Integer(i64::from(f.version.2)),
+                    Value::Integer(i64::from(f.checksum)),
+                    Value::Integer(i64::from(f.copy_only)),
+                    Value::Text(f.recovery_model.clone()),
+                    Value::Text(desc.into()),
+                    Value::Integer(i64::from(f.family_count)),
+                ]
+            })
+            .collect();
+        Ok(vec![Outcome::Rows { columns, rows }])
+    }
+}
+
+/// The image of a database restored under a new name: sqlsim's catalog views name their own
+/// database (`"Sales".__sqlsim_objects`), and SQLite lets an attached database's views name
+/// only itself, so their text is rewritten to the new name.
+fn renamed(image: &[u8], old: &str, new: &str) -> rusqlite::Result<Vec<u8>> {
+    let mut scratch = rusqlite::Connection::open_in_memory()?;
+    scratch.deserialize_read_exact("main", image, image.len(), false)?;
+    let from = format!("{}.", sqlite_ident(old));
+    let to = format!("{}.", sqlite_ident(new));
+    scratch.execute_batch("PRAGMA writable_schema = ON")?;
+    scratch.execute(
+        "UPDATE sqlite_master SET sql = replace(sql, ?1, ?2) WHERE type IN ('view', 'trigger')",
+        [&from, &to],
+    )?;
+    let version: i64 = scratch.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
+    scratch.execute_batch(&format!(
+        "PRAGMA schema_version = {}; PRAGMA writable_schema = OFF",
+        version + 1
+    ))?;
+    Ok(scratch.serialize("main")?.to_vec())
+}
+
+fn col(name: &str, ty: ColumnType, nullable: bool) -> ColumnMeta {
+    ColumnMeta {
+        name: name.into(),
+        ty,
+        nullable,
+    }
+}
+
+/// RESTORE FILELISTONLY's rows.
+fn file_list(info: &SetInfo) -> Outcome {
+    let columns = vec![
+        col("LogicalName", ColumnType::NVarChar(Some(128)), false),
+        col("PhysicalName", ColumnType::NVarChar(Some(260)), false),
+        col("Type", ColumnType::Char(1), false),
+        col("FileGroupName", ColumnType::NVarChar(Some(128)), true),
+        col(
+            "Size",
+            ColumnType::Numeric {
+                precision: 20,
+                scale: 0,
+            },
+            false,
+        ),
+        col("FileId", ColumnType::BigInt, false),
+    ];
+    let rows = info
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let log = f.type_desc == "LOG";
+            vec![
+                Value::Text(f.logical_name.clone()),
+                Value::Text(f.physical_name.clone()),
+                Value::Text(if log { "L" } else { "D" }.into()),
+                if log {
+                    Value::Null
+                } else {
+                    Value::Text("PRIMARY".into())
+                },
+                Value::Text(((f.size_mb * 1024.0 * 1024.0) as u64).to_string()),
+                Value::Integer(i as i64 + 1),
+            ]
+        })
+        .collect();
+    Outcome::Rows { columns, rows }
+}

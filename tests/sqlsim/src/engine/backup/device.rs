@@ -1,0 +1,245 @@
+//! Where backup bytes go: a file (`DISK =`), or a block blob (`URL =`) reached with the SAS of
+//! the credential named for its container, as SQL Server does. Blob storage is spoken over plain
+//! HTTP/1.1 — Azurite's — with a small client of its own, so the simulator needs no TLS stack.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// A device could not be used: SQL Server's operating-system error number and text.
+#[derive(Debug)]
+pub struct DeviceError {
+    pub os_error: u32,
+    pub text: String,
+}
+
+fn os(os_error: u32, text: impl Into<String>) -> DeviceError {
+    DeviceError {
+        os_error,
+        text: text.into(),
+    }
+}
+
+/// A blob URL split for HTTP.
+struct BlobUrl {
+    host: String,
+    path: String,
+}
+
+fn split_url(url: &str) -> Result<BlobUrl, DeviceError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| os(50, "The request is not supported. (sqlsim reaches blob storage over http only: an Azurite URL)"))?;
+    let (host, path) = rest.split_once('/').ok_or_else(|| {
+        os(
+            123,
+            "The filename, directory name, or volume label syntax is incorrect.",
+        )
+    })?;
+    Ok(BlobUrl {
+        host: host.to_string(),
+        path: format!("/{path}"),
+    })
+}
+
+struct Response {
+    status: u16,
+    body: Vec<u8>,
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+fn request(
+    url: &BlobUrl,
+    method: &str,
+    query: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Result<Response, DeviceError> {
+    let net = |e: std::io::Error| os(53, format!("The network path was not found. ({e})"));
+    let mut conn = TcpStream::connect(&url.host).map_err(net)?;
+    conn.set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(net)?;
+    let target = if query.is_empty() {
+        url.path.clone()
+    } else {
+        format!("{}?{query}", url.path)
+    };
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\nConnection: close\r\nx-ms-version: 2021-08-06\r\n",
+        url.host,
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes()).map_err(net)?;
+    conn.write_all(body).map_err(net)?;
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).map_err(net)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| os(64, "The specified network name is no longer available."))?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = unchunk(&body);
+    }
+    Ok(Response { status, body })
+}
+
+fn unchunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = b.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..eol]).trim(), 16).unwrap_or(0);
+        if size == 0 || b.len() < eol + 2 + size {
+            break;
+        }
+        out.extend_from_slice(&b[eol + 2..eol + 2 + size]);
+        b = &b[eol + 4 + size..];
+    }
+    out
+}
+
+/// SQL Server's reading of a storage answer.
+fn storage_error(status: u16, body: &[u8]) -> DeviceError {
+    match status {
+        404 => os(2, "The system cannot find the file specified."),
+        403 => os(86, "The specified network password is not correct."),
+        _ => os(
+            1117,
+            format!(
+                "The request could not be performed because of an I/O device error. (HTTP {status}: {})",
+                String::from_utf8_lossy(body)
+                    .chars()
+                    .take(200)
+                    .collect::<String>()
+            ),
+        ),
+    }
+}
+
+/// Base64 of a block id (Put Block wants ids of one length, base64-encoded).
+fn block_id(n: usize) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let raw = format!("{n:08}");
+    let b = raw.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let v = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((v >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.replace('+', "%2B")
+        .replace('/', "%2F")
+        .replace('=', "%3D")
+}
+
+/// The blob's size, or None when it does not exist.
+pub fn blob_exists(url: &str, sas: &str) -> Result<bool, DeviceError> {
+    let u = split_url(url)?;
+    let r = request(&u, "HEAD", sas, &[], &[])?;
+    match r.status {
+        200 => Ok(true),
+        404 => Ok(false),
+        s => Err(storage_error(s, &r.body)),
+    }
+}
+
+/// Writes `data` as a block blob in blocks of `block_size`, calling `progress(done, total)`.
+pub fn put_blob(
+    url: &str,
+    sas: &str,
+    data: &[u8],
+    block_size: usize,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<(), DeviceError> {
+    let u = split_url(url)?;
+    let mut ids = Vec::new();
+    for (n, chunk) in data.chunks(block_size.max(1)).enumerate() {
+        let id = block_id(n);
+        let r = request(
+            &u,
+            "PUT",
+            &format!("{sas}&comp=block&blockid={id}"),
+            &[],
+            chunk,
+        )?;
+        if r.status != 201 {
+            return Err(storage_error(r.status, &r.body));
+        }
+        ids.push(id);
+        progress(
+            ((n + 1) * block_size).min(data.len()) as u64,
+            data.len() as u64,
+        );
+    }
+    let list: String = ids
+        .iter()
+        .map(|id| {
+            format!(
+                "<Latest>{}</Latest>",
+                id.replace("%2B", "+")
+                    .replace("%2F", "/")
+                    .replace("%3D", "=")
+            )
+        })
+        .collect();
+    let xml = format!("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>{list}</BlockList>");
+    let r = request(
+        &u,
+        "PUT",
+        &format!("{sas}&comp=blocklist"),
+        &[("Content-Type", "application/xml".into())],
+        xml.as_bytes(),
+    )?;
+    if r.status != 201 {
+        return Err(storage_error(r.status, &r.body));
+    }
+    Ok(())
+}
+
+/// Reads a whole blob.
+pub fn get_blob(url: &str, sas: &str) -> Result<Vec<u8>, DeviceError> {
+    let u = split_url(url)?;
+    let r = request(&u, "GET", sas, &[], &[])?;
+    if r.status != 200 {
+        return Err(storage_error(r.status, &r.body));
+    }
+    Ok(r.body)
+}
+
+/// Reads a file (`DISK =`).
+pub fn read_file(path: &str) -> Result<Vec<u8>, DeviceError> {
+    std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => os(2, "The system cannot find the file specified."),
+        std::io::ErrorKind::PermissionDenied => os(5, "Access is denied."),
+        _ => os(1117, e.to_string()),
+    })
+}
+
+/// Writes a file (`DISK =`) whole.
+pub fn write_file(path: &str, data: &[u8]) -> Result<(), DeviceError> {
+    std::fs::write(path, data).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => os(3, "The system cannot find the path specified."),
+        std::io::ErrorKind::PermissionDenied => os(5, "Access is denied."),
+        _ => os(1117, e.to_string()),
+    })
+}
