@@ -5,6 +5,7 @@
 pub mod diff;
 pub mod discovery;
 mod load;
+pub mod migration;
 mod model;
 
 pub use load::{InventoryError, parse, parse_instance, read};

@@ -1,0 +1,182 @@
+//! The documents between the host's migrate engine and a method plugin: what to move (`plan`
+//! request), the plan (`sqlmig.plan/1`, written to plan.json), one step to run (`run-step`) and
+//! what it did. Secrets never appear in them: the host holds passwords and SAS tokens, and runs
+//! the steps that need one itself (`runner: host`).
+
+use serde::{Deserialize, Serialize};
+
+/// The `schema` of a plan request.
+pub const PLAN_REQUEST: &str = "sqlmig.plan-request/1";
+/// The `schema` of a plan.
+pub const PLAN: &str = "sqlmig.plan/1";
+/// The `schema` of a step request.
+pub const STEP_REQUEST: &str = "sqlmig.step-request/1";
+/// The `schema` of a step's result.
+pub const STEP_RESULT: &str = "sqlmig.step-result/1";
+
+/// The SQL endpoint name of the source in plugin calls.
+pub const SOURCE: &str = "source";
+/// The SQL endpoint name of the target in plugin calls.
+pub const TARGET: &str = "target";
+/// The blob container's name in plugin calls.
+pub const CONTAINER: &str = "backups";
+
+/// One side of the move.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Side {
+    /// As SQL Server tools name it: `HOST[\INSTANCE][,PORT]`.
+    pub server: String,
+    /// `13.0.6300.0`; empty when not known.
+    #[serde(default)]
+    pub product_version: String,
+    /// `onprem`, `rds`, `cloudsql`, `mi`.
+    #[serde(default)]
+    pub platform: String,
+}
+
+impl Side {
+    /// (major, minor, build) of the product version; zeros when unknown.
+    pub fn version(&self) -> (u32, u32, u32) {
+        let mut parts = self
+            .product_version
+            .split('.')
+            .map(|p| p.parse().unwrap_or(0));
+        (
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+            parts.next().unwrap_or(0),
+        )
+    }
+}
+
+/// Where backups go.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Storage {
+    /// The container's URL, without a SAS (`https://acct.blob.core.windows.net/backups`).
+    pub container_url: String,
+    /// A folder the source server writes backups to (`BACKUP … TO DISK`), as the source sees it,
+    /// for sources that cannot back up to a URL; the host uploads from `local_folder`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_folder: Option<String>,
+    /// The same folder as this machine sees it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_folder: Option<String>,
+}
+
+/// A database to move.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DatabaseToMove {
+    pub name: String,
+    /// Its name on the target (the same unless renamed).
+    pub target_name: String,
+    /// Data and log size.
+    pub size_mb: f64,
+    #[serde(default)]
+    pub recovery_model: String,
+}
+
+/// What the host asks a method plugin to plan.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanRequest {
+    pub schema: String,
+    pub source: Side,
+    pub target: Side,
+    pub storage: Storage,
+    pub databases: Vec<DatabaseToMove>,
+    /// Databases moved at once.
+    pub parallelism: u32,
+    /// The method's own options (`sqlmig migrate plan --option key=value`).
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Who runs a step: the plugin (`run-step`), or the host (steps that need a secret or local
+/// files: `create-credential`, `upload`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Runner {
+    #[default]
+    Plugin,
+    Host,
+}
+
+/// One idempotent step.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Unique in the plan: `Sales/backup`.
+    pub id: String,
+    /// The database it works on (empty for instance-wide steps).
+    #[serde(default)]
+    pub database: String,
+    /// What it does: `create-credential`, `backup`, `upload`, `restore`, `verify`, …
+    pub kind: String,
+    #[serde(default)]
+    pub runner: Runner,
+    /// One line for people.
+    pub description: String,
+    /// The step's parameters (no secrets).
+    #[serde(default)]
+    pub args: serde_json::Value,
+    /// The T-SQL or blob operations it will run, for `--dry-run` (values shown as written).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub preview: Vec<String>,
+    /// Expected duration, from the forecast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_s: Option<f64>,
+}
+
+/// A database in the plan.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlannedDatabase {
+    pub name: String,
+    pub target_name: String,
+    pub size_mb: f64,
+    /// Blobs the full backup is striped over.
+    pub stripes: u32,
+    /// `url` (BACKUP TO URL) or `disk` (TO DISK, then uploaded).
+    pub backup_to: String,
+}
+
+/// A plan: what runs, in which order (steps of a database in order; databases in parallel).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema: String,
+    /// The method plugin that planned it and runs its steps.
+    pub method: String,
+    pub source: Side,
+    pub target: Side,
+    pub storage: Storage,
+    pub parallelism: u32,
+    pub databases: Vec<PlannedDatabase>,
+    pub steps: Vec<Step>,
+    /// What the planner wants the DBA to know.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// The move forecast (sizing), as the host computed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forecast: Option<serde_json::Value>,
+}
+
+/// What the host asks a method plugin to run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepRequest {
+    pub schema: String,
+    pub step: Step,
+    /// 1 on the first try; more after a crash or a transient failure.
+    pub attempt: u32,
+    /// True when an earlier attempt started and was not seen to finish (a crash): the step must
+    /// find out what that attempt did before doing it again.
+    #[serde(default)]
+    pub resumed: bool,
+}
+
+/// What a step did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepResult {
+    pub schema: String,
+    /// One line for people.
+    pub message: String,
+    /// What later steps or the report may need (row counts, LSNs, …).
+    #[serde(default)]
+    pub output: serde_json::Value,
+}

@@ -1,0 +1,378 @@
+//! The plan: per database a backup (to URL, or to disk and an upload), a restore and a
+//! verification, after the credentials both servers need for the container.
+
+use serde_json::{Value, json};
+use sqlmig_plugin_sdk::inventory::migration::{
+    PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step,
+};
+use sqlmig_plugin_sdk::{Error, invalid_input, parse_document};
+
+use crate::tsql::{folder, literal, quote_name};
+
+/// The largest blob a stripe should be (MB): Azure's block blob with SQL Server's default
+/// MAXTRANSFERSIZE holds about 195 GB.
+const DEFAULT_BLOB_MAX_MB: f64 = 195.0 * 1024.0;
+/// SQL Server takes at most 64 backup devices.
+const MAX_STRIPES: u32 = 64;
+
+/// Whether the source can BACKUP TO URL: SQL Server 2012 SP1 CU2 (11.0.3339) and later.
+pub fn backs_up_to_url(version: (u32, u32, u32)) -> bool {
+    version.0 > 11 || (version.0 == 11 && version.2 >= 3339)
+}
+
+fn option_f64(req: &PlanRequest, key: &str, default: f64) -> Result<f64, Error> {
+    match req.options.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_f64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .filter(|n| *n > 0.0)
+            .ok_or_else(|| invalid_input(format!("option {key}: {v} is not a positive number"))),
+    }
+}
+
+fn option_bool(req: &PlanRequest, key: &str, default: bool) -> Result<bool, Error> {
+    match req.options.get(key) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
+        Some(v) => Err(invalid_input(format!(
+            "option {key}: {v} is not true or false"
+        ))),
+    }
+}
+
+/// Plans a request.
+pub fn run(request: &str) -> Result<String, Error> {
+    let req: PlanRequest = parse_document(request, "plan request")?;
+    if req.schema != PLAN_REQUEST {
+        return Err(invalid_input(format!(
+            "plan request schema {:?}; this plugin reads {PLAN_REQUEST:?}",
+            req.schema
+        )));
+    }
+    Ok(serde_json::to_string(&plan(&req)?).expect("a plan serializes"))
+}
+
+/// The plan for `req`.
+pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
+    for key in req.options.keys() {
+        if !["blob_max_mb", "compression", "verify"].contains(&key.as_str()) {
+            return Err(invalid_input(format!(
+                "unknown option {key}: method-backup-restore takes blob_max_mb, compression, verify"
+            )));
+        }
+    }
+    let blob_max_mb = option_f64(req, "blob_max_mb", DEFAULT_BLOB_MAX_MB)?;
+    let compression = option_bool(req, "compression", true)?;
+    let verify = option_bool(req, "verify", true)?;
+    if req.databases.is_empty() {
+        return Err(invalid_input("no database to move"));
+    }
+    let to_url = backs_up_to_url(req.source.version());
+    if !to_url && (req.storage.source_folder.is_none() || req.storage.local_folder.is_none()) {
+        return Err(invalid_input(format!(
+            "the source is SQL Server {}, which cannot back up to a URL (2012 SP1 CU2 and later can): give a folder it writes to and this machine reads (--source-folder, --local-folder)",
+            req.source.product_version
+        )));
+    }
+    let container = req.storage.container_url.trim_end_matches('/');
+    let mut steps = vec![
+        credential_step("source", container),
+        credential_step("target", container),
+    ];
+    if !to_url {
+        // The source only writes to its folder; the target still reads the container.
+        steps.remove(0);
+    }
+    let mut databases = Vec::new();
+    let mut notes = Vec::new();
+    for db in &req.databases {
+        let stripes = ((db.size_mb / blob_max_mb).ceil() as u32).clamp(1, MAX_STRIPES);
+        if db.size_mb / f64::from(stripes) > blob_max_mb {
+            notes.push(format!("{}: {stripes} stripes of more than {blob_max_mb} MB each (SQL Server writes at most {MAX_STRIPES})", db.name));
+        }
+        let dir = folder(&db.name);
+        let names: Vec<String> = (1..=stripes)
+            .map(|n| format!("{dir}/{dir}_full_{n}of{stripes}.bak"))
+            .collect();
+        let urls: Vec<String> = names.iter().map(|n| format!("{container}/{n}")).collect();
+        let with = if compression {
+            "COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT"
+        } else {
+            "COPY_ONLY, CHECKSUM, FORMAT, INIT"
+        };
+        if to_url {
+            let devices = urls
+                .iter()
+                .map(|u| format!("URL = {}", literal(u)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            steps.push(Step {
+                id: format!("{}/backup", db.name),
+                database: db.name.clone(),
+                kind: "backup".into(),
+                runner: Runner::Plugin,
+                description: format!("back up {} to {stripes} blob(s)", db.name),
+                args: json!({ "database": db.name, "urls": urls, "compression": compression }),
+                preview: vec![format!(
+                    "source: BACKUP DATABASE {} TO {devices} WITH {with}",
+                    quote_name(&db.name)
+                )],
+                expected_s: None,
+            });
+        } else {
+            let source_folder = req
+                .storage
+                .source_folder
+                .as_deref()
+                .unwrap_or_default()
+                .trim_end_matches(['/', '\\']);
+            let local_folder = req
+                .storage
+                .local_folder
+                .as_deref()
+                .unwrap_or_default()
+                .trim_end_matches('/');
+            let sep = if source_folder.contains('\\') {
+                '\\'
+            } else {
+                '/'
+            };
+            let files: Vec<String> = (1..=stripes)
+                .map(|n| format!("{source_folder}{sep}{dir}_full_{n}of{stripes}.bak"))
+                .collect();
+            let local: Vec<String> = (1..=stripes)
+                .map(|n| format!("{local_folder}/{dir}_full_{n}of{stripes}.bak"))
+                .collect();
+            let devices = files
+                .iter()
+                .map(|f| format!("DISK = {}", literal(f)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let with = with.replace(
+                "COMPRESSION, ",
+                if compression { "COMPRESSION, " } else { "" },
+            );
+            steps.push(Step {
+                id: format!("{}/backup", db.name),
+                database: db.name.clone(),
+                kind: "backup".into(),
+                runner: Runner::Plugin,
+                description: format!(
+                    "back up {} to {stripes} file(s) in {source_folder}",
+                    db.name
+                ),
+                args: json!({ "database": db.name, "files": files, "compression": compression }),
+                preview: vec![format!(
+                    "source: BACKUP DATABASE {} TO {devices} WITH {with}",
+                    quote_name(&db.name)
+                )],
+                expected_s: None,
+            });
+            steps.push(Step {
+                id: format!("{}/upload", db.name),
+                database: db.name.clone(),
+                kind: "upload".into(),
+                runner: Runner::Host,
+                description: format!("upload {stripes} file(s) of {} to the container", db.name),
+                args: json!({ "files": local, "blobs": names }),
+                preview: names
+                    .iter()
+                    .zip(&local)
+                    .map(|(n, l)| {
+                        format!("blob: put {l} as {container}/{n} (staged blocks, MD5 per block)")
+                    })
+                    .collect(),
+                expected_s: None,
+            });
+        }
+        let devices = urls
+            .iter()
+            .map(|u| format!("URL = {}", literal(u)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        steps.push(Step {
+            id: format!("{}/restore", db.name),
+            database: db.name.clone(),
+            kind: "restore".into(),
+            runner: Runner::Plugin,
+            description: format!("restore {} on the target as {}", db.name, db.target_name),
+            args: json!({ "target_name": db.target_name, "urls": urls }),
+            preview: vec![format!(
+                "target: RESTORE DATABASE {} FROM {devices}",
+                quote_name(&db.target_name)
+            )],
+            expected_s: None,
+        });
+        if verify {
+            steps.push(Step {
+                id: format!("{}/verify", db.name),
+                database: db.name.clone(),
+                kind: "verify".into(),
+                runner: Runner::Plugin,
+                description: format!("compare row counts and checksums of {} and {}", db.name, db.target_name),
+                args: json!({ "database": db.name, "target_name": db.target_name }),
+                preview: vec![format!(
+                    "source and target: SELECT COUNT(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) per table of {} / {}",
+                    quote_name(&db.name),
+                    quote_name(&db.target_name)
+                )],
+                expected_s: None,
+            });
+        }
+        databases.push(PlannedDatabase {
+            name: db.name.clone(),
+            target_name: db.target_name.clone(),
+            size_mb: db.size_mb,
+            stripes,
+            backup_to: if to_url { "url" } else { "disk" }.into(),
+        });
+    }
+    Ok(Plan {
+        schema: PLAN.into(),
+        method: "method-backup-restore".into(),
+        source: req.source.clone(),
+        target: req.target.clone(),
+        storage: req.storage.clone(),
+        parallelism: req.parallelism.max(1),
+        databases,
+        steps,
+        notes,
+        forecast: None,
+    })
+}
+
+fn credential_step(endpoint: &str, container: &str) -> Step {
+    Step {
+        id: format!("credential/{endpoint}"),
+        database: String::new(),
+        kind: "create-credential".into(),
+        runner: Runner::Host,
+        description: format!("give the {endpoint} a credential (SAS) for the container"),
+        args: json!({ "endpoint": endpoint, "container_url": container }),
+        preview: vec![format!(
+            "{endpoint}: CREATE CREDENTIAL {} WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '***' (ALTER when it exists)",
+            quote_name(container)
+        )],
+        expected_s: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlmig_plugin_sdk::inventory::migration::{DatabaseToMove, Side, Storage};
+
+    fn request(version: &str, sizes: &[(&str, f64)]) -> PlanRequest {
+        PlanRequest {
+            schema: PLAN_REQUEST.into(),
+            source: Side {
+                server: "sql01".into(),
+                product_version: version.into(),
+                platform: "onprem".into(),
+            },
+            target: Side {
+                server: "mi".into(),
+                product_version: "12.0.2000.8".into(),
+                platform: "mi".into(),
+            },
+            storage: Storage {
+                container_url: "https://acct.blob.core.windows.net/backups/".into(),
+                ..Default::default()
+            },
+            databases: sizes
+                .iter()
+                .map(|(n, s)| DatabaseToMove {
+                    name: n.to_string(),
+                    target_name: n.to_string(),
+                    size_mb: *s,
+                    recovery_model: "FULL".into(),
+                })
+                .collect(),
+            parallelism: 2,
+            options: Default::default(),
+        }
+    }
+
+    #[test]
+    fn stripes_follow_size_and_names_stay_quoted() {
+        let mut req = request(
+            "15.0.4000.1",
+            &[("Small", 10.0), ("Big", 500.0), ("O'Brien]x", 1.0)],
+        );
+        req.options.insert("blob_max_mb".into(), json!(200));
+        let p = plan(&req).unwrap();
+        let stripes: Vec<u32> = p.databases.iter().map(|d| d.stripes).collect();
+        assert_eq!(stripes, [1, 3, 1]);
+        let kinds: Vec<&str> = p.steps.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(&kinds[..2], ["create-credential", "create-credential"]);
+        let backup = p.steps.iter().find(|s| s.id == "Big/backup").unwrap();
+        assert_eq!(backup.args["urls"].as_array().unwrap().len(), 3);
+        assert!(
+            backup.args["urls"][2]
+                .as_str()
+                .unwrap()
+                .starts_with("https://acct.blob.core.windows.net/backups/Big-")
+        );
+        let restore = p
+            .steps
+            .iter()
+            .find(|s| s.id == "O'Brien]x/restore")
+            .unwrap();
+        assert!(
+            restore.preview[0].contains("RESTORE DATABASE [O'Brien]]x] FROM URL = N'"),
+            "{}",
+            restore.preview[0]
+        );
+    }
+
+    #[test]
+    fn old_sources_back_up_to_a_folder_that_is_uploaded() {
+        let mut req = request("10.50.6000.34", &[("Sales", 10.0)]);
+        assert!(
+            plan(&req)
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}"))
+                .unwrap_err()
+                .contains("--source-folder")
+        );
+        req.storage.source_folder = Some("D:\\Backups".into());
+        req.storage.local_folder = Some("/mnt/backups".into());
+        let p = plan(&req).unwrap();
+        let kinds: Vec<&str> = p.steps.iter().map(|s| s.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["create-credential", "backup", "upload", "restore", "verify"]
+        );
+        assert!(
+            p.steps[1].args["files"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("D:\\Backups\\Sales-")
+        );
+        assert!(backs_up_to_url((11, 0, 3339)) && !backs_up_to_url((11, 0, 3000)));
+    }
+
+    #[test]
+    fn bad_options_are_named() {
+        let mut req = request("15.0.4000.1", &[("Sales", 10.0)]);
+        req.options.insert("stripes".into(), json!(4));
+        assert!(
+            plan(&req)
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}"))
+                .unwrap_err()
+                .contains("unknown option stripes")
+        );
+        let mut req = request("15.0.4000.1", &[("Sales", 10.0)]);
+        req.options.insert("blob_max_mb".into(), json!("lots"));
+        assert!(
+            plan(&req)
+                .map(|_| ())
+                .map_err(|e| format!("{e:?}"))
+                .unwrap_err()
+                .contains("blob_max_mb")
+        );
+    }
+}

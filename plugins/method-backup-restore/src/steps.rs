@@ -1,0 +1,291 @@
+//! Running one step. Each step can run again after a crash: a backup overwrites its blobs
+//! (WITH FORMAT), a restore that an earlier attempt finished is recognised, verification only
+//! reads.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlmig_plugin_sdk::inventory::migration::{
+    SOURCE, STEP_REQUEST, STEP_RESULT, StepRequest, StepResult, TARGET,
+};
+use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
+use sqlmig_plugin_sdk::{Error, Rows, clock, invalid_input, log, parse_document, unsupported};
+
+use crate::tsql::quote_name;
+
+/// Runs a step request.
+pub fn run(request: &str) -> Result<String, Error> {
+    let req: StepRequest = parse_document(request, "step request")?;
+    if req.schema != STEP_REQUEST {
+        return Err(invalid_input(format!(
+            "step request schema {:?}; this plugin reads {STEP_REQUEST:?}",
+            req.schema
+        )));
+    }
+    let (message, output) = match req.step.kind.as_str() {
+        "backup" => backup(&args(&req)?)?,
+        "restore" => restore(&args(&req)?, req.resumed)?,
+        "verify" => verify(&args(&req)?)?,
+        other => {
+            return Err(unsupported(&format!(
+                "step kind {other} (method-backup-restore runs backup, restore, verify)"
+            )));
+        }
+    };
+    Ok(serde_json::to_string(&StepResult {
+        schema: STEP_RESULT.into(),
+        message,
+        output,
+    })
+    .expect("serializes"))
+}
+
+fn args<T: for<'de> Deserialize<'de>>(req: &StepRequest) -> Result<T, Error> {
+    serde_json::from_value(req.step.args.clone())
+        .map_err(|e| invalid_input(format!("step {}: arguments: {e}", req.step.id)))
+}
+
+fn text(name: &str, value: &str) -> Param {
+    Param {
+        name: name.into(),
+        value: SqlValue::Text(value.into()),
+    }
+}
+
+fn first(conn: &Connection, statement: &str, params: &[Param]) -> Result<Rows, Error> {
+    let mut sets = conn.query(statement, params)?;
+    if sets.is_empty() {
+        return Err(invalid_input(format!("no result from: {statement}")));
+    }
+    Ok(Rows::new(sets.swap_remove(0)))
+}
+
+#[derive(Deserialize)]
+struct BackupArgs {
+    database: String,
+    #[serde(default)]
+    urls: Vec<String>,
+    #[serde(default)]
+    files: Vec<String>,
+    compression: bool,
+}
+
+/// BACKUP DATABASE @db TO URL = @u1, … WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT: the
+/// database name and devices are parameters, never spliced into the text.
+fn backup(a: &BackupArgs) -> Result<(String, Value), Error> {
+    let conn = sql::connect(SOURCE)?;
+    let (kind, devices) = if a.urls.is_empty() {
+        ("DISK", &a.files)
+    } else {
+        ("URL", &a.urls)
+    };
+    if devices.is_empty() {
+        return Err(invalid_input("backup: no URL or file to back up to"));
+    }
+    let mut params = vec![text("db", &a.database)];
+    let mut list = Vec::new();
+    for (i, d) in devices.iter().enumerate() {
+        params.push(text(&format!("d{}", i + 1), d));
+        list.push(format!("{kind} = @d{}", i + 1));
+    }
+    let compression = if a.compression { "COMPRESSION, " } else { "" };
+    let statement = format!(
+        "BACKUP DATABASE @db TO {} WITH COPY_ONLY, {compression}CHECKSUM, FORMAT, INIT",
+        list.join(", ")
+    );
+    log::info(&format!(
+        "backing up {} to {} device(s)",
+        a.database,
+        devices.len()
+    ));
+    conn.execute(&statement, &params)?;
+    let rows = first(
+        &conn,
+        "SELECT TOP (1) first_lsn, last_lsn, checkpoint_lsn, backup_size FROM msdb.dbo.backupset \
+         WHERE database_name = @db AND type = 'D' ORDER BY backup_set_id DESC",
+        &[text("db", &a.database)],
+    )?;
+    let output = match rows.iter().next() {
+        Some(r) => json!({
+            "first_lsn": r.get::<String>("first_lsn")?,
+            "last_lsn": r.get::<String>("last_lsn")?,
+            "checkpoint_lsn": r.get::<String>("checkpoint_lsn")?,
+            "backup_size": r.get::<f64>("backup_size")?,
+            "devices": devices,
+        }),
+        None => json!({ "devices": devices }),
+    };
+    Ok((
+        format!("backed up {} to {} device(s)", a.database, devices.len()),
+        output,
+    ))
+}
+
+#[derive(Deserialize)]
+struct RestoreArgs {
+    target_name: String,
+    urls: Vec<String>,
+}
+
+/// The target database's state, if it exists.
+fn state(conn: &Connection, name: &str) -> Result<Option<String>, Error> {
+    let rows = first(
+        conn,
+        "SELECT state_desc FROM sys.databases WHERE name = @db",
+        &[text("db", name)],
+    )?;
+    rows.iter()
+        .next()
+        .map(|r| r.get::<String>("state_desc"))
+        .transpose()
+}
+
+/// RESTORE DATABASE @db FROM URL = @u1, …: Managed Instance places the files and recovers.
+fn restore(a: &RestoreArgs, resumed: bool) -> Result<(String, Value), Error> {
+    let conn = sql::connect(TARGET)?;
+    match state(&conn, &a.target_name)?.as_deref() {
+        None => {}
+        Some("ONLINE") if resumed => {
+            return Ok((
+                format!("{} was restored by the earlier attempt", a.target_name),
+                json!({ "resumed": true }),
+            ));
+        }
+        Some("RESTORING") if resumed => {
+            // MI goes on restoring when the client that asked goes away: wait for it.
+            return wait_online(&conn, &a.target_name);
+        }
+        Some(other) => {
+            return Err(invalid_input(format!(
+                "the target already has a database {} ({other}): drop it or restore under another name (--rename)",
+                quote_name(&a.target_name)
+            )));
+        }
+    }
+    let mut params = vec![text("db", &a.target_name)];
+    let mut list = Vec::new();
+    for (i, u) in a.urls.iter().enumerate() {
+        params.push(text(&format!("u{}", i + 1), u));
+        list.push(format!("URL = @u{}", i + 1));
+    }
+    log::info(&format!(
+        "restoring {} from {} blob(s)",
+        a.target_name,
+        a.urls.len()
+    ));
+    conn.execute(
+        &format!("RESTORE DATABASE @db FROM {}", list.join(", ")),
+        &params,
+    )?;
+    wait_online(&conn, &a.target_name)
+}
+
+fn wait_online(conn: &Connection, name: &str) -> Result<(String, Value), Error> {
+    for _ in 0..86_400 {
+        match state(conn, name)?.as_deref() {
+            Some("ONLINE") => {
+                return Ok((format!("restored {name}"), json!({ "state": "ONLINE" })));
+            }
+            Some("RESTORING") | None => clock::sleep(1000),
+            Some(other) => {
+                return Err(invalid_input(format!(
+                    "{} is {other} after the restore",
+                    quote_name(name)
+                )));
+            }
+        }
+    }
+    Err(Error::Timeout(format!(
+        "{} did not come online within a day",
+        quote_name(name)
+    )))
+}
+
+#[derive(Deserialize)]
+struct VerifyArgs {
+    database: String,
+    target_name: String,
+}
+
+/// Per user table: rows and CHECKSUM_AGG(BINARY_CHECKSUM(*)), computed by the server.
+fn table_sums(conn: &Connection, db: &str) -> Result<Vec<(String, i64, Option<i64>)>, Error> {
+    let tables = first(
+        conn,
+        &format!(
+            "SELECT s.name AS schema_name, t.name AS table_name FROM {db}.sys.tables t \
+             JOIN {db}.sys.schemas s ON s.schema_id = t.schema_id ORDER BY s.name, t.name",
+            db = quote_name(db)
+        ),
+        &[],
+    )?;
+    let mut out = Vec::new();
+    for t in tables.iter() {
+        let (schema, table) = (
+            t.get::<String>("schema_name")?,
+            t.get::<String>("table_name")?,
+        );
+        let name = format!(
+            "{}.{}.{}",
+            quote_name(db),
+            quote_name(&schema),
+            quote_name(&table)
+        );
+        let r = first(
+            conn,
+            &format!("SELECT COUNT(*) AS n, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS c FROM {name}"),
+            &[],
+        )?;
+        let row = r
+            .iter()
+            .next()
+            .ok_or_else(|| invalid_input(format!("no count from {name}")))?;
+        out.push((
+            format!("{schema}.{table}"),
+            row.get::<i64>("n")?,
+            row.get::<Option<i64>>("c")?,
+        ));
+    }
+    Ok(out)
+}
+
+fn verify(a: &VerifyArgs) -> Result<(String, Value), Error> {
+    let source = table_sums(&sql::connect(SOURCE)?, &a.database)?;
+    let target = table_sums(&sql::connect(TARGET)?, &a.target_name)?;
+    let mut differences = Vec::new();
+    for (name, rows, sum) in &source {
+        match target.iter().find(|t| &t.0 == name) {
+            None => differences.push(format!("{name}: missing on the target")),
+            Some((_, r, _)) if r != rows => differences.push(format!(
+                "{name}: {rows} rows on the source, {r} on the target"
+            )),
+            Some((_, _, s)) if s != sum => differences.push(format!("{name}: checksums differ")),
+            Some(_) => {}
+        }
+    }
+    for (name, _, _) in &target {
+        if !source.iter().any(|s| &s.0 == name) {
+            differences.push(format!("{name}: only on the target"));
+        }
+    }
+    let rows: i64 = source.iter().map(|t| t.1).sum();
+    let tables: Vec<Value> = source
+        .iter()
+        .map(|(n, r, c)| json!({ "table": n, "rows": r, "checksum": c }))
+        .collect();
+    let ok = differences.is_empty();
+    let message = if ok {
+        format!(
+            "{} tables, {rows} rows: counts and checksums equal",
+            source.len()
+        )
+    } else {
+        format!(
+            "{} difference(s): {}",
+            differences.len(),
+            differences.join("; ")
+        )
+    };
+    Ok((
+        message,
+        json!({ "ok": ok, "tables": tables, "differences": differences }),
+    ))
+}
