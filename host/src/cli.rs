@@ -8,6 +8,7 @@ mod backup_cmd;
 mod discover_cmd;
 mod failure;
 mod inventory_cmd;
+mod migrate_cmd;
 mod output;
 mod perf_cmd;
 mod plugin_cmd;
@@ -98,6 +99,9 @@ pub enum Command {
     /// Read backup files offline: headers, restore chains, what is missing.
     #[command(subcommand)]
     Backup(backup_cmd::BackupCommand),
+    /// Move databases: plan, run (journaled, resumable), status.
+    #[command(subcommand)]
+    Migrate(migrate_cmd::MigrateCommand),
 }
 
 /// What every command gets: paths, config, output settings.
@@ -169,6 +173,7 @@ pub fn run() -> ExitCode {
             Command::Perf(cmd) => perf_cmd::run(&ctx, cmd).await,
             Command::Sku(cmd) => sku_cmd::run(&ctx, cmd),
             Command::Backup(cmd) => backup_cmd::run(&ctx, cmd),
+            Command::Migrate(cmd) => migrate_cmd::run(&ctx, cmd).await,
         }
     });
     match result {

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod credentials;
 pub mod discover;
+pub mod migrate;
 pub mod plugins;
 pub mod runtime;
 pub mod secret;

@@ -117,6 +117,36 @@ impl AzureContainer {
     }
 }
 
+impl AzureContainer {
+    /// Stages a block with its MD5, which the service checks before storing it (a block
+    /// damaged on the way is refused, not stored).
+    pub async fn put_block_md5(
+        &self,
+        blob: &str,
+        block_id: &str,
+        data: Vec<u8>,
+        md5: [u8; 16],
+    ) -> Result<(), CapabilityError> {
+        let len = data.len() as u64;
+        let options = azure_storage_blob::models::BlockBlobClientStageBlockOptions {
+            transactional_content_md5: Some(md5.to_vec()),
+            ..Default::default()
+        };
+        self.client
+            .blob_client(blob)
+            .block_blob_client()
+            .stage_block(
+                block_id.as_bytes(),
+                len,
+                Bytes::from(data).into(),
+                Some(options),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("put block", blob, e))
+    }
+}
+
 #[async_trait]
 impl BlobContainer for AzureContainer {
     async fn put_block(

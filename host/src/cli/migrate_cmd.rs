@@ -1,0 +1,519 @@
+//! `sqlmig migrate plan|run|status`: plan a move from an inventory, run it (journaled,
+//! resumable), see where it stands.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlmig_inventory::migration::{CONTAINER, PLAN, Plan, SOURCE, Side, Storage, TARGET};
+
+use super::output::{Table, write_json, write_text};
+use super::{Context, Failure, OutputFormat};
+use crate::capabilities::{CapabilitySet, Services};
+use crate::credentials::{SecretFor, secret};
+use crate::migrate::host_context;
+use crate::migrate::journal::{self, Journal};
+use crate::migrate::plan::{
+    PlanInputs, ask_plugin, attach_forecast, moving_from_inventory, pick_instance, render, request,
+};
+use crate::migrate::run::{Executor, Retry};
+use crate::migrate::upload::UploadOptions;
+use crate::plugins::load_plugin;
+use crate::plugins::store::PluginStore;
+use crate::runtime::{LoadedPlugin, Runtime};
+use crate::secret::Secret;
+use crate::sizing::forecast::Assumptions;
+use crate::sizing::limits::{Tier, log_rate_mb_s};
+use crate::sizing::perf_file::PerfFile;
+use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
+use crate::storage::azure_blob::{AzureContainer, ContainerAccess};
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// Plan a move: which databases, how they are backed up, shipped and restored, and how long
+    /// it should take. Writes plan.json (--out) for `migrate run`.
+    ///
+    /// Examples:
+    ///   sqlmig migrate plan --inventory inventory.json --target mi.abc.database.windows.net \
+    ///       --container-url https://acct.blob.core.windows.net/backups --out plan.json
+    ///   sqlmig migrate plan --inventory inv.json --databases Sales,HR --rename HR=People \
+    ///       --target mi,1433 --container-url … --option blob_max_mb=102400 --out plan.json
+    Plan(PlanArgs),
+    /// Run a plan (or what is left of it after an interruption).
+    ///
+    /// Each step is recorded in the journal (plan.journal beside the plan) before and after it
+    /// runs: a run that was killed or failed is started again with the same command and goes on
+    /// where it stopped. Passwords come from SQLMIG_SOURCE_PASSWORD and SQLMIG_TARGET_PASSWORD,
+    /// the container's SAS from SQLMIG_SAS (or --secrets FILE).
+    ///
+    /// Example: sqlmig migrate run plan.json --source-user migrator --target-user migrator
+    Run(RunArgs),
+    /// Where a migration stands: each step's state, attempts and result, from the journal.
+    ///
+    /// Example: sqlmig migrate status plan.json
+    Status {
+        /// The plan.
+        plan: PathBuf,
+        /// The journal (plan.journal beside the plan unless given).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The inventory to move from (sqlmig discover --out FILE).
+    #[arg(long)]
+    pub inventory: PathBuf,
+    /// The instance, when the inventory holds several.
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Databases to move, comma-separated; every user database when not given.
+    #[arg(long, value_delimiter = ',')]
+    pub databases: Vec<String>,
+    /// Restore a database under another name: SOURCE=TARGET. Repeatable.
+    #[arg(long, value_name = "SOURCE=TARGET")]
+    pub rename: Vec<String>,
+    /// The source as SQL Server tools name it (HOST[\INSTANCE][,PORT]); the inventory's address
+    /// when not given.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// The target Managed Instance (HOST[,PORT]).
+    #[arg(long)]
+    pub target: String,
+    /// The target's platform.
+    #[arg(long, default_value = "mi")]
+    pub target_platform: String,
+    /// The blob container backups go to (no SAS in it: the SAS comes from SQLMIG_SAS).
+    #[arg(long)]
+    pub container_url: String,
+    /// For sources older than SQL Server 2012 SP1 CU2: a folder the source backs up to, as the
+    /// source names it (D:\Backups, \\share\backups).
+    #[arg(long)]
+    pub source_folder: Option<String>,
+    /// The same folder as this machine reads it (uploaded from here).
+    #[arg(long)]
+    pub local_folder: Option<String>,
+    /// The method plugin.
+    #[arg(long, default_value = "method-backup-restore")]
+    pub method: String,
+    /// Databases moved at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub parallel: u32,
+    /// A method option, KEY=VALUE (method-backup-restore: blob_max_mb, compression, verify).
+    #[arg(long = "option", value_name = "KEY=VALUE")]
+    pub options: Vec<String>,
+    /// The target's service tier, for the forecast's log-rate limit.
+    #[arg(long, value_parser = ["gp", "bc"], default_value = "gp")]
+    pub target_tier: String,
+    /// The target's vCores, for the forecast's log-rate limit.
+    #[arg(long, default_value_t = 8)]
+    pub target_vcores: u32,
+    /// A performance collection (sqlmig perf collect) for log-rate peaks; the inventory's backup
+    /// history gives daily averages otherwise.
+    #[arg(long)]
+    pub perf: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The plan (sqlmig migrate plan --out FILE).
+    pub plan: PathBuf,
+    /// The source login.
+    #[arg(long)]
+    pub source_user: Option<String>,
+    /// The target login.
+    #[arg(long)]
+    pub target_user: Option<String>,
+    /// A TOML file with source_password, target_password and sas (owner-readable only).
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// How connections are encrypted.
+    #[arg(long, value_enum, default_value_t = Encrypt::Strict)]
+    pub encrypt: Encrypt,
+    /// Accept servers' self-signed certificates.
+    #[arg(long)]
+    pub trust_server_certificate: bool,
+    /// The journal (plan.journal beside the plan unless given).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Print the T-SQL and blob operations of the steps left, run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Tries for a step that fails transiently (a dropped connection, a failover, storage 5xx).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub tries: u32,
+    /// The first wait before a retry, in milliseconds (doubling each time).
+    #[arg(long, default_value_t = 2000, value_name = "MS")]
+    pub retry_wait: u64,
+    /// Blocks uploaded at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub upload_concurrency: u16,
+}
+
+/// Runs a migrate subcommand.
+pub async fn run(ctx: &Context, cmd: MigrateCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        MigrateCommand::Plan(args) => plan(ctx, args).await,
+        MigrateCommand::Run(args) => run_plan(ctx, args).await,
+        MigrateCommand::Status { plan, journal } => status(ctx, &plan, journal.as_deref()),
+    }
+}
+
+fn load_method(
+    ctx: &Context,
+    name: &str,
+    granted: &CapabilitySet,
+) -> Result<LoadedPlugin, Failure> {
+    let config = ctx.config()?;
+    let store = PluginStore::new(ctx.paths.plugins_dir());
+    let plugin = store
+        .find(name)
+        .map_err(|e| Failure::bad_input(e).hint("list method plugins with `sqlmig plugin list`"))?;
+    if plugin.manifest.kind != "method" {
+        return Err(Failure::bad_input(format!(
+            "{name} is a {} plugin, not a migration method",
+            plugin.manifest.kind
+        )));
+    }
+    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
+        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
+    load_plugin(&runtime, &plugin, &config, granted).map_err(|e| Failure::io(e.to_string()))
+}
+
+fn pairs(values: &[String], flag: &str) -> Result<Vec<(String, String)>, Failure> {
+    values
+        .iter()
+        .map(|v| {
+            v.split_once('=')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| Failure::bad_input(format!("{flag} {v}: write KEY=VALUE")))
+        })
+        .collect()
+}
+
+async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
+    let inventory = super::inventory_cmd::read(&args.inventory)?;
+    let renames = pairs(&args.rename, "--rename")?;
+    let mut options = serde_json::Map::new();
+    for (k, v) in pairs(&args.options, "--option")? {
+        let value = serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v));
+        options.insert(k, value);
+    }
+    if args.container_url.contains('?') {
+        return Err(Failure::bad_input(
+            "--container-url carries a query: give the URL without its SAS (the SAS comes from SQLMIG_SAS or --secrets)",
+        ));
+    }
+    let target =
+        ServerName::parse(&args.target).map_err(|e| Failure::bad_input(format!("--target {e}")))?;
+    if let Some(s) = &args.source {
+        ServerName::parse(s).map_err(|e| Failure::bad_input(format!("--source {e}")))?;
+    }
+    let inputs = PlanInputs {
+        inventory: &inventory,
+        instance: args.instance.as_deref(),
+        databases: &args.databases,
+        renames: &renames,
+        source_server: args.source.clone(),
+        target: Side {
+            server: target.to_string(),
+            product_version: String::new(),
+            platform: args.target_platform.clone(),
+        },
+        storage: Storage {
+            container_url: args.container_url.trim_end_matches('/').to_string(),
+            source_folder: args.source_folder.clone(),
+            local_folder: args
+                .local_folder
+                .clone()
+                .or_else(|| args.source_folder.clone()),
+        },
+        parallelism: args.parallel,
+        options,
+    };
+    let req = request(&inputs)
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", args.inventory.display())))?;
+    let plugin = load_method(ctx, &args.method, &CapabilitySet::default())?;
+    let mut plan = ask_plugin(&plugin, &req)
+        .await
+        .map_err(Failure::bad_input)?;
+    let inst = pick_instance(&inventory, args.instance.as_deref()).map_err(Failure::bad_input)?;
+    let moving = match &args.perf {
+        Some(p) => {
+            let f = PerfFile::read(p).map_err(Failure::bad_input)?;
+            let all = f.moving(95.0);
+            plan.databases
+                .iter()
+                .filter_map(|d| all.iter().find(|m| m.database == d.name).cloned())
+                .collect()
+        }
+        None => moving_from_inventory(inst, &plan),
+    };
+    let tier = if args.target_tier == "bc" {
+        Tier::BusinessCritical
+    } else {
+        Tier::GeneralPurpose
+    };
+    let forecast = attach_forecast(
+        &mut plan,
+        &moving,
+        log_rate_mb_s(tier, args.target_vcores),
+        &Assumptions::default(),
+    );
+    let value = serde_json::to_value(&plan).expect("a plan serializes");
+    if let Some(out) = &ctx.out {
+        write_json(&value, Some(out))?;
+        if !ctx.quiet {
+            eprint!("{}", render(&plan, Some(&forecast)));
+            eprintln!(
+                "\nwrote {}; run it with `sqlmig migrate run {}`",
+                out.display(),
+                out.display()
+            );
+        }
+    } else if ctx.output == OutputFormat::Json {
+        write_json(&value, None)?;
+    } else {
+        print!("{}", render(&plan, Some(&forecast)));
+        eprintln!("hint: keep the plan with --out plan.json, then `sqlmig migrate run plan.json`");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a plan file; returns it and its SHA-256 (the journal is tied to it).
+fn read_plan(path: &Path) -> Result<(Plan, String), Failure> {
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    let mut de = serde_json::Deserializer::from_slice(&bytes);
+    let plan: Plan = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        Failure::bad_input(format!(
+            "{}: not a plan: at {}: {}",
+            path.display(),
+            e.path(),
+            e.inner()
+        ))
+        .hint("a plan is written by `sqlmig migrate plan --out FILE`")
+    })?;
+    if plan.schema != PLAN {
+        return Err(Failure::bad_input(format!(
+            "{}: schema {:?}, expected {PLAN:?}",
+            path.display(),
+            plan.schema
+        )));
+    }
+    Ok((plan, hex::encode(Sha256::digest(&bytes))))
+}
+
+async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
+    let (plan, sha) = read_plan(&args.plan)?;
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| journal::path_for(&args.plan));
+    if args.dry_run {
+        return dry_run(&plan, &journal_path, &sha);
+    }
+    let (Some(source_user), Some(target_user)) = (&args.source_user, &args.target_user) else {
+        return Err(Failure::bad_input(
+            "migrate run needs --source-user and --target-user (or --dry-run)",
+        ));
+    };
+    let secrets = args.secrets.as_deref();
+    let source_password =
+        secret(SecretFor::Source, source_user, secrets).map_err(Failure::bad_input)?;
+    let target_password =
+        secret(SecretFor::Target, target_user, secrets).map_err(Failure::bad_input)?;
+    let sas =
+        secret(SecretFor::Sas, "the container's SAS token", secrets).map_err(Failure::bad_input)?;
+    let endpoint =
+        |server: &str, user: &str, password: &Secret, which: &str| -> Result<Endpoint, Failure> {
+            let name = ServerName::parse(server)
+                .map_err(|e| Failure::bad_input(format!("{}: {which} {e}", args.plan.display())))?;
+            let mut e = Endpoint::new(name, user, password.clone());
+            e.encrypt = args.encrypt;
+            e.trust_server_certificate = args.trust_server_certificate;
+            e.connect_timeout = Duration::from_secs(30);
+            Ok(e)
+        };
+    let sql = Arc::new(TdsBackend::new(BTreeMap::from([
+        (
+            SOURCE.to_string(),
+            endpoint(&plan.source.server, source_user, &source_password, "source")?,
+        ),
+        (
+            TARGET.to_string(),
+            endpoint(&plan.target.server, target_user, &target_password, "target")?,
+        ),
+    ])));
+    let container = AzureContainer::connect(&ContainerAccess {
+        url: plan.storage.container_url.clone(),
+        sas: sas.clone(),
+    })
+    .map_err(|e| Failure::bad_input(format!("{}: {e}", args.plan.display())))?;
+    let journal = Journal::open(&journal_path, &sha).map_err(Failure::bad_input)?;
+    let journal = Arc::new(Mutex::new(journal));
+    let granted = CapabilitySet {
+        sql: vec![SOURCE.into(), TARGET.into()],
+        blob: vec![CONTAINER.into()],
+        ..Default::default()
+    };
+    let plugin = load_method(ctx, &plan.method, &granted)?;
+    let services = Services {
+        sql: Some(sql.clone()),
+        ..Default::default()
+    };
+    let executor = Executor {
+        host: host_context(
+            sql,
+            Some(Arc::new(container)),
+            sas.clone(),
+            journal.clone(),
+            UploadOptions {
+                concurrency: args.upload_concurrency.into(),
+                ..Default::default()
+            },
+            !ctx.quiet,
+        ),
+        plan,
+        plugin: Arc::new(plugin),
+        services,
+        journal,
+        retry: Retry {
+            attempts: args.tries,
+            base: Duration::from_millis(args.retry_wait),
+        },
+        quiet: ctx.quiet,
+        secrets: vec![source_password, target_password, sas],
+    };
+    let summary = executor.run().await.map_err(Failure::io)?;
+    if ctx.output == OutputFormat::Json {
+        write_json(
+            &json!({
+                "done": summary.done,
+                "already_done": summary.already_done,
+                "failed": summary.failed.iter().map(|(s, why)| json!({ "step": s, "error": why })).collect::<Vec<_>>(),
+                "not_run": summary.not_run,
+            }),
+            ctx.out.as_deref(),
+        )?;
+    }
+    if summary.failed.is_empty() {
+        if !ctx.quiet {
+            eprintln!(
+                "migration complete: {} step(s) run, {} done earlier",
+                summary.done.len(),
+                summary.already_done.len()
+            );
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        if !ctx.quiet {
+            eprintln!(
+                "{} step(s) failed, {} not run; fix the cause and run the same command again to go on",
+                summary.failed.len(),
+                summary.not_run.len()
+            );
+        }
+        Ok(ExitCode::from(3))
+    }
+}
+
+/// The steps left and what they would run, without connecting to anything.
+fn dry_run(plan: &Plan, journal_path: &Path, sha: &str) -> Result<ExitCode, Failure> {
+    let journal = if journal_path.exists() {
+        Some(Journal::open(journal_path, sha).map_err(Failure::bad_input)?)
+    } else {
+        None
+    };
+    let mut out = String::new();
+    for s in &plan.steps {
+        let state = match &journal {
+            Some(j) => j.step(&s.id).map_err(Failure::io)?.state.as_str(),
+            None => "pending",
+        };
+        if state == "done" {
+            out.push_str(&format!("# {} (done)\n", s.id));
+            continue;
+        }
+        out.push_str(&format!("# {}: {}\n", s.id, s.description));
+        for p in &s.preview {
+            out.push_str(&format!("{p}\n"));
+        }
+    }
+    write_text(&out, None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<ExitCode, Failure> {
+    let (plan, sha) = read_plan(plan_path)?;
+    let path = journal
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| journal::path_for(plan_path));
+    let j = if path.exists() {
+        Some(Journal::open(&path, &sha).map_err(Failure::bad_input)?)
+    } else {
+        None
+    };
+    let mut rows = Vec::new();
+    for s in &plan.steps {
+        let rec = match &j {
+            Some(j) => Some(j.step(&s.id).map_err(Failure::io)?),
+            None => None,
+        };
+        rows.push((s, rec));
+    }
+    if ctx.output == OutputFormat::Json {
+        let steps: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(s, r)| {
+                json!({
+                    "step": s.id,
+                    "database": s.database,
+                    "kind": s.kind,
+                    "state": r.as_ref().map_or("pending", |r| r.state.as_str()),
+                    "attempts": r.as_ref().map_or(0, |r| r.attempts),
+                    "finished_at": r.as_ref().and_then(|r| r.finished_at.clone()),
+                    "message": r.as_ref().and_then(|r| r.message.clone()),
+                    "error": r.as_ref().and_then(|r| r.error.clone()),
+                    "output": r.as_ref().and_then(|r| r.output.clone()),
+                })
+            })
+            .collect();
+        write_json(
+            &json!({ "plan": plan_path, "journal": path, "steps": steps }),
+            ctx.out.as_deref(),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = Table::new(&["STEP", "STATE", "TRIES", "FINISHED", "RESULT"]);
+    for (s, r) in &rows {
+        let (state, tries, finished, result) = match r {
+            Some(r) => (
+                r.state.as_str(),
+                r.attempts.to_string(),
+                r.finished_at.clone().unwrap_or_default(),
+                r.error
+                    .clone()
+                    .or_else(|| r.message.clone())
+                    .unwrap_or_default(),
+            ),
+            None => ("pending", "0".into(), String::new(), String::new()),
+        };
+        t.row(vec![s.id.clone(), state.into(), tries, finished, result]);
+    }
+    print!("{}", t.render());
+    if j.is_none() {
+        eprintln!(
+            "(no journal yet: {} — the plan has not been run)",
+            path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,139 @@
+//! The steps the host runs itself because they need what plugins never see: the SAS token
+//! (`create-credential`) and local files (`upload`).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlmig_inventory::migration::Step;
+
+use super::journal::Journal;
+use super::run::StepFailure;
+use super::upload::{UploadFile, UploadOptions, upload};
+use crate::capabilities::sql::{Param, SqlBackend, SqlValue};
+use crate::secret::{Secret, redact};
+use crate::storage::azure_blob::AzureContainer;
+
+/// What host steps work with.
+pub struct HostContext {
+    pub sql: Arc<dyn SqlBackend>,
+    pub container: Option<Arc<AzureContainer>>,
+    pub sas: Secret,
+    pub journal: Arc<Mutex<Journal>>,
+    pub upload: UploadOptions,
+    pub progress: bool,
+}
+
+/// `[name]` with `]` doubled.
+fn quote_name(name: &str) -> String {
+    format!("[{}]", name.replace(']', "]]"))
+}
+
+/// Runs a host step.
+pub async fn run(ctx: &HostContext, step: &Step) -> Result<(String, Value), StepFailure> {
+    match step.kind.as_str() {
+        "create-credential" => create_credential(ctx, step).await,
+        "upload" => upload_files(ctx, step).await,
+        other => Err(StepFailure::permanent(format!(
+            "the host runs no step of kind {other}; the plan is from another sqlmig"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+struct CredentialArgs {
+    endpoint: String,
+    container_url: String,
+}
+
+/// CREATE (or ALTER) CREDENTIAL [container URL] WITH IDENTITY = 'SHARED ACCESS SIGNATURE',
+/// SECRET = '…': CREDENTIAL statements take no parameters, so the name is a quoted identifier
+/// and the secret an escaped literal; the statement is never logged and errors are redacted.
+async fn create_credential(ctx: &HostContext, step: &Step) -> Result<(String, Value), StepFailure> {
+    let a: CredentialArgs = serde_json::from_value(step.args.clone())
+        .map_err(|e| StepFailure::permanent(format!("step {}: {e}", step.id)))?;
+    let redacted =
+        |e: crate::capabilities::CapabilityError| StepFailure::from_capability(&e, &[&ctx.sas]);
+    let mut session = ctx.sql.connect(&a.endpoint).await.map_err(redacted)?;
+    let sets = session
+        .query(
+            "SELECT COUNT(*) AS n FROM sys.credentials WHERE name = @name",
+            &[Param {
+                name: "name".into(),
+                value: SqlValue::Text(a.container_url.clone()),
+            }],
+        )
+        .await
+        .map_err(redacted)?;
+    let exists = matches!(sets.first().and_then(|s| s.rows.first()).and_then(|r| r.first()), Some(SqlValue::Int(n)) if *n > 0);
+    let verb = if exists { "ALTER" } else { "CREATE" };
+    let secret = ctx.sas.expose().trim_start_matches('?').replace('\'', "''");
+    let statement = format!(
+        "{verb} CREDENTIAL {} WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{secret}'",
+        quote_name(&a.container_url)
+    );
+    session.execute(&statement, &[]).await.map_err(redacted)?;
+    Ok((
+        format!("{} has a credential for {}", a.endpoint, a.container_url),
+        json!({ "endpoint": a.endpoint, "altered": exists }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct UploadArgs {
+    files: Vec<String>,
+    blobs: Vec<String>,
+}
+
+async fn upload_files(ctx: &HostContext, step: &Step) -> Result<(String, Value), StepFailure> {
+    let a: UploadArgs = serde_json::from_value(step.args.clone())
+        .map_err(|e| StepFailure::permanent(format!("step {}: {e}", step.id)))?;
+    let container = ctx.container.as_ref().ok_or_else(|| {
+        StepFailure::permanent(
+            "the upload needs the container: give --container-url and its SAS".to_string(),
+        )
+    })?;
+    let files: Vec<UploadFile> = a
+        .files
+        .iter()
+        .zip(&a.blobs)
+        .map(|(f, b)| UploadFile {
+            local: PathBuf::from(f),
+            blob: b.clone(),
+        })
+        .collect();
+    let label = step.database.clone();
+    let show = ctx.progress;
+    let report = move |done: u64, total: u64| {
+        if show && total > 0 {
+            eprint!(
+                "\r  {label}: uploaded {:.1} of {:.1} MB ({:.0}%)   ",
+                done as f64 / 1048576.0,
+                total as f64 / 1048576.0,
+                done as f64 * 100.0 / total as f64
+            );
+        }
+    };
+    let stats = upload(container, &files, Some(&ctx.journal), ctx.upload, &report)
+        .await
+        .map_err(|e| StepFailure::transient(redact(&e, &[&ctx.sas])))?;
+    if ctx.progress {
+        eprintln!();
+    }
+    let mb = stats.bytes as f64 / 1048576.0;
+    Ok((
+        format!(
+            "uploaded {} file(s), {mb:.1} MB in {:.1} s ({:.1} MB/s){}",
+            files.len(),
+            stats.seconds,
+            mb / stats.seconds.max(1e-6),
+            if stats.blocks_skipped > 0 {
+                format!(", {} block(s) already stored", stats.blocks_skipped)
+            } else {
+                String::new()
+            }
+        ),
+        json!({ "bytes": stats.bytes, "seconds": stats.seconds, "blocks_sent": stats.blocks_sent, "blocks_skipped": stats.blocks_skipped }),
+    ))
+}

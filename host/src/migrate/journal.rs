@@ -1,0 +1,315 @@
+//! The migration journal: a SQLite file beside the plan. Every step is recorded before it starts
+//! and after it ends, with what it did; uploaded blocks are recorded as they are stored, so an
+//! interrupted upload resumes without sending them again. Nothing secret is written here.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Where a step stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepState {
+    /// Not started.
+    Pending,
+    /// Started and not seen to end: running now, or interrupted.
+    Running,
+    Done,
+    Failed,
+}
+
+impl StepState {
+    fn parse(s: &str) -> StepState {
+        match s {
+            "running" => StepState::Running,
+            "done" => StepState::Done,
+            "failed" => StepState::Failed,
+            _ => StepState::Pending,
+        }
+    }
+
+    /// The word the journal and `migrate status` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Pending => "pending",
+            StepState::Running => "running",
+            StepState::Done => "done",
+            StepState::Failed => "failed",
+        }
+    }
+}
+
+/// One step's record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRecord {
+    pub id: String,
+    pub state: StepState,
+    pub attempts: u32,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub message: Option<String>,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// An open journal.
+#[derive(Debug)]
+pub struct Journal {
+    conn: Connection,
+    pub path: PathBuf,
+}
+
+/// The journal's path for a plan file: `plan.json` → `plan.journal`.
+pub fn path_for(plan: &Path) -> PathBuf {
+    plan.with_extension("journal")
+}
+
+fn now() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
+impl Journal {
+    /// Opens (or creates) the journal at `path` for the plan whose SHA-256 is `plan_sha`; a
+    /// journal begun for another plan is refused.
+    pub fn open(path: &Path, plan_sha: &str) -> Result<Journal, String> {
+        let fail = |e: rusqlite::Error| format!("journal {}: {e}", path.display());
+        let conn = Connection::open(path).map_err(fail)?;
+        // Every record reaches the disk before the step goes on: a crash loses nothing recorded.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS steps (
+                 id TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                 started_at TEXT, finished_at TEXT, message TEXT, output TEXT, error TEXT);
+             CREATE TABLE IF NOT EXISTS events (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, step TEXT NOT NULL,
+                 event TEXT NOT NULL, detail TEXT);
+             CREATE TABLE IF NOT EXISTS blocks (
+                 blob TEXT NOT NULL, block_id TEXT NOT NULL, size INTEGER NOT NULL,
+                 md5 TEXT NOT NULL, PRIMARY KEY (blob, block_id));",
+        )
+        .map_err(fail)?;
+        let existing: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'plan_sha256'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(fail)?;
+        match existing {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta VALUES ('plan_sha256', ?1), ('created', ?2)",
+                    params![plan_sha, now()],
+                )
+                .map_err(fail)?;
+            }
+            Some(sha) if sha == plan_sha => {}
+            Some(_) => {
+                return Err(format!(
+                    "journal {} belongs to another plan (the plan file changed after the migration began); \
+                     keep the plan it was begun with, or start over with a new journal (--journal FILE)",
+                    path.display()
+                ));
+            }
+        }
+        Ok(Journal {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn fail(&self, e: rusqlite::Error) -> String {
+        format!("journal {}: {e}", self.path.display())
+    }
+
+    /// The step's record (pending when never started).
+    pub fn step(&self, id: &str) -> Result<StepRecord, String> {
+        let rec = self
+            .conn
+            .query_row(
+                "SELECT state, attempts, started_at, finished_at, message, output, error FROM steps WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(StepRecord {
+                        id: id.to_string(),
+                        state: StepState::parse(&r.get::<_, String>(0)?),
+                        attempts: r.get(1)?,
+                        started_at: r.get(2)?,
+                        finished_at: r.get(3)?,
+                        message: r.get(4)?,
+                        output: r.get::<_, Option<String>>(5)?.and_then(|s| serde_json::from_str(&s).ok()),
+                        error: r.get(6)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.fail(e))?;
+        Ok(rec.unwrap_or(StepRecord {
+            id: id.to_string(),
+            state: StepState::Pending,
+            attempts: 0,
+            started_at: None,
+            finished_at: None,
+            message: None,
+            output: None,
+            error: None,
+        }))
+    }
+
+    fn event(&self, step: &str, event: &str, detail: &str) -> Result<(), String> {
+        self.conn
+            .execute(
+                "INSERT INTO events (at, step, event, detail) VALUES (?1, ?2, ?3, ?4)",
+                params![now(), step, event, detail],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Records that the step starts (another attempt); returns the attempt's number.
+    pub fn begin(&self, id: &str) -> Result<u32, String> {
+        self.conn
+            .execute(
+                "INSERT INTO steps (id, state, attempts, started_at) VALUES (?1, 'running', 1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET state = 'running', attempts = attempts + 1,
+                     started_at = excluded.started_at, finished_at = NULL, error = NULL",
+                params![id, now()],
+            )
+            .map_err(|e| self.fail(e))?;
+        let attempt = self.step(id)?.attempts;
+        self.event(id, "begin", &format!("attempt {attempt}"))?;
+        Ok(attempt)
+    }
+
+    /// Records that the step finished.
+    pub fn finish(
+        &self,
+        id: &str,
+        message: &str,
+        output: &serde_json::Value,
+    ) -> Result<(), String> {
+        self.conn
+            .execute(
+                "UPDATE steps SET state = 'done', finished_at = ?2, message = ?3, output = ?4, error = NULL WHERE id = ?1",
+                params![id, now(), message, output.to_string()],
+            )
+            .map_err(|e| self.fail(e))?;
+        self.event(id, "done", message)
+    }
+
+    /// Records that the step failed (for good, or before a retry when `retrying`).
+    pub fn fail_step(&self, id: &str, error: &str, retrying: bool) -> Result<(), String> {
+        let state = if retrying { "running" } else { "failed" };
+        self.conn
+            .execute(
+                "UPDATE steps SET state = ?2, finished_at = ?3, error = ?4 WHERE id = ?1",
+                params![id, state, now(), error],
+            )
+            .map_err(|e| self.fail(e))?;
+        self.event(id, if retrying { "retry" } else { "failed" }, error)
+    }
+
+    /// Every step recorded, by id.
+    pub fn steps(&self) -> Result<Vec<StepRecord>, String> {
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM steps ORDER BY id")
+                .map_err(|e| self.fail(e))?;
+            stmt.query_map([], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .map_err(|e| self.fail(e))?
+        };
+        ids.iter().map(|id| self.step(id)).collect()
+    }
+
+    /// How many times each step began (to tell a test that nothing ran twice).
+    pub fn begins(&self, id: &str) -> Result<u32, String> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM events WHERE step = ?1 AND event = 'begin'",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.fail(e))
+    }
+
+    /// The blocks of `blob` already stored: id → (size, MD5).
+    pub fn stored_blocks(&self, blob: &str) -> Result<Vec<(String, u64, String)>, String> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT block_id, size, md5 FROM blocks WHERE blob = ?1")
+            .map_err(|e| self.fail(e))?;
+        stmt.query_map([blob], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Records a block stored in the service.
+    pub fn block_stored(
+        &self,
+        blob: &str,
+        block_id: &str,
+        size: u64,
+        md5: &str,
+    ) -> Result<(), String> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO blocks VALUES (?1, ?2, ?3, ?4)",
+                params![blob, block_id, size, md5],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Forgets a blob's blocks (after its block list is committed).
+    pub fn forget_blocks(&self, blob: &str) -> Result<(), String> {
+        self.conn
+            .execute("DELETE FROM blocks WHERE blob = ?1", [blob])
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_recorded_before_and_after_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.journal");
+        {
+            let j = Journal::open(&path, "abc").unwrap();
+            assert_eq!(j.step("Sales/backup").unwrap().state, StepState::Pending);
+            assert_eq!(j.begin("Sales/backup").unwrap(), 1);
+            // Killed here: the record says running.
+        }
+        let j = Journal::open(&path, "abc").unwrap();
+        let rec = j.step("Sales/backup").unwrap();
+        assert_eq!((rec.state, rec.attempts), (StepState::Running, 1));
+        assert_eq!(j.begin("Sales/backup").unwrap(), 2);
+        j.finish(
+            "Sales/backup",
+            "backed up",
+            &serde_json::json!({"last_lsn": "1"}),
+        )
+        .unwrap();
+        let rec = j.step("Sales/backup").unwrap();
+        assert_eq!(rec.state, StepState::Done);
+        assert_eq!(rec.output.unwrap()["last_lsn"], "1");
+        assert_eq!(j.begins("Sales/backup").unwrap(), 2);
+        j.block_stored("b", "0001", 10, "md5").unwrap();
+        assert_eq!(j.stored_blocks("b").unwrap().len(), 1);
+        // Another plan cannot use this journal.
+        drop(j);
+        assert!(
+            Journal::open(&path, "other")
+                .unwrap_err()
+                .contains("another plan")
+        );
+    }
+}

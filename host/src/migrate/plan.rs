@@ -1,0 +1,284 @@
+//! Planning: the databases an inventory holds, chosen and named on the target, are handed to the
+//! method plugin's `plan` hook; the host adds the move forecast (sizing) and writes plan.json.
+
+use std::fmt::Write as _;
+
+use sqlmig_inventory::migration::{
+    DatabaseToMove, PLAN, PLAN_REQUEST, Plan, PlanRequest, Side, Storage,
+};
+use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
+
+use crate::capabilities::Services;
+use crate::runtime::{HookCall, HookOutput, LoadedPlugin};
+use crate::sizing::forecast::{Assumptions, Forecast, Moving, approx, forecast};
+
+/// What the DBA asked to move.
+pub struct PlanInputs<'a> {
+    pub inventory: &'a Inventory,
+    /// The instance, when the inventory holds several.
+    pub instance: Option<&'a str>,
+    /// Databases by name; all user databases when empty.
+    pub databases: &'a [String],
+    /// (source name, target name) pairs.
+    pub renames: &'a [(String, String)],
+    /// The source as SQL Server tools name it; the inventory's address when absent.
+    pub source_server: Option<String>,
+    pub target: Side,
+    pub storage: Storage,
+    pub parallelism: u32,
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The inventory instance to move from.
+pub fn pick_instance<'a>(inv: &'a Inventory, name: Option<&str>) -> Result<&'a Instance, String> {
+    let usable: Vec<&Instance> = inv
+        .instances
+        .iter()
+        .filter(|i| i.status != CollectionStatus::Failed)
+        .collect();
+    match name {
+        Some(n) => inv
+            .instances
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(n))
+            .ok_or_else(|| {
+                format!(
+                    "the inventory has no instance {n}; it has: {}",
+                    names(&inv.instances)
+                )
+            }),
+        None if usable.len() == 1 => Ok(usable[0]),
+        None if usable.is_empty() => {
+            Err("the inventory holds no instance that was collected".into())
+        }
+        None => Err(format!(
+            "the inventory holds {} instances: choose one with --instance ({})",
+            usable.len(),
+            names(&inv.instances)
+        )),
+    }
+}
+
+fn names(instances: &[Instance]) -> String {
+    instances
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The plan request for `inputs`.
+pub fn request(inputs: &PlanInputs) -> Result<PlanRequest, String> {
+    let inst = pick_instance(inputs.inventory, inputs.instance)?;
+    let user: Vec<_> = inst.databases.iter().filter(|d| d.is_user()).collect();
+    let chosen: Vec<_> = if inputs.databases.is_empty() {
+        user.clone()
+    } else {
+        inputs
+            .databases
+            .iter()
+            .map(|n| {
+                user.iter()
+                    .copied()
+                    .find(|d| d.name.eq_ignore_ascii_case(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "{}: no user database {n:?}; it has: {}",
+                            inst.name,
+                            user.iter()
+                                .map(|d| d.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?
+    };
+    if chosen.is_empty() {
+        return Err(format!("{}: no user database to move", inst.name));
+    }
+    for (from, _) in inputs.renames {
+        if !chosen.iter().any(|d| d.name.eq_ignore_ascii_case(from)) {
+            return Err(format!("--rename {from}: not among the databases moved"));
+        }
+    }
+    let databases = chosen
+        .iter()
+        .map(|d| DatabaseToMove {
+            name: d.name.clone(),
+            target_name: inputs
+                .renames
+                .iter()
+                .find(|(f, _)| f.eq_ignore_ascii_case(&d.name))
+                .map_or_else(|| d.name.clone(), |(_, t)| t.clone()),
+            size_mb: d.size_mb,
+            recovery_model: d.recovery_model_desc.clone(),
+        })
+        .collect();
+    let source_server = inputs.source_server.clone().unwrap_or_else(|| {
+        let a = &inst.address;
+        match &a.instance {
+            Some(i) if a.port == 0 => format!("{}\\{i}", a.host),
+            _ => format!("{},{}", a.host, a.port),
+        }
+    });
+    Ok(PlanRequest {
+        schema: PLAN_REQUEST.into(),
+        source: Side {
+            server: source_server,
+            product_version: inst
+                .server
+                .as_ref()
+                .map(|s| s.product_version.clone())
+                .unwrap_or_default(),
+            platform: if inst.platform.is_empty() {
+                "onprem".into()
+            } else {
+                inst.platform.clone()
+            },
+        },
+        target: inputs.target.clone(),
+        storage: inputs.storage.clone(),
+        databases,
+        parallelism: inputs.parallelism,
+        options: inputs.options.clone(),
+    })
+}
+
+/// Asks the method plugin for the plan.
+pub async fn ask_plugin(plugin: &LoadedPlugin, req: &PlanRequest) -> Result<Plan, String> {
+    let doc = serde_json::to_string(req).expect("a plan request serializes");
+    let out = plugin
+        .call(&Services::default(), HookCall::Plan(doc))
+        .await
+        .map_err(|e| e.to_string())?;
+    let HookOutput::Document(d) = out else {
+        return Err(format!("{}: plan answered no document", plugin.label));
+    };
+    let plan: Plan = serde_json::from_str(&d)
+        .map_err(|e| format!("{}: plan answered a malformed plan: {e}", plugin.label))?;
+    if plan.schema != PLAN {
+        return Err(format!(
+            "{}: answered {:?} for a plan; update the plugin",
+            plugin.label, plan.schema
+        ));
+    }
+    Ok(plan)
+}
+
+/// What the databases of `plan` move, from the inventory: data size, and log rates from msdb's
+/// log backup sizes per day (the day's average; the peak hour is the busiest day's average,
+/// since backup history says nothing finer — `--perf` gives real peaks).
+pub fn moving_from_inventory(inst: &Instance, plan: &Plan) -> Vec<Moving> {
+    plan.databases
+        .iter()
+        .map(|p| {
+            let db = inst.databases.iter().find(|d| d.name == p.name);
+            let data_mb = db
+                .map(|d| {
+                    let rows: f64 = d
+                        .files
+                        .iter()
+                        .filter(|f| f.type_desc == "ROWS")
+                        .map(|f| f.size_mb)
+                        .sum();
+                    if rows > 0.0 { rows } else { d.size_mb }
+                })
+                .unwrap_or(p.size_mb);
+            let days: Vec<f64> = db
+                .map(|d| {
+                    d.backups
+                        .per_day
+                        .iter()
+                        .filter(|b| b.backup_type == "L")
+                        .map(|b| b.size_bytes as f64 / 1048576.0 / 86400.0)
+                        .collect()
+                })
+                .unwrap_or_default();
+            Moving {
+                database: p.name.clone(),
+                data_mb,
+                log_avg_mb_s: days.iter().sum::<f64>() / days.len().max(1) as f64,
+                log_peak_mb_s: days.iter().copied().fold(0.0, f64::max),
+            }
+        })
+        .collect()
+}
+
+/// The forecast put into the plan, and its steps' expected durations.
+pub fn attach_forecast(
+    plan: &mut Plan,
+    moving: &[Moving],
+    target_log_mb_s: f64,
+    a: &Assumptions,
+) -> Forecast {
+    let f = forecast(moving, target_log_mb_s, a);
+    for step in &mut plan.steps {
+        let Some(d) = f.databases.iter().find(|d| d.database == step.database) else {
+            continue;
+        };
+        step.expected_s = match step.kind.as_str() {
+            "backup" => Some(d.full_backup_s),
+            "upload" => Some(d.upload_s),
+            "restore" => Some(d.restore_s),
+            _ => None,
+        };
+    }
+    plan.forecast = Some(serde_json::to_value(&f).expect("a forecast serializes"));
+    f
+}
+
+/// The plan as a DBA reads it.
+pub fn render(plan: &Plan, forecast: Option<&Forecast>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan ({}): {} → {}",
+        plan.method, plan.source.server, plan.target.server
+    );
+    let _ = writeln!(out, "  backups in {}", plan.storage.container_url);
+    let _ = writeln!(
+        out,
+        "  {} database(s), {} at a time",
+        plan.databases.len(),
+        plan.parallelism
+    );
+    for d in &plan.databases {
+        let rename = if d.target_name != d.name {
+            format!(" as {}", d.target_name)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "  - {}{rename}: {:.0} MB, {} stripe(s), backup to {}",
+            d.name, d.size_mb, d.stripes, d.backup_to
+        );
+    }
+    let _ = writeln!(out, "\nSteps:");
+    for (i, s) in plan.steps.iter().enumerate() {
+        let expected = s
+            .expected_s
+            .map(|e| format!(" (≈ {})", approx(e)))
+            .unwrap_or_default();
+        let runner = if s.runner == sqlmig_inventory::migration::Runner::Host {
+            " [host]"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {:>2}. {}: {}{expected}{runner}",
+            i + 1,
+            s.id,
+            s.description
+        );
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    if let Some(f) = forecast {
+        let _ = writeln!(out, "\nForecast: {}", f.summary());
+    }
+    out
+}

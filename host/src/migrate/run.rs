@@ -1,0 +1,309 @@
+//! Running a plan: instance-wide steps first, then each database's steps in order, several
+//! databases at once. Each step is journaled before and after; a step the journal shows done is
+//! not run again, and one an interrupted run left `running` is run again told so (`resumed`),
+//! so it can find out what the earlier attempt did. Transient failures (a dropped connection,
+//! MI's failover errors, storage 5xx) are retried with backoff, a bounded number of times.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use serde_json::Value;
+use sqlmig_inventory::migration::{
+    Plan, Runner, STEP_REQUEST, STEP_RESULT, Step, StepRequest, StepResult,
+};
+
+use super::host_steps::{self, HostContext};
+use super::journal::{Journal, StepState};
+use crate::capabilities::{CapabilityError, Services};
+use crate::runtime::{HookCall, HookOutput, LoadedPlugin, PluginError};
+use crate::secret::{Secret, redact};
+
+/// SQL Server errors worth retrying: MI/Azure SQL failover and throttling, and dropped links.
+const TRANSIENT_SQL: &[i32] = &[
+    40613, 40197, 40501, 40540, 40143, 49918, 49919, 49920, 10928, 10929, 4221, 233, 64, 10053,
+    10054, 10060, 1205,
+];
+
+/// Why a step failed, and whether trying again may help.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepFailure {
+    pub message: String,
+    pub transient: bool,
+}
+
+impl StepFailure {
+    /// A failure retrying will not fix.
+    pub fn permanent(message: impl Into<String>) -> StepFailure {
+        StepFailure {
+            message: message.into(),
+            transient: false,
+        }
+    }
+
+    /// A failure worth retrying.
+    pub fn transient(message: impl Into<String>) -> StepFailure {
+        StepFailure {
+            message: message.into(),
+            transient: true,
+        }
+    }
+
+    /// A capability's error, with `secrets` redacted.
+    pub fn from_capability(e: &CapabilityError, secrets: &[&Secret]) -> StepFailure {
+        let transient = match e {
+            CapabilityError::Unavailable(_) | CapabilityError::Timeout(_) => true,
+            CapabilityError::Sql(info) => TRANSIENT_SQL.contains(&info.number),
+            _ => false,
+        };
+        StepFailure {
+            message: redact(&e.to_string(), secrets),
+            transient,
+        }
+    }
+}
+
+/// How often and how patiently transient failures are retried.
+#[derive(Clone, Copy, Debug)]
+pub struct Retry {
+    /// Tries in all (the first included).
+    pub attempts: u32,
+    /// The first wait; each next one doubles.
+    pub base: Duration,
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 5,
+            base: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct RunSummary {
+    pub done: Vec<String>,
+    /// Steps an earlier run finished.
+    pub already_done: Vec<String>,
+    /// (step, why) of the steps that failed; later steps of their database did not run.
+    pub failed: Vec<(String, String)>,
+    /// Steps not run because an earlier step of their database failed.
+    pub not_run: Vec<String>,
+}
+
+/// Runs plans.
+pub struct Executor {
+    pub plan: Plan,
+    pub plugin: Arc<LoadedPlugin>,
+    pub services: Services,
+    pub host: HostContext,
+    pub journal: Arc<Mutex<Journal>>,
+    pub retry: Retry,
+    pub quiet: bool,
+    /// Everything to keep out of messages and the journal.
+    pub secrets: Vec<Secret>,
+}
+
+impl Executor {
+    fn say(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// Runs the plan (or what is left of it).
+    pub async fn run(&self) -> Result<RunSummary, String> {
+        let summary = Mutex::new(RunSummary::default());
+        let global: Vec<&Step> = self
+            .plan
+            .steps
+            .iter()
+            .filter(|s| s.database.is_empty())
+            .collect();
+        if !self.run_sequence(&global, &summary).await? {
+            let mut s = summary.into_inner().unwrap();
+            s.not_run.extend(
+                self.plan
+                    .steps
+                    .iter()
+                    .filter(|s| !s.database.is_empty())
+                    .map(|s| s.id.clone()),
+            );
+            return Ok(s);
+        }
+        let databases: Vec<Vec<&Step>> = self
+            .plan
+            .databases
+            .iter()
+            .map(|d| {
+                self.plan
+                    .steps
+                    .iter()
+                    .filter(|s| s.database == d.name)
+                    .collect()
+            })
+            .collect();
+        let results: Vec<Result<bool, String>> = futures::stream::iter(databases.iter())
+            .map(|steps| self.run_sequence(steps, &summary))
+            .buffer_unordered(self.plan.parallelism.max(1) as usize)
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+        Ok(summary.into_inner().unwrap())
+    }
+
+    /// Runs `steps` in order; false when one failed (the rest are listed as not run).
+    async fn run_sequence(
+        &self,
+        steps: &[&Step],
+        summary: &Mutex<RunSummary>,
+    ) -> Result<bool, String> {
+        for (i, step) in steps.iter().enumerate() {
+            if let Err(why) = self.run_step(step, summary).await? {
+                let mut s = summary.lock().unwrap();
+                s.failed.push((step.id.clone(), why));
+                s.not_run
+                    .extend(steps[i + 1..].iter().map(|s| s.id.clone()));
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Runs one step with retries. The outer error is the journal's (the run cannot go on); the
+    /// inner one the step's.
+    async fn run_step(
+        &self,
+        step: &Step,
+        summary: &Mutex<RunSummary>,
+    ) -> Result<Result<(), String>, String> {
+        let record = self.journal.lock().unwrap().step(&step.id)?;
+        if record.state == StepState::Done {
+            self.say(&format!(
+                "{}: done earlier ({})",
+                step.id,
+                record.message.unwrap_or_default()
+            ));
+            summary.lock().unwrap().already_done.push(step.id.clone());
+            return Ok(Ok(()));
+        }
+        let mut resumed = record.state == StepState::Running;
+        if resumed {
+            self.say(&format!(
+                "{}: an earlier run stopped during this step; resuming it",
+                step.id
+            ));
+        }
+        let secrets: Vec<&Secret> = self.secrets.iter().collect();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let attempt = self.journal.lock().unwrap().begin(&step.id)?;
+            self.say(&format!("{}: {}…", step.id, step.description));
+            let started = Instant::now();
+            let result = match step.runner {
+                Runner::Host => host_steps::run(&self.host, step).await,
+                Runner::Plugin => self.plugin_step(step, attempt, resumed).await,
+            };
+            match result {
+                Ok((message, output)) if output.get("ok") != Some(&Value::Bool(false)) => {
+                    let message = redact(&message, &secrets);
+                    self.journal
+                        .lock()
+                        .unwrap()
+                        .finish(&step.id, &message, &output)?;
+                    self.say(&format!(
+                        "{}: {message} ({:.1} s)",
+                        step.id,
+                        started.elapsed().as_secs_f64()
+                    ));
+                    summary.lock().unwrap().done.push(step.id.clone());
+                    return Ok(Ok(()));
+                }
+                Ok((message, _)) => {
+                    let message = redact(&message, &secrets);
+                    self.journal
+                        .lock()
+                        .unwrap()
+                        .fail_step(&step.id, &message, false)?;
+                    self.say(&format!("{}: FAILED: {message}", step.id));
+                    return Ok(Err(message));
+                }
+                Err(f) => {
+                    let message = redact(&f.message, &secrets);
+                    let retrying = f.transient && tries < self.retry.attempts;
+                    self.journal
+                        .lock()
+                        .unwrap()
+                        .fail_step(&step.id, &message, retrying)?;
+                    if !retrying {
+                        self.say(&format!("{}: FAILED: {message}", step.id));
+                        return Ok(Err(message));
+                    }
+                    let wait = self.retry.base * 2u32.pow(tries - 1);
+                    self.say(&format!(
+                        "{}: {message}; retrying in {:.1} s (try {} of {})",
+                        step.id,
+                        wait.as_secs_f64(),
+                        tries + 1,
+                        self.retry.attempts
+                    ));
+                    tokio::time::sleep(wait).await;
+                    // The failed attempt may have done part of the work: the next one checks.
+                    resumed = true;
+                }
+            }
+        }
+    }
+
+    async fn plugin_step(
+        &self,
+        step: &Step,
+        attempt: u32,
+        resumed: bool,
+    ) -> Result<(String, Value), StepFailure> {
+        let request = StepRequest {
+            schema: STEP_REQUEST.into(),
+            step: step.clone(),
+            attempt,
+            resumed,
+        };
+        let doc = serde_json::to_string(&request).expect("a step request serializes");
+        let secrets: Vec<&Secret> = self.secrets.iter().collect();
+        let out = self
+            .plugin
+            .call(&self.services, HookCall::RunStep(doc))
+            .await
+            .map_err(|e| match &e {
+                PluginError::Failed { error, .. } => {
+                    let mut f = StepFailure::from_capability(error, &secrets);
+                    f.message = format!("{}: {}", self.plugin.label, f.message);
+                    f
+                }
+                other => StepFailure::permanent(redact(&other.to_string(), &secrets)),
+            })?;
+        let HookOutput::Document(d) = out else {
+            return Err(StepFailure::permanent(format!(
+                "{}: run-step answered no document",
+                self.plugin.label
+            )));
+        };
+        let result: StepResult = serde_json::from_str(&d).map_err(|e| {
+            StepFailure::permanent(format!(
+                "{}: run-step answered a malformed result: {e}",
+                self.plugin.label
+            ))
+        })?;
+        if result.schema != STEP_RESULT {
+            return Err(StepFailure::permanent(format!(
+                "{}: answered {:?} for a step result; update the plugin",
+                self.plugin.label, result.schema
+            )));
+        }
+        Ok((result.message, result.output))
+    }
+}

@@ -1,0 +1,251 @@
+//! `sqlmig migrate plan/run/status` end to end, offline method: three databases of a sqlsim
+//! source (one striped by the plan's per-blob rule, one whose name holds `]` and a quote) backed
+//! up to Azurite and restored on a Managed-Instance-mode sqlsim, every row arriving; a rerun
+//! does nothing twice; the SAS appears nowhere.
+
+use std::path::Path;
+use std::process::Output;
+
+use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
+use sqlmig::storage::sas;
+use sqlmig_tests::azurite::{ACCOUNT, Azurite};
+use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
+use sqlmig_tests::estate::{SA_PASSWORD, serve};
+use sqlsim::engine::{Outcome, Session};
+use sqlsim::instance::{DatabaseFile, DatabaseSpec, Instance, Platform};
+use sqlsim::server::ServerHandle;
+use sqlsim::tds::types::Value;
+
+const EXPIRY: &str = "2099-01-01T00:00:00Z";
+const ODD: &str = "O'Brien]x";
+
+fn rows_setup(table: &str, n: u32) -> Vec<String> {
+    vec![
+        format!(
+            "CREATE TABLE dbo.{table} (id INT PRIMARY KEY, name NVARCHAR(60), amount DECIMAL(12,2))"
+        ),
+        format!(
+            "DECLARE @i INT = 1; WHILE @i <= {n} BEGIN INSERT INTO dbo.{table} VALUES (@i, N'row ' + CONVERT(NVARCHAR(10), @i), @i * 1.25); SET @i = @i + 1; END"
+        ),
+    ]
+}
+
+fn source_instance() -> Instance {
+    let mut inst = Instance::default_with_sa(SA_PASSWORD);
+    inst.server_name = "SQL01".into();
+    let mut sales = DatabaseSpec::named("Sales");
+    sales.setup = rows_setup("Orders", 200);
+    let mut big = DatabaseSpec::named("Big");
+    big.setup = rows_setup("Events", 1500);
+    // A database larger than one blob may hold under the plan's rule (blob_max_mb=200 below).
+    big.files = vec![
+        DatabaseFile {
+            name: "Big".into(),
+            type_desc: "ROWS".into(),
+            physical_name: "/var/opt/mssql/data/Big.mdf".into(),
+            size_mb: 450,
+            growth: 64,
+            is_percent_growth: false,
+        },
+        DatabaseFile {
+            name: "Big_log".into(),
+            type_desc: "LOG".into(),
+            physical_name: "/var/opt/mssql/data/Big_log.ldf".into(),
+            size_mb: 64,
+            growth: 64,
+            is_percent_growth: false,
+        },
+    ];
+    let mut odd = DatabaseSpec::named(ODD);
+    odd.setup = rows_setup("T", 50);
+    inst.databases = vec![sales, big, odd];
+    inst
+}
+
+fn target_instance() -> Instance {
+    let mut inst = Instance::default_with_sa(SA_PASSWORD);
+    inst.platform = Platform::Mi;
+    inst.server_name = "MI01".into();
+    inst.databases.clear();
+    inst
+}
+
+/// (rows, checksum) of a table, from the server's own engine.
+fn sums(server: &ServerHandle, db: &str, table: &str) -> (String, String) {
+    let mut s = Session::new("sa", "master");
+    let sql = format!(
+        "SELECT COUNT(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) FROM [{}].dbo.{table}",
+        db.replace(']', "]]")
+    );
+    let r = server.engine.execute(&mut s, &sql, &[]);
+    assert!(r.error.is_none(), "{sql}: {:?}", r.error);
+    let row = r
+        .outcomes
+        .into_iter()
+        .find_map(|o| match o {
+            Outcome::Rows { rows, .. } => rows.into_iter().next(),
+            _ => None,
+        })
+        .unwrap();
+    let text = |v: &Value| match v {
+        Value::Integer(i) => i.to_string(),
+        other => format!("{other:?}"),
+    };
+    (text(&row[0]), text(&row[1]))
+}
+
+async fn run(s: &Sqlmig, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = tokio::process::Command::from(s.command(args));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().await.unwrap()
+}
+
+fn file_text(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offline_migration_of_three_databases_lands_every_row() {
+    let az = Azurite::start();
+    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
+    AzureContainer::connect(&ContainerAccess {
+        url: az.container_url("migration"),
+        sas: admin,
+    })
+    .unwrap()
+    .create_if_missing()
+    .await
+    .unwrap();
+    let token = sas::container_sas(ACCOUNT, "migration", &az.key(), "racwdl", EXPIRY).unwrap();
+    let source = serve(source_instance(), "127.0.0.1", 0).await;
+    let target = serve(target_instance(), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let dir = s.home.path();
+    let inventory = dir.join("inventory.json");
+    let plan = dir.join("plan.json");
+    let source_addr = format!("127.0.0.1,{}", source.addr.port());
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+
+    let out = run(
+        &s,
+        &[
+            "discover",
+            "--server",
+            &source_addr,
+            "--user",
+            "sa",
+            "--trust-server-certificate",
+            "--out",
+            inventory.to_str().unwrap(),
+        ],
+        &[("SQLMIG_PASSWORD", SA_PASSWORD)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let container = az.container_url("migration");
+    let out = run(
+        &s,
+        &[
+            "migrate",
+            "plan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--target",
+            &target_addr,
+            "--container-url",
+            &container,
+            "--option",
+            "blob_max_mb=200",
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let shown = stderr(&out);
+    assert!(
+        shown.contains("Big: 514 MB, 3 stripe(s), backup to url"),
+        "{shown}"
+    );
+    assert!(shown.contains("Sales: 16 MB, 1 stripe(s)"), "{shown}");
+    assert!(
+        shown.contains("Forecast: ≈"),
+        "the plan shows the move forecast: {shown}"
+    );
+    let planned: serde_json::Value = serde_json::from_str(&file_text(&plan)).unwrap();
+    assert_eq!(
+        planned["forecast"]["databases"].as_array().unwrap().len(),
+        3
+    );
+
+    // Dry run: the T-SQL with names quoted, nothing run, no secret needed.
+    let out = run(
+        &s,
+        &["migrate", "run", plan.to_str().unwrap(), "--dry-run"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let preview = stdout(&out);
+    assert!(
+        preview.contains("RESTORE DATABASE [O'Brien]]x] FROM URL = N'"),
+        "{preview}"
+    );
+    assert!(preview.contains("SECRET = '***'"), "{preview}");
+    assert_eq!(target.engine.database(ODD), None);
+
+    let env = [
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_SAS", token.expose()),
+    ];
+    let migrate = [
+        "migrate",
+        "run",
+        plan.to_str().unwrap(),
+        "--source-user",
+        "sa",
+        "--target-user",
+        "sa",
+        "--trust-server-certificate",
+    ];
+    let out = run(&s, &migrate, &env).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    for (db, table) in [("Sales", "Orders"), ("Big", "Events"), (ODD, "T")] {
+        assert_eq!(sums(&target, db, table), sums(&source, db, table), "{db}");
+    }
+    assert_eq!(sums(&target, "Big", "Events").0, "1500");
+
+    // Status: every step done, the verification's counts recorded.
+    let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
+    let steps = status["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2 + 3 * 3);
+    assert!(steps.iter().all(|st| st["state"] == "done"), "{status}");
+    let verify = steps.iter().find(|st| st["step"] == "Big/verify").unwrap();
+    assert_eq!(verify["output"]["tables"][0]["rows"], 1500);
+
+    // A second run finds everything done and runs nothing again.
+    let out = run(&s, &migrate, &env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("0 step(s) run, 11 done earlier"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The SAS is nowhere: not in the plan, the journal, or what was printed.
+    let sig = token.expose().split("sig=").nth(1).unwrap().to_string();
+    assert!(!file_text(&plan).contains(&sig));
+    assert!(!file_text(&dir.join("plan.journal")).contains(&sig));
+    assert!(!stderr(&out).contains(&sig) && !stdout(&out).contains(&sig));
+}
