@@ -5,12 +5,15 @@ pub mod forecast;
 pub mod html;
 pub mod limits;
 pub mod microsoft_csv;
+pub mod per_database;
 pub mod perf_file;
 pub mod recommend;
 pub mod report;
 pub mod workload;
 
-pub use recommend::{Dimension, FileNeed, Need, Options, Recommendation, Sizing, recommend};
+pub use recommend::{
+    DatabaseNeed, Dimension, FileNeed, Need, Options, Recommendation, Sizing, recommend,
+};
 /// The `p`th percentile (0–100) of `values`, interpolated between ranks (Excel's
 /// PERCENTILE.INC); 0 when there are none.
 pub fn percentile(values: &[f64], p: f64) -> f64 {

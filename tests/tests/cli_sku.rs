@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use sqlmig_tests::cli::{Sqlmig, stderr};
+use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
 
 fn sqlmig() -> Sqlmig {
     Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"))
@@ -388,4 +388,39 @@ fn the_move_forecast_matches_the_hand_calculation() {
         faster["instances"][0]["forecast"]["databases"][0]["upload_s"],
         128.0
     );
+}
+
+#[test]
+fn each_database_gets_its_share_and_the_instance_it_would_need_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet: Vec<(f64, f64)> = (0..20).map(|_| (5.0, 8_000.0)).collect();
+    // One instance, two databases: in-memory Trading with 1 MB/s of log, Orders with 40 MB/s.
+    let mut files = data_and_log("Trading", (100.0, 50.0, 5.0, 2.0), 1.0);
+    files[0].xtp = true;
+    files.extend(data_and_log("Orders", (300.0, 100.0, 5.0, 2.0), 40.0));
+    write_collection(dir.path(), "SPLIT", 8, &quiet, &files);
+    let s = sqlmig();
+    let report = recommend(&s, dir.path(), &[], 0);
+    let dbs = report["instances"][0]["databases"].as_array().unwrap();
+    let db = |name: &str| dbs.iter().find(|d| d["database"] == name).unwrap().clone();
+    let (trading, orders) = (db("Trading"), db("Orders"));
+    // Storage 250,000 MB each: half the instance's.
+    assert!((trading["storage_share_pct"].as_f64().unwrap() - 50.0).abs() < 1e-9);
+    assert!((orders["log_mb_s"].as_f64().unwrap() - 40.0).abs() < 1e-9);
+    assert!((orders["log_share_pct"].as_f64().unwrap() - 40.0 * 100.0 / 41.0).abs() < 1e-9);
+    // Alone, In-Memory OLTP needs Business Critical; 40 MB/s of log needs 16 General Purpose
+    // vCores (3 MB/s each).
+    assert_eq!(trading["in_memory_oltp"], true);
+    assert_eq!(trading["alone"]["tier"], "business_critical");
+    assert_eq!(
+        (
+            orders["alone"]["tier"].as_str(),
+            orders["alone"]["vcores"].as_u64()
+        ),
+        (Some("general_purpose"), Some(16))
+    );
+    assert_eq!(orders["alone"]["driver"], "log_rate");
+    // The console says it per database.
+    let text = stdout(&s.run(&["sku", "recommend", "--perf", dir.path().to_str().unwrap()]));
+    assert!(text.contains("SPLIT: database Orders: 244.1 GB (50% of storage), 500 IOPS, 40.00 MB/s log (98% of the log); alone it fits General Purpose 16 vCores (driven by log_rate)"), "{text}");
 }

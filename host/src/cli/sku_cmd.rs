@@ -12,6 +12,7 @@ use crate::sizing::forecast::{Assumptions, Moving, forecast};
 use crate::sizing::html;
 use crate::sizing::limits::{self, Hardware};
 use crate::sizing::microsoft_csv;
+use crate::sizing::per_database::{DatabaseSizing, per_database};
 use crate::sizing::perf_file::PerfFile;
 use crate::sizing::report::{InstanceSizing, Report, Source};
 use crate::sizing::{Need, Options, Sizing, recommend};
@@ -189,6 +190,7 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
                 server,
                 source,
                 sizing,
+                databases: per_database(&need, &options),
                 need,
                 forecast,
             }
@@ -213,6 +215,35 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
         _ => write_text(&table(&report), None)?,
     }
     Ok(ExitCode::from(if all_fit { 0 } else { 1 }))
+}
+
+/// One database's share and what would hold it alone.
+pub fn database_line(d: &DatabaseSizing) -> String {
+    let alone = match &d.alone {
+        Sizing::Fits(r) => format!(
+            "alone it fits {} {} vCores (driven by {})",
+            r.tier.label(),
+            r.vcores,
+            r.driver.name()
+        ),
+        Sizing::DoesNotFit { reasons } => {
+            format!("alone it fits no instance: {}", reasons.join("; "))
+        }
+    };
+    format!(
+        "database {}: {:.1} GB ({:.0}% of storage), {:.0} IOPS, {:.2} MB/s log ({:.0}% of the log){}; {alone}",
+        d.database,
+        d.storage_gb,
+        d.storage_share_pct,
+        d.iops,
+        d.log_mb_s,
+        d.log_share_pct,
+        if d.in_memory_oltp {
+            ", In-Memory OLTP"
+        } else {
+            ""
+        }
+    )
 }
 
 /// The console report: one line per instance, then why.
@@ -242,6 +273,9 @@ fn table(report: &Report) -> String {
                 }
                 if let Some(f) = &i.forecast {
                     why.push_str(&format!("{}: move: {}\n", i.server, f.summary()));
+                }
+                for d in &i.databases {
+                    why.push_str(&format!("{}: {}\n", i.server, database_line(d)));
                 }
             }
             Sizing::DoesNotFit { reasons } => {

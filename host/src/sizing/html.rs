@@ -127,6 +127,35 @@ pub fn render(report: &Report) -> String {
                 f.target_log_mb_s
             );
         }
+        if !i.databases.is_empty() {
+            h.push_str(
+                "<h3>Databases</h3>\n<table>\n<tr><th>Database</th><th>Storage</th><th>IOPS</th>\
+                 <th>Log</th><th>Alone it fits</th></tr>\n",
+            );
+            for d in &i.databases {
+                let alone = match &d.alone {
+                    Sizing::Fits(r) => format!(
+                        "{} {} vCores ({})",
+                        r.tier.label(),
+                        r.vcores,
+                        r.driver.name()
+                    ),
+                    Sizing::DoesNotFit { .. } => "no instance".into(),
+                };
+                let _ = writeln!(
+                    h,
+                    "<tr><td>{}</td><td>{:.1} GB ({:.0}%)</td><td>{:.0}</td><td>{:.2} MB/s ({:.0}%)</td><td>{}</td></tr>",
+                    esc(&d.database),
+                    d.storage_gb,
+                    d.storage_share_pct,
+                    d.iops,
+                    d.log_mb_s,
+                    d.log_share_pct,
+                    esc(&alone)
+                );
+            }
+            h.push_str("</table>\n<p class=\"meta\">CPU and memory are measured per instance, not per database.</p>\n");
+        }
     }
     h.push_str("</body>\n</html>\n");
     h

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{FileNeed, Need};
+use super::{DatabaseNeed, FileNeed, Need};
 
 /// A collection that could not be read: names the file and what is wrong.
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +143,7 @@ impl Collection {
         let mut log_mb_s = 0.0;
         let mut storage_mb = 0.0;
         let mut in_memory = false;
+        let mut databases: Vec<DatabaseNeed> = Vec::new();
         for ((database, physical), (kind, size_mb, xtp)) in &self.files {
             let reads = p((database, physical, "FNR"));
             let writes = p((database, physical, "FNW"));
@@ -151,6 +152,20 @@ impl Collection {
             if kind == "LOG" {
                 log_mb_s += write_mb;
             }
+            let db = match databases.iter_mut().position(|d| &d.name == database) {
+                Some(i) => &mut databases[i],
+                None => {
+                    databases.push(DatabaseNeed {
+                        name: database.clone(),
+                        ..Default::default()
+                    });
+                    databases.last_mut().expect("just pushed")
+                }
+            };
+            if kind == "LOG" {
+                db.log_mb_s += write_mb * scale;
+            }
+            db.in_memory_oltp |= *xtp;
             storage_mb += size_mb;
             in_memory |= *xtp;
             files.push(FileNeed {
@@ -174,6 +189,7 @@ impl Collection {
             // The size of memory-optimized data is not collected: Business Critical, any size.
             in_memory_oltp_gb: in_memory.then_some(0.0),
             user_databases: self.user_databases,
+            databases,
         }
     }
 }

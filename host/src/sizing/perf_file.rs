@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlmig_inventory::discovery::PerfSnapshot;
 use sqlmig_inventory::{Gap, Instance};
 
-use super::{FileNeed, Need, percentile};
+use super::{DatabaseNeed, FileNeed, Need, percentile};
 
 /// The `schema` of a collection.
 pub const SCHEMA: &str = "sqlmig.perf/1";
@@ -239,6 +239,21 @@ impl PerfFile {
                 .any(|d| d.in_memory_oltp)
                 .then_some(0.0),
             user_databases: self.databases.iter().filter(|d| d.user).count() as u32,
+            databases: self
+                .databases
+                .iter()
+                .filter(|d| d.user)
+                .map(|d| DatabaseNeed {
+                    name: d.name.clone(),
+                    log_mb_s: p(self
+                        .samples
+                        .iter()
+                        .map(|s| s.log_mb_s.get(&d.name).copied().unwrap_or(0.0))
+                        .collect())
+                        * scale,
+                    in_memory_oltp: d.in_memory_oltp,
+                })
+                .collect(),
         }
     }
 

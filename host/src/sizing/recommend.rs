@@ -29,6 +29,18 @@ pub struct Need {
     /// Business Critical has).
     pub in_memory_oltp_gb: Option<f64>,
     pub user_databases: u32,
+    /// Per user database: its log rate and whether it uses In-Memory OLTP (its files are in
+    /// `files`). CPU and memory are instance-wide: SQL Server does not report them per database.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<DatabaseNeed>,
+}
+
+/// What one database asks of the target, besides its files.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct DatabaseNeed {
+    pub name: String,
+    pub log_mb_s: f64,
+    pub in_memory_oltp: bool,
 }
 
 /// One database file's size and IO.
@@ -442,6 +454,7 @@ mod tests {
             }],
             in_memory_oltp_gb: None,
             user_databases: 1,
+            databases: Vec::new(),
         }
     }
 

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::forecast::Forecast;
+use super::per_database::DatabaseSizing;
 use super::{Need, Sizing};
 
 /// One instance's recommendation, as the JSON output carries it.
@@ -17,6 +18,8 @@ pub struct InstanceSizing {
     /// How long the move takes to the recommended instance.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forecast: Option<Forecast>,
+    /// Each user database's share, and the instance that would hold it alone.
+    pub databases: Vec<DatabaseSizing>,
 }
 
 /// The source instance, as the collection describes it.
