@@ -249,3 +249,185 @@ async fn offline_migration_of_three_databases_lands_every_row() {
     assert!(!file_text(&dir.join("plan.journal")).contains(&sig));
     assert!(!stderr(&out).contains(&sig) && !stdout(&out).contains(&sig));
 }
+
+/// Steps begun so far, read from the journal of a running `migrate run` (0 before it exists).
+fn begun(journal: &Path) -> u32 {
+    let Ok(c) =
+        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    c.query_row(
+        "SELECT COUNT(*) FROM events WHERE event = 'begin'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap_or(0)
+}
+
+/// Restores recorded on the target for `db` (the restore ran that many times).
+fn restores(server: &ServerHandle, db: &str) -> String {
+    let mut s = Session::new("sa", "master");
+    let sql = format!(
+        "SELECT COUNT(*) FROM msdb.dbo.restorehistory WHERE destination_database_name = N'{}'",
+        db.replace('\'', "''")
+    );
+    let r = server.engine.execute(&mut s, &sql, &[]);
+    r.outcomes
+        .into_iter()
+        .find_map(|o| match o {
+            Outcome::Rows { rows, .. } => rows.into_iter().next().map(|r| format!("{:?}", r[0])),
+            _ => None,
+        })
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
+    let az = Azurite::start();
+    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
+    AzureContainer::connect(&ContainerAccess {
+        url: az.container_url("kill"),
+        sas: admin,
+    })
+    .unwrap()
+    .create_if_missing()
+    .await
+    .unwrap();
+    let token = sas::container_sas(ACCOUNT, "kill", &az.key(), "racwdl", EXPIRY).unwrap();
+    let source = serve(source_instance(), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let inventory = s.home.path().join("inventory.json");
+    let source_addr = format!("127.0.0.1,{}", source.addr.port());
+    let out = run(
+        &s,
+        &[
+            "discover",
+            "--server",
+            &source_addr,
+            "--user",
+            "sa",
+            "--trust-server-certificate",
+            "--out",
+            inventory.to_str().unwrap(),
+        ],
+        &[("SQLMIG_PASSWORD", SA_PASSWORD)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = [
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_SAS", token.expose()),
+    ];
+
+    let (mut interrupted, mut mid_step) = (0, 0);
+    // Kill points: at the first credential, in the first backup, the second database's backup,
+    // a restore, and a verification (steps begun so far, of 11).
+    for (round, kill_at) in [1u32, 3, 5, 7, 10].into_iter().enumerate() {
+        let target = serve(target_instance(), "127.0.0.1", 0).await;
+        let plan = s.home.path().join(format!("plan{round}.json"));
+        let target_addr = format!("127.0.0.1,{}", target.addr.port());
+        let container = az.container_url("kill");
+        let out = run(
+            &s,
+            &[
+                "migrate",
+                "plan",
+                "--inventory",
+                inventory.to_str().unwrap(),
+                "--target",
+                &target_addr,
+                "--container-url",
+                &container,
+                "--option",
+                "blob_max_mb=200",
+                "--parallel",
+                "1",
+                "--out",
+                plan.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let args = [
+            "migrate",
+            "run",
+            plan.to_str().unwrap(),
+            "--source-user",
+            "sa",
+            "--target-user",
+            "sa",
+            "--trust-server-certificate",
+            "-q",
+        ];
+        let mut cmd = tokio::process::Command::from(s.command(&args));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        // Wait until the run has begun step `kill_at` (counted in the journal), then kill it.
+        let journal = plan.with_extension("journal");
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if begun(&journal) >= kill_at {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let _ = child.start_kill(); // SIGKILL: no cleanup, as a crash
+        let _ = child.wait().await;
+        let before = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
+        let states: Vec<&str> = before["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|st| st["state"].as_str().unwrap())
+            .collect();
+        if states.iter().any(|st| *st != "done") {
+            interrupted += 1;
+        }
+        if states.contains(&"running") {
+            mid_step += 1;
+        }
+
+        let out = run(&s, &args, &env).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round}: {}",
+            stderr(&out)
+        );
+        for (db, table) in [("Sales", "Orders"), ("Big", "Events"), (ODD, "T")] {
+            assert_eq!(
+                sums(&target, db, table),
+                sums(&source, db, table),
+                "round {round}: {db}"
+            );
+            assert_eq!(
+                restores(&target, db),
+                "Integer(1)",
+                "round {round}: {db} was restored once"
+            );
+        }
+        let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
+        let steps = status["steps"].as_array().unwrap();
+        assert!(
+            steps.iter().all(|st| st["state"] == "done"),
+            "round {round}: {status}"
+        );
+        // A step is begun again only when the kill interrupted it: at most twice.
+        assert!(
+            steps.iter().all(|st| st["attempts"].as_u64().unwrap() <= 2),
+            "round {round}: {status}"
+        );
+    }
+    // Every kill interrupted its run, most in the middle of a step.
+    assert!(
+        interrupted == 5 && mid_step >= 3,
+        "interrupted {interrupted}, mid-step {mid_step}"
+    );
+}
