@@ -431,3 +431,130 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
         "interrupted {interrupted}, mid-step {mid_step}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
+    let az = Azurite::start();
+    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
+    AzureContainer::connect(&ContainerAccess {
+        url: az.container_url("faults"),
+        sas: admin,
+    })
+    .unwrap()
+    .create_if_missing()
+    .await
+    .unwrap();
+    let token = sas::container_sas(ACCOUNT, "faults", &az.key(), "racwdl", EXPIRY).unwrap();
+    let source = serve(source_instance(), "127.0.0.1", 0).await;
+    let target = serve(target_instance(), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let inventory = s.home.path().join("inventory.json");
+    let plan = s.home.path().join("plan.json");
+    let source_addr = format!("127.0.0.1,{}", source.addr.port());
+    let out = run(
+        &s,
+        &[
+            "discover",
+            "--server",
+            &source_addr,
+            "--user",
+            "sa",
+            "--trust-server-certificate",
+            "--out",
+            inventory.to_str().unwrap(),
+        ],
+        &[("SQLMIG_PASSWORD", SA_PASSWORD)],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let container = az.container_url("faults");
+    let out = run(
+        &s,
+        &[
+            "migrate",
+            "plan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--databases",
+            "Sales",
+            "--target",
+            &target_addr,
+            "--container-url",
+            &container,
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = [
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_SAS", token.expose()),
+    ];
+    let args = [
+        "migrate",
+        "run",
+        plan.to_str().unwrap(),
+        "--source-user",
+        "sa",
+        "--target-user",
+        "sa",
+        "--trust-server-certificate",
+        "--retry-wait",
+        "20",
+        "--tries",
+        "4",
+    ];
+
+    // A permission error on the source is not retried: the run stops before touching anything.
+    source.faults().fail_next(1, 262);
+    let out = run(&s, &args, &env).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("credential/source: FAILED") && err.contains("262"),
+        "{err}"
+    );
+    assert!(err.contains("1 step(s) failed, 4 not run"), "{err}");
+    let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
+    let state = |status: &serde_json::Value, id: &str| {
+        let st = status["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["step"] == id)
+            .unwrap()
+            .clone();
+        (
+            st["state"].as_str().unwrap().to_string(),
+            st["attempts"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(
+        state(&status, "credential/source"),
+        ("failed".to_string(), 1)
+    );
+    assert_eq!(state(&status, "Sales/backup"), ("pending".to_string(), 0));
+    assert_eq!(target.engine.database("Sales"), None);
+
+    // The cause gone, the same command goes on; a failover on the target (40613, twice) is
+    // retried with backoff and the step succeeds on its third try.
+    target.faults().fail_next(2, 40613);
+    let out = run(&s, &args, &env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("credential/target: SQL Server error 40613") && err.contains("retrying in"),
+        "{err}"
+    );
+    let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(state(&status, "credential/source"), ("done".to_string(), 2));
+    assert_eq!(state(&status, "credential/target"), ("done".to_string(), 3));
+    assert_eq!(
+        sums(&target, "Sales", "Orders"),
+        sums(&source, "Sales", "Orders")
+    );
+}
