@@ -324,6 +324,10 @@ pub struct Instance {
     /// (`xp_readerrorlog`), e.g. `Error: 825, Severity: 10, State: 2.`.
     #[serde(default)]
     pub error_log: Vec<String>,
+    /// How fast BACKUP and RESTORE move bytes through their devices, KB/s (unlimited when absent):
+    /// a slow device makes `percent_complete` observable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_device_kb_per_s: Option<u32>,
 }
 
 /// What SQL Server Agent has besides jobs.
@@ -658,6 +662,7 @@ impl Instance {
             agent: AgentSpec::default(),
             xevent_sessions: Vec::new(),
             error_log: Vec::new(),
+            backup_device_kb_per_s: None,
         }
     }
 

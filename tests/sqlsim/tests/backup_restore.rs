@@ -453,3 +453,43 @@ async fn credentials_hold_a_secret_that_is_never_shown() {
         15151
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn percent_complete_rises_while_a_backup_runs() {
+    let mut inst = sqlsim::instance::Instance::default_with_sa(common::PW);
+    inst.backup_device_kb_per_s = Some(512);
+    let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = sa(s.addr.port()).await;
+    let mut b = sa(s.addr.port()).await;
+    run(
+        &mut a,
+        "USE Sales; CREATE TABLE dbo.T (id INT, v VARBINARY(MAX))",
+    )
+    .await;
+    run(&mut a, "DECLARE @i INT = 1; WHILE @i <= 100 BEGIN INSERT INTO Sales.dbo.T VALUES (@i, CONVERT(VARBINARY(MAX), REPLICATE('x', 3000))); SET @i = @i + 1; END").await;
+    let file = path(&dir, "slow.bak");
+    let backup = tokio::spawn(async move {
+        run(&mut a, &format!("BACKUP DATABASE Sales TO DISK = '{file}'")).await;
+    });
+    let mut seen = Vec::new();
+    while !backup.is_finished() {
+        let rows = all_rows(
+            &mut b,
+            "SELECT percent_complete FROM sys.dm_exec_requests WHERE command = 'BACKUP DATABASE'",
+        )
+        .await;
+        if let Some(r) = rows.first() {
+            seen.push(r.get::<f32, _>(0).unwrap());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    backup.await.unwrap();
+    assert!(seen.iter().any(|p| *p > 0.0 && *p < 100.0), "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "percent_complete only rises: {seen:?}"
+    );
+}

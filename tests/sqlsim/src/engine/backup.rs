@@ -255,6 +255,43 @@ fn database_version(major: u8, minor: u8) -> u16 {
     }
 }
 
+/// Holds a BACKUP or RESTORE to the instance's device speed (when it has one), so that progress
+/// is seen as it is on a real device.
+struct Pace {
+    started: std::time::Instant,
+    kb_per_s: Option<u32>,
+}
+
+impl Pace {
+    fn new(kb_per_s: Option<u32>) -> Pace {
+        Pace {
+            started: std::time::Instant::now(),
+            kb_per_s,
+        }
+    }
+
+    /// Waits until `bytes` may have been moved.
+    fn at(&self, bytes: u64) {
+        if let Some(rate) = self.kb_per_s.filter(|r| *r > 0) {
+            let due = std::time::Duration::from_secs_f64(bytes as f64 / 1024.0 / f64::from(rate));
+            if let Some(wait) = due.checked_sub(self.started.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+}
+
+/// Moves through `len` bytes after the first `from` in steps of 64 KiB, pacing each and
+/// reporting the bytes done so far.
+fn paced(pace: &Pace, from: u64, len: u64, report: &dyn Fn(u64)) {
+    let mut done = 0u64;
+    while done < len {
+        done = (done + 65536).min(len);
+        pace.at(from + done);
+        report(from + done);
+    }
+}
+
 fn now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -597,17 +634,16 @@ impl Engine {
         let share = data.len().div_ceil(devices.len().max(1)).max(1);
         let total = data.len() as u64;
         let mut written = 0u64;
+        let pace = Pace::new(self.instance.backup_device_kb_per_s);
         for (i, d) in devices.iter().enumerate() {
             info.family_sequence = i as u32 + 1;
             let part = data
                 .get(i * share..((i + 1) * share).min(data.len()))
                 .unwrap_or(&[]);
-            let progress = |done: u64, _: u64| {
-                self.set_percent(
-                    session,
-                    (written + done) as f64 * 100.0 / total.max(1) as f64,
-                );
-            };
+            // The device takes its time (when the instance says how fast it is).
+            paced(&pace, written, part.len() as u64, &|done| {
+                self.set_percent(session, done as f64 * 100.0 / total.max(1) as f64)
+            });
             match d {
                 Device::Disk(path) => {
                     let existing = if o.format || o.init {
@@ -629,7 +665,6 @@ impl Engine {
                         }
                     };
                     device::write_file(path, &bytes).map_err(|e| Self::open_error(d, e))?;
-                    progress(part.len() as u64, total);
                 }
                 Device::Url(url) => {
                     let sas = self.sas_for(url).map_err(|e| Self::open_error(d, e))?;
@@ -645,10 +680,8 @@ impl Engine {
                     }
                     let mut bytes = media::media_header(&info);
                     bytes.extend(media::backup_set(&info, 1, part));
-                    device::put_blob(url, &sas, &bytes, BLOB_BLOCK, &mut |done, all| {
-                        progress(done * part.len() as u64 / all.max(1), total)
-                    })
-                    .map_err(|e| Self::open_error(d, e))?;
+                    device::put_blob(url, &sas, &bytes, BLOB_BLOCK)
+                        .map_err(|e| Self::open_error(d, e))?;
                 }
             }
             written += part.len() as u64;
@@ -792,9 +825,18 @@ impl Engine {
     ) -> Result<(SetInfo, Vec<u8>), ServerMessage> {
         let position = o.file.unwrap_or(1).max(1) as usize;
         let mut parts: Vec<(SetInfo, Vec<u8>)> = Vec::new();
+        let pace = Pace::new(self.instance.backup_device_kb_per_s);
+        let mut read = 0u64;
         for (i, d) in devices.iter().enumerate() {
             let bytes = self.read_device(d)?;
-            self.set_percent(session, (i + 1) as f64 * 50.0 / devices.len() as f64);
+            // Reading is half the work: a stripe's share of the first 50 percent.
+            let share = 50.0 / devices.len() as f64;
+            let len = bytes.len() as u64;
+            paced(&pace, read, len, &|done| {
+                let within = (done - read) as f64 / len.max(1) as f64;
+                self.set_percent(session, (i as f64 + within) * share)
+            });
+            read += len;
             let sets = media::read_sets(&bytes).map_err(|e| {
                 err(3241, format!("The media family on device '{}' is incorrectly formed. SQL Server cannot process this media family. ({})", d.name(), e.0))
             })?;

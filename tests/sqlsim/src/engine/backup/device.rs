@@ -163,14 +163,8 @@ pub fn blob_exists(url: &str, sas: &str) -> Result<bool, DeviceError> {
     }
 }
 
-/// Writes `data` as a block blob in blocks of `block_size`, calling `progress(done, total)`.
-pub fn put_blob(
-    url: &str,
-    sas: &str,
-    data: &[u8],
-    block_size: usize,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<(), DeviceError> {
+/// Writes `data` as a block blob in blocks of `block_size`.
+pub fn put_blob(url: &str, sas: &str, data: &[u8], block_size: usize) -> Result<(), DeviceError> {
     let u = split_url(url)?;
     let mut ids = Vec::new();
     for (n, chunk) in data.chunks(block_size.max(1)).enumerate() {
@@ -186,10 +180,6 @@ pub fn put_blob(
             return Err(storage_error(r.status, &r.body));
         }
         ids.push(id);
-        progress(
-            ((n + 1) * block_size).min(data.len()) as u64,
-            data.len() as u64,
-        );
     }
     let list: String = ids
         .iter()
