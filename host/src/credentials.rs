@@ -8,6 +8,7 @@
 //! source_password = "…"   # --source-user's (migrate, validate)
 //! target_password = "…"   # --target-user's
 //! sas = "…"               # the blob container's SAS token
+//! azure_token = "…"       # an Azure Resource Manager access token (online migration)
 //! ```
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -28,6 +29,8 @@ pub enum SecretFor {
     Target,
     /// The blob container's SAS token.
     Sas,
+    /// An Azure Resource Manager bearer token (`az account get-access-token`).
+    AzureToken,
 }
 
 impl SecretFor {
@@ -38,6 +41,7 @@ impl SecretFor {
             SecretFor::Source => "SQLMIG_SOURCE_PASSWORD",
             SecretFor::Target => "SQLMIG_TARGET_PASSWORD",
             SecretFor::Sas => "SQLMIG_SAS",
+            SecretFor::AzureToken => "SQLMIG_AZURE_TOKEN",
         }
     }
 
@@ -48,6 +52,7 @@ impl SecretFor {
             SecretFor::Source => "source_password",
             SecretFor::Target => "target_password",
             SecretFor::Sas => "sas",
+            SecretFor::AzureToken => "azure_token",
         }
     }
 }
@@ -59,6 +64,7 @@ struct SecretsFile {
     source_password: Option<String>,
     target_password: Option<String>,
     sas: Option<String>,
+    azure_token: Option<String>,
 }
 
 /// Why no secret could be had; says where it may come from.
@@ -80,6 +86,7 @@ pub fn secret(
             SecretFor::Source => file.source_password,
             SecretFor::Target => file.target_password,
             SecretFor::Sas => file.sas,
+            SecretFor::AzureToken => file.azure_token,
         };
         return value.map(Secret::new).ok_or_else(|| {
             SecretError(format!(

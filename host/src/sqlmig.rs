@@ -5,6 +5,7 @@
 pub mod assess;
 pub mod capabilities;
 pub mod cli;
+pub mod cloud;
 pub mod config;
 pub mod credentials;
 pub mod discover;

@@ -75,6 +75,7 @@ pub mod bindings {
 pub mod errors;
 pub mod log;
 pub mod rows;
+pub mod tsql;
 
 pub use bindings::sqlmig::plugin::types::{
     Error, Finding, FindingLevel, FindingScope, LogLevel, PluginInfo, SqlErrorInfo,

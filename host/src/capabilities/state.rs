@@ -39,6 +39,7 @@ impl SqliteStateStore {
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = FULL;
+             PRAGMA busy_timeout = 5000;
              CREATE TABLE IF NOT EXISTS plugin_state (
                  scope TEXT NOT NULL,
                  key   TEXT NOT NULL,

@@ -14,7 +14,9 @@ use sqlmig_inventory::migration::{CONTAINER, PLAN, Plan, SOURCE, Side, Storage, 
 
 use super::output::{Table, write_json, write_text};
 use super::{Context, Failure, OutputFormat};
+use crate::capabilities::state::SqliteStateStore;
 use crate::capabilities::{CapabilitySet, Services};
+use crate::cloud::CloudHttp;
 use crate::credentials::{SecretFor, secret};
 use crate::migrate::host_context;
 use crate::migrate::journal::{self, Journal};
@@ -53,6 +55,26 @@ pub enum MigrateCommand {
     ///
     /// Example: sqlmig migrate run plan.json --source-user migrator --target-user migrator
     Run(RunArgs),
+    /// Cut an online migration over: the running `migrate run` takes the tail of each named
+    /// database's log (the source stops taking writes), lets MI restore it, brings the database
+    /// online and reports the downtime. Stop the application first.
+    ///
+    /// Records the request in the journal; a `migrate run` of the plan acts on it within a
+    /// second (or, if none is running, when you start one).
+    ///
+    /// Example: sqlmig migrate cutover plan.json Sales   (or --all)
+    Cutover {
+        /// The plan.
+        plan: PathBuf,
+        /// Databases to cut over.
+        databases: Vec<String>,
+        /// Every database of the plan.
+        #[arg(long, conflicts_with = "databases")]
+        all: bool,
+        /// The journal (plan.journal beside the plan unless given).
+        #[arg(long)]
+        journal: Option<PathBuf>,
+    },
     /// Where a migration stands: each step's state, attempts and result, from the journal.
     ///
     /// Example: sqlmig migrate status plan.json
@@ -162,6 +184,12 @@ pub async fn run(ctx: &Context, cmd: MigrateCommand) -> Result<ExitCode, Failure
         MigrateCommand::Plan(args) => plan(ctx, args).await,
         MigrateCommand::Run(args) => run_plan(ctx, args).await,
         MigrateCommand::Status { plan, journal } => status(ctx, &plan, journal.as_deref()),
+        MigrateCommand::Cutover {
+            plan,
+            databases,
+            all,
+            journal,
+        } => cutover(ctx, &plan, &databases, all, journal.as_deref()).await,
     }
 }
 
@@ -359,19 +387,45 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
     .map_err(|e| Failure::bad_input(format!("{}: {e}", args.plan.display())))?;
     let journal = Journal::open(&journal_path, &sha).map_err(Failure::bad_input)?;
     let journal = Arc::new(Mutex::new(journal));
+    // Online plans talk to Azure Resource Manager: the token stays in the host.
+    let management = management_origin(&plan);
+    let (cloud, token) = match &management {
+        Some(origin) => {
+            let token = secret(SecretFor::AzureToken, "Azure Resource Manager", secrets)
+                .map_err(Failure::bad_input)?;
+            let http = CloudHttp::new(BTreeMap::from([(origin.clone(), token.clone())]))
+                .map_err(Failure::io)?;
+            (Some(Arc::new(http)), Some(token))
+        }
+        None => (None, None),
+    };
     let granted = CapabilitySet {
         sql: vec![SOURCE.into(), TARGET.into()],
         blob: vec![CONTAINER.into()],
+        http: management.iter().cloned().collect(),
+        state: true,
         ..Default::default()
     };
     let plugin = load_method(ctx, &plan.method, &granted)?;
+    let state = SqliteStateStore::open(&journal_path).map_err(|e| Failure::io(e.to_string()))?;
     let services = Services {
         sql: Some(sql.clone()),
+        http: cloud
+            .clone()
+            .map(|c| c as Arc<dyn crate::capabilities::http::HttpBackend>),
+        state: Some(Arc::new(state)),
         ..Default::default()
     };
+    let mut secrets_kept = vec![
+        source_password.clone(),
+        target_password.clone(),
+        sas.clone(),
+    ];
+    secrets_kept.extend(token);
     let executor = Executor {
         host: host_context(
             sql,
+            cloud,
             Some(Arc::new(container)),
             sas.clone(),
             journal.clone(),
@@ -390,7 +444,7 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
             base: Duration::from_millis(args.retry_wait),
         },
         quiet: ctx.quiet,
-        secrets: vec![source_password, target_password, sas],
+        secrets: secrets_kept,
     };
     let summary = executor.run().await.map_err(Failure::io)?;
     if ctx.output == OutputFormat::Json {
@@ -423,6 +477,74 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         }
         Ok(ExitCode::from(3))
     }
+}
+
+/// The management origin an online plan calls (from its log-replay steps), if any.
+fn management_origin(plan: &Plan) -> Option<String> {
+    plan.steps
+        .iter()
+        .filter_map(|s| s.args.get("database_url").and_then(|u| u.as_str()))
+        .find_map(|u| crate::capabilities::http::origin_of(u).ok())
+}
+
+async fn cutover(
+    ctx: &Context,
+    plan_path: &Path,
+    databases: &[String],
+    all: bool,
+    journal: Option<&Path>,
+) -> Result<ExitCode, Failure> {
+    use crate::capabilities::state::StateStore;
+    let (plan, sha) = read_plan(plan_path)?;
+    if !plan.steps.iter().any(|s| s.kind == "cutover") {
+        return Err(Failure::bad_input(format!(
+            "{}: a {} plan is offline: its databases come online when restored, there is nothing to cut over",
+            plan_path.display(),
+            plan.method
+        )));
+    }
+    let chosen: Vec<String> = if all {
+        plan.databases.iter().map(|d| d.name.clone()).collect()
+    } else if databases.is_empty() {
+        return Err(Failure::bad_input(
+            "name the databases to cut over, or --all",
+        ));
+    } else {
+        databases.to_vec()
+    };
+    for d in &chosen {
+        if !plan.databases.iter().any(|p| &p.name == d) {
+            return Err(Failure::bad_input(format!(
+                "{}: no database {d} in the plan (it moves: {})",
+                plan_path.display(),
+                plan.databases
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    let path = journal
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| journal::path_for(plan_path));
+    // Opening checks the journal belongs to this plan (and creates it when no run began yet).
+    Journal::open(&path, &sha).map_err(Failure::bad_input)?;
+    let state = SqliteStateStore::open(&path).map_err(|e| Failure::io(e.to_string()))?;
+    for d in &chosen {
+        state
+            .set(&plan.method, &format!("cutover/{d}"), b"requested".to_vec())
+            .await
+            .map_err(|e| Failure::io(e.to_string()))?;
+    }
+    if !ctx.quiet {
+        eprintln!(
+            "cutover asked for {}: the running `sqlmig migrate run {}` takes it from here (start it again if it is not running)",
+            chosen.join(", "),
+            plan_path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The steps left and what they would run, without connecting to anything.

@@ -18,6 +18,8 @@ use crate::storage::azure_blob::AzureContainer;
 /// What host steps work with.
 pub struct HostContext {
     pub sql: Arc<dyn SqlBackend>,
+    /// Azure Resource Manager, for online plans (the token is in it).
+    pub cloud: Option<Arc<crate::cloud::CloudHttp>>,
     pub container: Option<Arc<AzureContainer>>,
     pub sas: Secret,
     pub journal: Arc<Mutex<Journal>>,
@@ -35,6 +37,7 @@ pub async fn run(ctx: &HostContext, step: &Step) -> Result<(String, Value), Step
     match step.kind.as_str() {
         "create-credential" => create_credential(ctx, step).await,
         "upload" => upload_files(ctx, step).await,
+        "start-log-replay" => start_log_replay(ctx, step).await,
         other => Err(StepFailure::permanent(format!(
             "the host runs no step of kind {other}; the plan is from another sqlmig"
         ))),
@@ -135,5 +138,65 @@ async fn upload_files(ctx: &HostContext, step: &Step) -> Result<(String, Value),
             }
         ),
         json!({ "bytes": stats.bytes, "seconds": stats.seconds, "blocks_sent": stats.blocks_sent, "blocks_skipped": stats.blocks_skipped }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ReplayArgs {
+    target_name: String,
+    folder_url: String,
+    database_url: String,
+    collation: String,
+}
+
+/// Starts MI's Log Replay Service on the database's folder; a replay an earlier attempt started
+/// is left running (asking its restore details tells whether there is one).
+async fn start_log_replay(ctx: &HostContext, step: &Step) -> Result<(String, Value), StepFailure> {
+    use crate::capabilities::http::{HttpBackend, HttpRequest};
+    let a: ReplayArgs = serde_json::from_value(step.args.clone())
+        .map_err(|e| StepFailure::permanent(format!("step {}: {e}", step.id)))?;
+    let cloud = ctx.cloud.as_ref().ok_or_else(|| {
+        StepFailure::permanent("an online plan needs Azure Resource Manager: set SQLMIG_AZURE_TOKEN (az account get-access-token)".to_string())
+    })?;
+    let details = cloud
+        .send(HttpRequest {
+            method: "GET".into(),
+            url: format!(
+                "{}/restoreDetails/Default?api-version={}",
+                a.database_url,
+                crate::cloud::ARM_API_VERSION
+            ),
+            headers: Vec::new(),
+            body: Vec::new(),
+        })
+        .await
+        .map_err(|e| StepFailure::from_capability(&e, &[&ctx.sas]))?;
+    if details.status == 200 {
+        return Ok((
+            format!("log replay of {} was already running", a.target_name),
+            json!({ "resumed": true }),
+        ));
+    }
+    crate::cloud::start_log_replay(
+        cloud,
+        &a.database_url,
+        &a.folder_url,
+        &ctx.sas,
+        &a.collation,
+    )
+    .await
+    .map_err(|e| {
+        if e.contains("HTTP 5") || e.contains("HTTP 429") {
+            StepFailure::transient(e)
+        } else {
+            StepFailure::permanent(e)
+        }
+    })?;
+    Ok((
+        format!(
+            "log replay of {} started on {}",
+            a.target_name, a.folder_url
+        ),
+        json!({ "folder_url": a.folder_url }),
     ))
 }

@@ -6,7 +6,6 @@
 
 mod plan;
 mod steps;
-mod tsql;
 
 use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};
 

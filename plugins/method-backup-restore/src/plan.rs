@@ -7,7 +7,7 @@ use sqlmig_plugin_sdk::inventory::migration::{
 };
 use sqlmig_plugin_sdk::{Error, invalid_input, parse_document};
 
-use crate::tsql::{folder, literal, quote_name};
+use sqlmig_plugin_sdk::tsql::{blob_folder as folder, literal, quote_name};
 
 /// The largest blob a stripe should be (MB): Azure's block blob with SQL Server's default
 /// MAXTRANSFERSIZE holds about 195 GB.

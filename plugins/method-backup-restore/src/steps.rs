@@ -8,9 +8,8 @@ use sqlmig_plugin_sdk::inventory::migration::{
     SOURCE, STEP_REQUEST, STEP_RESULT, StepRequest, StepResult, TARGET,
 };
 use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
-use sqlmig_plugin_sdk::{Error, Rows, clock, invalid_input, log, parse_document, unsupported};
-
-use crate::tsql::quote_name;
+use sqlmig_plugin_sdk::tsql::{differences, first_result as first, quote_name, table_sums};
+use sqlmig_plugin_sdk::{Error, clock, invalid_input, log, parse_document, unsupported};
 
 /// Runs a step request.
 pub fn run(request: &str) -> Result<String, Error> {
@@ -49,14 +48,6 @@ fn text(name: &str, value: &str) -> Param {
         name: name.into(),
         value: SqlValue::Text(value.into()),
     }
-}
-
-fn first(conn: &Connection, statement: &str, params: &[Param]) -> Result<Rows, Error> {
-    let mut sets = conn.query(statement, params)?;
-    if sets.is_empty() {
-        return Err(invalid_input(format!("no result from: {statement}")));
-    }
-    Ok(Rows::new(sets.swap_remove(0)))
 }
 
 #[derive(Deserialize)]
@@ -206,70 +197,14 @@ struct VerifyArgs {
     target_name: String,
 }
 
-/// Per user table: rows and CHECKSUM_AGG(BINARY_CHECKSUM(*)), computed by the server.
-fn table_sums(conn: &Connection, db: &str) -> Result<Vec<(String, i64, Option<i64>)>, Error> {
-    let tables = first(
-        conn,
-        &format!(
-            "SELECT s.name AS schema_name, t.name AS table_name FROM {db}.sys.tables t \
-             JOIN {db}.sys.schemas s ON s.schema_id = t.schema_id ORDER BY s.name, t.name",
-            db = quote_name(db)
-        ),
-        &[],
-    )?;
-    let mut out = Vec::new();
-    for t in tables.iter() {
-        let (schema, table) = (
-            t.get::<String>("schema_name")?,
-            t.get::<String>("table_name")?,
-        );
-        let name = format!(
-            "{}.{}.{}",
-            quote_name(db),
-            quote_name(&schema),
-            quote_name(&table)
-        );
-        let r = first(
-            conn,
-            &format!("SELECT COUNT(*) AS n, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS c FROM {name}"),
-            &[],
-        )?;
-        let row = r
-            .iter()
-            .next()
-            .ok_or_else(|| invalid_input(format!("no count from {name}")))?;
-        out.push((
-            format!("{schema}.{table}"),
-            row.get::<i64>("n")?,
-            row.get::<Option<i64>>("c")?,
-        ));
-    }
-    Ok(out)
-}
-
 fn verify(a: &VerifyArgs) -> Result<(String, Value), Error> {
     let source = table_sums(&sql::connect(SOURCE)?, &a.database)?;
     let target = table_sums(&sql::connect(TARGET)?, &a.target_name)?;
-    let mut differences = Vec::new();
-    for (name, rows, sum) in &source {
-        match target.iter().find(|t| &t.0 == name) {
-            None => differences.push(format!("{name}: missing on the target")),
-            Some((_, r, _)) if r != rows => differences.push(format!(
-                "{name}: {rows} rows on the source, {r} on the target"
-            )),
-            Some((_, _, s)) if s != sum => differences.push(format!("{name}: checksums differ")),
-            Some(_) => {}
-        }
-    }
-    for (name, _, _) in &target {
-        if !source.iter().any(|s| &s.0 == name) {
-            differences.push(format!("{name}: only on the target"));
-        }
-    }
-    let rows: i64 = source.iter().map(|t| t.1).sum();
+    let differences = differences(&source, &target);
+    let rows: i64 = source.iter().map(|t| t.rows).sum();
     let tables: Vec<Value> = source
         .iter()
-        .map(|(n, r, c)| json!({ "table": n, "rows": r, "checksum": c }))
+        .map(|t| json!({ "table": t.table, "rows": t.rows, "checksum": t.checksum }))
         .collect();
     let ok = differences.is_empty();
     let message = if ok {

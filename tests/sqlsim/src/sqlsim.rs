@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod engine;
 pub mod instance;
+pub mod lrs;
 pub mod server;
 pub mod tds;
 pub mod tls;

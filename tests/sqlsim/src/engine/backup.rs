@@ -8,7 +8,7 @@
 //! backup — including any page that differs from what a full or differential taken in between
 //! would restore, so that a log applies on top of either, as a real log backup does.
 
-mod device;
+pub mod device;
 pub mod media;
 pub mod statement;
 
@@ -915,7 +915,48 @@ impl Engine {
             return self.recover(target, o);
         }
         let (info, data) = self.read_set(session, devices, o)?;
-        let payload = Payload::decode(&data)
+        let pages = self.apply_set(target, &info, &data, kind, o.replace, devices[0].name())?;
+        self.set_percent(session, 100.0);
+        self.record_restore(target, &info, o)?;
+        let mut out = vec![Outcome::Info(errors::error(
+            4035,
+            0,
+            1,
+            format!(
+                "Processed {pages} pages for database '{target}', file '{}' on file 1.",
+                info.database
+            ),
+        ))];
+        if !o.norecovery {
+            out.extend(self.recover(target, o)?);
+        }
+        let what = if kind == RestoreKind::Log {
+            "RESTORE LOG"
+        } else {
+            "RESTORE DATABASE"
+        };
+        out.push(Outcome::Info(errors::error(
+            3014,
+            0,
+            1,
+            format!("{what} successfully processed {pages} pages."),
+        )));
+        Ok(out)
+    }
+
+    /// Applies a backup set read from `device` to `target`: a full starts a RESTORING database
+    /// (over an existing one only with `replace`, never on MI), a differential or log rolls it
+    /// forward after the chain checks. Returns the pages applied.
+    fn apply_set(
+        &self,
+        target: &str,
+        info: &SetInfo,
+        data: &[u8],
+        kind: RestoreKind,
+        replace: bool,
+        device: &str,
+    ) -> Result<usize, ServerMessage> {
+        let payload = Payload::decode(data)
             .ok_or_else(|| err(3189, "Damage to the backup set was detected."))?;
         let pages = payload.pages();
         match (kind, info.kind) {
@@ -925,7 +966,7 @@ impl Engine {
                     3135,
                     format!(
                         "The backup set in file '{}' was created by BACKUP DATABASE and cannot be used for this restore operation.",
-                        devices[0].name()
+                        device
                     ),
                 ));
             }
@@ -934,7 +975,7 @@ impl Engine {
                     3135,
                     format!(
                         "The backup set in file '{}' was created by BACKUP LOG and cannot be used for this restore operation.",
-                        devices[0].name()
+                        device
                     ),
                 ));
             }
@@ -950,7 +991,7 @@ impl Engine {
                         ),
                     ));
                 }
-                if !o.replace {
+                if !replace {
                     if existing.eq_ignore_ascii_case(&info.database) {
                         return Err(err(
                             3159,
@@ -1023,32 +1064,46 @@ impl Engine {
             payload.apply(&mut r.image);
             r.point = info.last_lsn;
         }
-        self.set_percent(session, 100.0);
-        self.record_restore(target, &info, o)?;
-        let mut out = vec![Outcome::Info(errors::error(
-            4035,
-            0,
-            1,
-            format!(
-                "Processed {pages} pages for database '{target}', file '{}' on file 1.",
-                info.database
-            ),
-        ))];
-        if !o.norecovery {
-            out.extend(self.recover(target, o)?);
-        }
-        let what = if kind == RestoreKind::Log {
-            "RESTORE LOG"
+        Ok(pages)
+    }
+
+    /// Log Replay Service: applies a backup set found in its folder (MI's own restore, which
+    /// the T-SQL refusals of MI do not apply to).
+    pub fn lrs_apply(
+        &self,
+        target: &str,
+        info: &SetInfo,
+        data: &[u8],
+    ) -> Result<(), ServerMessage> {
+        let kind = if info.kind == 'L' {
+            RestoreKind::Log
         } else {
-            "RESTORE DATABASE"
+            RestoreKind::Database
         };
-        out.push(Outcome::Info(errors::error(
-            3014,
-            0,
-            1,
-            format!("{what} successfully processed {pages} pages."),
-        )));
-        Ok(out)
+        self.apply_set(target, info, data, kind, false, "lrs")?;
+        self.record_restore(
+            target,
+            info,
+            &Options {
+                norecovery: true,
+                ..Options::default()
+            },
+        )
+    }
+
+    /// Log Replay Service: brings the database restored so far online.
+    pub fn lrs_recover(&self, target: &str) -> Result<(), ServerMessage> {
+        self.recover(target, &Options::default()).map(|_| ())
+    }
+
+    /// Where a database being restored stands: the last LSN restored.
+    pub fn restoring_point(&self, target: &str) -> Option<u128> {
+        self.backup
+            .restoring
+            .lock()
+            .unwrap()
+            .get(&key(target))
+            .map(|r| r.point)
     }
 
     /// RESTORE … WITH RECOVERY: a restoring database comes online.

@@ -152,7 +152,7 @@ fn block_id(n: usize) -> String {
         .replace('=', "%3D")
 }
 
-/// The blob's size, or None when it does not exist.
+/// Whether the blob exists.
 pub fn blob_exists(url: &str, sas: &str) -> Result<bool, DeviceError> {
     let u = split_url(url)?;
     let r = request(&u, "HEAD", sas, &[], &[])?;
@@ -232,4 +232,64 @@ pub fn write_file(path: &str, data: &[u8]) -> Result<(), DeviceError> {
         std::io::ErrorKind::PermissionDenied => os(5, "Access is denied."),
         _ => os(1117, e.to_string()),
     })
+}
+
+/// The blobs of a container (`http://host/account/container`) whose names start with `prefix`:
+/// (name, size).
+pub fn list_blobs(
+    container: &str,
+    sas: &str,
+    prefix: &str,
+) -> Result<Vec<(String, u64)>, DeviceError> {
+    let u = split_url(container)?;
+    let mut out = Vec::new();
+    let mut marker = String::new();
+    loop {
+        let query = format!(
+            "{sas}&restype=container&comp=list&prefix={}&marker={marker}",
+            encode(prefix)
+        );
+        let r = request(&u, "GET", &query, &[], &[])?;
+        if r.status != 200 {
+            return Err(storage_error(r.status, &r.body));
+        }
+        let xml = String::from_utf8_lossy(&r.body).to_string();
+        for blob in xml.split("<Blob>").skip(1) {
+            let name = between(blob, "<Name>", "</Name>").unwrap_or_default();
+            let size = between(blob, "<Content-Length>", "</Content-Length>")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            out.push((unescape(&name), size));
+        }
+        match between(&xml, "<NextMarker>", "</NextMarker>") {
+            Some(m) if !m.is_empty() => marker = encode(&m),
+            _ => return Ok(out),
+        }
+    }
+}
+
+fn between(s: &str, open: &str, close: &str) -> Option<String> {
+    let start = s.find(open)? + open.len();
+    let end = s[start..].find(close)? + start;
+    Some(s[start..end].to_string())
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// Percent-encodes a query value.
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

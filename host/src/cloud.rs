@@ -1,0 +1,143 @@
+//! Cloud control-plane calls: the `http` capability's real backend (reqwest), which adds the
+//! operator's bearer token to requests for the origins it was given — plugins call the Azure
+//! Resource Manager without ever seeing the token — and the ARM call that starts MI's Log Replay
+//! Service, which the host makes itself because its body carries the container's SAS.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use crate::capabilities::CapabilityError;
+use crate::capabilities::http::{HttpBackend, HttpRequest, HttpResponse, origin_of};
+use crate::secret::{Secret, redact};
+
+/// The ARM API version sqlmig speaks for managed databases.
+pub const ARM_API_VERSION: &str = "2023-08-01";
+
+/// Outbound HTTP(S) with per-origin bearer tokens.
+pub struct CloudHttp {
+    client: reqwest::Client,
+    /// origin (`https://management.azure.com`) → token.
+    tokens: BTreeMap<String, Secret>,
+}
+
+impl CloudHttp {
+    /// A client adding `tokens[origin]` as `Authorization: Bearer …` to requests for that origin.
+    pub fn new(tokens: BTreeMap<String, Secret>) -> Result<CloudHttp, String> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        Ok(CloudHttp { client, tokens })
+    }
+
+    fn secrets(&self) -> Vec<&Secret> {
+        self.tokens.values().collect()
+    }
+}
+
+#[async_trait]
+impl HttpBackend for CloudHttp {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, CapabilityError> {
+        let origin = origin_of(&req.url)?;
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
+            CapabilityError::InvalidInput(format!("'{}' is not an HTTP method", req.method))
+        })?;
+        let mut builder = self.client.request(method, &req.url).body(req.body);
+        for (k, v) in &req.headers {
+            // The token is the host's to add; a plugin cannot set or replace it.
+            if !k.eq_ignore_ascii_case("authorization") {
+                builder = builder.header(k, v);
+            }
+        }
+        if let Some(token) = self.tokens.get(&origin) {
+            builder = builder.bearer_auth(token.expose());
+        }
+        let resp = builder.send().await.map_err(|e| {
+            let msg = redact(&format!("{} {}: {e}", req.method, req.url), &self.secrets());
+            if e.is_timeout() {
+                CapabilityError::Timeout(msg)
+            } else {
+                CapabilityError::Unavailable(msg)
+            }
+        })?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
+            .collect();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| {
+                CapabilityError::Unavailable(redact(&format!("{}: {e}", req.url), &self.secrets()))
+            })?
+            .to_vec();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// The ARM URL of a managed database: `{management}{instance resource id}/databases/{db}`.
+pub fn managed_database_url(management: &str, instance_id: &str, database: &str) -> String {
+    let db: String = database
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!(
+        "{}{}/databases/{db}",
+        management.trim_end_matches('/'),
+        instance_id
+    )
+}
+
+/// Starts MI's Log Replay Service for `database` on the folder `folder_url`, read with `sas`.
+pub async fn start_log_replay(
+    http: &CloudHttp,
+    database_url: &str,
+    folder_url: &str,
+    sas: &Secret,
+    collation: &str,
+) -> Result<(), String> {
+    let body = json!({
+        "properties": {
+            "createMode": "RestoreExternalBackup",
+            "storageContainerUri": folder_url,
+            "storageContainerSasToken": sas.expose().trim_start_matches('?'),
+            "collation": collation,
+            "autoCompleteRestore": false,
+        }
+    });
+    let resp = http
+        .send(HttpRequest {
+            method: "PUT".into(),
+            url: format!("{database_url}?api-version={ARM_API_VERSION}"),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        })
+        .await
+        .map_err(|e| redact(&e.to_string(), &[sas]))?;
+    if (200..300).contains(&resp.status) {
+        Ok(())
+    } else {
+        Err(redact(
+            &format!(
+                "starting log replay: HTTP {}: {}",
+                resp.status,
+                String::from_utf8_lossy(&resp.body)
+            ),
+            &[sas],
+        ))
+    }
+}
