@@ -2,6 +2,7 @@
 //! resumable), see where it stands.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -433,7 +434,8 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
                 concurrency: args.upload_concurrency.into(),
                 ..Default::default()
             },
-            !ctx.quiet,
+            // The upload's progress line rewrites itself: only on a terminal.
+            !ctx.quiet && std::io::stderr().is_terminal(),
         ),
         plan,
         plugin: Arc::new(plugin),

@@ -191,8 +191,10 @@ impl Executor {
             summary.lock().unwrap().already_done.push(step.id.clone());
             return Ok(Ok(()));
         }
-        let mut resumed = record.state == StepState::Running;
-        if resumed {
+        // A step that was running (interrupted) or failed may have done part of its work: the
+        // next attempt is told so and checks before doing it again.
+        let mut resumed = matches!(record.state, StepState::Running | StepState::Failed);
+        if record.state == StepState::Running {
             self.say(&format!(
                 "{}: an earlier run stopped during this step; resuming it",
                 step.id
