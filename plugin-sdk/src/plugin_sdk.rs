@@ -74,6 +74,7 @@ pub mod bindings {
 
 pub mod errors;
 pub mod log;
+pub mod method;
 pub mod rows;
 pub mod tsql;
 

@@ -34,6 +34,14 @@ pub fn blob_folder(database: &str) -> String {
     format!("{safe}-{hash:08x}")
 }
 
+/// A text parameter (`@name`).
+pub fn text_param(name: &str, value: &str) -> crate::sql::Param {
+    crate::sql::Param {
+        name: name.into(),
+        value: crate::sql::SqlValue::Text(value.into()),
+    }
+}
+
 /// The first result set of `statement`.
 pub fn first_result(
     conn: &Connection,

@@ -5,6 +5,7 @@ pub mod azurite;
 pub mod cli;
 pub mod doubles;
 pub mod estate;
+pub mod migration;
 pub mod moto;
 pub mod service;
 

@@ -4,19 +4,16 @@
 //! does nothing twice; the SAS appears nowhere.
 
 use std::path::Path;
-use std::process::Output;
 
-use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
-use sqlmig::storage::sas;
-use sqlmig_tests::azurite::{ACCOUNT, Azurite};
+use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
+use sqlmig_tests::migration::{self, run};
 use sqlsim::engine::{Outcome, Session};
 use sqlsim::instance::{DatabaseFile, DatabaseSpec, Instance, Platform};
 use sqlsim::server::ServerHandle;
 use sqlsim::tds::types::Value;
 
-const EXPIRY: &str = "2099-01-01T00:00:00Z";
 const ODD: &str = "O'Brien]x";
 
 fn rows_setup(table: &str, n: u32) -> Vec<String> {
@@ -94,14 +91,6 @@ fn sums(server: &ServerHandle, db: &str, table: &str) -> (String, String) {
     (text(&row[0]), text(&row[1]))
 }
 
-async fn run(s: &Sqlmig, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = tokio::process::Command::from(s.command(args));
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().await.unwrap()
-}
-
 fn file_text(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
 }
@@ -109,41 +98,16 @@ fn file_text(path: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn offline_migration_of_three_databases_lands_every_row() {
     let az = Azurite::start();
-    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
-    AzureContainer::connect(&ContainerAccess {
-        url: az.container_url("migration"),
-        sas: admin,
-    })
-    .unwrap()
-    .create_if_missing()
-    .await
-    .unwrap();
-    let token = sas::container_sas(ACCOUNT, "migration", &az.key(), "racwdl", EXPIRY).unwrap();
+    let token = migration::container(&az, "migration").await;
     let source = serve(source_instance(), "127.0.0.1", 0).await;
     let target = serve(target_instance(), "127.0.0.1", 0).await;
     let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
     let dir = s.home.path();
     let inventory = dir.join("inventory.json");
     let plan = dir.join("plan.json");
-    let source_addr = format!("127.0.0.1,{}", source.addr.port());
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
 
-    let out = run(
-        &s,
-        &[
-            "discover",
-            "--server",
-            &source_addr,
-            "--user",
-            "sa",
-            "--trust-server-certificate",
-            "--out",
-            inventory.to_str().unwrap(),
-        ],
-        &[("SQLMIG_PASSWORD", SA_PASSWORD)],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    migration::discover(&s, &source, &inventory).await;
 
     let container = az.container_url("migration");
     let out = run(
@@ -285,36 +249,11 @@ fn restores(server: &ServerHandle, db: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
     let az = Azurite::start();
-    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
-    AzureContainer::connect(&ContainerAccess {
-        url: az.container_url("kill"),
-        sas: admin,
-    })
-    .unwrap()
-    .create_if_missing()
-    .await
-    .unwrap();
-    let token = sas::container_sas(ACCOUNT, "kill", &az.key(), "racwdl", EXPIRY).unwrap();
+    let token = migration::container(&az, "kill").await;
     let source = serve(source_instance(), "127.0.0.1", 0).await;
     let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
     let inventory = s.home.path().join("inventory.json");
-    let source_addr = format!("127.0.0.1,{}", source.addr.port());
-    let out = run(
-        &s,
-        &[
-            "discover",
-            "--server",
-            &source_addr,
-            "--user",
-            "sa",
-            "--trust-server-certificate",
-            "--out",
-            inventory.to_str().unwrap(),
-        ],
-        &[("SQLMIG_PASSWORD", SA_PASSWORD)],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    migration::discover(&s, &source, &inventory).await;
     let env = [
         ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
         ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
@@ -435,38 +374,13 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
     let az = Azurite::start();
-    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
-    AzureContainer::connect(&ContainerAccess {
-        url: az.container_url("faults"),
-        sas: admin,
-    })
-    .unwrap()
-    .create_if_missing()
-    .await
-    .unwrap();
-    let token = sas::container_sas(ACCOUNT, "faults", &az.key(), "racwdl", EXPIRY).unwrap();
+    let token = migration::container(&az, "faults").await;
     let source = serve(source_instance(), "127.0.0.1", 0).await;
     let target = serve(target_instance(), "127.0.0.1", 0).await;
     let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
     let inventory = s.home.path().join("inventory.json");
     let plan = s.home.path().join("plan.json");
-    let source_addr = format!("127.0.0.1,{}", source.addr.port());
-    let out = run(
-        &s,
-        &[
-            "discover",
-            "--server",
-            &source_addr,
-            "--user",
-            "sa",
-            "--trust-server-certificate",
-            "--out",
-            inventory.to_str().unwrap(),
-        ],
-        &[("SQLMIG_PASSWORD", SA_PASSWORD)],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    migration::discover(&s, &source, &inventory).await;
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container = az.container_url("faults");
     let out = run(

@@ -7,17 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
-use sqlmig::storage::sas;
-use sqlmig_tests::azurite::{ACCOUNT, Azurite};
+use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
+use sqlmig_tests::migration;
 use sqlsim::engine::{Outcome, Session};
 use sqlsim::instance::{DatabaseSpec, Instance, Platform};
 use sqlsim::server::ServerHandle;
 use sqlsim::tds::types::Value;
 
-const EXPIRY: &str = "2099-01-01T00:00:00Z";
 const TOKEN: &str = "test-arm-token";
 const MI: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/mi01";
 
@@ -40,16 +38,7 @@ fn one(server: &ServerHandle, sql: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measured() {
     let az = Azurite::start();
-    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
-    AzureContainer::connect(&ContainerAccess {
-        url: az.container_url("online"),
-        sas: admin,
-    })
-    .unwrap()
-    .create_if_missing()
-    .await
-    .unwrap();
-    let token = sas::container_sas(ACCOUNT, "online", &az.key(), "racwdl", EXPIRY).unwrap();
+    let token = migration::container(&az, "online").await;
 
     let mut src = Instance::default_with_sa(SA_PASSWORD);
     let mut sales = DatabaseSpec::named("Sales");
@@ -88,20 +77,7 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
     let inventory = s.home.path().join("inventory.json");
     let plan = s.home.path().join("plan.json");
-    let source_addr = format!("127.0.0.1,{}", source.addr.port());
-    let mut cmd = tokio::process::Command::from(s.command(&[
-        "discover",
-        "--server",
-        &source_addr,
-        "--user",
-        "sa",
-        "--trust-server-certificate",
-        "--out",
-        inventory.to_str().unwrap(),
-    ]));
-    cmd.env("SQLMIG_PASSWORD", SA_PASSWORD);
-    let out = cmd.output().await.unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    migration::discover(&s, &source, &inventory).await;
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container = az.container_url("online");
     let management = format!("management_url=http://{}", lrs.addr);

@@ -1,12 +1,13 @@
 //! The plan: per database a backup (to URL, or to disk and an upload), a restore and a
 //! verification, after the credentials both servers need for the container.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlmig_plugin_sdk::inventory::migration::{
     PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step,
 };
 use sqlmig_plugin_sdk::{Error, invalid_input, parse_document};
 
+use sqlmig_plugin_sdk::method::{check_known, flag, number};
 use sqlmig_plugin_sdk::tsql::{blob_folder as folder, literal, quote_name};
 
 /// The largest blob a stripe should be (MB): Azure's block blob with SQL Server's default
@@ -18,28 +19,6 @@ const MAX_STRIPES: u32 = 64;
 /// Whether the source can BACKUP TO URL: SQL Server 2012 SP1 CU2 (11.0.3339) and later.
 pub fn backs_up_to_url(version: (u32, u32, u32)) -> bool {
     version.0 > 11 || (version.0 == 11 && version.2 >= 3339)
-}
-
-fn option_f64(req: &PlanRequest, key: &str, default: f64) -> Result<f64, Error> {
-    match req.options.get(key) {
-        None => Ok(default),
-        Some(v) => v
-            .as_f64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .filter(|n| *n > 0.0)
-            .ok_or_else(|| invalid_input(format!("option {key}: {v} is not a positive number"))),
-    }
-}
-
-fn option_bool(req: &PlanRequest, key: &str, default: bool) -> Result<bool, Error> {
-    match req.options.get(key) {
-        None => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
-        Some(v) => Err(invalid_input(format!(
-            "option {key}: {v} is not true or false"
-        ))),
-    }
 }
 
 /// Plans a request.
@@ -56,16 +35,14 @@ pub fn run(request: &str) -> Result<String, Error> {
 
 /// The plan for `req`.
 pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
-    for key in req.options.keys() {
-        if !["blob_max_mb", "compression", "verify"].contains(&key.as_str()) {
-            return Err(invalid_input(format!(
-                "unknown option {key}: method-backup-restore takes blob_max_mb, compression, verify"
-            )));
-        }
-    }
-    let blob_max_mb = option_f64(req, "blob_max_mb", DEFAULT_BLOB_MAX_MB)?;
-    let compression = option_bool(req, "compression", true)?;
-    let verify = option_bool(req, "verify", true)?;
+    check_known(
+        &req.options,
+        &["blob_max_mb", "compression", "verify"],
+        "method-backup-restore",
+    )?;
+    let blob_max_mb = number(&req.options, "blob_max_mb", DEFAULT_BLOB_MAX_MB)?;
+    let compression = flag(&req.options, "compression", true)?;
+    let verify = flag(&req.options, "verify", true)?;
     if req.databases.is_empty() {
         return Err(invalid_input("no database to move"));
     }

@@ -4,50 +4,28 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{
-    SOURCE, STEP_REQUEST, STEP_RESULT, StepRequest, StepResult, TARGET,
+use sqlmig_plugin_sdk::inventory::migration::{SOURCE, TARGET};
+use sqlmig_plugin_sdk::method::{step_args, step_request, step_result};
+use sqlmig_plugin_sdk::sql::{self, Connection};
+use sqlmig_plugin_sdk::tsql::{
+    differences, first_result as first, quote_name, table_sums, text_param,
 };
-use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
-use sqlmig_plugin_sdk::tsql::{differences, first_result as first, quote_name, table_sums};
-use sqlmig_plugin_sdk::{Error, clock, invalid_input, log, parse_document, unsupported};
+use sqlmig_plugin_sdk::{Error, clock, invalid_input, log, unsupported};
 
 /// Runs a step request.
 pub fn run(request: &str) -> Result<String, Error> {
-    let req: StepRequest = parse_document(request, "step request")?;
-    if req.schema != STEP_REQUEST {
-        return Err(invalid_input(format!(
-            "step request schema {:?}; this plugin reads {STEP_REQUEST:?}",
-            req.schema
-        )));
-    }
+    let req = step_request(request)?;
     let (message, output) = match req.step.kind.as_str() {
-        "backup" => backup(&args(&req)?)?,
-        "restore" => restore(&args(&req)?, req.resumed)?,
-        "verify" => verify(&args(&req)?)?,
+        "backup" => backup(&step_args(&req)?)?,
+        "restore" => restore(&step_args(&req)?, req.resumed)?,
+        "verify" => verify(&step_args(&req)?)?,
         other => {
             return Err(unsupported(&format!(
                 "step kind {other} (method-backup-restore runs backup, restore, verify)"
             )));
         }
     };
-    Ok(serde_json::to_string(&StepResult {
-        schema: STEP_RESULT.into(),
-        message,
-        output,
-    })
-    .expect("serializes"))
-}
-
-fn args<T: for<'de> Deserialize<'de>>(req: &StepRequest) -> Result<T, Error> {
-    serde_json::from_value(req.step.args.clone())
-        .map_err(|e| invalid_input(format!("step {}: arguments: {e}", req.step.id)))
-}
-
-fn text(name: &str, value: &str) -> Param {
-    Param {
-        name: name.into(),
-        value: SqlValue::Text(value.into()),
-    }
+    Ok(step_result(message, output))
 }
 
 #[derive(Deserialize)]
@@ -72,10 +50,10 @@ fn backup(a: &BackupArgs) -> Result<(String, Value), Error> {
     if devices.is_empty() {
         return Err(invalid_input("backup: no URL or file to back up to"));
     }
-    let mut params = vec![text("db", &a.database)];
+    let mut params = vec![text_param("db", &a.database)];
     let mut list = Vec::new();
     for (i, d) in devices.iter().enumerate() {
-        params.push(text(&format!("d{}", i + 1), d));
+        params.push(text_param(&format!("d{}", i + 1), d));
         list.push(format!("{kind} = @d{}", i + 1));
     }
     let compression = if a.compression { "COMPRESSION, " } else { "" };
@@ -93,7 +71,7 @@ fn backup(a: &BackupArgs) -> Result<(String, Value), Error> {
         &conn,
         "SELECT TOP (1) first_lsn, last_lsn, checkpoint_lsn, backup_size FROM msdb.dbo.backupset \
          WHERE database_name = @db AND type = 'D' ORDER BY backup_set_id DESC",
-        &[text("db", &a.database)],
+        &[text_param("db", &a.database)],
     )?;
     let output = match rows.iter().next() {
         Some(r) => json!({
@@ -122,7 +100,7 @@ fn state(conn: &Connection, name: &str) -> Result<Option<String>, Error> {
     let rows = first(
         conn,
         "SELECT state_desc FROM sys.databases WHERE name = @db",
-        &[text("db", name)],
+        &[text_param("db", name)],
     )?;
     rows.iter()
         .next()
@@ -152,10 +130,10 @@ fn restore(a: &RestoreArgs, resumed: bool) -> Result<(String, Value), Error> {
             )));
         }
     }
-    let mut params = vec![text("db", &a.target_name)];
+    let mut params = vec![text_param("db", &a.target_name)];
     let mut list = Vec::new();
     for (i, u) in a.urls.iter().enumerate() {
-        params.push(text(&format!("u{}", i + 1), u));
+        params.push(text_param(&format!("u{}", i + 1), u));
         list.push(format!("URL = @u{}", i + 1));
     }
     log::info(&format!(

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use sqlmig_plugin_sdk::inventory::migration::{
     PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step,
 };
+use sqlmig_plugin_sdk::method::{check_known, flag, number, text};
 use sqlmig_plugin_sdk::tsql::{blob_folder, literal, quote_name};
 use sqlmig_plugin_sdk::{Error, invalid_input, parse_document};
 
@@ -17,21 +18,6 @@ const OPTIONS: [&str; 6] = [
     "compression",
     "collation",
 ];
-
-fn text<'a>(req: &'a PlanRequest, key: &str) -> Option<&'a str> {
-    req.options.get(key).and_then(Value::as_str)
-}
-
-fn number(req: &PlanRequest, key: &str, default: f64) -> Result<f64, Error> {
-    match req.options.get(key) {
-        None => Ok(default),
-        Some(v) => v
-            .as_f64()
-            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            .filter(|n| *n > 0.0)
-            .ok_or_else(|| invalid_input(format!("option {key}: {v} is not a positive number"))),
-    }
-}
 
 /// Plans a request.
 pub fn run(request: &str) -> Result<String, Error> {
@@ -47,15 +33,8 @@ pub fn run(request: &str) -> Result<String, Error> {
 
 /// The plan for `req`.
 pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
-    for key in req.options.keys() {
-        if !OPTIONS.contains(&key.as_str()) {
-            return Err(invalid_input(format!(
-                "unknown option {key}: method-log-replay takes {}",
-                OPTIONS.join(", ")
-            )));
-        }
-    }
-    let instance = text(req, "mi_resource").ok_or_else(|| {
+    check_known(&req.options, &OPTIONS, "method-log-replay")?;
+    let instance = text(&req.options, "mi_resource").ok_or_else(|| {
         invalid_input("option mi_resource is required: the target's Azure resource id, /subscriptions/…/resourceGroups/…/providers/Microsoft.Sql/managedInstances/NAME")
     })?;
     if !instance
@@ -66,14 +45,13 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             "option mi_resource {instance:?} is not a Managed Instance resource id"
         )));
     }
-    let management = text(req, "management_url")
+    let management = text(&req.options, "management_url")
         .unwrap_or("https://management.azure.com")
         .trim_end_matches('/');
-    let interval = number(req, "log_backup_interval_s", 300.0)?;
-    let blob_max_mb = number(req, "blob_max_mb", DEFAULT_BLOB_MAX_MB)?;
-    let compression = !matches!(req.options.get("compression"), Some(Value::Bool(false)))
-        && text(req, "compression") != Some("false");
-    let collation = text(req, "collation").unwrap_or("SQL_Latin1_General_CP1_CI_AS");
+    let interval = number(&req.options, "log_backup_interval_s", 300.0)?;
+    let blob_max_mb = number(&req.options, "blob_max_mb", DEFAULT_BLOB_MAX_MB)?;
+    let compression = flag(&req.options, "compression", true)?;
+    let collation = text(&req.options, "collation").unwrap_or("SQL_Latin1_General_CP1_CI_AS");
     let (major, _, build) = req.source.version();
     if major < 11 || (major == 11 && build < 3339) {
         return Err(invalid_input(format!(

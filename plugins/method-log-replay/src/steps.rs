@@ -4,28 +4,18 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{
-    SOURCE, STEP_REQUEST, STEP_RESULT, StepRequest, StepResult, TARGET,
-};
-use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
-use sqlmig_plugin_sdk::tsql::{differences, first_result, table_sums};
-use sqlmig_plugin_sdk::{
-    Error, clock, invalid_input, log, parse_document, progress, state, unsupported,
-};
+use sqlmig_plugin_sdk::inventory::migration::{SOURCE, TARGET};
+use sqlmig_plugin_sdk::method::{step_args, step_request, step_result};
+use sqlmig_plugin_sdk::sql::{self, Connection};
+use sqlmig_plugin_sdk::tsql::{differences, first_result, table_sums, text_param};
+use sqlmig_plugin_sdk::{Error, clock, invalid_input, log, progress, state, unsupported};
 
 use crate::lrs;
 
 /// Runs a step request.
 pub fn run(request: &str) -> Result<String, Error> {
-    let req: StepRequest = parse_document(request, "step request")?;
-    if req.schema != STEP_REQUEST {
-        return Err(invalid_input(format!(
-            "step request schema {:?}; this plugin reads {STEP_REQUEST:?}",
-            req.schema
-        )));
-    }
-    let a: Args = serde_json::from_value(req.step.args.clone())
-        .map_err(|e| invalid_input(format!("step {}: arguments: {e}", req.step.id)))?;
+    let req = step_request(request)?;
+    let a: Args = step_args(&req)?;
     let (message, output) = match req.step.kind.as_str() {
         "backup-full" => backup_full(&a)?,
         "replicate" => replicate(&a)?,
@@ -36,12 +26,7 @@ pub fn run(request: &str) -> Result<String, Error> {
             )));
         }
     };
-    Ok(serde_json::to_string(&StepResult {
-        schema: STEP_RESULT.into(),
-        message,
-        output,
-    })
-    .expect("serializes"))
+    Ok(step_result(message, output))
 }
 
 #[derive(Deserialize)]
@@ -59,13 +44,6 @@ struct Args {
     interval_s: f64,
 }
 
-fn text(name: &str, value: &str) -> Param {
-    Param {
-        name: name.into(),
-        value: SqlValue::Text(value.into()),
-    }
-}
-
 /// The key of the cutover request for `database` (`sqlmig migrate cutover` sets it).
 pub fn cutover_key(database: &str) -> String {
     format!("cutover/{database}")
@@ -73,13 +51,13 @@ pub fn cutover_key(database: &str) -> String {
 
 fn backup_full(a: &Args) -> Result<(String, Value), Error> {
     let conn = sql::connect(SOURCE)?;
-    let mut params = vec![text("db", &a.database)];
+    let mut params = vec![text_param("db", &a.database)];
     let devices: Vec<String> = a
         .urls
         .iter()
         .enumerate()
         .map(|(i, u)| {
-            params.push(text(&format!("u{}", i + 1), u));
+            params.push(text_param(&format!("u{}", i + 1), u));
             format!("URL = @u{}", i + 1)
         })
         .collect();
@@ -103,7 +81,7 @@ fn last_backup(conn: &Connection, db: &str, kind: &str) -> Result<(String, f64),
     let rows = first_result(
         conn,
         "SELECT TOP (1) last_lsn, backup_size FROM msdb.dbo.backupset WHERE database_name = @db AND type = @t ORDER BY backup_set_id DESC",
-        &[text("db", db), text("t", kind)],
+        &[text_param("db", db), text_param("t", kind)],
     )?;
     match rows.iter().next() {
         Some(r) => Ok((r.get::<String>("last_lsn")?, r.get::<f64>("backup_size")?)),
@@ -165,8 +143,8 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
     let r = conn.execute(
         &format!("BACKUP LOG @db TO URL = @u WITH CHECKSUM{compression}"),
         &[
-            text("db", &a.database),
-            text("u", &format!("{}/{file}", a.folder_url)),
+            text_param("db", &a.database),
+            text_param("u", &format!("{}/{file}", a.folder_url)),
         ],
     );
     match r {
@@ -226,7 +204,7 @@ fn database_state(conn: &Connection, name: &str) -> Result<Option<String>, Error
     let rows = first_result(
         conn,
         "SELECT state_desc FROM sys.databases WHERE name = @db",
-        &[text("db", name)],
+        &[text_param("db", name)],
     )?;
     rows.iter()
         .next()
@@ -253,8 +231,8 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
             source.execute(
                 "BACKUP LOG @db TO URL = @u WITH NORECOVERY, CHECKSUM, FORMAT",
                 &[
-                    text("db", &a.database),
-                    text("u", &format!("{}/{tail}", a.folder_url)),
+                    text_param("db", &a.database),
+                    text_param("u", &format!("{}/{tail}", a.folder_url)),
                 ],
             )?;
         }

@@ -1,0 +1,100 @@
+//! Helpers for method plugins: their options (`sqlmig migrate plan --option KEY=VALUE`, which
+//! arrive as JSON numbers and booleans, or text) and the step documents of `run-step`.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::inventory::migration::{STEP_REQUEST, STEP_RESULT, StepRequest, StepResult};
+use crate::{Error, invalid_input, parse_document};
+
+/// Options a plan request carries.
+pub type Options = Map<String, Value>;
+
+/// Refuses an option `plugin` does not take, naming the ones it does.
+pub fn check_known(options: &Options, known: &[&str], plugin: &str) -> Result<(), Error> {
+    match options.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(k) => Err(invalid_input(format!(
+            "unknown option {k}: {plugin} takes {}",
+            known.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// A positive number option (`blob_max_mb=102400`), or `default`.
+pub fn number(options: &Options, key: &str, default: f64) -> Result<f64, Error> {
+    match options.get(key) {
+        None => Ok(default),
+        Some(v) => v
+            .as_f64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            .filter(|n| *n > 0.0)
+            .ok_or_else(|| invalid_input(format!("option {key}: {v} is not a positive number"))),
+    }
+}
+
+/// A true/false option, or `default`.
+pub fn flag(options: &Options, key: &str, default: bool) -> Result<bool, Error> {
+    match options.get(key) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(s == "true"),
+        Some(v) => Err(invalid_input(format!(
+            "option {key}: {v} is not true or false"
+        ))),
+    }
+}
+
+/// A text option.
+pub fn text<'a>(options: &'a Options, key: &str) -> Option<&'a str> {
+    options.get(key).and_then(Value::as_str)
+}
+
+/// Reads a `run-step` request.
+pub fn step_request(request: &str) -> Result<StepRequest, Error> {
+    let req: StepRequest = parse_document(request, "step request")?;
+    if req.schema != STEP_REQUEST {
+        return Err(invalid_input(format!(
+            "step request schema {:?}; this plugin reads {STEP_REQUEST:?}",
+            req.schema
+        )));
+    }
+    Ok(req)
+}
+
+/// The step's arguments, as the plugin's plan wrote them.
+pub fn step_args<T: DeserializeOwned>(req: &StepRequest) -> Result<T, Error> {
+    serde_json::from_value(req.step.args.clone())
+        .map_err(|e| invalid_input(format!("step {}: arguments: {e}", req.step.id)))
+}
+
+/// The `run-step` answer: a line for people and what later steps or reports need.
+pub fn step_result(message: String, output: Value) -> String {
+    serde_json::to_string(&StepResult {
+        schema: STEP_RESULT.into(),
+        message,
+        output,
+    })
+    .expect("a step result serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn options_are_read_or_refused_by_name() {
+        let o: Options =
+            serde_json::from_value(json!({ "a": 2, "b": "3.5", "c": "true", "d": "x" })).unwrap();
+        assert_eq!(number(&o, "a", 1.0).unwrap(), 2.0);
+        assert_eq!(number(&o, "b", 1.0).unwrap(), 3.5);
+        assert_eq!(number(&o, "z", 9.0).unwrap(), 9.0);
+        assert!(flag(&o, "c", false).unwrap());
+        assert!(format!("{:?}", flag(&o, "d", false).unwrap_err()).contains("option d"));
+        assert!(
+            format!("{:?}", check_known(&o, &["a", "b", "c"], "m").unwrap_err())
+                .contains("unknown option d: m takes a, b, c")
+        );
+    }
+}
