@@ -1,18 +1,22 @@
 //! Online migration end to end: a writer keeps inserting into the source while log backups are
 //! shipped to Azurite and replayed by the Log Replay Service (sqlsim's double of it, on an
 //! MI-mode sqlsim); `migrate cutover` takes the tail, and every row written before the cutover is
-//! on the target — none lost, none doubled — with the downtime measured.
+//! on the target — none lost, none doubled — with the downtime measured. A log backup taken
+//! outside sqlmig breaks the chain, and the run says where it went.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use sqlmig::secret::Secret;
 use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
 use sqlmig_tests::migration;
 use sqlsim::engine::{Outcome, Session};
 use sqlsim::instance::{DatabaseSpec, Instance, Platform};
+use sqlsim::lrs::LrsHandle;
 use sqlsim::server::ServerHandle;
 use sqlsim::tds::types::Value;
 
@@ -35,11 +39,20 @@ fn one(server: &ServerHandle, sql: &str) -> String {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measured() {
-    let az = Azurite::start();
-    let token = migration::container(&az, "online").await;
+/// A source with Sales, an MI-mode target with the LRS double, a container, and a plan.
+struct Online {
+    _az: Azurite,
+    token: Secret,
+    source: ServerHandle,
+    target: ServerHandle,
+    lrs: LrsHandle,
+    s: Sqlmig,
+    plan: PathBuf,
+}
 
+async fn online(container: &str) -> Online {
+    let az = Azurite::start();
+    let token = migration::container(&az, container).await;
     let mut src = Instance::default_with_sa(SA_PASSWORD);
     let mut sales = DatabaseSpec::named("Sales");
     sales.setup = vec!["CREATE TABLE dbo.Orders (id INT PRIMARY KEY, note NVARCHAR(40))".into()];
@@ -52,12 +65,107 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     let lrs = sqlsim::lrs::serve("127.0.0.1:0".parse().unwrap(), target.engine.clone(), TOKEN)
         .await
         .unwrap();
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let inventory = s.home.path().join("inventory.json");
+    let plan = s.home.path().join("plan.json");
+    migration::discover(&s, &source, &inventory).await;
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let container_url = az.container_url(container);
+    let management = format!("management_url=http://{}", lrs.addr);
+    let mi_option = format!("mi_resource={MI}");
+    let out = s.run(&[
+        "migrate",
+        "plan",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--method",
+        "method-log-replay",
+        "--target",
+        &target_addr,
+        "--container-url",
+        &container_url,
+        "--option",
+        &mi_option,
+        "--option",
+        &management,
+        "--option",
+        "log_backup_interval_s=0.5",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    Online {
+        _az: az,
+        token,
+        source,
+        target,
+        lrs,
+        s,
+        plan,
+    }
+}
 
+impl Online {
+    /// `migrate run` in the background.
+    fn start(&self) -> tokio::process::Child {
+        let mut run = tokio::process::Command::from(self.s.command(&[
+            "migrate",
+            "run",
+            self.plan.to_str().unwrap(),
+            "--source-user",
+            "sa",
+            "--target-user",
+            "sa",
+            "--trust-server-certificate",
+        ]));
+        run.env("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD)
+            .env("SQLMIG_TARGET_PASSWORD", SA_PASSWORD)
+            .env("SQLMIG_SAS", self.token.expose())
+            .env("SQLMIG_AZURE_TOKEN", TOKEN)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        run.spawn().unwrap()
+    }
+
+    fn step(&self, id: &str) -> serde_json::Value {
+        let status = self.s.json(&[
+            "migrate",
+            "status",
+            self.plan.to_str().unwrap(),
+            "-o",
+            "json",
+        ]);
+        status["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["step"] == id)
+            .unwrap()
+            .clone()
+    }
+
+    /// Waits until replication runs and LRS restored `min` files.
+    async fn wait_restored(&self, min: u64) {
+        for _ in 0..600 {
+            if self.step("Sales/replicate")["state"] == "running"
+                && restored_files(self.lrs.addr).await >= min
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("log replay did not get going");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measured() {
+    let o = online("online").await;
     // A writer inserts rows one by one, throughout.
     let written = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
-        let (engine, written, stop) = (source.engine.clone(), written.clone(), stop.clone());
+        let (engine, written, stop) = (o.source.engine.clone(), written.clone(), stop.clone());
         tokio::task::spawn_blocking(move || {
             let mut s = Session::new("sa", "Sales");
             while !stop.load(Ordering::Relaxed) {
@@ -73,82 +181,10 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
             }
         })
     };
-
-    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
-    let inventory = s.home.path().join("inventory.json");
-    let plan = s.home.path().join("plan.json");
-    migration::discover(&s, &source, &inventory).await;
-    let target_addr = format!("127.0.0.1,{}", target.addr.port());
-    let container = az.container_url("online");
-    let management = format!("management_url=http://{}", lrs.addr);
-    let mi_option = format!("mi_resource={MI}");
-    let out = s.run(&[
-        "migrate",
-        "plan",
-        "--inventory",
-        inventory.to_str().unwrap(),
-        "--method",
-        "method-log-replay",
-        "--target",
-        &target_addr,
-        "--container-url",
-        &container,
-        "--option",
-        &mi_option,
-        "--option",
-        &management,
-        "--option",
-        "log_backup_interval_s=0.5",
-        "--out",
-        plan.to_str().unwrap(),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-
-    let mut run = tokio::process::Command::from(s.command(&[
-        "migrate",
-        "run",
-        plan.to_str().unwrap(),
-        "--source-user",
-        "sa",
-        "--target-user",
-        "sa",
-        "--trust-server-certificate",
-    ]));
-    run.env("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD)
-        .env("SQLMIG_TARGET_PASSWORD", SA_PASSWORD)
-        .env("SQLMIG_SAS", token.expose())
-        .env("SQLMIG_AZURE_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = run.spawn().unwrap();
-
-    // Replication runs while the writer writes: wait for several log backups restored on MI.
-    let restored = |min: u64| {
-        let s = &s;
-        let plan = &plan;
-        async move {
-            for _ in 0..600 {
-                let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
-                let replicate = status["steps"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .find(|st| st["step"] == "Sales/replicate")
-                    .unwrap()
-                    .clone();
-                if replicate["state"] == "running"
-                    && one_restored(&lrs_details(lrs.addr).await) >= min
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            panic!("log replay did not get going");
-        }
-    };
-    restored(4).await; // the full and three log backups
+    let child = o.start();
+    o.wait_restored(4).await; // the full and three log backups
     assert_eq!(
-        target.engine.database("Sales"),
+        o.target.engine.database("Sales"),
         None,
         "restoring, not online"
     );
@@ -158,7 +194,8 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     writer.await.unwrap();
     let total = written.load(Ordering::Relaxed);
     assert!(total > 50, "the writer wrote during replication: {total}");
-    let out = s.run(&["migrate", "cutover", plan.to_str().unwrap(), "Sales"]);
+    let out =
+        o.s.run(&["migrate", "cutover", o.plan.to_str().unwrap(), "Sales"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
         .await
@@ -173,17 +210,18 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     );
 
     // Every row, once.
+    let target = &o.target;
     assert_eq!(
-        one(&target, "SELECT COUNT(*) FROM Sales.dbo.Orders"),
+        one(target, "SELECT COUNT(*) FROM Sales.dbo.Orders"),
         total.to_string()
     );
     assert_eq!(
-        one(&target, "SELECT COUNT(DISTINCT id) FROM Sales.dbo.Orders"),
+        one(target, "SELECT COUNT(DISTINCT id) FROM Sales.dbo.Orders"),
         total.to_string()
     );
     assert_eq!(
         one(
-            &target,
+            target,
             "SELECT SUM(CONVERT(BIGINT, id)) FROM Sales.dbo.Orders"
         ),
         (total * (total + 1) / 2).to_string()
@@ -191,20 +229,13 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     // The source waits, restoring (the tail was taken WITH NORECOVERY).
     assert_eq!(
         one(
-            &source,
+            &o.source,
             "SELECT state_desc FROM sys.databases WHERE name = 'Sales'"
         ),
         "Text(\"RESTORING\")"
     );
-    let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
-    let cut = status["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|st| st["step"] == "Sales/cutover")
-        .unwrap()
-        .clone();
-    assert_eq!(cut["state"], "done", "{status}");
+    let cut = o.step("Sales/cutover");
+    assert_eq!(cut["state"], "done", "{cut}");
     assert_eq!(cut["output"]["ok"], true, "{cut}");
     let downtime = cut["output"]["downtime_s"].as_f64().unwrap();
     assert!(downtime > 0.0 && downtime < 60.0, "{downtime}");
@@ -212,39 +243,66 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
         cut["message"].as_str().unwrap().contains("of downtime"),
         "{cut}"
     );
-    let rep = status["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|st| st["step"] == "Sales/replicate")
-        .unwrap()
-        .clone();
+    let rep = o.step("Sales/replicate");
     assert!(rep["output"]["log_backups"].as_u64().unwrap() >= 3, "{rep}");
     eprintln!(
         "{total} rows written; {}; {}",
         rep["message"], cut["message"]
     );
     // The token and the SAS appear nowhere.
-    let sig = token.expose().split("sig=").nth(1).unwrap().to_string();
-    for text in [
-        stdout(&out),
-        stderr(&out),
-        String::from_utf8_lossy(&std::fs::read(plan.with_extension("journal")).unwrap())
-            .into_owned(),
-    ] {
+    let sig = o.token.expose().split("sig=").nth(1).unwrap().to_string();
+    let journal =
+        String::from_utf8_lossy(&std::fs::read(o.plan.with_extension("journal")).unwrap())
+            .into_owned();
+    for text in [stdout(&out), stderr(&out), journal] {
         assert!(!text.contains(&sig) && !text.contains(TOKEN));
     }
 }
 
-async fn lrs_details(addr: std::net::SocketAddr) -> serde_json::Value {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went() {
+    let o = online("gap").await;
+    let child = o.start();
+    o.wait_restored(2).await;
+    // The source's own log backup job runs in the middle of the migration.
+    let dir = tempfile::tempdir().unwrap();
+    let outside = dir.path().join("Sales_log_nightly.trn");
+    let mut s = Session::new("sa", "master");
+    let r = o
+        .source
+        .engine
+        .execute(&mut s, "INSERT INTO Sales.dbo.Orders VALUES (1, N'x')", &[]);
+    assert!(r.error.is_none());
+    let r = o.source.engine.execute(
+        &mut s,
+        &format!("BACKUP LOG Sales TO DISK = '{}'", outside.display()),
+        &[],
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the run stops")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let rep = o.step("Sales/replicate");
+    assert_eq!(rep["state"], "failed", "{rep}");
+    let why = rep["error"].as_str().unwrap();
+    assert!(
+        why.contains("the log chain has a gap from LSN") && why.contains("Sales_log_nightly.trn"),
+        "{why}"
+    );
+}
+
+/// Files the LRS double has restored for Sales (0 before it starts).
+async fn restored_files(addr: std::net::SocketAddr) -> u64 {
+    use sqlmig::capabilities::http::{HttpBackend, HttpRequest};
     let url =
         format!("http://{addr}{MI}/databases/Sales/restoreDetails/Default?api-version=2023-08-01");
     let client = sqlmig::cloud::CloudHttp::new(std::collections::BTreeMap::from([(
         format!("http://{addr}"),
-        sqlmig::secret::Secret::new(TOKEN),
+        Secret::new(TOKEN),
     )]))
     .unwrap();
-    use sqlmig::capabilities::http::{HttpBackend, HttpRequest};
     match client
         .send(HttpRequest {
             method: "GET".into(),
@@ -254,13 +312,10 @@ async fn lrs_details(addr: std::net::SocketAddr) -> serde_json::Value {
         })
         .await
     {
-        Ok(r) if r.status == 200 => serde_json::from_slice(&r.body).unwrap_or_default(),
-        _ => serde_json::Value::Null,
+        Ok(r) if r.status == 200 => serde_json::from_slice::<serde_json::Value>(&r.body)
+            .unwrap_or_default()["properties"]["numberOfFilesRestored"]
+            .as_u64()
+            .unwrap_or(0),
+        _ => 0,
     }
-}
-
-fn one_restored(details: &serde_json::Value) -> u64 {
-    details["properties"]["numberOfFilesRestored"]
-        .as_u64()
-        .unwrap_or(0)
 }

@@ -155,6 +155,9 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
     }
     let (last_lsn, bytes) = last_backup(conn, &a.database, "L")?;
     let mut list = shipped(&a.database)?;
+    if let Some(previous) = list.last() {
+        check_chain(conn, &a.database, &previous.last_lsn)?;
+    }
     list.push(Shipped {
         file,
         last_lsn,
@@ -167,6 +170,50 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
         &serde_json::to_vec(&list[keep..]).expect("serializes"),
     )?;
     Ok(())
+}
+
+/// The log chain, checked in msdb's history: the backup just taken must start where the last
+/// one shipped ended. When it does not, a log backup was taken elsewhere (the source's own job)
+/// and LRS, which restores only the folder, cannot go past the gap: say where those backups went.
+fn check_chain(conn: &Connection, db: &str, previous_last: &str) -> Result<(), Error> {
+    let rows = first_result(
+        conn,
+        "SELECT TOP (20) bs.first_lsn, bs.last_lsn, mf.physical_device_name FROM msdb.dbo.backupset bs \
+         JOIN msdb.dbo.backupmediafamily mf ON mf.media_set_id = bs.media_set_id \
+         WHERE bs.database_name = @db AND bs.type = 'L' ORDER BY bs.backup_set_id DESC",
+        &[text_param("db", db)],
+    )?;
+    let lsn = |s: &str| s.trim_end_matches(".0").parse::<u128>().unwrap_or(0);
+    let mut log: Vec<(u128, u128, String)> = Vec::new();
+    for r in rows.iter() {
+        log.push((
+            lsn(&r.get::<String>("first_lsn")?),
+            lsn(&r.get::<String>("last_lsn")?),
+            r.get::<String>("physical_device_name")?,
+        ));
+    }
+    let Some((first, _, _)) = log.first().cloned() else {
+        return Ok(());
+    };
+    let previous = lsn(previous_last);
+    if first == previous {
+        return Ok(());
+    }
+    let elsewhere: Vec<String> = log
+        .iter()
+        .skip(1)
+        .filter(|(f, l, _)| *f >= previous && *l <= first)
+        .map(|(_, _, device)| device.clone())
+        .collect();
+    Err(invalid_input(format!(
+        "{db}: the log chain has a gap from LSN {previous} to {first}: log backups were taken outside sqlmig ({}); \
+         LRS restores only the migration folder. Pause the source's log backup jobs, then start the migration of {db} again",
+        if elsewhere.is_empty() {
+            "msdb does not say where".to_string()
+        } else {
+            elsewhere.join(", ")
+        }
+    )))
 }
 
 /// How far LRS is behind: the log backups shipped after the last one it restored.
