@@ -472,3 +472,73 @@ async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
         sums(&source, "Sales", "Orders")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_backup_shows_how_far_it_is() {
+    let az = Azurite::start();
+    let token = migration::container(&az, "progress").await;
+    let mut slow = source_instance();
+    // A slow backup device: the backup takes a few seconds.
+    slow.backup_device_kb_per_s = Some(96);
+    let source = serve(slow, "127.0.0.1", 0).await;
+    let target = serve(target_instance(), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let inventory = s.home.path().join("inventory.json");
+    let plan = s.home.path().join("plan.json");
+    migration::discover(&s, &source, &inventory).await;
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let container = az.container_url("progress");
+    let args = [
+        "migrate",
+        "plan",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--databases",
+        "Sales",
+        "--target",
+        &target_addr,
+        "--container-url",
+        &container,
+        "--out",
+        plan.to_str().unwrap(),
+    ];
+    let out = run(&s, &args, &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = [
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_SAS", token.expose()),
+    ];
+    let out = run(
+        &s,
+        &[
+            "migrate",
+            "run",
+            plan.to_str().unwrap(),
+            "--source-user",
+            "sa",
+            "--target-user",
+            "sa",
+            "--trust-server-certificate",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Not a terminal: a line per tenth reached, read from the server's sys.dm_exec_requests.
+    let shown: Vec<u32> = stderr(&out)
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("Sales/backup: ")?
+                .strip_suffix('%')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(
+        shown.len() >= 2 && shown.windows(2).all(|w| w[0] < w[1]),
+        "{shown:?}\n{}",
+        stderr(&out)
+    );
+}

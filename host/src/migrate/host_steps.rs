@@ -108,10 +108,17 @@ async fn upload_files(ctx: &HostContext, step: &Step) -> Result<(String, Value),
         .collect();
     let label = step.database.clone();
     let show = ctx.progress;
+    let started = std::time::Instant::now();
     let report = move |done: u64, total: u64| {
         if show && total > 0 {
+            let mb_s = done as f64 / 1048576.0 / started.elapsed().as_secs_f64().max(1e-3);
+            let eta = if mb_s > 0.0 {
+                crate::sizing::forecast::approx((total - done) as f64 / 1048576.0 / mb_s)
+            } else {
+                "?".into()
+            };
             eprint!(
-                "\r  {label}: uploaded {:.1} of {:.1} MB ({:.0}%)   ",
+                "\r  {label}: uploaded {:.1} of {:.1} MB ({:.0}%), {mb_s:.1} MB/s, {eta} left   ",
                 done as f64 / 1048576.0,
                 total as f64 / 1048576.0,
                 done as f64 * 100.0 / total as f64

@@ -478,11 +478,13 @@ async fn percent_complete_rises_while_a_backup_runs() {
     while !backup.is_finished() {
         let rows = all_rows(
             &mut b,
-            "SELECT percent_complete FROM sys.dm_exec_requests WHERE command = 'BACKUP DATABASE'",
+            "SELECT percent_complete, DB_NAME(database_id) AS db FROM sys.dm_exec_requests WHERE command = 'BACKUP DATABASE'",
         )
         .await;
         if let Some(r) = rows.first() {
             seen.push(r.get::<f32, _>(0).unwrap());
+            // The request names the database it backs up, not the session's (master).
+            assert_eq!(r.get::<&str, _>("db"), Some("Sales"));
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }

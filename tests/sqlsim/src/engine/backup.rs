@@ -514,6 +514,8 @@ impl Engine {
             }
             return Err(errors::no_database(1, database));
         };
+        // The request shows the database it backs up, as on a server.
+        self.activity.request_database(session.id, &db);
         let (recovery, compat, created) = {
             let conn = self.conn.lock().unwrap();
             conn.query_row(
@@ -914,6 +916,7 @@ impl Engine {
         if devices.is_empty() {
             return self.recover(target, o);
         }
+        self.activity.request_database(session.id, target);
         let (info, data) = self.read_set(session, devices, o)?;
         let pages = self.apply_set(target, &info, &data, kind, o.replace, devices[0].name())?;
         self.set_percent(session, 100.0);

@@ -288,16 +288,22 @@ impl Rewriter<'_> {
         };
         match name.as_str() {
             "DB_NAME" if args.is_empty() => Some(string_lit(self.current_db)),
+            // The lookups read a derived table whose key column has a name of its own, so that an
+            // argument naming the outer query's column (`DB_NAME(database_id)`) is not taken for
+            // the lookup table's.
             "DB_NAME" => subquery(&format!(
-                "(SELECT name FROM master.\"sys.databases\" WHERE database_id = {})",
+                "(SELECT n FROM (SELECT name AS n, database_id AS __sqlsim_key FROM master.\"sys.databases\") \
+                 WHERE __sqlsim_key = {})",
                 args[0]
             )),
             "SUSER_SNAME" | "SUSER_NAME" if args.len() == 1 => subquery(&format!(
-                "(SELECT name FROM master.\"sys.server_principals\" WHERE sid = {})",
+                "(SELECT n FROM (SELECT name AS n, sid AS __sqlsim_key FROM master.\"sys.server_principals\") \
+                 WHERE __sqlsim_key = {})",
                 args[0]
             )),
             "OBJECT_NAME" if args.len() == 1 => subquery(&format!(
-                "(SELECT name FROM \"{}\".__sqlsim_objects WHERE object_id = {})",
+                "(SELECT n FROM (SELECT name AS n, object_id AS __sqlsim_key FROM \"{}\".__sqlsim_objects) \
+                 WHERE __sqlsim_key = {})",
                 self.current_db.replace('"', "\"\""),
                 args[0]
             )),

@@ -36,6 +36,8 @@ struct RequestRow {
     command: String,
     /// BACKUP and RESTORE say how far they are.
     percent_complete: f64,
+    /// The database a BACKUP or RESTORE works on, which the request shows (not the session's).
+    database: Option<String>,
 }
 
 /// The live sessions and their requests.
@@ -98,6 +100,7 @@ impl Activity {
                 start: now(),
                 command: command.into(),
                 percent_complete: 0.0,
+                database: None,
             });
         }
     }
@@ -112,6 +115,19 @@ impl Activity {
             .and_then(|s| s.request.as_mut())
         {
             r.command = command.into();
+        }
+    }
+
+    /// Session `spid`'s request works on `database` (BACKUP, RESTORE).
+    pub fn request_database(&self, spid: u16, database: &str) {
+        if let Some(r) = self
+            .sessions
+            .lock()
+            .unwrap()
+            .get_mut(&spid)
+            .and_then(|s| s.request.as_mut())
+        {
+            r.database = Some(database.to_string());
         }
     }
 
@@ -193,8 +209,9 @@ impl Activity {
             conn.execute(
                 &format!(
                     "INSERT INTO master.\"sys.dm_exec_requests\" VALUES (?1, 0, \
-                     strftime('%Y-%m-%d %H:%M:%f', ?2, 'unixepoch'), ?4, ?5, {db_id}, 1, 0, ?6, \
-                     ?8, COALESCE(?6, 'SOS_SCHEDULER_YIELD'), '', 0, ?10, 0, ?9, ?7, 0, 0, 0)"
+                     strftime('%Y-%m-%d %H:%M:%f', ?2, 'unixepoch'), ?4, ?5, \
+                     COALESCE((SELECT database_id FROM master.\"sys.databases\" WHERE name = ?11 COLLATE NOCASE), {db_id}), \
+                     1, 0, ?6, ?8, COALESCE(?6, 'SOS_SCHEDULER_YIELD'), '', 0, ?10, 0, ?9, ?7, 0, 0, 0)"
                 ),
                 rusqlite::params![
                     spid,
@@ -206,7 +223,8 @@ impl Activity {
                     elapsed_ms,
                     if waiting { elapsed_ms } else { 0 },
                     if waiting { 0 } else { elapsed_ms },
-                    r.percent_complete
+                    r.percent_complete,
+                    r.database
                 ],
             )?;
         }
