@@ -542,3 +542,90 @@ async fn a_long_backup_shows_how_far_it_is() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_source_older_than_2012_sp1_cu2_backs_up_to_its_folder_and_the_host_uploads() {
+    let az = Azurite::start();
+    let token = migration::container(&az, "legacy").await;
+    let mut old = source_instance();
+    old.version = (10, 50, 6000); // SQL Server 2008 R2 SP3: no BACKUP TO URL
+    let source = serve(old, "127.0.0.1", 0).await;
+    let target = serve(target_instance(), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let inventory = s.home.path().join("inventory.json");
+    let plan = s.home.path().join("plan.json");
+    // The share the source writes to; here this machine reads it at the same path.
+    let share = tempfile::tempdir().unwrap();
+    migration::discover(&s, &source, &inventory).await;
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let container = az.container_url("legacy");
+    let base = [
+        "migrate",
+        "plan",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--databases",
+        "Big",
+        "--target",
+        &target_addr,
+        "--container-url",
+        &container,
+        "--option",
+        "blob_max_mb=200",
+        "--out",
+        plan.to_str().unwrap(),
+    ];
+    // Without a folder the plan says what it needs.
+    let out = run(&s, &base, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--source-folder"), "{}", stderr(&out));
+    let out = run(
+        &s,
+        &[
+            &base[..],
+            &["--source-folder", share.path().to_str().unwrap()],
+        ]
+        .concat(),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Big: 514 MB, 3 stripe(s), backup to disk"),
+        "{}",
+        stderr(&out)
+    );
+    let env = [
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_SAS", token.expose()),
+    ];
+    let out = run(
+        &s,
+        &[
+            "migrate",
+            "run",
+            plan.to_str().unwrap(),
+            "--source-user",
+            "sa",
+            "--target-user",
+            "sa",
+            "--trust-server-certificate",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Big/upload: uploaded 3 file(s)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        sums(&target, "Big", "Events"),
+        sums(&source, "Big", "Events")
+    );
+    // The three stripes were written to the share, and uploaded from it.
+    let files = std::fs::read_dir(share.path()).unwrap().count();
+    assert_eq!(files, 3);
+}
