@@ -161,26 +161,7 @@ impl Online {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measured() {
     let o = online("online").await;
-    // A writer inserts rows one by one, throughout.
-    let written = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let (engine, written, stop) = (o.source.engine.clone(), written.clone(), stop.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut s = Session::new("sa", "Sales");
-            while !stop.load(Ordering::Relaxed) {
-                let n = written.load(Ordering::Relaxed) + 1;
-                let r = engine.execute(
-                    &mut s,
-                    &format!("INSERT INTO dbo.Orders VALUES ({n}, N'order {n}')"),
-                    &[],
-                );
-                assert!(r.error.is_none(), "insert {n}: {:?}", r.error);
-                written.store(n, Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        })
-    };
+    let (writer, written, stop) = start_writer(&o.source);
     let child = o.start();
     o.wait_restored(4).await; // the full and three log backups
     assert_eq!(
@@ -260,6 +241,66 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_online_run_resumes_replication_and_the_cutover() {
+    let o = online("killed").await;
+    let (writer, written, stop) = start_writer(&o.source);
+    let journal = o.plan.with_extension("journal");
+    // Killed (SIGKILL) while shipping log backups…
+    let mut run = o.start();
+    o.wait_restored(3).await;
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    // …it goes on where it was, numbering on from the reserved numbers.
+    let mut run = o.start();
+    o.wait_restored(6).await;
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    let total = written.load(Ordering::Relaxed);
+    let out =
+        o.s.run(&["migrate", "cutover", o.plan.to_str().unwrap(), "Sales"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // …and killed again as soon as the cutover begins.
+    for _ in 0..6000 {
+        if begun(&journal, "Sales/cutover") >= 1 || run.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let out = tokio::time::timeout(Duration::from_secs(120), o.start().wait_with_output())
+        .await
+        .expect("the rerun ends")
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let target = &o.target;
+    assert_eq!(
+        one(target, "SELECT COUNT(*) FROM Sales.dbo.Orders"),
+        total.to_string()
+    );
+    assert_eq!(
+        one(
+            target,
+            "SELECT SUM(CONVERT(BIGINT, id)) FROM Sales.dbo.Orders"
+        ),
+        (total * (total + 1) / 2).to_string()
+    );
+    let cut = o.step("Sales/cutover");
+    assert_eq!(
+        (cut["state"].as_str(), cut["output"]["ok"].as_bool()),
+        (Some("done"), Some(true)),
+        "{cut}"
+    );
+    assert!(o.step("Sales/replicate")["attempts"].as_u64().unwrap() >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went() {
     let o = online("gap").await;
     let child = o.start();
@@ -291,6 +332,45 @@ async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went()
         why.contains("the log chain has a gap from LSN") && why.contains("Sales_log_nightly.trn"),
         "{why}"
     );
+}
+
+/// A writer inserting rows one by one into Sales.dbo.Orders until `stop`; `written` counts them.
+fn start_writer(
+    source: &ServerHandle,
+) -> (tokio::task::JoinHandle<()>, Arc<AtomicU64>, Arc<AtomicBool>) {
+    let written = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (engine, w, st) = (source.engine.clone(), written.clone(), stop.clone());
+    let handle = tokio::task::spawn_blocking(move || {
+        let mut s = Session::new("sa", "Sales");
+        while !st.load(Ordering::Relaxed) {
+            let n = w.load(Ordering::Relaxed) + 1;
+            let r = engine.execute(
+                &mut s,
+                &format!("INSERT INTO dbo.Orders VALUES ({n}, N'order {n}')"),
+                &[],
+            );
+            assert!(r.error.is_none(), "insert {n}: {:?}", r.error);
+            w.store(n, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    (handle, written, stop)
+}
+
+/// Times step `id` has begun, from the journal of a running `migrate run` (read-only).
+fn begun(journal: &std::path::Path, id: &str) -> u32 {
+    let Ok(c) =
+        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    c.query_row(
+        "SELECT COUNT(*) FROM events WHERE step = ?1 AND event = 'begin'",
+        [id],
+        |r| r.get(0),
+    )
+    .unwrap_or(0)
 }
 
 /// Files the LRS double has restored for Sales (0 before it starts).

@@ -156,7 +156,7 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
     let (last_lsn, bytes) = last_backup(conn, &a.database, "L")?;
     let mut list = shipped(&a.database)?;
     if let Some(previous) = list.last() {
-        check_chain(conn, &a.database, &previous.last_lsn)?;
+        check_chain(conn, &a.database, &a.folder_url, &previous.last_lsn)?;
     }
     list.push(Shipped {
         file,
@@ -173,12 +173,18 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
 }
 
 /// The log chain, checked in msdb's history: the backup just taken must start where the last
-/// one shipped ended. When it does not, a log backup was taken elsewhere (the source's own job)
-/// and LRS, which restores only the folder, cannot go past the gap: say where those backups went.
-fn check_chain(conn: &Connection, db: &str, previous_last: &str) -> Result<(), Error> {
+/// one shipped ended — or where backups into the migration folder that a killed run took and did
+/// not record ended. A log backup taken anywhere else (the source's own job) leaves a gap LRS,
+/// which restores only the folder, cannot cross: say where those backups went.
+fn check_chain(
+    conn: &Connection,
+    db: &str,
+    folder_url: &str,
+    previous_last: &str,
+) -> Result<(), Error> {
     let rows = first_result(
         conn,
-        "SELECT TOP (20) bs.first_lsn, bs.last_lsn, mf.physical_device_name FROM msdb.dbo.backupset bs \
+        "SELECT TOP (50) bs.first_lsn, bs.last_lsn, mf.physical_device_name FROM msdb.dbo.backupset bs \
          JOIN msdb.dbo.backupmediafamily mf ON mf.media_set_id = bs.media_set_id \
          WHERE bs.database_name = @db AND bs.type = 'L' ORDER BY bs.backup_set_id DESC",
         &[text_param("db", db)],
@@ -196,17 +202,29 @@ fn check_chain(conn: &Connection, db: &str, previous_last: &str) -> Result<(), E
         return Ok(());
     };
     let previous = lsn(previous_last);
-    if first == previous {
+    // Walk from the last one shipped to the newest through backups in the folder.
+    let mut point = previous;
+    while point != first {
+        match log
+            .iter()
+            .skip(1)
+            .find(|(f, l, d)| *f == point && *l > point && d.starts_with(folder_url))
+        {
+            Some((_, l, _)) => point = *l,
+            None => break,
+        }
+    }
+    if point == first {
         return Ok(());
     }
     let elsewhere: Vec<String> = log
         .iter()
         .skip(1)
-        .filter(|(f, l, _)| *f >= previous && *l <= first)
+        .filter(|(f, l, d)| *f >= point && *l <= first && !d.starts_with(folder_url))
         .map(|(_, _, device)| device.clone())
         .collect();
     Err(invalid_input(format!(
-        "{db}: the log chain has a gap from LSN {previous} to {first}: log backups were taken outside sqlmig ({}); \
+        "{db}: the log chain has a gap from LSN {point} to {first}: log backups were taken outside sqlmig ({}); \
          LRS restores only the migration folder. Pause the source's log backup jobs, then start the migration of {db} again",
         if elsewhere.is_empty() {
             "msdb does not say where".to_string()
