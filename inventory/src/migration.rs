@@ -123,6 +123,18 @@ pub struct Step {
     /// Expected duration, from the forecast.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_s: Option<f64>,
+    /// A server-side operation whose progress the host shows while the step runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Watch>,
+}
+
+/// What to watch in `sys.dm_exec_requests` while a step runs: the request whose command matches
+/// `command` (a LIKE pattern, `BACKUP%`) on `database`, at `endpoint`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Watch {
+    pub endpoint: String,
+    pub command: String,
+    pub database: String,
 }
 
 /// A database in the plan.

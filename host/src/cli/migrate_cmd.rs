@@ -19,7 +19,7 @@ use crate::capabilities::state::SqliteStateStore;
 use crate::capabilities::{CapabilitySet, Services};
 use crate::cloud::CloudHttp;
 use crate::credentials::{SecretFor, secret};
-use crate::migrate::host_context;
+use crate::migrate::HostContext;
 use crate::migrate::journal::{self, Journal};
 use crate::migrate::plan::{
     PlanInputs, ask_plugin, attach_forecast, moving_from_inventory, pick_instance, render, request,
@@ -424,19 +424,19 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
     ];
     secrets_kept.extend(token);
     let executor = Executor {
-        host: host_context(
+        host: HostContext {
             sql,
             cloud,
-            Some(Arc::new(container)),
-            sas.clone(),
-            journal.clone(),
-            UploadOptions {
+            container: Some(Arc::new(container)),
+            sas: sas.clone(),
+            journal: journal.clone(),
+            upload: UploadOptions {
                 concurrency: args.upload_concurrency.into(),
                 ..Default::default()
             },
             // The upload's progress line rewrites itself: only on a terminal.
-            !ctx.quiet && std::io::stderr().is_terminal(),
-        ),
+            progress: !ctx.quiet && std::io::stderr().is_terminal(),
+        },
         plan,
         plugin: Arc::new(plugin),
         services,

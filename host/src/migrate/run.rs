@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::Value;
 use sqlmig_inventory::migration::{
-    Plan, Runner, SOURCE, STEP_REQUEST, STEP_RESULT, Step, StepRequest, StepResult, TARGET,
+    Plan, Runner, STEP_REQUEST, STEP_RESULT, Step, StepRequest, StepResult, Watch,
 };
 
 use super::host_steps::{self, HostContext};
@@ -268,24 +268,14 @@ impl Executor {
         }
     }
 
-    /// For a backup or a restore, a task that shows how far the server is with it.
+    /// For a step that declares a server-side operation to watch, a task showing its progress.
     fn watch(&self, step: &Step) -> Option<tokio::task::JoinHandle<()>> {
-        let (endpoint, command) = match step.kind.as_str() {
-            "backup" | "backup-full" => (SOURCE, "BACKUP%"),
-            "restore" => (TARGET, "RESTORE%"),
-            _ => return None,
-        };
+        let w = step.watch.clone()?;
         let sql = self.services.sql.clone().filter(|_| !self.quiet)?;
-        let key = if command == "RESTORE%" {
-            "target_name"
-        } else {
-            "database"
-        };
-        let database = step.args.get(key)?.as_str()?.to_string();
         let label = step.id.clone();
         let tty = std::io::stderr().is_terminal();
         Some(tokio::spawn(async move {
-            watch_progress(sql, endpoint, command, database, label, tty).await
+            watch_progress(sql, w, label, tty).await
         }))
     }
 
@@ -337,28 +327,21 @@ impl Executor {
     }
 }
 
-/// Reports `percent_complete` of the server's BACKUP or RESTORE of `database` every half second:
+/// Reports `percent_complete` of the watched request every half second:
 /// a line rewritten in place on a terminal, a line per tenth otherwise. Without the permission to
 /// read sys.dm_exec_requests (VIEW SERVER STATE) it shows nothing.
-async fn watch_progress(
-    sql: Arc<dyn SqlBackend>,
-    endpoint: &str,
-    command: &str,
-    database: String,
-    label: String,
-    tty: bool,
-) {
-    let Ok(mut session) = sql.connect(endpoint).await else {
+async fn watch_progress(sql: Arc<dyn SqlBackend>, w: Watch, label: String, tty: bool) {
+    let Ok(mut session) = sql.connect(&w.endpoint).await else {
         return;
     };
     let params = [
         Param {
             name: "cmd".into(),
-            value: SqlValue::Text(command.into()),
+            value: SqlValue::Text(w.command),
         },
         Param {
             name: "db".into(),
-            value: SqlValue::Text(database),
+            value: SqlValue::Text(w.database),
         },
     ];
     let mut tenth = -1i64;

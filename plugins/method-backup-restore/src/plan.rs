@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use sqlmig_plugin_sdk::inventory::migration::{
-    PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step,
+    PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step, Watch,
 };
 use sqlmig_plugin_sdk::{Error, invalid_input, parse_document};
 
@@ -97,6 +97,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                     quote_name(&db.name)
                 )],
                 expected_s: None,
+                watch: None,
             });
         } else {
             let source_folder = req
@@ -146,6 +147,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                     quote_name(&db.name)
                 )],
                 expected_s: None,
+                watch: None,
             });
             steps.push(Step {
                 id: format!("{}/upload", db.name),
@@ -162,6 +164,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                     })
                     .collect(),
                 expected_s: None,
+                watch: None,
             });
         }
         let devices = urls
@@ -181,6 +184,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 quote_name(&db.target_name)
             )],
             expected_s: None,
+            watch: None,
         });
         if verify {
             steps.push(Step {
@@ -196,6 +200,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                     quote_name(&db.target_name)
                 )],
                 expected_s: None,
+                watch: None,
             });
         }
         databases.push(PlannedDatabase {
@@ -204,6 +209,19 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             size_mb: db.size_mb,
             stripes,
             backup_to: if to_url { "url" } else { "disk" }.into(),
+        });
+    }
+    // The host shows the server's progress of backups and restores while they run.
+    for step in &mut steps {
+        let (endpoint, command, db) = match step.kind.as_str() {
+            "backup" => ("source", "BACKUP%", step.args["database"].clone()),
+            "restore" => ("target", "RESTORE%", step.args["target_name"].clone()),
+            _ => continue,
+        };
+        step.watch = db.as_str().map(|d| Watch {
+            endpoint: endpoint.into(),
+            command: command.into(),
+            database: d.into(),
         });
     }
     Ok(Plan {
@@ -233,6 +251,7 @@ fn credential_step(endpoint: &str, container: &str) -> Step {
             quote_name(container)
         )],
         expected_s: None,
+        watch: None,
     }
 }
 
@@ -285,6 +304,23 @@ mod tests {
         let kinds: Vec<&str> = p.steps.iter().map(|s| s.kind.as_str()).collect();
         assert_eq!(&kinds[..2], ["create-credential", "create-credential"]);
         let backup = p.steps.iter().find(|s| s.id == "Big/backup").unwrap();
+        let watch = backup.watch.as_ref().expect("backups are watched");
+        assert_eq!(
+            (
+                watch.endpoint.as_str(),
+                watch.command.as_str(),
+                watch.database.as_str()
+            ),
+            ("source", "BACKUP%", "Big")
+        );
+        assert!(
+            p.steps
+                .iter()
+                .find(|s| s.id == "Big/verify")
+                .unwrap()
+                .watch
+                .is_none()
+        );
         assert_eq!(backup.args["urls"].as_array().unwrap().len(), 3);
         assert!(
             backup.args["urls"][2]

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::inventory::migration::{
-    PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step,
+    PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step, Watch,
 };
 use sqlmig_plugin_sdk::method::{check_known, flag, number, text};
 use sqlmig_plugin_sdk::tsql::{blob_folder, literal, quote_name};
@@ -87,6 +87,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             quote_name(container)
         )],
         expected_s: None,
+        watch: None,
     }];
     let mut databases = Vec::new();
     for db in &req.databases {
@@ -133,6 +134,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 quote_name(&db.name)
             )],
             expected_s: None,
+            watch: None,
         });
         steps.push(Step {
             id: format!("{}/start-replay", db.name),
@@ -145,6 +147,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 "ARM: PUT {database_url} {{createMode: RestoreExternalBackup, storageContainerUri: {folder_url}, storageContainerSasToken: ***, autoCompleteRestore: false}}"
             )],
             expected_s: None,
+            watch: None,
         });
         steps.push(Step {
             id: format!("{}/replicate", db.name),
@@ -165,6 +168,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 format!("ARM: GET {database_url}/restoreDetails/Default (the lag)"),
             ],
             expected_s: None,
+            watch: None,
         });
         steps.push(Step {
             id: format!("{}/cutover", db.name),
@@ -189,6 +193,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                     .into(),
             ],
             expected_s: None,
+            watch: None,
         });
         databases.push(PlannedDatabase {
             name: db.name.clone(),
@@ -196,6 +201,19 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             size_mb: db.size_mb,
             stripes,
             backup_to: "url".into(),
+        });
+    }
+    // The host shows the server's progress of backups and restores while they run.
+    for step in &mut steps {
+        let (endpoint, command, db) = match step.kind.as_str() {
+            "backup-full" => ("source", "BACKUP%", step.args["database"].clone()),
+            "restore" => ("target", "RESTORE%", step.args["target_name"].clone()),
+            _ => continue,
+        };
+        step.watch = db.as_str().map(|d| Watch {
+            endpoint: endpoint.into(),
+            command: command.into(),
+            database: d.into(),
         });
     }
     Ok(Plan {
