@@ -12,8 +12,8 @@ use std::time::Instant;
 
 use sqlmig::migrate::upload::{UploadFile, UploadOptions, upload};
 use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
-use sqlmig::storage::sas;
-use sqlmig_tests::azurite::{ACCOUNT, Azurite};
+
+use sqlmig_tests::azurite::Azurite;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const FILES: usize = 4;
@@ -127,26 +127,8 @@ fn main() {
     let net = rt.block_on(async { median(futures_collect(RUNS, || loopback(total)).await) });
 
     let az = Azurite::start();
-    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", "2099-01-01T00:00:00Z").unwrap();
     let url = az.container_url("bench");
-    rt.block_on(async {
-        AzureContainer::connect(&ContainerAccess {
-            url: url.clone(),
-            sas: admin,
-        })
-        .unwrap()
-        .create_if_missing()
-        .await
-        .unwrap();
-    });
-    let token = sas::container_sas(
-        ACCOUNT,
-        "bench",
-        &az.key(),
-        "racwdl",
-        "2099-01-01T00:00:00Z",
-    )
-    .unwrap();
+    let token = rt.block_on(az.create_container("bench"));
     let container = AzureContainer::connect(&ContainerAccess {
         url: url.clone(),
         sas: token.clone(),

@@ -10,6 +10,9 @@ use crate::service::{Announces, spawn_and_wait_for_port};
 
 /// Azurite's well-known development account (public in Microsoft's documentation).
 pub const ACCOUNT: &str = "devstoreaccount1";
+/// When the test SAS tokens expire.
+pub const EXPIRY: &str = "2099-01-01T00:00:00Z";
+
 /// Azurite's well-known development account key (public; not a secret of anyone's).
 pub const KEY: &str =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
@@ -57,6 +60,24 @@ impl Azurite {
     /// The account key.
     pub fn key(&self) -> Secret {
         Secret::new(KEY)
+    }
+
+    /// Creates `container` (with an account SAS, as a DBA's setup would) and returns a SAS for
+    /// it that reads, adds, creates, writes, deletes and lists — what BACKUP TO URL and RESTORE
+    /// need.
+    pub async fn create_container(&self, container: &str) -> Secret {
+        use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
+        use sqlmig::storage::sas;
+        let admin = sas::account_sas(ACCOUNT, &self.key(), "rwdlac", EXPIRY).unwrap();
+        AzureContainer::connect(&ContainerAccess {
+            url: self.container_url(container),
+            sas: admin,
+        })
+        .unwrap()
+        .create_if_missing()
+        .await
+        .unwrap();
+        sas::container_sas(ACCOUNT, container, &self.key(), "racwdl", EXPIRY).unwrap()
     }
 }
 

@@ -9,23 +9,8 @@ use sqlmig::capabilities::{CapabilityError, CapabilitySet, Services};
 use sqlmig::runtime::{HookCall, HookOutput, Limits};
 use sqlmig::storage::azure_blob::{AzureBlobBackend, AzureContainer, ContainerAccess};
 use sqlmig::storage::sas;
-use sqlmig_tests::azurite::{ACCOUNT, Azurite};
+use sqlmig_tests::azurite::{ACCOUNT, Azurite, EXPIRY};
 use sqlmig_tests::plugins::{FULL_MANIFEST, FULL_WASM};
-
-const EXPIRY: &str = "2099-01-01T00:00:00Z";
-
-/// Creates `container` with an account SAS, as a DBA's setup would.
-async fn create(az: &Azurite, container: &str) {
-    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
-    AzureContainer::connect(&ContainerAccess {
-        url: az.container_url(container),
-        sas: admin,
-    })
-    .unwrap()
-    .create_if_missing()
-    .await
-    .unwrap();
-}
 
 fn backend(az: &Azurite, name: &str, container: &str, perms: &str) -> AzureBlobBackend {
     let token = sas::container_sas(ACCOUNT, container, &az.key(), perms, EXPIRY).unwrap();
@@ -41,7 +26,7 @@ fn backend(az: &Azurite, name: &str, container: &str, perms: &str) -> AzureBlobB
 #[tokio::test]
 async fn blocks_are_staged_committed_listed_read_and_deleted() {
     let az = Azurite::start();
-    create(&az, "backups").await;
+    az.create_container("backups").await;
     let c = backend(&az, "backups", "backups", "racwdl")
         .open("backups")
         .await
@@ -95,7 +80,7 @@ async fn blocks_are_staged_committed_listed_read_and_deleted() {
 #[tokio::test]
 async fn a_read_only_sas_cannot_write_and_the_error_hides_the_token() {
     let az = Azurite::start();
-    create(&az, "backups").await;
+    az.create_container("backups").await;
     let c = backend(&az, "backups", "backups", "rl")
         .open("backups")
         .await
@@ -122,8 +107,8 @@ async fn a_read_only_sas_cannot_write_and_the_error_hides_the_token() {
 #[tokio::test]
 async fn a_sas_for_one_container_does_not_open_another() {
     let az = Azurite::start();
-    create(&az, "alpha").await;
-    create(&az, "bravo").await;
+    az.create_container("alpha").await;
+    az.create_container("bravo").await;
     let token = sas::container_sas(ACCOUNT, "alpha", &az.key(), "racwdl", EXPIRY).unwrap();
     let wrong = AzureBlobBackend::new(BTreeMap::from([(
         "bravo".to_string(),
@@ -154,7 +139,7 @@ fn a_sas_inside_the_url_is_refused() {
 #[tokio::test]
 async fn a_plugin_stages_and_reads_blocks_in_azurite_through_its_capability() {
     let az = Azurite::start();
-    create(&az, "migration").await;
+    az.create_container("migration").await;
     let services = Services {
         blob: Some(Arc::new(backend(&az, "backups", "migration", "racwdl"))),
         ..Default::default()

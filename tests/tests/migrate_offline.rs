@@ -98,7 +98,7 @@ fn file_text(path: &Path) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn offline_migration_of_three_databases_lands_every_row() {
     let az = Azurite::start();
-    let token = migration::container(&az, "migration").await;
+    let token = az.create_container("migration").await;
     let source = serve(source_instance(), "127.0.0.1", 0).await;
     let target = serve(target_instance(), "127.0.0.1", 0).await;
     let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
@@ -249,7 +249,7 @@ fn restores(server: &ServerHandle, db: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
     let az = Azurite::start();
-    let token = migration::container(&az, "kill").await;
+    let token = az.create_container("kill").await;
     let source = serve(source_instance(), "127.0.0.1", 0).await;
     let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
     let inventory = s.home.path().join("inventory.json");
@@ -374,7 +374,7 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
     let az = Azurite::start();
-    let token = migration::container(&az, "faults").await;
+    let token = az.create_container("faults").await;
     let source = serve(source_instance(), "127.0.0.1", 0).await;
     let target = serve(target_instance(), "127.0.0.1", 0).await;
     let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
@@ -476,7 +476,7 @@ async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_long_backup_shows_how_far_it_is() {
     let az = Azurite::start();
-    let token = migration::container(&az, "progress").await;
+    let token = az.create_container("progress").await;
     let mut slow = source_instance();
     // A slow backup device: the backup takes a few seconds.
     slow.backup_device_kb_per_s = Some(96);
@@ -546,7 +546,7 @@ async fn a_long_backup_shows_how_far_it_is() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_source_older_than_2012_sp1_cu2_backs_up_to_its_folder_and_the_host_uploads() {
     let az = Azurite::start();
-    let token = migration::container(&az, "legacy").await;
+    let token = az.create_container("legacy").await;
     let mut old = source_instance();
     old.version = (10, 50, 6000); // SQL Server 2008 R2 SP3: no BACKUP TO URL
     let source = serve(old, "127.0.0.1", 0).await;

@@ -52,7 +52,7 @@ struct Online {
 
 async fn online(container: &str) -> Online {
     let az = Azurite::start();
-    let token = migration::container(&az, container).await;
+    let token = az.create_container(container).await;
     let mut src = Instance::default_with_sa(SA_PASSWORD);
     let mut sales = DatabaseSpec::named("Sales");
     sales.setup = vec!["CREATE TABLE dbo.Orders (id INT PRIMARY KEY, note NVARCHAR(40))".into()];

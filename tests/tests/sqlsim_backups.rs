@@ -2,15 +2,12 @@
 //! header reader (`sqlmig backup inspect`, a gap named by its LSN range), and backups to Azure
 //! blobs in Azurite restored on a Managed-Instance-mode sqlsim.
 
-use sqlmig::storage::sas;
-use sqlmig_tests::azurite::{ACCOUNT, Azurite};
+use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::Sqlmig;
 use sqlsim::engine::{Engine, Session};
 use sqlsim::instance::{Instance, Platform};
 use sqlsim::tds::tokens::ServerMessage;
 use sqlsim::tds::types::Value;
-
-const EXPIRY: &str = "2099-01-01T00:00:00Z";
 
 fn engine(platform: Platform) -> (Engine, Session) {
     let mut inst = Instance::default_with_sa("pw");
@@ -176,21 +173,8 @@ fn sqlmig_reads_sqlsim_backups_and_names_a_missing_log() {
 #[test]
 fn backups_to_blob_restore_on_managed_instance() {
     let az = Azurite::start();
-    let admin = sas::account_sas(ACCOUNT, &az.key(), "rwdlac", EXPIRY).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        sqlmig::storage::azure_blob::AzureContainer::connect(
-            &sqlmig::storage::azure_blob::ContainerAccess {
-                url: az.container_url("backups"),
-                sas: admin,
-            },
-        )
-        .unwrap()
-        .create_if_missing()
-        .await
-        .unwrap();
-    });
-    let token = sas::container_sas(ACCOUNT, "backups", &az.key(), "racwdl", EXPIRY).unwrap();
+    let token = rt.block_on(az.create_container("backups"));
     let container = az.container_url("backups");
     let credential = |secret: &str| {
         format!(
