@@ -10,7 +10,7 @@ pub mod xpress;
 
 pub use lsn::Lsn;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::path::Path;
 
@@ -44,7 +44,9 @@ impl From<std::io::Error> for ReadError {
 }
 
 /// The kind of a backup set, as msdb.backupset's `type` letter says.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BackupType {
     /// `D`: a full database backup.
@@ -191,6 +193,13 @@ pub struct BackupFile {
 /// Reads a backup from any random-access source.
 pub fn read_backup<R: container::ReadAt>(source: R) -> Result<BackupFile, ReadError> {
     mtf::read(container::Stream::open(source)?)
+}
+
+/// Reads the first backup set's header only: it stops once the set's configuration record is
+/// read, so a compressed file is not walked to its end (reading a header over a network costs
+/// a few ranges, not the whole file).
+pub fn read_backup_head<R: container::ReadAt>(source: R) -> Result<BackupFile, ReadError> {
+    mtf::read_head(container::Stream::open(source)?)
 }
 
 /// Reads a backup file.

@@ -7,11 +7,11 @@
 //! - files of one striped backup share every LSN and are restored together.
 
 use crate::{BackupSet, BackupType, Lsn};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One backup set, wherever it is: one file, or several stripes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Backup {
     /// The database backed up.
     pub database_name: String,

@@ -35,6 +35,15 @@ impl ReadAt for std::fs::File {
     }
 }
 
+impl<R: ReadAt + ?Sized> ReadAt for &mut R {
+    fn size(&mut self) -> std::io::Result<u64> {
+        (**self).size()
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        (**self).read_at(offset, buf)
+    }
+}
+
 impl ReadAt for &[u8] {
     fn size(&mut self) -> std::io::Result<u64> {
         Ok(self.len() as u64)

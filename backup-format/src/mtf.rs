@@ -97,7 +97,16 @@ impl Rec<'_> {
 }
 
 /// Reads every backup set of the file.
-pub fn read<R: ReadAt>(mut stream: Stream<R>) -> Result<BackupFile, ReadError> {
+pub fn read<R: ReadAt>(stream: Stream<R>) -> Result<BackupFile, ReadError> {
+    read_sets(stream, false)
+}
+
+/// Reads the first backup set's header, stopping once its configuration record is parsed.
+pub fn read_head<R: ReadAt>(stream: Stream<R>) -> Result<BackupFile, ReadError> {
+    read_sets(stream, true)
+}
+
+fn read_sets<R: ReadAt>(mut stream: Stream<R>, first_only: bool) -> Result<BackupFile, ReadError> {
     let tape = stream.read(0, 1024)?;
     if tape.len() < 96 || &tape[..4] != b"TAPE" || !checksum_ok(&tape) {
         return Err(ReadError::Corrupt(
@@ -154,6 +163,10 @@ pub fn read<R: ReadAt>(mut stream: Stream<R>) -> Result<BackupFile, ReadError> {
             _ => {}
         }
         let next = walk_streams(&mut stream, pos, &b, set.as_mut())?;
+        if first_only && set.as_ref().is_some_and(|s| !s.database_name.is_empty()) {
+            file.sets.extend(set.take());
+            return Ok(file);
+        }
         if next <= pos {
             file.notes.push(format!(
                 "a descriptor block at logical byte {pos} does not say where the next begins"

@@ -1,6 +1,9 @@
 //! The header reader on a real backup written by SQL Server (not by this project).
 
-use sqlmig_backup_format::{BackupType, ReadError, read_backup, read_backup_file};
+use sqlmig_backup_format::container::ReadAt;
+use sqlmig_backup_format::{
+    BackupType, ReadError, read_backup, read_backup_file, read_backup_head,
+};
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> PathBuf {
@@ -78,4 +81,51 @@ fn damaged_and_foreign_files_are_refused_with_why() {
         "{:?}",
         head.notes
     );
+}
+
+/// Bytes served, and the furthest byte asked for: what a reader costs over a network.
+struct Counting<'a> {
+    data: &'a [u8],
+    read: u64,
+    furthest: u64,
+}
+
+impl ReadAt for Counting<'_> {
+    fn size(&mut self) -> std::io::Result<u64> {
+        Ok(self.data.len() as u64)
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = (&self.data[..]).read_at(offset, buf)?;
+        self.read += n as u64;
+        self.furthest = self.furthest.max(offset + n as u64);
+        Ok(n)
+    }
+}
+
+#[test]
+fn the_head_reader_stops_after_the_first_set_header() {
+    let real = std::fs::read(fixture("TutorialDB.bak")).unwrap();
+    let mut whole = Counting {
+        data: &real,
+        read: 0,
+        furthest: 0,
+    };
+    let all = read_backup(&mut whole).unwrap();
+    let mut part = Counting {
+        data: &real,
+        read: 0,
+        furthest: 0,
+    };
+    let head = read_backup_head(&mut part).unwrap();
+    assert_eq!(head.sets, all.sets[..1].to_vec());
+    assert!(head.compressed);
+    // The full walk goes to the end of the file; the head reads no further than the 64 KiB
+    // searched for the first compressed chunk (the file is 421 KiB).
+    assert!(
+        whole.furthest > real.len() as u64 * 9 / 10,
+        "{}",
+        whole.furthest
+    );
+    assert!(part.furthest <= 64 * 1024 + 300, "{}", part.furthest);
+    assert!(part.read < whole.read, "{} of {}", part.read, whole.read);
 }

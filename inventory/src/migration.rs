@@ -191,4 +191,8 @@ pub struct StepResult {
     /// What later steps or the report may need (row counts, LSNs, …).
     #[serde(default)]
     pub output: serde_json::Value,
+    /// The step is not finished: it handed back before its hook's deadline (a replication
+    /// that runs for days does so every hour) and the host calls it again at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub again: bool,
 }

@@ -11,3 +11,19 @@ pub fn unsupported(hook: &str) -> Error {
 pub fn invalid_input(message: impl Into<String>) -> Error {
     Error::InvalidInput(message.into())
 }
+
+/// `e` with `advice` (what to do about it) added to its message; a SQL Server error keeps its
+/// number and text and is returned as it is.
+pub fn with_advice(e: Error, advice: &str) -> Error {
+    let add = |m: String| format!("{m}; {advice}");
+    match e {
+        Error::AccessDenied(m) => Error::AccessDenied(add(m)),
+        Error::NotFound(m) => Error::NotFound(add(m)),
+        Error::Timeout(m) => Error::Timeout(add(m)),
+        Error::LimitExceeded(m) => Error::LimitExceeded(add(m)),
+        Error::Unsupported(m) => Error::Unsupported(add(m)),
+        Error::InvalidInput(m) => Error::InvalidInput(add(m)),
+        Error::Unavailable(m) => Error::Unavailable(add(m)),
+        sql @ Error::SqlError(_) => sql,
+    }
+}

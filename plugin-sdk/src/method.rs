@@ -74,6 +74,19 @@ pub fn step_result(message: String, output: Value) -> String {
         schema: STEP_RESULT.into(),
         message,
         output,
+        again: false,
+    })
+    .expect("a step result serializes")
+}
+
+/// The `run-step` answer of a step that handed back unfinished: the host journals the message
+/// and calls the step again (a long loop that must not outlive its hook's deadline).
+pub fn step_again(message: String, output: Value) -> String {
+    serde_json::to_string(&StepResult {
+        schema: STEP_RESULT.into(),
+        message,
+        output,
+        again: true,
     })
     .expect("a step result serializes")
 }

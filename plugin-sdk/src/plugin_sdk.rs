@@ -72,6 +72,7 @@ pub mod bindings {
     });
 }
 
+pub mod backups;
 pub mod errors;
 pub mod log;
 pub mod method;
@@ -82,7 +83,7 @@ pub use bindings::sqlmig::plugin::types::{
     Error, Finding, FindingLevel, FindingScope, LogLevel, PluginInfo, SqlErrorInfo,
 };
 pub use bindings::sqlmig::plugin::{blob, clock, fs, http, net, progress, sql, state};
-pub use errors::{invalid_input, unsupported};
+pub use errors::{invalid_input, unsupported, with_advice};
 pub use rows::{FromSqlValue, Row, Rows};
 
 /// The contract version this SDK builds plugins against.

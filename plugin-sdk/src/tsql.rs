@@ -42,6 +42,14 @@ pub fn text_param(name: &str, value: &str) -> crate::sql::Param {
     }
 }
 
+/// An exact numeric parameter (`@name`) from its decimal text — an LSN, a `numeric(25,0)`.
+pub fn decimal_param(name: &str, value: &str) -> crate::sql::Param {
+    crate::sql::Param {
+        name: name.into(),
+        value: crate::sql::SqlValue::Decimal(value.into()),
+    }
+}
+
 /// The first result set of `statement`.
 pub fn first_result(
     conn: &Connection,

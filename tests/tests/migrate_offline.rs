@@ -1,7 +1,8 @@
 //! `sqlmig migrate plan/run/status` end to end, offline method: three databases of a sqlsim
 //! source (one striped by the plan's per-blob rule, one whose name holds `]` and a quote) backed
 //! up to Azurite and restored on a Managed-Instance-mode sqlsim, every row arriving; a rerun
-//! does nothing twice; the SAS appears nowhere.
+//! does nothing twice; the SAS appears nowhere; a stripe lost before the restore is named by the
+//! header check and `--redo` takes the backup again.
 
 use std::path::Path;
 
@@ -628,4 +629,144 @@ async fn a_source_older_than_2012_sp1_cu2_backs_up_to_its_folder_and_the_host_up
     // The three stripes were written to the share, and uploaded from it.
     let files = std::fs::read_dir(share.path()).unwrap().count();
     assert_eq!(files, 3);
+}
+
+/// The state of step `id` in the journal of a running `migrate run` (`pending` before it exists).
+fn step_state(journal: &Path, id: &str) -> String {
+    let Ok(c) =
+        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return "pending".into();
+    };
+    c.query_row("SELECT state FROM steps WHERE id = ?1", [id], |r| r.get(0))
+        .unwrap_or_else(|_| "pending".into())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_again() {
+    use sqlmig::capabilities::blob::BlobContainer;
+    use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
+    let az = Azurite::start();
+    let token = az.create_container("lost").await;
+    let source = serve(source_instance(), "127.0.0.1", 0).await;
+    let target = serve(target_instance(), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let inventory = s.home.path().join("inventory.json");
+    let plan = s.home.path().join("plan.json");
+    let journal = plan.with_extension("journal");
+    migration::discover(&s, &source, &inventory).await;
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let container = az.container_url("lost");
+    let out = run(
+        &s,
+        &[
+            "migrate",
+            "plan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--databases",
+            "Sales",
+            "--target",
+            &target_addr,
+            "--container-url",
+            &container,
+            "--option",
+            "blob_max_mb=10",
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let env = [
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+        ("SQLMIG_SAS", token.expose()),
+    ];
+    let args = [
+        "migrate",
+        "run",
+        plan.to_str().unwrap(),
+        "--source-user",
+        "sa",
+        "--target-user",
+        "sa",
+        "--trust-server-certificate",
+    ];
+
+    // A step the plan does not have: refused before anything runs, the plan's steps listed.
+    let mut bad = args.to_vec();
+    bad.extend(["--redo", "Sales/bakup"]);
+    let out = run(&s, &bad, &env).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--redo Sales/bakup: the plan has no such step; its steps are credential/source, credential/target, Sales/backup"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!journal.exists(), "nothing was begun");
+
+    // The second stripe disappears between the backup and the restore (the target answers
+    // slowly meanwhile, so the restore cannot begin before it is gone).
+    let mut cmd = tokio::process::Command::from(s.command(&args));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let blobs = AzureContainer::connect(&ContainerAccess {
+        url: container.clone(),
+        sas: token.clone(),
+    })
+    .unwrap();
+    let mut waited = 0;
+    while step_state(&journal, "credential/target") != "done" {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+        assert!(waited < 6000, "the credentials were not created");
+    }
+    target
+        .faults()
+        .delay_responses(Some(std::time::Duration::from_secs(3)));
+    while step_state(&journal, "Sales/backup") != "done" {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+        assert!(waited < 6000, "the backup did not finish");
+    }
+    let lost = blobs
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|b| b.name.ends_with("_full_2of2.bak"))
+        .expect("two stripes")
+        .name;
+    blobs.delete(&lost).await.unwrap();
+    target.faults().delay_responses(None);
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("Sales/restore: FAILED")
+            && err.contains(&format!("blob {lost} is not in the container"))
+            && err.contains("--redo Sales/backup"),
+        "{err}"
+    );
+    assert_eq!(target.engine.database("Sales"), None, "nothing restored");
+
+    // Following the advice: the backup is taken again, and the rest follows.
+    let mut redo = args.to_vec();
+    redo.extend(["--redo", "Sales/backup"]);
+    let out = run(&s, &redo, &env).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        sums(&target, "Sales", "Orders"),
+        sums(&source, "Sales", "Orders")
+    );
+    assert_eq!(step_state(&journal, "Sales/verify"), "done");
+    assert_eq!(restores(&target, "Sales"), "Integer(1)");
 }

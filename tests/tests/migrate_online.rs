@@ -1,8 +1,9 @@
 //! Online migration end to end: a writer keeps inserting into the source while log backups are
 //! shipped to Azurite and replayed by the Log Replay Service (sqlsim's double of it, on an
 //! MI-mode sqlsim); `migrate cutover` takes the tail, and every row written before the cutover is
-//! on the target — none lost, none doubled — with the downtime measured. A log backup taken
-//! outside sqlmig breaks the chain, and the run says where it went.
+//! on the target — none lost, none doubled — with the downtime measured; replication runs in
+//! rounds, each a hook call. A log backup taken outside sqlmig breaks the chain, and the run says
+//! where it went; a foreign file in the folder, found by reading the files' headers, is named.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -43,6 +44,7 @@ fn one(server: &ServerHandle, sql: &str) -> String {
 struct Online {
     _az: Azurite,
     token: Secret,
+    container_url: String,
     source: ServerHandle,
     target: ServerHandle,
     lrs: LrsHandle,
@@ -50,7 +52,7 @@ struct Online {
     plan: PathBuf,
 }
 
-async fn online(container: &str) -> Online {
+async fn online(container: &str, options: &[&str]) -> Online {
     let az = Azurite::start();
     let token = az.create_container(container).await;
     let mut src = Instance::default_with_sa(SA_PASSWORD);
@@ -73,7 +75,7 @@ async fn online(container: &str) -> Online {
     let container_url = az.container_url(container);
     let management = format!("management_url=http://{}", lrs.addr);
     let mi_option = format!("mi_resource={MI}");
-    let out = s.run(&[
+    let mut args = vec![
         "migrate",
         "plan",
         "--inventory",
@@ -92,11 +94,16 @@ async fn online(container: &str) -> Online {
         "log_backup_interval_s=0.5",
         "--out",
         plan.to_str().unwrap(),
-    ]);
+    ];
+    for o in options {
+        args.extend(["--option", o]);
+    }
+    let out = s.run(&args);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     Online {
         _az: az,
         token,
+        container_url,
         source,
         target,
         lrs,
@@ -160,7 +167,9 @@ impl Online {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measured() {
-    let o = online("online").await;
+    // Each call of the replicate step hands back after 0.4 s and is called again, as a
+    // replication longer than a hook's deadline does every hour.
+    let o = online("online", &["replicate_round_s=0.4"]).await;
     let (writer, written, stop) = start_writer(&o.source);
     let child = o.start();
     o.wait_restored(4).await; // the full and three log backups
@@ -226,6 +235,13 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     );
     let rep = o.step("Sales/replicate");
     assert!(rep["output"]["log_backups"].as_u64().unwrap() >= 3, "{rep}");
+    // Several rounds, one attempt: a round that hands back is neither a failure nor a restart.
+    let journal_path = o.plan.with_extension("journal");
+    assert_eq!(rep["attempts"], 1, "{rep}");
+    assert!(
+        events(&journal_path, "Sales/replicate", "round") >= 2,
+        "{rep}"
+    );
     eprintln!(
         "{total} rows written; {}; {}",
         rep["message"], cut["message"]
@@ -242,7 +258,7 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_online_run_resumes_replication_and_the_cutover() {
-    let o = online("killed").await;
+    let o = online("killed", &[]).await;
     let (writer, written, stop) = start_writer(&o.source);
     let journal = o.plan.with_extension("journal");
     // Killed (SIGKILL) while shipping log backups…
@@ -302,7 +318,7 @@ async fn a_killed_online_run_resumes_replication_and_the_cutover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went() {
-    let o = online("gap").await;
+    let o = online("gap", &[]).await;
     let child = o.start();
     o.wait_restored(2).await;
     // The source's own log backup job runs in the middle of the migration.
@@ -334,6 +350,59 @@ async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went()
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
+    use sqlmig::capabilities::blob::BlobContainer;
+    use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
+    let o = online("foreign", &[]).await;
+    let child = o.start();
+    o.wait_restored(2).await;
+    // Someone copies another database's log backup into the migration folder: msdb knows nothing
+    // of it, but LRS would try to restore it. Only the files' own headers tell.
+    let container = AzureContainer::connect(&ContainerAccess {
+        url: o.container_url.clone(),
+        sas: o.token.clone(),
+    })
+    .unwrap();
+    let folder = container.list("").await.unwrap()[0]
+        .name
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut s = Session::new("sa", "master");
+    for sql in [
+        "CREATE DATABASE Other".to_string(),
+        "CREATE TABLE Other.dbo.T (id INT PRIMARY KEY)".to_string(),
+        format!(
+            "BACKUP DATABASE Other TO URL = '{}/elsewhere/Other_full.bak'",
+            o.container_url
+        ),
+        "INSERT INTO Other.dbo.T VALUES (1)".to_string(),
+        format!(
+            "BACKUP LOG Other TO URL = '{}/{folder}/zz_Other_log.trn'",
+            o.container_url
+        ),
+    ] {
+        let r = o.source.engine.execute(&mut s, &sql, &[]);
+        assert!(r.error.is_none(), "{sql}: {:?}", r.error);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the run stops")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let rep = o.step("Sales/replicate");
+    assert_eq!(rep["state"], "failed", "{rep}");
+    let why = rep["error"].as_str().unwrap();
+    assert!(
+        why.contains(&format!("blob {folder}/zz_Other_log.trn"))
+            && why.contains("holds a backup of Other")
+            && why.contains("remove it from the folder"),
+        "{why}"
+    );
+}
+
 /// A writer inserting rows one by one into Sales.dbo.Orders until `stop`; `written` counts them.
 fn start_writer(
     source: &ServerHandle,
@@ -360,14 +429,19 @@ fn start_writer(
 
 /// Times step `id` has begun, from the journal of a running `migrate run` (read-only).
 fn begun(journal: &std::path::Path, id: &str) -> u32 {
+    events(journal, id, "begin")
+}
+
+/// Events of kind `event` (`begin`, `round`, …) the journal holds for step `id`.
+fn events(journal: &std::path::Path, id: &str, event: &str) -> u32 {
     let Ok(c) =
         rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
     else {
         return 0;
     };
     c.query_row(
-        "SELECT COUNT(*) FROM events WHERE step = ?1 AND event = 'begin'",
-        [id],
+        "SELECT COUNT(*) FROM events WHERE step = ?1 AND event = ?2",
+        [id, event],
         |r| r.get(0),
     )
     .unwrap_or(0)

@@ -34,7 +34,7 @@ use crate::sizing::forecast::Assumptions;
 use crate::sizing::limits::{Tier, log_rate_mb_s};
 use crate::sizing::perf_file::PerfFile;
 use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
-use crate::storage::azure_blob::{AzureContainer, ContainerAccess};
+use crate::storage::azure_blob::{AzureBlobBackend, AzureContainer, ContainerAccess};
 
 #[derive(Debug, Subcommand)]
 pub enum MigrateCommand {
@@ -168,6 +168,10 @@ pub struct RunArgs {
     /// Print the T-SQL and blob operations of the steps left, run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run STEP again, and the steps after it for its database, even when the journal says done
+    /// (a backup whose blobs were lost: --redo Sales/backup). Repeatable.
+    #[arg(long, value_name = "STEP")]
+    pub redo: Vec<String>,
     /// Tries for a step that fails transiently (a dropped connection, a failover, storage 5xx).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub tries: u32,
@@ -346,8 +350,10 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         .journal
         .clone()
         .unwrap_or_else(|| journal::path_for(&args.plan));
+    let redo = steps_to_redo(&plan, &args.redo)
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", args.plan.display())))?;
     if args.dry_run {
-        return dry_run(&plan, &journal_path, &sha);
+        return dry_run(&plan, &journal_path, &sha, &redo);
     }
     let (Some(source_user), Some(target_user)) = (&args.source_user, &args.target_user) else {
         return Err(Failure::bad_input(
@@ -381,12 +387,16 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
             endpoint(&plan.target.server, target_user, &target_password, "target")?,
         ),
     ])));
-    let container = AzureContainer::connect(&ContainerAccess {
+    let access = ContainerAccess {
         url: plan.storage.container_url.clone(),
         sas: sas.clone(),
-    })
-    .map_err(|e| Failure::bad_input(format!("{}: {e}", args.plan.display())))?;
+    };
+    let container = AzureContainer::connect(&access)
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", args.plan.display())))?;
     let journal = Journal::open(&journal_path, &sha).map_err(Failure::bad_input)?;
+    for id in &redo {
+        journal.reset(id).map_err(Failure::io)?;
+    }
     let journal = Arc::new(Mutex::new(journal));
     // Online plans talk to Azure Resource Manager: the token stays in the host.
     let management = management_origin(&plan);
@@ -411,6 +421,11 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
     let state = SqliteStateStore::open(&journal_path).map_err(|e| Failure::io(e.to_string()))?;
     let services = Services {
         sql: Some(sql.clone()),
+        // Plugins read backup headers back through it; the SAS stays here.
+        blob: Some(Arc::new(AzureBlobBackend::new(BTreeMap::from([(
+            CONTAINER.to_string(),
+            access,
+        )])))),
         http: cloud
             .clone()
             .map(|c| c as Arc<dyn crate::capabilities::http::HttpBackend>),
@@ -550,7 +565,34 @@ async fn cutover(
 }
 
 /// The steps left and what they would run, without connecting to anything.
-fn dry_run(plan: &Plan, journal_path: &Path, sha: &str) -> Result<ExitCode, Failure> {
+/// The steps `--redo` names, each with the steps after it in its sequence (its database's, or
+/// the instance-wide ones); an id the plan does not hold is an error listing those it does.
+fn steps_to_redo(plan: &Plan, redo: &[String]) -> Result<Vec<String>, String> {
+    let mut ids: Vec<String> = Vec::new();
+    for wanted in redo {
+        let Some(at) = plan.steps.iter().position(|s| &s.id == wanted) else {
+            let known: Vec<&str> = plan.steps.iter().map(|s| s.id.as_str()).collect();
+            return Err(format!(
+                "--redo {wanted}: the plan has no such step; its steps are {}",
+                known.join(", ")
+            ));
+        };
+        let database = &plan.steps[at].database;
+        for s in plan.steps[at..].iter().filter(|s| &s.database == database) {
+            if !ids.contains(&s.id) {
+                ids.push(s.id.clone());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+fn dry_run(
+    plan: &Plan,
+    journal_path: &Path,
+    sha: &str,
+    redo: &[String],
+) -> Result<ExitCode, Failure> {
     let journal = if journal_path.exists() {
         Some(Journal::open(journal_path, sha).map_err(Failure::bad_input)?)
     } else {
@@ -562,7 +604,7 @@ fn dry_run(plan: &Plan, journal_path: &Path, sha: &str) -> Result<ExitCode, Fail
             Some(j) => j.step(&s.id).map_err(Failure::io)?.state.as_str(),
             None => "pending",
         };
-        if state == "done" {
+        if state == "done" && !redo.contains(&s.id) {
             out.push_str(&format!("# {} (done)\n", s.id));
             continue;
         }

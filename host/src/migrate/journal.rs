@@ -200,6 +200,39 @@ impl Journal {
         self.event(id, "done", message)
     }
 
+    /// Makes a step pending again (`migrate run --redo`): the next run runs it afresh.
+    pub fn reset(&self, id: &str) -> Result<(), String> {
+        self.conn
+            .execute(
+                "UPDATE steps SET state = 'pending', finished_at = NULL, message = NULL, output = NULL, error = NULL WHERE id = ?1",
+                [id],
+            )
+            .map_err(|e| self.fail(e))?;
+        self.event(id, "reset", "to be run again (--redo)")
+    }
+
+    /// Records a round of a step that goes on (it handed back unfinished): its latest message.
+    pub fn round(&self, id: &str, message: &str) -> Result<(), String> {
+        self.conn
+            .execute(
+                "UPDATE steps SET message = ?2 WHERE id = ?1",
+                params![id, message],
+            )
+            .map_err(|e| self.fail(e))?;
+        self.event(id, "round", message)
+    }
+
+    /// How many rounds a step that handed back unfinished has run.
+    pub fn rounds(&self, id: &str) -> Result<u32, String> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM events WHERE step = ?1 AND event = 'round'",
+                [id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.fail(e))
+    }
+
     /// Records that the step failed (for good, or before a retry when `retrying`).
     pub fn fail_step(&self, id: &str, error: &str, retrying: bool) -> Result<(), String> {
         let state = if retrying { "running" } else { "failed" };
@@ -304,6 +337,17 @@ mod tests {
         assert_eq!(j.begins("Sales/backup").unwrap(), 2);
         j.block_stored("b", "0001", 10, "md5").unwrap();
         assert_eq!(j.stored_blocks("b").unwrap().len(), 1);
+        // A round keeps the step running and shows its latest message; --redo makes it pending.
+        j.begin("Sales/replicate").unwrap();
+        j.round("Sales/replicate", "3 log backups shipped so far")
+            .unwrap();
+        let rec = j.step("Sales/replicate").unwrap();
+        assert_eq!(rec.state, StepState::Running);
+        assert_eq!(rec.message.as_deref(), Some("3 log backups shipped so far"));
+        assert_eq!(j.rounds("Sales/replicate").unwrap(), 1);
+        j.reset("Sales/backup").unwrap();
+        let rec = j.step("Sales/backup").unwrap();
+        assert_eq!((rec.state, rec.output), (StepState::Pending, None));
         // Another plan cannot use this journal.
         drop(j);
         assert!(

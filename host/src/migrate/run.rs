@@ -1,7 +1,8 @@
 //! Running a plan: instance-wide steps first, then each database's steps in order, several
 //! databases at once. Each step is journaled before and after; a step the journal shows done is
 //! not run again, and one an interrupted run left `running` is run again told so (`resumed`),
-//! so it can find out what the earlier attempt did. Transient failures (a dropped connection,
+//! so it can find out what the earlier attempt did. A step that hands back unfinished (`again`:
+//! a replication running longer than one hook call may) is called again at once. Transient failures (a dropped connection,
 //! MI's failover errors, storage 5xx) are retried with backoff, a bounded number of times.
 
 use std::io::IsTerminal;
@@ -204,21 +205,41 @@ impl Executor {
         }
         let secrets: Vec<&Secret> = self.secrets.iter().collect();
         let mut tries = 0;
+        // Set while a step that handed back unfinished (`again`) is called for its next round:
+        // the same attempt goes on, so nothing counts it as begun twice.
+        let mut next_round: Option<u32> = None;
         loop {
-            tries += 1;
-            let attempt = self.journal.lock().unwrap().begin(&step.id)?;
-            self.say(&format!("{}: {}…", step.id, step.description));
+            let attempt = match next_round.take() {
+                Some(attempt) => attempt,
+                None => {
+                    tries += 1;
+                    let attempt = self.journal.lock().unwrap().begin(&step.id)?;
+                    self.say(&format!("{}: {}…", step.id, step.description));
+                    attempt
+                }
+            };
             let started = Instant::now();
             let watcher = self.watch(step);
             let result = match step.runner {
-                Runner::Host => host_steps::run(&self.host, step).await,
+                Runner::Host => host_steps::run(&self.host, step)
+                    .await
+                    .map(|(message, output)| (message, output, false)),
                 Runner::Plugin => self.plugin_step(step, attempt, resumed).await,
             };
             if let Some(w) = watcher {
                 w.abort();
             }
             match result {
-                Ok((message, output)) if output.get("ok") != Some(&Value::Bool(false)) => {
+                Ok((message, _, true)) => {
+                    let message = redact(&message, &secrets);
+                    self.journal.lock().unwrap().round(&step.id, &message)?;
+                    self.say(&format!("{}: {message}", step.id));
+                    // A finished round is not a failure: the retry budget starts afresh.
+                    tries = 0;
+                    resumed = false;
+                    next_round = Some(attempt);
+                }
+                Ok((message, output, _)) if output.get("ok") != Some(&Value::Bool(false)) => {
                     let message = redact(&message, &secrets);
                     self.journal
                         .lock()
@@ -232,7 +253,7 @@ impl Executor {
                     summary.lock().unwrap().done.push(step.id.clone());
                     return Ok(Ok(()));
                 }
-                Ok((message, _)) => {
+                Ok((message, _, _)) => {
                     let message = redact(&message, &secrets);
                     self.journal
                         .lock()
@@ -284,7 +305,7 @@ impl Executor {
         step: &Step,
         attempt: u32,
         resumed: bool,
-    ) -> Result<(String, Value), StepFailure> {
+    ) -> Result<(String, Value, bool), StepFailure> {
         let request = StepRequest {
             schema: STEP_REQUEST.into(),
             step: step.clone(),
@@ -323,7 +344,7 @@ impl Executor {
                 self.plugin.label, result.schema
             )));
         }
-        Ok((result.message, result.output))
+        Ok((result.message, result.output, result.again))
     }
 }
 

@@ -178,11 +178,14 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             kind: "restore".into(),
             runner: Runner::Plugin,
             description: format!("restore {} on the target as {}", db.name, db.target_name),
-            args: json!({ "target_name": db.target_name, "urls": urls }),
-            preview: vec![format!(
-                "target: RESTORE DATABASE {} FROM {devices}",
-                quote_name(&db.target_name)
-            )],
+            args: json!({ "database": db.name, "target_name": db.target_name, "urls": urls, "blobs": names }),
+            preview: vec![
+                format!("blob: read the header of each of {stripes} blob(s): one full backup of {}", quote_name(&db.name)),
+                format!(
+                    "target: RESTORE DATABASE {} FROM {devices}",
+                    quote_name(&db.target_name)
+                ),
+            ],
             expected_s: None,
             watch: None,
         });
@@ -334,10 +337,20 @@ mod tests {
             .find(|s| s.id == "O'Brien]x/restore")
             .unwrap();
         assert!(
-            restore.preview[0].contains("RESTORE DATABASE [O'Brien]]x] FROM URL = N'"),
+            restore.preview[1].contains("RESTORE DATABASE [O'Brien]]x] FROM URL = N'"),
             "{}",
-            restore.preview[0]
+            restore.preview[1]
         );
+        // The headers are read back by blob name, the same files the URLs name.
+        let blob = restore.args["blobs"][0].as_str().unwrap();
+        assert!(
+            restore.args["urls"][0]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/backups/{blob}")),
+            "{blob}"
+        );
+        assert_eq!(restore.args["database"], "O'Brien]x");
     }
 
     #[test]

@@ -4,13 +4,14 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{SOURCE, TARGET};
+use sqlmig_plugin_sdk::backups::check_full;
+use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, TARGET};
 use sqlmig_plugin_sdk::method::{step_args, step_request, step_result};
 use sqlmig_plugin_sdk::sql::{self, Connection};
 use sqlmig_plugin_sdk::tsql::{
     differences, first_result as first, quote_name, table_sums, text_param,
 };
-use sqlmig_plugin_sdk::{Error, clock, invalid_input, log, unsupported};
+use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, unsupported, with_advice};
 
 /// Runs a step request.
 pub fn run(request: &str) -> Result<String, Error> {
@@ -91,8 +92,12 @@ fn backup(a: &BackupArgs) -> Result<(String, Value), Error> {
 
 #[derive(Deserialize)]
 struct RestoreArgs {
+    /// The source database the backup must be of.
+    database: String,
     target_name: String,
     urls: Vec<String>,
+    /// The same files as `urls`, by name in the container.
+    blobs: Vec<String>,
 }
 
 /// The target database's state, if it exists.
@@ -130,6 +135,26 @@ fn restore(a: &RestoreArgs, resumed: bool) -> Result<(String, Value), Error> {
             )));
         }
     }
+    // Read the stripes' headers back first: a missing stripe, one left from another backup or
+    // another database's file is named here, not in a failed restore.
+    let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database).map_err(|e| {
+        with_advice(
+            e,
+            &format!(
+                "take the backup again: sqlmig migrate run PLAN --redo {}/backup",
+                a.database
+            ),
+        )
+    })?;
+    log::info(&format!(
+        "{}: {} stripe(s) of one full backup of {} (LSN {} to {}, SQL Server {})",
+        a.target_name,
+        full.media.len(),
+        a.database,
+        full.first_lsn,
+        full.last_lsn,
+        full.server_name
+    ));
     let mut params = vec![text_param("db", &a.target_name)];
     let mut list = Vec::new();
     for (i, u) in a.urls.iter().enumerate() {

@@ -10,10 +10,11 @@ use sqlmig_plugin_sdk::tsql::{blob_folder, literal, quote_name};
 use sqlmig_plugin_sdk::{Error, invalid_input, parse_document};
 
 const DEFAULT_BLOB_MAX_MB: f64 = 195.0 * 1024.0;
-const OPTIONS: [&str; 6] = [
+const OPTIONS: [&str; 7] = [
     "mi_resource",
     "management_url",
     "log_backup_interval_s",
+    "replicate_round_s",
     "blob_max_mb",
     "compression",
     "collation",
@@ -49,6 +50,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         .unwrap_or("https://management.azure.com")
         .trim_end_matches('/');
     let interval = number(&req.options, "log_backup_interval_s", 300.0)?;
+    let round = number(&req.options, "replicate_round_s", 3600.0)?;
+    if !(round > 0.0 && round <= 23.0 * 3600.0) {
+        return Err(invalid_input(format!(
+            "option replicate_round_s = {round}: give the seconds one call of the replicate step ships before handing back, above 0 and at most 82800 (a hook may run a day)"
+        )));
+    }
     let blob_max_mb = number(&req.options, "blob_max_mb", DEFAULT_BLOB_MAX_MB)?;
     let compression = flag(&req.options, "compression", true)?;
     let collation = text(&req.options, "collation").unwrap_or("SQL_Latin1_General_CP1_CI_AS");
@@ -98,9 +105,10 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             "{management}{instance}/databases/{}",
             encode(&db.target_name)
         );
-        let urls: Vec<String> = (1..=stripes)
-            .map(|n| format!("{folder_url}/{dir}_full_{n}of{stripes}.bak"))
+        let blobs: Vec<String> = (1..=stripes)
+            .map(|n| format!("{dir}/{dir}_full_{n}of{stripes}.bak"))
             .collect();
+        let urls: Vec<String> = blobs.iter().map(|b| format!("{container}/{b}")).collect();
         let with = if compression {
             "COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT"
         } else {
@@ -128,7 +136,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 "full backup of {} to its folder ({stripes} blob(s))",
                 db.name
             ),
-            args: with_args(json!({ "urls": urls })),
+            args: with_args(json!({ "urls": urls, "blobs": blobs })),
             preview: vec![format!(
                 "source: BACKUP DATABASE {} TO {devices} WITH {with}",
                 quote_name(&db.name)
@@ -158,7 +166,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 "ship log backups of {} every {interval} s until the cutover is asked for",
                 db.name
             ),
-            args: with_args(json!({ "interval_s": interval })),
+            args: with_args(json!({ "interval_s": interval, "round_s": round })),
             preview: vec![
                 format!(
                     "source, every {interval} s: BACKUP LOG {} TO URL = {} WITH CHECKSUM",
@@ -317,5 +325,20 @@ mod tests {
         let mut r = request("FULL");
         r.source.product_version = "10.50.6000.34".into();
         assert!(err(&r).contains("2012 SP1 CU2"));
+        for round in [0.0, 86400.0] {
+            let mut r = request("FULL");
+            r.options.insert("replicate_round_s".into(), round.into());
+            assert!(err(&r).contains("replicate_round_s"), "{round}");
+        }
+        let p = plan(&request("FULL")).unwrap();
+        let replicate = p.steps.iter().find(|s| s.kind == "replicate").unwrap();
+        assert_eq!(replicate.args["round_s"], 3600.0);
+        let full = p.steps.iter().find(|s| s.kind == "backup-full").unwrap();
+        assert!(
+            full.args["urls"][0]
+                .as_str()
+                .unwrap()
+                .ends_with(full.args["blobs"][0].as_str().unwrap())
+        );
     }
 }

@@ -2,13 +2,19 @@
 //! plugin's durable state before the backup, so no file is ever written twice (a file that was
 //! written and not recorded is found by LRS anyway); the cutover notices a tail already taken.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{SOURCE, TARGET};
-use sqlmig_plugin_sdk::method::{step_args, step_request, step_result};
+use sqlmig_plugin_sdk::backups::format::chain::{Backup, Problem, chains, group_stripes};
+use sqlmig_plugin_sdk::backups::{check_full, read_head};
+use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, TARGET};
+use sqlmig_plugin_sdk::method::{step_again, step_args, step_request, step_result};
 use sqlmig_plugin_sdk::sql::{self, Connection};
-use sqlmig_plugin_sdk::tsql::{differences, first_result, table_sums, text_param};
-use sqlmig_plugin_sdk::{Error, clock, invalid_input, log, progress, state, unsupported};
+use sqlmig_plugin_sdk::tsql::{decimal_param, differences, first_result, table_sums, text_param};
+use sqlmig_plugin_sdk::{
+    Error, blob, clock, invalid_input, log, progress, state, unsupported, with_advice,
+};
 
 use crate::lrs;
 
@@ -18,7 +24,10 @@ pub fn run(request: &str) -> Result<String, Error> {
     let a: Args = step_args(&req)?;
     let (message, output) = match req.step.kind.as_str() {
         "backup-full" => backup_full(&a)?,
-        "replicate" => replicate(&a)?,
+        "replicate" => match replicate(&a)? {
+            Round::Again(message, output) => return Ok(step_again(message, output)),
+            Round::Done(message, output) => (message, output),
+        },
         "cutover" => cutover(&a)?,
         other => {
             return Err(unsupported(&format!(
@@ -40,8 +49,19 @@ struct Args {
     compression: bool,
     #[serde(default)]
     urls: Vec<String>,
+    /// The full backup's blobs, by name in the container (the same files as `urls`).
+    #[serde(default)]
+    blobs: Vec<String>,
     #[serde(default)]
     interval_s: f64,
+    /// How long one call of the replicate step ships before handing back to the host, which
+    /// calls it again: well inside the hook's deadline, however long replication goes on.
+    #[serde(default = "default_round_s")]
+    round_s: f64,
+}
+
+fn default_round_s() -> f64 {
+    3600.0
 }
 
 /// The key of the cutover request for `database` (`sqlmig migrate cutover` sets it).
@@ -69,26 +89,34 @@ fn backup_full(a: &Args) -> Result<(String, Value), Error> {
         ),
         &params,
     )?;
-    let last = last_backup(&conn, &a.database, "D")?;
-    Ok((
-        format!("full backup of {} in {} blob(s)", a.database, a.urls.len()),
-        json!({ "last_lsn": last.0, "urls": a.urls }),
-    ))
-}
-
-/// (last LSN, size in bytes) of the newest backup of `kind` of `db`, from msdb.
-fn last_backup(conn: &Connection, db: &str, kind: &str) -> Result<(String, f64), Error> {
-    let rows = first_result(
-        conn,
-        "SELECT TOP (1) last_lsn, backup_size FROM msdb.dbo.backupset WHERE database_name = @db AND type = @t ORDER BY backup_set_id DESC",
-        &[text_param("db", db), text_param("t", kind)],
-    )?;
-    match rows.iter().next() {
-        Some(r) => Ok((r.get::<String>("last_lsn")?, r.get::<f64>("backup_size")?)),
-        None => Err(invalid_input(format!(
-            "msdb has no backup of {db} of type {kind}"
-        ))),
+    // Read back before LRS restores it: every stripe there, one backup, of this database.
+    let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database).map_err(|e| {
+        with_advice(
+            e,
+            &format!(
+                "take the backup again: sqlmig migrate run PLAN --redo {}/backup-full",
+                a.database
+            ),
+        )
+    })?;
+    let mut known = known_headers(&a.database)?;
+    for name in &full.media {
+        known.insert(name.clone(), full.clone());
     }
+    state::set(
+        &format!("headers/{}", a.database),
+        &serde_json::to_vec(&known).expect("serializes"),
+    )?;
+    Ok((
+        format!(
+            "full backup of {} in {} blob(s), LSN {} to {}",
+            a.database,
+            a.urls.len(),
+            full.first_lsn,
+            full.last_lsn
+        ),
+        json!({ "first_lsn": full.first_lsn, "last_lsn": full.last_lsn, "urls": a.urls }),
+    ))
 }
 
 /// A log backup shipped, as the state keeps it.
@@ -106,23 +134,57 @@ fn shipped(db: &str) -> Result<Vec<Shipped>, Error> {
         .unwrap_or_default())
 }
 
-/// Ships log backups every `interval_s` until the cutover is asked for, reporting the lag.
-fn replicate(a: &Args) -> Result<(String, Value), Error> {
+/// How a call of the replicate step ended.
+enum Round {
+    /// The cutover was asked for: the step is done.
+    Done(String, Value),
+    /// The round's time is up: the host calls the step again.
+    Again(String, Value),
+}
+
+/// Ships log backups every `interval_s` until the cutover is asked for, reporting the lag; hands
+/// back to the host after `round_s` so no call outlives the hook's deadline.
+fn replicate(a: &Args) -> Result<Round, Error> {
     let conn = sql::connect(SOURCE)?;
     let slice_ms = 200u64;
-    let mut next_backup = clock::now();
+    let started = clock::now();
+    let round_ms = (a.round_s.max(0.1) * 1000.0) as u64;
+    let interval_ms = (a.interval_s * 1000.0) as u64;
+    // A new round ships at once only when the last file is an interval old.
+    let mut next_backup = shipped(&a.database)?
+        .last()
+        .map_or(started, |s| s.at_ms + interval_ms);
     loop {
-        if state::get(&cutover_key(&a.database))?.is_some() {
+        let list_output = || -> Result<Value, Error> {
             let list = shipped(&a.database)?;
-            return Ok((
-                format!("{} log backups shipped; cutover asked for", list.len()),
+            Ok(
                 json!({ "log_backups": list.len(), "last_lsn": list.last().map(|s| s.last_lsn.clone()) }),
+            )
+        };
+        if state::get(&cutover_key(&a.database))?.is_some() {
+            let output = list_output()?;
+            return Ok(Round::Done(
+                format!(
+                    "{} log backups shipped; cutover asked for",
+                    output["log_backups"]
+                ),
+                output,
             ));
         }
         if clock::now() >= next_backup {
             ship_one(&conn, a)?;
             report_lag(a)?;
-            next_backup = clock::now() + (a.interval_s * 1000.0) as u64;
+            next_backup = clock::now() + interval_ms;
+        }
+        if clock::now().saturating_sub(started) >= round_ms {
+            let output = list_output()?;
+            return Ok(Round::Again(
+                format!(
+                    "{} log backups shipped so far; replicating on",
+                    output["log_backups"]
+                ),
+                output,
+            ));
         }
         clock::sleep(slice_ms);
     }
@@ -130,6 +192,7 @@ fn replicate(a: &Args) -> Result<(String, Value), Error> {
 
 /// Takes one log backup into the folder under a number reserved first, so a crash between the
 /// reservation and the backup leaves a gap in the numbering, never two files with one name.
+/// Then reads the folder's chain back from the files' headers.
 fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
     let key = format!("log_seq/{}", a.database);
     let seq: u64 = state::get(&key)?
@@ -153,15 +216,13 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
         Err(Error::SqlError(e)) if e.number == 3271 => return ship_one(conn, a),
         Err(e) => return Err(e),
     }
-    let (last_lsn, bytes) = last_backup(conn, &a.database, "L")?;
+    let blob_name = format!("{}/{file}", a.folder);
+    let (backup, bytes) = folder_chain(conn, a, &blob_name)?;
     let mut list = shipped(&a.database)?;
-    if let Some(previous) = list.last() {
-        check_chain(conn, &a.database, &a.folder_url, &previous.last_lsn)?;
-    }
     list.push(Shipped {
         file,
-        last_lsn,
-        bytes,
+        last_lsn: backup.last_lsn.to_string(),
+        bytes: bytes as f64,
         at_ms: clock::now(),
     });
     let keep = list.len().saturating_sub(500);
@@ -172,65 +233,116 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
     Ok(())
 }
 
-/// The log chain, checked in msdb's history: the backup just taken must start where the last
-/// one shipped ended — or where backups into the migration folder that a killed run took and did
-/// not record ended. A log backup taken anywhere else (the source's own job) leaves a gap LRS,
-/// which restores only the folder, cannot cross: say where those backups went.
-fn check_chain(
-    conn: &Connection,
-    db: &str,
-    folder_url: &str,
-    previous_last: &str,
-) -> Result<(), Error> {
+/// The headers of the backups in the folder, by blob name, as read so far (each blob is read
+/// once: a backup file never changes).
+fn known_headers(db: &str) -> Result<BTreeMap<String, Backup>, Error> {
+    Ok(state::get(&format!("headers/{db}"))?
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default())
+}
+
+/// The restore chain LRS finds in the folder, checked from the headers of the files themselves
+/// (read back with the reader `sqlmig backup inspect` uses): every file a backup of this
+/// database, a full to start from, no LSN gap, and `newest` — just written — continuing the
+/// chain. Files a killed run wrote without recording them are in the folder and so in the chain.
+/// Returns `newest`'s backup and size.
+fn folder_chain(conn: &Connection, a: &Args, newest: &str) -> Result<(Backup, u64), Error> {
+    let container = blob::open(CONTAINER)?;
+    let mut known = known_headers(&a.database)?;
+    let mut newest_size = 0;
+    for item in container.list(&format!("{}/", a.folder))? {
+        if item.name == newest {
+            newest_size = item.size;
+        }
+        if known.contains_key(&item.name) {
+            continue;
+        }
+        let file = read_head(&container, &item.name)?;
+        let set = &file.sets[0];
+        if set.database_name != a.database {
+            return Err(invalid_input(format!(
+                "blob {} in {}'s migration folder holds a backup of {}: LRS would try to restore it; remove it from the folder",
+                item.name, a.database, set.database_name
+            )));
+        }
+        known.insert(item.name.clone(), Backup::from_set(set, item.name.clone()));
+    }
+    state::set(
+        &format!("headers/{}", a.database),
+        &serde_json::to_vec(&known).expect("serializes"),
+    )?;
+    let backups = group_stripes(known.values().cloned().collect());
+    let chain = chains(&backups)
+        .into_iter()
+        .find(|c| c.database_name == a.database)
+        .ok_or_else(|| Error::NotFound(format!("{newest} is not in the container")))?;
+    if let Some(problem) = chain.problems.first() {
+        return Err(match problem {
+            Problem::MissingLogs { from_lsn, to_lsn } => {
+                gap(conn, a, &from_lsn.to_string(), &to_lsn.to_string())?
+            }
+            other => invalid_input(format!(
+                "{}: the migration folder cannot be restored: {}",
+                a.database,
+                other.message()
+            )),
+        });
+    }
+    let Some(backup) = chain
+        .restore
+        .iter()
+        .find(|b| b.media.iter().any(|m| m == newest))
+    else {
+        let header = &known[newest];
+        return Err(invalid_input(format!(
+            "{}: {newest} (LSN {} to {}) does not continue the chain in the folder, which restores to LSN {}",
+            a.database,
+            header.first_lsn,
+            header.last_lsn,
+            chain.restores_to.map_or("-".into(), |l| l.to_string())
+        )));
+    };
+    Ok((backup.clone(), newest_size))
+}
+
+/// Log backups of `db` msdb records outside the migration folder after LSN `from` (the
+/// source's own log backup job), as (last LSN, device): LRS restores only the folder, so they
+/// break its chain.
+fn outside_logs(conn: &Connection, a: &Args, from: &str) -> Result<Vec<(String, String)>, Error> {
     let rows = first_result(
         conn,
-        "SELECT TOP (50) bs.first_lsn, bs.last_lsn, mf.physical_device_name FROM msdb.dbo.backupset bs \
+        "SELECT bs.last_lsn, mf.physical_device_name FROM msdb.dbo.backupset bs \
          JOIN msdb.dbo.backupmediafamily mf ON mf.media_set_id = bs.media_set_id \
-         WHERE bs.database_name = @db AND bs.type = 'L' ORDER BY bs.backup_set_id DESC",
-        &[text_param("db", db)],
+         WHERE bs.database_name = @db AND bs.type = 'L' AND bs.last_lsn > @from \
+         ORDER BY bs.backup_set_id",
+        &[text_param("db", &a.database), decimal_param("from", from)],
     )?;
-    let lsn = |s: &str| s.trim_end_matches(".0").parse::<u128>().unwrap_or(0);
-    let mut log: Vec<(u128, u128, String)> = Vec::new();
+    let mut found = Vec::new();
     for r in rows.iter() {
-        log.push((
-            lsn(&r.get::<String>("first_lsn")?),
-            lsn(&r.get::<String>("last_lsn")?),
-            r.get::<String>("physical_device_name")?,
-        ));
-    }
-    let Some((first, _, _)) = log.first().cloned() else {
-        return Ok(());
-    };
-    let previous = lsn(previous_last);
-    // Walk from the last one shipped to the newest through backups in the folder.
-    let mut point = previous;
-    while point != first {
-        match log
-            .iter()
-            .skip(1)
-            .find(|(f, l, d)| *f == point && *l > point && d.starts_with(folder_url))
-        {
-            Some((_, l, _)) => point = *l,
-            None => break,
+        let device = r.get::<String>("physical_device_name")?;
+        if !device.starts_with(&a.folder_url) {
+            found.push((r.get::<String>("last_lsn")?, device));
         }
     }
-    if point == first {
-        return Ok(());
-    }
-    let elsewhere: Vec<String> = log
-        .iter()
-        .skip(1)
-        .filter(|(f, l, d)| *f >= point && *l <= first && !d.starts_with(folder_url))
-        .map(|(_, _, device)| device.clone())
+    Ok(found)
+}
+
+/// The error for an LSN gap in the folder, saying where msdb says the missing backups went.
+fn gap(conn: &Connection, a: &Args, from: &str, to: &str) -> Result<Error, Error> {
+    let elsewhere: Vec<String> = outside_logs(conn, a, from)?
+        .into_iter()
+        .map(|(_, device)| device)
         .collect();
-    Err(invalid_input(format!(
-        "{db}: the log chain has a gap from LSN {point} to {first}: log backups were taken outside sqlmig ({}); \
-         LRS restores only the migration folder. Pause the source's log backup jobs, then start the migration of {db} again",
+    Ok(invalid_input(format!(
+        "{}: the log chain has a gap from LSN {from} to {to}: log backups were taken outside sqlmig ({}); \
+         LRS restores only the migration folder. Pause the source's log backup jobs, then start the migration of {} again",
+        a.database,
         if elsewhere.is_empty() {
             "msdb does not say where".to_string()
         } else {
             elsewhere.join(", ")
-        }
+        },
+        a.database
     )))
 }
 
@@ -285,6 +397,15 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
     let tail_key = format!("tail_at/{}", a.database);
     match database_state(&source, &a.database)?.as_deref() {
         Some("ONLINE") => {
+            // A log backup taken elsewhere since the last one shipped would leave the tail
+            // unrestorable: say so while the source is still online.
+            let since = shipped(&a.database)?
+                .last()
+                .map(|s| s.last_lsn.clone())
+                .unwrap_or_else(|| "0".into());
+            if let Some((last, _)) = outside_logs(&source, a, &since)?.last() {
+                return Err(gap(&source, a, &since, last)?);
+            }
             // The application is stopped: what the source holds now is what must arrive.
             let sums = table_sums(&source, &a.database)?;
             let kept: Vec<Value> = sums
@@ -314,6 +435,8 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(clock::now);
+    // The tail must continue the chain in the folder before LRS is told it is the last.
+    folder_chain(&source, a, &format!("{}/{tail}", a.folder))?;
     lrs::complete(&a.database_url, &tail)?;
     let target = sql::connect(TARGET)?;
     loop {
