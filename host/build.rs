@@ -11,7 +11,14 @@ fn main() {
     let repo = manifest_dir.parent().unwrap();
     let plugins = repo.join("plugins");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").unwrap());
-    for watched in ["plugins", "plugin-sdk", "inventory", "wit", "build-support"] {
+    for watched in [
+        "plugins",
+        "plugin-sdk",
+        "inventory",
+        "backup-format",
+        "wit",
+        "build-support",
+    ] {
         println!("cargo:rerun-if-changed={}", repo.join(watched).display());
     }
 
@@ -51,13 +58,14 @@ fn main() {
     sdk_sources(repo, &out_dir);
 }
 
-/// The plugin SDK's sources (plugin-sdk, inventory, wit), embedded so `sqlmig plugin new` can
+/// The plugin SDK's sources (plugin-sdk, inventory, backup-format, wit), embedded so `sqlmig plugin new` can
 /// write a self-contained crate on any machine.
 fn sdk_sources(repo: &std::path::Path, out_dir: &std::path::Path) {
     let mut entries = String::new();
     for (dir, ext) in [
         ("plugin-sdk/src", "rs"),
         ("inventory/src", "rs"),
+        ("backup-format/src", "rs"),
         ("wit", "wit"),
     ] {
         let mut files: Vec<PathBuf> = std::fs::read_dir(repo.join(dir))

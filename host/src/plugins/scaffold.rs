@@ -46,6 +46,10 @@ pub fn new_rules_plugin(dir: &Path, name: &str) -> Result<Vec<PathBuf>, Scaffold
             SDK_CARGO.replace("{{WIT_BINDGEN}}", WIT_BINDGEN),
         ),
         ("sdk/inventory/Cargo.toml".into(), INVENTORY_CARGO.into()),
+        (
+            "sdk/backup-format/Cargo.toml".into(),
+            BACKUP_FORMAT_CARGO.into(),
+        ),
     ];
     for (path, text) in SDK_SOURCES {
         files.push((format!("sdk/{path}"), text.to_string()));
@@ -136,7 +140,22 @@ wit-bindgen = "{{WIT_BINDGEN}}"
 serde = { version = "1", features = ["derive"] }
 serde_json = "1"
 sqlmig-inventory = { path = "../inventory" }
+sqlmig-backup-format = { path = "../backup-format" }
 serde_path_to_error = "0.1"
+"#;
+
+const BACKUP_FORMAT_CARGO: &str = r#"[package]
+name = "sqlmig-backup-format"
+description = "Reads SQL Server backup headers (the copy sqlmig plugin new wrote; do not edit)"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[lib]
+path = "src/backup_format.rs"
+
+[dependencies]
+serde = { version = "1", features = ["derive"] }
 "#;
 
 const INVENTORY_CARGO: &str = r#"[package]
