@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod errors;
 mod exec;
 pub mod functions;
+pub mod indexes;
 pub mod modules;
 pub mod platform;
 pub mod rewrite;
@@ -290,6 +291,9 @@ impl Engine {
         }
         if let Some(ddl) = modules::parse(sql) {
             return self.module(session, &ddl, sql, params);
+        }
+        if let Some(ddl) = indexes::parse(sql) {
+            return self.index_ddl(session, &ddl);
         }
         self.execute_statements(session, sql, params)
     }
@@ -874,6 +878,12 @@ impl Engine {
                                 .unwrap_or(ColumnType::NVarChar(None)),
                             nullable: !is_pk && !c.options.iter().any(|o| upper(o) == "NOT NULL"),
                             identity: c.options.iter().any(|o| upper(o).starts_with("IDENTITY")),
+                            collation: c.options.iter().find_map(|o| match &o.option {
+                                sqlparser::ast::ColumnOption::Collation(n) => {
+                                    Some(n.to_string().trim_matches(['[', ']', '"']).to_string())
+                                }
+                                _ => None,
+                            }),
                         }
                     })
                     .collect();

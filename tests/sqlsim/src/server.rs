@@ -25,9 +25,12 @@ struct FaultState {
     drop_mid_result: bool,
     /// Every response waits this long first.
     delay: Option<Duration>,
+    /// Bytes sent to clients in responses to their requests, TDS packet headers included.
+    bytes_sent: u64,
 }
 
-/// The fault controls of a running server, shared by its connections.
+/// The fault controls of a running server, shared by its connections, and the count of bytes
+/// its responses carried.
 #[derive(Clone, Default)]
 pub struct Faults(Arc<Mutex<FaultState>>);
 
@@ -53,9 +56,25 @@ impl Faults {
         self.0.lock().unwrap().delay = d;
     }
 
-    /// Clears every fault.
+    /// Clears every fault (the byte count stays).
     pub fn clear(&self) {
-        *self.0.lock().unwrap() = FaultState::default();
+        let mut state = self.0.lock().unwrap();
+        let sent = state.bytes_sent;
+        *state = FaultState::default();
+        state.bytes_sent = sent;
+    }
+
+    /// Bytes sent to clients in responses so far (what a client read over the wire).
+    pub fn bytes_sent(&self) -> u64 {
+        self.0.lock().unwrap().bytes_sent
+    }
+
+    fn count_sent(&self, payload: usize, packet_size: usize) {
+        // Each packet carries an 8-byte header.
+        let packets = payload
+            .div_ceil(packet_size.saturating_sub(8).max(1))
+            .max(1);
+        self.0.lock().unwrap().bytes_sent += (payload + 8 * packets) as u64;
     }
 
     fn delay(&self) -> Option<Duration> {
@@ -116,6 +135,11 @@ impl ServerHandle {
     /// The fault controls.
     pub fn faults(&self) -> &Faults {
         &self.faults
+    }
+
+    /// Bytes this server's responses carried to clients so far, TDS headers included.
+    pub fn bytes_sent(&self) -> u64 {
+        self.faults.bytes_sent()
     }
 
     /// Stops accepting and ends every connection; the data stays in the engine it returns.

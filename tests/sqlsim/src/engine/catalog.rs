@@ -510,6 +510,8 @@ pub struct ColumnRecord {
     pub ty: ColumnType,
     pub nullable: bool,
     pub identity: bool,
+    /// The collation declared for a text column (the instance's default when absent).
+    pub collation: Option<String>,
 }
 
 /// Records a new object (table, view, procedure) and returns its object_id.
@@ -559,8 +561,11 @@ pub fn add_table_details(
     let d = q(db);
     for (i, c) in columns.iter().enumerate() {
         let (type_id, max_len, precision, scale) = type_numbers(&c.ty);
-        let collation = matches!(type_id, 35 | 99 | 167 | 175 | 231 | 239)
-            .then_some("SQL_Latin1_General_CP1_CI_AS");
+        let collation = matches!(type_id, 35 | 99 | 167 | 175 | 231 | 239).then(|| {
+            c.collation
+                .clone()
+                .unwrap_or_else(|| "SQL_Latin1_General_CP1_CI_AS".into())
+        });
         conn.execute(
             &format!(
                 "INSERT INTO {d}.__sqlsim_columns (object_id, column_id, name, system_type_id, \
@@ -610,6 +615,7 @@ pub fn drop_object(conn: &Connection, db: &str, schema: &str, name: &str) -> rus
     );
     for t in [
         "__sqlsim_columns",
+        "__sqlsim_index_columns",
         "__sqlsim_indexes",
         "__sqlsim_rowcounts",
         "__sqlsim_objects",
@@ -617,6 +623,150 @@ pub fn drop_object(conn: &Connection, db: &str, schema: &str, name: &str) -> rus
         conn.execute(
             &format!("DELETE FROM {d}.{t} WHERE object_id IN {ids}"),
             [schema, name],
+        )?;
+    }
+    Ok(())
+}
+
+/// The object_id of user table `schema.name` in `db`.
+pub fn table_id(
+    conn: &Connection,
+    db: &str,
+    schema: &str,
+    name: &str,
+) -> rusqlite::Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        &format!(
+            "SELECT object_id FROM {}.__sqlsim_objects WHERE schema_name = ?1 COLLATE NOCASE \
+             AND name = ?2 COLLATE NOCASE AND type = 'U'",
+            q(db)
+        ),
+        [schema, name],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// (index_id, name) of a table's indexes, the heap (0) included.
+pub fn indexes_of(
+    conn: &Connection,
+    db: &str,
+    object_id: i64,
+) -> rusqlite::Result<Vec<(i64, Option<String>)>> {
+    conn.prepare(&format!(
+        "SELECT index_id, name FROM {}.__sqlsim_indexes WHERE object_id = ?1 ORDER BY index_id",
+        q(db)
+    ))?
+    .query_map([object_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+/// (column_id, name) of a table's columns.
+pub fn columns_of(
+    conn: &Connection,
+    db: &str,
+    object_id: i64,
+) -> rusqlite::Result<Vec<(i64, String)>> {
+    conn.prepare(&format!(
+        "SELECT column_id, name FROM {}.__sqlsim_columns WHERE object_id = ?1 ORDER BY column_id",
+        q(db)
+    ))?
+    .query_map([object_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+/// An index CREATE INDEX made.
+pub struct IndexRecord<'a> {
+    pub object_id: i64,
+    pub index_id: i64,
+    pub name: &'a str,
+    pub clustered: bool,
+    pub unique: bool,
+    pub filter: Option<&'a str>,
+    /// Key column ids in order, with whether each is descending.
+    pub key: &'a [(i64, bool)],
+    /// Included column ids.
+    pub include: &'a [i64],
+}
+
+/// Records an index and its columns; a clustered index replaces the table's heap.
+pub fn add_index(conn: &Connection, db: &str, ix: &IndexRecord) -> rusqlite::Result<()> {
+    let d = q(db);
+    if ix.clustered {
+        conn.execute(
+            &format!("DELETE FROM {d}.__sqlsim_indexes WHERE object_id = ?1 AND index_id = 0"),
+            [ix.object_id],
+        )?;
+    }
+    let (type_code, type_desc) = if ix.clustered {
+        (1, "CLUSTERED")
+    } else {
+        (2, "NONCLUSTERED")
+    };
+    conn.execute(
+        &format!(
+            "INSERT INTO {d}.__sqlsim_indexes (object_id, index_id, name, type, type_desc, \
+             is_unique, is_primary_key, partition_id, has_filter, filter_definition) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?1 * 1000 + ?2, ?7, ?8)"
+        ),
+        rusqlite::params![
+            ix.object_id,
+            ix.index_id,
+            ix.name,
+            type_code,
+            type_desc,
+            ix.unique,
+            ix.filter.is_some(),
+            ix.filter.map(|f| format!("({f})"))
+        ],
+    )?;
+    let mut insert = conn.prepare(&format!(
+        "INSERT INTO {d}.__sqlsim_index_columns (object_id, index_id, index_column_id, \
+         column_id, key_ordinal, is_descending_key, is_included_column) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    ))?;
+    let columns = ix
+        .key
+        .iter()
+        .enumerate()
+        .map(|(k, (c, desc))| (*c, k as i64 + 1, *desc, false))
+        .chain(ix.include.iter().map(|c| (*c, 0, false, true)));
+    for (n, (column_id, key_ordinal, desc, included)) in columns.enumerate() {
+        insert.execute(rusqlite::params![
+            ix.object_id,
+            ix.index_id,
+            n as i64 + 1,
+            column_id,
+            key_ordinal,
+            desc,
+            included
+        ])?;
+    }
+    Ok(())
+}
+
+/// Forgets an index; a table whose clustered index goes is a heap again.
+pub fn drop_index(
+    conn: &Connection,
+    db: &str,
+    object_id: i64,
+    index_id: i64,
+) -> rusqlite::Result<()> {
+    let d = q(db);
+    for t in ["__sqlsim_index_columns", "__sqlsim_indexes"] {
+        conn.execute(
+            &format!("DELETE FROM {d}.{t} WHERE object_id = ?1 AND index_id = ?2"),
+            [object_id, index_id],
+        )?;
+    }
+    if index_id == 1 {
+        conn.execute(
+            &format!(
+                "INSERT INTO {d}.__sqlsim_indexes (object_id, index_id, name, type, type_desc, \
+                 is_unique, is_primary_key, partition_id) VALUES (?1, 0, NULL, 0, 'HEAP', 0, 0, ?1 * 1000)"
+            ),
+            [object_id],
         )?;
     }
     Ok(())

@@ -137,6 +137,7 @@ where
             spid,
         )
         .await?;
+        faults.count_sent(tokens.buf.len(), packet_size as usize);
     }
     Ok(())
 }
