@@ -121,7 +121,7 @@ impl DatabaseSpec {
 }
 
 /// A database user.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatabaseUser {
     /// `app_user`, or `DOMAIN\name` for a Windows user.
     pub name: String,
@@ -133,6 +133,14 @@ pub struct DatabaseUser {
     /// (WITHOUT LOGIN). Default: WINDOWS for `DOMAIN\name`, INSTANCE with a login, else NONE.
     #[serde(default)]
     pub authentication: Option<String>,
+    /// Database roles it is a member of (`db_datareader`, …): sys.database_role_members.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Permissions granted to it, as GRANT writes them: `SELECT ON dbo.Orders`, `EXECUTE ON
+    /// SCHEMA::dbo`, `VIEW DEFINITION` (database-wide); sys.database_permissions, beside the
+    /// CONNECT every user has.
+    #[serde(default)]
+    pub grants: Vec<String>,
 }
 
 /// A CLR assembly.

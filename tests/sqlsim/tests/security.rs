@@ -20,10 +20,18 @@ fn estate() -> Instance {
         name: name.into(),
         login: login.map(str::to_string),
         authentication: auth.map(str::to_string),
+        ..Default::default()
     };
     i.databases.push(DatabaseSpec {
         users: vec![
-            user("app", Some("app"), None),
+            DatabaseUser {
+                roles: vec!["db_datareader".into()],
+                grants: vec![
+                    "EXECUTE ON SCHEMA::dbo".into(),
+                    "UPDATE ON dbo.Accounts".into(),
+                ],
+                ..user("app", Some("app"), None)
+            },
             user("legacy", Some("legacy_login"), None),
             user("CONTOSO\\etl", Some("CONTOSO\\etl"), None),
             user("reporting", None, Some("DATABASE")),
@@ -38,9 +46,46 @@ fn estate() -> Instance {
                 permission_set: "UNSAFE".into(),
             },
         ],
+        setup: vec!["CREATE TABLE dbo.Accounts (id INT PRIMARY KEY)".into()],
         ..DatabaseSpec::named("Crm")
     });
     i
+}
+
+#[tokio::test]
+async fn role_members_and_permissions_are_listed_as_granted() {
+    let s = start("127.0.0.1:0".parse().unwrap(), estate())
+        .await
+        .unwrap();
+    let mut c = connect(config(s.addr.port(), "sa", "pw")).await.unwrap();
+    let members = all_rows(
+        &mut c,
+        "SELECT r.name AS role_name, m.name AS member FROM Crm.sys.database_role_members rm \
+         JOIN Crm.sys.database_principals r ON r.principal_id = rm.role_principal_id \
+         JOIN Crm.sys.database_principals m ON m.principal_id = rm.member_principal_id",
+    )
+    .await;
+    assert_eq!(texts(&members, 2), [["db_datareader", "app"]]);
+    let grants = all_rows(
+        &mut c,
+        "SELECT p.class_desc, p.permission_name, p.state_desc, pr.name AS grantee, \
+                COALESCE(s.name + '.' + o.name, sc.name, '') AS on_what \
+         FROM Crm.sys.database_permissions p \
+         JOIN Crm.sys.database_principals pr ON pr.principal_id = p.grantee_principal_id \
+         LEFT JOIN Crm.sys.objects o ON p.class = 1 AND o.object_id = p.major_id \
+         LEFT JOIN Crm.sys.schemas s ON s.schema_id = o.schema_id \
+         LEFT JOIN Crm.sys.schemas sc ON p.class = 3 AND sc.schema_id = p.major_id \
+         WHERE pr.name = 'app' ORDER BY p.class, p.permission_name",
+    )
+    .await;
+    assert_eq!(
+        texts(&grants, 5),
+        [
+            ["DATABASE", "CONNECT", "GRANT", "app", ""],
+            ["OBJECT_OR_COLUMN", "UPDATE", "GRANT", "app", "dbo.Accounts"],
+            ["SCHEMA", "EXECUTE", "GRANT", "app", "dbo"],
+        ]
+    );
 }
 
 #[tokio::test]

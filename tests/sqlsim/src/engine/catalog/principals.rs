@@ -58,7 +58,27 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
          CREATE VIEW {d}.\"sys.database_principals\" AS
              SELECT name, principal_id, type, type_desc, default_schema_name, create_date,
                     modify_date, owning_principal_id, sid, is_fixed_role{authentication}
-             FROM {d}.__sqlsim_database_principals;"
+             FROM {d}.__sqlsim_database_principals;
+         CREATE TABLE {d}.\"sys.database_role_members\" (
+             role_principal_id INT NOT NULL, member_principal_id INT NOT NULL);
+         -- Permissions name their object; its id is looked up when read, so a grant on a table
+         -- the database's setup creates later resolves.
+         CREATE TABLE {d}.__sqlsim_permissions (
+             class TINYINT NOT NULL, class_desc NVARCHAR(60) COLLATE NOCASE NOT NULL,
+             schema_name NVARCHAR(128) COLLATE NOCASE, object_name NVARCHAR(128) COLLATE NOCASE,
+             grantee_principal_id INT NOT NULL, type CHAR(4) COLLATE NOCASE NOT NULL,
+             permission_name NVARCHAR(128) COLLATE NOCASE NOT NULL, state CHAR(1) NOT NULL,
+             state_desc NVARCHAR(60) COLLATE NOCASE NOT NULL);
+         CREATE VIEW {d}.\"sys.database_permissions\" AS
+             SELECT p.class, p.class_desc,
+                    CASE p.class WHEN 1 THEN o.object_id WHEN 3 THEN s.schema_id ELSE 0 END AS major_id,
+                    p.class * 0 AS minor_id, p.grantee_principal_id,
+                    p.grantee_principal_id * 0 + 1 AS grantor_principal_id, p.type,
+                    p.permission_name, p.state, p.state_desc
+             FROM {d}.__sqlsim_permissions p
+                  LEFT JOIN {d}.__sqlsim_objects o ON p.class = 1
+                       AND o.schema_name = p.schema_name AND o.name = p.object_name
+                  LEFT JOIN {d}.\"sys.schemas\" s ON p.class = 3 AND s.name = p.schema_name;"
     ))?;
     let insert = format!(
         "INSERT INTO {d}.__sqlsim_database_principals VALUES (?1, ?2, ?3, ?4, ?5, \
@@ -112,6 +132,65 @@ fn authentication_desc(code: i64) -> &'static str {
     }
 }
 
+/// The permission codes sys.database_permissions shows in `type`.
+const PERMISSION_TYPES: &[(&str, &str)] = &[
+    ("SELECT", "SL"),
+    ("INSERT", "IN"),
+    ("UPDATE", "UP"),
+    ("DELETE", "DL"),
+    ("EXECUTE", "EX"),
+    ("REFERENCES", "RF"),
+    ("CONNECT", "CO"),
+    ("VIEW DEFINITION", "VW"),
+    ("ALTER", "AL"),
+    ("CONTROL", "CL"),
+    ("SHOWPLAN", "SPLN"),
+];
+
+/// A grant as written (`SELECT ON dbo.Orders`, `EXECUTE ON SCHEMA::dbo`, `CONNECT`): (class,
+/// class_desc, schema, object, type code, permission name).
+fn parse_grant(
+    text: &str,
+) -> Option<(
+    i64,
+    &'static str,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+)> {
+    let (permission, on) = match text.to_ascii_uppercase().find(" ON ") {
+        Some(at) => (text[..at].trim(), Some(text[at + 4..].trim())),
+        None => (text.trim(), None),
+    };
+    let permission = permission.to_ascii_uppercase();
+    let code = PERMISSION_TYPES
+        .iter()
+        .find(|(p, _)| *p == permission)
+        .map(|(_, c)| c.to_string())?;
+    let unquote = |s: &str| s.trim().trim_matches(['[', ']']).to_string();
+    Some(match on {
+        None => (0, "DATABASE", None, None, code, permission),
+        Some(target) => match target.split_once("::") {
+            Some((kind, schema)) if kind.trim().eq_ignore_ascii_case("SCHEMA") => {
+                (3, "SCHEMA", Some(unquote(schema)), None, code, permission)
+            }
+            Some(_) => return None,
+            None => {
+                let (schema, object) = target.split_once('.').unwrap_or(("dbo", target));
+                (
+                    1,
+                    "OBJECT_OR_COLUMN",
+                    Some(unquote(schema)),
+                    Some(unquote(object)),
+                    code,
+                    permission,
+                )
+            }
+        },
+    })
+}
+
 /// Adds the description's users to `db`. A user's SID is its login's, so a user whose login the
 /// instance lacks has a SID no login has: an orphaned user, found as on a server by joining
 /// `sys.database_principals.sid` to `sys.server_principals.sid`.
@@ -150,6 +229,33 @@ pub fn add_users(conn: &Connection, db: &str, users: &[DatabaseUser]) -> rusqlit
                 authentication_desc(code)
             ],
         )?;
+        let principal_id = 5 + i as i64;
+        for role in &user.roles {
+            conn.execute(
+                &format!(
+                    "INSERT INTO {d}.\"sys.database_role_members\" SELECT principal_id, ?2 \
+                     FROM {d}.__sqlsim_database_principals WHERE name = ?1 AND type = 'R'"
+                ),
+                rusqlite::params![role, principal_id],
+            )?;
+        }
+        // CREATE USER grants CONNECT; then what the description grants.
+        let grants = std::iter::once("CONNECT").chain(user.grants.iter().map(String::as_str));
+        for grant in grants {
+            let Some((class, class_desc, schema, object, type_code, name)) = parse_grant(grant)
+            else {
+                return Err(rusqlite::Error::InvalidParameterName(format!(
+                    "user {}: cannot read the grant {grant:?} (write `SELECT ON dbo.Orders`, `EXECUTE ON SCHEMA::dbo` or `VIEW DEFINITION`)",
+                    user.name
+                )));
+            };
+            conn.execute(
+                &format!(
+                    "INSERT INTO {d}.__sqlsim_permissions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'G', 'GRANT')"
+                ),
+                rusqlite::params![class, class_desc, schema, object, principal_id, type_code, name],
+            )?;
+        }
     }
     Ok(())
 }

@@ -114,6 +114,16 @@ pub fn install(conn: &Connection, db: &str) -> rusqlite::Result<()> {
              modify_date DATETIME NOT NULL, is_ms_shipped BIT NOT NULL, is_disabled BIT NOT NULL,
              is_not_for_replication BIT NOT NULL, is_not_trusted BIT NOT NULL,
              parent_column_id INT NOT NULL, definition NVARCHAR(-1), is_system_named BIT NOT NULL);
+         CREATE TABLE {d}.\"sys.default_constraints\" (
+             name NVARCHAR(128) COLLATE NOCASE NOT NULL, object_id INT NOT NULL, principal_id INT,
+             schema_id INT NOT NULL, parent_object_id INT NOT NULL, type CHAR(2) NOT NULL,
+             type_desc NVARCHAR(60) NOT NULL, create_date DATETIME NOT NULL,
+             modify_date DATETIME NOT NULL, is_ms_shipped BIT NOT NULL,
+             is_published BIT NOT NULL, is_schema_published BIT NOT NULL,
+             parent_column_id INT NOT NULL, definition NVARCHAR(-1), is_system_named BIT NOT NULL);
+         CREATE TABLE {d}.\"sys.computed_columns\" (
+             object_id INT NOT NULL, name NVARCHAR(128) COLLATE NOCASE NOT NULL,
+             column_id INT NOT NULL, definition NVARCHAR(-1), is_persisted BIT NOT NULL);
          CREATE TABLE {d}.\"sys.extended_properties\" (
              class TINYINT NOT NULL, class_desc NVARCHAR(60), major_id INT NOT NULL,
              minor_id INT NOT NULL, name NVARCHAR(128) COLLATE NOCASE NOT NULL, value SQL_VARIANT);
