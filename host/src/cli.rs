@@ -14,6 +14,7 @@ mod perf_cmd;
 mod plugin_cmd;
 mod rules_cmd;
 mod sku_cmd;
+mod validate_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,7 +73,7 @@ pub enum OutputFormat {
     Json,
     /// One row per finding (reports only: assess).
     Csv,
-    /// One self-contained HTML page (reports: assess, sku recommend).
+    /// One self-contained HTML page (reports: assess, sku recommend, validate).
     Html,
 }
 
@@ -102,6 +103,8 @@ pub enum Command {
     /// Move databases: plan, run (journaled, resumable), status.
     #[command(subcommand)]
     Migrate(migrate_cmd::MigrateCommand),
+    /// Prove migrated databases equal to their sources: schema, data, performance.
+    Validate(validate_cmd::ValidateArgs),
 }
 
 /// What every command gets: paths, config, output settings.
@@ -147,12 +150,15 @@ pub fn run() -> ExitCode {
         out: cli.out.clone(),
         quiet: cli.quiet,
     };
-    let html_report = matches!(cli.command, Command::Assess(_) | Command::Sku(_));
+    let html_report = matches!(
+        cli.command,
+        Command::Assess(_) | Command::Sku(_) | Command::Validate(_)
+    );
     if (ctx.output == OutputFormat::Csv && !matches!(cli.command, Command::Assess(_)))
         || (ctx.output == OutputFormat::Html && !html_report)
     {
         return Failure::bad_input(
-            "--output csv and html are for reports: csv with `sqlmig assess`, html with `sqlmig assess` or `sqlmig sku recommend`",
+            "--output csv and html are for reports: csv with `sqlmig assess`, html with `sqlmig assess`, `sqlmig sku recommend` or `sqlmig validate`",
         )
         .report();
     }
@@ -174,6 +180,7 @@ pub fn run() -> ExitCode {
             Command::Sku(cmd) => sku_cmd::run(&ctx, cmd),
             Command::Backup(cmd) => backup_cmd::run(&ctx, cmd),
             Command::Migrate(cmd) => migrate_cmd::run(&ctx, cmd).await,
+            Command::Validate(args) => validate_cmd::run(&ctx, args).await,
         }
     });
     match result {

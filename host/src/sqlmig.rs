@@ -16,6 +16,7 @@ pub mod secret;
 pub mod sizing;
 pub mod sqlserver;
 pub mod storage;
+pub mod validate;
 
 /// The host's own version (the `sqlmig` package version).
 pub const HOST_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -13,3 +13,9 @@ pub mod values;
 pub use backend::TdsBackend;
 pub use endpoint::{Encrypt, Endpoint};
 pub use server_name::ServerName;
+
+/// `[name]` with `]` doubled: an identifier T-SQL takes no parameter for (USE, CREATE
+/// CREDENTIAL), safe whatever the name holds.
+pub fn quote_name(name: &str) -> String {
+    format!("[{}]", name.replace(']', "]]"))
+}

@@ -7,6 +7,7 @@ pub mod discovery;
 mod load;
 pub mod migration;
 mod model;
+pub mod validation;
 
 pub use load::{InventoryError, parse, parse_instance, read};
 pub use model::*;

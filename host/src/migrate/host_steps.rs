@@ -13,6 +13,7 @@ use super::run::StepFailure;
 use super::upload::{UploadFile, UploadOptions, upload};
 use crate::capabilities::sql::{Param, SqlBackend, SqlValue};
 use crate::secret::{Secret, redact};
+use crate::sqlserver::quote_name;
 use crate::storage::azure_blob::AzureContainer;
 
 /// What host steps work with.
@@ -25,11 +26,6 @@ pub struct HostContext {
     pub journal: Arc<Mutex<Journal>>,
     pub upload: UploadOptions,
     pub progress: bool,
-}
-
-/// `[name]` with `]` doubled.
-fn quote_name(name: &str) -> String {
-    format!("[{}]", name.replace(']', "]]"))
 }
 
 /// Runs a host step.

@@ -804,6 +804,8 @@ impl VisitorMut for Rewriter<'_> {
                 let renamed = match f.name.to_string().to_ascii_uppercase().as_str() {
                     "ISNULL" => Some("IFNULL"),
                     "LEN" => Some("LENGTH"),
+                    // SQLite's count is 64-bit already.
+                    "COUNT_BIG" => Some("COUNT"),
                     _ => None,
                 };
                 if let Some(n) = renamed {

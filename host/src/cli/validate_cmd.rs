@@ -1,0 +1,275 @@
+//! `sqlmig validate`: prove migrated databases equal to their sources — schema object by object,
+//! data by checksums the servers compute (ranges that differ split until the rows are named),
+//! and optionally a workload's timings on both.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use sqlmig_inventory::migration::{SOURCE, TARGET};
+use sqlmig_inventory::validation::{DataOptions, Hash, Mode};
+
+use super::output::{write_json, write_text};
+use super::{Context, Failure, OutputFormat};
+use crate::capabilities::{CapabilitySet, Services};
+use crate::credentials::{SecretFor, secret};
+use crate::plugins::load_plugin;
+use crate::plugins::store::PluginStore;
+use crate::runtime::Runtime;
+use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
+use crate::validate::{self, Options, ValidateError, html, workload};
+
+/// Prove migrated databases equal to their sources.
+///
+/// Compares each database's schema object by object (tables, columns, keys, indexes,
+/// constraints, modules, users, permissions, compatibility level), then each table's data: both
+/// servers count and checksum key ranges, ranges that differ are split until small, and their
+/// rows are compared to name the keys missing, extra or changed — without moving the table.
+/// With --workload, times each query on both servers and flags the ones slower on the target.
+///
+/// Exit code 0 when everything compared is equal, 1 when something differs (or was not
+/// compared within the budgets), 2 for bad input, 3 when a server or the plugin failed.
+///
+///   sqlmig validate --source sql01 --target mi01.abc.database.windows.net \
+///       --source-user migrator --target-user migrator --databases Sales -o html --out validation.html
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The source server: HOST[\INSTANCE][,PORT].
+    #[arg(long)]
+    pub source: String,
+    /// The target server (the Managed Instance).
+    #[arg(long)]
+    pub target: String,
+    /// The source login (password from SQLMIG_SOURCE_PASSWORD or --secrets).
+    #[arg(long)]
+    pub source_user: String,
+    /// The target login (password from SQLMIG_TARGET_PASSWORD or --secrets).
+    #[arg(long)]
+    pub target_user: String,
+    /// Source databases to validate (default: every online user database).
+    #[arg(long, value_delimiter = ',')]
+    pub databases: Vec<String>,
+    /// A database with another name on the target, SOURCE=TARGET.
+    #[arg(long, value_name = "SOURCE=TARGET")]
+    pub rename: Vec<String>,
+    /// Tables to compare: dbo.Orders, Orders, sales.*, *.Audit* (default: every table both have).
+    #[arg(long, value_delimiter = ',')]
+    pub tables: Vec<String>,
+    /// counts: row counts only; checksum: checksums of key ranges, split where they differ;
+    /// full: every row read and compared (certain, and it moves the tables).
+    #[arg(long, value_enum, default_value_t = ModeArg::Checksum)]
+    pub mode: ModeArg,
+    /// What the range checksums are made of: checksum (BINARY_CHECKSUM, fast) or sha2 (each
+    /// column's HASHBYTES('SHA2_256'), near certain; needs SQL Server 2016+ for long values).
+    #[arg(long, value_enum, default_value_t = HashArg::Checksum)]
+    pub hash: HashArg,
+    /// Stop after naming this many differing rows (across all tables).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_diffs: u64,
+    /// Stop after this long (90s, 30m, 2h); what was not compared is listed as such.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub time_budget: Option<Duration>,
+    /// Tables compared at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// A range of at most this many rows is compared row by row instead of split further.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub leaf_rows: u64,
+    /// A workload to time on both servers: T-SQL batches separated by GO, each optionally headed
+    /// by `-- name: …` and `-- database: …` comment lines.
+    #[arg(long, value_name = "FILE")]
+    pub workload: Option<PathBuf>,
+    /// Timed runs of each workload query on each side (after one warm-up run).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub runs: u32,
+    /// Flag a workload query whose median on the target is this many times the source's.
+    #[arg(long, default_value_t = 1.5)]
+    pub slower_than: f64,
+    /// The validation plugin.
+    #[arg(long, default_value = "validate-data")]
+    pub plugin: String,
+    /// A TOML file with source_password and target_password (owner-readable only).
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// How connections are encrypted.
+    #[arg(long, value_enum, default_value_t = Encrypt::Strict)]
+    pub encrypt: Encrypt,
+    /// Accept servers' self-signed certificates.
+    #[arg(long)]
+    pub trust_server_certificate: bool,
+}
+
+/// How data is compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    Counts,
+    Checksum,
+    Full,
+}
+
+/// What range checksums are made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum HashArg {
+    Checksum,
+    Sha2,
+}
+
+/// `90s`, `30m`, `2h`, or seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (number, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (write 90s, 30m or 2h)"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unit {other:?}: write s, m or h")),
+    };
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Err("the budget must be above zero".into());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// Runs `sqlmig validate`.
+pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure> {
+    if args.slower_than.is_nan() || args.slower_than <= 1.0 {
+        return Err(Failure::bad_input(format!(
+            "--slower-than {}: give a ratio above 1 (1.5 flags a query taking half as long again on the target)",
+            args.slower_than
+        )));
+    }
+    let renames = args
+        .rename
+        .iter()
+        .map(|r| {
+            r.split_once('=')
+                .filter(|(s, t)| !s.trim().is_empty() && !t.trim().is_empty())
+                .map(|(s, t)| (s.trim().to_string(), t.trim().to_string()))
+                .ok_or_else(|| Failure::bad_input(format!("--rename {r}: write SOURCE=TARGET")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let workload = match &args.workload {
+        Some(path) => Some((
+            path.display().to_string(),
+            workload::read(path).map_err(Failure::bad_input)?,
+        )),
+        None => None,
+    };
+    let secrets = args.secrets.as_deref();
+    let source_password =
+        secret(SecretFor::Source, &args.source_user, secrets).map_err(Failure::bad_input)?;
+    let target_password =
+        secret(SecretFor::Target, &args.target_user, secrets).map_err(Failure::bad_input)?;
+    let endpoint = |server: &str, user: &str, password, which: &str| -> Result<Endpoint, Failure> {
+        let name = ServerName::parse(server)
+            .map_err(|e| Failure::bad_input(format!("--{which} {server}: {e}")))?;
+        let mut e = Endpoint::new(name, user, password);
+        e.encrypt = args.encrypt;
+        e.trust_server_certificate = args.trust_server_certificate;
+        e.connect_timeout = Duration::from_secs(30);
+        Ok(e)
+    };
+    let sql = Arc::new(TdsBackend::new(BTreeMap::from([
+        (
+            SOURCE.to_string(),
+            endpoint(&args.source, &args.source_user, source_password, "source")?,
+        ),
+        (
+            TARGET.to_string(),
+            endpoint(&args.target, &args.target_user, target_password, "target")?,
+        ),
+    ])));
+    let config = ctx.config()?;
+    let store = PluginStore::new(ctx.paths.plugins_dir());
+    let plugin = store.find(&args.plugin).map_err(|e| {
+        Failure::bad_input(e).hint("list validation plugins with `sqlmig plugin list`")
+    })?;
+    if plugin.manifest.kind != "validate" {
+        return Err(Failure::bad_input(format!(
+            "{} is a {} plugin, not a validation plugin",
+            args.plugin, plugin.manifest.kind
+        )));
+    }
+    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
+        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
+    let granted = CapabilitySet {
+        sql: vec![SOURCE.into(), TARGET.into()],
+        ..Default::default()
+    };
+    let loaded = load_plugin(&runtime, &plugin, &config, &granted)
+        .map_err(|e| Failure::io(e.to_string()))?;
+    let services = Services {
+        sql: Some(sql.clone()),
+        ..Default::default()
+    };
+    let options = Options {
+        databases: args.databases.clone(),
+        renames,
+        tables: args.tables.clone(),
+        data: DataOptions {
+            mode: match args.mode {
+                ModeArg::Counts => Mode::Counts,
+                ModeArg::Checksum => Mode::Checksum,
+                ModeArg::Full => Mode::Full,
+            },
+            hash: match args.hash {
+                HashArg::Checksum => Hash::Checksum,
+                HashArg::Sha2 => Hash::Sha2,
+            },
+            max_diffs: args.max_diffs,
+            leaf_rows: args.leaf_rows,
+            deadline_ms: None,
+        },
+        time_budget: args.time_budget,
+        parallel: args.parallel.into(),
+        workload,
+        runs: args.runs,
+        slower_than: args.slower_than,
+        source_label: args.source.clone(),
+        target_label: args.target.clone(),
+        tty: std::io::stderr().is_terminal(),
+        quiet: ctx.quiet,
+    };
+    let report = validate::validate(&loaded, &services, sql.as_ref(), &options)
+        .await
+        .map_err(|e| match e {
+            ValidateError::BadInput(m) => Failure::bad_input(m),
+            ValidateError::Failed(m) => Failure::io(m),
+        })?;
+    match ctx.output {
+        OutputFormat::Json => write_json(
+            &serde_json::to_value(&report).expect("the report serializes"),
+            ctx.out.as_deref(),
+        )?,
+        OutputFormat::Html => write_text(&html::render(&report), ctx.out.as_deref())?,
+        _ => write_text(&report.console(), None)?,
+    }
+    // A file was written for scripts or people: the verdict still goes to the terminal.
+    if ctx.out.is_some() && !ctx.quiet {
+        eprintln!(
+            "{}: {} of {} table(s) equal, {} schema difference(s)",
+            if report.equal { "EQUAL" } else { "DIFFERENT" },
+            report.summary.tables_equal,
+            report.summary.tables,
+            report.summary.schema_differences
+        );
+    }
+    Ok(if report.failed() {
+        ExitCode::from(3)
+    } else if report.equal {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

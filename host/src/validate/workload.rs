@@ -1,0 +1,258 @@
+//! The performance comparison: a workload file's queries run on both servers, timed by the host
+//! (a plugin's clock has millisecond resolution and its calls cost their own time), the medians
+//! and 95th percentiles compared.
+//!
+//! The file is T-SQL in batches separated by `GO` lines, as SSMS and sqlcmd read it. Comment
+//! lines at the top of a batch name it and its database:
+//!
+//! ```sql
+//! -- name: open orders by customer
+//! -- database: Sales
+//! SELECT CustomerId, COUNT(*) FROM dbo.Orders WHERE Status = 'open' GROUP BY CustomerId
+//! GO
+//! ```
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::capabilities::sql::{SqlBackend, SqlSession};
+use crate::sqlserver::quote_name;
+
+use super::report::{Performance, QueryTiming};
+
+/// One query of the workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkloadQuery {
+    pub name: String,
+    /// The database it runs in; `None` for the command's first database.
+    pub database: Option<String>,
+    pub text: String,
+}
+
+/// Reads a workload file; an empty one, or a batch with only comments, is an error naming the
+/// file and the line.
+pub fn read(path: &Path) -> Result<Vec<WorkloadQuery>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read the workload: {e}", path.display()))?;
+    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parses workload text.
+pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
+    let mut queries = Vec::new();
+    let mut batch: Vec<&str> = Vec::new();
+    let mut start = 1;
+    let mut finish = |batch: &mut Vec<&str>, start: usize| -> Result<(), String> {
+        let mut name = None;
+        let mut database = None;
+        let mut body = Vec::new();
+        for line in batch.drain(..) {
+            let t = line.trim();
+            if body.is_empty()
+                && let Some(comment) = t.strip_prefix("--")
+            {
+                let comment = comment.trim();
+                if let Some(n) = strip_key(comment, "name:") {
+                    name = Some(n.to_string());
+                    continue;
+                }
+                if let Some(d) = strip_key(comment, "database:") {
+                    database = Some(d.trim_matches(['[', ']']).to_string());
+                    continue;
+                }
+            }
+            if !(body.is_empty() && t.is_empty()) {
+                body.push(line);
+            }
+        }
+        let text = body.join("\n").trim().to_string();
+        let only_comments = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim().starts_with("--"));
+        if only_comments {
+            if name.is_some() || database.is_some() {
+                return Err(format!("the batch at line {start} has no query"));
+            }
+            return Ok(());
+        }
+        queries.push(WorkloadQuery {
+            name: name.unwrap_or_else(|| format!("query {} (line {start})", queries.len() + 1)),
+            database,
+            text,
+        });
+        Ok(())
+    };
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().eq_ignore_ascii_case("go") {
+            finish(&mut batch, start)?;
+            start = i + 2;
+        } else {
+            batch.push(line);
+        }
+    }
+    finish(&mut batch, start)?;
+    if queries.is_empty() {
+        return Err("the workload holds no query (batches are separated by GO lines)".into());
+    }
+    Ok(queries)
+}
+
+fn strip_key<'a>(comment: &'a str, key: &str) -> Option<&'a str> {
+    comment
+        .get(..key.len())
+        .filter(|k| k.eq_ignore_ascii_case(key))
+        .map(|_| comment[key.len()..].trim())
+}
+
+/// The `p`th percentile (nearest rank) of `samples`, which must not be empty.
+pub fn percentile(samples: &[f64], p: f64) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    sorted[rank.min(sorted.len()) - 1]
+}
+
+/// Runs each query once to warm both servers' caches, then `runs` times on each side in turn,
+/// and compares the timings.
+pub async fn run(
+    sql: &dyn SqlBackend,
+    queries: &[WorkloadQuery],
+    default_database: &str,
+    target_name: &dyn Fn(&str) -> String,
+    runs: u32,
+    slower_than: f64,
+    file: &str,
+) -> Result<Performance, String> {
+    let mut source = sql.connect("source").await.map_err(|e| e.to_string())?;
+    let mut target = sql.connect("target").await.map_err(|e| e.to_string())?;
+    let mut timings = Vec::new();
+    for q in queries {
+        let database = q
+            .database
+            .clone()
+            .unwrap_or_else(|| default_database.to_string());
+        let result = time_query(
+            source.as_mut(),
+            target.as_mut(),
+            q,
+            &database,
+            &target_name(&database),
+            runs.max(1),
+        )
+        .await;
+        timings.push(match result {
+            Ok((s, t)) => {
+                let ratio = if s[0] > 0.0 { t[0] / s[0] } else { 1.0 };
+                QueryTiming {
+                    name: q.name.clone(),
+                    database,
+                    source_p50_ms: s[0],
+                    source_p95_ms: s[1],
+                    target_p50_ms: t[0],
+                    target_p95_ms: t[1],
+                    ratio,
+                    slower: ratio >= slower_than,
+                    error: None,
+                }
+            }
+            Err(e) => QueryTiming {
+                name: q.name.clone(),
+                database,
+                source_p50_ms: 0.0,
+                source_p95_ms: 0.0,
+                target_p50_ms: 0.0,
+                target_p95_ms: 0.0,
+                ratio: 0.0,
+                slower: false,
+                error: Some(e),
+            },
+        });
+    }
+    Ok(Performance {
+        file: file.to_string(),
+        runs,
+        slower_than,
+        queries: timings,
+    })
+}
+
+/// ([p50, p95] on the source, [p50, p95] on the target) in milliseconds.
+async fn time_query(
+    source: &mut dyn SqlSession,
+    target: &mut dyn SqlSession,
+    q: &WorkloadQuery,
+    source_db: &str,
+    target_db: &str,
+    runs: u32,
+) -> Result<([f64; 2], [f64; 2]), String> {
+    let at = |side: &str, e: &dyn std::fmt::Display| format!("{side}: {e}");
+    source
+        .execute(&format!("USE {}", quote_name(source_db)), &[])
+        .await
+        .map_err(|e| at("source", &e))?;
+    target
+        .execute(&format!("USE {}", quote_name(target_db)), &[])
+        .await
+        .map_err(|e| at("target", &e))?;
+    // Warm-up: plans compiled and pages read once on each side.
+    source
+        .query(&q.text, &[])
+        .await
+        .map_err(|e| at("source", &e))?;
+    target
+        .query(&q.text, &[])
+        .await
+        .map_err(|e| at("target", &e))?;
+    let (mut s, mut t) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let started = Instant::now();
+        source
+            .query(&q.text, &[])
+            .await
+            .map_err(|e| at("source", &e))?;
+        s.push(started.elapsed().as_secs_f64() * 1000.0);
+        let started = Instant::now();
+        target
+            .query(&q.text, &[])
+            .await
+            .map_err(|e| at("target", &e))?;
+        t.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok((
+        [percentile(&s, 50.0), percentile(&s, 95.0)],
+        [percentile(&t, 50.0), percentile(&t, 95.0)],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_split_at_go_and_named_by_their_comments() {
+        let q = parse(
+            "-- name: open orders\n-- database: [Sales]\nSELECT COUNT(*)\nFROM dbo.Orders\nGO\n\nSELECT 1\ngo\n-- just a comment\nGO\n",
+        )
+        .unwrap();
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0].name, "open orders");
+        assert_eq!(q[0].database.as_deref(), Some("Sales"));
+        assert_eq!(q[0].text, "SELECT COUNT(*)\nFROM dbo.Orders");
+        assert_eq!(q[1].name, "query 2 (line 6)");
+        assert_eq!(q[1].database, None);
+        assert!(parse("-- nothing\nGO\n").unwrap_err().contains("no query"));
+        assert!(
+            parse("-- name: x\nGO\nSELECT 1")
+                .unwrap_err()
+                .contains("line 1 has no query")
+        );
+    }
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let s = [5.0, 1.0, 4.0, 2.0, 3.0];
+        assert_eq!(percentile(&s, 50.0), 3.0);
+        assert_eq!(percentile(&s, 95.0), 5.0);
+        assert_eq!(percentile(&[7.0], 95.0), 7.0);
+    }
+}

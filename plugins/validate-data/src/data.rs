@@ -1,0 +1,768 @@
+//! One table's data compared. Both servers count and checksum the whole table; when the two
+//! differ, the table is cut into key ranges (boundaries read from one side), each range's count
+//! and checksum computed by both servers in one grouped query per side, and only the ranges
+//! that differ are cut again — until a range is small enough to read its rows from both sides
+//! and name the keys missing, extra or changed. A 1,000,000-row table with one changed row costs
+//! a few aggregate queries and two reads of a few hundred rows.
+
+use std::collections::HashMap;
+
+use sqlmig_plugin_sdk::inventory::migration::{SOURCE, TARGET};
+use sqlmig_plugin_sdk::inventory::validation::{
+    ColumnDifference, DataOptions, DatabasePair, Hash, Mode, RowDifference, RowDifferenceKind,
+    TableComparison, TableSpec,
+};
+use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
+use sqlmig_plugin_sdk::tsql::quote_name;
+use sqlmig_plugin_sdk::{Error, clock, progress};
+
+use crate::values::{key_text, same, to_json, wire_size};
+
+/// Ranges a differing range is cut into.
+const FAN_OUT: u64 = 16;
+/// Rows read per batch from a row stream.
+const BATCH: u32 = 2000;
+/// Rows per chunk in full mode.
+const FULL_CHUNK: u64 = 10_000;
+
+/// A key range: above `lo` (exclusive) up to `hi` (inclusive); `None` is open.
+#[derive(Clone, Debug, Default)]
+struct Range {
+    lo: Option<Vec<SqlValue>>,
+    hi: Option<Vec<SqlValue>>,
+}
+
+/// (rows, checksum, second checksum) of a range on one side.
+type Sums = (u64, Option<i64>, Option<i64>);
+
+/// One side of the comparison.
+struct Side {
+    conn: Connection,
+    /// `[db].[schema].[table]`.
+    table: String,
+    /// Per column, the expression the checksum is made of.
+    terms: Vec<String>,
+}
+
+/// The comparison of one table, as it goes.
+struct Compare<'a> {
+    spec: &'a TableSpec,
+    options: &'a DataOptions,
+    source: Side,
+    target: Side,
+    result: TableComparison,
+    /// Rows known equal or compared so far (for progress).
+    settled: u64,
+    total: u64,
+}
+
+/// Compares one table.
+pub fn compare(
+    db: &DatabasePair,
+    spec: &TableSpec,
+    options: &DataOptions,
+) -> Result<TableComparison, Error> {
+    let side = |endpoint: &str,
+                database: &str,
+                types: &dyn Fn(&sqlmig_plugin_sdk::inventory::validation::ColumnSpec) -> String|
+     -> Result<Side, Error> {
+        Ok(Side {
+            conn: sql::connect(endpoint)?,
+            table: format!(
+                "{}.{}.{}",
+                quote_name(database),
+                quote_name(&spec.schema),
+                quote_name(&spec.name)
+            ),
+            terms: spec
+                .columns
+                .iter()
+                .map(|c| {
+                    checksum_term(
+                        &c.name,
+                        &types(c),
+                        c.source_type != c.target_type,
+                        options.hash,
+                    )
+                })
+                .collect(),
+        })
+    };
+    let mut c = Compare {
+        spec,
+        options,
+        source: side(SOURCE, &db.source, &|c| c.source_type.clone())?,
+        target: side(TARGET, &db.target, &|c| c.target_type.clone())?,
+        result: TableComparison {
+            table: spec.label(),
+            ..TableComparison::default()
+        },
+        settled: 0,
+        total: 0,
+    };
+    for col in spec
+        .columns
+        .iter()
+        .filter(|c| c.source_type != c.target_type)
+    {
+        c.result.notes.push(format!(
+            "column {} is {} on the source and {} on the target: compared as text",
+            col.name, col.source_type, col.target_type
+        ));
+    }
+    c.run()?;
+    Ok(c.result)
+}
+
+impl Compare<'_> {
+    fn run(&mut self) -> Result<(), Error> {
+        let all = Range::default();
+        let s = self.sums(true, &all)?;
+        let t = self.sums(false, &all)?;
+        self.result.rows_source = s.0;
+        self.result.rows_target = t.0;
+        self.total = s.0.max(t.0);
+        if self.options.mode == Mode::Counts {
+            self.result.method = "row counts".into();
+            self.result.equal = s.0 == t.0;
+            return Ok(());
+        }
+        if self.spec.key.is_empty() {
+            return self.without_key(s, t);
+        }
+        match self.options.mode {
+            Mode::Full => {
+                self.result.method = format!(
+                    "every row read from both sides and compared by key, in chunks of {FULL_CHUNK}"
+                );
+                self.check(&all, (s.0, t.0), true)?;
+            }
+            _ => {
+                self.result.method = format!(
+                    "{} of key ranges computed by both servers, ranges that differ split until at most {} rows, then compared row by row",
+                    match self.options.hash {
+                        Hash::Checksum => "counts and CHECKSUM_AGG(BINARY_CHECKSUM(…))",
+                        Hash::Sha2 =>
+                            "counts and checksums of each column's HASHBYTES('SHA2_256', …)",
+                    },
+                    self.options.leaf_rows
+                );
+                if s != t {
+                    self.check(&all, (s.0, t.0), false)?;
+                    if self.result.differences.is_empty() && self.result.incomplete.is_none() {
+                        self.result.notes.push(
+                            "the checksums differed but every row compared equal (column types differ, or text equal under a different byte form)".into(),
+                        );
+                    }
+                } else {
+                    self.settled = self.total;
+                }
+            }
+        }
+        self.result.equal = self.result.differences.is_empty() && self.result.incomplete.is_none();
+        self.report();
+        Ok(())
+    }
+
+    /// A table without a key: the whole table's count and checksum, or (full mode) every row
+    /// of each side matched as a multiset.
+    fn without_key(&mut self, s: Sums, t: Sums) -> Result<(), Error> {
+        self.result.notes.push(
+            "no primary key or unique index on NOT NULL columns: differing rows cannot be named by key".into(),
+        );
+        if self.options.mode != Mode::Full {
+            self.result.method = "count and checksum of the whole table".into();
+            self.result.equal = s == t;
+            return Ok(());
+        }
+        self.result.method = "every row read from both sides and matched as a multiset".into();
+        let mut counts: HashMap<String, (i64, Vec<SqlValue>)> = HashMap::new();
+        for (is_source, sign) in [(true, 1), (false, -1)] {
+            let rows = self.read_rows(is_source, &Range::default())?;
+            for row in rows {
+                let entry = counts.entry(key_text(&row)).or_insert((0, row));
+                entry.0 += sign;
+            }
+        }
+        let mut listed: Vec<(i64, Vec<SqlValue>)> =
+            counts.into_values().filter(|(n, _)| *n != 0).collect();
+        listed.sort_by_key(|(_, row)| key_text(row));
+        for (n, row) in listed {
+            let kind = if n > 0 {
+                RowDifferenceKind::Missing
+            } else {
+                RowDifferenceKind::Extra
+            };
+            for _ in 0..n.unsigned_abs() {
+                if !self.push(RowDifference {
+                    kind,
+                    key: self
+                        .spec
+                        .columns
+                        .iter()
+                        .zip(&row)
+                        .map(|(c, v)| (c.name.clone(), to_json(v)))
+                        .collect(),
+                    columns: Vec::new(),
+                }) {
+                    break;
+                }
+            }
+        }
+        self.result.equal = self.result.differences.is_empty();
+        Ok(())
+    }
+
+    /// Settles `range`, which holds `rows` (source, target): row by row when small, else cut
+    /// into ranges whose sums are compared (in full mode, into chunks read row by row).
+    fn check(&mut self, range: &Range, rows: (u64, u64), full: bool) -> Result<(), Error> {
+        if self.stopped() {
+            return Ok(());
+        }
+        let n = rows.0.max(rows.1);
+        let leaf = if full {
+            FULL_CHUNK
+        } else {
+            self.options.leaf_rows.max(1)
+        };
+        if n <= leaf {
+            self.compare_rows(range)?;
+            self.settled += n;
+            self.report();
+            return Ok(());
+        }
+        let parts = if full {
+            n.div_ceil(leaf)
+        } else {
+            FAN_OUT.min(n.div_ceil(leaf)).max(2)
+        };
+        // Boundaries from the side with more rows here, so its rows spread evenly.
+        let bounds = self.boundaries(rows.0 >= rows.1, range, n.div_ceil(parts))?;
+        if bounds.is_empty() {
+            self.compare_rows(range)?;
+            self.settled += n;
+            return Ok(());
+        }
+        let pieces = split(range, &bounds);
+        if full {
+            for piece in &pieces {
+                if self.stopped() {
+                    break;
+                }
+                self.check(piece, (leaf, leaf), true)?;
+            }
+            return Ok(());
+        }
+        let s = self.bucket_sums(true, range, &bounds)?;
+        let t = self.bucket_sums(false, range, &bounds)?;
+        for (i, piece) in pieces.iter().enumerate() {
+            let (a, b) = (
+                s.get(&i).copied().unwrap_or_default(),
+                t.get(&i).copied().unwrap_or_default(),
+            );
+            if a == b {
+                self.settled += a.0;
+                continue;
+            }
+            self.check(piece, (a.0, b.0), false)?;
+            if self.stopped() {
+                break;
+            }
+        }
+        self.report();
+        Ok(())
+    }
+
+    /// Whether to stop: enough differences named, or the time budget spent.
+    fn stopped(&mut self) -> bool {
+        if self.result.truncated || self.result.incomplete.is_some() {
+            return true;
+        }
+        if let Some(deadline) = self.options.deadline_ms
+            && clock::now() > deadline
+        {
+            self.result.incomplete = Some(format!(
+                "the time budget ran out after {} queries; {} of about {} rows settled",
+                self.result.queries, self.settled, self.total
+            ));
+            return true;
+        }
+        false
+    }
+
+    /// Records a difference; false once the budget of differences is spent.
+    fn push(&mut self, d: RowDifference) -> bool {
+        if self.result.differences.len() as u64 >= self.options.max_diffs {
+            self.result.truncated = true;
+            return false;
+        }
+        self.result.differences.push(d);
+        true
+    }
+
+    fn report(&self) {
+        progress::report(
+            self.settled.min(self.total),
+            Some(self.total),
+            &format!(
+                "{}: {} differing row(s) so far, {} queries",
+                self.result.table,
+                self.result.differences.len(),
+                self.result.queries
+            ),
+        );
+    }
+
+    fn side(&self, source: bool) -> &Side {
+        if source { &self.source } else { &self.target }
+    }
+
+    fn key_columns(&self) -> Vec<String> {
+        self.spec.key.iter().map(|k| quote_name(k)).collect()
+    }
+
+    /// The key columns' types, by which boundaries are cast back (so an index seek stays one).
+    fn key_types(&self, source: bool) -> Vec<String> {
+        self.spec
+            .key
+            .iter()
+            .map(|k| {
+                let c = self
+                    .spec
+                    .columns
+                    .iter()
+                    .find(|c| &c.name == k)
+                    .expect("key columns are compared");
+                if source {
+                    c.source_type.clone()
+                } else {
+                    c.target_type.clone()
+                }
+            })
+            .collect()
+    }
+
+    /// Count and checksums of `range` on one side.
+    fn sums(&mut self, source: bool, range: &Range) -> Result<Sums, Error> {
+        let mut p = Params::default();
+        let filter = self.filter(source, range, &mut p);
+        let side = self.side(source);
+        let terms = side.terms.join(", ");
+        let reversed = side
+            .terms
+            .iter()
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT COUNT_BIG(*) AS n, CHECKSUM_AGG(BINARY_CHECKSUM({terms})) AS c, \
+             CHECKSUM_AGG(BINARY_CHECKSUM({reversed})) AS c2 FROM {} WHERE {filter}",
+            side.table
+        );
+        let row = self.query(source, &sql, &p.list)?;
+        let first = row.into_iter().next().unwrap_or_default();
+        Ok((
+            int(first.first()) as u64,
+            opt_int(first.get(1)),
+            opt_int(first.get(2)),
+        ))
+    }
+
+    /// Keys cutting `range` into pieces of `step` rows, read from one side.
+    fn boundaries(
+        &mut self,
+        source: bool,
+        range: &Range,
+        step: u64,
+    ) -> Result<Vec<Vec<SqlValue>>, Error> {
+        let mut p = Params::default();
+        let filter = self.filter(source, range, &mut p);
+        let keys = self.key_columns().join(", ");
+        let step_param = p.add(SqlValue::Int(step.max(1) as i64), None);
+        let sql = format!(
+            "SELECT {keys} FROM (SELECT {keys}, ROW_NUMBER() OVER (ORDER BY {keys}) AS sqlmig_rn \
+             FROM {} WHERE {filter}) AS sqlmig_ranked WHERE sqlmig_rn % {step_param} = 0 ORDER BY sqlmig_rn",
+            self.side(source).table
+        );
+        self.query(source, &sql, &p.list)
+    }
+
+    /// Count and checksums of each piece of `range` cut at `bounds`, by piece number, in one
+    /// grouped query.
+    fn bucket_sums(
+        &mut self,
+        source: bool,
+        range: &Range,
+        bounds: &[Vec<SqlValue>],
+    ) -> Result<HashMap<usize, Sums>, Error> {
+        let mut p = Params::default();
+        let filter = self.filter(source, range, &mut p);
+        let types = self.key_types(source);
+        let keys = self.key_columns();
+        let mut case = String::from("CASE");
+        for (i, b) in bounds.iter().enumerate() {
+            let at_most = key_compare(&keys, &types, b, "<=", &mut p);
+            case.push_str(&format!(" WHEN {at_most} THEN {i}"));
+        }
+        case.push_str(&format!(" ELSE {} END", bounds.len()));
+        let side = self.side(source);
+        let terms = side.terms.join(", ");
+        let reversed = side
+            .terms
+            .iter()
+            .rev()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT sqlmig_piece, COUNT_BIG(*) AS n, CHECKSUM_AGG(sqlmig_c) AS c, CHECKSUM_AGG(sqlmig_c2) AS c2 \
+             FROM (SELECT {case} AS sqlmig_piece, BINARY_CHECKSUM({terms}) AS sqlmig_c, \
+             BINARY_CHECKSUM({reversed}) AS sqlmig_c2 FROM {} WHERE {filter}) AS sqlmig_pieces \
+             GROUP BY sqlmig_piece",
+            side.table
+        );
+        let rows = self.query(source, &sql, &p.list)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                (
+                    int(r.first()) as usize,
+                    (int(r.get(1)) as u64, opt_int(r.get(2)), opt_int(r.get(3))),
+                )
+            })
+            .collect())
+    }
+
+    /// Reads the rows of `range` from one side: the key's values first, then every column's.
+    fn read_rows(&mut self, source: bool, range: &Range) -> Result<Vec<Vec<SqlValue>>, Error> {
+        let mut p = Params::default();
+        let filter = self.filter(source, range, &mut p);
+        let columns: Vec<String> = self
+            .spec
+            .columns
+            .iter()
+            .map(|c| quote_name(&c.name))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {filter}",
+            columns.join(", "),
+            self.side(source).table
+        );
+        self.result.queries += 1;
+        let stream = self.side(source).conn.stream(&sql, &p.list)?;
+        let mut out = Vec::new();
+        loop {
+            let batch = stream.next_batch(BATCH)?;
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                self.result.rows_read += 1;
+                self.result.bytes_read += row.iter().map(wire_size).sum::<u64>();
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Reads `range` from both sides and names the rows that differ.
+    fn compare_rows(&mut self, range: &Range) -> Result<(), Error> {
+        let key_at: Vec<usize> = self
+            .spec
+            .key
+            .iter()
+            .map(|k| {
+                self.spec
+                    .columns
+                    .iter()
+                    .position(|c| &c.name == k)
+                    .expect("key columns are compared")
+            })
+            .collect();
+        let key_of = |row: &[SqlValue]| -> Vec<SqlValue> {
+            key_at.iter().map(|i| row[*i].clone()).collect()
+        };
+        let source_rows = self.read_rows(true, range)?;
+        let target_rows = self.read_rows(false, range)?;
+        let mut by_key: HashMap<String, Vec<SqlValue>> = HashMap::with_capacity(target_rows.len());
+        for row in target_rows {
+            by_key.insert(key_text(&key_of(&row)), row);
+        }
+        let key_json = |spec: &TableSpec, key: &[SqlValue]| -> Vec<(String, serde_json::Value)> {
+            spec.key
+                .iter()
+                .cloned()
+                .zip(key.iter().map(to_json))
+                .collect()
+        };
+        let mut found = Vec::new();
+        for row in source_rows {
+            let key = key_of(&row);
+            let text = key_text(&key);
+            match by_key.remove(&text) {
+                None => found.push((
+                    text.clone(),
+                    RowDifference {
+                        kind: RowDifferenceKind::Missing,
+                        key: key_json(self.spec, &key),
+                        columns: Vec::new(),
+                    },
+                )),
+                Some(other) => {
+                    let columns: Vec<ColumnDifference> = self
+                        .spec
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !same(&row[*i], &other[*i]))
+                        .map(|(i, c)| ColumnDifference {
+                            column: c.name.clone(),
+                            source: to_json(&row[i]),
+                            target: to_json(&other[i]),
+                        })
+                        .collect();
+                    if !columns.is_empty() {
+                        found.push((
+                            text.clone(),
+                            RowDifference {
+                                kind: RowDifferenceKind::Changed,
+                                key: key_json(self.spec, &key),
+                                columns,
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        for (text, row) in by_key {
+            let key = key_of(&row);
+            found.push((
+                text,
+                RowDifference {
+                    kind: RowDifferenceKind::Extra,
+                    key: key_json(self.spec, &key),
+                    columns: Vec::new(),
+                },
+            ));
+        }
+        // In a stable order, whatever order the servers returned the rows in.
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        for (_, d) in found {
+            if !self.push(d) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// `WHERE` text for `range` on one side (`1 = 1` for the whole table).
+    fn filter(&self, source: bool, range: &Range, p: &mut Params) -> String {
+        let keys = self.key_columns();
+        let types = self.key_types(source);
+        let mut parts = Vec::new();
+        if let Some(lo) = &range.lo {
+            parts.push(key_compare(&keys, &types, lo, ">", p));
+        }
+        if let Some(hi) = &range.hi {
+            parts.push(key_compare(&keys, &types, hi, "<=", p));
+        }
+        if parts.is_empty() {
+            "1 = 1".into()
+        } else {
+            parts.join(" AND ")
+        }
+    }
+
+    /// Runs a query on one side and returns its rows, counting what crossed the wire.
+    fn query(
+        &mut self,
+        source: bool,
+        sql: &str,
+        params: &[Param],
+    ) -> Result<Vec<Vec<SqlValue>>, Error> {
+        self.result.queries += 1;
+        let sets = self.side(source).conn.query(sql, params)?;
+        let rows: Vec<Vec<SqlValue>> = sets.into_iter().next().map(|s| s.rows).unwrap_or_default();
+        for r in &rows {
+            self.result.bytes_read += r.iter().map(wire_size).sum::<u64>();
+        }
+        Ok(rows)
+    }
+}
+
+/// `range` cut at `bounds` (ascending keys inside it): `bounds.len() + 1` pieces.
+fn split(range: &Range, bounds: &[Vec<SqlValue>]) -> Vec<Range> {
+    let mut pieces = Vec::with_capacity(bounds.len() + 1);
+    let mut lo = range.lo.clone();
+    for b in bounds {
+        pieces.push(Range {
+            lo: lo.clone(),
+            hi: Some(b.clone()),
+        });
+        lo = Some(b.clone());
+    }
+    pieces.push(Range {
+        lo,
+        hi: range.hi.clone(),
+    });
+    pieces
+}
+
+/// The expression a column adds to a row's checksum. BINARY_CHECKSUM reads only the first 255
+/// characters of a string and ignores text, ntext, image and xml, so those go in as
+/// `varbinary(max)`, which it reads whole. A column whose type differs between the sides goes
+/// in as its text on both.
+fn checksum_term(name: &str, type_text: &str, types_differ: bool, hash: Hash) -> String {
+    let q = quote_name(name);
+    let ty = type_text.to_ascii_lowercase();
+    let base = if types_differ || ty == "xml" {
+        format!("CAST({q} AS nvarchar(max))")
+    } else {
+        q
+    };
+    let long = types_differ || ty == "xml" || needs_binary(&ty);
+    match hash {
+        Hash::Checksum if long => format!("CAST({base} AS varbinary(max))"),
+        Hash::Checksum => base,
+        Hash::Sha2 => format!("HASHBYTES('SHA2_256', CAST({base} AS varbinary(max)))"),
+    }
+}
+
+/// Strings longer than BINARY_CHECKSUM reads, and the types it ignores.
+fn needs_binary(ty: &str) -> bool {
+    if matches!(ty, "text" | "ntext" | "image") {
+        return true;
+    }
+    let Some((base, rest)) = ty.split_once('(') else {
+        return false;
+    };
+    if !matches!(base, "char" | "varchar" | "nchar" | "nvarchar") {
+        return false;
+    }
+    let length = rest.trim_end_matches(')');
+    length == "max" || length.parse::<u32>().is_ok_and(|n| n > 255)
+}
+
+/// `(k1, k2) OP (@a, @b)` written out for SQL Server, which has no row comparison:
+/// `k1 > @a OR (k1 = @a AND k2 > @b)`; `<=` likewise, with the last column inclusive.
+fn key_compare(
+    keys: &[String],
+    types: &[String],
+    values: &[SqlValue],
+    op: &str,
+    p: &mut Params,
+) -> String {
+    let strict = if op == "<=" { "<" } else { op };
+    let placeholders: Vec<String> = values
+        .iter()
+        .zip(types)
+        .map(|(v, t)| p.add(v.clone(), Some(t)))
+        .collect();
+    let mut alternatives = Vec::new();
+    for i in 0..keys.len() {
+        let mut terms: Vec<String> = (0..i)
+            .map(|j| format!("{} = {}", keys[j], placeholders[j]))
+            .collect();
+        let last = if i + 1 == keys.len() { op } else { strict };
+        terms.push(format!("{} {last} {}", keys[i], placeholders[i]));
+        alternatives.push(format!("({})", terms.join(" AND ")));
+    }
+    format!("({})", alternatives.join(" OR "))
+}
+
+/// Parameters of one statement: `@p0`, `@p1`, …, each cast back to its column's type.
+#[derive(Default)]
+struct Params {
+    list: Vec<Param>,
+}
+
+impl Params {
+    fn add(&mut self, value: SqlValue, type_text: Option<&str>) -> String {
+        let name = format!("p{}", self.list.len());
+        let text = match type_text {
+            Some(t) => format!("CAST(@{name} AS {t})"),
+            None => format!("@{name}"),
+        };
+        self.list.push(Param { name, value });
+        text
+    }
+}
+
+fn int(v: Option<&SqlValue>) -> i64 {
+    opt_int(v).unwrap_or(0)
+}
+
+fn opt_int(v: Option<&SqlValue>) -> Option<i64> {
+    match v {
+        Some(SqlValue::Int(i)) => Some(*i),
+        Some(SqlValue::Decimal(s)) => s.parse().ok(),
+        Some(SqlValue::Float(f)) => Some(*f as i64),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn composite_keys_compare_column_by_column() {
+        let mut p = Params::default();
+        let keys = vec!["[a]".to_string(), "[b]".to_string()];
+        let types = vec!["int".to_string(), "nvarchar(10)".to_string()];
+        let text = key_compare(
+            &keys,
+            &types,
+            &[SqlValue::Int(1), SqlValue::Text("x".into())],
+            "<=",
+            &mut p,
+        );
+        assert_eq!(
+            text,
+            "(([a] < CAST(@p0 AS int)) OR ([a] = CAST(@p0 AS int) AND [b] <= CAST(@p1 AS nvarchar(10))))"
+        );
+        assert_eq!(p.list.len(), 2);
+    }
+
+    #[test]
+    fn long_strings_and_lobs_are_checksummed_whole() {
+        assert_eq!(
+            checksum_term("n", "nvarchar(40)", false, Hash::Checksum),
+            "[n]"
+        );
+        assert_eq!(
+            checksum_term("n", "nvarchar(max)", false, Hash::Checksum),
+            "CAST([n] AS varbinary(max))"
+        );
+        assert_eq!(
+            checksum_term("n", "varchar(300)", false, Hash::Checksum),
+            "CAST([n] AS varbinary(max))"
+        );
+        assert_eq!(
+            checksum_term("x", "xml", false, Hash::Checksum),
+            "CAST(CAST([x] AS nvarchar(max)) AS varbinary(max))"
+        );
+        assert_eq!(checksum_term("f", "float", false, Hash::Checksum), "[f]");
+        assert_eq!(
+            checksum_term("f", "int", true, Hash::Checksum),
+            "CAST(CAST([f] AS nvarchar(max)) AS varbinary(max))"
+        );
+        assert_eq!(
+            checksum_term("f", "float", false, Hash::Sha2),
+            "HASHBYTES('SHA2_256', CAST([f] AS varbinary(max)))"
+        );
+    }
+
+    #[test]
+    fn ranges_are_cut_at_their_bounds() {
+        let b = |i: i64| vec![SqlValue::Int(i)];
+        let ends = |r: &Range| (r.lo.as_deref().map(key_text), r.hi.as_deref().map(key_text));
+        let pieces = split(&Range::default(), &[b(10), b(20)]);
+        let (ten, twenty) = (Some(key_text(&b(10))), Some(key_text(&b(20))));
+        assert_eq!(
+            pieces.iter().map(ends).collect::<Vec<_>>(),
+            [(None, ten.clone()), (ten, twenty.clone()), (twenty, None)]
+        );
+    }
+}
