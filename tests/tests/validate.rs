@@ -224,3 +224,92 @@ async fn each_difference_is_reported_where_it_is() {
     assert!(text.contains("id=300: missing on the target"), "{text}");
     assert!(text.contains("id=9001: only on the target"), "{text}");
 }
+
+/// A table of the types that trip comparisons up, keyed by case-sensitive text.
+fn kinds() -> Vec<String> {
+    let mut setup = vec![
+        "CREATE TABLE dbo.Kinds (code VARCHAR(10) COLLATE Latin1_General_CS_AS NOT NULL PRIMARY KEY, label NVARCHAR(40) NULL, ratio FLOAT NULL, small VARBINARY(16) NULL, body NVARCHAR(MAX) NULL, raw VARBINARY(MAX) NULL)".to_string(),
+    ];
+    for c in "abcdefghij".chars() {
+        for code in [c.to_string(), c.to_ascii_uppercase().to_string()] {
+            setup.push(format!(
+                "INSERT INTO dbo.Kinds VALUES ('{code}', N'Ünïcödé 日本 {code}', CAST(0.1 AS FLOAT) + CAST(0.2 AS FLOAT), 0x00FF, REPLICATE(N'x', 1000), 0x0102030405)"
+            ));
+        }
+    }
+    setup.push("INSERT INTO dbo.Kinds VALUES ('nulls', NULL, NULL, NULL, NULL, NULL)".into());
+    setup
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn case_nulls_unicode_floats_binary_and_max_types_compare_exactly() {
+    // Equal data of every kind is equal…
+    let p = pair(kinds(), kinds()).await;
+    let (code, r) = p.report(&["--leaf-rows", "2"]).await;
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(table(&r, "dbo.Kinds")["rows_source"], 21);
+
+    // …and each kind of change is found, on its key, in its column.
+    let mut target = kinds();
+    for change in [
+        // Case: 'a' and 'A' are different keys, and 'b''s label changes only in case.
+        "UPDATE dbo.Kinds SET label = N'ÜNÏCÖDÉ 日本 b' WHERE code = 'b'",
+        // NULL against an empty string.
+        "UPDATE dbo.Kinds SET label = N'' WHERE code = 'nulls'",
+        // Unicode: one accent gone.
+        "UPDATE dbo.Kinds SET label = N'Unïcödé 日本 C' WHERE code = 'C'",
+        // A float's last bit: 0.1 + 0.2 is not 0.3.
+        "UPDATE dbo.Kinds SET ratio = CAST(0.3 AS FLOAT) WHERE code = 'd'",
+        "UPDATE dbo.Kinds SET small = 0x00FE WHERE code = 'E'",
+        // Past the 255 characters BINARY_CHECKSUM reads of a string.
+        "UPDATE dbo.Kinds SET body = REPLICATE(N'x', 899) + N'y' + REPLICATE(N'x', 100) WHERE code = 'f'",
+        "UPDATE dbo.Kinds SET raw = 0x0102030406 WHERE code = 'G'",
+    ] {
+        target.push(change.into());
+    }
+    let p = pair(kinds(), target).await;
+    let (code, r) = p.report(&["--leaf-rows", "2"]).await;
+    assert_eq!(code, 1, "{r}");
+    let t = table(&r, "dbo.Kinds");
+    let diffs = t["differences"].as_array().unwrap();
+    let changed: Vec<(String, String)> = diffs
+        .iter()
+        .map(|d| {
+            assert_eq!(d["kind"], "changed", "{d}");
+            let columns = d["columns"].as_array().unwrap();
+            assert_eq!(columns.len(), 1, "{d}");
+            (
+                d["key"][0][1].as_str().unwrap().to_string(),
+                columns[0]["column"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut expected: Vec<(String, String)> = [
+        ("b", "label"),
+        ("nulls", "label"),
+        ("C", "label"),
+        ("d", "ratio"),
+        ("E", "small"),
+        ("f", "body"),
+        ("G", "raw"),
+    ]
+    .iter()
+    .map(|(k, c)| (k.to_string(), c.to_string()))
+    .collect();
+    let mut got = changed.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "{t}");
+    let value = |key: &str| {
+        diffs
+            .iter()
+            .find(|d| d["key"][0][1] == key)
+            .map(|d| d["columns"][0].clone())
+            .unwrap()
+    };
+    assert_eq!(value("nulls")["source"], serde_json::Value::Null);
+    assert_eq!(value("nulls")["target"], "");
+    assert_eq!(value("d")["source"], 0.30000000000000004);
+    assert_eq!(value("d")["target"], 0.3);
+    assert_eq!(value("E")["target"], "0x00FE");
+}

@@ -141,6 +141,26 @@ async fn row_checksums_run_in_the_database_and_follow_every_change() {
         scalar_i32(&mut c, "SELECT BINARY_CHECKSUM(N'ABC')").await
     );
 
+    // Only a string's first 255 characters count, as on SQL Server; as varbinary(max) it
+    // counts whole.
+    let long = |c: &str| format!("REPLICATE(N'x', 300) + N'{c}'");
+    assert_eq!(
+        scalar_i32(&mut c, &format!("SELECT BINARY_CHECKSUM({})", long("a"))).await,
+        scalar_i32(&mut c, &format!("SELECT BINARY_CHECKSUM({})", long("b"))).await
+    );
+    assert_ne!(
+        scalar_i32(
+            &mut c,
+            &format!("SELECT BINARY_CHECKSUM(CAST({} AS varbinary(max)))", long("a"))
+        )
+        .await,
+        scalar_i32(
+            &mut c,
+            &format!("SELECT BINARY_CHECKSUM(CAST({} AS varbinary(max)))", long("b"))
+        )
+        .await
+    );
+
     // Per-range checksums, as validation bisects a table.
     let ranges = all_rows(
         &mut c,

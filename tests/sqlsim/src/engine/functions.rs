@@ -3,7 +3,8 @@
 //!
 //! The checksum values are sqlsim's own (SQL Server's algorithm is not documented): a rotating
 //! XOR over each value's bytes, order-sensitive across columns, so a changed value changes the
-//! row's checksum, and `CHECKSUM_AGG` XORs row checksums as SQL Server's does.
+//! row's checksum, and `CHECKSUM_AGG` XORs row checksums as SQL Server's does. Like SQL Server's,
+//! they read only the first 255 characters of a string.
 
 use rusqlite::functions::{Aggregate, Context, FunctionFlags};
 use rusqlite::types::ValueRef;
@@ -20,6 +21,10 @@ pub fn register(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
+/// The characters of a string BINARY_CHECKSUM and CHECKSUM read (Microsoft's documentation of
+/// BINARY_CHECKSUM: "up to 255 characters" of the string types, any length of varbinary(max)).
+const STRING_CHARS_READ: usize = 255;
+
 fn mix(h: u32, bytes: &[u8]) -> u32 {
     bytes.iter().fold(h, |h, b| h.rotate_left(4) ^ *b as u32)
 }
@@ -35,12 +40,13 @@ fn checksum(ctx: &Context, fold_case: bool) -> i64 {
             ValueRef::Integer(v) => mix(h, &v.to_le_bytes()),
             ValueRef::Real(v) => mix(h, &v.to_le_bytes()),
             ValueRef::Text(t) => {
-                let s = String::from_utf8_lossy(t);
-                let s = if fold_case {
-                    s.to_lowercase()
-                } else {
-                    s.into_owned()
-                };
+                // As on SQL Server, only a string's first 255 characters count (binary values
+                // count whole): a change further on leaves the checksum as it was.
+                let s: String = String::from_utf8_lossy(t)
+                    .chars()
+                    .take(STRING_CHARS_READ)
+                    .collect();
+                let s = if fold_case { s.to_lowercase() } else { s };
                 let utf16: Vec<u8> = s.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
                 mix(h, &utf16)
             }
