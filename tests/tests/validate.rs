@@ -313,3 +313,191 @@ async fn case_nulls_unicode_floats_binary_and_max_types_compare_exactly() {
     assert_eq!(value("d")["target"], 0.3);
     assert_eq!(value("E")["target"], "0x00FE");
 }
+
+/// A 1,000,000-row table, written in one statement (digits cross-joined).
+fn big() -> Vec<String> {
+    let digits = (0..10)
+        .map(|d| format!("SELECT {d} AS v"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    vec![
+        "CREATE TABLE dbo.Big (id INT PRIMARY KEY, name NVARCHAR(40) NOT NULL, amount DECIMAL(12,2) NOT NULL)".into(),
+        format!(
+            "WITH d AS ({digits}) INSERT INTO dbo.Big (id, name, amount) \
+             SELECT n, N'row ' + CONVERT(NVARCHAR(10), n), n * 1.25 FROM ( \
+             SELECT a.v + 10 * b.v + 100 * c.v + 1000 * e.v + 10000 * f.v + 100000 * g.v + 1 AS n \
+             FROM d AS a CROSS JOIN d AS b CROSS JOIN d AS c CROSS JOIN d AS e CROSS JOIN d AS f CROSS JOIN d AS g) AS x"
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_changed_row_of_a_million_is_found_without_moving_the_table() {
+    let mut target = big();
+    target.push("UPDATE dbo.Big SET amount = 0.01 WHERE id = 654321".into());
+    let p = pair(big(), target).await;
+    let sent = || p.source.bytes_sent() + p.target.bytes_sent();
+    let before = sent();
+    let (code, r) = p.report(&["--tables", "dbo.Big"]).await;
+    let moved = sent() - before;
+    assert_eq!(code, 1, "{r}");
+    let t = table(&r, "dbo.Big");
+    assert_eq!(t["rows_source"], 1_000_000);
+    assert_eq!(
+        t["differences"],
+        serde_json::json!([{"kind": "changed", "key": [["id", 654321]], "columns": [{"column": "amount", "source": "817901.25", "target": "0.01"}]}])
+    );
+    // The ids alone are 4 MB a side; everything the servers sent for the whole run (schema
+    // included) is a small fraction of that.
+    assert!(moved < 200_000, "{moved} bytes sent for {t}");
+    assert!(t["rows_read"].as_u64().unwrap() <= 2 * 256, "{t}");
+    eprintln!(
+        "1,000,000 rows, one changed: {moved} bytes sent by the servers, {} queries",
+        t["queries"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_names_budgets_and_a_wrong_password_are_reported_as_such() {
+    let mut target = shop();
+    for id in [10, 20, 30] {
+        target.push(format!(
+            "UPDATE dbo.Orders SET note = N'changed' WHERE id = {id}"
+        ));
+    }
+    let p = pair(shop(), target).await;
+    // Names that do not exist: exit 2, with what does.
+    let out = p.validate(&["--databases", "Shopp"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the source has no online database Shopp (it has: Shop)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.validate(&["--tables", "dbo.Nope"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--tables dbo.Nope: no table on both sides matches it"),
+        "{}",
+        stderr(&out)
+    );
+    let out = p.validate(&["--time-budget", "soon"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    // The differences budget: two named, the rest said to be cut off.
+    let (code, r) = p.report(&["--max-diffs", "2", "--tables", "Orders"]).await;
+    assert_eq!(code, 1, "{r}");
+    let orders = table(&r, "dbo.Orders");
+    assert_eq!(
+        orders["differences"].as_array().unwrap().len(),
+        2,
+        "{orders}"
+    );
+    assert_eq!(orders["truncated"], true);
+
+    // The time budget: a slow target, a budget spent before the ranges are settled.
+    p.target
+        .faults()
+        .delay_responses(Some(std::time::Duration::from_millis(300)));
+    let (code, r) = p
+        .report(&["--time-budget", "1s", "--leaf-rows", "4", "--parallel", "1"])
+        .await;
+    p.target.faults().delay_responses(None);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["equal"], false);
+    let unfinished: Vec<&serde_json::Value> = r["databases"][0]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["incomplete"].is_string() || t["not_compared"].is_string())
+        .collect();
+    assert!(!unfinished.is_empty(), "{r}");
+    assert!(
+        r["summary"]["tables_not_compared"].as_u64().unwrap() >= 1,
+        "{r}"
+    );
+
+    // A wrong password: the server's refusal, named, exit 3; the password appears nowhere.
+    let source = format!("127.0.0.1,{}", p.source.addr.port());
+    let target = format!("127.0.0.1,{}", p.target.addr.port());
+    let out = run(
+        &p.s,
+        &[
+            "validate",
+            "--source",
+            &source,
+            "--target",
+            &target,
+            "--source-user",
+            "sa",
+            "--target-user",
+            "sa",
+            "--trust-server-certificate",
+        ],
+        &[
+            ("SQLMIG_SOURCE_PASSWORD", "Wrong-Passw0rd-123"),
+            ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("18456"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("Wrong-Passw0rd-123")
+            && !stdout(&out).contains("Wrong-Passw0rd-123")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_missing_database_a_slower_target_and_the_html_report() {
+    let p = pair(shop(), shop()).await;
+    // The workload: one query flagged slower on a target that answers 40 ms late, one failing.
+    let dir = tempfile::tempdir().unwrap();
+    let workload = dir.path().join("workload.sql");
+    std::fs::write(
+        &workload,
+        "-- name: spend by customer\n-- database: Shop\nSELECT customer_id, SUM(total) FROM dbo.Orders GROUP BY customer_id\nGO\n-- name: broken\nSELECT * FROM dbo.NoSuchTable\nGO\n",
+    )
+    .unwrap();
+    p.target
+        .faults()
+        .delay_responses(Some(std::time::Duration::from_millis(40)));
+    let html = dir.path().join("validation.html");
+    let out = p
+        .validate(&[
+            "--workload",
+            workload.to_str().unwrap(),
+            "--runs",
+            "3",
+            "-o",
+            "html",
+            "--out",
+            html.to_str().unwrap(),
+        ])
+        .await;
+    p.target.faults().delay_responses(None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("DIFFERENT: 3 of 3 table(s) equal, 0 schema difference(s)"),
+        "{}",
+        stderr(&out)
+    );
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<b>DIFFERENT</b>"), "{page}");
+    assert!(
+        page.contains("spend by customer") && page.contains("badge blocked"),
+        "{page}"
+    );
+    assert!(page.contains("Invalid object name"), "{page}");
+    assert!(page.contains("schema equal"), "{page}");
+
+    // A database the target lacks.
+    let p = pair(shop(), Vec::new()).await;
+    let mut target = instance(Platform::Mi, Vec::new());
+    target.databases.clear();
+    let t = serve(target, "127.0.0.1", 0).await;
+    let p = Pair { target: t, ..p };
+    let (code, r) = p.report(&[]).await;
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["databases"][0]["missing_on_target"], true);
+}

@@ -1091,6 +1091,9 @@ fn infer_type<'a>(values: impl Iterator<Item = &'a Value>) -> ColumnType {
         ty = Some(match (ty, this) {
             (None, t) => t,
             (Some(ColumnType::Int), ColumnType::BigInt) => ColumnType::BigInt,
+            // A sum of decimals stored as text: whole in some groups, fractional in others.
+            (Some(ColumnType::Int | ColumnType::BigInt), ColumnType::Float)
+            | (Some(ColumnType::Float), ColumnType::Int | ColumnType::BigInt) => ColumnType::Float,
             (Some(ColumnType::NVarChar(Some(_))), ColumnType::NVarChar(None)) => {
                 ColumnType::NVarChar(None)
             }

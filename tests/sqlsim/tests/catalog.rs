@@ -151,12 +151,18 @@ async fn row_checksums_run_in_the_database_and_follow_every_change() {
     assert_ne!(
         scalar_i32(
             &mut c,
-            &format!("SELECT BINARY_CHECKSUM(CAST({} AS varbinary(max)))", long("a"))
+            &format!(
+                "SELECT BINARY_CHECKSUM(CAST({} AS varbinary(max)))",
+                long("a")
+            )
         )
         .await,
         scalar_i32(
             &mut c,
-            &format!("SELECT BINARY_CHECKSUM(CAST({} AS varbinary(max)))", long("b"))
+            &format!(
+                "SELECT BINARY_CHECKSUM(CAST({} AS varbinary(max)))",
+                long("b")
+            )
         )
         .await
     );

@@ -137,7 +137,7 @@ where
             spid,
         )
         .await?;
-        faults.count_sent(tokens.buf.len(), packet_size as usize);
+        faults.count_sent(tokens.buf.len(), packet_size);
     }
     Ok(())
 }

@@ -147,44 +147,50 @@ const PERMISSION_TYPES: &[(&str, &str)] = &[
     ("SHOWPLAN", "SPLN"),
 ];
 
-/// A grant as written (`SELECT ON dbo.Orders`, `EXECUTE ON SCHEMA::dbo`, `CONNECT`): (class,
-/// class_desc, schema, object, type code, permission name).
-fn parse_grant(
-    text: &str,
-) -> Option<(
-    i64,
-    &'static str,
-    Option<String>,
-    Option<String>,
-    String,
-    String,
-)> {
+/// A permission granted, as sys.database_permissions lists it.
+struct Grant {
+    class: i64,
+    class_desc: &'static str,
+    schema: Option<String>,
+    object: Option<String>,
+    type_code: String,
+    permission: String,
+}
+
+/// A grant as written: `SELECT ON dbo.Orders`, `EXECUTE ON SCHEMA::dbo`, `CONNECT`.
+fn parse_grant(text: &str) -> Option<Grant> {
     let (permission, on) = match text.to_ascii_uppercase().find(" ON ") {
         Some(at) => (text[..at].trim(), Some(text[at + 4..].trim())),
         None => (text.trim(), None),
     };
     let permission = permission.to_ascii_uppercase();
-    let code = PERMISSION_TYPES
+    let type_code = PERMISSION_TYPES
         .iter()
         .find(|(p, _)| *p == permission)
         .map(|(_, c)| c.to_string())?;
     let unquote = |s: &str| s.trim().trim_matches(['[', ']']).to_string();
+    let grant = |class, class_desc, schema, object| Grant {
+        class,
+        class_desc,
+        schema,
+        object,
+        type_code: type_code.clone(),
+        permission: permission.clone(),
+    };
     Some(match on {
-        None => (0, "DATABASE", None, None, code, permission),
+        None => grant(0, "DATABASE", None, None),
         Some(target) => match target.split_once("::") {
             Some((kind, schema)) if kind.trim().eq_ignore_ascii_case("SCHEMA") => {
-                (3, "SCHEMA", Some(unquote(schema)), None, code, permission)
+                grant(3, "SCHEMA", Some(unquote(schema)), None)
             }
             Some(_) => return None,
             None => {
                 let (schema, object) = target.split_once('.').unwrap_or(("dbo", target));
-                (
+                grant(
                     1,
                     "OBJECT_OR_COLUMN",
                     Some(unquote(schema)),
                     Some(unquote(object)),
-                    code,
-                    permission,
                 )
             }
         },
@@ -242,8 +248,7 @@ pub fn add_users(conn: &Connection, db: &str, users: &[DatabaseUser]) -> rusqlit
         // CREATE USER grants CONNECT; then what the description grants.
         let grants = std::iter::once("CONNECT").chain(user.grants.iter().map(String::as_str));
         for grant in grants {
-            let Some((class, class_desc, schema, object, type_code, name)) = parse_grant(grant)
-            else {
+            let Some(g) = parse_grant(grant) else {
                 return Err(rusqlite::Error::InvalidParameterName(format!(
                     "user {}: cannot read the grant {grant:?} (write `SELECT ON dbo.Orders`, `EXECUTE ON SCHEMA::dbo` or `VIEW DEFINITION`)",
                     user.name
@@ -253,7 +258,15 @@ pub fn add_users(conn: &Connection, db: &str, users: &[DatabaseUser]) -> rusqlit
                 &format!(
                     "INSERT INTO {d}.__sqlsim_permissions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'G', 'GRANT')"
                 ),
-                rusqlite::params![class, class_desc, schema, object, principal_id, type_code, name],
+                rusqlite::params![
+                    g.class,
+                    g.class_desc,
+                    g.schema,
+                    g.object,
+                    principal_id,
+                    g.type_code,
+                    g.permission
+                ],
             )?;
         }
     }
