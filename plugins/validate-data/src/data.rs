@@ -18,6 +18,8 @@ use sqlmig_plugin_sdk::{Error, clock, progress};
 
 use crate::values::{key_text, same, to_json, wire_size};
 
+mod integer_key;
+
 /// Ranges a differing range is cut into.
 const FAN_OUT: u64 = 16;
 /// Rows read per batch from a row stream.
@@ -25,10 +27,12 @@ const BATCH: u32 = 2000;
 /// Rows per chunk in full mode.
 const FULL_CHUNK: u64 = 10_000;
 
-/// A key range: above `lo` (exclusive) up to `hi` (inclusive); `None` is open.
+/// A key range: above `lo` (from it, when `lo_inclusive`) up to `hi` (inclusive); `None` is
+/// open.
 #[derive(Clone, Debug, Default)]
 struct Range {
     lo: Option<Vec<SqlValue>>,
+    lo_inclusive: bool,
     hi: Option<Vec<SqlValue>>,
 }
 
@@ -116,6 +120,10 @@ pub fn compare(
 
 impl Compare<'_> {
     fn run(&mut self) -> Result<(), Error> {
+        if self.options.mode == Mode::Checksum && self.integer_key() && self.run_integer()? {
+            self.result.method = self.checksum_method("key ranges cut by arithmetic on the key");
+            return self.conclude();
+        }
         let all = Range::default();
         let s = self.sums(true, &all)?;
         let t = self.sums(false, &all)?;
@@ -138,26 +146,41 @@ impl Compare<'_> {
                 self.check(&all, (s.0, t.0), true)?;
             }
             _ => {
-                self.result.method = format!(
-                    "{} of key ranges computed by both servers, ranges that differ split until at most {} rows, then compared row by row",
-                    match self.options.hash {
-                        Hash::Checksum => "counts and CHECKSUM_AGG(BINARY_CHECKSUM(…))",
-                        Hash::Sha2 =>
-                            "counts and checksums of each column's HASHBYTES('SHA2_256', …)",
-                    },
-                    self.options.leaf_rows
-                );
+                self.result.method =
+                    self.checksum_method("key ranges cut at boundaries read from one side");
                 if s != t {
                     self.check(&all, (s.0, t.0), false)?;
-                    if self.result.differences.is_empty() && self.result.incomplete.is_none() {
-                        self.result.notes.push(
-                            "the checksums differed but every row compared equal (column types differ, or text equal under a different byte form)".into(),
-                        );
-                    }
                 } else {
                     self.settled = self.total;
                 }
             }
+        }
+        self.conclude()
+    }
+
+    /// How checksum mode compared, in words.
+    fn checksum_method(&self, cut: &str) -> String {
+        format!(
+            "{} computed by both servers over {cut}, ranges that differ split until at most {} rows, then compared row by row",
+            match self.options.hash {
+                Hash::Checksum => "counts and CHECKSUM_AGG(BINARY_CHECKSUM(…))",
+                Hash::Sha2 => "counts and checksums of each column's HASHBYTES('SHA2_256', …)",
+            },
+            self.options.leaf_rows
+        )
+    }
+
+    /// The verdict, once the ranges are settled.
+    fn conclude(&mut self) -> Result<(), Error> {
+        let sums_differed = self.settled < self.total || !self.result.differences.is_empty();
+        if self.options.mode == Mode::Checksum
+            && sums_differed
+            && self.result.differences.is_empty()
+            && self.result.incomplete.is_none()
+        {
+            self.result.notes.push(
+                "the checksums differed but every row compared equal (column types differ, or text equal under a different byte form)".into(),
+            );
         }
         self.result.equal = self.result.differences.is_empty() && self.result.incomplete.is_none();
         self.report();
@@ -562,7 +585,8 @@ impl Compare<'_> {
         let types = self.key_types(source);
         let mut parts = Vec::new();
         if let Some(lo) = &range.lo {
-            parts.push(key_compare(&keys, &types, lo, ">", p));
+            let op = if range.lo_inclusive { ">=" } else { ">" };
+            parts.push(key_compare(&keys, &types, lo, op, p));
         }
         if let Some(hi) = &range.hi {
             parts.push(key_compare(&keys, &types, hi, "<=", p));
@@ -594,16 +618,19 @@ impl Compare<'_> {
 /// `range` cut at `bounds` (ascending keys inside it): `bounds.len() + 1` pieces.
 fn split(range: &Range, bounds: &[Vec<SqlValue>]) -> Vec<Range> {
     let mut pieces = Vec::with_capacity(bounds.len() + 1);
-    let mut lo = range.lo.clone();
+    let (mut lo, mut inclusive) = (range.lo.clone(), range.lo_inclusive);
     for b in bounds {
         pieces.push(Range {
             lo: lo.clone(),
+            lo_inclusive: inclusive,
             hi: Some(b.clone()),
         });
         lo = Some(b.clone());
+        inclusive = false;
     }
     pieces.push(Range {
         lo,
+        lo_inclusive: inclusive,
         hi: range.hi.clone(),
     });
     pieces
@@ -653,7 +680,12 @@ fn key_compare(
     op: &str,
     p: &mut Params,
 ) -> String {
-    let strict = if op == "<=" { "<" } else { op };
+    // Every column but the last compares strictly; the last as `op` says.
+    let strict = match op {
+        "<=" => "<",
+        ">=" => ">",
+        other => other,
+    };
     let placeholders: Vec<String> = values
         .iter()
         .zip(types)

@@ -1,5 +1,6 @@
 //! T-SQL functions SQLite lacks, registered on the engine's connection: `BINARY_CHECKSUM`,
-//! `CHECKSUM`, `CHECKSUM_AGG` and `HASHBYTES`, so checksums run in the database as on a server.
+//! `CHECKSUM`, `CHECKSUM_AGG` and `HASHBYTES`, so checksums run in the database as on a server,
+//! and the conversion `CAST(x AS varbinary)` is made of.
 //!
 //! The checksum values are sqlsim's own (SQL Server's algorithm is not documented): a rotating
 //! XOR over each value's bytes, order-sensitive across columns, so a changed value changes the
@@ -18,7 +19,20 @@ pub fn register(conn: &Connection) -> Result<()> {
     conn.create_scalar_function("CHECKSUM", -1, flags, |ctx| Ok(checksum(ctx, true)))?;
     conn.create_aggregate_function("CHECKSUM_AGG", 1, flags, XorAgg)?;
     conn.create_scalar_function("HASHBYTES", 2, flags, hashbytes)?;
+    conn.create_scalar_function("SQLSIM_TO_BINARY", 1, flags, to_binary)?;
     Ok(())
+}
+
+/// `CAST(x AS varbinary)`: a number's bytes, big-endian as SQL Server writes them (8 for an
+/// integer or a float), text's bytes, a blob as it is.
+fn to_binary(ctx: &Context) -> Result<Option<Vec<u8>>> {
+    Ok(match ctx.get_raw(0) {
+        ValueRef::Null => None,
+        ValueRef::Integer(v) => Some(v.to_be_bytes().to_vec()),
+        ValueRef::Real(v) => Some(v.to_be_bytes().to_vec()),
+        ValueRef::Text(t) => Some(t.to_vec()),
+        ValueRef::Blob(b) => Some(b.to_vec()),
+    })
 }
 
 /// The characters of a string BINARY_CHECKSUM and CHECKSUM read (Microsoft's documentation of

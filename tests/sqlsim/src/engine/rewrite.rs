@@ -779,8 +779,19 @@ impl VisitorMut for Rewriter<'_> {
             };
         }
         match e {
-            Expr::Cast { data_type, .. } => {
-                if let Some(ty) = ColumnType::parse(&data_type.to_string()) {
+            Expr::Cast {
+                data_type, expr, ..
+            } => {
+                let ty = ColumnType::parse(&data_type.to_string());
+                // To binary, a number is its bytes (as on a server: a float's IEEE 754 form),
+                // not SQLite's text of it, which rounds a float to 15 digits.
+                if matches!(ty, Some(ColumnType::VarBinary(_) | ColumnType::Binary(_)))
+                    && let Some(call) = subquery(&format!("SQLSIM_TO_BINARY({expr})"))
+                {
+                    *e = call;
+                    return ControlFlow::Continue(());
+                }
+                if let Some(ty) = ty {
                     *data_type = storage_type(&ty);
                 }
             }
