@@ -24,6 +24,7 @@ fn big() -> Vec<String> {
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
     vec![
+        "CREATE TABLE dbo.Empty (id INT PRIMARY KEY)".into(),
         "CREATE TABLE dbo.Big (id INT PRIMARY KEY, name NVARCHAR(40) NOT NULL, amount DECIMAL(12,2) NOT NULL)".into(),
         format!(
             "WITH d AS ({digits}) INSERT INTO dbo.Big (id, name, amount) \
@@ -54,7 +55,7 @@ async fn measure(
     s: &Sqlmig,
     source: &ServerHandle,
     target: &ServerHandle,
-    mode: &str,
+    (table, mode): (&str, &str),
     expect_code: i32,
 ) -> (f64, u64, u64) {
     let (src, tgt) = (
@@ -81,7 +82,7 @@ async fn measure(
                 "sa",
                 "--trust-server-certificate",
                 "--tables",
-                "dbo.Big",
+                table,
                 "--mode",
                 mode,
                 "-o",
@@ -101,12 +102,22 @@ async fn measure(
         queries = report["databases"][0]["tables"][0]["queries"]
             .as_u64()
             .unwrap_or(0);
+        eprintln!(
+            "    {table} {mode}: {:.2} s in all, {:.2} s comparing (report)",
+            times.last().unwrap(),
+            report["summary"]["seconds"].as_f64().unwrap_or(0.0)
+        );
     }
     (median(times), sent, queries)
 }
 
 fn main() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    // As the tests run sqlsim: its engine works on the runtime's threads.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let setup = Instant::now();
         let source = serve(instance(Platform::Onprem), "127.0.0.1", 0).await;
@@ -132,16 +143,17 @@ fn main() {
         }
         let bound = median(bound);
 
-        let equal_checksum = measure(&s, &source, &target, "checksum", 0).await;
-        let equal_full = measure(&s, &source, &target, "full", 0).await;
+        let fixed = measure(&s, &source, &target, ("dbo.Empty", "checksum"), 0).await;
+        let equal_checksum = measure(&s, &source, &target, ("dbo.Big", "checksum"), 0).await;
+        let equal_full = measure(&s, &source, &target, ("dbo.Big", "full"), 0).await;
         let r = target.engine.execute(
             &mut Session::new("sa", "Shop"),
             "UPDATE dbo.Big SET amount = 0.01 WHERE id = 654321",
             &[],
         );
         assert!(r.error.is_none(), "{:?}", r.error);
-        let one_checksum = measure(&s, &source, &target, "checksum", 1).await;
-        let one_full = measure(&s, &source, &target, "full", 1).await;
+        let one_checksum = measure(&s, &source, &target, ("dbo.Big", "checksum"), 1).await;
+        let one_full = measure(&s, &source, &target, ("dbo.Big", "full"), 1).await;
 
         let line = |what: &str, (secs, sent, queries): (f64, u64, u64)| {
             println!(
@@ -155,6 +167,10 @@ fn main() {
             "  {:<42} {bound:>7.2} s {:>11.0} rows/s   (one side, in-process)",
             "server: COUNT + CHECKSUM_AGG of the table",
             ROWS as f64 / bound
+        );
+        println!(
+            "  {:<42} {:>7.2} s   (start, plugin, schema of both databases; an empty table)",
+            "fixed cost of a run", fixed.0
         );
         line("checksum mode, no difference", equal_checksum);
         line("checksum mode, one changed row", one_checksum);

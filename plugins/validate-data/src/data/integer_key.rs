@@ -1,24 +1,16 @@
-//! Tables keyed by one integer column — most are (IDENTITY keys): the key span is cut by
-//! arithmetic (`(key - @lo) / @width`), so no query reads boundaries, and the first cut is also
-//! the whole-table comparison, its pieces' counts adding up to the table's. An equal table costs
-//! two index seeks (MIN, MAX) and one grouped pass a side; each level further reads only the
-//! pieces that differ.
+//! Tables keyed by one integer column — most are (IDENTITY keys): the key span is cut into
+//! pieces of equal width by arithmetic, so no query reads boundaries (on text or composite keys,
+//! `ROW_NUMBER()` over the range does), and the first cut is the whole-table comparison. An equal
+//! table costs its key's two ends (index seeks) and one batch of range aggregates a side: one
+//! pass over the table, as a whole-table checksum would be.
 
-use super::{Compare, FAN_OUT, Params, Range, Sums, int, opt_int};
+use super::{Compare, FAN_OUT, Range, Sums, opt_int};
 use sqlmig_plugin_sdk::Error;
 use sqlmig_plugin_sdk::sql::SqlValue;
 use sqlmig_plugin_sdk::tsql::quote_name;
 
 /// The integer types a key may have for this path.
 const INTEGER_TYPES: [&str; 4] = ["tinyint", "smallint", "int", "bigint"];
-
-/// A piece of the key span, inclusive at both ends, with each side's sums.
-struct Piece {
-    lo: i64,
-    hi: i64,
-    source: Sums,
-    target: Sums,
-}
 
 impl Compare<'_> {
     /// Whether the key is one column of an integer type on both sides.
@@ -33,64 +25,17 @@ impl Compare<'_> {
         })
     }
 
-    /// Compares the table by key arithmetic; false (nothing done) when its key span does not
-    /// fit bigint arithmetic, so the general path takes it.
-    pub(super) fn run_integer(&mut self) -> Result<bool, Error> {
-        let Some((lo, hi)) = self.span()? else {
-            return Ok(false);
-        };
-        if lo > hi {
-            // Both sides empty.
-            return Ok(true);
-        }
-        let pieces = self.pieces(lo, hi)?;
-        self.result.rows_source = pieces.iter().map(|p| p.source.0).sum();
-        self.result.rows_target = pieces.iter().map(|p| p.target.0).sum();
-        self.total = self.result.rows_source.max(self.result.rows_target);
-        self.settle(pieces)?;
-        Ok(true)
-    }
-
-    /// Each piece whose sums differ is looked into; the others are settled.
-    fn settle(&mut self, pieces: Vec<Piece>) -> Result<(), Error> {
-        for p in pieces {
-            if self.stopped() {
-                break;
-            }
-            if p.source == p.target {
-                self.settled += p.source.0;
-                continue;
-            }
-            self.check_integer(p.lo, p.hi, (p.source.0, p.target.0))?;
-        }
-        self.report();
-        Ok(())
-    }
-
-    fn check_integer(&mut self, lo: i64, hi: i64, rows: (u64, u64)) -> Result<(), Error> {
-        let n = rows.0.max(rows.1);
-        if n <= self.options.leaf_rows.max(1) || lo == hi {
-            self.compare_rows(&Range {
-                lo: Some(vec![SqlValue::Int(lo)]),
-                lo_inclusive: true,
-                hi: Some(vec![SqlValue::Int(hi)]),
-            })?;
-            self.settled += n;
-            return Ok(());
-        }
-        let pieces = self.pieces(lo, hi)?;
-        self.settle(pieces)
-    }
-
-    /// The smallest and largest key over both sides (two index seeks a side); `lo > hi` when
-    /// both are empty; `None` when the span is too wide for bigint arithmetic.
-    fn span(&mut self) -> Result<Option<(i64, i64)>, Error> {
+    /// The smallest and largest key over both sides (an index seek each); `None` when both are
+    /// empty or the span is too wide for bigint arithmetic (the general path takes those).
+    pub(super) fn span(&mut self) -> Result<Option<(i64, i64)>, Error> {
         let key = quote_name(&self.spec.key[0]);
         let (mut lo, mut hi) = (i64::MAX, i64::MIN);
         for source in [true, false] {
+            // Two subqueries: each end is one index seek (one MIN and one MAX in a single
+            // SELECT may scan).
+            let table = &self.side(source).table;
             let sql = format!(
-                "SELECT MIN({key}) AS lo, MAX({key}) AS hi FROM {}",
-                self.side(source).table
+                "SELECT (SELECT MIN({key}) FROM {table}) AS lo, (SELECT MAX({key}) FROM {table}) AS hi"
             );
             let rows = self.query(source, &sql, &[])?;
             let row = rows.into_iter().next().unwrap_or_default();
@@ -99,60 +44,85 @@ impl Compare<'_> {
                 hi = hi.max(b);
             }
         }
-        if lo <= hi && i128::from(hi) - i128::from(lo) >= i128::from(i64::MAX) {
-            return Ok(None);
-        }
-        Ok(Some((lo, hi)))
+        let fits = lo <= hi && i128::from(hi) - i128::from(lo) < i128::from(i64::MAX);
+        Ok(fits.then_some((lo, hi)))
     }
 
-    /// `[lo, hi]` cut into up to FAN_OUT pieces of equal key width, each side's sums per piece
-    /// from one grouped query.
-    fn pieces(&mut self, lo: i64, hi: i64) -> Result<Vec<Piece>, Error> {
-        // The span fits i64 (checked by `span`), so it divides as u64.
+    /// Compares the whole table by keys `lo..=hi`: the first cut is the whole-table comparison
+    /// (its pieces' counts are the table's), so no separate pass precedes it.
+    pub(super) fn run_integer(&mut self, lo: i64, hi: i64) -> Result<(), Error> {
+        let (bounds, s, t) = self.integer_pieces(lo, hi)?;
+        self.result.rows_source = s.iter().map(|x| x.0).sum();
+        self.result.rows_target = t.iter().map(|x| x.0).sum();
+        self.total = self.result.rows_source.max(self.result.rows_target);
+        self.settle_integer(bounds, s, t)
+    }
+
+    /// Settles keys `lo..=hi`, which hold `rows` (source, target): row by row when few, else cut
+    /// again.
+    fn check_integer(&mut self, lo: i64, hi: i64, rows: (u64, u64)) -> Result<(), Error> {
+        if self.stopped() {
+            return Ok(());
+        }
+        let n = rows.0.max(rows.1);
+        if n <= self.options.leaf_rows.max(1) || lo == hi {
+            self.compare_rows(&between(lo, hi))?;
+            self.settled += n;
+            self.report();
+            return Ok(());
+        }
+        let (bounds, s, t) = self.integer_pieces(lo, hi)?;
+        self.settle_integer(bounds, s, t)
+    }
+
+    /// `lo..=hi` cut into FAN_OUT pieces of equal width, with each side's sums per piece.
+    #[allow(clippy::type_complexity)]
+    fn integer_pieces(
+        &mut self,
+        lo: i64,
+        hi: i64,
+    ) -> Result<(Vec<(i64, i64)>, Vec<Sums>, Vec<Sums>), Error> {
+        // The span fits i64 (see `span`), so it divides as u64.
         let span = (i128::from(hi) - i128::from(lo) + 1) as u64;
         let width = span.div_ceil(FAN_OUT).max(1) as i64;
-        let mut by_piece: std::collections::BTreeMap<i64, Piece> = Default::default();
-        for source in [true, false] {
-            let key = quote_name(&self.spec.key[0]);
-            let key_type = self.key_types(source).remove(0);
-            let mut p = Params::default();
-            let lo_p = p.add(SqlValue::Int(lo), Some(&key_type));
-            let hi_p = p.add(SqlValue::Int(hi), Some(&key_type));
-            let lo_big = p.add(SqlValue::Int(lo), Some("bigint"));
-            let width_p = p.add(SqlValue::Int(width), Some("bigint"));
-            let side = self.side(source);
-            let terms = side.terms.join(", ");
-            let reversed = side
-                .terms
-                .iter()
-                .rev()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ");
-            let piece = format!("(CAST({key} AS bigint) - {lo_big}) / {width_p}");
-            let sql = format!(
-                "SELECT {piece} AS sqlmig_piece, COUNT_BIG(*) AS n, \
-                 CHECKSUM_AGG(BINARY_CHECKSUM({terms})) AS c, CHECKSUM_AGG(BINARY_CHECKSUM({reversed})) AS c2 \
-                 FROM {} WHERE {key} >= {lo_p} AND {key} <= {hi_p} GROUP BY {piece}",
-                side.table
-            );
-            for r in self.query(source, &sql, &p.list)? {
-                let i = int(r.first());
-                let sums = (int(r.get(1)) as u64, opt_int(r.get(2)), opt_int(r.get(3)));
-                let start = lo.saturating_add(i.saturating_mul(width));
-                let entry = by_piece.entry(i).or_insert(Piece {
-                    lo: start,
-                    hi: start.saturating_add(width - 1).min(hi),
-                    source: Sums::default(),
-                    target: Sums::default(),
-                });
-                if source {
-                    entry.source = sums;
-                } else {
-                    entry.target = sums;
-                }
+        let bounds: Vec<(i64, i64)> = (0..FAN_OUT as i64)
+            .map(|i| lo.saturating_add(i.saturating_mul(width)))
+            .take_while(|start| *start <= hi)
+            .map(|start| (start, start.saturating_add(width - 1).min(hi)))
+            .collect();
+        let pieces: Vec<Range> = bounds.iter().map(|(a, b)| between(*a, *b)).collect();
+        let s = self.piece_sums(true, &pieces)?;
+        let t = self.piece_sums(false, &pieces)?;
+        Ok((bounds, s, t))
+    }
+
+    /// Looks into each piece whose sums differ; settles the others.
+    fn settle_integer(
+        &mut self,
+        bounds: Vec<(i64, i64)>,
+        s: Vec<Sums>,
+        t: Vec<Sums>,
+    ) -> Result<(), Error> {
+        for (((a, b), x), y) in bounds.into_iter().zip(s).zip(t) {
+            if x == y {
+                self.settled += x.0;
+                continue;
+            }
+            self.check_integer(a, b, (x.0, y.0))?;
+            if self.stopped() {
+                break;
             }
         }
-        Ok(by_piece.into_values().collect())
+        self.report();
+        Ok(())
+    }
+}
+
+/// Keys `lo..=hi`.
+fn between(lo: i64, hi: i64) -> Range {
+    Range {
+        lo: Some(vec![SqlValue::Int(lo)]),
+        lo_inclusive: true,
+        hi: Some(vec![SqlValue::Int(hi)]),
     }
 }

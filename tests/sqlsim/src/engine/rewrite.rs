@@ -676,6 +676,19 @@ impl VisitorMut for Rewriter<'_> {
             }
         }
         if let Statement::CreateTable(ct) = stmt {
+            let mut rowid_key = false;
+            let primary_key = ct
+                .constraints
+                .iter()
+                .any(|c| c.to_string().to_ascii_uppercase().contains("PRIMARY KEY"))
+                || ct.columns.iter().any(|col| {
+                    col.options.iter().any(|o| {
+                        o.option
+                            .to_string()
+                            .to_ascii_uppercase()
+                            .starts_with("PRIMARY KEY")
+                    })
+                });
             for col in &mut ct.columns {
                 case_insensitive_unless_told(col);
                 // IDENTITY: SQLite numbers an INTEGER PRIMARY KEY itself; the catalog keeps the
@@ -695,6 +708,7 @@ impl VisitorMut for Rewriter<'_> {
                 });
                 if col.options.len() != before && is_pk {
                     col.data_type = DataType::Integer(None);
+                    rowid_key = true;
                     continue;
                 }
                 // SQLite keeps the declared type text (it comes back as the column's decltype,
@@ -707,6 +721,14 @@ impl VisitorMut for Rewriter<'_> {
                     col.data_type =
                         DataType::Custom(ObjectName::from(vec![Ident::new(sqlite_decl)]), vec![]);
                 }
+            }
+            // A primary key clusters the table, as SQL Server's does by default: its rows are
+            // stored in key order, so a key range reads only its rows (an IDENTITY key is
+            // SQLite's rowid, clustered already).
+            if primary_key && !rowid_key {
+                ct.sqlite_table_options
+                    .options
+                    .push(sqlparser::ast::SqliteTableOption::WithoutRowid);
             }
         }
         ControlFlow::Continue(())
