@@ -546,3 +546,76 @@ async fn a_missing_database_a_slower_target_and_the_html_report() {
     assert_eq!(code, 1, "{r}");
     assert_eq!(r["databases"][0]["missing_on_target"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn users_roles_and_permissions_are_compared() {
+    let with_users = |platform, users: Vec<DatabaseUser>| {
+        let mut i = instance(platform, shop());
+        i.databases[0].users = users;
+        i
+    };
+    let app = |roles: Vec<&str>, grants: Vec<&str>| DatabaseUser {
+        name: "app".into(),
+        roles: roles.into_iter().map(str::to_string).collect(),
+        grants: grants.into_iter().map(str::to_string).collect(),
+        ..Default::default()
+    };
+    let source = with_users(
+        Platform::Onprem,
+        vec![app(
+            vec!["db_datareader"],
+            vec!["SELECT ON dbo.Orders", "EXECUTE ON SCHEMA::dbo"],
+        )],
+    );
+    let target = with_users(
+        Platform::Mi,
+        vec![
+            app(vec![], vec!["EXECUTE ON SCHEMA::dbo"]),
+            DatabaseUser {
+                name: "intruder".into(),
+                ..Default::default()
+            },
+        ],
+    );
+    let p = Pair {
+        source: serve(source, "127.0.0.1", 0).await,
+        target: serve(target, "127.0.0.1", 0).await,
+        s: Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test")),
+    };
+    let (code, r) = p.report(&["--mode", "counts"]).await;
+    assert_eq!(code, 1, "{r}");
+    let got: Vec<(String, String, String)> = r["databases"][0]["schema"]["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().to_string(),
+                d["object"].as_str().unwrap().to_string(),
+                d["what"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expect = |k: &str, o: &str, w: &str| (k.to_string(), o.to_string(), w.to_string());
+    assert_eq!(
+        got,
+        [
+            expect("user", "intruder", "only on the target"),
+            expect(
+                "role_member",
+                "db_datareader ← app",
+                "missing on the target"
+            ),
+            expect(
+                "permission",
+                "GRANT SELECT ON dbo.Orders TO app",
+                "missing on the target"
+            ),
+            expect(
+                "permission",
+                "GRANT CONNECT TO intruder",
+                "only on the target"
+            ),
+        ]
+    );
+}
