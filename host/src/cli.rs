@@ -5,6 +5,7 @@
 
 mod assess_cmd;
 mod backup_cmd;
+mod connect;
 mod discover_cmd;
 mod failure;
 mod inventory_cmd;

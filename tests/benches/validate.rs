@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use sqlmig_tests::cli::{Sqlmig, stderr};
-use sqlmig_tests::estate::{SA_PASSWORD, serve};
+use sqlmig_tests::estate::{SA_PASSWORD, million_rows, serve};
 use sqlmig_tests::migration::run;
 use sqlsim::engine::Session;
 use sqlsim::instance::{DatabaseSpec, Instance, Platform};
@@ -19,20 +19,9 @@ const ROWS: u64 = 1_000_000;
 const RUNS: usize = 3;
 
 fn big() -> Vec<String> {
-    let digits = (0..10)
-        .map(|d| format!("SELECT {d} AS v"))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    vec![
-        "CREATE TABLE dbo.Empty (id INT PRIMARY KEY)".into(),
-        "CREATE TABLE dbo.Big (id INT PRIMARY KEY, name NVARCHAR(40) NOT NULL, amount DECIMAL(12,2) NOT NULL)".into(),
-        format!(
-            "WITH d AS ({digits}) INSERT INTO dbo.Big (id, name, amount) \
-             SELECT n, N'row ' + CONVERT(NVARCHAR(10), n), n * 1.25 FROM ( \
-             SELECT a.v + 10 * b.v + 100 * c.v + 1000 * e.v + 10000 * f.v + 100000 * g.v + 1 AS n \
-             FROM d AS a CROSS JOIN d AS b CROSS JOIN d AS c CROSS JOIN d AS e CROSS JOIN d AS f CROSS JOIN d AS g) AS x"
-        ),
-    ]
+    let mut setup = vec!["CREATE TABLE dbo.Empty (id INT PRIMARY KEY)".to_string()];
+    setup.extend(million_rows("Big"));
+    setup
 }
 
 fn instance(platform: Platform) -> Instance {

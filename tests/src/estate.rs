@@ -35,3 +35,24 @@ pub async fn serve_named(instance: Instance, ip: &str) -> (ServerHandle, Browser
         .unwrap_or_else(|e| panic!("SQL Server Browser on {ip}:1434: {e}"));
     (server, browser)
 }
+
+/// T-SQL that creates `dbo.{table}` holding 1,000,000 rows, written in one statement (digits
+/// cross-joined): `id INT PRIMARY KEY` from 1, `name NVARCHAR(40)` (`row N`) and
+/// `amount DECIMAL(12,2)` (N × 1.25).
+pub fn million_rows(table: &str) -> Vec<String> {
+    let digits = (0..10)
+        .map(|d| format!("SELECT {d} AS v"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    vec![
+        format!(
+            "CREATE TABLE dbo.{table} (id INT PRIMARY KEY, name NVARCHAR(40) NOT NULL, amount DECIMAL(12,2) NOT NULL)"
+        ),
+        format!(
+            "WITH d AS ({digits}) INSERT INTO dbo.{table} (id, name, amount) \
+             SELECT n, N'row ' + CONVERT(NVARCHAR(10), n), n * 1.25 FROM ( \
+             SELECT a.v + 10 * b.v + 100 * c.v + 1000 * e.v + 10000 * f.v + 100000 * g.v + 1 AS n \
+             FROM d AS a CROSS JOIN d AS b CROSS JOIN d AS c CROSS JOIN d AS e CROSS JOIN d AS f CROSS JOIN d AS g) AS x"
+        ),
+    ]
+}

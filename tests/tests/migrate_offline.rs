@@ -374,59 +374,15 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
-    let az = Azurite::start();
-    let token = az.create_container("faults").await;
-    let source = serve(source_instance(), "127.0.0.1", 0).await;
-    let target = serve(target_instance(), "127.0.0.1", 0).await;
-    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
-    let inventory = s.home.path().join("inventory.json");
-    let plan = s.home.path().join("plan.json");
-    migration::discover(&s, &source, &inventory).await;
-    let target_addr = format!("127.0.0.1,{}", target.addr.port());
-    let container = az.container_url("faults");
-    let out = run(
-        &s,
-        &[
-            "migrate",
-            "plan",
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--databases",
-            "Sales",
-            "--target",
-            &target_addr,
-            "--container-url",
-            &container,
-            "--out",
-            plan.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let env = [
-        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
-        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
-        ("SQLMIG_SAS", token.expose()),
-    ];
-    let args = [
-        "migrate",
-        "run",
-        plan.to_str().unwrap(),
-        "--source-user",
-        "sa",
-        "--target-user",
-        "sa",
-        "--trust-server-certificate",
-        "--retry-wait",
-        "20",
-        "--tries",
-        "4",
-    ];
+    let m = SalesMove::plan("faults", &[]).await;
+    let (s, plan, source, target) = (&m.s, &m.plan, &m.source, &m.target);
+    let env = m.env();
+    let mut args = m.run_args();
+    args.extend(["--retry-wait", "20", "--tries", "4"]);
 
     // A permission error on the source is not retried: the run stops before touching anything.
     source.faults().fail_next(1, 262);
-    let out = run(&s, &args, &env).await;
+    let out = run(s, &args, &env).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -458,7 +414,7 @@ async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
     // The cause gone, the same command goes on; a failover on the target (40613, twice) is
     // retried with backoff and the step succeeds on its third try.
     target.faults().fail_next(2, 40613);
-    let out = run(&s, &args, &env).await;
+    let out = run(s, &args, &env).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -469,62 +425,18 @@ async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
     assert_eq!(state(&status, "credential/source"), ("done".to_string(), 2));
     assert_eq!(state(&status, "credential/target"), ("done".to_string(), 3));
     assert_eq!(
-        sums(&target, "Sales", "Orders"),
-        sums(&source, "Sales", "Orders")
+        sums(target, "Sales", "Orders"),
+        sums(source, "Sales", "Orders")
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_long_backup_shows_how_far_it_is() {
-    let az = Azurite::start();
-    let token = az.create_container("progress").await;
     let mut slow = source_instance();
     // A slow backup device: the backup takes a few seconds.
     slow.backup_device_kb_per_s = Some(96);
-    let source = serve(slow, "127.0.0.1", 0).await;
-    let target = serve(target_instance(), "127.0.0.1", 0).await;
-    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
-    let inventory = s.home.path().join("inventory.json");
-    let plan = s.home.path().join("plan.json");
-    migration::discover(&s, &source, &inventory).await;
-    let target_addr = format!("127.0.0.1,{}", target.addr.port());
-    let container = az.container_url("progress");
-    let args = [
-        "migrate",
-        "plan",
-        "--inventory",
-        inventory.to_str().unwrap(),
-        "--databases",
-        "Sales",
-        "--target",
-        &target_addr,
-        "--container-url",
-        &container,
-        "--out",
-        plan.to_str().unwrap(),
-    ];
-    let out = run(&s, &args, &[]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let env = [
-        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
-        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
-        ("SQLMIG_SAS", token.expose()),
-    ];
-    let out = run(
-        &s,
-        &[
-            "migrate",
-            "run",
-            plan.to_str().unwrap(),
-            "--source-user",
-            "sa",
-            "--target-user",
-            "sa",
-            "--trust-server-certificate",
-        ],
-        &env,
-    )
-    .await;
+    let m = SalesMove::plan_from(slow, "progress", &[]).await;
+    let out = run(&m.s, &m.run_args(), &m.env()).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Not a terminal: a line per tenth reached, read from the server's sys.dm_exec_requests.
     let shown: Vec<u32> = stderr(&out)
@@ -646,59 +558,17 @@ fn step_state(journal: &Path, id: &str) -> String {
 async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_again() {
     use sqlmig::capabilities::blob::BlobContainer;
     use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
-    let az = Azurite::start();
-    let token = az.create_container("lost").await;
-    let source = serve(source_instance(), "127.0.0.1", 0).await;
-    let target = serve(target_instance(), "127.0.0.1", 0).await;
-    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
-    let inventory = s.home.path().join("inventory.json");
-    let plan = s.home.path().join("plan.json");
+    let m = SalesMove::plan("lost", &["--option", "blob_max_mb=10"]).await;
+    let (s, plan, source, target) = (&m.s, &m.plan, &m.source, &m.target);
     let journal = plan.with_extension("journal");
-    migration::discover(&s, &source, &inventory).await;
-    let target_addr = format!("127.0.0.1,{}", target.addr.port());
-    let container = az.container_url("lost");
-    let out = run(
-        &s,
-        &[
-            "migrate",
-            "plan",
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--databases",
-            "Sales",
-            "--target",
-            &target_addr,
-            "--container-url",
-            &container,
-            "--option",
-            "blob_max_mb=10",
-            "--out",
-            plan.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let env = [
-        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
-        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
-        ("SQLMIG_SAS", token.expose()),
-    ];
-    let args = [
-        "migrate",
-        "run",
-        plan.to_str().unwrap(),
-        "--source-user",
-        "sa",
-        "--target-user",
-        "sa",
-        "--trust-server-certificate",
-    ];
+    let env = m.env();
+    let args = m.run_args();
+    let (token, container) = (m.token.clone(), m.container.clone());
 
     // A step the plan does not have: refused before anything runs, the plan's steps listed.
     let mut bad = args.to_vec();
     bad.extend(["--redo", "Sales/bakup"]);
-    let out = run(&s, &bad, &env).await;
+    let out = run(s, &bad, &env).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("--redo Sales/bakup: the plan has no such step; its steps are credential/source, credential/target, Sales/backup"),
@@ -761,12 +631,94 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     // Following the advice: the backup is taken again, and the rest follows.
     let mut redo = args.to_vec();
     redo.extend(["--redo", "Sales/backup"]);
-    let out = run(&s, &redo, &env).await;
+    let out = run(s, &redo, &env).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
-        sums(&target, "Sales", "Orders"),
-        sums(&source, "Sales", "Orders")
+        sums(target, "Sales", "Orders"),
+        sums(source, "Sales", "Orders")
     );
     assert_eq!(step_state(&journal, "Sales/verify"), "done");
-    assert_eq!(restores(&target, "Sales"), "Integer(1)");
+    assert_eq!(restores(target, "Sales"), "Integer(1)");
+}
+
+/// Sales planned for an offline move from a sqlsim source to an MI-mode sqlsim through Azurite.
+struct SalesMove {
+    _az: Azurite,
+    token: sqlmig::secret::Secret,
+    container: String,
+    source: ServerHandle,
+    target: ServerHandle,
+    s: Sqlmig,
+    plan: std::path::PathBuf,
+}
+
+impl SalesMove {
+    /// Discovers the usual source and plans Sales into container `name`, with `extra` plan
+    /// arguments.
+    async fn plan(name: &str, extra: &[&str]) -> SalesMove {
+        SalesMove::plan_from(source_instance(), name, extra).await
+    }
+
+    /// The same from the source `instance`.
+    async fn plan_from(instance: Instance, name: &str, extra: &[&str]) -> SalesMove {
+        let az = Azurite::start();
+        let token = az.create_container(name).await;
+        let source = serve(instance, "127.0.0.1", 0).await;
+        let target = serve(target_instance(), "127.0.0.1", 0).await;
+        let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+        let inventory = s.home.path().join("inventory.json");
+        let plan = s.home.path().join("plan.json");
+        migration::discover(&s, &source, &inventory).await;
+        let target_addr = format!("127.0.0.1,{}", target.addr.port());
+        let container = az.container_url(name);
+        let mut args = vec![
+            "migrate",
+            "plan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--databases",
+            "Sales",
+            "--target",
+            &target_addr,
+            "--container-url",
+            &container,
+            "--out",
+            plan.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let out = run(&s, &args, &[]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        SalesMove {
+            _az: az,
+            token,
+            container,
+            source,
+            target,
+            s,
+            plan,
+        }
+    }
+
+    /// The passwords and the SAS, as `migrate run` reads them.
+    fn env(&self) -> [(&'static str, &str); 3] {
+        [
+            ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+            ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+            ("SQLMIG_SAS", self.token.expose()),
+        ]
+    }
+
+    /// `migrate run PLAN` as sa on both sides.
+    fn run_args(&self) -> Vec<&str> {
+        vec![
+            "migrate",
+            "run",
+            self.plan.to_str().unwrap(),
+            "--source-user",
+            "sa",
+            "--target-user",
+            "sa",
+            "--trust-server-certificate",
+        ]
+    }
 }

@@ -151,6 +151,18 @@ impl Online {
             .clone()
     }
 
+    /// Waits for a run to stop with replication failed (exit 3); returns why it failed.
+    async fn replication_stops(&self, run: tokio::process::Child) -> String {
+        let out = tokio::time::timeout(Duration::from_secs(60), run.wait_with_output())
+            .await
+            .expect("the run stops")
+            .unwrap();
+        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        let rep = self.step("Sales/replicate");
+        assert_eq!(rep["state"], "failed", "{rep}");
+        rep["error"].as_str().unwrap().to_string()
+    }
+
     /// Waits until replication runs and LRS restored `min` files.
     async fn wait_restored(&self, min: u64) {
         for _ in 0..600 {
@@ -336,14 +348,7 @@ async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went()
         &[],
     );
     assert!(r.error.is_none(), "{:?}", r.error);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the run stops")
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let rep = o.step("Sales/replicate");
-    assert_eq!(rep["state"], "failed", "{rep}");
-    let why = rep["error"].as_str().unwrap();
+    let why = o.replication_stops(child).await;
     assert!(
         why.contains("the log chain has a gap from LSN") && why.contains("Sales_log_nightly.trn"),
         "{why}"
@@ -387,14 +392,7 @@ async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
         let r = o.source.engine.execute(&mut s, &sql, &[]);
         assert!(r.error.is_none(), "{sql}: {:?}", r.error);
     }
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the run stops")
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    let rep = o.step("Sales/replicate");
-    assert_eq!(rep["state"], "failed", "{rep}");
-    let why = rep["error"].as_str().unwrap();
+    let why = o.replication_stops(child).await;
     assert!(
         why.contains(&format!("blob {folder}/zz_Other_log.trn"))
             && why.contains("holds a backup of Other")

@@ -5,7 +5,7 @@
 //! crossing the wire (the bytes the servers sent are counted).
 
 use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
-use sqlmig_tests::estate::{SA_PASSWORD, serve};
+use sqlmig_tests::estate::{SA_PASSWORD, million_rows, serve};
 use sqlmig_tests::migration::run;
 use sqlsim::instance::{DatabaseSpec, DatabaseUser, Instance, Platform};
 use sqlsim::server::ServerHandle;
@@ -55,6 +55,11 @@ async fn pair(source_setup: Vec<String>, target_setup: Vec<String>) -> Pair {
 
 impl Pair {
     async fn validate(&self, extra: &[&str]) -> std::process::Output {
+        self.validate_with(extra, SA_PASSWORD).await
+    }
+
+    /// `sqlmig validate` as sa on both sides, the source's password as given.
+    async fn validate_with(&self, extra: &[&str], source_password: &str) -> std::process::Output {
         let source = format!("127.0.0.1,{}", self.source.addr.port());
         let target = format!("127.0.0.1,{}", self.target.addr.port());
         let mut args = vec![
@@ -74,7 +79,7 @@ impl Pair {
             &self.s,
             &args,
             &[
-                ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+                ("SQLMIG_SOURCE_PASSWORD", source_password),
                 ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
             ],
         )
@@ -359,28 +364,11 @@ async fn case_nulls_unicode_floats_binary_and_max_types_compare_exactly() {
     );
 }
 
-/// A 1,000,000-row table, written in one statement (digits cross-joined).
-fn big() -> Vec<String> {
-    let digits = (0..10)
-        .map(|d| format!("SELECT {d} AS v"))
-        .collect::<Vec<_>>()
-        .join(" UNION ALL ");
-    vec![
-        "CREATE TABLE dbo.Big (id INT PRIMARY KEY, name NVARCHAR(40) NOT NULL, amount DECIMAL(12,2) NOT NULL)".into(),
-        format!(
-            "WITH d AS ({digits}) INSERT INTO dbo.Big (id, name, amount) \
-             SELECT n, N'row ' + CONVERT(NVARCHAR(10), n), n * 1.25 FROM ( \
-             SELECT a.v + 10 * b.v + 100 * c.v + 1000 * e.v + 10000 * f.v + 100000 * g.v + 1 AS n \
-             FROM d AS a CROSS JOIN d AS b CROSS JOIN d AS c CROSS JOIN d AS e CROSS JOIN d AS f CROSS JOIN d AS g) AS x"
-        ),
-    ]
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_changed_row_of_a_million_is_found_without_moving_the_table() {
-    let mut target = big();
+    let mut target = million_rows("Big");
     target.push("UPDATE dbo.Big SET amount = 0.01 WHERE id = 654321".into());
-    let p = pair(big(), target).await;
+    let p = pair(million_rows("Big"), target).await;
     let sent = || p.source.bytes_sent() + p.target.bytes_sent();
     let before = sent();
     let (code, r) = p.report(&["--tables", "dbo.Big"]).await;
@@ -463,28 +451,7 @@ async fn bad_names_budgets_and_a_wrong_password_are_reported_as_such() {
     );
 
     // A wrong password: the server's refusal, named, exit 3; the password appears nowhere.
-    let source = format!("127.0.0.1,{}", p.source.addr.port());
-    let target = format!("127.0.0.1,{}", p.target.addr.port());
-    let out = run(
-        &p.s,
-        &[
-            "validate",
-            "--source",
-            &source,
-            "--target",
-            &target,
-            "--source-user",
-            "sa",
-            "--target-user",
-            "sa",
-            "--trust-server-certificate",
-        ],
-        &[
-            ("SQLMIG_SOURCE_PASSWORD", "Wrong-Passw0rd-123"),
-            ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
-        ],
-    )
-    .await;
+    let out = p.validate_with(&[], "Wrong-Passw0rd-123").await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("18456"), "{}", stderr(&out));
     assert!(

@@ -13,6 +13,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlmig_inventory::migration::{CONTAINER, PLAN, Plan, SOURCE, Side, Storage, TARGET};
 
+use super::connect::{Login, TlsArgs, source_and_target};
 use super::output::{Table, write_json, write_text};
 use super::{Context, Failure, OutputFormat};
 use crate::capabilities::state::SqliteStateStore;
@@ -29,11 +30,10 @@ use crate::migrate::upload::UploadOptions;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
 use crate::runtime::{LoadedPlugin, Runtime};
-use crate::secret::Secret;
 use crate::sizing::forecast::Assumptions;
 use crate::sizing::limits::{Tier, log_rate_mb_s};
 use crate::sizing::perf_file::PerfFile;
-use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
+use crate::sqlserver::ServerName;
 use crate::storage::azure_blob::{AzureBlobBackend, AzureContainer, ContainerAccess};
 
 #[derive(Debug, Subcommand)]
@@ -156,12 +156,8 @@ pub struct RunArgs {
     /// A TOML file with source_password, target_password and sas (owner-readable only).
     #[arg(long, value_name = "FILE")]
     pub secrets: Option<PathBuf>,
-    /// How connections are encrypted.
-    #[arg(long, value_enum, default_value_t = Encrypt::Strict)]
-    pub encrypt: Encrypt,
-    /// Accept servers' self-signed certificates.
-    #[arg(long)]
-    pub trust_server_certificate: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// The journal (plan.journal beside the plan unless given).
     #[arg(long)]
     pub journal: Option<PathBuf>,
@@ -367,26 +363,20 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         secret(SecretFor::Target, target_user, secrets).map_err(Failure::bad_input)?;
     let sas =
         secret(SecretFor::Sas, "the container's SAS token", secrets).map_err(Failure::bad_input)?;
-    let endpoint =
-        |server: &str, user: &str, password: &Secret, which: &str| -> Result<Endpoint, Failure> {
-            let name = ServerName::parse(server)
-                .map_err(|e| Failure::bad_input(format!("{}: {which} {e}", args.plan.display())))?;
-            let mut e = Endpoint::new(name, user, password.clone());
-            e.encrypt = args.encrypt;
-            e.trust_server_certificate = args.trust_server_certificate;
-            e.connect_timeout = Duration::from_secs(30);
-            Ok(e)
-        };
-    let sql = Arc::new(TdsBackend::new(BTreeMap::from([
-        (
-            SOURCE.to_string(),
-            endpoint(&plan.source.server, source_user, &source_password, "source")?,
-        ),
-        (
-            TARGET.to_string(),
-            endpoint(&plan.target.server, target_user, &target_password, "target")?,
-        ),
-    ])));
+    let sql = Arc::new(source_and_target(
+        Login {
+            server: &plan.source.server,
+            user: source_user,
+            password: source_password.clone(),
+        },
+        Login {
+            server: &plan.target.server,
+            user: target_user,
+            password: target_password.clone(),
+        },
+        &args.tls,
+        &args.plan.display().to_string(),
+    )?);
     let access = ContainerAccess {
         url: plan.storage.container_url.clone(),
         sas: sas.clone(),

@@ -11,6 +11,24 @@ pub fn write_json(value: &serde_json::Value, out: Option<&Path>) -> Result<(), F
     write_text(&text, out)
 }
 
+/// Writes a report as `--output` asks: its JSON (to `--out` or stdout), its HTML page (likewise),
+/// or its console text on stdout.
+pub fn write_report<T: serde::Serialize>(
+    ctx: &super::Context,
+    report: &T,
+    html: impl FnOnce() -> String,
+    console: impl FnOnce() -> String,
+) -> Result<(), Failure> {
+    match ctx.output {
+        super::OutputFormat::Json => write_json(
+            &serde_json::to_value(report).expect("a report serializes"),
+            ctx.out.as_deref(),
+        ),
+        super::OutputFormat::Html => write_text(&html(), ctx.out.as_deref()),
+        _ => write_text(&console(), None),
+    }
+}
+
 /// Writes `text` to `out` or stdout; a file is written whole or not at all.
 pub fn write_text(text: &str, out: Option<&Path>) -> Result<(), Failure> {
     match out {

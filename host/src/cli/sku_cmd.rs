@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::output::{Table, write_json, write_text};
-use super::{Context, Failure, OutputFormat};
+use super::output::{Table, write_report};
+use super::{Context, Failure};
 use crate::sizing::forecast::{Assumptions, Moving, forecast};
 use crate::sizing::html;
 use crate::sizing::limits::{self, Hardware};
@@ -206,14 +206,7 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
         limits_taken: limits::TAKEN,
         instances,
     };
-    match ctx.output {
-        OutputFormat::Json => write_json(
-            &serde_json::to_value(&report).expect("the report serializes"),
-            ctx.out.as_deref(),
-        )?,
-        OutputFormat::Html => write_text(&html::render(&report), ctx.out.as_deref())?,
-        _ => write_text(&table(&report), None)?,
-    }
+    write_report(ctx, &report, || html::render(&report), || table(&report))?;
     Ok(ExitCode::from(if all_fit { 0 } else { 1 }))
 }
 

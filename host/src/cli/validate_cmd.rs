@@ -2,7 +2,6 @@
 //! data by checksums the servers compute (ranges that differ split until the rows are named),
 //! and optionally a workload's timings on both.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,14 +12,14 @@ use clap::{Args, ValueEnum};
 use sqlmig_inventory::migration::{SOURCE, TARGET};
 use sqlmig_inventory::validation::{DataOptions, Hash, Mode};
 
-use super::output::{write_json, write_text};
-use super::{Context, Failure, OutputFormat};
+use super::connect::{Login, TlsArgs, source_and_target};
+use super::output::write_report;
+use super::{Context, Failure};
 use crate::capabilities::{CapabilitySet, Services};
 use crate::credentials::{SecretFor, secret};
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
 use crate::runtime::Runtime;
-use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
 use crate::validate::{self, Options, ValidateError, html, workload};
 
 /// Prove migrated databases equal to their sources.
@@ -95,12 +94,8 @@ pub struct ValidateArgs {
     /// A TOML file with source_password and target_password (owner-readable only).
     #[arg(long, value_name = "FILE")]
     pub secrets: Option<PathBuf>,
-    /// How connections are encrypted.
-    #[arg(long, value_enum, default_value_t = Encrypt::Strict)]
-    pub encrypt: Encrypt,
-    /// Accept servers' self-signed certificates.
-    #[arg(long)]
-    pub trust_server_certificate: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 /// How data is compared.
@@ -171,25 +166,20 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure>
         secret(SecretFor::Source, &args.source_user, secrets).map_err(Failure::bad_input)?;
     let target_password =
         secret(SecretFor::Target, &args.target_user, secrets).map_err(Failure::bad_input)?;
-    let endpoint = |server: &str, user: &str, password, which: &str| -> Result<Endpoint, Failure> {
-        let name = ServerName::parse(server)
-            .map_err(|e| Failure::bad_input(format!("--{which} {server}: {e}")))?;
-        let mut e = Endpoint::new(name, user, password);
-        e.encrypt = args.encrypt;
-        e.trust_server_certificate = args.trust_server_certificate;
-        e.connect_timeout = Duration::from_secs(30);
-        Ok(e)
-    };
-    let sql = Arc::new(TdsBackend::new(BTreeMap::from([
-        (
-            SOURCE.to_string(),
-            endpoint(&args.source, &args.source_user, source_password, "source")?,
-        ),
-        (
-            TARGET.to_string(),
-            endpoint(&args.target, &args.target_user, target_password, "target")?,
-        ),
-    ])));
+    let sql = Arc::new(source_and_target(
+        Login {
+            server: &args.source,
+            user: &args.source_user,
+            password: source_password,
+        },
+        Login {
+            server: &args.target,
+            user: &args.target_user,
+            password: target_password,
+        },
+        &args.tls,
+        "the command line",
+    )?);
     let config = ctx.config()?;
     let store = PluginStore::new(ctx.paths.plugins_dir());
     let plugin = store.find(&args.plugin).map_err(|e| {
@@ -247,14 +237,7 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure>
             ValidateError::BadInput(m) => Failure::bad_input(m),
             ValidateError::Failed(m) => Failure::io(m),
         })?;
-    match ctx.output {
-        OutputFormat::Json => write_json(
-            &serde_json::to_value(&report).expect("the report serializes"),
-            ctx.out.as_deref(),
-        )?,
-        OutputFormat::Html => write_text(&html::render(&report), ctx.out.as_deref())?,
-        _ => write_text(&report.console(), None)?,
-    }
+    write_report(ctx, &report, || html::render(&report), || report.console())?;
     // A file was written for scripts or people: the verdict still goes to the terminal.
     if ctx.out.is_some() && !ctx.quiet {
         eprintln!(

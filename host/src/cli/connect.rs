@@ -1,0 +1,53 @@
+//! How the commands that talk to a source and a target reach them: the TLS flags they share and
+//! the TDS backend serving the `source` and `target` endpoints.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clap::Args;
+use sqlmig_inventory::migration::{SOURCE, TARGET};
+
+use super::Failure;
+use crate::secret::Secret;
+use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
+
+/// How connections are encrypted.
+#[derive(Clone, Debug, Args)]
+pub struct TlsArgs {
+    /// How connections are encrypted.
+    #[arg(long, value_enum, default_value_t = Encrypt::Strict)]
+    pub encrypt: Encrypt,
+    /// Accept servers' self-signed certificates.
+    #[arg(long)]
+    pub trust_server_certificate: bool,
+}
+
+/// One side: the server as written, the login and its password.
+pub struct Login<'a> {
+    pub server: &'a str,
+    pub user: &'a str,
+    pub password: Secret,
+}
+
+/// A TDS backend serving `source` and `target`; a malformed server name is bad input naming
+/// `origin` (the flag or file it came from) and the side.
+pub fn source_and_target(
+    source: Login,
+    target: Login,
+    tls: &TlsArgs,
+    origin: &str,
+) -> Result<TdsBackend, Failure> {
+    let endpoint = |login: Login, side: &str| -> Result<Endpoint, Failure> {
+        let name = ServerName::parse(login.server)
+            .map_err(|e| Failure::bad_input(format!("{origin}: {side} {e}")))?;
+        let mut e = Endpoint::new(name, login.user, login.password);
+        e.encrypt = tls.encrypt;
+        e.trust_server_certificate = tls.trust_server_certificate;
+        e.connect_timeout = Duration::from_secs(30);
+        Ok(e)
+    };
+    Ok(TdsBackend::new(BTreeMap::from([
+        (SOURCE.to_string(), endpoint(source, "source")?),
+        (TARGET.to_string(), endpoint(target, "target")?),
+    ])))
+}
