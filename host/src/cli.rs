@@ -105,6 +105,19 @@ pub enum Command {
     #[command(subcommand)]
     Migrate(migrate_cmd::MigrateCommand),
     /// Prove migrated databases equal to their sources: schema, data, performance.
+    ///
+    /// Compares each database's schema object by object (tables, columns, keys, indexes,
+    /// constraints, modules, users, permissions, compatibility level), then each table's data:
+    /// both servers count and checksum key ranges, ranges that differ are split until small, and
+    /// their rows are compared to name the keys missing, extra or changed, without moving the
+    /// table. With --workload, times each query on both servers and flags the slower ones.
+    ///
+    /// Exit code 0 when everything compared is equal, 1 when something differs (or was not
+    /// compared within the budgets), 2 for bad input, 3 when a server or the plugin failed.
+    ///
+    ///   sqlmig validate --source sql01 --target mi01.abc.database.windows.net
+    ///       --source-user migrator --target-user migrator --databases Sales -o html --out validation.html
+    #[command(verbatim_doc_comment)]
     Validate(validate_cmd::ValidateArgs),
 }
 

@@ -22,19 +22,7 @@ use crate::plugins::store::PluginStore;
 use crate::runtime::Runtime;
 use crate::validate::{self, Options, ValidateError, html, workload};
 
-/// Prove migrated databases equal to their sources.
-///
-/// Compares each database's schema object by object (tables, columns, keys, indexes,
-/// constraints, modules, users, permissions, compatibility level), then each table's data: both
-/// servers count and checksum key ranges, ranges that differ are split until small, and their
-/// rows are compared to name the keys missing, extra or changed — without moving the table.
-/// With --workload, times each query on both servers and flags the ones slower on the target.
-///
-/// Exit code 0 when everything compared is equal, 1 when something differs (or was not
-/// compared within the budgets), 2 for bad input, 3 when a server or the plugin failed.
-///
-///   sqlmig validate --source sql01 --target mi01.abc.database.windows.net \
-///       --source-user migrator --target-user migrator --databases Sales -o html --out validation.html
+/// The options of `sqlmig validate` (its help text is on `Command::Validate`).
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The source server: HOST[\INSTANCE][,PORT].
