@@ -630,9 +630,11 @@ fn checksum_term(name: &str, type_text: &str, types_differ: bool, hash: Hash) ->
     }
 }
 
-/// Strings longer than BINARY_CHECKSUM reads, and the types it ignores.
+/// Strings longer than BINARY_CHECKSUM reads, and the types it ignores (text, ntext, image,
+/// and the CLR spatial types).
 fn needs_binary(ty: &str) -> bool {
-    if matches!(ty, "text" | "ntext" | "image") {
+    // BINARY_CHECKSUM ignores these (noncomparable, or CLR types); as varbinary they count.
+    if matches!(ty, "text" | "ntext" | "image" | "geography" | "geometry") {
         return true;
     }
     let Some((base, rest)) = ty.split_once('(') else {
@@ -750,6 +752,10 @@ mod tests {
             "CAST(CAST([x] AS nvarchar(max)) AS varbinary(max))"
         );
         assert_eq!(checksum_term("f", "float", false, Hash::Checksum), "[f]");
+        assert_eq!(
+            checksum_term("g", "geography", false, Hash::Checksum),
+            "CAST([g] AS varbinary(max))"
+        );
         assert_eq!(
             checksum_term("f", "int", true, Hash::Checksum),
             "CAST(CAST([f] AS nvarchar(max)) AS varbinary(max))"
