@@ -4,7 +4,10 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::inventory::migration::{STEP_REQUEST, STEP_RESULT, StepRequest, StepResult};
+use crate::inventory::migration::{
+    PLAN_REQUEST, Plan, PlanRequest, STEP_REQUEST, STEP_RESULT, Step, StepRequest, StepResult,
+    Watch,
+};
 use crate::{Error, invalid_input, parse_document};
 
 /// Options a plan request carries.
@@ -48,6 +51,40 @@ pub fn flag(options: &Options, key: &str, default: bool) -> Result<bool, Error> 
 /// A text option.
 pub fn text<'a>(options: &'a Options, key: &str) -> Option<&'a str> {
     options.get(key).and_then(Value::as_str)
+}
+
+/// Answers a `plan` hook: reads the request, plans it with `plan`, writes the plan document.
+pub fn answer_plan(
+    request: &str,
+    plan: impl FnOnce(&PlanRequest) -> Result<Plan, Error>,
+) -> Result<String, Error> {
+    let req: PlanRequest = parse_document(request, "plan request")?;
+    if req.schema != PLAN_REQUEST {
+        return Err(invalid_input(format!(
+            "plan request schema {:?}; this plugin reads {PLAN_REQUEST:?}",
+            req.schema
+        )));
+    }
+    Ok(serde_json::to_string(&plan(&req)?).expect("a plan serializes"))
+}
+
+/// Marks the steps of `kind` as watched by the host, which shows the server's
+/// `percent_complete` of `command` (`BACKUP%`, `RESTORE%`) on `endpoint` for the database named
+/// by the step's argument `database_arg` while the step runs.
+pub fn watch_steps(
+    steps: &mut [Step],
+    kind: &str,
+    endpoint: &str,
+    command: &str,
+    database_arg: &str,
+) {
+    for step in steps.iter_mut().filter(|s| s.kind == kind) {
+        step.watch = step.args[database_arg].as_str().map(|d| Watch {
+            endpoint: endpoint.into(),
+            command: command.into(),
+            database: d.into(),
+        });
+    }
 }
 
 /// Reads a `run-step` request.

@@ -3,11 +3,11 @@
 
 use serde_json::json;
 use sqlmig_plugin_sdk::inventory::migration::{
-    PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step, Watch,
+    PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
 };
-use sqlmig_plugin_sdk::{Error, invalid_input, parse_document};
+use sqlmig_plugin_sdk::{Error, invalid_input};
 
-use sqlmig_plugin_sdk::method::{check_known, flag, number};
+use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, watch_steps};
 use sqlmig_plugin_sdk::tsql::{blob_folder as folder, literal, quote_name};
 
 /// The largest blob a stripe should be (MB): Azure's block blob with SQL Server's default
@@ -23,14 +23,7 @@ pub fn backs_up_to_url(version: (u32, u32, u32)) -> bool {
 
 /// Plans a request.
 pub fn run(request: &str) -> Result<String, Error> {
-    let req: PlanRequest = parse_document(request, "plan request")?;
-    if req.schema != PLAN_REQUEST {
-        return Err(invalid_input(format!(
-            "plan request schema {:?}; this plugin reads {PLAN_REQUEST:?}",
-            req.schema
-        )));
-    }
-    Ok(serde_json::to_string(&plan(&req)?).expect("a plan serializes"))
+    answer_plan(request, plan)
 }
 
 /// The plan for `req`.
@@ -215,18 +208,8 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         });
     }
     // The host shows the server's progress of backups and restores while they run.
-    for step in &mut steps {
-        let (endpoint, command, db) = match step.kind.as_str() {
-            "backup" => ("source", "BACKUP%", step.args["database"].clone()),
-            "restore" => ("target", "RESTORE%", step.args["target_name"].clone()),
-            _ => continue,
-        };
-        step.watch = db.as_str().map(|d| Watch {
-            endpoint: endpoint.into(),
-            command: command.into(),
-            database: d.into(),
-        });
-    }
+    watch_steps(&mut steps, "backup", "source", "BACKUP%", "database");
+    watch_steps(&mut steps, "restore", "target", "RESTORE%", "target_name");
     Ok(Plan {
         schema: PLAN.into(),
         method: "method-backup-restore".into(),
@@ -261,6 +244,7 @@ fn credential_step(endpoint: &str, container: &str) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlmig_plugin_sdk::inventory::migration::PLAN_REQUEST;
     use sqlmig_plugin_sdk::inventory::migration::{DatabaseToMove, Side, Storage};
 
     fn request(version: &str, sizes: &[(&str, f64)]) -> PlanRequest {

@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::inventory::migration::{
-    PLAN, PLAN_REQUEST, Plan, PlanRequest, PlannedDatabase, Runner, Step, Watch,
+    PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
 };
-use sqlmig_plugin_sdk::method::{check_known, flag, number, text};
+use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, watch_steps};
 use sqlmig_plugin_sdk::tsql::{blob_folder, literal, quote_name};
-use sqlmig_plugin_sdk::{Error, invalid_input, parse_document};
+use sqlmig_plugin_sdk::{Error, invalid_input};
 
 const DEFAULT_BLOB_MAX_MB: f64 = 195.0 * 1024.0;
 const OPTIONS: [&str; 7] = [
@@ -22,14 +22,7 @@ const OPTIONS: [&str; 7] = [
 
 /// Plans a request.
 pub fn run(request: &str) -> Result<String, Error> {
-    let req: PlanRequest = parse_document(request, "plan request")?;
-    if req.schema != PLAN_REQUEST {
-        return Err(invalid_input(format!(
-            "plan request schema {:?}; this plugin reads {PLAN_REQUEST:?}",
-            req.schema
-        )));
-    }
-    Ok(serde_json::to_string(&plan(&req)?).expect("a plan serializes"))
+    answer_plan(request, plan)
 }
 
 /// The plan for `req`.
@@ -212,18 +205,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         });
     }
     // The host shows the server's progress of backups and restores while they run.
-    for step in &mut steps {
-        let (endpoint, command, db) = match step.kind.as_str() {
-            "backup-full" => ("source", "BACKUP%", step.args["database"].clone()),
-            "restore" => ("target", "RESTORE%", step.args["target_name"].clone()),
-            _ => continue,
-        };
-        step.watch = db.as_str().map(|d| Watch {
-            endpoint: endpoint.into(),
-            command: command.into(),
-            database: d.into(),
-        });
-    }
+    watch_steps(&mut steps, "backup-full", "source", "BACKUP%", "database");
     Ok(Plan {
         schema: PLAN.into(),
         method: "method-log-replay".into(),
@@ -256,6 +238,7 @@ fn encode(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlmig_plugin_sdk::inventory::migration::PLAN_REQUEST;
     use sqlmig_plugin_sdk::inventory::migration::{DatabaseToMove, Side, Storage};
 
     fn request(recovery: &str) -> PlanRequest {
