@@ -75,7 +75,7 @@ pub async fn validate(
     let Answer::Databases { source, target } = ask(plugin, services, Action::Databases).await?
     else {
         return Err(ValidateError::Failed(format!(
-            "{}: answered something else than the databases",
+            "{}: answered something other than the databases",
             plugin.label
         )));
     };
@@ -147,7 +147,7 @@ pub async fn validate(
         .await?
         else {
             return Err(ValidateError::Failed(format!(
-                "{}: answered something else than a schema comparison",
+                "{}: answered something other than a schema comparison",
                 plugin.label
             )));
         };
@@ -319,7 +319,7 @@ async fn compare_table(
         Ok(_) => TableReport {
             failed: true,
             ..not_compared(&format!(
-                "{}: answered something else than a table comparison",
+                "{}: answered something other than a table comparison",
                 plugin.label
             ))
         },
