@@ -72,6 +72,7 @@ pub mod bindings {
     });
 }
 
+pub mod aws_sigv4;
 pub mod backups;
 pub mod errors;
 pub mod log;

@@ -142,6 +142,7 @@ serde_json = "1"
 sqlmig-inventory = { path = "../inventory" }
 sqlmig-backup-format = { path = "../backup-format" }
 serde_path_to_error = "0.1"
+sha2 = "0.10"
 "#;
 
 const BACKUP_FORMAT_CARGO: &str = r#"[package]
