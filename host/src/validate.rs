@@ -336,20 +336,17 @@ async fn compare_table(
 }
 
 fn summary_line(label: &str, c: &TableComparison) -> String {
-    let verdict = if c.equal {
-        "equal".to_string()
-    } else if let Some(why) = &c.incomplete {
-        format!("incomplete: {why}")
-    } else {
-        format!("{} differing row(s)", c.differences.len())
-    };
     format!(
-        "{label}: {verdict} ({} / {} rows, {} queries, {} read)",
+        "{label}: {} ({} / {} rows, {} queries, {} read)",
+        report::Verdict::of(c).words(),
         c.rows_source,
         c.rows_target,
         c.queries,
         report::bytes(c.bytes_read)
-    )
+    ) + &c
+        .incomplete
+        .as_ref()
+        .map_or(String::new(), |why| format!(" — stopped: {why}"))
 }
 
 /// Calls the plugin's `validate` hook.

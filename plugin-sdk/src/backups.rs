@@ -23,8 +23,6 @@ pub struct BlobReader<'a> {
     window: Vec<u8>,
     /// The capability's error behind the last failed read (kept so a transient one stays so).
     failure: Option<Error>,
-    /// Range requests made.
-    pub requests: u32,
 }
 
 impl<'a> BlobReader<'a> {
@@ -37,7 +35,6 @@ impl<'a> BlobReader<'a> {
             window_at: 0,
             window: Vec::new(),
             failure: None,
-            requests: 0,
         }
     }
 }
@@ -56,7 +53,6 @@ impl ReadAt for BlobReader<'_> {
         let cached = offset >= self.window_at && end <= self.window_at + self.window.len() as u64;
         if !cached {
             let len = want.max(WINDOW).min(self.size - offset);
-            self.requests += 1;
             match self.container.read_range(&self.name, offset, len) {
                 Ok(bytes) => {
                     self.window_at = offset;

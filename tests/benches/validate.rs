@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use sqlmig_tests::cli::{Sqlmig, stderr};
+use sqlmig_tests::cli::{Sqlmig, assert_code};
 use sqlmig_tests::estate::{SA_PASSWORD, million_rows, serve};
 use sqlmig_tests::migration::run;
 use sqlsim::engine::Session;
@@ -85,7 +85,7 @@ async fn measure(
         )
         .await;
         times.push(started.elapsed().as_secs_f64());
-        assert_eq!(out.status.code(), Some(expect_code), "{}", stderr(&out));
+        assert_code(&out, expect_code);
         sent = source.bytes_sent() + target.bytes_sent() - before;
         let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         queries = report["databases"][0]["tables"][0]["queries"]

@@ -34,3 +34,33 @@ pub async fn discover(s: &Sqlmig, source: &ServerHandle, inventory: &Path) {
     let out = run(s, &args, &[("SQLMIG_PASSWORD", SA_PASSWORD)]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// Events of kind `event` (`begin`, `round`, …) for step `step` (every step when `None`) in the
+/// journal of a `migrate run`, read while it may still be running (0 before the journal exists).
+pub fn journal_events(journal: &Path, step: Option<&str>, event: &str) -> u32 {
+    let Some(c) = read_only(journal) else {
+        return 0;
+    };
+    c.query_row(
+        "SELECT COUNT(*) FROM events WHERE (?1 IS NULL OR step = ?1) AND event = ?2",
+        rusqlite::params![step, event],
+        |r| r.get(0),
+    )
+    .unwrap_or(0)
+}
+
+/// The state of step `step` in the journal of a `migrate run` (`pending` before it exists).
+pub fn journal_state(journal: &Path, step: &str) -> String {
+    read_only(journal)
+        .and_then(|c| {
+            c.query_row("SELECT state FROM steps WHERE id = ?1", [step], |r| {
+                r.get(0)
+            })
+            .ok()
+        })
+        .unwrap_or_else(|| "pending".into())
+}
+
+fn read_only(journal: &Path) -> Option<rusqlite::Connection> {
+    rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()
+}

@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use sqlmig_tests::azurite::Azurite;
-use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
+use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
-use sqlmig_tests::migration::{self, run};
+use sqlmig_tests::migration::{self, journal_events, journal_state, run};
 use sqlsim::engine::{Outcome, Session};
 use sqlsim::instance::{DatabaseFile, DatabaseSpec, Instance, Platform};
 use sqlsim::server::ServerHandle;
@@ -130,7 +130,7 @@ async fn offline_migration_of_three_databases_lands_every_row() {
         &[],
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     let shown = stderr(&out);
     assert!(
         shown.contains("Big: 514 MB, 3 stripe(s), backup to url"),
@@ -154,7 +154,7 @@ async fn offline_migration_of_three_databases_lands_every_row() {
         &[],
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     let preview = stdout(&out);
     assert!(
         preview.contains("RESTORE DATABASE [O'Brien]]x] FROM URL = N'"),
@@ -179,13 +179,7 @@ async fn offline_migration_of_three_databases_lands_every_row() {
         "--trust-server-certificate",
     ];
     let out = run(&s, &migrate, &env).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_code(&out, 0);
     for (db, table) in [("Sales", "Orders"), ("Big", "Events"), (ODD, "T")] {
         assert_eq!(sums(&target, db, table), sums(&source, db, table), "{db}");
     }
@@ -201,7 +195,7 @@ async fn offline_migration_of_three_databases_lands_every_row() {
 
     // A second run finds everything done and runs nothing again.
     let out = run(&s, &migrate, &env).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     assert!(
         stderr(&out).contains("0 step(s) run, 11 done earlier"),
         "{}",
@@ -213,21 +207,6 @@ async fn offline_migration_of_three_databases_lands_every_row() {
     assert!(!file_text(&plan).contains(&sig));
     assert!(!file_text(&dir.join("plan.journal")).contains(&sig));
     assert!(!stderr(&out).contains(&sig) && !stdout(&out).contains(&sig));
-}
-
-/// Steps begun so far, read from the journal of a running `migrate run` (0 before it exists).
-fn begun(journal: &Path) -> u32 {
-    let Ok(c) =
-        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return 0;
-    };
-    c.query_row(
-        "SELECT COUNT(*) FROM events WHERE event = 'begin'",
-        [],
-        |r| r.get(0),
-    )
-    .unwrap_or(0)
 }
 
 /// Restores recorded on the target for `db` (the restore ran that many times).
@@ -290,7 +269,7 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
             &[],
         )
         .await;
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_code(&out, 0);
         let args = [
             "migrate",
             "run",
@@ -313,7 +292,7 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
             if child.try_wait().unwrap().is_some() {
                 break;
             }
-            if begun(&journal) >= kill_at {
+            if journal_events(&journal, None, "begin") >= kill_at {
                 break;
             }
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
@@ -383,7 +362,7 @@ async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
     // A permission error on the source is not retried: the run stops before touching anything.
     source.faults().fail_next(1, 262);
     let out = run(s, &args, &env).await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_code(&out, 3);
     let err = stderr(&out);
     assert!(
         err.contains("credential/source: FAILED") && err.contains("262"),
@@ -415,7 +394,7 @@ async fn a_permanent_error_stops_the_run_and_transient_ones_are_retried() {
     // retried with backoff and the step succeeds on its third try.
     target.faults().fail_next(2, 40613);
     let out = run(s, &args, &env).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     let err = stderr(&out);
     assert!(
         err.contains("credential/target: SQL Server error 40613") && err.contains("retrying in"),
@@ -437,7 +416,7 @@ async fn a_long_backup_shows_how_far_it_is() {
     slow.backup_device_kb_per_s = Some(96);
     let m = SalesMove::plan_from(slow, "progress", &[]).await;
     let out = run(&m.s, &m.run_args(), &m.env()).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     // Not a terminal: a line per tenth reached, read from the server's sys.dm_exec_requests.
     let shown: Vec<u32> = stderr(&out)
         .lines()
@@ -502,7 +481,7 @@ async fn a_source_older_than_2012_sp1_cu2_backs_up_to_its_folder_and_the_host_up
         &[],
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     assert!(
         stderr(&out).contains("Big: 514 MB, 3 stripe(s), backup to disk"),
         "{}",
@@ -528,7 +507,7 @@ async fn a_source_older_than_2012_sp1_cu2_backs_up_to_its_folder_and_the_host_up
         &env,
     )
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     assert!(
         stderr(&out).contains("Big/upload: uploaded 3 file(s)"),
         "{}",
@@ -541,17 +520,6 @@ async fn a_source_older_than_2012_sp1_cu2_backs_up_to_its_folder_and_the_host_up
     // The three stripes were written to the share, and uploaded from it.
     let files = std::fs::read_dir(share.path()).unwrap().count();
     assert_eq!(files, 3);
-}
-
-/// The state of step `id` in the journal of a running `migrate run` (`pending` before it exists).
-fn step_state(journal: &Path, id: &str) -> String {
-    let Ok(c) =
-        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return "pending".into();
-    };
-    c.query_row("SELECT state FROM steps WHERE id = ?1", [id], |r| r.get(0))
-        .unwrap_or_else(|_| "pending".into())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -569,7 +537,7 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     let mut bad = args.to_vec();
     bad.extend(["--redo", "Sales/bakup"]);
     let out = run(s, &bad, &env).await;
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_code(&out, 2);
     assert!(
         stderr(&out).contains("--redo Sales/bakup: the plan has no such step; its steps are credential/source, credential/target, Sales/backup"),
         "{}",
@@ -594,7 +562,7 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     })
     .unwrap();
     let mut waited = 0;
-    while step_state(&journal, "credential/target") != "done" {
+    while journal_state(&journal, "credential/target") != "done" {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         waited += 1;
         assert!(waited < 6000, "the credentials were not created");
@@ -602,7 +570,7 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     target
         .faults()
         .delay_responses(Some(std::time::Duration::from_secs(3)));
-    while step_state(&journal, "Sales/backup") != "done" {
+    while journal_state(&journal, "Sales/backup") != "done" {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         waited += 1;
         assert!(waited < 6000, "the backup did not finish");
@@ -618,7 +586,7 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     blobs.delete(&lost).await.unwrap();
     target.faults().delay_responses(None);
     let out = child.wait_with_output().await.unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_code(&out, 3);
     let err = stderr(&out);
     assert!(
         err.contains("Sales/restore: FAILED")
@@ -632,12 +600,12 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     let mut redo = args.to_vec();
     redo.extend(["--redo", "Sales/backup"]);
     let out = run(s, &redo, &env).await;
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     assert_eq!(
         sums(target, "Sales", "Orders"),
         sums(source, "Sales", "Orders")
     );
-    assert_eq!(step_state(&journal, "Sales/verify"), "done");
+    assert_eq!(journal_state(&journal, "Sales/verify"), "done");
     assert_eq!(restores(target, "Sales"), "Integer(1)");
 }
 
@@ -687,7 +655,7 @@ impl SalesMove {
         ];
         args.extend(extra);
         let out = run(&s, &args, &[]).await;
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_code(&out, 0);
         SalesMove {
             _az: az,
             token,

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use sqlmig::secret::Secret;
 use sqlmig_tests::azurite::Azurite;
-use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
+use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
-use sqlmig_tests::migration;
+use sqlmig_tests::migration::{self, journal_events};
 use sqlsim::engine::{Outcome, Session};
 use sqlsim::instance::{DatabaseSpec, Instance, Platform};
 use sqlsim::lrs::LrsHandle;
@@ -99,7 +99,7 @@ async fn online(container: &str, options: &[&str]) -> Online {
         args.extend(["--option", o]);
     }
     let out = s.run(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     Online {
         _az: az,
         token,
@@ -151,13 +151,43 @@ impl Online {
             .clone()
     }
 
+    /// Waits for a run to end well (exit 0) after its cutover.
+    async fn ends(&self, run: tokio::process::Child) -> std::process::Output {
+        let out = tokio::time::timeout(Duration::from_secs(120), run.wait_with_output())
+            .await
+            .expect("the run ends after the cutover")
+            .unwrap();
+        assert_code(&out, 0);
+        out
+    }
+
+    /// The target holds every row the writer wrote (ids 1..=total), each once.
+    fn has_every_row_once(&self, total: u64) {
+        let target = &self.target;
+        assert_eq!(
+            one(target, "SELECT COUNT(*) FROM Sales.dbo.Orders"),
+            total.to_string()
+        );
+        assert_eq!(
+            one(target, "SELECT COUNT(DISTINCT id) FROM Sales.dbo.Orders"),
+            total.to_string()
+        );
+        assert_eq!(
+            one(
+                target,
+                "SELECT SUM(CONVERT(BIGINT, id)) FROM Sales.dbo.Orders"
+            ),
+            (total * (total + 1) / 2).to_string()
+        );
+    }
+
     /// Waits for a run to stop with replication failed (exit 3); returns why it failed.
     async fn replication_stops(&self, run: tokio::process::Child) -> String {
         let out = tokio::time::timeout(Duration::from_secs(60), run.wait_with_output())
             .await
             .expect("the run stops")
             .unwrap();
-        assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+        assert_code(&out, 3);
         let rep = self.step("Sales/replicate");
         assert_eq!(rep["state"], "failed", "{rep}");
         rep["error"].as_str().unwrap().to_string()
@@ -198,36 +228,9 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     assert!(total > 50, "the writer wrote during replication: {total}");
     let out =
         o.s.run(&["migrate", "cutover", o.plan.to_str().unwrap(), "Sales"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
-        .await
-        .expect("the run ends after the cutover")
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-
-    // Every row, once.
-    let target = &o.target;
-    assert_eq!(
-        one(target, "SELECT COUNT(*) FROM Sales.dbo.Orders"),
-        total.to_string()
-    );
-    assert_eq!(
-        one(target, "SELECT COUNT(DISTINCT id) FROM Sales.dbo.Orders"),
-        total.to_string()
-    );
-    assert_eq!(
-        one(
-            target,
-            "SELECT SUM(CONVERT(BIGINT, id)) FROM Sales.dbo.Orders"
-        ),
-        (total * (total + 1) / 2).to_string()
-    );
+    assert_code(&out, 0);
+    let out = o.ends(child).await;
+    o.has_every_row_once(total);
     // The source waits, restoring (the tail was taken WITH NORECOVERY).
     assert_eq!(
         one(
@@ -251,7 +254,7 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     let journal_path = o.plan.with_extension("journal");
     assert_eq!(rep["attempts"], 1, "{rep}");
     assert!(
-        events(&journal_path, "Sales/replicate", "round") >= 2,
+        journal_events(&journal_path, Some("Sales/replicate"), "round") >= 2,
         "{rep}"
     );
     eprintln!(
@@ -286,39 +289,20 @@ async fn a_killed_online_run_resumes_replication_and_the_cutover() {
     let total = written.load(Ordering::Relaxed);
     let out =
         o.s.run(&["migrate", "cutover", o.plan.to_str().unwrap(), "Sales"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_code(&out, 0);
     // …and killed again as soon as the cutover begins.
     for _ in 0..6000 {
-        if begun(&journal, "Sales/cutover") >= 1 || run.try_wait().unwrap().is_some() {
+        if journal_events(&journal, Some("Sales/cutover"), "begin") >= 1
+            || run.try_wait().unwrap().is_some()
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let _ = run.start_kill();
     let _ = run.wait().await;
-    let out = tokio::time::timeout(Duration::from_secs(120), o.start().wait_with_output())
-        .await
-        .expect("the rerun ends")
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
-    let target = &o.target;
-    assert_eq!(
-        one(target, "SELECT COUNT(*) FROM Sales.dbo.Orders"),
-        total.to_string()
-    );
-    assert_eq!(
-        one(
-            target,
-            "SELECT SUM(CONVERT(BIGINT, id)) FROM Sales.dbo.Orders"
-        ),
-        (total * (total + 1) / 2).to_string()
-    );
+    o.ends(o.start()).await;
+    o.has_every_row_once(total);
     let cut = o.step("Sales/cutover");
     assert_eq!(
         (cut["state"].as_str(), cut["output"]["ok"].as_bool()),
@@ -423,26 +407,6 @@ fn start_writer(
         }
     });
     (handle, written, stop)
-}
-
-/// Times step `id` has begun, from the journal of a running `migrate run` (read-only).
-fn begun(journal: &std::path::Path, id: &str) -> u32 {
-    events(journal, id, "begin")
-}
-
-/// Events of kind `event` (`begin`, `round`, …) the journal holds for step `id`.
-fn events(journal: &std::path::Path, id: &str, event: &str) -> u32 {
-    let Ok(c) =
-        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return 0;
-    };
-    c.query_row(
-        "SELECT COUNT(*) FROM events WHERE step = ?1 AND event = ?2",
-        [id, event],
-        |r| r.get(0),
-    )
-    .unwrap_or(0)
 }
 
 /// Files the LRS double has restored for Sales (0 before it starts).

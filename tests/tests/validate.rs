@@ -4,7 +4,7 @@
 //! compare correctly; a 1,000,000-row table with one changed row is settled without its rows
 //! crossing the wire (the bytes the servers sent are counted).
 
-use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
+use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, million_rows, serve};
 use sqlmig_tests::migration::run;
 use sqlsim::instance::{DatabaseSpec, DatabaseUser, Instance, Platform};
@@ -109,13 +109,7 @@ fn table<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
 async fn identical_databases_pass() {
     let p = pair(shop(), shop()).await;
     let out = p.validate(&[]).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_code(&out, 0);
     let text = stdout(&out);
     assert!(
         text.starts_with("EQUAL: 1 database(s), 3 table(s) — 3 equal"),
@@ -401,21 +395,21 @@ async fn bad_names_budgets_and_a_wrong_password_are_reported_as_such() {
     let p = pair(shop(), target).await;
     // Names that do not exist: exit 2, with what does.
     let out = p.validate(&["--databases", "Shopp"]).await;
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_code(&out, 2);
     assert!(
         stderr(&out).contains("the source has no online database Shopp (it has: Shop)"),
         "{}",
         stderr(&out)
     );
     let out = p.validate(&["--tables", "dbo.Nope"]).await;
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_code(&out, 2);
     assert!(
         stderr(&out).contains("--tables dbo.Nope: no table on both sides matches it"),
         "{}",
         stderr(&out)
     );
     let out = p.validate(&["--time-budget", "soon"]).await;
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_code(&out, 2);
 
     // The differences budget: two named, the rest said to be cut off.
     let (code, r) = p.report(&["--max-diffs", "2", "--tables", "Orders"]).await;
@@ -452,7 +446,7 @@ async fn bad_names_budgets_and_a_wrong_password_are_reported_as_such() {
 
     // A wrong password: the server's refusal, named, exit 3; the password appears nowhere.
     let out = p.validate_with(&[], "Wrong-Passw0rd-123").await;
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_code(&out, 3);
     assert!(stderr(&out).contains("18456"), "{}", stderr(&out));
     assert!(
         !stderr(&out).contains("Wrong-Passw0rd-123")
@@ -488,7 +482,7 @@ async fn a_missing_database_a_slower_target_and_the_html_report() {
         ])
         .await;
     p.target.faults().delay_responses(None);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_code(&out, 1);
     assert!(
         stderr(&out).contains("DIFFERENT: 3 of 3 table(s) equal, 0 schema difference(s)"),
         "{}",

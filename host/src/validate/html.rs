@@ -5,9 +5,7 @@
 
 use std::fmt::Write;
 
-use sqlmig_inventory::validation::RowDifferenceKind;
-
-use super::report::{Report, bytes, compared};
+use super::report::{Report, Verdict, bytes, compared, describe};
 use crate::assess::html::{STYLE, esc};
 
 /// The page for `r`.
@@ -95,12 +93,11 @@ pub fn render(r: &Report) -> String {
                     );
                 }
                 Some(c) => {
-                    let (class, verdict) = if c.equal {
-                        ("ready", "equal".to_string())
-                    } else if c.incomplete.is_some() && c.differences.is_empty() {
-                        ("warn", "incomplete".to_string())
-                    } else {
-                        ("blocked", format!("{} row(s) differ", c.differences.len()))
+                    let verdict = Verdict::of(c);
+                    let class = match verdict {
+                        Verdict::Equal => "ready",
+                        Verdict::Incomplete => "warn",
+                        Verdict::Different(_) => "blocked",
                     };
                     let mut notes = String::new();
                     for n in c.notes.iter().chain(c.incomplete.iter()) {
@@ -110,7 +107,7 @@ pub fn render(r: &Report) -> String {
                         h,
                         "<tr><td class=\"where\">{}</td><td><span class=\"badge {class}\">{}</span></td><td>{} / {}</td><td>{}{notes}</td><td>{} rows, {}</td></tr>",
                         esc(&c.table),
-                        esc(&verdict),
+                        esc(&verdict.words()),
                         c.rows_source,
                         c.rows_target,
                         esc(&c.method),
@@ -123,22 +120,11 @@ pub fn render(r: &Report) -> String {
                             "<tr><td></td><td colspan=\"4\"><table><tr><th>Key</th><th>Difference</th></tr>"
                         );
                         for x in &c.differences {
-                            let key: Vec<String> =
-                                x.key.iter().map(|(k, v)| format!("{k} = {v}")).collect();
-                            let what = match x.kind {
-                                RowDifferenceKind::Missing => "missing on the target".to_string(),
-                                RowDifferenceKind::Extra => "only on the target".to_string(),
-                                RowDifferenceKind::Changed => x
-                                    .columns
-                                    .iter()
-                                    .map(|c| format!("{}: {} → {}", c.column, c.source, c.target))
-                                    .collect::<Vec<_>>()
-                                    .join("; "),
-                            };
+                            let (key, what) = describe(x);
                             let _ = write!(
                                 h,
                                 "<tr><td class=\"where\">{}</td><td>{}</td></tr>",
-                                esc(&key.join(", ")),
+                                esc(&key),
                                 esc(&what)
                             );
                         }

@@ -5,7 +5,9 @@
 use std::fmt::Write;
 
 use serde::Serialize;
-use sqlmig_inventory::validation::{RowDifferenceKind, SchemaComparison, TableComparison};
+use sqlmig_inventory::validation::{
+    RowDifference, RowDifferenceKind, SchemaComparison, TableComparison,
+};
 
 /// The `schema` of the report.
 pub const SCHEMA: &str = "sqlmig.validation/1";
@@ -116,17 +118,13 @@ impl Report {
             }
             for t in &d.tables {
                 s.tables += 1;
-                match &t.comparison {
-                    Some(c) if c.equal => s.tables_equal += 1,
-                    // Stopped by the time budget before anything differed: unproven, not unequal.
-                    Some(c) if c.incomplete.is_some() && c.differences.is_empty() => {
-                        s.tables_not_compared += 1
-                    }
-                    Some(c) => {
+                match t.comparison.as_ref().map(Verdict::of) {
+                    Some(Verdict::Equal) => s.tables_equal += 1,
+                    Some(Verdict::Different(rows)) => {
                         s.tables_different += 1;
-                        s.rows_differing += c.differences.len();
+                        s.rows_differing += rows;
                     }
-                    None => s.tables_not_compared += 1,
+                    Some(Verdict::Incomplete) | None => s.tables_not_compared += 1,
                 }
                 if let Some(c) = &t.comparison {
                     s.rows_read += c.rows_read;
@@ -206,31 +204,20 @@ impl Report {
                     );
                     continue;
                 };
-                let verdict = if c.equal {
-                    "equal".to_string()
-                } else if let Some(why) = &c.incomplete {
-                    format!("INCOMPLETE ({why})")
-                } else {
-                    format!("{} row(s) differ", c.differences.len())
-                };
                 let _ = writeln!(
                     out,
-                    "  {}: {verdict} — {} / {} rows",
-                    c.table, c.rows_source, c.rows_target
+                    "  {}: {} — {} / {} rows",
+                    c.table,
+                    Verdict::of(c).words(),
+                    c.rows_source,
+                    c.rows_target
                 );
+                if let Some(why) = &c.incomplete {
+                    let _ = writeln!(out, "    stopped: {why}");
+                }
                 for r in c.differences.iter().take(20) {
-                    let key: Vec<String> = r.key.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    let what = match r.kind {
-                        RowDifferenceKind::Missing => "missing on the target".to_string(),
-                        RowDifferenceKind::Extra => "only on the target".to_string(),
-                        RowDifferenceKind::Changed => r
-                            .columns
-                            .iter()
-                            .map(|c| format!("{}: {} → {}", c.column, c.source, c.target))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    };
-                    let _ = writeln!(out, "    {}: {what}", key.join(", "));
+                    let (key, what) = describe(r);
+                    let _ = writeln!(out, "    {key}: {what}");
                 }
                 if c.differences.len() > 20 {
                     let _ = writeln!(
@@ -276,6 +263,55 @@ impl Report {
         }
         out
     }
+}
+
+/// How a table's comparison ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Equal,
+    /// This many rows were named as differing (or, without a key, the sums differed).
+    Different(usize),
+    /// Stopped by a budget before anything differed: unproven, not unequal.
+    Incomplete,
+}
+
+impl Verdict {
+    /// The verdict on `c`.
+    pub fn of(c: &TableComparison) -> Verdict {
+        if c.equal {
+            Verdict::Equal
+        } else if c.incomplete.is_some() && c.differences.is_empty() {
+            Verdict::Incomplete
+        } else {
+            Verdict::Different(c.differences.len())
+        }
+    }
+
+    /// In words: `equal`, `3 row(s) differ`, `incomplete`.
+    pub fn words(self) -> String {
+        match self {
+            Verdict::Equal => "equal".into(),
+            Verdict::Different(0) => "different".into(),
+            Verdict::Different(n) => format!("{n} row(s) differ"),
+            Verdict::Incomplete => "incomplete".into(),
+        }
+    }
+}
+
+/// A differing row as people read it: (`id=7, line=2`, `total: "8.75" → "99.99"`).
+pub fn describe(r: &RowDifference) -> (String, String) {
+    let key: Vec<String> = r.key.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let what = match r.kind {
+        RowDifferenceKind::Missing => "missing on the target".to_string(),
+        RowDifferenceKind::Extra => "only on the target".to_string(),
+        RowDifferenceKind::Changed => r
+            .columns
+            .iter()
+            .map(|c| format!("{}: {} → {}", c.column, c.source, c.target))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    (key.join(", "), what)
 }
 
 /// What a schema comparison covered, in the order a DBA reads a database: `tables 3, columns

@@ -177,51 +177,45 @@ pub async fn run(
 }
 
 /// ([p50, p95] on the source, [p50, p95] on the target) in milliseconds.
-async fn time_query(
-    source: &mut dyn SqlSession,
-    target: &mut dyn SqlSession,
+async fn time_query<'a>(
+    source: &'a mut dyn SqlSession,
+    target: &'a mut dyn SqlSession,
     q: &WorkloadQuery,
     source_db: &str,
     target_db: &str,
     runs: u32,
 ) -> Result<([f64; 2], [f64; 2]), String> {
-    let at = |side: &str, e: &dyn std::fmt::Display| format!("{side}: {e}");
-    source
-        .execute(&format!("USE {}", quote_name(source_db)), &[])
-        .await
-        .map_err(|e| at("source", &e))?;
-    target
-        .execute(&format!("USE {}", quote_name(target_db)), &[])
-        .await
-        .map_err(|e| at("target", &e))?;
-    // Warm-up: plans compiled and pages read once on each side.
-    source
-        .query(&q.text, &[])
-        .await
-        .map_err(|e| at("source", &e))?;
-    target
-        .query(&q.text, &[])
-        .await
-        .map_err(|e| at("target", &e))?;
-    let (mut s, mut t) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let started = Instant::now();
-        source
-            .query(&q.text, &[])
+    let mut sides = [("source", source, source_db), ("target", target, target_db)];
+    for (name, session, db) in &mut sides {
+        session
+            .execute(&format!("USE {}", quote_name(db)), &[])
             .await
-            .map_err(|e| at("source", &e))?;
-        s.push(started.elapsed().as_secs_f64() * 1000.0);
-        let started = Instant::now();
-        target
-            .query(&q.text, &[])
-            .await
-            .map_err(|e| at("target", &e))?;
-        t.push(started.elapsed().as_secs_f64() * 1000.0);
+            .map_err(|e| format!("{name}: {e}"))?;
+        // Warm-up: plans compiled and pages read once on each side.
+        timed(*session, &q.text, name).await?;
     }
+    let mut samples = [Vec::new(), Vec::new()];
+    // The sides take turns, so a change in the machine's load falls on both.
+    for _ in 0..runs {
+        for ((name, session, _), times) in sides.iter_mut().zip(samples.iter_mut()) {
+            times.push(timed(*session, &q.text, name).await?);
+        }
+    }
+    let [s, t] = samples;
     Ok((
         [percentile(&s, 50.0), percentile(&s, 95.0)],
         [percentile(&t, 50.0), percentile(&t, 95.0)],
     ))
+}
+
+/// Milliseconds `text` takes on `session`, its results read to the end.
+async fn timed(session: &mut dyn SqlSession, text: &str, side: &str) -> Result<f64, String> {
+    let started = Instant::now();
+    session
+        .query(text, &[])
+        .await
+        .map_err(|e| format!("{side}: {e}"))?;
+    Ok(started.elapsed().as_secs_f64() * 1000.0)
 }
 
 #[cfg(test)]

@@ -2,11 +2,12 @@
 //! plugin's durable state before the backup, so no file is ever written twice (a file that was
 //! written and not recorded is found by LRS anyway); the cutover notices a tail already taken.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::backups::format::chain::{Backup, Problem, chains, group_stripes};
+use sqlmig_plugin_sdk::backups::format::chain::Backup;
+use sqlmig_plugin_sdk::backups::format::{BackupType, Lsn};
 use sqlmig_plugin_sdk::backups::{check_full, read_head};
 use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, TARGET};
 use sqlmig_plugin_sdk::method::{step_again, step_args, step_request, step_result};
@@ -99,13 +100,13 @@ fn backup_full(a: &Args) -> Result<(String, Value), Error> {
             ),
         )
     })?;
-    let mut known = known_headers(&a.database)?;
+    // The folder's chain starts here: logs must continue from the full's last LSN.
     for name in &full.media {
-        known.insert(name.clone(), full.clone());
+        state::set(&format!("{}{name}", seen_prefix(&a.database)), b"")?;
     }
     state::set(
-        &format!("headers/{}", a.database),
-        &serde_json::to_vec(&known).expect("serializes"),
+        &chain_point_key(&a.database),
+        full.last_lsn.to_string().as_bytes(),
     )?;
     Ok((
         format!(
@@ -233,28 +234,46 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
     Ok(())
 }
 
-/// The headers of the backups in the folder, by blob name, as read so far (each blob is read
-/// once: a backup file never changes).
-fn known_headers(db: &str) -> Result<BTreeMap<String, Backup>, Error> {
-    Ok(state::get(&format!("headers/{db}"))?
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default())
+/// Where the names of the folder's files already checked are kept, one key each (a backup
+/// file never changes, so each is read once; one key per file keeps each check's writes small
+/// however long replication runs).
+fn seen_prefix(db: &str) -> String {
+    format!("seen/{db}/")
+}
+
+/// Where the LSN the folder's files restore to, as checked so far, is kept.
+fn chain_point_key(db: &str) -> String {
+    format!("chain_point/{db}")
 }
 
 /// The restore chain LRS finds in the folder, checked from the headers of the files themselves
-/// (read back with the reader `sqlmig backup inspect` uses): every file a backup of this
-/// database, a full to start from, no LSN gap, and `newest` — just written — continuing the
-/// chain. Files a killed run wrote without recording them are in the folder and so in the chain.
-/// Returns `newest`'s backup and size.
+/// (read back with the reader `sqlmig backup inspect` uses): each file not checked before must
+/// be a log backup of this database continuing the chain from where the checked files left it,
+/// with no LSN gap — `newest`, just written, among them. Files a killed run wrote without
+/// recording them are in the folder and so in the chain. Returns `newest`'s backup and size.
 fn folder_chain(conn: &Connection, a: &Args, newest: &str) -> Result<(Backup, u64), Error> {
     let container = blob::open(CONTAINER)?;
-    let mut known = known_headers(&a.database)?;
+    let prefix = seen_prefix(&a.database);
+    let seen: HashSet<String> = state::keys(&prefix)?
+        .into_iter()
+        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+        .collect();
+    let mut point: Lsn = state::get(&chain_point_key(&a.database))?
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            invalid_input(format!(
+                "{}: no full backup is recorded for the migration folder; take it again: sqlmig migrate run PLAN --redo {}/backup-full",
+                a.database, a.database
+            ))
+        })?;
     let mut newest_size = 0;
+    let mut unchecked = Vec::new();
     for item in container.list(&format!("{}/", a.folder))? {
         if item.name == newest {
             newest_size = item.size;
         }
-        if known.contains_key(&item.name) {
+        if seen.contains(&item.name) && item.name != newest {
             continue;
         }
         let file = read_head(&container, &item.name)?;
@@ -265,44 +284,44 @@ fn folder_chain(conn: &Connection, a: &Args, newest: &str) -> Result<(Backup, u6
                 item.name, a.database, set.database_name
             )));
         }
-        known.insert(item.name.clone(), Backup::from_set(set, item.name.clone()));
-    }
-    state::set(
-        &format!("headers/{}", a.database),
-        &serde_json::to_vec(&known).expect("serializes"),
-    )?;
-    let backups = group_stripes(known.values().cloned().collect());
-    let chain = chains(&backups)
-        .into_iter()
-        .find(|c| c.database_name == a.database)
-        .ok_or_else(|| Error::NotFound(format!("{newest} is not in the container")))?;
-    if let Some(problem) = chain.problems.first() {
-        return Err(match problem {
-            Problem::MissingLogs { from_lsn, to_lsn } => {
-                gap(conn, a, &from_lsn.to_string(), &to_lsn.to_string())?
-            }
-            other => invalid_input(format!(
-                "{}: the migration folder cannot be restored: {}",
+        let backup = Backup::from_set(set, item.name.clone());
+        if seen.contains(&item.name) {
+            // Checked by an earlier attempt (a cutover resumed after its tail was checked).
+            return Ok((backup, item.size));
+        }
+        if backup.backup_type != BackupType::Log {
+            return Err(invalid_input(format!(
+                "blob {} in {}'s migration folder holds a {} backup where only log backups follow the full: LRS would try to restore it; remove it from the folder",
+                item.name,
                 a.database,
-                other.message()
-            )),
-        });
+                backup.backup_type.name()
+            )));
+        }
+        unchecked.push(backup);
     }
-    let Some(backup) = chain
-        .restore
+    // From the point checked so far through the new files, in the order they apply.
+    let mut applied = Vec::new();
+    while let Some(i) = (0..unchecked.len())
+        .filter(|i| unchecked[*i].log_applies_at(point))
+        .max_by_key(|i| unchecked[*i].last_lsn)
+    {
+        let log = unchecked.swap_remove(i);
+        point = log.last_lsn;
+        applied.push(log);
+    }
+    if let Some(next) = unchecked.iter().map(|l| l.first_lsn).min() {
+        return Err(gap(conn, a, &point.to_string(), &next.to_string())?);
+    }
+    let backup = applied
         .iter()
         .find(|b| b.media.iter().any(|m| m == newest))
-    else {
-        let header = &known[newest];
-        return Err(invalid_input(format!(
-            "{}: {newest} (LSN {} to {}) does not continue the chain in the folder, which restores to LSN {}",
-            a.database,
-            header.first_lsn,
-            header.last_lsn,
-            chain.restores_to.map_or("-".into(), |l| l.to_string())
-        )));
-    };
-    Ok((backup.clone(), newest_size))
+        .cloned()
+        .ok_or_else(|| Error::NotFound(format!("{newest} is not in the migration folder")))?;
+    for b in &applied {
+        state::set(&format!("{prefix}{}", b.media[0]), b"")?;
+    }
+    state::set(&chain_point_key(&a.database), point.to_string().as_bytes())?;
+    Ok((backup, newest_size))
 }
 
 /// Log backups of `db` msdb records outside the migration folder after LSN `from` (the
