@@ -4,6 +4,7 @@
 
 pub mod blob;
 pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod fs;
 pub mod grants;
@@ -39,6 +40,8 @@ pub struct Services {
     pub progress: Option<Arc<dyn progress::ProgressSink>>,
     /// Read-only folders by the name plugins use for them.
     pub folders: BTreeMap<String, PathBuf>,
+    /// Cloud credentials and settings for the plugin the command runs.
+    pub cloud: Option<Arc<credentials::CloudValues>>,
 }
 
 impl std::fmt::Debug for Services {
@@ -50,6 +53,7 @@ impl std::fmt::Debug for Services {
             .field("net", &self.net.is_some())
             .field("state", &self.state.is_some())
             .field("folders", &self.folders)
+            .field("cloud", &self.cloud.is_some())
             .finish()
     }
 }

@@ -1,16 +1,21 @@
 //! Cloud control-plane calls: the `http` capability's real backend (reqwest), which adds the
 //! operator's bearer token to requests for the origins it was given — plugins call the Azure
-//! Resource Manager without ever seeing the token — and the ARM call that starts MI's Log Replay
-//! Service, which the host makes itself because its body carries the container's SAS.
+//! Resource Manager without ever seeing the token — the ARM call that starts MI's Log Replay
+//! Service, which the host makes itself because its body carries the container's SAS, and the
+//! cloud access a source platform's plugin gets (its credentials by name, its API hosts). The
+//! host knows no source cloud: AWS and GCP live in their plugins.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
 
-use crate::capabilities::CapabilityError;
 use crate::capabilities::http::{HttpBackend, HttpRequest, HttpResponse, origin_of};
+use crate::capabilities::{CapabilityError, CapabilitySet, Services};
+use crate::credentials::cloud_values;
 use crate::secret::{Secret, redact};
 
 /// The ARM API version sqlmig speaks for managed databases.
@@ -46,13 +51,15 @@ impl HttpBackend for CloudHttp {
             CapabilityError::InvalidInput(format!("'{}' is not an HTTP method", req.method))
         })?;
         let mut builder = self.client.request(method, &req.url).body(req.body);
+        let token = self.tokens.get(&origin);
         for (k, v) in &req.headers {
-            // The token is the host's to add; a plugin cannot set or replace it.
-            if !k.eq_ignore_ascii_case("authorization") {
+            // Where the host holds the token, it is the host's to add: a plugin cannot set or
+            // replace it. Elsewhere a plugin signs its own requests (AWS SigV4).
+            if token.is_none() || !k.eq_ignore_ascii_case("authorization") {
                 builder = builder.header(k, v);
             }
         }
-        if let Some(token) = self.tokens.get(&origin) {
+        if let Some(token) = token {
             builder = builder.bearer_auth(token.expose());
         }
         let resp = builder.send().await.map_err(|e| {
@@ -82,6 +89,39 @@ impl HttpBackend for CloudHttp {
             body,
         })
     }
+}
+
+/// What a cloud platform's plugin gets for a command: its manifest's credentials, settings and
+/// API hosts granted, their values, and outbound HTTP.
+#[derive(Clone, Debug, Default)]
+pub struct CloudAccess {
+    /// Grants of the manifest's `credentials`, `settings` and `http` asks.
+    pub grants: CapabilitySet,
+    /// `cloud` values and an `http` backend, when the manifest asks for any.
+    pub services: Services,
+}
+
+/// The cloud access for a plugin asking `asked`, with values from the secrets file's `[cloud]`
+/// table or the environment. The operator grants it by naming the plugin (`--platform`).
+pub fn cloud_access(asked: &CapabilitySet, secrets: Option<&Path>) -> Result<CloudAccess, String> {
+    if asked.credentials.is_empty() && asked.settings.is_empty() && asked.http.is_empty() {
+        return Ok(CloudAccess::default());
+    }
+    let values = cloud_values(&asked.credentials, &asked.settings, secrets).map_err(|e| e.0)?;
+    let http = CloudHttp::new(BTreeMap::new())?;
+    Ok(CloudAccess {
+        grants: CapabilitySet {
+            credentials: asked.credentials.clone(),
+            settings: asked.settings.clone(),
+            http: asked.http.clone(),
+            ..Default::default()
+        },
+        services: Services {
+            cloud: Some(Arc::new(values)),
+            http: Some(Arc::new(http)),
+            ..Default::default()
+        },
+    })
 }
 
 /// The ARM URL of a managed database: `{management}{instance resource id}/databases/{db}`.

@@ -9,13 +9,19 @@
 //! target_password = "…"   # --target-user's
 //! sas = "…"               # the blob container's SAS token
 //! azure_token = "…"       # an Azure Resource Manager access token (online migration)
+//!
+//! [cloud]                  # credentials and settings cloud plugins ask for by name; a name
+//! AWS_ACCESS_KEY_ID = "…"  # not here is read from the environment
+//! AWS_SECRET_ACCESS_KEY = "…"
 //! ```
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::capabilities::credentials::CloudValues;
 use crate::secret::Secret;
 
 /// Which secret a command needs.
@@ -65,6 +71,8 @@ struct SecretsFile {
     target_password: Option<String>,
     sas: Option<String>,
     azure_token: Option<String>,
+    #[serde(default)]
+    cloud: BTreeMap<String, String>,
 }
 
 /// Why no secret could be had; says where it may come from.
@@ -141,10 +149,26 @@ fn read_secrets_file(path: &Path) -> Result<SecretsFile, SecretError> {
             })
             .unwrap_or_default();
         SecretError(format!(
-            "{}: not a secrets file{place}: keys are password, source_password, target_password and sas, each a quoted string",
+            "{}: not a secrets file{place}: keys are password, source_password, target_password, sas and azure_token, each a quoted string, and a [cloud] table of NAME = \"value\"",
             path.display()
         ))
     })
+}
+
+/// The values for a plugin's cloud `credentials` and `settings` names: the secrets file's
+/// `[cloud]` table first, then the environment.
+pub fn cloud_values(
+    credentials: &[String],
+    settings: &[String],
+    secrets_file: Option<&Path>,
+) -> Result<CloudValues, SecretError> {
+    let file = match secrets_file {
+        Some(path) => read_secrets_file(path)?.cloud,
+        None => BTreeMap::new(),
+    };
+    Ok(CloudValues::resolve(credentials, settings, |name| {
+        file.get(name).cloned().or_else(|| std::env::var(name).ok())
+    }))
 }
 
 /// Reads a line from the terminal with echo off.
@@ -202,6 +226,24 @@ impl Drop for EchoOff {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn cloud_values_come_from_the_file_before_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("secrets.toml");
+        std::fs::write(&f, "[cloud]\nSQLMIG_TEST_CLOUD_KEY = \"from-file\"\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        // PATH is set in every test environment: a setting read from the environment.
+        let v = cloud_values(
+            &["SQLMIG_TEST_CLOUD_KEY".into()],
+            &["PATH".into()],
+            Some(&f),
+        )
+        .unwrap();
+        assert_eq!(v.get("SQLMIG_TEST_CLOUD_KEY"), Some("from-file"));
+        assert_eq!(v.get("PATH"), std::env::var("PATH").ok().as_deref());
+        assert_eq!(v.redact("key from-file"), "key ***");
+    }
 
     #[test]
     fn the_secrets_file_must_be_private_and_well_formed() {

@@ -224,7 +224,8 @@ pub async fn collect(
                 on_progress(Progress::Started {
                     name: f.name.clone(),
                 });
-                let result = if f.confidence >= Confidence::TdsAnswered {
+                // Something that answers (or a cloud lists) and has nothing against it.
+                let result = if f.confidence >= Confidence::TdsAnswered && f.error.is_none() {
                     collect_one(plugin, platform, &f, login, performance).await
                 } else {
                     Err(f
@@ -257,6 +258,7 @@ pub fn failed(platform: &str, f: &FoundInstance, error: &str) -> Instance {
         address: f.address.clone(),
         platform: platform.to_string(),
         confidence: f.confidence,
+        cloud: f.cloud.clone(),
         status: CollectionStatus::Failed,
         error: Some(error.to_string()),
         ..Default::default()
@@ -290,6 +292,7 @@ async fn collect_one(
     inst.address = f.address.clone();
     inst.platform = platform.to_string();
     inst.confidence = Confidence::LoggedIn;
+    inst.cloud = f.cloud.clone().or(inst.cloud);
     Ok(inst)
 }
 

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Address, Confidence};
+use crate::{Address, CloudResource, Confidence};
 
 /// The `schema` of a discover request.
 pub const DISCOVER_REQUEST: &str = "sqlmig.discover-request/1";
@@ -55,6 +55,9 @@ pub struct FoundInstance {
     pub name: String,
     pub address: Address,
     pub confidence: Confidence,
+    /// What the cloud's API says of it, when a cloud's plugin listed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudResource>,
     /// The version PRELOGIN or the Browser reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,

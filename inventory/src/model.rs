@@ -45,6 +45,8 @@ pub enum Confidence {
     PortOpen,
     /// Something answered TDS PRELOGIN with a SQL Server version.
     TdsAnswered,
+    /// A cloud's API lists it as a SQL Server instance (RDS, Cloud SQL).
+    Listed,
     /// sqlmig logged in and read the catalog.
     LoggedIn,
 }
@@ -74,6 +76,33 @@ pub struct Address {
     pub instance: Option<String>,
 }
 
+/// A managed instance as its cloud's API describes it (RDS `DescribeDBInstances`, Cloud SQL
+/// `instances.list`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+pub struct CloudResource {
+    /// The platform plugin's name for the cloud service: `aws-rds`, `gcp-cloudsql`.
+    pub service: String,
+    /// The cloud's identifier (RDS DB instance identifier, Cloud SQL instance name).
+    pub id: String,
+    /// Region (or project and region) it runs in.
+    #[serde(default)]
+    pub region: String,
+    /// The engine as the cloud names it: `sqlserver-se`, `SQLSERVER_2019_STANDARD`.
+    #[serde(default)]
+    pub engine: String,
+    /// The engine version as the cloud reports it: `15.00.4345.5.v1`.
+    #[serde(default)]
+    pub engine_version: String,
+    /// Its state as the cloud reports it: `available`, `RUNNABLE`.
+    #[serde(default)]
+    pub status: String,
+    /// Further properties by the cloud's own names (instance class, storage type, option and
+    /// parameter groups, flags), for rules that check them.
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
 /// One SQL Server instance.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(JsonSchema))]
@@ -82,11 +111,14 @@ pub struct Instance {
     pub name: String,
     #[serde(default)]
     pub address: Address,
-    /// `onprem`, `rds`, `cloudsql` or `mi`: the platform plugin that collected it.
+    /// `onprem`, `aws-rds`, `gcp-cloudsql` or `mi`: the platform plugin that collected it.
     #[serde(default)]
     pub platform: String,
     #[serde(default)]
     pub confidence: Confidence,
+    /// What the cloud's API says of it, for an instance a cloud runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<CloudResource>,
     #[serde(default)]
     pub status: CollectionStatus,
     /// Why collection failed (status `failed`).

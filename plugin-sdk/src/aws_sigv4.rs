@@ -120,6 +120,45 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
         .to_vec()
 }
 
+/// `YYYYMMDDTHHMMSSZ` for a time in milliseconds since the Unix epoch (`clock::now()`), as
+/// `x-amz-date` takes it.
+pub fn amz_date(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
+}
+
+/// `text` percent-encoded as AWS canonical requests want it: everything but `A-Z a-z 0-9 - _ . ~`
+/// (and `/` when `keep_slash`, for paths).
+pub fn uri_encode(text: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            b'/' if keep_slash => out.push('/'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// The query's parameters sorted by name, then value (they arrive encoded as sent).
 fn canonical_query(query: &str) -> String {
     let mut pairs: Vec<(&str, &str)> = query
@@ -147,6 +186,15 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_and_encoding_follow_aws() {
+        // 2015-08-30T12:36:00Z, the documented example's time.
+        assert_eq!(amz_date(1_440_938_160_000), "20150830T123600Z");
+        assert_eq!(amz_date(951_782_400_000), "20000229T000000Z");
+        assert_eq!(uri_encode("a b/c+d=é", false), "a%20b%2Fc%2Bd%3D%C3%A9");
+        assert_eq!(uri_encode("/bucket/a b", true), "/bucket/a%20b");
+    }
 
     #[test]
     fn hmac_matches_rfc_4231() {

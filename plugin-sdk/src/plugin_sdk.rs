@@ -83,12 +83,12 @@ pub mod tsql;
 pub use bindings::sqlmig::plugin::types::{
     Error, Finding, FindingLevel, FindingScope, LogLevel, PluginInfo, SqlErrorInfo,
 };
-pub use bindings::sqlmig::plugin::{blob, clock, fs, http, net, progress, sql, state};
+pub use bindings::sqlmig::plugin::{blob, clock, credentials, fs, http, net, progress, sql, state};
 pub use errors::{invalid_input, unsupported, with_advice};
 pub use rows::{FromSqlValue, Row, Rows};
 
 /// The contract version this SDK builds plugins against.
-pub const API_VERSION: &str = "0.1.0";
+pub const API_VERSION: &str = "0.1.1";
 
 /// A sqlmig plugin. Implement the hooks your manifest lists; the others answer `unsupported`.
 /// Documents are JSON text with a `"schema"` field (see the contract's `document` type).

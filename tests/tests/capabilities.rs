@@ -50,7 +50,7 @@ async fn describe_names_the_plugin() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(p.api.to_string(), "0.1.0");
+    assert_eq!(p.api.to_string(), "0.1.1");
 }
 
 #[tokio::test]
@@ -290,6 +290,64 @@ async fn http_reaches_only_allow_listed_hosts() {
         1,
         "the refused request was never sent"
     );
+}
+
+#[tokio::test]
+async fn cloud_credentials_reach_the_plugin_but_nothing_it_hands_on() {
+    use sqlmig::capabilities::credentials::CloudValues;
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSQLMIG";
+    let services = Services {
+        cloud: Some(Arc::new(CloudValues::resolve(
+            &["TEST_SECRET".into()],
+            &["TEST_REGION".into()],
+            |n| match n {
+                "TEST_SECRET" => Some(secret.into()),
+                "TEST_REGION" => Some("eu-west-1".into()),
+                _ => None,
+            },
+        ))),
+        state: Some(Arc::new(
+            SqliteStateStore::open(&dir.path().join("state.db")).unwrap(),
+        )),
+        ..Default::default()
+    };
+    let p = full(all_asked());
+    let call = |body: &'static str| p.call(&services, HookCall::Cutover(body.into()));
+
+    // A setting is plain; a credential is the plugin's to use, and comes back out as ***.
+    let d = doc(call(r#"{"credential":"TEST_REGION"}"#).await.unwrap());
+    assert_eq!(d["value"], "eu-west-1");
+    let d = doc(call(r#"{"credential":"TEST_SECRET"}"#).await.unwrap());
+    assert_eq!(d["value"], "***");
+
+    // State goes to the journal: a value holding a credential is refused, naming it.
+    let err = call(r#"{"credential":"TEST_SECRET","store":true}"#)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds the credential TEST_SECRET"), "{err}");
+    assert!(!err.contains(secret), "{err}");
+
+    // A name the manifest does not list is refused, as is one the operator did not grant.
+    let err = call(r#"{"credential":"AWS_SECRET_ACCESS_KEY"}"#)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("capability credentials name 'AWS_SECRET_ACCESS_KEY'")
+            && err.contains("not asked for"),
+        "{err}"
+    );
+    let err = full(CapabilitySet::default())
+        .call(
+            &services,
+            HookCall::Cutover(r#"{"credential":"TEST_SECRET"}"#.into()),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not granted"), "{err}");
 }
 
 #[tokio::test]

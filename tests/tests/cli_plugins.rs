@@ -84,12 +84,12 @@ fn install_list_info_remove_round_trip() {
     let out = sq.run(&["plugin", "install", s(&dir)]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(out.stdout.is_empty(), "people's output goes to stderr");
-    assert!(stderr(&out).contains("installed full 0.1.0 (built against sqlmig:plugin@0.1.0)"));
+    assert!(stderr(&out).contains("installed full 0.1.0 (built against sqlmig:plugin@0.1.1)"));
 
     let list = installed(sq.json(&["plugin", "list", "-o", "json"]));
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["name"], "full");
-    assert_eq!(list[0]["api"], "0.1.0");
+    assert_eq!(list[0]["api"], "0.1.1");
     assert_eq!(list[0]["origin"], "installed");
     assert_eq!(list[0]["capabilities"][0], "sql:source");
     assert_eq!(list[0]["hooks"].as_array().unwrap().len(), 8);
@@ -102,9 +102,9 @@ fn install_list_info_remove_round_trip() {
         .map(|l| l.split_whitespace().take(4).collect())
         .collect();
     assert_eq!(rows[0], ["NAME", "VERSION", "API", "ORIGIN"], "{text}");
-    assert_eq!(rows[1], ["full", "0.1.0", "0.1.0", "installed"], "{text}");
+    assert_eq!(rows[1], ["full", "0.1.0", "0.1.1", "installed"], "{text}");
     assert!(
-        rows.contains(&vec!["rules-mi", "0.1.0", "0.1.0", "bundled"]),
+        rows.contains(&vec!["rules-mi", "0.1.0", "0.1.1", "bundled"]),
         "{text}"
     );
     let origin_at = text.lines().next().unwrap().find("ORIGIN").unwrap();

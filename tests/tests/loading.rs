@@ -1,10 +1,15 @@
 //! What the host refuses before running anything: garbage bytes, components built against a
 //! contract line it does not implement; and the compiled-component cache.
 
+use sqlmig::capabilities::Services;
 use sqlmig::capabilities::{CapabilitySet, Grants};
 use sqlmig::runtime::cache::CacheOutcome;
+use sqlmig::runtime::{HookCall, HookOutput};
 use sqlmig::runtime::{Limits, LoadedPlugin, PluginError, Runtime};
-use sqlmig_tests::plugins::{FULL_MANIFEST, FULL_WASM, WRONG_API_MANIFEST, WRONG_API_WASM};
+use sqlmig_tests::plugins::{
+    FULL_MANIFEST, FULL_WASM, OLDER_API_MANIFEST, OLDER_API_WASM, WRONG_API_MANIFEST,
+    WRONG_API_WASM,
+};
 use sqlmig_tests::{load, runtime};
 
 fn grants(name: &str) -> Grants {
@@ -74,6 +79,35 @@ fn a_newer_contract_line_is_refused_naming_both_versions() {
         text.contains("supports sqlmig:plugin 0.1.x (>=0.1.0, <0.2.0)"),
         "{text}"
     );
+}
+
+/// The contract grew `credentials` in 0.1.1; a plugin built against 0.1.0 still links (its
+/// imports and its hooks export resolve to the 0.1.1 names) and runs.
+#[tokio::test]
+async fn an_earlier_release_of_the_line_still_runs() {
+    let rt = runtime();
+    let p = load(
+        &rt,
+        OLDER_API_WASM,
+        OLDER_API_MANIFEST,
+        CapabilitySet::default(),
+        Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(p.api.to_string(), "0.1.0");
+    let out = p
+        .call(
+            &Services::default(),
+            HookCall::Discover("{\"schema\":\"x/1\"}".into()),
+        )
+        .await
+        .unwrap();
+    let HookOutput::Document(doc) = out else {
+        panic!("{out:?}")
+    };
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    assert_eq!(v["echo"]["schema"], "x/1");
+    assert!(v["now"].as_u64().unwrap() > 1_700_000_000_000, "{doc}");
 }
 
 #[test]

@@ -34,6 +34,39 @@ pub enum CapabilityError {
     Unavailable(String),
 }
 
+impl CapabilityError {
+    /// The same kind of error with `message` (a SQL error keeps its number, with `message`).
+    pub fn with_message(self, message: String) -> CapabilityError {
+        match self {
+            CapabilityError::AccessDenied(_) => CapabilityError::AccessDenied(message),
+            CapabilityError::NotFound(_) => CapabilityError::NotFound(message),
+            CapabilityError::Timeout(_) => CapabilityError::Timeout(message),
+            CapabilityError::Sql(mut i) => {
+                i.message = message;
+                CapabilityError::Sql(i)
+            }
+            CapabilityError::LimitExceeded(_) => CapabilityError::LimitExceeded(message),
+            CapabilityError::Unsupported(_) => CapabilityError::Unsupported(message),
+            CapabilityError::InvalidInput(_) => CapabilityError::InvalidInput(message),
+            CapabilityError::Unavailable(_) => CapabilityError::Unavailable(message),
+        }
+    }
+
+    /// The message without the kind.
+    pub fn message(&self) -> &str {
+        match self {
+            CapabilityError::AccessDenied(m)
+            | CapabilityError::NotFound(m)
+            | CapabilityError::Timeout(m)
+            | CapabilityError::LimitExceeded(m)
+            | CapabilityError::Unsupported(m)
+            | CapabilityError::InvalidInput(m)
+            | CapabilityError::Unavailable(m) => m,
+            CapabilityError::Sql(i) => &i.message,
+        }
+    }
+}
+
 impl From<CapabilityError> for wit::Error {
     fn from(e: CapabilityError) -> Self {
         match e {

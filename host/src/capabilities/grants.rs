@@ -20,6 +20,8 @@ pub enum Capability {
     Fs,
     /// Durable key-value state.
     State,
+    /// A cloud credential or setting, by name.
+    Credentials,
 }
 
 impl Capability {
@@ -32,6 +34,7 @@ impl Capability {
             Capability::Net => "net",
             Capability::Fs => "fs",
             Capability::State => "state",
+            Capability::Credentials => "credentials",
         }
     }
 
@@ -43,6 +46,7 @@ impl Capability {
             Capability::Net => "address",
             Capability::Fs => "folder",
             Capability::State => "",
+            Capability::Credentials => "name",
         }
     }
 }
@@ -55,7 +59,8 @@ pub struct CapabilitySet {
     pub sql: Vec<String>,
     /// Blob container names.
     pub blob: Vec<String>,
-    /// HTTP hosts: `host`, `host:port`, `*.suffix`; `http://host` allows plain HTTP to it.
+    /// HTTP hosts: `host`, `host:port`, `*.suffix`; `http://host` allows plain HTTP to it;
+    /// `$NAME` is the origin of the cloud setting `NAME`'s value (an endpoint the operator chose).
     pub http: Vec<String>,
     /// Where network probes may go: `*`, a host name, an IP address or a CIDR range
     /// (`10.0.0.0/24`).
@@ -64,6 +69,12 @@ pub struct CapabilitySet {
     pub fs: Vec<String>,
     /// Durable state.
     pub state: bool,
+    /// Cloud credentials by name (`AWS_SECRET_ACCESS_KEY`): secret values, taken back out of
+    /// whatever the plugin hands on.
+    pub credentials: Vec<String>,
+    /// Cloud settings by name (`AWS_REGION`, `AWS_ENDPOINT_URL`): plain values, read like
+    /// credentials.
+    pub settings: Vec<String>,
 }
 
 impl CapabilitySet {
@@ -75,6 +86,8 @@ impl CapabilitySet {
             && self.net.is_empty()
             && self.fs.is_empty()
             && !self.state
+            && self.credentials.is_empty()
+            && self.settings.is_empty()
     }
 
     /// Short names of what the set holds, for listings: `sql:source`, `state`.
@@ -86,12 +99,14 @@ impl CapabilitySet {
             (Capability::Http, &self.http),
             (Capability::Net, &self.net),
             (Capability::Fs, &self.fs),
+            (Capability::Credentials, &self.credentials),
         ] {
             out.extend(names.iter().map(|n| format!("{}:{n}", cap.key())));
         }
         if self.state {
             out.push("state".into());
         }
+        out.extend(self.settings.iter().map(|n| format!("settings:{n}")));
         out
     }
 
@@ -103,6 +118,11 @@ impl CapabilitySet {
             Capability::Http => self.http.iter().any(|p| host_matches(p, name)),
             Capability::Net => self.net.iter().any(|p| address_matches(p, name)),
             Capability::State => self.state,
+            Capability::Credentials => self
+                .credentials
+                .iter()
+                .chain(&self.settings)
+                .any(|n| n == name || n == "*"),
         }
     }
 }
@@ -194,6 +214,31 @@ pub struct Grants {
 }
 
 impl Grants {
+    /// These grants with each `$NAME` http entry replaced by the origin of the setting's value
+    /// (dropped when the operator set none).
+    pub fn with_endpoints(&self, cloud: &super::credentials::CloudValues) -> Grants {
+        let expand = |set: &CapabilitySet| {
+            let mut set = set.clone();
+            set.http = set
+                .http
+                .iter()
+                .filter_map(|p| match p.strip_prefix('$') {
+                    Some(name) => cloud
+                        .get(name)
+                        .and_then(|url| super::http::origin_of(url).ok()),
+                    None => Some(p.clone()),
+                })
+                .collect();
+            set
+        };
+        Grants {
+            plugin: self.plugin.clone(),
+            plugin_name: self.plugin_name.clone(),
+            asked: expand(&self.asked),
+            granted: expand(&self.granted),
+        }
+    }
+
     /// `Ok` when `name` of `cap` is both asked for and granted; otherwise `access-denied` saying
     /// which side is missing and how to fix it.
     pub fn check(&self, cap: Capability, name: &str) -> Result<(), CapabilityError> {
@@ -298,6 +343,26 @@ mod tests {
         assert!(!address_matches("10.0.0.0/24", "sql01"));
         assert!(address_matches("fd00::/64", "fd00::1"));
         assert!(!address_matches("10.0.0.0/33", "10.0.0.1"));
+    }
+
+    #[test]
+    fn endpoint_settings_expand_to_their_origin() {
+        use crate::capabilities::credentials::CloudValues;
+        let set = CapabilitySet {
+            http: vec![
+                "*.amazonaws.com".into(),
+                "$AWS_ENDPOINT_URL".into(),
+                "$UNSET".into(),
+            ],
+            ..Default::default()
+        };
+        let cloud = CloudValues::resolve(&[], &["AWS_ENDPOINT_URL".into()], |_| {
+            Some("http://127.0.0.1:5000/".into())
+        });
+        let g = grants(set.clone(), set).with_endpoints(&cloud);
+        assert_eq!(g.granted.http, ["*.amazonaws.com", "http://127.0.0.1:5000"]);
+        assert!(g.check(Capability::Http, "http://127.0.0.1:5000").is_ok());
+        assert!(g.check(Capability::Http, "http://127.0.0.1:5001").is_err());
     }
 
     #[test]

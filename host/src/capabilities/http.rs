@@ -55,7 +55,15 @@ impl wit::Host for PluginState {
             Ok(o) => o,
             Err(e) => return Ok(Err(e.into())),
         };
-        if let Err(e) = self.call.grants.check(Capability::Http, &origin) {
+        let checked = match &self.call.services.cloud {
+            Some(cloud) => self
+                .call
+                .grants
+                .with_endpoints(cloud)
+                .check(Capability::Http, &origin),
+            None => self.call.grants.check(Capability::Http, &origin),
+        };
+        if let Err(e) = checked {
             return Ok(Err(e.into()));
         }
         let Some(backend) = self.call.services.http.clone() else {

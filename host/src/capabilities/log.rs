@@ -23,6 +23,10 @@ pub fn truncate(message: &str, max: usize) -> &str {
 impl wit::Host for PluginState {
     async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
         let plugin = &self.call.grants.plugin;
+        let message = match &self.call.services.cloud {
+            Some(cloud) => cloud.redact(&message),
+            None => message,
+        };
         let msg = truncate(&message, MAX_MESSAGE);
         match level {
             LogLevel::Trace => tracing::trace!(target: "plugin", %plugin, "{msg}"),

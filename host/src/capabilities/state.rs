@@ -149,6 +149,20 @@ impl wit::Host for PluginState {
             ))
             .into()));
         }
+        // State lands in the migration journal, which must never hold a credential.
+        if let Some(name) = self
+            .call
+            .services
+            .cloud
+            .as_ref()
+            .and_then(|c| c.found_in(&value))
+        {
+            return Ok(Err(CapabilityError::InvalidInput(format!(
+                "state value for '{key}' holds the credential {name}; state is kept in the \
+                 journal, so keep credentials out of it and read them again with credentials.get"
+            ))
+            .into()));
+        }
         let r = match self.state_store() {
             Ok(s) => s.set(&self.call.grants.plugin_name, &key, value).await,
             Err(e) => Err(e),

@@ -14,6 +14,7 @@ use super::output::write_json;
 use super::{Context, Failure, OutputFormat};
 use crate::capabilities::net::SocketNet;
 use crate::capabilities::{CapabilitySet, Services};
+use crate::cloud::cloud_access;
 use crate::credentials::{SecretFor, secret};
 use crate::discover::{self, INSTANCE_ENDPOINT, LoginSettings, Progress, Scan};
 use crate::plugins::load_plugin;
@@ -23,16 +24,23 @@ use crate::sqlserver::{Encrypt, ServerName};
 
 /// Find SQL Server instances and collect what each holds into an inventory
 ///
-/// Give ranges to scan, servers by name, or a file of server names. Every instance that answers
-/// is logged in to with --user (password from SQLMIG_PASSWORD, --secrets FILE or a prompt) and
-/// collected: configuration, logins, jobs, linked servers, databases, files, objects, module
-/// definitions, backup history. What the login may not read is recorded as a gap; an instance
-/// that fails is kept with its error and the others are still collected.
+/// On your own machines, give ranges to scan, servers by name, or a file of server names. In a
+/// cloud, name its platform plugin: `--platform aws-rds` lists the account's RDS SQL Server
+/// instances in AWS_REGION, `--platform gcp-cloudsql` the project's Cloud SQL ones; their
+/// credentials come from the environment (as the cloud's CLI reads them) or the [cloud] table of
+/// the --secrets file, and only the plugin sees them.
+///
+/// Every instance found is logged in to with --user (password from SQLMIG_PASSWORD, --secrets
+/// FILE or a prompt) and collected: configuration, logins, jobs, linked servers, databases,
+/// files, objects, module definitions, backup history. What the login may not read is recorded
+/// as a gap; an instance that fails is kept with its error and the others are still collected.
+/// --list only finds.
 ///
 /// Examples:
 ///   sqlmig discover --scan 10.0.0.0/24 --user sqlmig_ro --out inventory.json
 ///   sqlmig discover --server 'SQL01\SALES' --server sql02,14330 --user sa -o json
 ///   sqlmig discover --servers servers.txt --user sqlmig_ro --trust-server-certificate
+///   AWS_REGION=eu-west-1 sqlmig discover --platform aws-rds --list
 #[derive(Debug, Args)]
 #[command(verbatim_doc_comment)]
 pub struct DiscoverArgs {
@@ -49,8 +57,11 @@ pub struct DiscoverArgs {
     pub servers: Option<PathBuf>,
     /// The SQL login to collect with (sysadmin, or VIEW SERVER STATE and VIEW ANY DEFINITION
     /// plus msdb read access for a complete inventory).
-    #[arg(long, short = 'U')]
-    pub user: String,
+    #[arg(long, short = 'U', required_unless_present = "list")]
+    pub user: Option<String>,
+    /// Only find instances and list them (name, address, version); log in to none.
+    #[arg(long)]
+    pub list: bool,
     /// A TOML file holding `password = "…"` (owner-readable only); instead of SQLMIG_PASSWORD.
     #[arg(long, value_name = "FILE")]
     pub secrets: Option<PathBuf>,
@@ -81,13 +92,17 @@ pub struct DiscoverArgs {
         requires = "performance"
     )]
     pub sample_interval: u64,
-    /// The platform plugin that finds and collects instances.
+    /// The platform plugin that finds and collects instances: onprem, aws-rds, gcp-cloudsql or
+    /// one you installed (the `platform-` prefix may be left out).
     #[arg(long, default_value = "platform-onprem")]
     pub platform: String,
 }
 
 /// Runs `sqlmig discover`.
 pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure> {
+    if args.list {
+        return list(ctx, &args).await;
+    }
     let (inventory, _) = collect_inventory(ctx, &args).await?;
     let failed = inventory
         .instances
@@ -108,13 +123,59 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure>
     })
 }
 
+/// `discover --list`: what the platform plugin finds, as a table or JSON; exit 1 when an instance
+/// found cannot be collected as it is (its reason is shown).
+async fn list(ctx: &Context, args: &DiscoverArgs) -> Result<ExitCode, Failure> {
+    let located = locate(ctx, args).await?;
+    let found = &located.found;
+    if ctx.out.is_some() || ctx.output == OutputFormat::Json {
+        let value = serde_json::json!({
+            "schema": "sqlmig.discovered/1",
+            "platform": located.platform,
+            "plugin": located.plugin.label,
+            "instances": found,
+        });
+        write_json(&value, ctx.out.as_deref())?;
+    } else {
+        let mut t =
+            super::output::Table::new(&["INSTANCE", "ADDRESS", "VERSION", "FOUND BY", "NOTE"]);
+        for f in found {
+            t.row(vec![
+                f.name.clone(),
+                format!("{},{}", f.address.host, f.address.port),
+                f.version.clone().unwrap_or_else(|| "-".into()),
+                serde_json::to_value(f.confidence)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                f.error.clone().unwrap_or_default(),
+            ]);
+        }
+        print!("{}", t.render());
+    }
+    Ok(if found.iter().any(|f| f.error.is_some()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// The instances `args` names, found by the platform plugin, with the plugin loaded and the
-/// login to collect them with.
+/// login to collect them with (none for `--list`).
 pub(super) struct Located {
     pub plugin: LoadedPlugin,
     pub platform: String,
-    pub login: LoginSettings,
+    pub login: Option<LoginSettings>,
     pub found: Vec<FoundInstance>,
+}
+
+impl Located {
+    /// The login to collect with; `--user` names it.
+    pub fn login(&self) -> Result<&LoginSettings, Failure> {
+        self.login
+            .as_ref()
+            .ok_or_else(|| Failure::bad_input("collecting needs --user (the SQL login)"))
+    }
 }
 
 /// Finds what `args` names (reporting on stderr unless quiet).
@@ -141,22 +202,40 @@ pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located
             })?);
         }
     }
-    if scans.is_empty() && servers.is_empty() {
+    let store = PluginStore::new(ctx.paths.plugins_dir());
+    let plugin = store
+        .find(&args.platform)
+        .or_else(|e| {
+            store
+                .find(&format!("platform-{}", args.platform))
+                .map_err(|_| e)
+        })
+        .map_err(|e| {
+            Failure::bad_input(e).hint("list platform plugins with `sqlmig plugin list`")
+        })?;
+    // A plugin that probes the network needs to be told where; a cloud's plugin asks its API.
+    let probes = !plugin.manifest.capabilities.net.is_empty();
+    if probes && scans.is_empty() && servers.is_empty() {
         return Err(Failure::bad_input("nothing to discover")
             .hint("give --scan RANGE, --server NAME or --servers FILE"));
     }
-    let password = secret(SecretFor::Login, &args.user, args.secrets.as_deref())
-        .map_err(Failure::bad_input)?;
-    let login = LoginSettings {
-        user: args.user.clone(),
-        password,
-        encrypt: args.encrypt,
-        trust_server_certificate: args.trust_server_certificate,
-        connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+    let login = match &args.user {
+        Some(user) => Some(LoginSettings {
+            user: user.clone(),
+            password: secret(SecretFor::Login, user, args.secrets.as_deref())
+                .map_err(Failure::bad_input)?,
+            encrypt: args.encrypt,
+            trust_server_certificate: args.trust_server_certificate,
+            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+        }),
+        None => None,
     };
 
-    // The plugin may probe exactly what the operator named, and log in to the instance it is
-    // collecting.
+    // The plugin may probe exactly what the operator named, log in to the instance it is
+    // collecting, and reach its cloud's API with the credentials it asks for: the operator
+    // chose it by name for this.
+    let cloud = cloud_access(&plugin.manifest.capabilities, args.secrets.as_deref())
+        .map_err(Failure::bad_input)?;
     let granted = CapabilitySet {
         sql: vec![INSTANCE_ENDPOINT.into()],
         net: scans
@@ -164,25 +243,28 @@ pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located
             .map(|s| s.grant.clone())
             .chain(servers.iter().map(|s| s.host.clone()))
             .collect(),
-        ..Default::default()
+        ..cloud.grants.clone()
     };
     let config = ctx.config()?;
-    let store = PluginStore::new(ctx.paths.plugins_dir());
-    let plugin = store.find(&args.platform).map_err(|e| {
-        Failure::bad_input(e).hint("list platform plugins with `sqlmig plugin list`")
-    })?;
     let runtime = Runtime::new(Some(ctx.paths.component_cache()))
         .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
-    let loaded = load_plugin(&runtime, &plugin, &config, &granted)
+    let mut loaded = load_plugin(&runtime, &plugin, &config, &granted)
         .map_err(|e| Failure::io(e.to_string()))?;
-    let platform = args.platform.trim_start_matches("platform-").to_string();
+    loaded.attach_cloud(&cloud.services);
+    let platform = plugin
+        .manifest
+        .name
+        .trim_start_matches("platform-")
+        .to_string();
 
     let request = discover::request(
         &scans,
         &servers,
         Duration::from_millis(args.probe_timeout.into()),
     );
-    if !ctx.quiet {
+    if !ctx.quiet && !probes {
+        eprintln!("asking {} for its instances…", loaded.label);
+    } else if !ctx.quiet {
         eprintln!(
             "probing {} address{} and {} named server{}…",
             request.hosts.len(),
@@ -199,7 +281,7 @@ pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located
     };
     let found = discover::find(&loaded, &net_services, &request)
         .await
-        .map_err(|e| Failure::io(e.to_string()))?;
+        .map_err(Failure::plugin)?;
     if !ctx.quiet {
         eprintln!(
             "found {} instance{}",
@@ -222,12 +304,14 @@ pub(super) async fn collect_inventory(
     ctx: &Context,
     args: &DiscoverArgs,
 ) -> Result<(Inventory, LoginSettings), Failure> {
+    let located = locate(ctx, args).await?;
+    let login = located.login()?.clone();
     let Located {
         plugin: loaded,
         platform,
-        login,
         found,
-    } = locate(ctx, args).await?;
+        ..
+    } = located;
     let show_progress = !ctx.quiet && std::io::stderr().is_terminal();
     let progress = move |p: Progress| {
         if !show_progress {

@@ -30,6 +30,20 @@ impl Failure {
         }
     }
 
+    /// A plugin's failure: exit code 2 when the hook refused the operator's input or settings
+    /// (invalid input, access denied: a missing variable, refused credentials), else 3.
+    pub fn plugin(e: crate::runtime::PluginError) -> Failure {
+        use crate::capabilities::CapabilityError;
+        use crate::runtime::PluginError;
+        match &e {
+            PluginError::Failed {
+                error: CapabilityError::InvalidInput(_) | CapabilityError::AccessDenied(_),
+                ..
+            } => Failure::bad_input(e),
+            _ => Failure::io(e),
+        }
+    }
+
     /// Adds what to do about it.
     pub fn hint(mut self, hint: impl Into<String>) -> Failure {
         self.hint = Some(hint.into());

@@ -134,7 +134,8 @@ async fn find(ctx: &Context, c: &ConnectionArgs) -> Result<(Located, FoundInstan
         scan: Vec::new(),
         server: vec![c.server.clone()],
         servers: None,
-        user: c.user.clone(),
+        user: Some(c.user.clone()),
+        list: false,
         secrets: c.secrets.clone(),
         encrypt: c.encrypt,
         trust_server_certificate: c.trust_server_certificate,
@@ -168,7 +169,7 @@ async fn connect(
         &located.plugin,
         &located.platform,
         vec![target.clone()],
-        &located.login,
+        located.login()?,
         1,
         None,
         &|_| {},
@@ -188,7 +189,7 @@ async fn connect(
 async fn baseline(ctx: &Context, args: BaselineArgs) -> Result<ExitCode, Failure> {
     // Not collected first: sqlmig's own catalog queries would join the plan cache it reads.
     let (located, target) = find(ctx, &args.connection).await?;
-    let capture = discover::workload_capture(&located.plugin, &target, &located.login, args.top)
+    let capture = discover::workload_capture(&located.plugin, &target, located.login()?, args.top)
         .await
         .map_err(Failure::io)?;
     let captured_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -222,7 +223,9 @@ async fn collect(ctx: &Context, args: CollectArgs) -> Result<ExitCode, Failure> 
             "--duration is shorter than one --interval: no sample would be taken",
         ));
     }
-    let (Located { plugin, login, .. }, target, inst) = connect(ctx, &args.connection).await?;
+    let (located, target, inst) = connect(ctx, &args.connection).await?;
+    let login = located.login()?.clone();
+    let plugin = located.plugin;
     let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut file = PerfFile::new(
         &inst,

@@ -38,6 +38,12 @@ pub fn load_plugin(
     granted.net.extend(granted_by_command.net.iter().cloned());
     granted.fs.extend(granted_by_command.fs.iter().cloned());
     granted.state |= granted_by_command.state;
+    granted
+        .credentials
+        .extend(granted_by_command.credentials.iter().cloned());
+    granted
+        .settings
+        .extend(granted_by_command.settings.iter().cloned());
     let grants = Grants {
         plugin: m.label(),
         plugin_name: m.name.clone(),

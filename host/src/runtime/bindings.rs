@@ -1,6 +1,6 @@
 //! Bindings of the `sqlmig:plugin` contract, one module per supported API line.
 
-/// The 0.1 line of the contract (`wit/` at sqlmig:plugin@0.1.0).
+/// The 0.1 line of the contract (`wit/` at sqlmig:plugin@0.1.1).
 pub mod v0_1 {
     wasmtime::component::bindgen!({
         path: "../wit",

@@ -17,6 +17,7 @@ use super::engine::Runtime;
 use super::error::PluginError;
 use super::limits::{Limits, MemoryLimiter};
 use super::versions;
+use crate::capabilities::credentials::CloudValues;
 use crate::capabilities::{CapabilityError, Grants, Services};
 
 pub use v0_1::sqlmig::plugin::types::{Finding, FindingLevel, FindingScope, PluginInfo};
@@ -104,6 +105,35 @@ pub enum HookOutput {
     Findings(Vec<Finding>),
 }
 
+impl HookOutput {
+    /// The output with every credential value in `cloud` replaced by `***`.
+    fn redacted(self, cloud: &CloudValues) -> HookOutput {
+        match self {
+            HookOutput::Document(d) => HookOutput::Document(cloud.redact(&d)),
+            HookOutput::Findings(f) => HookOutput::Findings(
+                f.into_iter()
+                    .map(|mut f| {
+                        f.message = cloud.redact(&f.message);
+                        f.impact = cloud.redact(&f.impact);
+                        f
+                    })
+                    .collect(),
+            ),
+            info => info,
+        }
+    }
+}
+
+/// A hook's error with every credential value in `cloud` replaced by `***`.
+fn redact_error(
+    e: v0_1::sqlmig::plugin::types::Error,
+    cloud: &CloudValues,
+) -> v0_1::sqlmig::plugin::types::Error {
+    let e = CapabilityError::from(e);
+    let message = cloud.redact(e.message());
+    e.with_message(message).into()
+}
+
 /// A plugin compiled, version-checked and pre-linked, ready to have its hooks called.
 pub struct LoadedPlugin {
     /// `name version`, as messages show it.
@@ -115,6 +145,8 @@ pub struct LoadedPlugin {
     /// Whether compilation was skipped thanks to the cache.
     pub cache: CacheOutcome,
     grants: Arc<Grants>,
+    /// Cloud credentials and outbound HTTP every call gets unless the caller brings its own.
+    cloud: Services,
     engine: wasmtime::Engine,
     pre: v0_1::PluginPre<PluginState>,
 }
@@ -153,9 +185,17 @@ impl LoadedPlugin {
             limits,
             cache,
             grants: Arc::new(grants),
+            cloud: Services::default(),
             engine: runtime.engine().clone(),
             pre,
         })
+    }
+
+    /// Gives every later call the cloud values and HTTP backend in `cloud` (a cloud platform's
+    /// credentials, for the whole command), unless a call's services bring their own.
+    pub fn attach_cloud(&mut self, cloud: &Services) {
+        self.cloud.cloud = cloud.cloud.clone();
+        self.cloud.http = cloud.http.clone();
     }
 
     /// Calls one hook in a fresh instance under the plugin's limits.
@@ -164,6 +204,14 @@ impl LoadedPlugin {
         services: &Services,
         call: HookCall,
     ) -> Result<HookOutput, PluginError> {
+        let mut services = services.clone();
+        if services.cloud.is_none() {
+            services.cloud = self.cloud.cloud.clone();
+        }
+        if services.http.is_none() {
+            services.http = self.cloud.http.clone();
+        }
+        let services = &services;
         let hook = call.hook();
         let timeout = self.limits.timeout();
         let deadline = Instant::now() + timeout;
@@ -216,6 +264,15 @@ impl LoadedPlugin {
                     secs: self.limits.timeout_secs,
                 });
             }
+        };
+        // What the plugin hands on goes to reports, plans and journals: no credential value may
+        // ride along, whatever the plugin did with it.
+        let result = match &services.cloud {
+            Some(cloud) => result.map(|r| {
+                r.map(|o| o.redacted(cloud))
+                    .map_err(|e| redact_error(e, cloud))
+            }),
+            None => result,
         };
         match result {
             Ok(Ok(out)) => Ok(out),

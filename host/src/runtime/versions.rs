@@ -10,7 +10,9 @@ pub const API_PACKAGE: &str = "sqlmig:plugin";
 
 /// The API lines this host implements, newest first. Each line has its own bindings module; a
 /// frozen copy of an older contract stays supported after the contract grows.
-pub const SUPPORTED_LINES: &[&str] = &["0.1.0"];
+/// 0.1.1 added the `credentials` interface; components built against 0.1.0 link to it unchanged
+/// (wasmtime matches semver-compatible names both ways).
+pub const SUPPORTED_LINES: &[&str] = &["0.1.1"];
 
 /// The newest contract version this host implements.
 pub fn current_api() -> Version {
@@ -123,8 +125,8 @@ mod tests {
 
     #[test]
     fn same_line_patch_versions_are_compatible() {
-        assert_eq!(compatible_line(&v("0.1.0")), Some(v("0.1.0")));
-        assert_eq!(compatible_line(&v("0.1.7")), Some(v("0.1.0")));
+        assert_eq!(compatible_line(&v("0.1.0")), Some(v("0.1.1")));
+        assert_eq!(compatible_line(&v("0.1.7")), Some(v("0.1.1")));
     }
 
     #[test]

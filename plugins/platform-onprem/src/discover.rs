@@ -87,6 +87,7 @@ fn discover(req: &DiscoverRequest) -> Result<Vec<FoundInstance>, Error> {
                         instance: named,
                     },
                     confidence: Confidence::PortOpen,
+                    cloud: None,
                     version: Some(b.version.clone()),
                     error: Some("SQL Server Browser lists it without a TCP port".into()),
                 }),
@@ -112,6 +113,7 @@ fn discover(req: &DiscoverRequest) -> Result<Vec<FoundInstance>, Error> {
                     instance: Some(inst.clone()),
                 },
                 confidence: Confidence::PortOpen,
+                cloud: None,
                 version: None,
                 error: Some(format!(
                     "SQL Server Browser on {} did not list instance {inst}; give its port as {}\\{inst},PORT",
@@ -155,6 +157,7 @@ fn discover(req: &DiscoverRequest) -> Result<Vec<FoundInstance>, Error> {
                 instance: c.instance,
             },
             confidence,
+            cloud: None,
             version: probe.tds_version.or(c.browser_version),
             error,
         });

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde_json::json;
 use sqlmig_plugin_sdk::{
-    Error, Finding, FindingLevel, FindingScope, Plugin, Rows, blob, clock, export_plugin, fs, http,
-    log, parse_document, sql, state,
+    Error, Finding, FindingLevel, FindingScope, Plugin, Rows, blob, clock, credentials,
+    export_plugin, fs, http, log, parse_document, sql, state,
 };
 
 struct Full;
@@ -139,7 +139,18 @@ impl Plugin for Full {
     }
 
     /// Sends a request to the request's URL (allowed or not is the host's business).
+    /// GETs `url`; or, given `credential`, reads that cloud credential and tries every way of
+    /// handing it on: the answer, the log and (with `store`) the state.
     fn cutover(request: &str) -> Result<String, Error> {
+        let req = parse_document::<serde_json::Value>(request, "cutover request")?;
+        if let Some(name) = req["credential"].as_str() {
+            let value = credentials::get(name)?;
+            log::info(&format!("the credential is {value:?}"));
+            if req["store"].as_bool() == Some(true) {
+                state::set("leak", value.clone().unwrap_or_default().as_bytes())?;
+            }
+            return Ok(json!({"value": value}).to_string());
+        }
         let url = parse_document::<serde_json::Value>(request, "cutover request")?["url"]
             .as_str()
             .unwrap_or("")

@@ -1,0 +1,128 @@
+//! The `credentials` capability: the operator's cloud credentials and settings, by the names the
+//! plugin's manifest lists, so a cloud's plugin signs its own requests (AWS Signature V4, a Google
+//! bearer token) and the host holds no cloud's code. Credential values are secrets: the host takes
+//! them back out of whatever the plugin hands on (see [`CloudValues::redact`]).
+
+use std::collections::BTreeMap;
+
+use super::{Capability, CapabilityError};
+use crate::runtime::bindings::v0_1::sqlmig::plugin::credentials as wit;
+use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
+use crate::runtime::instance::PluginState;
+use crate::secret::{Secret, redact};
+
+/// The shortest credential value taken out of what a plugin hands on.
+pub const MIN_REDACTED: usize = 6;
+
+/// The values a command found for one plugin's names: credentials (secret) and settings.
+#[derive(Clone, Debug, Default)]
+pub struct CloudValues {
+    values: BTreeMap<String, Secret>,
+    /// Names whose values are secrets.
+    secret: Vec<String>,
+}
+
+impl CloudValues {
+    /// Values for `credentials` (secret) and `settings` (plain) names, each looked up with
+    /// `lookup` (the secrets file's `[cloud]` table, then the environment); unset names are left
+    /// out.
+    pub fn resolve(
+        credentials: &[String],
+        settings: &[String],
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> CloudValues {
+        let mut values = BTreeMap::new();
+        for name in credentials.iter().chain(settings) {
+            if let Some(v) = lookup(name).filter(|v| !v.is_empty()) {
+                values.insert(name.clone(), Secret::new(v));
+            }
+        }
+        CloudValues {
+            values,
+            secret: credentials.to_vec(),
+        }
+    }
+
+    /// The value of `name`, if the operator set one.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(Secret::expose)
+    }
+
+    /// The credential values (not the settings), for redaction. Values shorter than
+    /// [`MIN_REDACTED`] are left out: no real key is that short, and replacing every `x` in a
+    /// document would garble it.
+    pub fn secrets(&self) -> Vec<&Secret> {
+        self.secret
+            .iter()
+            .filter_map(|n| self.values.get(n))
+            .filter(|v| v.expose().len() >= MIN_REDACTED)
+            .collect()
+    }
+
+    /// `text` with every credential value replaced by `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let secrets = self.secrets();
+        if secrets.is_empty() {
+            return text.to_string();
+        }
+        redact(text, &secrets)
+    }
+
+    /// The first credential name whose value `bytes` contain.
+    pub fn found_in(&self, bytes: &[u8]) -> Option<&str> {
+        self.secret.iter().map(String::as_str).find(|n| {
+            self.values.get(*n).is_some_and(|v| {
+                let v = v.expose().as_bytes();
+                v.len() >= MIN_REDACTED && bytes.windows(v.len()).any(|w| w == v)
+            })
+        })
+    }
+}
+
+impl wit::Host for PluginState {
+    async fn get(&mut self, name: String) -> wasmtime::Result<Result<Option<String>, WitError>> {
+        if let Err(e) = self.call.grants.check(Capability::Credentials, &name) {
+            return Ok(Err(e.into()));
+        }
+        let Some(values) = self.call.services.cloud.clone() else {
+            return Ok(Err(CapabilityError::Unavailable(
+                "this command hands no cloud credentials to plugins".into(),
+            )
+            .into()));
+        };
+        Ok(Ok(values.get(&name).map(str::to_string)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> CloudValues {
+        CloudValues::resolve(
+            &["AWS_SECRET_ACCESS_KEY".into(), "AWS_SESSION_TOKEN".into()],
+            &["AWS_REGION".into()],
+            |n| match n {
+                "AWS_SECRET_ACCESS_KEY" => Some("wJalrXUtnFEMI/K7MDENG".into()),
+                "AWS_REGION" => Some("eu-west-1".into()),
+                _ => None,
+            },
+        )
+    }
+
+    #[test]
+    fn credentials_are_redacted_and_settings_are_not() {
+        let v = values();
+        assert_eq!(v.get("AWS_REGION"), Some("eu-west-1"));
+        assert_eq!(v.get("AWS_SESSION_TOKEN"), None);
+        assert_eq!(
+            v.redact("key wJalrXUtnFEMI/K7MDENG in eu-west-1"),
+            "key *** in eu-west-1"
+        );
+        assert_eq!(
+            v.found_in(b"{\"k\":\"wJalrXUtnFEMI/K7MDENG\"}"),
+            Some("AWS_SECRET_ACCESS_KEY")
+        );
+        assert_eq!(v.found_in(b"eu-west-1"), None);
+    }
+}

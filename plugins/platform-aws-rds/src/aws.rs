@@ -1,0 +1,250 @@
+//! Talking to AWS: the operator's credentials, region and endpoints (handed over by the host by
+//! the names the manifest lists), requests signed with Signature Version 4 and sent through the
+//! `http` capability, and the Query API's XML answers and errors.
+
+use sqlmig_plugin_sdk::aws_sigv4::{self, Credentials};
+use sqlmig_plugin_sdk::{Error, clock, credentials, http};
+
+/// The RDS Query API version sqlmig speaks.
+const RDS_API_VERSION: &str = "2014-10-31";
+
+/// An AWS service endpoint: `https://rds.eu-west-1.amazonaws.com`.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// `scheme://host[:port]`, no trailing slash.
+    pub origin: String,
+    /// `host[:port]` as the `host` header says it.
+    pub host: String,
+}
+
+impl Endpoint {
+    fn parse(url: &str, from: &str) -> Result<Endpoint, Error> {
+        let origin = url.trim_end_matches('/').to_string();
+        let host = origin
+            .split_once("://")
+            .map(|(_, h)| h.split('/').next().unwrap_or_default().to_string())
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                Error::InvalidInput(format!(
+                    "{from} = {url:?} is not a URL; write it as https://host[:port]"
+                ))
+            })?;
+        Ok(Endpoint { origin, host })
+    }
+}
+
+/// What requests are signed with and sent to.
+pub struct Aws {
+    creds: Credentials,
+    /// The region requests are signed for.
+    pub region: String,
+    /// The RDS API.
+    pub rds: Endpoint,
+}
+
+/// A value the operator set, by name.
+fn setting(name: &str) -> Result<Option<String>, Error> {
+    credentials::get(name)
+}
+
+impl Aws {
+    /// The operator's AWS settings: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`, `AWS_REGION` (or `AWS_DEFAULT_REGION`), and `AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_RDS`, `AWS_ENDPOINT_URL_S3` to point elsewhere, as the AWS CLI reads them.
+    pub fn from_operator() -> Result<Aws, Error> {
+        let (Some(access_key_id), Some(secret_access_key)) = (
+            setting("AWS_ACCESS_KEY_ID")?,
+            setting("AWS_SECRET_ACCESS_KEY")?,
+        ) else {
+            return Err(Error::InvalidInput(
+                "no AWS credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and \
+                 AWS_SESSION_TOKEN for temporary ones) in the environment, or under [cloud] in \
+                 the file given with --secrets"
+                    .into(),
+            ));
+        };
+        let creds = Credentials {
+            access_key_id,
+            secret_access_key,
+            session_token: setting("AWS_SESSION_TOKEN")?,
+        };
+        let region = match setting("AWS_REGION")? {
+            Some(r) => r,
+            None => setting("AWS_DEFAULT_REGION")?.ok_or_else(|| {
+                Error::InvalidInput(
+                    "no AWS region: set AWS_REGION (e.g. eu-west-1) to the region of the RDS \
+                     instances"
+                        .into(),
+                )
+            })?,
+        };
+        let endpoint = |service: &str, specific: &str| -> Result<Endpoint, Error> {
+            for name in [specific, "AWS_ENDPOINT_URL"] {
+                if let Some(url) = setting(name)? {
+                    return Endpoint::parse(&url, name);
+                }
+            }
+            Endpoint::parse(
+                &format!("https://{service}.{region}.amazonaws.com"),
+                "region",
+            )
+        };
+        Ok(Aws {
+            rds: endpoint("rds", "AWS_ENDPOINT_URL_RDS")?,
+            creds,
+            region,
+        })
+    }
+
+    /// Calls an RDS Query API action and returns the XML answer; an AWS error becomes an error
+    /// saying what AWS said and what to do.
+    pub fn rds(&self, action: &str, params: &[(&str, String)]) -> Result<String, Error> {
+        let mut body = format!("Action={action}&Version={RDS_API_VERSION}");
+        for (k, v) in params {
+            body.push_str(&format!("&{k}={}", aws_sigv4::uri_encode(v, false)));
+        }
+        let headers = vec![(
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded; charset=utf-8".to_string(),
+        )];
+        let resp = self.send(
+            "rds",
+            &self.rds,
+            "POST",
+            "/",
+            "",
+            headers,
+            body.into_bytes(),
+        )?;
+        let text = String::from_utf8_lossy(&resp.body).into_owned();
+        if (200..300).contains(&resp.status) {
+            Ok(text)
+        } else {
+            Err(aws_error("RDS", action, resp.status, &text))
+        }
+    }
+
+    /// Signs and sends one request to `endpoint`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send(
+        &self,
+        service: &str,
+        endpoint: &Endpoint,
+        method: &str,
+        path: &str,
+        query: &str,
+        mut headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    ) -> Result<http::Response, Error> {
+        let date = aws_sigv4::amz_date(clock::now());
+        let added = aws_sigv4::sign(
+            &aws_sigv4::Request {
+                method,
+                host: &endpoint.host,
+                path,
+                query,
+                headers: &headers,
+                body: &body,
+            },
+            &self.creds,
+            &self.region,
+            service,
+            &date,
+        );
+        headers.extend(added);
+        let url = if query.is_empty() {
+            format!("{}{path}", endpoint.origin)
+        } else {
+            format!("{}{path}?{query}", endpoint.origin)
+        };
+        http::send(&http::Request {
+            method: method.to_string(),
+            url,
+            headers,
+            body,
+        })
+    }
+}
+
+/// The error an AWS API answered, in the DBA's terms: credentials refused → access denied with
+/// what to check; throttling and server errors → unavailable (retry); the rest → invalid input.
+pub fn aws_error(service: &str, action: &str, status: u16, body: &str) -> Error {
+    let doc = roxmltree::Document::parse(body).ok();
+    let field = |name: &str| {
+        doc.as_ref()
+            .and_then(|d| d.descendants().find(|n| n.has_tag_name(name)))
+            .and_then(|n| n.text())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (code, message) = (field("Code"), field("Message"));
+    let said = if code.is_empty() {
+        format!("{service} {action}: HTTP {status}")
+    } else {
+        format!("{service} {action}: {code}: {message}")
+    };
+    match code.as_str() {
+        "InvalidClientTokenId"
+        | "SignatureDoesNotMatch"
+        | "AccessDenied"
+        | "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "ExpiredToken"
+        | "InvalidAccessKeyId"
+        | "AuthFailure" => Error::AccessDenied(format!(
+            "{said}; check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and \
+             that the IAM identity may call {action}"
+        )),
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "SlowDown" => {
+            Error::Unavailable(format!("{said}; AWS is throttling: try again shortly"))
+        }
+        _ if status >= 500 || status == 0 => Error::Unavailable(said),
+        _ if status == 404 => Error::NotFound(said),
+        _ => Error::InvalidInput(said),
+    }
+}
+
+/// The text of the first `name` element directly under `node`.
+pub fn child_text<'a>(node: roxmltree::Node<'a, 'a>, name: &str) -> Option<&'a str> {
+    node.children()
+        .find(|n| n.has_tag_name(name))
+        .and_then(|n| n.text())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_errors_say_what_to_check() {
+        let body = "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code>\
+                    <Message>The security token included in the request is invalid.</Message>\
+                    </Error></ErrorResponse>";
+        let e = aws_error("RDS", "DescribeDBInstances", 403, body);
+        let Error::AccessDenied(m) = e else {
+            panic!("{e:?}")
+        };
+        assert!(
+            m.contains("InvalidClientTokenId") && m.contains("AWS_ACCESS_KEY_ID"),
+            "{m}"
+        );
+        assert!(matches!(
+            aws_error("RDS", "X", 503, "not xml"),
+            Error::Unavailable(_)
+        ));
+        assert!(matches!(
+            aws_error("RDS", "X", 400, "<Error><Code>Throttling</Code></Error>"),
+            Error::Unavailable(_)
+        ));
+    }
+
+    #[test]
+    fn endpoints_keep_their_port() {
+        let e = Endpoint::parse("http://127.0.0.1:5000/", "AWS_ENDPOINT_URL").unwrap();
+        assert_eq!(
+            (e.origin.as_str(), e.host.as_str()),
+            ("http://127.0.0.1:5000", "127.0.0.1:5000")
+        );
+        assert!(Endpoint::parse("rds.local", "AWS_ENDPOINT_URL").is_err());
+    }
+}
