@@ -20,12 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::engine::Engine;
 use crate::engine::backup::device;
 use crate::engine::backup::media::{self, SetInfo};
+use crate::http_double;
 
 /// One database's replay.
 #[derive(Default)]
@@ -118,45 +118,11 @@ fn arm_error(status: u16, code: &str, message: &str) -> (u16, Value) {
 
 impl Lrs {
     async fn connection(&self, mut sock: TcpStream) -> std::io::Result<()> {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 8192];
-        let head_end = loop {
-            let n = sock.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break p;
-            }
+        let Some(req) = http_double::read_request(&mut sock).await? else {
+            return Ok(());
         };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let mut lines = head.split("\r\n");
-        let mut first = lines.next().unwrap_or_default().split_whitespace();
-        let (method, target) = (
-            first.next().unwrap_or_default().to_string(),
-            first.next().unwrap_or_default().to_string(),
-        );
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| {
-                l.split_once(':')
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            })
-            .collect();
-        let header = |k: &str| headers.iter().find(|(h, _)| h == k).map(|(_, v)| v.clone());
-        let length: usize = header("content-length")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = buf[head_end + 4..].to_vec();
-        while body.len() < length {
-            let n = sock.read(&mut chunk).await?;
-            if n == 0 {
-                break;
-            }
-            body.extend_from_slice(&chunk[..n]);
-        }
         let (status, value) =
-            if header("authorization").as_deref() != Some(&format!("Bearer {}", self.token)) {
+            if req.header("authorization") != Some(format!("Bearer {}", self.token).as_str()) {
                 arm_error(
                     401,
                     "AuthenticationFailed",
@@ -164,26 +130,20 @@ impl Lrs {
                 )
             } else {
                 let engine_work = self.clone();
-                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                let (method, target) = (req.method, req.target);
                 tokio::task::spawn_blocking(move || engine_work.route(&method, &target, &body))
                     .await
                     .unwrap_or_else(|_| arm_error(500, "InternalServerError", "the request failed"))
             };
-        let text = value.to_string();
-        let reason = match status {
-            200 => "OK",
-            201 => "Created",
-            202 => "Accepted",
-            401 => "Unauthorized",
-            404 => "Not Found",
-            _ => "Error",
-        };
-        let response = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        );
-        sock.write_all(response.as_bytes()).await?;
-        sock.shutdown().await
+        http_double::respond(
+            &mut sock,
+            status,
+            "application/json",
+            &[],
+            value.to_string().as_bytes(),
+        )
+        .await
     }
 
     /// The database named in an ARM path, and what follows it.
@@ -196,7 +156,7 @@ impl Lrs {
         else {
             return arm_error(404, "ResourceNotFound", "no such resource");
         };
-        let Some(db) = parts.get(i + 1).map(|d| percent_decode(d)) else {
+        let Some(db) = parts.get(i + 1).map(|d| http_double::percent_decode(d)) else {
             return arm_error(404, "ResourceNotFound", "no database in the path");
         };
         let rest: Vec<&str> = parts[i + 2..].to_vec();
@@ -478,23 +438,4 @@ impl Lrs {
             });
         }
     }
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -3,7 +3,9 @@
 //! It behaves like SQL Server where sqlmig depends on it and nowhere else; it is not a database.
 
 pub mod browser;
+pub mod cloudsql_api;
 pub mod engine;
+pub mod http_double;
 pub mod instance;
 pub mod lrs;
 pub mod server;
