@@ -44,6 +44,30 @@ pub trait BlobContainer: Send + Sync {
     async fn delete(&self, blob: &str) -> Result<(), CapabilityError>;
     /// The blob's URL without credentials.
     fn url(&self, blob: &str) -> String;
+    /// Blocks staged for `blob` and not committed yet: (id, size). Lets an interrupted copy go
+    /// on where it stopped; a backend that cannot tell answers none.
+    async fn staged_blocks(&self, _blob: &str) -> Result<Vec<(String, u64)>, CapabilityError> {
+        Ok(Vec::new())
+    }
+    /// Stages a block the service checks against `md5` before storing it.
+    async fn put_block_checked(
+        &self,
+        blob: &str,
+        block_id: &str,
+        data: Vec<u8>,
+        _md5: [u8; 16],
+    ) -> Result<(), CapabilityError> {
+        self.put_block(blob, block_id, data).await
+    }
+    /// Commits `ids` as the blob, recording the whole content's `md5` when known.
+    async fn commit_checked(
+        &self,
+        blob: &str,
+        ids: &[String],
+        _md5: Option<[u8; 16]>,
+    ) -> Result<(), CapabilityError> {
+        self.commit_block_list(blob, ids).await
+    }
 }
 
 /// The resource behind a plugin's `container` handle.
@@ -164,6 +188,70 @@ impl wit::HostContainer for PluginState {
         blob: String,
     ) -> wasmtime::Result<String> {
         Ok(self.table.get(&c)?.0.url(&blob))
+    }
+
+    async fn copy_from(
+        &mut self,
+        c: Resource<ContainerHandle>,
+        blob: String,
+        source: wit::CopySource,
+    ) -> wasmtime::Result<Result<wit::CopyReport, WitError>> {
+        use crate::storage::copy::{self, CopyOptions, CopySource};
+        // The source is fetched as the plugin's own request would be: only from hosts its
+        // `http` grant allows.
+        let origin = match super::http::origin_of(&source.url) {
+            Ok(o) => o,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let checked = match &self.call.services.cloud {
+            Some(cloud) => self
+                .call
+                .grants
+                .with_endpoints(cloud)
+                .check(Capability::Http, &origin),
+            None => self.call.grants.check(Capability::Http, &origin),
+        };
+        if let Err(e) = checked {
+            return Ok(Err(e.into()));
+        }
+        let Some(http) = self.call.services.http.clone() else {
+            return Ok(Err(CapabilityError::Unavailable(
+                "this command set up no outbound HTTP to copy from".into(),
+            )
+            .into()));
+        };
+        let progress = self.call.services.progress.clone();
+        let plugin = self.call.grants.plugin.clone();
+        let message = format!("copying {}", copy::shown(&source.url));
+        let report = |done: u64, total: u64| {
+            if let Some(p) = &progress {
+                p.report(&plugin, done, Some(total), &message);
+            }
+        };
+        let source = CopySource {
+            url: source.url,
+            headers: source.headers,
+            size: source.size,
+            md5: source.md5,
+        };
+        let c = &self.table.get(&c)?.0;
+        let copied = copy::copy(
+            c.as_ref(),
+            http.as_ref(),
+            &blob,
+            &source,
+            CopyOptions::default(),
+            &report,
+        )
+        .await;
+        Ok(copied
+            .map(|r| wit::CopyReport {
+                bytes: r.bytes,
+                blocks_sent: r.blocks_sent,
+                blocks_skipped: r.blocks_skipped,
+                md5: r.md5,
+            })
+            .map_err(Into::into))
     }
 
     async fn drop(&mut self, c: Resource<ContainerHandle>) -> wasmtime::Result<()> {

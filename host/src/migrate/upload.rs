@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use super::journal::Journal;
 use crate::capabilities::blob::BlobContainer as _;
 use crate::storage::azure_blob::AzureContainer;
+use crate::storage::copy::block_id;
 
 /// A file to upload and the blob it becomes.
 #[derive(Clone, Debug)]
@@ -49,11 +50,6 @@ impl Default for UploadOptions {
             concurrency: 8,
         }
     }
-}
-
-/// The id of block `n` (all ids of a blob have one length, as the service requires).
-fn block_id(n: u64) -> String {
-    format!("sqlmig-{n:010}")
 }
 
 fn hex(bytes: &[u8]) -> String {

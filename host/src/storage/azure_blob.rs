@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use azure_core::http::Url;
 use azure_storage_blob::BlobContainerClient;
 use azure_storage_blob::models::{
-    BlobClientDownloadOptions, BlobContainerClientListBlobsOptions, BlockLookupList,
+    BlobClientDownloadOptions, BlobContainerClientListBlobsOptions,
+    BlockBlobClientCommitBlockListOptions, BlockListType, BlockLookupList,
 };
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -252,6 +253,68 @@ impl BlobContainer for AzureContainer {
             segs.extend(blob.split('/'));
         }
         u.to_string()
+    }
+
+    async fn staged_blocks(&self, blob: &str) -> Result<Vec<(String, u64)>, CapabilityError> {
+        let list = match self
+            .client
+            .blob_client(blob)
+            .block_blob_client()
+            .get_block_list(BlockListType::Uncommitted, None)
+            .await
+        {
+            Ok(r) => r
+                .into_model()
+                .map_err(|e| self.error("get block list", blob, e))?,
+            // Nothing staged yet: the blob does not exist at all.
+            Err(e) if e.http_status().map(u16::from) == Some(404) => return Ok(Vec::new()),
+            Err(e) => return Err(self.error("get block list", blob, e)),
+        };
+        Ok(list
+            .uncommitted_blocks
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|b| {
+                let id = String::from_utf8(b.name?).ok()?;
+                Some((id, u64::try_from(b.size.unwrap_or(0)).unwrap_or(0)))
+            })
+            .collect())
+    }
+
+    async fn put_block_checked(
+        &self,
+        blob: &str,
+        block_id: &str,
+        data: Vec<u8>,
+        md5: [u8; 16],
+    ) -> Result<(), CapabilityError> {
+        self.put_block_md5(blob, block_id, data, md5).await
+    }
+
+    async fn commit_checked(
+        &self,
+        blob: &str,
+        ids: &[String],
+        md5: Option<[u8; 16]>,
+    ) -> Result<(), CapabilityError> {
+        let list = BlockLookupList {
+            latest: Some(ids.iter().map(|i| i.as_bytes().to_vec()).collect()),
+            ..Default::default()
+        };
+        let body = list
+            .try_into()
+            .map_err(|e: azure_core::Error| self.error("commit block list", blob, e))?;
+        let options = BlockBlobClientCommitBlockListOptions {
+            blob_content_md5: md5.map(|m| m.to_vec()),
+            ..Default::default()
+        };
+        self.client
+            .blob_client(blob)
+            .block_blob_client()
+            .commit_block_list(body, Some(options))
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("commit block list", blob, e))
     }
 }
 
