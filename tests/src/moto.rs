@@ -52,6 +52,30 @@ impl Moto {
         body: &str,
         content_type: &str,
     ) -> (u16, String) {
+        let (status, body) = self.raw(service, method, path, body, content_type);
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// An S3 object's bytes (`/bucket/key`); panics unless moto answers 200.
+    pub fn get_bytes(&self, path: &str) -> Vec<u8> {
+        let (status, body) = self.raw("s3", "GET", path, "", "application/octet-stream");
+        assert_eq!(
+            status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        body
+    }
+
+    fn raw(
+        &self,
+        service: &str,
+        method: &str,
+        path: &str,
+        body: &str,
+        content_type: &str,
+    ) -> (u16, Vec<u8>) {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
         let req = format!(
             "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\n\
@@ -61,17 +85,19 @@ impl Moto {
             body.len()
         );
         s.write_all(req.as_bytes()).unwrap();
-        let mut out = String::new();
-        s.read_to_string(&mut out).unwrap();
-        let status = out
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let split = out
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(out.len());
+        let head = String::from_utf8_lossy(&out[..split]).to_string();
+        let status = head
             .split_whitespace()
             .nth(1)
             .and_then(|c| c.parse().ok())
             .unwrap_or(0);
-        let body = out
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
+        let body = out.get(split + 4..).unwrap_or_default().to_vec();
         (status, body)
     }
 }

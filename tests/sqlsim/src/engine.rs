@@ -11,6 +11,7 @@ pub mod functions;
 pub mod indexes;
 pub mod modules;
 pub mod platform;
+mod rds;
 pub mod rewrite;
 mod scalar;
 
@@ -118,6 +119,10 @@ pub struct Engine {
     workload: catalog::workload::Workload,
     /// LSNs, log chains, databases being restored and credentials: BACKUP and RESTORE.
     backup: backup::State,
+    /// RDS's native backup tasks (`rds` mode).
+    rds_tasks: rds::Tasks,
+    /// The server's shared handle on this engine, for work that outlives a batch.
+    me: std::sync::OnceLock<std::sync::Weak<Engine>>,
 }
 
 /// The most databases (system ones included) an instance holds: SQLite's attachment limit.
@@ -169,6 +174,8 @@ impl Engine {
             activity: Default::default(),
             workload: Default::default(),
             backup: Default::default(),
+            rds_tasks: Default::default(),
+            me: Default::default(),
         };
         let names: Vec<String> = SYSTEM_DATABASES
             .iter()
@@ -224,6 +231,16 @@ impl Engine {
             }
         }
         Ok(engine)
+    }
+
+    /// Lets the engine start background work (RDS's backup tasks) on the server's handle.
+    pub fn share(self: &Arc<Self>) {
+        let _ = self.me.set(Arc::downgrade(self));
+    }
+
+    /// The server's handle on this engine, when it serves one.
+    fn shared(&self) -> Option<Arc<Engine>> {
+        self.me.get().and_then(std::sync::Weak::upgrade)
     }
 
     /// Attaches an empty SQLite database as SQL Server database `name`, with its catalog.

@@ -336,6 +336,21 @@ pub struct Instance {
     /// a slow device makes `percent_complete` observable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_device_kb_per_s: Option<u32>,
+    /// Amazon RDS's side of an `rds` instance: where its native backups go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rds: Option<RdsSpec>,
+}
+
+/// What RDS adds to a SQL Server instance for native backup and restore.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RdsSpec {
+    /// The S3 endpoint RDS writes backups to with its IAM role (moto in tests):
+    /// `http://127.0.0.1:PORT`.
+    pub s3_endpoint: String,
+    /// The instance's option group has `SQLSERVER_BACKUP_RESTORE`.
+    #[serde(default = "yes")]
+    pub backup_restore_option: bool,
 }
 
 /// What SQL Server Agent has besides jobs.
@@ -671,6 +686,7 @@ impl Instance {
             xevent_sessions: Vec::new(),
             error_log: Vec::new(),
             backup_device_kb_per_s: None,
+            rds: None,
         }
     }
 

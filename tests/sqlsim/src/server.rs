@@ -171,6 +171,7 @@ async fn listen(
     engine: Arc<Engine>,
     faults: Faults,
 ) -> std::io::Result<ServerHandle> {
+    engine.share();
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (tls, certificate_pem) = crate::tls::acceptor().map_err(std::io::Error::other)?;

@@ -51,7 +51,7 @@ impl Engine {
             "xp_readerrorlog" | "sp_readerrorlog" => self
                 .arguments(session, parameters, line, vars)
                 .map(|a| vec![self.read_error_log(&a)]),
-            _ => return None,
+            _ => return self.rds_procedure(&proc, session, parameters, line, vars),
         })
     }
 

@@ -293,3 +293,52 @@ fn encode(v: &str) -> String {
         })
         .collect()
 }
+
+/// An S3 object URL (path style) split for HTTP: `{endpoint}/{bucket}/{key}`.
+fn s3_url(endpoint: &str, bucket: &str, key: &str) -> Result<BlobUrl, DeviceError> {
+    split_url(&format!(
+        "{}/{bucket}/{key}",
+        endpoint.trim_end_matches('/')
+    ))
+}
+
+/// The headers RDS's S3 requests carry. RDS signs with the instance's IAM role; the emulator
+/// sqlsim writes to (moto) routes by the signature's service and checks nothing else.
+fn s3_headers() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=RDSROLE/20260101/us-east-1/s3/aws4_request, \
+             SignedHeaders=host, Signature=0"
+                .to_string(),
+        ),
+        ("x-amz-content-sha256", "UNSIGNED-PAYLOAD".to_string()),
+    ]
+}
+
+/// Whether the S3 object exists.
+pub fn s3_exists(endpoint: &str, bucket: &str, key: &str) -> Result<bool, DeviceError> {
+    let r = request(
+        &s3_url(endpoint, bucket, key)?,
+        "HEAD",
+        "",
+        &s3_headers(),
+        &[],
+    )?;
+    Ok(r.status == 200)
+}
+
+/// Writes an S3 object (one PUT), as RDS does with a backup file.
+pub fn s3_put(endpoint: &str, bucket: &str, key: &str, data: &[u8]) -> Result<(), DeviceError> {
+    let r = request(
+        &s3_url(endpoint, bucket, key)?,
+        "PUT",
+        "",
+        &s3_headers(),
+        data,
+    )?;
+    match r.status {
+        200 | 201 => Ok(()),
+        s => Err(storage_error(s, &r.body)),
+    }
+}

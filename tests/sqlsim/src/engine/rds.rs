@@ -1,0 +1,434 @@
+//! Amazon RDS for SQL Server's native backup, in `rds` mode: `msdb.dbo.rds_backup_database`
+//! starts a task that backs the database up (full or differential, striped over
+//! `@number_of_files` files, the `*` in the object name becoming `1-of-N`…) and writes the files
+//! to S3 (moto in tests) as RDS does with its IAM role; `msdb.dbo.rds_task_status` reports the
+//! task's lifecycle (CREATED, IN_PROGRESS, SUCCESS, ERROR) with RDS's columns. Without the
+//! option group's `SQLSERVER_BACKUP_RESTORE` the procedure refuses, as RDS does.
+
+use std::sync::Mutex;
+
+use sqlparser::ast::{BinaryOperator, Expr};
+
+use super::backup::device;
+use super::{Engine, Outcome, Param, Session, errors};
+use crate::instance::Platform;
+use crate::tds::tokens::{ColumnMeta, ServerMessage};
+use crate::tds::types::{ColumnType, Value};
+
+/// One native backup task.
+#[derive(Clone, Debug)]
+struct Task {
+    id: i64,
+    /// `BACKUP_DB`, `BACKUP_DB_DIFFERENTIAL`.
+    task_type: String,
+    database: String,
+    arn: String,
+    overwrite: bool,
+    lifecycle: String,
+    percent: i64,
+    info: String,
+    created_at: String,
+    last_updated: String,
+}
+
+/// The instance's tasks.
+#[derive(Default)]
+pub struct Tasks {
+    tasks: Mutex<Vec<Task>>,
+}
+
+fn timestamp() -> String {
+    super::scalar::now()
+        .format("%Y-%m-%d %H:%M:%S%.3f")
+        .to_string()
+}
+
+fn rds_error(line: i32, text: impl Into<String>) -> ServerMessage {
+    errors::error(50000, 16, line, text)
+}
+
+/// The arguments of a call, by name (`@source_db_name = 'x'`) or position.
+fn named(
+    engine: &Engine,
+    session: &mut Session,
+    parameters: &[Expr],
+    names: &[&str],
+    line: i32,
+    vars: &[Param],
+) -> Result<Vec<Option<Value>>, ServerMessage> {
+    let mut out = vec![None; names.len()];
+    for (i, p) in parameters.iter().enumerate() {
+        let (slot, expr) = match p {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right,
+            } if left.to_string().starts_with('@') => {
+                let name = left.to_string().to_ascii_lowercase();
+                let slot = names.iter().position(|n| *n == name).ok_or_else(|| {
+                    errors::error(
+                        8145,
+                        16,
+                        line,
+                        format!("{name} is not a parameter for this procedure."),
+                    )
+                })?;
+                (slot, right.as_ref())
+            }
+            e => (i, e),
+        };
+        if slot < out.len() {
+            out[slot] = Some(engine.evaluate(session, expr, None, line, vars)?);
+        }
+    }
+    Ok(out)
+}
+
+fn text(v: &Option<Value>) -> Option<String> {
+    match v {
+        Some(Value::Text(t)) => Some(t.clone()),
+        Some(Value::Integer(i)) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+impl Engine {
+    /// `msdb.dbo.rds_*` procedures in `rds` mode; `None` for any other procedure or platform.
+    pub(super) fn rds_procedure(
+        &self,
+        proc: &str,
+        session: &mut Session,
+        parameters: &[Expr],
+        line: i32,
+        vars: &[Param],
+    ) -> Option<Result<Vec<Outcome>, ServerMessage>> {
+        if self.instance.platform != Platform::Rds {
+            return None;
+        }
+        Some(match proc {
+            "rds_backup_database" => self.rds_backup(session, parameters, line, vars),
+            "rds_task_status" => self.rds_task_status(session, parameters, line, vars),
+            _ => return None,
+        })
+    }
+
+    fn rds_backup(
+        &self,
+        session: &mut Session,
+        parameters: &[Expr],
+        line: i32,
+        vars: &[Param],
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        let a = named(
+            self,
+            session,
+            parameters,
+            &[
+                "@source_db_name",
+                "@s3_arn_to_backup_to",
+                "@kms_master_key_arn",
+                "@overwrite_s3_backup_file",
+                "@type",
+                "@number_of_files",
+            ],
+            line,
+            vars,
+        )?;
+        let rds = self.instance.rds.clone();
+        if !rds.as_ref().is_some_and(|r| r.backup_restore_option) {
+            return Err(rds_error(
+                line,
+                "Native backup and restore is not enabled on this instance: add the \
+                 SQLSERVER_BACKUP_RESTORE option to its option group.",
+            ));
+        }
+        let (Some(db), Some(arn)) = (text(&a[0]), text(&a[1])) else {
+            return Err(rds_error(
+                line,
+                "@source_db_name and @s3_arn_to_backup_to are required.",
+            ));
+        };
+        let Some(database) = self.database(&db) else {
+            return Err(rds_error(line, format!("Database [{db}] does not exist.")));
+        };
+        let backup_type = text(&a[4])
+            .unwrap_or_else(|| "FULL".into())
+            .to_ascii_uppercase();
+        if backup_type != "FULL" && backup_type != "DIFFERENTIAL" {
+            return Err(rds_error(line, "@type must be FULL or DIFFERENTIAL."));
+        }
+        let files = match &a[5] {
+            Some(Value::Integer(n)) => *n,
+            None => 1,
+            _ => 0,
+        };
+        if !(1..=10).contains(&files) {
+            return Err(rds_error(
+                line,
+                "@number_of_files must be between 1 and 10.",
+            ));
+        }
+        let Some(object) = arn.strip_prefix("arn:aws:s3:::") else {
+            return Err(rds_error(
+                line,
+                format!("{arn} is not an S3 ARN (arn:aws:s3:::bucket_name/file_name.extension)."),
+            ));
+        };
+        if files > 1 && !object.contains('*') {
+            return Err(rds_error(
+                line,
+                "With @number_of_files greater than 1 the file name must contain an asterisk (*).",
+            ));
+        }
+        let now = timestamp();
+        let task = {
+            let mut tasks = self.rds_tasks.tasks.lock().unwrap();
+            let task = Task {
+                id: tasks.len() as i64 + 1,
+                task_type: if backup_type == "FULL" {
+                    "BACKUP_DB".into()
+                } else {
+                    "BACKUP_DB_DIFFERENTIAL".into()
+                },
+                database,
+                arn: arn.clone(),
+                overwrite: matches!(a[3], Some(Value::Integer(1))),
+                lifecycle: "CREATED".into(),
+                percent: 0,
+                info: String::new(),
+                created_at: now.clone(),
+                last_updated: now,
+            };
+            tasks.push(task.clone());
+            task
+        };
+        let s3 = rds.map(|r| r.s3_endpoint).unwrap_or_default();
+        // RDS runs the task in the background; without a shared engine (a unit test) it runs
+        // here.
+        match self.shared() {
+            Some(engine) => {
+                let t = task.clone();
+                std::thread::spawn(move || engine.run_backup_task(&t, &s3, files));
+            }
+            None => self.run_backup_task(&task, &s3, files),
+        }
+        Ok(vec![self.task_rows(&[task], true)])
+    }
+
+    /// Backs the database up to temporary files and writes them to S3, updating the task.
+    fn run_backup_task(&self, task: &Task, s3: &str, files: i64) {
+        let update = |lifecycle: &str, percent: i64, info: &str| {
+            let mut tasks = self.rds_tasks.tasks.lock().unwrap();
+            if let Some(t) = tasks.iter_mut().find(|t| t.id == task.id) {
+                t.lifecycle = lifecycle.into();
+                t.percent = percent;
+                t.info.push_str(info);
+                t.last_updated = timestamp();
+            }
+        };
+        update(
+            "IN_PROGRESS",
+            0,
+            &format!("[{}] Task execution has started.\n", timestamp()),
+        );
+        match self.backup_to_s3(task, s3, files, &|p| update("IN_PROGRESS", p, "")) {
+            Ok(keys) => update(
+                "SUCCESS",
+                100,
+                &format!(
+                    "[{}] {} file(s) written to S3: {}.\n[{}] Task has been completed successfully.\n",
+                    timestamp(),
+                    keys.len(),
+                    keys.join(", "),
+                    timestamp()
+                ),
+            ),
+            Err(e) => update(
+                "ERROR",
+                0,
+                &format!(
+                    "[{}] Aborted the task because of a task failure. {e}\n",
+                    timestamp()
+                ),
+            ),
+        }
+    }
+
+    fn backup_to_s3(
+        &self,
+        task: &Task,
+        s3: &str,
+        files: i64,
+        progress: &dyn Fn(i64),
+    ) -> Result<Vec<String>, String> {
+        let object = task.arn.trim_start_matches("arn:aws:s3:::");
+        let (bucket, key) = object
+            .split_once('/')
+            .ok_or_else(|| format!("{} names no object in the bucket", task.arn))?;
+        let keys: Vec<String> = (1..=files)
+            .map(|i| {
+                if files > 1 {
+                    key.replacen('*', &format!("{i}-of-{files}"), 1)
+                } else {
+                    key.replace('*', "")
+                }
+            })
+            .collect();
+        if !task.overwrite {
+            for k in &keys {
+                if device::s3_exists(s3, bucket, k).map_err(|e| e.text)? {
+                    return Err(format!(
+                        "The file arn:aws:s3:::{bucket}/{k} already exists; use @overwrite_s3_backup_file=1 to replace it."
+                    ));
+                }
+            }
+        }
+        let dir =
+            std::env::temp_dir().join(format!("sqlsim-rds-{}-{}", std::process::id(), task.id));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let paths: Vec<std::path::PathBuf> = (1..=files)
+            .map(|i| dir.join(format!("stripe{i}.bak")))
+            .collect();
+        let devices = paths
+            .iter()
+            .map(|p| format!("DISK = N'{}'", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let differential = if task.task_type == "BACKUP_DB_DIFFERENTIAL" {
+            "DIFFERENTIAL, "
+        } else {
+            ""
+        };
+        let mut session = Session::new("rdsa", "master");
+        let r = self.execute(
+            &mut session,
+            &format!(
+                "BACKUP DATABASE [{}] TO {devices} WITH {differential}FORMAT, INIT, CHECKSUM, COMPRESSION",
+                task.database.replace(']', "]]")
+            ),
+            &[],
+        );
+        let result = match r.error {
+            Some(e) => Err(format!("Msg {}: {}", e.number, e.text)),
+            None => {
+                progress(50);
+                let mut written = Vec::new();
+                for (i, (path, k)) in paths.iter().zip(&keys).enumerate() {
+                    let data = std::fs::read(path).map_err(|e| e.to_string())?;
+                    device::s3_put(s3, bucket, k, &data).map_err(|e| e.text)?;
+                    written.push(format!("arn:aws:s3:::{bucket}/{k}"));
+                    progress(50 + 50 * (i as i64 + 1) / files);
+                }
+                Ok(written)
+            }
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+
+    fn rds_task_status(
+        &self,
+        session: &mut Session,
+        parameters: &[Expr],
+        line: i32,
+        vars: &[Param],
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        let a = named(
+            self,
+            session,
+            parameters,
+            &["@db_name", "@task_id"],
+            line,
+            vars,
+        )?;
+        let db = text(&a[0]);
+        let id = match &a[1] {
+            Some(Value::Integer(i)) => Some(*i),
+            _ => None,
+        };
+        let tasks: Vec<Task> = self
+            .rds_tasks
+            .tasks
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|t| id.is_none_or(|i| t.id == i))
+            .filter(|t| {
+                db.as_deref()
+                    .is_none_or(|d| t.database.eq_ignore_ascii_case(d))
+            })
+            .cloned()
+            .collect();
+        Ok(vec![self.task_rows(&tasks, false)])
+    }
+
+    /// RDS's task rows: `rds_task_status`'s columns, or the shorter set
+    /// `rds_backup_database` answers with.
+    fn task_rows(&self, tasks: &[Task], started: bool) -> Outcome {
+        let col = |name: &str, ty: ColumnType| ColumnMeta {
+            name: name.into(),
+            ty,
+            nullable: true,
+        };
+        let text_col = |name: &str| col(name, ColumnType::NVarChar(Some(4000)));
+        let mut columns = vec![col("task_id", ColumnType::Int), text_col("task_type")];
+        if started {
+            columns.extend([
+                text_col("lifecycle"),
+                text_col("created_at"),
+                text_col("last_updated"),
+                text_col("database_name"),
+            ]);
+        } else {
+            columns.extend([
+                text_col("database_name"),
+                col("% complete", ColumnType::Int),
+                col("duration(mins)", ColumnType::Int),
+                text_col("lifecycle"),
+                text_col("task_info"),
+                text_col("last_updated"),
+                text_col("created_at"),
+            ]);
+        }
+        columns.extend([
+            text_col("S3_object_arn"),
+            col("overwrite_S3_backup_file", ColumnType::Int),
+            text_col("KMS_master_key_arn"),
+            text_col("filepath"),
+            col("overwrite_file", ColumnType::Int),
+        ]);
+        let rows = tasks
+            .iter()
+            .map(|t| {
+                let mut row = vec![Value::Integer(t.id), Value::Text(t.task_type.clone())];
+                if started {
+                    row.extend([
+                        Value::Text(t.lifecycle.clone()),
+                        Value::Text(t.created_at.clone()),
+                        Value::Text(t.last_updated.clone()),
+                        Value::Text(t.database.clone()),
+                    ]);
+                } else {
+                    row.extend([
+                        Value::Text(t.database.clone()),
+                        Value::Integer(t.percent),
+                        Value::Integer(0),
+                        Value::Text(t.lifecycle.clone()),
+                        Value::Text(t.info.clone()),
+                        Value::Text(t.last_updated.clone()),
+                        Value::Text(t.created_at.clone()),
+                    ]);
+                }
+                row.extend([
+                    Value::Text(t.arn.clone()),
+                    Value::Integer(i64::from(t.overwrite)),
+                    Value::Null,
+                    Value::Null,
+                    Value::Integer(0),
+                ]);
+                row
+            })
+            .collect();
+        Outcome::Rows { columns, rows }
+    }
+}

@@ -1,0 +1,173 @@
+//! sqlsim's `rds` mode: RDS's native backup procedures write real backups to S3 (moto), which
+//! sqlmig's own header reader reads back; the refusals RDS gives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlmig_tests::moto::Moto;
+use sqlsim::engine::{Engine, Outcome, Session};
+use sqlsim::instance::{Instance, Platform, RdsSpec};
+use sqlsim::tds::types::Value;
+
+fn rds_engine(moto: &Moto, option: bool) -> Arc<Engine> {
+    let mut inst = Instance::default_with_sa("pw");
+    inst.platform = Platform::Rds;
+    inst.rds = Some(RdsSpec {
+        s3_endpoint: moto.endpoint(),
+        backup_restore_option: option,
+    });
+    let e = Arc::new(Engine::new(inst).unwrap());
+    e.share();
+    let mut s = Session::new("sa", "Sales");
+    let r = e.execute(
+        &mut s,
+        "CREATE TABLE dbo.Orders (id INT PRIMARY KEY, amount DECIMAL(10,2));
+         INSERT INTO dbo.Orders VALUES (1, 10.50), (2, 20.00), (3, 7.25);",
+        &[],
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    e
+}
+
+/// The rows of the first result set, with its column names.
+fn table(e: &Engine, sql: &str) -> (Vec<String>, Vec<Vec<Value>>) {
+    let mut s = Session::new("admin", "master");
+    let r = e.execute(&mut s, sql, &[]);
+    assert!(r.error.is_none(), "{sql}: {:?}", r.error);
+    r.outcomes
+        .into_iter()
+        .find_map(|o| match o {
+            Outcome::Rows { columns, rows } => {
+                Some((columns.into_iter().map(|c| c.name).collect(), rows))
+            }
+            _ => None,
+        })
+        .expect("a result set")
+}
+
+fn cell<'a>(cols: &[String], row: &'a [Value], name: &str) -> &'a Value {
+    &row[cols
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("{name} in {cols:?}"))]
+}
+
+#[test]
+fn rds_backup_database_writes_striped_backups_to_s3() {
+    let moto = Moto::start();
+    assert_eq!(
+        moto.request("s3", "PUT", "/rds-backups", "", "application/xml")
+            .0,
+        200
+    );
+    let e = rds_engine(&moto, true);
+    let (cols, rows) = table(
+        &e,
+        "exec msdb.dbo.rds_backup_database @source_db_name='Sales', \
+         @s3_arn_to_backup_to='arn:aws:s3:::rds-backups/sqlmig/Sales_full_*.bak', \
+         @type='FULL', @number_of_files=2",
+    );
+    let task_id = match cell(&cols, &rows[0], "task_id") {
+        Value::Integer(i) => *i,
+        v => panic!("{v:?}"),
+    };
+    assert_eq!(
+        cell(&cols, &rows[0], "task_type"),
+        &Value::Text("BACKUP_DB".into())
+    );
+
+    // Polled as a DBA does, until the task ends.
+    let mut lifecycle = String::new();
+    for _ in 0..200 {
+        let (cols, rows) = table(
+            &e,
+            &format!("exec msdb.dbo.rds_task_status @task_id={task_id}"),
+        );
+        lifecycle = match cell(&cols, &rows[0], "lifecycle") {
+            Value::Text(t) => t.clone(),
+            v => panic!("{v:?}"),
+        };
+        if lifecycle == "SUCCESS" || lifecycle == "ERROR" {
+            assert!(cols.contains(&"% complete".to_string()));
+            let Value::Text(info) = cell(&cols, &rows[0], "task_info") else {
+                panic!()
+            };
+            assert!(lifecycle == "SUCCESS", "{info}");
+            assert!(info.contains("2 file(s) written"), "{info}");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(lifecycle, "SUCCESS");
+
+    // Both stripes are in S3, named as RDS names them, and are SQL Server backups of Sales.
+    let (status, listing) = moto.request(
+        "s3",
+        "GET",
+        "/rds-backups?list-type=2&prefix=sqlmig/",
+        "",
+        "application/xml",
+    );
+    assert_eq!(status, 200);
+    for key in [
+        "sqlmig/Sales_full_1-of-2.bak",
+        "sqlmig/Sales_full_2-of-2.bak",
+    ] {
+        assert!(listing.contains(key), "{listing}");
+    }
+    let body = moto.get_bytes("/rds-backups/sqlmig/Sales_full_1-of-2.bak");
+    let file = sqlmig_backup_format::read_backup_head(body.as_slice()).unwrap();
+    assert_eq!(file.sets[0].database_name, "Sales");
+    assert_eq!(file.sets[0].backup_type.name(), "full");
+
+    // Writing over it needs @overwrite_s3_backup_file=1: the task fails and says so.
+    let (cols, rows) = table(
+        &e,
+        "exec msdb.dbo.rds_backup_database @source_db_name='Sales', \
+         @s3_arn_to_backup_to='arn:aws:s3:::rds-backups/sqlmig/Sales_full_*.bak', @number_of_files=2",
+    );
+    let Value::Integer(id) = cell(&cols, &rows[0], "task_id") else {
+        panic!()
+    };
+    let id = *id;
+    let info = loop {
+        let (cols, rows) = table(&e, &format!("exec msdb.dbo.rds_task_status @task_id={id}"));
+        if let Value::Text(l) = cell(&cols, &rows[0], "lifecycle")
+            && (l == "ERROR" || l == "SUCCESS")
+        {
+            assert_eq!(l, "ERROR");
+            break cell(&cols, &rows[0], "task_info").clone();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(format!("{info:?}").contains("already exists"), "{info:?}");
+}
+
+#[test]
+fn without_the_backup_option_rds_refuses() {
+    let moto = Moto::start();
+    let e = rds_engine(&moto, false);
+    let mut s = Session::new("admin", "master");
+    let r = e.execute(
+        &mut s,
+        "exec msdb.dbo.rds_backup_database @source_db_name='Sales', \
+         @s3_arn_to_backup_to='arn:aws:s3:::b/x.bak'",
+        &[],
+    );
+    let err = r.error.expect("refused");
+    assert_eq!(err.number, 50000);
+    assert!(
+        err.text.contains("SQLSERVER_BACKUP_RESTORE"),
+        "{}",
+        err.text
+    );
+
+    let e = rds_engine(&moto, true);
+    let r = e.execute(
+        &mut s,
+        "exec msdb.dbo.rds_backup_database @source_db_name='Sales', \
+         @s3_arn_to_backup_to='arn:aws:s3:::b/x.bak', @number_of_files=3",
+        &[],
+    );
+    assert!(r.error.unwrap().text.contains("asterisk"));
+}
