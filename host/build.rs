@@ -68,18 +68,31 @@ fn sdk_sources(repo: &std::path::Path, out_dir: &std::path::Path) {
         ("backup-format/src", "rs"),
         ("wit", "wit"),
     ] {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(repo.join(dir))
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == ext))
-            .collect();
+        // Modules may have submodules in folders of their own (`collect/queries.rs`).
+        let mut files = Vec::new();
+        let mut folders = vec![repo.join(dir)];
+        while let Some(folder) = folders.pop() {
+            for p in std::fs::read_dir(&folder)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+            {
+                if p.is_dir() {
+                    folders.push(p);
+                } else if p.extension().is_some_and(|e| e == ext) {
+                    files.push(p);
+                }
+            }
+        }
         files.sort();
         for f in files {
-            let name = f.file_name().unwrap().to_string_lossy();
+            let name = f
+                .strip_prefix(repo)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             entries += &format!(
-                "    ({:?}, include_str!({:?})),\n",
-                format!("{dir}/{name}"),
+                "    ({name:?}, include_str!({:?})),\n",
                 f.display().to_string()
             );
         }

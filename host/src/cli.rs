@@ -12,6 +12,7 @@ mod inventory_cmd;
 mod migrate_cmd;
 mod output;
 mod perf_cmd;
+mod platform;
 mod plugin_cmd;
 mod rules_cmd;
 mod sku_cmd;

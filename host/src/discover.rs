@@ -113,15 +113,66 @@ pub struct LoginSettings {
     pub encrypt: Encrypt,
     pub trust_server_certificate: bool,
     pub connect_timeout: Duration,
+    /// Where to reach an address instead (`--connect-to`).
+    pub connect_to: Vec<ConnectTo>,
+}
+
+/// `--connect-to HOST:PORT=ADDRESS:PORT`: an instance found at HOST:PORT is reached at
+/// ADDRESS:PORT — through a tunnel, a bastion's forwarded port, or an address private DNS would
+/// give — as curl's `--connect-to` does. Certificates are then checked against ADDRESS.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConnectTo {
+    pub host: String,
+    pub port: u16,
+    pub to_host: String,
+    pub to_port: u16,
+}
+
+impl ConnectTo {
+    /// Parses `HOST:PORT=ADDRESS:PORT`.
+    pub fn parse(spec: &str) -> Result<ConnectTo, String> {
+        let bad = || {
+            format!(
+                "--connect-to {spec}: write HOST:PORT=ADDRESS:PORT, e.g. sales.abc.eu-west-1.rds.amazonaws.com:1433=127.0.0.1:14330"
+            )
+        };
+        let (from, to) = spec.split_once('=').ok_or_else(bad)?;
+        let split = |s: &str| -> Result<(String, u16), String> {
+            let (h, p) = s.trim().rsplit_once(':').ok_or_else(bad)?;
+            let port = p.parse().ok().filter(|p| *p != 0).ok_or_else(bad)?;
+            if h.is_empty() {
+                return Err(bad());
+            }
+            Ok((h.to_string(), port))
+        };
+        let ((host, port), (to_host, to_port)) = (split(from)?, split(to)?);
+        Ok(ConnectTo {
+            host,
+            port,
+            to_host,
+            to_port,
+        })
+    }
 }
 
 impl LoginSettings {
     /// The endpoint of the instance listening at `address`, logged in to with these settings.
     pub fn endpoint(&self, address: &Address) -> Endpoint {
-        let server = ServerName {
-            host: address.host.clone(),
-            instance: address.instance.clone(),
-            port: Some(address.port),
+        let routed = self
+            .connect_to
+            .iter()
+            .find(|c| c.host.eq_ignore_ascii_case(&address.host) && c.port == address.port);
+        let server = match routed {
+            Some(c) => ServerName {
+                host: c.to_host.clone(),
+                instance: None,
+                port: Some(c.to_port),
+            },
+            None => ServerName {
+                host: address.host.clone(),
+                instance: address.instance.clone(),
+                port: Some(address.port),
+            },
         };
         let mut endpoint = Endpoint::new(server, &self.user, self.password.clone());
         endpoint.encrypt = self.encrypt;
@@ -292,7 +343,8 @@ async fn collect_one(
     inst.address = f.address.clone();
     inst.platform = platform.to_string();
     inst.confidence = Confidence::LoggedIn;
-    inst.cloud = f.cloud.clone().or(inst.cloud);
+    // The plugin's own answer first: it adds what collecting learnt to discovery's description.
+    inst.cloud = inst.cloud.or_else(|| f.cloud.clone());
     Ok(inst)
 }
 
@@ -417,7 +469,26 @@ fn explain(e: PluginError, user: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::Scan;
+    use super::{ConnectTo, Scan};
+
+    #[test]
+    fn connect_to_routes_one_address_and_refuses_half_a_route() {
+        let c =
+            ConnectTo::parse("sales.abc.us-east-1.rds.amazonaws.com:1433=127.0.0.1:14330").unwrap();
+        assert_eq!(
+            (c.host.as_str(), c.port, c.to_host.as_str(), c.to_port),
+            (
+                "sales.abc.us-east-1.rds.amazonaws.com",
+                1433,
+                "127.0.0.1",
+                14330
+            )
+        );
+        for bad in ["sales:1433", "sales=127.0.0.1:1", ":1433=x:1", "a:0=b:1"] {
+            let e = ConnectTo::parse(bad).unwrap_err();
+            assert!(e.contains("HOST:PORT=ADDRESS:PORT"), "{e}");
+        }
+    }
 
     #[test]
     fn scans_expand_ranges_and_read_ports() {

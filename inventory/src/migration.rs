@@ -13,6 +13,10 @@ pub const PLAN: &str = "sqlmig.plan/1";
 pub const STEP_REQUEST: &str = "sqlmig.step-request/1";
 /// The `schema` of a step's result.
 pub const STEP_RESULT: &str = "sqlmig.step-result/1";
+/// The `schema` of the request a source's platform plugin answers with its backup route.
+pub const BACKUP_OFFER_REQUEST: &str = "sqlmig.backup-offer-request/1";
+/// The `schema` of a platform plugin's backup route.
+pub const BACKUP_OFFER: &str = "sqlmig.backup-offer/1";
 
 /// The SQL endpoint name of the source in plugin calls.
 pub const SOURCE: &str = "source";
@@ -88,16 +92,59 @@ pub struct PlanRequest {
     /// The method's own options (`sqlmig migrate plan --option key=value`).
     #[serde(default)]
     pub options: serde_json::Map<String, serde_json::Value>,
+    /// The source's platform backs databases up by its own route (the source cannot write to
+    /// the container): backups are `runner: platform` steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_backup: Option<BackupOffer>,
 }
 
-/// Who runs a step: the plugin (`run-step`), or the host (steps that need a secret or local
-/// files: `create-credential`, `upload`).
+/// Who runs a step: the method plugin (`run-step`), the host (steps that need a secret or local
+/// files: `create-credential`, `upload`), or the source's platform plugin (a backup by its
+/// cloud's own route, which lands the files in the container).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Runner {
     #[default]
     Plugin,
     Host,
+    Platform,
+}
+
+/// What the host asks a source's platform plugin (its `plan` hook) before planning: how would
+/// it back these databases up into the container?
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackupOfferRequest {
+    pub schema: String,
+    /// The source instance, as the inventory has it.
+    pub instance: String,
+    /// What its cloud's API said of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<crate::CloudResource>,
+    pub databases: Vec<DatabaseToMove>,
+    /// The container the backups must land in.
+    pub container_url: String,
+    /// The operator's options for the platform (`sqlmig migrate plan --source-option k=v`).
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A source platform's backup route: how its plugin lands native backups in the container when
+/// the source cannot write there itself (RDS through S3, Cloud SQL through Cloud Storage).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BackupOffer {
+    pub schema: String,
+    /// The platform plugin that runs the backups (set by the host).
+    #[serde(default)]
+    pub plugin: String,
+    /// One line for the plan: `rds_backup_database to s3://bucket/prefix, copied to the container`.
+    pub route: String,
+    /// The backup types it takes: `full`, `diff`, `log`.
+    pub kinds: Vec<String>,
+    /// The most files one backup may be striped over.
+    pub max_stripes: u32,
+    /// The route's settled parameters, handed back in each backup step's `route` argument.
+    #[serde(default)]
+    pub parameters: serde_json::Value,
 }
 
 /// One idempotent step.
@@ -167,6 +214,9 @@ pub struct Plan {
     /// The move forecast (sizing), as the host computed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forecast: Option<serde_json::Value>,
+    /// The platform plugin that runs the plan's `runner: platform` steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_platform: Option<String>,
 }
 
 /// What the host asks a method plugin to run.

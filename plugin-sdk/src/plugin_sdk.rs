@@ -74,6 +74,7 @@ pub mod bindings {
 
 pub mod aws_sigv4;
 pub mod backups;
+pub mod collect;
 pub mod errors;
 pub mod log;
 pub mod method;

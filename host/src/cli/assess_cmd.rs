@@ -179,6 +179,7 @@ async fn gather(
             servers: None,
             user: Some(user),
             list: false,
+            connect_to: Vec::new(),
             secrets: args.secrets.clone(),
             encrypt: args.encrypt,
             trust_server_certificate: args.trust_server_certificate,

@@ -11,15 +11,12 @@ use sqlmig_inventory::discovery::FoundInstance;
 use sqlmig_inventory::{CollectionStatus, Inventory};
 
 use super::output::write_json;
-use super::{Context, Failure, OutputFormat};
+use super::{Context, Failure, OutputFormat, platform};
 use crate::capabilities::net::SocketNet;
 use crate::capabilities::{CapabilitySet, Services};
-use crate::cloud::cloud_access;
 use crate::credentials::{SecretFor, secret};
-use crate::discover::{self, INSTANCE_ENDPOINT, LoginSettings, Progress, Scan};
-use crate::plugins::load_plugin;
-use crate::plugins::store::PluginStore;
-use crate::runtime::{LoadedPlugin, Runtime};
+use crate::discover::{self, ConnectTo, INSTANCE_ENDPOINT, LoginSettings, Progress, Scan};
+use crate::runtime::LoadedPlugin;
 use crate::sqlserver::{Encrypt, ServerName};
 
 /// Find SQL Server instances and collect what each holds into an inventory
@@ -92,6 +89,10 @@ pub struct DiscoverArgs {
         requires = "performance"
     )]
     pub sample_interval: u64,
+    /// Reach an instance found at HOST:PORT at ADDRESS:PORT instead (a tunnel, a bastion's
+    /// forwarded port), as curl's --connect-to. Repeatable.
+    #[arg(long, value_name = "HOST:PORT=ADDRESS:PORT")]
+    pub connect_to: Vec<String>,
     /// The platform plugin that finds and collects instances: onprem, aws-rds, gcp-cloudsql or
     /// one you installed (the `platform-` prefix may be left out).
     #[arg(long, default_value = "platform-onprem")]
@@ -202,17 +203,7 @@ pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located
             })?);
         }
     }
-    let store = PluginStore::new(ctx.paths.plugins_dir());
-    let plugin = store
-        .find(&args.platform)
-        .or_else(|e| {
-            store
-                .find(&format!("platform-{}", args.platform))
-                .map_err(|_| e)
-        })
-        .map_err(|e| {
-            Failure::bad_input(e).hint("list platform plugins with `sqlmig plugin list`")
-        })?;
+    let plugin = platform::find(ctx, &args.platform)?;
     // A plugin that probes the network needs to be told where; a cloud's plugin asks its API.
     let probes = !plugin.manifest.capabilities.net.is_empty();
     if probes && scans.is_empty() && servers.is_empty() {
@@ -227,6 +218,12 @@ pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located
             encrypt: args.encrypt,
             trust_server_certificate: args.trust_server_certificate,
             connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
+            connect_to: args
+                .connect_to
+                .iter()
+                .map(|c| ConnectTo::parse(c))
+                .collect::<Result<_, _>>()
+                .map_err(Failure::bad_input)?,
         }),
         None => None,
     };
@@ -234,8 +231,6 @@ pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located
     // The plugin may probe exactly what the operator named, log in to the instance it is
     // collecting, and reach its cloud's API with the credentials it asks for: the operator
     // chose it by name for this.
-    let cloud = cloud_access(&plugin.manifest.capabilities, args.secrets.as_deref())
-        .map_err(Failure::bad_input)?;
     let granted = CapabilitySet {
         sql: vec![INSTANCE_ENDPOINT.into()],
         net: scans
@@ -243,19 +238,10 @@ pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located
             .map(|s| s.grant.clone())
             .chain(servers.iter().map(|s| s.host.clone()))
             .collect(),
-        ..cloud.grants.clone()
+        ..Default::default()
     };
-    let config = ctx.config()?;
-    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
-        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
-    let mut loaded = load_plugin(&runtime, &plugin, &config, &granted)
-        .map_err(|e| Failure::io(e.to_string()))?;
-    loaded.attach_cloud(&cloud.services);
-    let platform = plugin
-        .manifest
-        .name
-        .trim_start_matches("platform-")
-        .to_string();
+    let loaded = platform::load(ctx, &plugin, granted, args.secrets.as_deref())?.plugin;
+    let platform = platform::short_name(&plugin.manifest.name);
 
     let request = discover::request(
         &scans,

@@ -15,7 +15,7 @@ use sqlmig_inventory::migration::{CONTAINER, PLAN, Plan, SOURCE, Side, Storage, 
 
 use super::connect::{Login, TlsArgs, source_and_target};
 use super::output::{Table, write_json, write_text};
-use super::{Context, Failure, OutputFormat};
+use super::{Context, Failure, OutputFormat, platform};
 use crate::capabilities::state::SqliteStateStore;
 use crate::capabilities::{CapabilitySet, Services};
 use crate::cloud::CloudHttp;
@@ -23,7 +23,8 @@ use crate::credentials::{SecretFor, secret};
 use crate::migrate::HostContext;
 use crate::migrate::journal::{self, Journal};
 use crate::migrate::plan::{
-    PlanInputs, ask_plugin, attach_forecast, moving_from_inventory, pick_instance, render, request,
+    PlanInputs, ask_backup_offer, ask_plugin, attach_forecast, moving_from_inventory,
+    pick_instance, render, request,
 };
 use crate::migrate::run::{Executor, Retry};
 use crate::migrate::upload::UploadOptions;
@@ -46,7 +47,7 @@ pub enum MigrateCommand {
     ///       --container-url https://acct.blob.core.windows.net/backups --out plan.json
     ///   sqlmig migrate plan --inventory inv.json --databases Sales,HR --rename HR=People \
     ///       --target mi,1433 --container-url … --option blob_max_mb=102400 --out plan.json
-    Plan(PlanArgs),
+    Plan(Box<PlanArgs>),
     /// Run a plan (or what is left of it after an interruption).
     ///
     /// Each step is recorded in the journal (plan.journal beside the plan) before and after it
@@ -137,6 +138,14 @@ pub struct PlanArgs {
     /// The target's vCores, for the forecast's log-rate limit.
     #[arg(long, default_value_t = 8)]
     pub target_vcores: u32,
+    /// An option for the source's platform plugin, when the source runs in a cloud that backs
+    /// it up by its own route (RDS: `s3_bucket=NAME`, `s3_prefix=PATH`). Repeatable.
+    #[arg(long = "source-option", value_name = "KEY=VALUE")]
+    pub source_options: Vec<String>,
+    /// A secrets file whose [cloud] table holds the cloud credentials the source's platform
+    /// plugin asks for (otherwise they come from the environment).
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
     /// A performance collection (sqlmig perf collect) for log-rate peaks; the inventory's backup
     /// history gives daily averages otherwise.
     #[arg(long)]
@@ -182,7 +191,7 @@ pub struct RunArgs {
 /// Runs a migrate subcommand.
 pub async fn run(ctx: &Context, cmd: MigrateCommand) -> Result<ExitCode, Failure> {
     match cmd {
-        MigrateCommand::Plan(args) => plan(ctx, args).await,
+        MigrateCommand::Plan(args) => plan(ctx, *args).await,
         MigrateCommand::Run(args) => run_plan(ctx, args).await,
         MigrateCommand::Status { plan, journal } => status(ctx, &plan, journal.as_deref()),
         MigrateCommand::Cutover {
@@ -267,13 +276,14 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         parallelism: args.parallel,
         options,
     };
-    let req = request(&inputs)
+    let mut req = request(&inputs)
         .map_err(|e| Failure::bad_input(format!("{}: {e}", args.inventory.display())))?;
+    let inst = pick_instance(&inventory, args.instance.as_deref()).map_err(Failure::bad_input)?;
+    req.source_backup = source_backup_offer(ctx, &args, inst, &req).await?;
     let plugin = load_method(ctx, &args.method, &CapabilitySet::default())?;
     let mut plan = ask_plugin(&plugin, &req)
         .await
         .map_err(Failure::bad_input)?;
-    let inst = pick_instance(&inventory, args.instance.as_deref()).map_err(Failure::bad_input)?;
     let moving = match &args.perf {
         Some(p) => {
             let f = PerfFile::read(p).map_err(Failure::bad_input)?;
@@ -314,6 +324,47 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         eprintln!("hint: keep the plan with --out plan.json, then `sqlmig migrate run plan.json`");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The backup route of the source's platform, when its plugin offers one (its `plan` hook): a
+/// cloud whose instances cannot write to the container themselves.
+async fn source_backup_offer(
+    ctx: &Context,
+    args: &PlanArgs,
+    inst: &sqlmig_inventory::Instance,
+    req: &sqlmig_inventory::migration::PlanRequest,
+) -> Result<Option<sqlmig_inventory::migration::BackupOffer>, Failure> {
+    let mut options = serde_json::Map::new();
+    for (k, v) in pairs(&args.source_options, "--source-option")? {
+        options.insert(k, serde_json::Value::String(v));
+    }
+    let platform_name = if inst.platform.is_empty() {
+        "onprem"
+    } else {
+        inst.platform.as_str()
+    };
+    // A platform whose plugin offers no route (on-prem; one not installed here) backs up to
+    // the container itself.
+    let installed = match platform::find(ctx, platform_name) {
+        Ok(p) if p.manifest.has_hook("plan") => p,
+        _ if options.is_empty() => return Ok(None),
+        _ => {
+            return Err(Failure::bad_input(format!(
+                "--source-option: the source's platform ({platform_name}) takes no options: its \
+                 instances back up to the container themselves"
+            )));
+        }
+    };
+    let loaded = platform::load(
+        ctx,
+        &installed,
+        CapabilitySet::default(),
+        args.secrets.as_deref(),
+    )?;
+    let offer = ask_backup_offer(&loaded.plugin, &installed.manifest.name, inst, req, options)
+        .await
+        .map_err(Failure::plugin)?;
+    Ok(Some(offer))
 }
 
 /// Reads a plan file; returns it and its SHA-256 (the journal is tied to it).
@@ -408,7 +459,37 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         ..Default::default()
     };
     let plugin = load_method(ctx, &plan.method, &granted)?;
-    let state = SqliteStateStore::open(&journal_path).map_err(|e| Failure::io(e.to_string()))?;
+    let state: Arc<SqliteStateStore> =
+        Arc::new(SqliteStateStore::open(&journal_path).map_err(|e| Failure::io(e.to_string()))?);
+    // A source in a cloud backs up by its platform plugin's route: it reads the source, writes
+    // the container (copies from its cloud's storage) and keeps its own state in the journal.
+    let platform = match &plan.source_platform {
+        Some(name) => {
+            let installed = platform::find(ctx, name)?;
+            let loaded = platform::load(
+                ctx,
+                &installed,
+                CapabilitySet {
+                    sql: vec![SOURCE.into()],
+                    blob: vec![CONTAINER.into()],
+                    state: true,
+                    ..Default::default()
+                },
+                secrets,
+            )?;
+            let services = Services {
+                sql: Some(sql.clone()),
+                blob: Some(Arc::new(AzureBlobBackend::new(BTreeMap::from([(
+                    CONTAINER.to_string(),
+                    access.clone(),
+                )])))),
+                state: Some(state.clone()),
+                ..loaded.cloud.clone()
+            };
+            Some((Arc::new(loaded.plugin), services))
+        }
+        None => None,
+    };
     let services = Services {
         sql: Some(sql.clone()),
         // Plugins read backup headers back through it; the SAS stays here.
@@ -419,7 +500,7 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         http: cloud
             .clone()
             .map(|c| c as Arc<dyn crate::capabilities::http::HttpBackend>),
-        state: Some(Arc::new(state)),
+        state: Some(state),
         ..Default::default()
     };
     let mut secrets_kept = vec![
@@ -445,6 +526,7 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         plan,
         plugin: Arc::new(plugin),
         services,
+        platform,
         journal,
         retry: Retry {
             attempts: args.tries,

@@ -136,6 +136,7 @@ async fn find(ctx: &Context, c: &ConnectionArgs) -> Result<(Located, FoundInstan
         servers: None,
         user: Some(c.user.clone()),
         list: false,
+        connect_to: Vec::new(),
         secrets: c.secrets.clone(),
         encrypt: c.encrypt,
         trust_server_certificate: c.trust_server_certificate,

@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use sqlmig_inventory::migration::{
-    DatabaseToMove, PLAN, PLAN_REQUEST, Plan, PlanRequest, Side, Storage,
+    BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, DatabaseToMove, PLAN,
+    PLAN_REQUEST, Plan, PlanRequest, Runner, Side, Storage,
 };
 use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
 
@@ -138,6 +139,7 @@ pub fn request(inputs: &PlanInputs) -> Result<PlanRequest, String> {
             },
         },
         target: inputs.target.clone(),
+        source_backup: None,
         storage: inputs.storage.clone(),
         databases,
         parallelism: inputs.parallelism,
@@ -164,6 +166,47 @@ pub async fn ask_plugin(plugin: &LoadedPlugin, req: &PlanRequest) -> Result<Plan
         ));
     }
     Ok(plan)
+}
+
+/// Asks the source's platform plugin how it would back `req`'s databases up into the container
+/// (its `plan` hook): the offer the method plugin then plans with.
+pub async fn ask_backup_offer(
+    platform: &LoadedPlugin,
+    plugin_name: &str,
+    inst: &Instance,
+    req: &PlanRequest,
+    options: serde_json::Map<String, serde_json::Value>,
+) -> Result<BackupOffer, crate::runtime::PluginError> {
+    let offer_request = BackupOfferRequest {
+        schema: BACKUP_OFFER_REQUEST.into(),
+        instance: inst.name.clone(),
+        cloud: inst.cloud.clone(),
+        databases: req.databases.clone(),
+        container_url: req.storage.container_url.clone(),
+        options,
+    };
+    let doc = serde_json::to_string(&offer_request).expect("an offer request serializes");
+    let failed = |detail: String| crate::runtime::PluginError::Failed {
+        plugin: platform.label.clone(),
+        hook: "plan",
+        error: crate::capabilities::CapabilityError::Unavailable(detail),
+    };
+    let HookOutput::Document(d) = platform
+        .call(&Services::default(), HookCall::Plan(doc))
+        .await?
+    else {
+        return Err(failed("it answered no document".into()));
+    };
+    let mut offer: BackupOffer = serde_json::from_str(&d)
+        .map_err(|e| failed(format!("its answer is not a backup offer: {e}")))?;
+    if offer.schema != BACKUP_OFFER {
+        return Err(failed(format!(
+            "it answered {:?} for a backup offer; update the plugin",
+            offer.schema
+        )));
+    }
+    offer.plugin = plugin_name.to_string();
+    Ok(offer)
 }
 
 /// What the databases of `plan` move, from the inventory: data size, and log rates from msdb's
@@ -261,10 +304,10 @@ pub fn render(plan: &Plan, forecast: Option<&Forecast>) -> String {
             .expected_s
             .map(|e| format!(" (≈ {})", approx(e)))
             .unwrap_or_default();
-        let runner = if s.runner == sqlmig_inventory::migration::Runner::Host {
-            " [host]"
-        } else {
-            ""
+        let runner = match s.runner {
+            Runner::Host => " [host]",
+            Runner::Platform => " [source platform]",
+            Runner::Plugin => "",
         };
         let _ = writeln!(
             out,

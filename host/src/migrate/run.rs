@@ -101,6 +101,8 @@ pub struct Executor {
     pub plan: Plan,
     pub plugin: Arc<LoadedPlugin>,
     pub services: Services,
+    /// The source's platform plugin and what it reaches, for `runner: platform` steps.
+    pub platform: Option<(Arc<LoadedPlugin>, Services)>,
     pub host: HostContext,
     pub journal: Arc<Mutex<Journal>>,
     pub retry: Retry,
@@ -224,7 +226,21 @@ impl Executor {
                 Runner::Host => host_steps::run(&self.host, step)
                     .await
                     .map(|(message, output)| (message, output, false)),
-                Runner::Plugin => self.plugin_step(step, attempt, resumed).await,
+                Runner::Plugin => {
+                    self.plugin_step(&self.plugin, &self.services, step, attempt, resumed)
+                        .await
+                }
+                Runner::Platform => match &self.platform {
+                    Some((plugin, services)) => {
+                        self.plugin_step(plugin, services, step, attempt, resumed)
+                            .await
+                    }
+                    None => Err(StepFailure::permanent(format!(
+                        "the plan gives step {} to the source's platform plugin, and names none \
+                         (source_platform): plan again with `sqlmig migrate plan`",
+                        step.id
+                    ))),
+                },
             };
             if let Some(w) = watcher {
                 w.abort();
@@ -300,8 +316,11 @@ impl Executor {
         }))
     }
 
+    /// Runs `step` through `plugin`'s `run-step` hook with `services`.
     async fn plugin_step(
         &self,
+        plugin: &LoadedPlugin,
+        services: &Services,
         step: &Step,
         attempt: u32,
         resumed: bool,
@@ -314,14 +333,13 @@ impl Executor {
         };
         let doc = serde_json::to_string(&request).expect("a step request serializes");
         let secrets: Vec<&Secret> = self.secrets.iter().collect();
-        let out = self
-            .plugin
-            .call(&self.services, HookCall::RunStep(doc))
+        let out = plugin
+            .call(services, HookCall::RunStep(doc))
             .await
             .map_err(|e| match &e {
                 PluginError::Failed { error, .. } => {
                     let mut f = StepFailure::from_capability(error, &secrets);
-                    f.message = format!("{}: {}", self.plugin.label, f.message);
+                    f.message = format!("{}: {}", plugin.label, f.message);
                     f
                 }
                 other => StepFailure::permanent(redact(&other.to_string(), &secrets)),
@@ -329,19 +347,19 @@ impl Executor {
         let HookOutput::Document(d) = out else {
             return Err(StepFailure::permanent(format!(
                 "{}: run-step answered no document",
-                self.plugin.label
+                plugin.label
             )));
         };
         let result: StepResult = serde_json::from_str(&d).map_err(|e| {
             StepFailure::permanent(format!(
                 "{}: run-step answered a malformed result: {e}",
-                self.plugin.label
+                plugin.label
             ))
         })?;
         if result.schema != STEP_RESULT {
             return Err(StepFailure::permanent(format!(
                 "{}: answered {:?} for a step result; update the plugin",
-                self.plugin.label, result.schema
+                plugin.label, result.schema
             )));
         }
         Ok((result.message, result.output, result.again))

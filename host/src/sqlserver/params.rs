@@ -1,7 +1,8 @@
 //! Named parameters on tiberius: plugins write `@name`, tiberius binds `@P1…@Pn`. The statement's
 //! parameter references are renumbered by a small T-SQL lexer that leaves string literals,
-//! quoted identifiers, comments and `@@globals` alone, so the statement the server sees is the
-//! plugin's own, still parameterized (never values pasted into text).
+//! quoted identifiers, comments, `@@globals` and the parameter names of a procedure call
+//! (`EXEC p @type = @type`: the first is the procedure's) alone, so the statement the server
+//! sees is the plugin's own, still parameterized (never values pasted into text).
 
 use crate::capabilities::CapabilityError;
 use crate::capabilities::sql::Param;
@@ -38,6 +39,8 @@ pub fn number_params(statement: &str, params: &[Param]) -> Result<String, Capabi
     let chars: Vec<char> = statement.chars().collect();
     let mut out = String::with_capacity(statement.len() + 8);
     let mut i = 0;
+    // Inside an EXEC's argument list, where `@name =` names the procedure's parameter.
+    let mut in_exec = false;
     let copy_until = |out: &mut String, i: &mut usize, end: &dyn Fn(usize) -> Option<usize>| {
         let stop = end(*i).unwrap_or(chars.len());
         out.extend(&chars[*i..stop]);
@@ -68,10 +71,36 @@ pub fn number_params(statement: &str, params: &[Param]) -> Result<String, Capabi
             '@' => {
                 let end = word_end(&chars, i + 1);
                 let word: String = chars[i + 1..end].iter().collect();
-                match index(&word) {
+                let names_argument = in_exec && {
+                    let after = (end..chars.len()).find(|&k| !chars[k].is_whitespace());
+                    after.is_some_and(|k| chars[k] == '=' && chars.get(k + 1) != Some(&'='))
+                };
+                match index(&word).filter(|_| !names_argument) {
                     Some(n) => out.push_str(&format!("@P{}", n + 1)),
                     None => out.extend(&chars[i..end]),
                 }
+                i = end;
+            }
+            ';' => {
+                in_exec = false;
+                out.push(c);
+                i += 1;
+            }
+            c if c.is_alphabetic()
+                && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_')) =>
+            {
+                let end = word_end(&chars, i);
+                let word: String = chars[i..end]
+                    .iter()
+                    .collect::<String>()
+                    .to_ascii_uppercase();
+                match word.as_str() {
+                    "EXEC" | "EXECUTE" => in_exec = true,
+                    "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "SET" | "DECLARE" | "IF"
+                    | "WHILE" | "BEGIN" | "END" | "RETURN" | "MERGE" | "WITH" => in_exec = false,
+                    _ => {}
+                }
+                out.extend(&chars[i..end]);
                 i = end;
             }
             _ => {
@@ -129,6 +158,27 @@ mod tests {
         );
         let escaped = number_params("SELECT 'it''s @a', @a", &[p("a")]).unwrap();
         assert_eq!(escaped, "SELECT 'it''s @a', @P1");
+    }
+
+    #[test]
+    fn a_procedure_calls_parameter_names_are_its_own() {
+        let sql = "exec msdb.dbo.rds_backup_database @source_db_name = @db, @type=@type; \
+                   SELECT 1 WHERE @type = 'FULL'";
+        let out = number_params(sql, &[p("db"), p("type")]).unwrap();
+        assert_eq!(
+            out,
+            "exec msdb.dbo.rds_backup_database @source_db_name = @P1, @type=@P2; \
+             SELECT 1 WHERE @P2 = 'FULL'"
+        );
+        // Outside a call a parameter compared on the left is still a reference.
+        let out = number_params(
+            "SELECT name FROM sys.databases WHERE @db = name",
+            &[p("db")],
+        );
+        assert_eq!(
+            out.unwrap(),
+            "SELECT name FROM sys.databases WHERE @P1 = name"
+        );
     }
 
     #[test]

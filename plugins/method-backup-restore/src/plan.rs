@@ -39,8 +39,21 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     if req.databases.is_empty() {
         return Err(invalid_input("no database to move"));
     }
+    let offer = req.source_backup.as_ref();
+    if let Some(o) = offer
+        && !o.kinds.iter().any(|k| k == "full")
+    {
+        return Err(invalid_input(format!(
+            "{} offers no full backup of the source ({}); this method needs one",
+            o.plugin,
+            o.kinds.join(", ")
+        )));
+    }
     let to_url = backs_up_to_url(req.source.version());
-    if !to_url && (req.storage.source_folder.is_none() || req.storage.local_folder.is_none()) {
+    if offer.is_none()
+        && !to_url
+        && (req.storage.source_folder.is_none() || req.storage.local_folder.is_none())
+    {
         return Err(invalid_input(format!(
             "the source is SQL Server {}, which cannot back up to a URL (2012 SP1 CU2 and later can): give a folder it writes to and this machine reads (--source-folder, --local-folder)",
             req.source.product_version
@@ -51,16 +64,18 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         credential_step("source", container),
         credential_step("target", container),
     ];
-    if !to_url {
-        // The source only writes to its folder; the target still reads the container.
+    if !to_url || offer.is_some() {
+        // The source writes to its folder or its cloud's storage; the target still reads the
+        // container.
         steps.remove(0);
     }
+    let max_stripes = offer.map_or(MAX_STRIPES, |o| o.max_stripes.clamp(1, MAX_STRIPES));
     let mut databases = Vec::new();
     let mut notes = Vec::new();
     for db in &req.databases {
-        let stripes = ((db.size_mb / blob_max_mb).ceil() as u32).clamp(1, MAX_STRIPES);
+        let stripes = ((db.size_mb / blob_max_mb).ceil() as u32).clamp(1, max_stripes);
         if db.size_mb / f64::from(stripes) > blob_max_mb {
-            notes.push(format!("{}: {stripes} stripes of more than {blob_max_mb} MB each (SQL Server writes at most {MAX_STRIPES})", db.name));
+            notes.push(format!("{}: {stripes} stripes of more than {blob_max_mb} MB each (at most {max_stripes} files per backup)", db.name));
         }
         let dir = folder(&db.name);
         let names: Vec<String> = (1..=stripes)
@@ -72,7 +87,28 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         } else {
             "COPY_ONLY, CHECKSUM, FORMAT, INIT"
         };
-        if to_url {
+        if let Some(o) = offer {
+            steps.push(Step {
+                id: format!("{}/backup", db.name),
+                database: db.name.clone(),
+                kind: "backup".into(),
+                runner: Runner::Platform,
+                description: format!(
+                    "back up {} into {stripes} blob(s) by {}'s route",
+                    db.name, o.plugin
+                ),
+                args: json!({
+                    "database": db.name,
+                    "type": "full",
+                    "stripes": stripes,
+                    "blobs": names,
+                    "route": o.parameters,
+                }),
+                preview: vec![format!("{}: {} → {}", o.plugin, o.route, names.join(", "))],
+                expected_s: None,
+                watch: None,
+            });
+        } else if to_url {
             let devices = urls
                 .iter()
                 .map(|u| format!("URL = {}", literal(u)))
@@ -204,7 +240,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             target_name: db.target_name.clone(),
             size_mb: db.size_mb,
             stripes,
-            backup_to: if to_url { "url" } else { "disk" }.into(),
+            backup_to: match (offer, to_url) {
+                (Some(_), _) => "platform",
+                (None, true) => "url",
+                (None, false) => "disk",
+            }
+            .into(),
         });
     }
     // The host shows the server's progress of backups and restores while they run.
@@ -221,6 +262,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         steps,
         notes,
         forecast: None,
+        source_platform: offer.map(|o| o.plugin.clone()),
     })
 }
 
@@ -275,7 +317,38 @@ mod tests {
                 .collect(),
             parallelism: 2,
             options: Default::default(),
+            source_backup: None,
         }
+    }
+
+    #[test]
+    fn a_platform_route_runs_the_backup_and_the_source_needs_no_credential() {
+        use sqlmig_plugin_sdk::inventory::migration::BackupOffer;
+        let mut req = request("15.0.4345.5", &[("Sales", 3000.0)]);
+        req.options.insert("blob_max_mb".into(), json!(100));
+        req.source_backup = Some(BackupOffer {
+            plugin: "platform-aws-rds".into(),
+            route: "rds_backup_database to s3://b/p/".into(),
+            kinds: vec!["full".into(), "diff".into()],
+            max_stripes: 10,
+            parameters: json!({"s3_bucket": "b", "s3_prefix": "p"}),
+            ..Default::default()
+        });
+        let p = plan(&req).unwrap();
+        assert_eq!(p.source_platform.as_deref(), Some("platform-aws-rds"));
+        assert!(!p.steps.iter().any(|s| s.id == "credential/source"));
+        assert!(p.steps.iter().any(|s| s.id == "credential/target"));
+        let backup = p.steps.iter().find(|s| s.id == "Sales/backup").unwrap();
+        assert_eq!(backup.runner, Runner::Platform);
+        // 30 stripes by size, but RDS writes at most 10 files.
+        assert_eq!(backup.args["stripes"], 10);
+        assert_eq!(backup.args["blobs"].as_array().unwrap().len(), 10);
+        assert_eq!(backup.args["route"]["s3_bucket"], "b");
+        assert_eq!(p.databases[0].backup_to, "platform");
+        assert!(p.notes.iter().any(|n| n.contains("at most 10 files")), "{:?}", p.notes);
+
+        req.source_backup.as_mut().unwrap().kinds = vec!["log".into()];
+        assert!(plan(&req).is_err());
     }
 
     #[test]

@@ -28,6 +28,14 @@ pub fn run(request: &str) -> Result<String, Error> {
 /// The plan for `req`.
 pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     check_known(&req.options, &OPTIONS, "method-log-replay")?;
+    if let Some(offer) = &req.source_backup {
+        return Err(invalid_input(format!(
+            "the source's backups go through {} ({}); this method ships log backups the source \
+             writes to the container itself, so it cannot plan this source yet: move it offline \
+             with method-backup-restore",
+            offer.plugin, offer.route
+        )));
+    }
     let instance = text(&req.options, "mi_resource").ok_or_else(|| {
         invalid_input("option mi_resource is required: the target's Azure resource id, /subscriptions/…/resourceGroups/…/providers/Microsoft.Sql/managedInstances/NAME")
     })?;
@@ -220,6 +228,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             "stop the application before `sqlmig migrate cutover`: the cutover compares the rows of both sides".into(),
         ],
         forecast: None,
+        source_platform: None,
     })
 }
 
@@ -273,6 +282,7 @@ mod tests {
             }],
             parallelism: 1,
             options,
+            source_backup: None,
         }
     }
 

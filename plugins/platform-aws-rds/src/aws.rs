@@ -40,6 +40,11 @@ pub struct Aws {
     pub region: String,
     /// The RDS API.
     pub rds: Endpoint,
+    /// The S3 API.
+    pub s3: Endpoint,
+    /// Address buckets in the path (`{s3}/{bucket}/{key}`), as an endpoint the operator points
+    /// elsewhere needs; AWS's own S3 is addressed by bucket host name.
+    pub s3_path_style: bool,
 }
 
 /// A value the operator set, by name.
@@ -78,19 +83,29 @@ impl Aws {
                 )
             })?,
         };
-        let endpoint = |service: &str, specific: &str| -> Result<Endpoint, Error> {
+        let overridden = |specific: &str| -> Result<Option<Endpoint>, Error> {
             for name in [specific, "AWS_ENDPOINT_URL"] {
                 if let Some(url) = setting(name)? {
-                    return Endpoint::parse(&url, name);
+                    return Endpoint::parse(&url, name).map(Some);
                 }
             }
-            Endpoint::parse(
-                &format!("https://{service}.{region}.amazonaws.com"),
-                "region",
-            )
+            Ok(None)
+        };
+        let rds = match overridden("AWS_ENDPOINT_URL_RDS")? {
+            Some(e) => e,
+            None => Endpoint::parse(&format!("https://rds.{region}.amazonaws.com"), "region")?,
+        };
+        let (s3, s3_path_style) = match overridden("AWS_ENDPOINT_URL_S3")? {
+            Some(e) => (e, true),
+            None => (
+                Endpoint::parse(&format!("https://s3.{region}.amazonaws.com"), "region")?,
+                false,
+            ),
         };
         Ok(Aws {
-            rds: endpoint("rds", "AWS_ENDPOINT_URL_RDS")?,
+            rds,
+            s3,
+            s3_path_style,
             creds,
             region,
         })
@@ -121,6 +136,86 @@ impl Aws {
             Ok(text)
         } else {
             Err(aws_error("RDS", action, resp.status, &text))
+        }
+    }
+
+    /// Where object `key` (not yet encoded) of `bucket` is: the endpoint and the encoded path.
+    pub fn s3_object(&self, bucket: &str, key: &str) -> (Endpoint, String) {
+        let key = aws_sigv4::uri_encode(key, true);
+        if self.s3_path_style {
+            (self.s3.clone(), format!("/{bucket}/{key}"))
+        } else {
+            let host = format!("{bucket}.{}", self.s3.host);
+            let origin = format!("https://{host}");
+            (Endpoint { origin, host }, format!("/{key}"))
+        }
+    }
+
+    /// A pre-signed GET URL of an object, valid `expires_s` seconds: for the host's copy only.
+    pub fn presigned_get(&self, bucket: &str, key: &str, expires_s: u64) -> String {
+        let (endpoint, path) = self.s3_object(bucket, key);
+        aws_sigv4::presign_get(
+            &endpoint.origin,
+            &endpoint.host,
+            &path,
+            &self.creds,
+            &self.region,
+            "s3",
+            &aws_sigv4::amz_date(clock::now()),
+            expires_s,
+        )
+    }
+
+    /// Objects of `bucket` under `prefix` (ListObjectsV2, every page): key, size, ETag.
+    pub fn s3_list(&self, bucket: &str, prefix: &str) -> Result<Vec<S3Object>, Error> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let (endpoint, path) = self.s3_object(bucket, "");
+            let mut query = vec![
+                "list-type=2".to_string(),
+                format!("prefix={}", aws_sigv4::uri_encode(prefix, false)),
+            ];
+            if let Some(t) = &token {
+                query.push(format!(
+                    "continuation-token={}",
+                    aws_sigv4::uri_encode(t, false)
+                ));
+            }
+            query.sort();
+            let query = query.join("&");
+            let headers = vec![(
+                "x-amz-content-sha256".to_string(),
+                aws_sigv4::payload_hash(b""),
+            )];
+            let resp = self.send("s3", &endpoint, "GET", &path, &query, headers, Vec::new())?;
+            let text = String::from_utf8_lossy(&resp.body).into_owned();
+            if !(200..300).contains(&resp.status) {
+                return Err(aws_error("S3", "ListObjectsV2", resp.status, &text));
+            }
+            let doc = roxmltree::Document::parse(&text).map_err(|e| {
+                Error::Unavailable(format!("S3 ListObjectsV2 answered malformed XML: {e}"))
+            })?;
+            for c in doc.descendants().filter(|n| n.has_tag_name("Contents")) {
+                out.push(S3Object {
+                    key: child_text(c, "Key").unwrap_or_default().to_string(),
+                    size: child_text(c, "Size")
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
+                    etag: child_text(c, "ETag")
+                        .unwrap_or_default()
+                        .trim_matches('"')
+                        .to_string(),
+                });
+            }
+            token = doc
+                .descendants()
+                .find(|n| n.has_tag_name("NextContinuationToken"))
+                .and_then(|n| n.text())
+                .map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
         }
     }
 
@@ -163,6 +258,23 @@ impl Aws {
             headers,
             body,
         })
+    }
+}
+
+/// An object in an S3 listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Object {
+    pub key: String,
+    pub size: u64,
+    /// The ETag without quotes: the content's MD5 for an object written in one PUT.
+    pub etag: String,
+}
+
+impl S3Object {
+    /// The content's MD5 (hex), when the ETag is one (not a multipart upload's).
+    pub fn md5(&self) -> Option<String> {
+        (self.etag.len() == 32 && self.etag.chars().all(|c| c.is_ascii_hexdigit()))
+            .then(|| self.etag.to_ascii_lowercase())
     }
 }
 

@@ -1,8 +1,12 @@
 //! Amazon RDS for SQL Server: `discover` lists the account's SQL Server instances in the region
 //! through the RDS API (DescribeDBInstances, SigV4-signed with the operator's credentials, which
-//! the host hands over by name); `collect` snapshots one instance into the inventory.
+//! the host hands over by name); `collect` snapshots one instance into the inventory; `plan`
+//! offers RDS's backup route and `run-step` runs it (native backup to S3, copied into the
+//! migration's container).
 
 mod aws;
+mod backup;
+mod collect;
 mod discover;
 
 use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};
@@ -16,6 +20,19 @@ impl Plugin for PlatformAwsRds {
 
     fn discover(request: &str) -> Result<String, Error> {
         discover::run(request)
+    }
+
+    fn collect(request: &str) -> Result<String, Error> {
+        collect::run(request)
+    }
+
+    /// The backup route the host asks for before planning a migration.
+    fn plan(request: &str) -> Result<String, Error> {
+        backup::offer(request)
+    }
+
+    fn run_step(request: &str) -> Result<String, Error> {
+        backup::run_step(request)
     }
 }
 

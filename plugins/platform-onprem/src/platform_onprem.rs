@@ -2,10 +2,7 @@
 //! to 2022. `discover` finds instances with the host's network probes; `collect` snapshots one
 //! instance into the inventory through the `sql` capability.
 
-mod collect;
 mod discover;
-mod performance;
-mod queries;
 
 use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};
 
@@ -21,7 +18,7 @@ impl Plugin for PlatformOnprem {
     }
 
     fn collect(request: &str) -> Result<String, Error> {
-        collect::run(request)
+        sqlmig_plugin_sdk::collect::run(request)
     }
 }
 

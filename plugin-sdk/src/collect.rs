@@ -1,23 +1,37 @@
-//! Collecting one instance into the inventory. What the login may not read becomes a recorded
-//! gap (with SQL Server's error number), not an abort; a lost connection fails the collection so
-//! the host can mark the instance failed.
+//! Collecting one instance into the inventory (`sqlmig.inventory/1`) through the `sql`
+//! capability — the catalog snapshot every platform plugin takes, whether the server is on a
+//! machine of the customer's or in a cloud (which adds what its API knows). What the login may
+//! not read becomes a recorded gap (with SQL Server's error number), not an abort; a lost
+//! connection fails the collection so the host can mark the instance failed.
+
+mod performance;
+mod queries;
 
 use std::collections::BTreeMap;
 
-use sqlmig_plugin_sdk::inventory::discovery::{COLLECT_REQUEST, CollectRequest};
-use sqlmig_plugin_sdk::inventory::{
+use crate::inventory::discovery::{COLLECT_REQUEST, CollectRequest};
+use crate::inventory::{
     Agent, Assembly, Audit, Backup, BackupDay, BackupHistory, CollectionStatus, Confidence,
     Configuration, Database, DatabaseFile, Endpoint, Features, Gap, Instance, Job, JobStep,
     LinkedServer, Login, Module, Operator, Route, Server, ServerTrigger, Table, XeSession,
 };
-use sqlmig_plugin_sdk::sql::{self, Connection};
-use sqlmig_plugin_sdk::{Error, Rows, invalid_input, log, parse_document, progress};
+use crate::sql::{self, Connection};
+use crate::{Error, Rows, invalid_input, log, parse_document, progress};
 
-use crate::queries as q;
+use self::queries as q;
 
 /// Runs a collect request; the answer is an inventory `Instance`, or a performance snapshot when
 /// the request asks for one.
 pub fn run(request: &str) -> Result<String, Error> {
+    run_with(request, |_, inst| Ok(inst))
+}
+
+/// Runs a collect request, handing the collected instance to `adjust` before answering: a
+/// cloud's plugin adds what its API knows and takes out its own administration database.
+pub fn run_with(
+    request: &str,
+    adjust: impl FnOnce(&CollectRequest, Instance) -> Result<Instance, Error>,
+) -> Result<String, Error> {
     let req: CollectRequest = parse_document(request, "collect request")?;
     if req.schema != COLLECT_REQUEST {
         return Err(invalid_input(format!(
@@ -27,18 +41,18 @@ pub fn run(request: &str) -> Result<String, Error> {
     }
     let conn = sql::connect(&req.endpoint)?;
     if req.perf_snapshot {
-        let snap = crate::performance::snapshot(&conn)?;
+        let snap = performance::snapshot(&conn)?;
         return Ok(serde_json::to_string(&snap).expect("serializes"));
     }
     if let Some(top) = req.workload_top {
-        let capture = crate::performance::workload(&conn, top)?;
+        let capture = performance::workload(&conn, top)?;
         return Ok(serde_json::to_string(&capture).expect("serializes"));
     }
     let mut c = Collector {
         conn,
         gaps: Vec::new(),
     };
-    let inst = c.instance(&req)?;
+    let inst = adjust(&req, c.instance(&req)?)?;
     Ok(serde_json::to_string(&inst).expect("serializes"))
 }
 
@@ -143,7 +157,7 @@ impl Collector {
             progress::report(2, None, "performance counters");
             inst.performance = self
                 .part("performance", |c| {
-                    crate::performance::sample(&c.conn, req.performance_interval_ms)
+                    performance::sample(&c.conn, req.performance_interval_ms)
                 })?
                 .unwrap_or_default();
         }

@@ -2,15 +2,15 @@
 //! per-second counter becomes its rate over the interval, a value counter its second reading.
 //! And snapshots for `sqlmig perf collect`: cumulative readings the host differences itself.
 
-use sqlmig_plugin_sdk::inventory::discovery::{
+use crate::inventory::discovery::{
     CapturedQuery, DatabaseCount, FileIo, PERF_SNAPSHOT, PerfSnapshot, WORKLOAD_CAPTURE,
     WorkloadCapture,
 };
-use sqlmig_plugin_sdk::inventory::{Gap, PerfSample};
-use sqlmig_plugin_sdk::sql::Connection;
-use sqlmig_plugin_sdk::{Error, Rows, clock, invalid_input};
+use crate::inventory::{Gap, PerfSample};
+use crate::sql::Connection;
+use crate::{Error, Rows, clock, invalid_input};
 
-use crate::queries as q;
+use super::queries as q;
 
 /// PERF_COUNTER_BULK_COUNT: a cumulative count whose rate is the counter's meaning.
 const PER_SECOND: i64 = 272_696_576;

@@ -1,0 +1,318 @@
+//! Leaving Amazon RDS, offline: the instance is found through the RDS API (moto) and collected
+//! through a forwarded port; the plan takes RDS's backup route (native backup to S3, copied into
+//! the container by the host); an RDS-mode sqlsim backs up to moto's S3 and an MI-mode sqlsim
+//! restores from Azurite, every row arriving. The AWS credentials and the pre-signed URLs appear
+//! in no file and no output.
+
+use std::path::Path;
+use std::process::Output;
+
+use sqlmig_tests::azurite::Azurite;
+use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
+use sqlmig_tests::estate::{SA_PASSWORD, serve};
+use sqlmig_tests::migration::run;
+use sqlmig_tests::moto::Moto;
+use sqlsim::engine::{Outcome, Session};
+use sqlsim::instance::{DatabaseSpec, Instance, Platform, RdsSpec};
+use sqlsim::server::ServerHandle;
+
+const KEY_ID: &str = "AKIASQLMIGRDSMOVE001";
+const SECRET: &str = "rdsMove/Secret+Access+Key+sqlmig0000001";
+const TOKEN: &str = "IQoJb3JpZ2luX2VjsqlmigRDSsessionTOKEN";
+
+fn form(moto: &Moto, body: &str) -> String {
+    let (status, answer) = moto.request(
+        "rds",
+        "POST",
+        "/",
+        &format!("Version=2014-10-31&{body}"),
+        "application/x-www-form-urlencoded",
+    );
+    assert_eq!(status, 200, "{body}: {answer}");
+    answer
+}
+
+/// An RDS instance `sales` in moto whose option group has SQLSERVER_BACKUP_RESTORE when
+/// `native_backups`, and the bucket its backups go to.
+fn aws_estate(moto: &Moto, native_backups: bool) {
+    assert_eq!(
+        moto.request("s3", "PUT", "/rds-backups", "", "application/xml")
+            .0,
+        200
+    );
+    form(
+        moto,
+        "Action=CreateOptionGroup&OptionGroupName=sqlmig-og&EngineName=sqlserver-se\
+         &MajorEngineVersion=15.00&OptionGroupDescription=native+backups",
+    );
+    if native_backups {
+        form(
+            moto,
+            "Action=ModifyOptionGroup&OptionGroupName=sqlmig-og&ApplyImmediately=true\
+             &OptionsToInclude.OptionConfiguration.1.OptionName=SQLSERVER_BACKUP_RESTORE",
+        );
+    }
+    form(
+        moto,
+        "Action=CreateDBInstance&DBInstanceIdentifier=sales&Engine=sqlserver-se\
+         &DBInstanceClass=db.m5.large&MasterUsername=admin&MasterUserPassword=Adm1nPassw0rd\
+         &AllocatedStorage=100&OptionGroupName=sqlmig-og",
+    );
+}
+
+fn rds_source(moto: &Moto) -> Instance {
+    let mut inst = Instance::default_with_sa(SA_PASSWORD);
+    inst.platform = Platform::Rds;
+    inst.server_name = "EC2AMAZ-SALES".into();
+    inst.rds = Some(RdsSpec {
+        s3_endpoint: moto.endpoint(),
+        backup_restore_option: true,
+    });
+    let mut sales = DatabaseSpec::named("Sales");
+    sales.setup = vec![
+        "CREATE TABLE dbo.Orders (id INT PRIMARY KEY, customer NVARCHAR(60), amount DECIMAL(12,2))".into(),
+        "DECLARE @i INT = 1; WHILE @i <= 400 BEGIN INSERT INTO dbo.Orders VALUES (@i, N'customer ' + CONVERT(NVARCHAR(10), @i), @i * 2.5); SET @i = @i + 1; END".into(),
+    ];
+    // RDS's own administration database, on every instance: never moved.
+    inst.databases = vec![sales, DatabaseSpec::named("rdsadmin")];
+    inst
+}
+
+fn mi_target() -> Instance {
+    let mut inst = Instance::default_with_sa(SA_PASSWORD);
+    inst.platform = Platform::Mi;
+    inst.server_name = "MI01".into();
+    inst.databases.clear();
+    inst
+}
+
+/// `(rows, checksum)` of dbo.Orders in `db`.
+fn sums(server: &ServerHandle, db: &str) -> String {
+    let mut s = Session::new("sa", "master");
+    let r = server.engine.execute(
+        &mut s,
+        &format!("SELECT COUNT(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) FROM [{db}].dbo.Orders"),
+        &[],
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    r.outcomes
+        .into_iter()
+        .find_map(|o| match o {
+            Outcome::Rows { rows, .. } => rows.into_iter().next().map(|r| format!("{r:?}")),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ACCESS_KEY_ID", KEY_ID.into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET.into()),
+        ("AWS_SESSION_TOKEN", TOKEN.into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ENDPOINT_URL", moto.endpoint()),
+        ("SQLMIG_LOG", "debug".into()),
+    ]
+}
+
+async fn sqlmig(s: &Sqlmig, args: &[&str], env: &[(&str, String)]) -> Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run(s, args, &env).await
+}
+
+fn text(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
+}
+
+/// Discovers `sales` through the RDS API and collects it through a forwarded port.
+async fn discover(s: &Sqlmig, moto: &Moto, source: &ServerHandle, inventory: &Path) -> Output {
+    let mut env = aws_env(moto);
+    let out = sqlmig(
+        s,
+        &["discover", "--platform", "aws-rds", "--list", "-o", "json"],
+        &env,
+    )
+    .await;
+    assert_code(&out, 0);
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = listed["instances"][0]["address"]["host"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let route = format!("{host}:1433=127.0.0.1:{}", source.addr.port());
+    env.push(("SQLMIG_PASSWORD", SA_PASSWORD.into()));
+    let args = [
+        "discover",
+        "--platform",
+        "aws-rds",
+        "--user",
+        "sa",
+        "--trust-server-certificate",
+        "--connect-to",
+        &route,
+        "--out",
+        inventory.to_str().unwrap(),
+    ];
+    sqlmig(s, &args, &env).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn offline_migration_from_rds_goes_through_s3_and_lands_every_row() {
+    let moto = Moto::start();
+    aws_estate(&moto, true);
+    let az = Azurite::start();
+    let sas = az.create_container("migration").await;
+    let source = serve(rds_source(&moto), "127.0.0.1", 0).await;
+    let target = serve(mi_target(), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let dir = s.home.path();
+    let (inventory, plan) = (dir.join("inventory.json"), dir.join("plan.json"));
+
+    let out = discover(&s, &moto, &source, &inventory).await;
+    assert_code(&out, 0);
+    let inv: serde_json::Value = serde_json::from_str(&text(&inventory)).unwrap();
+    let inst = &inv["instances"][0];
+    assert_eq!(inst["platform"], "aws-rds");
+    assert_eq!(
+        inst["cloud"]["properties"]["SQLSERVER_BACKUP_RESTORE"],
+        "true"
+    );
+    let dbs: Vec<&str> = inst["databases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        dbs.contains(&"Sales") && !dbs.contains(&"rdsadmin"),
+        "{dbs:?}"
+    );
+
+    let source_addr = format!("127.0.0.1,{}", source.addr.port());
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let container = az.container_url("migration");
+    let env = aws_env(&moto);
+    let out = sqlmig(
+        &s,
+        &[
+            "migrate",
+            "plan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--source",
+            &source_addr,
+            "--target",
+            &target_addr,
+            "--container-url",
+            &container,
+            "--source-option",
+            "s3_bucket=rds-backups",
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+        &env,
+    )
+    .await;
+    assert_code(&out, 0);
+    let shown = stderr(&out);
+    assert!(shown.contains("backup to platform"), "{shown}");
+    assert!(
+        shown.contains("Sales/backup") && shown.contains("[source platform]"),
+        "{shown}"
+    );
+
+    let mut env = aws_env(&moto);
+    env.extend([
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD.to_string()),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD.to_string()),
+        ("SQLMIG_SAS", sas.expose().to_string()),
+    ]);
+    let migrate = [
+        "migrate",
+        "run",
+        plan.to_str().unwrap(),
+        "--source-user",
+        "sa",
+        "--target-user",
+        "sa",
+        "--trust-server-certificate",
+    ];
+    let out = sqlmig(&s, &migrate, &env).await;
+    assert_code(&out, 0);
+    assert_eq!(sums(&target, "Sales"), sums(&source, "Sales"));
+    assert!(sums(&target, "Sales").contains("Integer(400)"));
+    assert_eq!(target.engine.database("rdsadmin"), None);
+
+    // The backup went through S3, as RDS writes it.
+    let (_, listing) = moto.request(
+        "s3",
+        "GET",
+        "/rds-backups?list-type=2",
+        "",
+        "application/xml",
+    );
+    assert!(listing.contains("_full.bak</Key>"), "{listing}");
+    let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
+    let backup = status["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["step"] == "Sales/backup")
+        .unwrap()
+        .clone();
+    assert_eq!(backup["state"], "done", "{status}");
+    assert!(backup["output"]["files"][0]["md5"].is_string(), "{backup}");
+
+    // No AWS credential and no pre-signed URL anywhere.
+    let everything = [
+        text(&plan),
+        text(&inventory),
+        text(&dir.join("plan.journal")),
+        stdout(&out),
+        stderr(&out),
+    ]
+    .join("\n");
+    for leak in [SECRET, TOKEN, "X-Amz-Signature", "X-Amz-Credential"] {
+        assert!(!everything.contains(leak), "{leak} leaked");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_native_backups_or_a_bucket_the_plan_says_what_to_do() {
+    let moto = Moto::start();
+    aws_estate(&moto, false);
+    let source = serve(rds_source(&moto), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let inventory = s.home.path().join("inventory.json");
+    assert_code(&discover(&s, &moto, &source, &inventory).await, 0);
+    let env = aws_env(&moto);
+    let plan = |extra: &'static [&'static str]| {
+        let mut args = vec![
+            "migrate",
+            "plan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--target",
+            "mi.example,1433",
+            "--container-url",
+            "http://127.0.0.1:1/acct/c",
+        ];
+        args.extend(extra);
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>()
+    };
+    let no_bucket = plan(&[]);
+    let args: Vec<&str> = no_bucket.iter().map(String::as_str).collect();
+    let out = sqlmig(&s, &args, &env).await;
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("s3_bucket=NAME"), "{}", stderr(&out));
+
+    let with_bucket = plan(&["--source-option", "s3_bucket=rds-backups"]);
+    let args: Vec<&str> = with_bucket.iter().map(String::as_str).collect();
+    let out = sqlmig(&s, &args, &env).await;
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("no SQLSERVER_BACKUP_RESTORE") && err.contains("sqlmig-og"),
+        "{err}"
+    );
+}
