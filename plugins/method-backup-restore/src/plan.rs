@@ -345,7 +345,11 @@ mod tests {
         assert_eq!(backup.args["blobs"].as_array().unwrap().len(), 10);
         assert_eq!(backup.args["route"]["s3_bucket"], "b");
         assert_eq!(p.databases[0].backup_to, "platform");
-        assert!(p.notes.iter().any(|n| n.contains("at most 10 files")), "{:?}", p.notes);
+        assert!(
+            p.notes.iter().any(|n| n.contains("at most 10 files")),
+            "{:?}",
+            p.notes
+        );
 
         req.source_backup.as_mut().unwrap().kinds = vec!["log".into()];
         assert!(plan(&req).is_err());

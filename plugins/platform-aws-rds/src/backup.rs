@@ -34,7 +34,11 @@ pub fn offer(request: &str) -> Result<String, Error> {
             req.schema
         )));
     }
-    check_known(&req.options, &["s3_bucket", "s3_prefix"], "platform-aws-rds")?;
+    check_known(
+        &req.options,
+        &["s3_bucket", "s3_prefix"],
+        "platform-aws-rds",
+    )?;
     let bucket = text(&req.options, "s3_bucket").ok_or_else(|| {
         invalid_input(
             "RDS writes native backups to S3 first: name the bucket with --source-option \

@@ -54,7 +54,9 @@ pub fn native_backup_option(groups: &str) -> Result<bool, Error> {
             &[("OptionGroupName", group.to_string())],
         )?;
         let doc = roxmltree::Document::parse(&xml).map_err(|e| {
-            Error::Unavailable(format!("RDS DescribeOptionGroups answered malformed XML: {e}"))
+            Error::Unavailable(format!(
+                "RDS DescribeOptionGroups answered malformed XML: {e}"
+            ))
         })?;
         if doc
             .descendants()

@@ -12,6 +12,8 @@ pub struct Gcp {
     pub project: String,
     /// The Cloud SQL Admin API root, ending in `/`.
     pub sqladmin: String,
+    /// The Cloud Storage API root, ending in `/`.
+    pub storage: String,
 }
 
 fn setting(name: &str) -> Result<Option<String>, Error> {
@@ -49,16 +51,31 @@ impl Gcp {
         let sqladmin = setting("CLOUDSDK_API_ENDPOINT_OVERRIDES_SQL")?
             .map(|u| root(&u))
             .unwrap_or_else(|| "https://sqladmin.googleapis.com/".into());
+        let storage = setting("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE")?
+            .map(|u| root(&u))
+            .unwrap_or_else(|| "https://storage.googleapis.com/".into());
         Ok(Gcp {
             token,
             project,
             sqladmin,
+            storage,
         })
     }
 
     /// `GET {url}`, answered JSON; Google's errors in the DBA's terms.
     pub fn get(&self, url: &str, what: &str) -> Result<Value, Error> {
         self.send("GET", url, None, what)
+    }
+
+    /// `POST {url}` with a JSON body.
+    pub fn post(&self, url: &str, body: &Value, what: &str) -> Result<Value, Error> {
+        self.send("POST", url, Some(body), what)
+    }
+
+    /// The header a Cloud Storage download carries (for the host's copy, which sends it only to
+    /// the storage API).
+    pub fn auth_header(&self) -> (String, String) {
+        ("authorization".into(), format!("Bearer {}", self.token))
     }
 
     fn send(
