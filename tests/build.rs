@@ -65,5 +65,16 @@ fn main() {
             manifest.display().to_string()
         );
     }
+    // The first-party plugins host/build.rs builds (and bundles): tests install them from there
+    // as an operator installs a plugin shipped on its own.
+    let bundled = nested_cargo::target_root(&out_dir).join("bundled-plugins/wasm32-wasip2/release");
+    consts += &format!(
+        "/// Where the first-party plugins' components are built.\npub const FIRST_PARTY_WASM_DIR: &str = {:?};\n",
+        bundled.display().to_string()
+    );
+    consts += &format!(
+        "/// The first-party plugins' sources (their plugin.toml).\npub const FIRST_PARTY_DIR: &str = {:?};\n",
+        manifest_dir.join("../plugins").display().to_string()
+    );
     std::fs::write(out_dir.join("test_plugins.rs"), consts).unwrap();
 }

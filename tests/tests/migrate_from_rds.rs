@@ -306,6 +306,37 @@ async fn without_native_backups_or_a_bucket_the_plan_says_what_to_do() {
     assert_code(&out, 2);
     assert!(stderr(&out).contains("s3_bucket=NAME"), "{}", stderr(&out));
 
+    // The assessment says so first: RDS's own rules run for RDS instances.
+    let out = sqlmig(
+        &s,
+        &[
+            "assess",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "-o",
+            "json",
+        ],
+        &env,
+    )
+    .await;
+    let a: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        a["rule_packs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().starts_with("platform-aws-rds")),
+        "{a}"
+    );
+    let native = a["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "RdsNativeBackupDisabled")
+        .unwrap_or_else(|| panic!("{a}"));
+    assert_eq!(native["level"], "issue");
+    assert!(native["message"].as_str().unwrap().contains("sqlmig-og"));
+
     let with_bucket = plan(&["--source-option", "s3_bucket=rds-backups"]);
     let args: Vec<&str> = with_bucket.iter().map(String::as_str).collect();
     let out = sqlmig(&s, &args, &env).await;

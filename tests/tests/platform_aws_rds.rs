@@ -140,3 +140,62 @@ fn an_unreachable_rds_endpoint_is_reported_with_its_address() {
     assert!(err.contains("127.0.0.1:9"), "{err}");
     assert!(!err.contains(SECRET), "{err}");
 }
+
+#[test]
+fn the_rds_plugin_is_installed_and_upgraded_like_any_other() {
+    use sqlmig_tests::plugins::{FIRST_PARTY_DIR, FIRST_PARTY_WASM_DIR};
+    let moto = Moto::start();
+    create(&moto, "sales", "sqlserver-se");
+    let sqlmig = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    // A newer build of the plugin, shipped as a folder: its manifest and its component.
+    let release = tempfile::tempdir().unwrap();
+    let manifest =
+        std::fs::read_to_string(format!("{FIRST_PARTY_DIR}/platform-aws-rds/plugin.toml"))
+            .unwrap()
+            .replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+    std::fs::write(release.path().join("plugin.toml"), manifest).unwrap();
+    std::fs::copy(
+        format!("{FIRST_PARTY_WASM_DIR}/platform_aws_rds.wasm"),
+        release.path().join("plugin.wasm"),
+    )
+    .unwrap();
+    let out = sqlmig.run(&["plugin", "install", release.path().to_str().unwrap()]);
+    assert_code(&out, 0);
+    let said = stderr(&out);
+    assert!(said.contains("installed platform-aws-rds 0.2.0"), "{said}");
+    // The manifest's asks are shown at install: the credentials it reads, the hosts it calls.
+    let info = sqlmig.json(&["plugin", "list", "-o", "json"]);
+    let rds = info
+        .as_array()
+        .or_else(|| info["plugins"].as_array())
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "platform-aws-rds" && p["origin"] == "installed")
+        .unwrap_or_else(|| panic!("{info}"))
+        .clone();
+    assert_eq!(rds["version"], "0.2.0");
+    let caps = rds["capabilities"].to_string();
+    assert!(caps.contains("credentials:AWS_SECRET_ACCESS_KEY"), "{caps}");
+
+    // Discovery now runs the installed version.
+    let out = aws_command(
+        &sqlmig,
+        &moto,
+        &["discover", "--platform", "aws-rds", "--list", "-o", "json"],
+    )
+    .output()
+    .unwrap();
+    assert_code(&out, 0);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["plugin"], "platform-aws-rds 0.2.0");
+    assert_eq!(v["instances"][0]["name"], "sales");
+
+    // An older one does not replace it unasked.
+    let older = std::fs::read_to_string(release.path().join("plugin.toml"))
+        .unwrap()
+        .replace("version = \"0.2.0\"", "version = \"0.1.5\"");
+    std::fs::write(release.path().join("plugin.toml"), older).unwrap();
+    let out = sqlmig.run(&["plugin", "install", release.path().to_str().unwrap()]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("--force"), "{}", stderr(&out));
+}

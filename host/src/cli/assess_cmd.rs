@@ -278,7 +278,8 @@ pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
 }
 
 /// Runs the rule packs `rules` names, with `options` (JSON) for the plugins, (plugin names, or house-rule `.toml` files) over
-/// `inventory`; every installed or bundled rule plugin when `rules` is empty. Returns the packs'
+/// `inventory`; every installed or bundled rule plugin when `rules` is empty, with the rules of
+/// the platform plugins of the inventory's instances. Returns the packs'
 /// labels and what they found.
 pub(super) async fn evaluate(
     ctx: &Context,
@@ -313,7 +314,14 @@ pub(super) async fn evaluate(
             .map_err(Failure::io)?
             .into_iter()
             .filter(|p| {
-                p.manifest.kind == "rules" && p.manifest.hooks.iter().any(|h| h == "assess")
+                // Rule packs, and the rules of the platforms the inventory's instances run on
+                // (RDS's backup option, Cloud SQL's flags).
+                let platform = p.manifest.kind == "platform"
+                    && inventory.instances.iter().any(|i| {
+                        !i.platform.is_empty()
+                            && p.manifest.name == format!("platform-{}", i.platform)
+                    });
+                (p.manifest.kind == "rules" || platform) && p.manifest.has_hook("assess")
             })
             .collect()
     } else {

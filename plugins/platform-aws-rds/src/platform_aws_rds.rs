@@ -8,8 +8,9 @@ mod aws;
 mod backup;
 mod collect;
 mod discover;
+mod rules;
 
-use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};
+use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin};
 
 struct PlatformAwsRds;
 
@@ -24,6 +25,11 @@ impl Plugin for PlatformAwsRds {
 
     fn collect(request: &str) -> Result<String, Error> {
         collect::run(request)
+    }
+
+    /// RDS's own rules over the inventory's RDS instances.
+    fn assess(inventory: &str, _options: &str) -> Result<Vec<Finding>, Error> {
+        rules::assess(inventory)
     }
 
     /// The backup route the host asks for before planning a migration.
