@@ -67,6 +67,7 @@ fn rds_source(moto: &Moto) -> Instance {
     inst.rds = Some(RdsSpec {
         s3_endpoint: moto.endpoint(),
         backup_restore_option: true,
+        log_backup_interval_ms: 300_000,
     });
     let mut sales = DatabaseSpec::named("Sales");
     sales.setup = vec![

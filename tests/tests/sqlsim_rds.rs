@@ -15,6 +15,7 @@ fn rds_engine(moto: &Moto, option: bool) -> Arc<Engine> {
     inst.rds = Some(RdsSpec {
         s3_endpoint: moto.endpoint(),
         backup_restore_option: option,
+        log_backup_interval_ms: 300_000,
     });
     let e = Arc::new(Engine::new(inst).unwrap());
     e.share();
@@ -170,4 +171,122 @@ fn without_the_backup_option_rds_refuses() {
         &[],
     );
     assert!(r.error.unwrap().text.contains("asterisk"));
+}
+
+#[test]
+fn rds_backs_logs_up_on_its_own_and_copies_them_to_s3() {
+    let moto = Moto::start();
+    assert_eq!(
+        moto.request("s3", "PUT", "/rds-logs", "", "application/xml")
+            .0,
+        200
+    );
+    let mut inst = Instance::default_with_sa("pw");
+    inst.platform = Platform::Rds;
+    inst.rds = Some(RdsSpec {
+        s3_endpoint: moto.endpoint(),
+        backup_restore_option: true,
+        log_backup_interval_ms: 150,
+    });
+    let e = Arc::new(Engine::new(inst).unwrap());
+    e.share();
+    // No full backup yet: RDS has no log chain to back up.
+    std::thread::sleep(Duration::from_millis(400));
+    let (_, rows) = table(
+        &e,
+        "SELECT * FROM msdb.dbo.rds_fn_list_tlog_backup_metadata('Sales')",
+    );
+    assert!(rows.is_empty(), "{rows:?}");
+
+    let (cols, rows) = table(
+        &e,
+        "exec msdb.dbo.rds_backup_database @source_db_name='Sales', \
+         @s3_arn_to_backup_to='arn:aws:s3:::rds-logs/full/Sales.bak'",
+    );
+    let Value::Integer(task) = cell(&cols, &rows[0], "task_id").clone() else {
+        panic!()
+    };
+    wait_task(&e, task);
+    let mut s = Session::new("admin", "Sales");
+    let r = e.execute(
+        &mut s,
+        "CREATE TABLE dbo.T (id INT); INSERT INTO dbo.T VALUES (1), (2);",
+        &[],
+    );
+    assert!(r.error.is_none());
+    let logs = loop {
+        let (cols, rows) = table(
+            &e,
+            "SELECT rds_backup_seq_id, starting_lsn, ending_lsn, backup_type FROM \
+             msdb.dbo.rds_fn_list_tlog_backup_metadata('Sales') ORDER BY rds_backup_seq_id",
+        );
+        if rows.len() >= 2 {
+            assert_eq!(cols[0], "rds_backup_seq_id");
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The chain continues from one backup to the next.
+    assert_eq!(format!("{:?}", logs[1][1]), format!("{:?}", logs[0][2]));
+
+    // Copying needs the S3 folder set up first.
+    let mut s = Session::new("admin", "master");
+    let r = e.execute(
+        &mut s,
+        "exec msdb.dbo.rds_tlog_backup_copy_to_S3 @db_name='Sales'",
+        &[],
+    );
+    assert!(r.error.unwrap().text.contains("rds_tlog_copy_setup"));
+    let r = e.execute(
+        &mut s,
+        "exec msdb.dbo.rds_tlog_copy_setup @target_s3_arn='arn:aws:s3:::rds-logs/tlogs'",
+        &[],
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let Value::Integer(last) = logs[1][0].clone() else {
+        panic!()
+    };
+    let (cols, rows) = table(
+        &e,
+        &format!(
+            "exec msdb.dbo.rds_tlog_backup_copy_to_S3 @db_name='Sales', \
+             @rds_backup_starting_seq_id=1, @rds_backup_ending_seq_id={last}"
+        ),
+    );
+    let Value::Integer(copy) = cell(&cols, &rows[0], "task_id").clone() else {
+        panic!()
+    };
+    wait_task(&e, copy);
+    let (_, listing) = moto.request(
+        "s3",
+        "GET",
+        "/rds-logs?list-type=2&prefix=tlogs/",
+        "",
+        "application/xml",
+    );
+    let keys: Vec<&str> = listing
+        .split("<Key>")
+        .skip(1)
+        .map(|k| k.split("</Key>").next().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 2, "{listing}");
+    let body = moto.get_bytes(&format!("/rds-logs/{}", keys[0]));
+    let file = sqlmig_backup_format::read_backup_head(body.as_slice()).unwrap();
+    assert_eq!(file.sets[0].database_name, "Sales");
+    assert_eq!(file.sets[0].backup_type.name(), "log");
+}
+
+/// Waits for RDS task `id` to succeed.
+fn wait_task(e: &Engine, id: i64) {
+    for _ in 0..200 {
+        let (cols, rows) = table(e, &format!("exec msdb.dbo.rds_task_status @task_id={id}"));
+        match cell(&cols, &rows[0], "lifecycle") {
+            Value::Text(l) if l == "SUCCESS" => return,
+            Value::Text(l) if l == "ERROR" => {
+                panic!("{:?}", cell(&cols, &rows[0], "task_info"))
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+    panic!("task {id} did not end");
 }

@@ -197,6 +197,9 @@ impl Engine {
                 catalog::agent::install(&conn, &engine.instance.agent)?;
                 catalog::install_backup_history(&conn, &engine.instance)?;
                 catalog::health::install_msdb(&conn)?;
+                if engine.instance.platform == crate::instance::Platform::Rds {
+                    rds::install(&conn)?;
+                }
             }
         }
         {
@@ -235,7 +238,9 @@ impl Engine {
 
     /// Lets the engine start background work (RDS's backup tasks) on the server's handle.
     pub fn share(self: &Arc<Self>) {
-        let _ = self.me.set(Arc::downgrade(self));
+        if self.me.set(Arc::downgrade(self)).is_ok() {
+            self.start_automated_log_backups();
+        }
     }
 
     /// The server's handle on this engine, when it serves one.

@@ -351,6 +351,14 @@ pub struct RdsSpec {
     /// The instance's option group has `SQLSERVER_BACKUP_RESTORE`.
     #[serde(default = "yes")]
     pub backup_restore_option: bool,
+    /// How often RDS takes its automated log backups, in milliseconds (five minutes on RDS;
+    /// tests shorten it).
+    #[serde(default = "five_minutes")]
+    pub log_backup_interval_ms: u64,
+}
+
+fn five_minutes() -> u64 {
+    300_000
 }
 
 /// What SQL Server Agent has besides jobs.

@@ -4,9 +4,18 @@
 //! to S3 (moto in tests) as RDS does with its IAM role; `msdb.dbo.rds_task_status` reports the
 //! task's lifecycle (CREATED, IN_PROGRESS, SUCCESS, ERROR) with RDS's columns. Without the
 //! option group's `SQLSERVER_BACKUP_RESTORE` the procedure refuses, as RDS does.
+//!
+//! And RDS's transaction-log backup access: RDS backs the log of every database in the full
+//! recovery model up on its own, every `log_backup_interval_s` (five minutes on RDS), once the
+//! database has a full backup; `msdb.dbo.rds_fn_list_tlog_backup_metadata(db)` lists those
+//! backups (sequence id, epoch, LSNs), `msdb.dbo.rds_tlog_copy_setup @target_s3_arn` names the
+//! S3 folder, and `msdb.dbo.rds_tlog_backup_copy_to_S3 @db_name, @rds_backup_starting_seq_id,
+//! @rds_backup_ending_seq_id` copies them there as a task, named
+//! `{db_id}.{family_guid}/{db_id}.{family_guid}.{seq}.{epoch}`.
 
 use std::sync::Mutex;
 
+use sha2::Digest;
 use sqlparser::ast::{BinaryOperator, Expr};
 
 use super::backup::device;
@@ -31,10 +40,37 @@ struct Task {
     last_updated: String,
 }
 
-/// The instance's tasks.
+/// The instance's tasks, its automated log backups and where they are copied.
 #[derive(Default)]
 pub struct Tasks {
     tasks: Mutex<Vec<Task>>,
+    logs: Mutex<Vec<LogBackup>>,
+    tlog_target: Mutex<Option<String>>,
+}
+
+/// One of RDS's automated log backups.
+#[derive(Clone, Debug)]
+struct LogBackup {
+    database: String,
+    db_id: i64,
+    family_guid: String,
+    seq: i64,
+    epoch: i64,
+    path: std::path::PathBuf,
+}
+
+/// The metadata function's table (read by `rds_fn_list_tlog_backup_metadata(db)`).
+pub const TLOG_METADATA: &str = "dbo.rds_fn_list_tlog_backup_metadata";
+
+/// Creates the metadata function's table in msdb (`rds` mode).
+pub fn install(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS msdb.\"{TLOG_METADATA}\" (
+             db_name TEXT, db_id INTEGER, family_guid TEXT, rds_backup_seq_id INTEGER,
+             backup_file_epoch INTEGER, backup_type TEXT, starting_lsn NUMERIC,
+             ending_lsn NUMERIC, is_log_chain_broken INTEGER, file_size_bytes INTEGER,
+             Error TEXT)"
+    ))
 }
 
 fn timestamp() -> String {
@@ -84,6 +120,30 @@ fn named(
     Ok(out)
 }
 
+/// A database's log family GUID: stable for the database, as RDS's is until its chain breaks.
+fn family_guid(db: &str) -> String {
+    let h = sha2::Sha256::digest(db.to_ascii_lowercase().as_bytes());
+    let x: String = h.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
+}
+
+/// An LSN as SQL Server prints it (decimal).
+fn lsn_text(v: &Value) -> String {
+    match v {
+        Value::Integer(i) => i.to_string(),
+        Value::Real(r) => format!("{r:.0}"),
+        Value::Text(t) => t.clone(),
+        _ => String::new(),
+    }
+}
+
 fn text(v: &Option<Value>) -> Option<String> {
     match v {
         Some(Value::Text(t)) => Some(t.clone()),
@@ -108,6 +168,8 @@ impl Engine {
         Some(match proc {
             "rds_backup_database" => self.rds_backup(session, parameters, line, vars),
             "rds_task_status" => self.rds_task_status(session, parameters, line, vars),
+            "rds_tlog_copy_setup" => self.rds_tlog_copy_setup(session, parameters, line, vars),
+            "rds_tlog_backup_copy_to_s3" => self.rds_tlog_copy(session, parameters, line, vars),
             _ => return None,
         })
     }
@@ -324,6 +386,252 @@ impl Engine {
         };
         let _ = std::fs::remove_dir_all(&dir);
         result
+    }
+
+    /// RDS's automated log backups, every `interval_s`, while the engine is served.
+    pub(super) fn start_automated_log_backups(self: &std::sync::Arc<Self>) {
+        let Some(interval) = self
+            .instance
+            .rds
+            .as_ref()
+            .filter(|_| self.instance.platform == Platform::Rds)
+            .map(|r| std::time::Duration::from_millis(r.log_backup_interval_ms.max(50)))
+        else {
+            return;
+        };
+        let weak = std::sync::Arc::downgrade(self);
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(interval);
+                let Some(engine) = weak.upgrade() else {
+                    return;
+                };
+                engine.automated_log_backups();
+            }
+        });
+    }
+
+    /// One round of automated log backups: every database RDS can back the log of.
+    fn automated_log_backups(&self) {
+        let dir = std::env::temp_dir().join(format!("sqlsim-rds-logs-{}", std::process::id()));
+        if std::fs::create_dir_all(&dir).is_err() {
+            return;
+        }
+        let databases: Vec<String> = self
+            .databases
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|d| !["master", "tempdb", "model", "msdb", "rdsadmin"].contains(&d.as_str()))
+            .cloned()
+            .collect();
+        for db in databases {
+            let seq = self.rds_tasks.logs.lock().unwrap().len() as i64 + 1;
+            let path = dir.join(format!("{seq}.trn"));
+            let mut session = Session::new("rdsa", "master");
+            let quoted = db.replace(']', "]]");
+            // A database without a full backup, or in the simple recovery model, has no log
+            // chain: RDS skips it.
+            let r = self.execute(
+                &mut session,
+                &format!(
+                    "BACKUP LOG [{quoted}] TO DISK = N'{}' WITH CHECKSUM",
+                    path.display()
+                ),
+                &[],
+            );
+            if r.error.is_some() {
+                continue;
+            }
+            let r = self.execute(
+                &mut session,
+                &format!(
+                    "SELECT TOP (1) first_lsn, last_lsn, backup_size, DB_ID(N'{}') \
+                     FROM msdb.dbo.backupset WHERE database_name = N'{}' AND type = 'L' \
+                     ORDER BY backup_set_id DESC",
+                    db.replace('\'', "''"),
+                    db.replace('\'', "''")
+                ),
+                &[],
+            );
+            let Some(row) = r.outcomes.into_iter().find_map(|o| match o {
+                Outcome::Rows { rows, .. } => rows.into_iter().next(),
+                _ => None,
+            }) else {
+                continue;
+            };
+            let epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let db_id = match row[3] {
+                Value::Integer(i) => i,
+                _ => 0,
+            };
+            let family_guid = family_guid(&db);
+            {
+                let conn = self.conn.lock().unwrap();
+                let _ = conn.execute(
+                    &format!(
+                        "INSERT INTO msdb.\"{TLOG_METADATA}\" VALUES \
+                         (?1, ?2, ?3, ?4, ?5, 'L', ?6, ?7, 0, ?8, NULL)"
+                    ),
+                    rusqlite::params![
+                        db,
+                        db_id,
+                        family_guid,
+                        seq,
+                        epoch,
+                        lsn_text(&row[0]),
+                        lsn_text(&row[1]),
+                        match row[2] {
+                            Value::Integer(i) => i,
+                            _ => 0,
+                        }
+                    ],
+                );
+            }
+            self.rds_tasks.logs.lock().unwrap().push(LogBackup {
+                database: db,
+                db_id,
+                family_guid,
+                seq,
+                epoch,
+                path,
+            });
+        }
+    }
+
+    fn rds_tlog_copy_setup(
+        &self,
+        session: &mut Session,
+        parameters: &[Expr],
+        line: i32,
+        vars: &[Param],
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        let a = named(self, session, parameters, &["@target_s3_arn"], line, vars)?;
+        let arn = text(&a[0]).unwrap_or_default();
+        if !arn.starts_with("arn:aws:s3:::") {
+            return Err(rds_error(
+                line,
+                format!("{arn} is not an S3 ARN (arn:aws:s3:::bucket_name/folder)."),
+            ));
+        }
+        *self.rds_tasks.tlog_target.lock().unwrap() = Some(arn.trim_end_matches('/').to_string());
+        Ok(vec![])
+    }
+
+    fn rds_tlog_copy(
+        &self,
+        session: &mut Session,
+        parameters: &[Expr],
+        line: i32,
+        vars: &[Param],
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        let a = named(
+            self,
+            session,
+            parameters,
+            &[
+                "@db_name",
+                "@rds_backup_starting_seq_id",
+                "@rds_backup_ending_seq_id",
+            ],
+            line,
+            vars,
+        )?;
+        let Some(target) = self.rds_tasks.tlog_target.lock().unwrap().clone() else {
+            return Err(rds_error(
+                line,
+                "Transaction log backup copy is not set up: run msdb.dbo.rds_tlog_copy_setup \
+                 @target_s3_arn first.",
+            ));
+        };
+        let Some(db) = text(&a[0]) else {
+            return Err(rds_error(line, "@db_name is required."));
+        };
+        let seq = |v: &Option<Value>| match v {
+            Some(Value::Integer(i)) => Some(*i),
+            _ => None,
+        };
+        let (from, to) = (seq(&a[1]), seq(&a[2]));
+        let chosen: Vec<LogBackup> = self
+            .rds_tasks
+            .logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.database.eq_ignore_ascii_case(&db))
+            .filter(|l| from.is_none_or(|f| l.seq >= f) && to.is_none_or(|t| l.seq <= t))
+            .cloned()
+            .collect();
+        let now = timestamp();
+        let task = {
+            let mut tasks = self.rds_tasks.tasks.lock().unwrap();
+            let task = Task {
+                id: tasks.len() as i64 + 1,
+                task_type: "COPY_TLOG_BACKUPS_TO_S3".into(),
+                database: db.clone(),
+                arn: target.clone(),
+                overwrite: false,
+                lifecycle: "CREATED".into(),
+                percent: 0,
+                info: String::new(),
+                created_at: now.clone(),
+                last_updated: now,
+            };
+            tasks.push(task.clone());
+            task
+        };
+        let s3 = self
+            .instance
+            .rds
+            .as_ref()
+            .map(|r| r.s3_endpoint.clone())
+            .unwrap_or_default();
+        let copy = move |engine: &Engine| {
+            let result = (|| -> Result<usize, String> {
+                let object = target.trim_start_matches("arn:aws:s3:::");
+                let (bucket, prefix) = object.split_once('/').unwrap_or((object, ""));
+                for l in &chosen {
+                    let data = std::fs::read(&l.path).map_err(|e| e.to_string())?;
+                    let family = format!("{}.{}", l.db_id, l.family_guid);
+                    let key = format!("{prefix}/{family}/{family}.{}.{}", l.seq, l.epoch)
+                        .trim_start_matches('/')
+                        .to_string();
+                    device::s3_put(&s3, bucket, &key, &data).map_err(|e| e.text)?;
+                }
+                Ok(chosen.len())
+            })();
+            let mut tasks = engine.rds_tasks.tasks.lock().unwrap();
+            if let Some(t) = tasks.iter_mut().find(|t| t.id == task.id) {
+                t.last_updated = timestamp();
+                match result {
+                    Ok(n) => {
+                        t.lifecycle = "SUCCESS".into();
+                        t.percent = 100;
+                        t.info = format!(
+                            "[{}] {n} transaction log backup(s) copied to S3.\n",
+                            timestamp()
+                        );
+                    }
+                    Err(e) => {
+                        t.lifecycle = "ERROR".into();
+                        t.info = format!(
+                            "[{}] Aborted the task because of a task failure. {e}\n",
+                            timestamp()
+                        );
+                    }
+                }
+            }
+        };
+        let shown = self.task_rows(&[task], true);
+        match self.shared() {
+            Some(engine) => {
+                std::thread::spawn(move || copy(&engine));
+            }
+            None => copy(self),
+        }
+        Ok(vec![shown])
     }
 
     fn rds_task_status(
