@@ -3,7 +3,11 @@
 
 use std::path::Path;
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
+use sqlsim::engine::Session;
 use sqlsim::server::ServerHandle;
 
 use crate::cli::{Sqlmig, stderr};
@@ -63,4 +67,56 @@ pub fn journal_state(journal: &Path, step: &str) -> String {
 
 fn read_only(journal: &Path) -> Option<rusqlite::Connection> {
     rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()
+}
+
+/// A writer inserting rows one by one into Sales.dbo.Orders until `stop`; `written` counts them.
+pub fn start_writer(
+    source: &ServerHandle,
+) -> (tokio::task::JoinHandle<()>, Arc<AtomicU64>, Arc<AtomicBool>) {
+    let written = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (engine, w, st) = (source.engine.clone(), written.clone(), stop.clone());
+    let handle = tokio::task::spawn_blocking(move || {
+        let mut s = Session::new("sa", "Sales");
+        while !st.load(Ordering::Relaxed) {
+            let n = w.load(Ordering::Relaxed) + 1;
+            let r = engine.execute(
+                &mut s,
+                &format!("INSERT INTO dbo.Orders VALUES ({n}, N'order {n}')"),
+                &[],
+            );
+            assert!(r.error.is_none(), "insert {n}: {:?}", r.error);
+            w.store(n, Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    (handle, written, stop)
+}
+
+/// Files the LRS double at `addr` has restored for Sales on managed instance `mi` (0 before it
+/// starts), asked with ARM token `token`.
+pub async fn restored_files(addr: std::net::SocketAddr, mi: &str, token: &str) -> u64 {
+    use sqlmig::capabilities::http::{HttpBackend, HttpRequest};
+    let url =
+        format!("http://{addr}{mi}/databases/Sales/restoreDetails/Default?api-version=2023-08-01");
+    let client = sqlmig::cloud::CloudHttp::new(std::collections::BTreeMap::from([(
+        format!("http://{addr}"),
+        sqlmig::secret::Secret::new(token),
+    )]))
+    .unwrap();
+    match client
+        .send(HttpRequest {
+            method: "GET".into(),
+            url,
+            headers: Vec::new(),
+            body: Vec::new(),
+        })
+        .await
+    {
+        Ok(r) if r.status == 200 => serde_json::from_slice::<serde_json::Value>(&r.body)
+            .unwrap_or_default()["properties"]["numberOfFilesRestored"]
+            .as_u64()
+            .unwrap_or(0),
+        _ => 0,
+    }
 }

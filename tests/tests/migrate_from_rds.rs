@@ -348,3 +348,210 @@ async fn without_native_backups_or_a_bucket_the_plan_says_what_to_do() {
         "{err}"
     );
 }
+
+const ARM_TOKEN: &str = "rds-online-arm-token";
+const MI: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/mi01";
+
+/// Online from RDS: the full through S3, then the log backups RDS takes on its own (every 0.3 s
+/// here, five minutes on RDS) shipped into the folder while a writer keeps inserting; after
+/// `migrate cutover`, the first log backup RDS took after it is the last restored, and every row
+/// arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_nothing_lost() {
+    use sqlmig_tests::migration::{restored_files, start_writer};
+    use std::sync::atomic::Ordering;
+
+    let moto = Moto::start();
+    aws_estate(&moto, true);
+    let az = Azurite::start();
+    let sas = az.create_container("online").await;
+    let mut src = rds_source(&moto);
+    src.rds.as_mut().unwrap().log_backup_interval_ms = 300;
+    src.databases[0].setup =
+        vec!["CREATE TABLE dbo.Orders (id INT PRIMARY KEY, note NVARCHAR(40))".into()];
+    let source = serve(src, "127.0.0.1", 0).await;
+    let target = serve(mi_target(), "127.0.0.1", 0).await;
+    let lrs = sqlsim::lrs::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        target.engine.clone(),
+        ARM_TOKEN,
+    )
+    .await
+    .unwrap();
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let dir = s.home.path();
+    let (inventory, plan) = (dir.join("inventory.json"), dir.join("plan.json"));
+    assert_code(&discover(&s, &moto, &source, &inventory).await, 0);
+
+    let source_addr = format!("127.0.0.1,{}", source.addr.port());
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let container = az.container_url("online");
+    let mi_option = format!("mi_resource={MI}");
+    let management = format!("management_url=http://{}", lrs.addr);
+    let out = sqlmig(
+        &s,
+        &[
+            "migrate",
+            "plan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--method",
+            "method-log-replay",
+            "--source",
+            &source_addr,
+            "--target",
+            &target_addr,
+            "--container-url",
+            &container,
+            "--option",
+            &mi_option,
+            "--option",
+            &management,
+            "--option",
+            "log_backup_interval_s=0.5",
+            "--option",
+            "replicate_round_s=0.4",
+            "--source-option",
+            "s3_bucket=rds-backups",
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+        &aws_env(&moto),
+    )
+    .await;
+    assert_code(&out, 0);
+    let shown = stderr(&out);
+    assert!(
+        shown.contains("Sales/final-log") && shown.contains("[source platform]"),
+        "{shown}"
+    );
+    assert!(!shown.contains("credential/source"), "{shown}");
+
+    let (writer, written, stop) = start_writer(&source);
+    let mut env = aws_env(&moto);
+    env.extend([
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD.to_string()),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD.to_string()),
+        ("SQLMIG_SAS", sas.expose().to_string()),
+        ("SQLMIG_AZURE_TOKEN", ARM_TOKEN.to_string()),
+    ]);
+    let mut run = tokio::process::Command::from(s.command(&[
+        "migrate",
+        "run",
+        plan.to_str().unwrap(),
+        "--source-user",
+        "sa",
+        "--target-user",
+        "sa",
+        "--trust-server-certificate",
+    ]));
+    for (k, v) in &env {
+        run.env(k, v);
+    }
+    run.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = run.spawn().unwrap();
+
+    // The full and at least three of RDS's log backups restored while the writer writes.
+    let mut restored = 0;
+    for _ in 0..900 {
+        restored = restored_files(lrs.addr, MI, ARM_TOKEN).await;
+        if restored >= 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        restored >= 4,
+        "log replay did not get going: {restored} file(s)"
+    );
+    assert_eq!(
+        target.engine.database("Sales"),
+        None,
+        "restoring, not online"
+    );
+
+    // The application stops; the cutover is asked for.
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    let total = written.load(Ordering::Relaxed);
+    assert!(total > 50, "the writer wrote during replication: {total}");
+    let out = s.run(&["migrate", "cutover", plan.to_str().unwrap(), "Sales"]);
+    assert_code(&out, 0);
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(120),
+        child.wait_with_output(),
+    )
+    .await
+    .expect("the run ends after the cutover")
+    .unwrap();
+    assert_code(&out, 0);
+
+    let count = |sql: &str| {
+        let mut sess = Session::new("sa", "master");
+        let r = target.engine.execute(&mut sess, sql, &[]);
+        assert!(r.error.is_none(), "{:?}", r.error);
+        r.outcomes
+            .into_iter()
+            .find_map(|o| match o {
+                Outcome::Rows { rows, .. } => {
+                    rows.into_iter().next().map(|r| format!("{:?}", r[0]))
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        count("SELECT COUNT(*) FROM Sales.dbo.Orders"),
+        format!("Integer({total})")
+    );
+    assert_eq!(
+        count("SELECT COUNT(DISTINCT id) FROM Sales.dbo.Orders"),
+        format!("Integer({total})")
+    );
+    let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
+    let step = |id: &str| {
+        status["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["step"] == id)
+            .unwrap_or_else(|| panic!("{id}: {status}"))
+            .clone()
+    };
+    let fin = step("Sales/final-log");
+    assert_eq!(fin["state"], "done", "{fin}");
+    assert!(
+        fin["message"]
+            .as_str()
+            .unwrap()
+            .contains("after the cutover was asked for"),
+        "{fin}"
+    );
+    let cut = step("Sales/cutover");
+    assert_eq!(cut["output"]["ok"], true, "{cut}");
+    assert_eq!(
+        cut["output"]["tail"], fin["output"]["last_file"],
+        "{cut} {fin}"
+    );
+    // RDS's source stays online (no tail-log backup is possible there).
+    let mut sess = Session::new("sa", "master");
+    let r = source.engine.execute(
+        &mut sess,
+        "SELECT state_desc FROM sys.databases WHERE name = 'Sales'",
+        &[],
+    );
+    assert!(format!("{:?}", r.outcomes).contains("ONLINE"));
+
+    let everything = [
+        text(&plan),
+        text(&dir.join("plan.journal")),
+        stdout(&out),
+        stderr(&out),
+    ]
+    .join("\n");
+    let sig = sas.expose().split("sig=").nth(1).unwrap().to_string();
+    for leak in [SECRET, TOKEN, ARM_TOKEN, "X-Amz-Signature", sig.as_str()] {
+        assert!(!everything.contains(leak), "{leak} leaked");
+    }
+}

@@ -6,8 +6,7 @@
 //! where it went; a foreign file in the folder, found by reading the files' headers, is named.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use sqlmig::secret::Secret;
@@ -197,7 +196,7 @@ impl Online {
     async fn wait_restored(&self, min: u64) {
         for _ in 0..600 {
             if self.step("Sales/replicate")["state"] == "running"
-                && restored_files(self.lrs.addr).await >= min
+                && migration::restored_files(self.lrs.addr, MI, TOKEN).await >= min
             {
                 return;
             }
@@ -212,7 +211,7 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     // Each call of the replicate step hands back after 0.4 s and is called again, as a
     // replication longer than a hook's deadline does every hour.
     let o = online("online", &["replicate_round_s=0.4"]).await;
-    let (writer, written, stop) = start_writer(&o.source);
+    let (writer, written, stop) = migration::start_writer(&o.source);
     let child = o.start();
     o.wait_restored(4).await; // the full and three log backups
     assert_eq!(
@@ -274,7 +273,7 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_online_run_resumes_replication_and_the_cutover() {
     let o = online("killed", &[]).await;
-    let (writer, written, stop) = start_writer(&o.source);
+    let (writer, written, stop) = migration::start_writer(&o.source);
     let journal = o.plan.with_extension("journal");
     // Killed (SIGKILL) while shipping log backups…
     let mut run = o.start();
@@ -383,55 +382,4 @@ async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
             && why.contains("remove it from the folder"),
         "{why}"
     );
-}
-
-/// A writer inserting rows one by one into Sales.dbo.Orders until `stop`; `written` counts them.
-fn start_writer(
-    source: &ServerHandle,
-) -> (tokio::task::JoinHandle<()>, Arc<AtomicU64>, Arc<AtomicBool>) {
-    let written = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (engine, w, st) = (source.engine.clone(), written.clone(), stop.clone());
-    let handle = tokio::task::spawn_blocking(move || {
-        let mut s = Session::new("sa", "Sales");
-        while !st.load(Ordering::Relaxed) {
-            let n = w.load(Ordering::Relaxed) + 1;
-            let r = engine.execute(
-                &mut s,
-                &format!("INSERT INTO dbo.Orders VALUES ({n}, N'order {n}')"),
-                &[],
-            );
-            assert!(r.error.is_none(), "insert {n}: {:?}", r.error);
-            w.store(n, Ordering::Relaxed);
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    });
-    (handle, written, stop)
-}
-
-/// Files the LRS double has restored for Sales (0 before it starts).
-async fn restored_files(addr: std::net::SocketAddr) -> u64 {
-    use sqlmig::capabilities::http::{HttpBackend, HttpRequest};
-    let url =
-        format!("http://{addr}{MI}/databases/Sales/restoreDetails/Default?api-version=2023-08-01");
-    let client = sqlmig::cloud::CloudHttp::new(std::collections::BTreeMap::from([(
-        format!("http://{addr}"),
-        Secret::new(TOKEN),
-    )]))
-    .unwrap();
-    match client
-        .send(HttpRequest {
-            method: "GET".into(),
-            url,
-            headers: Vec::new(),
-            body: Vec::new(),
-        })
-        .await
-    {
-        Ok(r) if r.status == 200 => serde_json::from_slice::<serde_json::Value>(&r.body)
-            .unwrap_or_default()["properties"]["numberOfFilesRestored"]
-            .as_u64()
-            .unwrap_or(0),
-        _ => 0,
-    }
 }

@@ -620,11 +620,22 @@ async fn cutover(
     // Opening checks the journal belongs to this plan (and creates it when no run began yet).
     Journal::open(&path, &sha).map_err(Failure::bad_input)?;
     let state = SqliteStateStore::open(&path).map_err(|e| Failure::io(e.to_string()))?;
+    // The request carries its time (ms since the epoch): a source platform that ships its own
+    // log backups waits for one taken after it. Both the method and that platform see it.
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+        .to_string();
+    let scopes: Vec<&str> = std::iter::once(plan.method.as_str())
+        .chain(plan.source_platform.as_deref())
+        .collect();
     for d in &chosen {
-        state
-            .set(&plan.method, &format!("cutover/{d}"), b"requested".to_vec())
-            .await
-            .map_err(|e| Failure::io(e.to_string()))?;
+        for scope in &scopes {
+            state
+                .set(scope, &format!("cutover/{d}"), at.as_bytes().to_vec())
+                .await
+                .map_err(|e| Failure::io(e.to_string()))?;
+        }
     }
     if !ctx.quiet {
         eprintln!(

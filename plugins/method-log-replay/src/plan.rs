@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::inventory::migration::{
-    PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
+    BackupOffer, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
 };
 use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, watch_steps};
 use sqlmig_plugin_sdk::tsql::{blob_folder, literal, quote_name};
@@ -28,12 +28,16 @@ pub fn run(request: &str) -> Result<String, Error> {
 /// The plan for `req`.
 pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     check_known(&req.options, &OPTIONS, "method-log-replay")?;
-    if let Some(offer) = &req.source_backup {
+    let offer = req.source_backup.as_ref();
+    if let Some(o) = offer
+        && !(o.kinds.iter().any(|k| k == "full") && o.kinds.iter().any(|k| k == "log"))
+    {
         return Err(invalid_input(format!(
-            "the source's backups go through {} ({}); this method ships log backups the source \
-             writes to the container itself, so it cannot plan this source yet: move it offline \
-             with method-backup-restore",
-            offer.plugin, offer.route
+            "the source's backups go through {} ({}), which ships no log backups ({}); move it \
+             offline with method-backup-restore",
+            o.plugin,
+            o.route,
+            o.kinds.join(", ")
         )));
     }
     let instance = text(&req.options, "mi_resource").ok_or_else(|| {
@@ -61,7 +65,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     let compression = flag(&req.options, "compression", true)?;
     let collation = text(&req.options, "collation").unwrap_or("SQL_Latin1_General_CP1_CI_AS");
     let (major, _, build) = req.source.version();
-    if major < 11 || (major == 11 && build < 3339) {
+    if offer.is_none() && (major < 11 || (major == 11 && build < 3339)) {
         return Err(invalid_input(format!(
             "the source is SQL Server {}: online migration needs BACKUP TO URL (2012 SP1 CU2 and later); use method-backup-restore",
             req.source.product_version
@@ -99,7 +103,8 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     }];
     let mut databases = Vec::new();
     for db in &req.databases {
-        let stripes = ((db.size_mb / blob_max_mb).ceil() as u32).clamp(1, 64);
+        let stripes = ((db.size_mb / blob_max_mb).ceil() as u32)
+            .clamp(1, offer.map_or(64, |o| o.max_stripes.clamp(1, 64)));
         let dir = blob_folder(&db.name);
         let folder_url = format!("{container}/{dir}");
         let database_url = format!(
@@ -212,6 +217,17 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             backup_to: "url".into(),
         });
     }
+    let mut notes = vec![
+        "the source's own log backup jobs must pause while this runs: a log backup taken elsewhere breaks the chain LRS restores".to_string(),
+        "stop the application before `sqlmig migrate cutover`: the cutover compares the rows of both sides".to_string(),
+    ];
+    if let Some(o) = offer {
+        through_platform(&mut steps, &mut databases, o);
+        notes[0] = format!(
+            "{} ships the log backups its platform takes on its own; the last one shipped at the cutover is the first taken after `sqlmig migrate cutover`",
+            o.plugin
+        );
+    }
     // The host shows the server's progress of backups and restores while they run.
     watch_steps(&mut steps, "backup-full", "source", "BACKUP%", "database");
     Ok(Plan {
@@ -223,13 +239,85 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         parallelism: req.parallelism.max(1),
         databases,
         steps,
-        notes: vec![
-            "the source's own log backup jobs must pause while this runs: a log backup taken elsewhere breaks the chain LRS restores".into(),
-            "stop the application before `sqlmig migrate cutover`: the cutover compares the rows of both sides".into(),
-        ],
+        notes,
         forecast: None,
-        source_platform: None,
+        source_platform: offer.map(|o| o.plugin.clone()),
     })
+}
+
+/// The steps for a source whose platform backs up by its own route (RDS: native backups and
+/// its own log backups, through S3): the platform's plugin takes the full and ships the logs,
+/// and at the cutover ships the first log backup taken after it was asked for, in place of a
+/// tail-log backup; the method still starts the replay and completes it.
+fn through_platform(steps: &mut Vec<Step>, databases: &mut [PlannedDatabase], o: &BackupOffer) {
+    steps.retain(|s| s.id != "credential/source");
+    let mut out = Vec::new();
+    // The full's blobs, by database: the cutover reads them back to start the chain.
+    let mut fulls = std::collections::BTreeMap::new();
+    for mut s in steps.drain(..) {
+        let route = o.parameters.clone();
+        match s.kind.as_str() {
+            "backup-full" => {
+                s.runner = Runner::Platform;
+                s.kind = "backup".into();
+                s.args["type"] = json!("full");
+                s.args["stripes"] = json!(s.args["blobs"].as_array().map_or(1, Vec::len));
+                s.args["route"] = route;
+                s.preview = vec![format!("{}: {}", o.plugin, o.route)];
+                s.watch = None;
+                fulls.insert(s.database.clone(), s.args["blobs"].clone());
+            }
+            "replicate" => {
+                s.runner = Runner::Platform;
+                s.kind = "ship-logs".into();
+                s.args["route"] = route;
+                s.description = format!(
+                    "ship the log backups the source's platform takes of {} into its folder until the cutover is asked for",
+                    s.database
+                );
+                s.preview = vec![format!(
+                    "{}: copy each new log backup of the platform's into {}",
+                    o.plugin, s.args["folder"]
+                )];
+            }
+            "cutover" => {
+                out.push(Step {
+                    id: format!("{}/final-log", s.database),
+                    database: s.database.clone(),
+                    kind: "final-log".into(),
+                    runner: Runner::Platform,
+                    description: format!(
+                        "ship the first log backup of {} taken after the cutover was asked for",
+                        s.database
+                    ),
+                    args: json!({
+                        "database": s.args["database"],
+                        "folder": s.args["folder"],
+                        "route": route,
+                    }),
+                    preview: vec![format!(
+                        "{}: wait for the platform's next log backup, copy it into the folder",
+                        o.plugin
+                    )],
+                    expected_s: None,
+                    watch: None,
+                });
+                s.args["tail"] = json!("platform");
+                s.args["blobs"] = fulls.get(&s.database).cloned().unwrap_or_default();
+                s.preview.retain(|p| !p.starts_with("source: BACKUP LOG"));
+                s.description = format!(
+                    "cut {} over: the last log shipped restored, online on MI, rows compared",
+                    s.database
+                );
+            }
+            _ => {}
+        }
+        out.push(s);
+    }
+    *steps = out;
+    for d in databases.iter_mut() {
+        d.backup_to = "platform".into();
+    }
 }
 
 /// Percent-encodes a path segment.

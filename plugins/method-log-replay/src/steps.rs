@@ -59,6 +59,9 @@ struct Args {
     /// calls it again: well inside the hook's deadline, however long replication goes on.
     #[serde(default = "default_round_s")]
     round_s: f64,
+    /// `platform` when the source's platform shipped the last log (no tail-log backup).
+    #[serde(default)]
+    tail: String,
 }
 
 fn default_round_s() -> f64 {
@@ -100,14 +103,7 @@ fn backup_full(a: &Args) -> Result<(String, Value), Error> {
             ),
         )
     })?;
-    // The folder's chain starts here: logs must continue from the full's last LSN.
-    for name in &full.media {
-        state::set(&format!("{}{name}", seen_prefix(&a.database)), b"")?;
-    }
-    state::set(
-        &chain_point_key(&a.database),
-        full.last_lsn.to_string().as_bytes(),
-    )?;
+    record_full(&a.database, &full)?;
     Ok((
         format!(
             "full backup of {} in {} blob(s), LSN {} to {}",
@@ -118,6 +114,14 @@ fn backup_full(a: &Args) -> Result<(String, Value), Error> {
         ),
         json!({ "first_lsn": full.first_lsn, "last_lsn": full.last_lsn, "urls": a.urls }),
     ))
+}
+
+/// The folder's chain starts at `full`: logs must continue from its last LSN.
+fn record_full(db: &str, full: &Backup) -> Result<(), Error> {
+    for name in &full.media {
+        state::set(&format!("{}{name}", seen_prefix(db)), b"")?;
+    }
+    state::set(&chain_point_key(db), full.last_lsn.to_string().as_bytes())
 }
 
 /// A log backup shipped, as the state keeps it.
@@ -218,7 +222,7 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
         Err(e) => return Err(e),
     }
     let blob_name = format!("{}/{file}", a.folder);
-    let (backup, bytes) = folder_chain(conn, a, &blob_name)?;
+    let (backup, bytes) = folder_chain(conn, a, Some(&blob_name))?;
     let mut list = shipped(&a.database)?;
     list.push(Shipped {
         file,
@@ -250,8 +254,9 @@ fn chain_point_key(db: &str) -> String {
 /// (read back with the reader `sqlmig backup inspect` uses): each file not checked before must
 /// be a log backup of this database continuing the chain from where the checked files left it,
 /// with no LSN gap — `newest`, just written, among them. Files a killed run wrote without
-/// recording them are in the folder and so in the chain. Returns `newest`'s backup and size.
-fn folder_chain(conn: &Connection, a: &Args, newest: &str) -> Result<(Backup, u64), Error> {
+/// recording them are in the folder and so in the chain. Returns `newest`'s backup and size
+/// (the chain's last backup when `newest` is not given).
+fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Backup, u64), Error> {
     let container = blob::open(CONTAINER)?;
     let prefix = seen_prefix(&a.database);
     let seen: HashSet<String> = state::keys(&prefix)?
@@ -267,13 +272,11 @@ fn folder_chain(conn: &Connection, a: &Args, newest: &str) -> Result<(Backup, u6
                 a.database, a.database
             ))
         })?;
-    let mut newest_size = 0;
+    let mut sizes = std::collections::HashMap::new();
     let mut unchecked = Vec::new();
     for item in container.list(&format!("{}/", a.folder))? {
-        if item.name == newest {
-            newest_size = item.size;
-        }
-        if seen.contains(&item.name) && item.name != newest {
+        sizes.insert(item.name.clone(), item.size);
+        if seen.contains(&item.name) && Some(item.name.as_str()) != newest {
             continue;
         }
         let file = read_head(&container, &item.name)?;
@@ -288,6 +291,10 @@ fn folder_chain(conn: &Connection, a: &Args, newest: &str) -> Result<(Backup, u6
         if seen.contains(&item.name) {
             // Checked by an earlier attempt (a cutover resumed after its tail was checked).
             return Ok((backup, item.size));
+        }
+        if newest.is_none() && backup.backup_type != BackupType::Log {
+            // The full, before its media were recorded as checked (its own step does that).
+            continue;
         }
         if backup.backup_type != BackupType::Log {
             return Err(invalid_input(format!(
@@ -312,11 +319,20 @@ fn folder_chain(conn: &Connection, a: &Args, newest: &str) -> Result<(Backup, u6
     if let Some(next) = unchecked.iter().map(|l| l.first_lsn).min() {
         return Err(gap(conn, a, &point.to_string(), &next.to_string())?);
     }
-    let backup = applied
-        .iter()
-        .find(|b| b.media.iter().any(|m| m == newest))
-        .cloned()
-        .ok_or_else(|| Error::NotFound(format!("{newest} is not in the migration folder")))?;
+    let backup = match newest {
+        Some(newest) => applied
+            .iter()
+            .find(|b| b.media.iter().any(|m| m == newest))
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("{newest} is not in the migration folder")))?,
+        None => applied.last().cloned().ok_or_else(|| {
+            Error::NotFound(format!(
+                "no log backup of {} in its migration folder follows the full",
+                a.database
+            ))
+        })?,
+    };
+    let newest_size = sizes.get(&backup.media[0]).copied().unwrap_or(0);
     for b in &applied {
         state::set(&format!("{prefix}{}", b.media[0]), b"")?;
     }
@@ -408,8 +424,40 @@ fn database_state(conn: &Connection, name: &str) -> Result<Option<String>, Error
         .transpose()
 }
 
+/// The cutover after the source's platform shipped the last log (it allows no tail-log
+/// backup): the rows the stopped source holds, the chain in the folder checked to its end, and
+/// the replay completed with the last file.
+fn cutover_after_platform(a: &Args) -> Result<(String, Value), Error> {
+    let source = sql::connect(SOURCE)?;
+    let sums_key = format!("sums/{}", a.database);
+    let tail_key = format!("tail_at/{}", a.database);
+    if state::get(&chain_point_key(&a.database))?.is_none() {
+        // The platform took the full: the chain starts at its copies in the folder.
+        let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database)?;
+        record_full(&a.database, &full)?;
+    }
+    if state::get(&sums_key)?.is_none() {
+        let sums = table_sums(&source, &a.database)?;
+        let kept: Vec<Value> = sums
+            .iter()
+            .map(|t| json!([t.table, t.rows, t.checksum]))
+            .collect();
+        state::set(&sums_key, &serde_json::to_vec(&kept).expect("serializes"))?;
+        state::set(&tail_key, clock::now().to_string().as_bytes())?;
+    }
+    let (last, _) = folder_chain(&source, a, None)?;
+    let file = last.media[0]
+        .strip_prefix(&format!("{}/", a.folder))
+        .unwrap_or(&last.media[0])
+        .to_string();
+    complete(a, &file)
+}
+
 /// The tail of the log, the last restore, the database online on MI, its rows compared.
 fn cutover(a: &Args) -> Result<(String, Value), Error> {
+    if a.tail == "platform" {
+        return cutover_after_platform(a);
+    }
     let source = sql::connect(SOURCE)?;
     let tail = format!("{}_tail.trn", a.folder);
     let sums_key = format!("sums/{}", a.database);
@@ -450,13 +498,20 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
             )));
         }
     }
-    let started: u64 = state::get(&tail_key)?
+    // The tail must continue the chain in the folder before LRS is told it is the last.
+    folder_chain(&source, a, Some(&format!("{}/{tail}", a.folder)))?;
+    complete(a, &tail)
+}
+
+/// Tells LRS `last` is the last file, waits for the database online on MI and compares its rows
+/// with those the source held at the cutover.
+fn complete(a: &Args, last: &str) -> Result<(String, Value), Error> {
+    let sums_key = format!("sums/{}", a.database);
+    let started: u64 = state::get(&format!("tail_at/{}", a.database))?
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(clock::now);
-    // The tail must continue the chain in the folder before LRS is told it is the last.
-    folder_chain(&source, a, &format!("{}/{tail}", a.folder))?;
-    lrs::complete(&a.database_url, &tail)?;
+    lrs::complete(&a.database_url, last)?;
     let target = sql::connect(TARGET)?;
     loop {
         let d = lrs::details(&a.database_url)?;
@@ -515,6 +570,6 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
     };
     Ok((
         message,
-        json!({ "ok": ok, "downtime_s": downtime_s, "rows": rows, "differences": diffs, "tail": tail }),
+        json!({ "ok": ok, "downtime_s": downtime_s, "rows": rows, "differences": diffs, "tail": last }),
     ))
 }

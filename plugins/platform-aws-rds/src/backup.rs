@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use sqlmig_plugin_sdk::inventory::migration::{
     BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, CONTAINER, SOURCE,
 };
-use sqlmig_plugin_sdk::method::{check_known, step_args, step_request, step_result, text};
+use sqlmig_plugin_sdk::method::{
+    check_known, step_again, step_args, step_request, step_result, text,
+};
 use sqlmig_plugin_sdk::tsql::{first_result, text_param};
 use sqlmig_plugin_sdk::{
     Error, blob, clock, invalid_input, log, parse_document, sql, state, unsupported,
@@ -62,7 +64,7 @@ pub fn offer(request: &str) -> Result<String, Error> {
         route: format!(
             "msdb.dbo.rds_backup_database to s3://{bucket}/{prefix}/, copied into the container by sqlmig"
         ),
-        kinds: vec!["full".into(), "diff".into()],
+        kinds: vec!["full".into(), "diff".into(), "log".into()],
         max_stripes: MAX_FILES,
         parameters: json!({ "s3_bucket": bucket, "s3_prefix": prefix }),
     };
@@ -95,22 +97,29 @@ struct BackupArgs {
 }
 
 #[derive(Deserialize)]
-struct Route {
-    s3_bucket: String,
-    s3_prefix: String,
+pub struct Route {
+    pub s3_bucket: String,
+    pub s3_prefix: String,
 }
 
-/// Runs a step request: `backup` only.
+/// Runs a step request: `backup`, and for an online migration `ship-logs` (rounds until the
+/// cutover is asked for) and `final-log`.
 pub fn run_step(request: &str) -> Result<String, Error> {
+    use crate::logs::{self, Round};
     let req = step_request(request)?;
-    if req.step.kind != "backup" {
-        return Err(unsupported(&format!(
-            "step kind {} (platform-aws-rds runs backup)",
-            req.step.kind
-        )));
-    }
-    let a: BackupArgs = step_args(&req)?;
-    let (message, output) = backup(&req.step.id, &a, req.resumed)?;
+    let (message, output) = match req.step.kind.as_str() {
+        "backup" => backup(&req.step.id, &step_args(&req)?, req.resumed)?,
+        "ship-logs" => match logs::ship(&step_args(&req)?)? {
+            Round::Again(message, output) => return Ok(step_again(message, output)),
+            Round::Done(message, output) => (message, output),
+        },
+        "final-log" => logs::final_log(&step_args(&req)?)?,
+        other => {
+            return Err(unsupported(&format!(
+                "step kind {other} (platform-aws-rds runs backup, ship-logs, final-log)"
+            )));
+        }
+    };
     Ok(step_result(message, output))
 }
 
@@ -228,6 +237,15 @@ fn backup(step_id: &str, a: &BackupArgs, resumed: bool) -> Result<(String, Value
             "blocks_skipped": report.blocks_skipped,
         }));
     }
+    // A full starts the log chain an online migration ships: logs ending before it are not
+    // needed. Read back from the copies, as the restore will read them.
+    if a.kind == "full" {
+        let full = sqlmig_plugin_sdk::backups::check_full(&container, &a.blobs, &a.database)?;
+        state::set(
+            &crate::logs::full_lsn_key(&a.database),
+            full.last_lsn.to_string().as_bytes(),
+        )?;
+    }
     Ok((
         format!(
             "{} backed up by RDS (task {id}) and {} file(s), {bytes} bytes, copied from s3://{}/{prefix}* into the container",
@@ -261,7 +279,7 @@ fn task_status(conn: &sql::Connection, id: i64) -> Result<(String, i64, String),
 }
 
 /// Polls task `id` until it ends; its `task_info` explains a failure.
-fn wait_for(conn: &sql::Connection, id: i64, database: &str) -> Result<(), Error> {
+pub fn wait_for(conn: &sql::Connection, id: i64, database: &str) -> Result<(), Error> {
     loop {
         let (lifecycle, percent, info) = task_status(conn, id)?;
         match lifecycle.as_str() {

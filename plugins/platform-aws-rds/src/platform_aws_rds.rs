@@ -8,6 +8,7 @@ mod aws;
 mod backup;
 mod collect;
 mod discover;
+mod logs;
 mod rules;
 
 use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin};

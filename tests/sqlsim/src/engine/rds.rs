@@ -430,6 +430,10 @@ impl Engine {
             let path = dir.join(format!("{seq}.trn"));
             let mut session = Session::new("rdsa", "master");
             let quoted = db.replace(']', "]]");
+            // The backup is stamped with the time it was taken, before it reads the log.
+            let epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
             // A database without a full backup, or in the simple recovery model, has no log
             // chain: RDS skips it.
             let r = self.execute(
@@ -460,9 +464,6 @@ impl Engine {
             }) else {
                 continue;
             };
-            let epoch = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
             let db_id = match row[3] {
                 Value::Integer(i) => i,
                 _ => 0,
