@@ -176,41 +176,13 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
 /// `YYYYMMDDTHHMMSSZ` for a time in milliseconds since the Unix epoch (`clock::now()`), as
 /// `x-amz-date` takes it.
 pub fn amz_date(unix_ms: u64) -> String {
-    let secs = unix_ms / 1000;
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
-    )
+    let (y, mo, d, h, mi, s) = crate::time::utc(unix_ms);
+    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
 }
 
-/// `text` percent-encoded as AWS canonical requests want it: everything but `A-Z a-z 0-9 - _ . ~`
-/// (and `/` when `keep_slash`, for paths).
-pub fn uri_encode(text: &str, keep_slash: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b'/' if keep_slash => out.push('/'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+/// `text` percent-encoded as AWS canonical requests want it (RFC 3986's unreserved characters
+/// kept, `/` too when `keep_slash`).
+pub use crate::url::percent_encode as uri_encode;
 
 /// The query's parameters sorted by name, then value (they arrive encoded as sent).
 fn canonical_query(query: &str) -> String {

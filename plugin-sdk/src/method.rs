@@ -1,12 +1,13 @@
 //! Helpers for method plugins: their options (`sqlmig migrate plan --option KEY=VALUE`, which
-//! arrive as JSON numbers and booleans, or text) and the step documents of `run-step`.
+//! arrive as JSON numbers and booleans, or text) and the step documents of `run-step` — which
+//! platform plugins that offer a backup route answer too.
 
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::inventory::migration::{
-    PLAN_REQUEST, Plan, PlanRequest, STEP_REQUEST, STEP_RESULT, Step, StepRequest, StepResult,
-    Watch,
+    BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, PLAN_REQUEST, Plan,
+    PlanRequest, STEP_REQUEST, STEP_RESULT, Step, StepRequest, StepResult, Watch,
 };
 use crate::{Error, invalid_input, parse_document};
 
@@ -51,6 +52,27 @@ pub fn flag(options: &Options, key: &str, default: bool) -> Result<bool, Error> 
 /// A text option.
 pub fn text<'a>(options: &'a Options, key: &str) -> Option<&'a str> {
     options.get(key).and_then(Value::as_str)
+}
+
+/// Answers a platform plugin's `plan` hook, the host's backup-offer request: reads it, checks
+/// its options against `known`, and writes the offer `offer` makes of it.
+pub fn answer_offer(
+    request: &str,
+    known: &[&str],
+    plugin: &str,
+    offer: impl FnOnce(&BackupOfferRequest) -> Result<BackupOffer, Error>,
+) -> Result<String, Error> {
+    let req: BackupOfferRequest = parse_document(request, "backup offer request")?;
+    if req.schema != BACKUP_OFFER_REQUEST {
+        return Err(invalid_input(format!(
+            "backup offer request schema {:?}; this plugin reads {BACKUP_OFFER_REQUEST:?}",
+            req.schema
+        )));
+    }
+    check_known(&req.options, known, plugin)?;
+    let mut answer = offer(&req)?;
+    answer.schema = BACKUP_OFFER.into();
+    Ok(serde_json::to_string(&answer).expect("an offer serializes"))
 }
 
 /// Answers a `plan` hook: reads the request, plans it with `plan`, writes the plan document.

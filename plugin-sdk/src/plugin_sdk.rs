@@ -79,7 +79,9 @@ pub mod errors;
 pub mod log;
 pub mod method;
 pub mod rows;
+pub mod time;
 pub mod tsql;
+pub mod url;
 
 pub use bindings::sqlmig::plugin::types::{
     Error, Finding, FindingLevel, FindingScope, LogLevel, PluginInfo, SqlErrorInfo,

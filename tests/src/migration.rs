@@ -120,3 +120,63 @@ pub async fn restored_files(addr: std::net::SocketAddr, mi: &str, token: &str) -
         _ => 0,
     }
 }
+
+/// An MI-mode sqlsim instance with no user database: a migration's target.
+pub fn mi_target() -> sqlsim::instance::Instance {
+    let mut inst = sqlsim::instance::Instance::default_with_sa(SA_PASSWORD);
+    inst.platform = sqlsim::instance::Platform::Mi;
+    inst.server_name = "MI01".into();
+    inst.databases.clear();
+    inst
+}
+
+/// `sqlmig ARGS` with owned `env` values (a cloud's variables), beside the simulated servers.
+pub async fn run_with(s: &Sqlmig, args: &[&str], env: &[(&str, String)]) -> Output {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    run(s, args, &env).await
+}
+
+/// `migrate run PLAN` as sa on both sides (passwords and the SAS in `env`).
+pub async fn migrate_run(s: &Sqlmig, plan: &Path, env: &[(&str, String)]) -> Output {
+    let args = [
+        "migrate",
+        "run",
+        plan.to_str().unwrap(),
+        "--source-user",
+        "sa",
+        "--target-user",
+        "sa",
+        "--trust-server-certificate",
+    ];
+    run_with(s, &args, env).await
+}
+
+/// The login and container variables a `migrate run` as sa needs, with `sas`.
+pub fn run_env(sas: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD.to_string()),
+        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD.to_string()),
+        ("SQLMIG_SAS", sas.to_string()),
+    ]
+}
+
+/// The first value `sql` answers on `server`'s own engine, as `Debug` prints it.
+pub fn first_value(server: &ServerHandle, sql: &str) -> String {
+    let mut s = Session::new("sa", "master");
+    let r = server.engine.execute(&mut s, sql, &[]);
+    assert!(r.error.is_none(), "{sql}: {:?}", r.error);
+    r.outcomes
+        .into_iter()
+        .find_map(|o| match o {
+            sqlsim::engine::Outcome::Rows { rows, .. } => {
+                rows.into_iter().next().map(|r| format!("{r:?}"))
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{sql}: no row"))
+}
+
+/// A file's text (lossy), for looking for what must not be in it.
+pub fn file_text(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
+}

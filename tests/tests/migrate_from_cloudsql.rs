@@ -4,15 +4,11 @@
 //! exports through the double and an MI-mode sqlsim restores from Azurite, every row arriving.
 //! The access token appears in no file and no output.
 
-use std::path::Path;
-use std::process::Output;
-
 use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
-use sqlmig_tests::migration::run;
+use sqlmig_tests::migration::{file_text, first_value, mi_target, migrate_run, run_env, run_with};
 use sqlsim::cloudsql_api::{self, ApiInstance, CloudSqlApiHandle};
-use sqlsim::engine::{Outcome, Session};
 use sqlsim::instance::{DatabaseSpec, Instance, Platform};
 use sqlsim::server::ServerHandle;
 
@@ -32,29 +28,11 @@ fn cloudsql_source() -> Instance {
     inst
 }
 
-fn mi_target() -> Instance {
-    let mut inst = Instance::default_with_sa(SA_PASSWORD);
-    inst.platform = Platform::Mi;
-    inst.server_name = "MI01".into();
-    inst.databases.clear();
-    inst
-}
-
 fn sums(server: &ServerHandle) -> String {
-    let mut s = Session::new("sa", "master");
-    let r = server.engine.execute(
-        &mut s,
+    first_value(
+        server,
         "SELECT COUNT(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) FROM Sales.dbo.Orders",
-        &[],
-    );
-    assert!(r.error.is_none(), "{:?}", r.error);
-    r.outcomes
-        .into_iter()
-        .find_map(|o| match o {
-            Outcome::Rows { rows, .. } => rows.into_iter().next().map(|r| format!("{r:?}")),
-            _ => None,
-        })
-        .unwrap()
+    )
 }
 
 fn google_env(api: &CloudSqlApiHandle) -> Vec<(&'static str, String)> {
@@ -65,15 +43,6 @@ fn google_env(api: &CloudSqlApiHandle) -> Vec<(&'static str, String)> {
         ("CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE", api.url()),
         ("SQLMIG_LOG", "debug".into()),
     ]
-}
-
-async fn sqlmig(s: &Sqlmig, args: &[&str], env: &[(&str, String)]) -> Output {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run(s, args, &env).await
-}
-
-fn text(path: &Path) -> String {
-    String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -101,7 +70,7 @@ async fn offline_migration_from_cloud_sql_exports_through_storage_and_lands_ever
     env.push(("SQLMIG_PASSWORD", SA_PASSWORD.into()));
 
     let route = format!("10.20.0.5:1433=127.0.0.1:{}", source.addr.port());
-    let out = sqlmig(
+    let out = run_with(
         &s,
         &[
             "discover",
@@ -119,7 +88,7 @@ async fn offline_migration_from_cloud_sql_exports_through_storage_and_lands_ever
     )
     .await;
     assert_code(&out, 0);
-    let inv: serde_json::Value = serde_json::from_str(&text(&inventory)).unwrap();
+    let inv: serde_json::Value = serde_json::from_str(&file_text(&inventory)).unwrap();
     assert_eq!(inv["instances"].as_array().unwrap().len(), 1, "{inv:#}");
     assert_eq!(inv["instances"][0]["platform"], "gcp-cloudsql");
     assert_eq!(inv["instances"][0]["cloud"]["id"], "sales");
@@ -127,7 +96,7 @@ async fn offline_migration_from_cloud_sql_exports_through_storage_and_lands_ever
     let source_addr = format!("127.0.0.1,{}", source.addr.port());
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container = az.container_url("migration");
-    let out = sqlmig(
+    let out = run_with(
         &s,
         &[
             "migrate",
@@ -155,22 +124,8 @@ async fn offline_migration_from_cloud_sql_exports_through_storage_and_lands_ever
     let shown = stderr(&out);
     assert!(shown.contains("3 stripe(s), backup to platform"), "{shown}");
 
-    env.extend([
-        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD.to_string()),
-        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD.to_string()),
-        ("SQLMIG_SAS", sas.expose().to_string()),
-    ]);
-    let migrate = [
-        "migrate",
-        "run",
-        plan.to_str().unwrap(),
-        "--source-user",
-        "sa",
-        "--target-user",
-        "sa",
-        "--trust-server-certificate",
-    ];
-    let out = sqlmig(&s, &migrate, &env).await;
+    env.extend(run_env(sas.expose()));
+    let out = migrate_run(&s, &plan, &env).await;
     assert_code(&out, 0);
     assert_eq!(sums(&target), sums(&source));
     assert!(sums(&target).contains("Integer(500)"));
@@ -186,9 +141,9 @@ async fn offline_migration_from_cloud_sql_exports_through_storage_and_lands_ever
     );
 
     let everything = [
-        text(&plan),
-        text(&inventory),
-        text(&dir.join("plan.journal")),
+        file_text(&plan),
+        file_text(&inventory),
+        file_text(&dir.join("plan.journal")),
         stdout(&out),
         stderr(&out),
     ]

@@ -10,9 +10,9 @@ use std::process::Output;
 use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
-use sqlmig_tests::migration::run;
+use sqlmig_tests::migration::{file_text, first_value, mi_target, migrate_run, run_env, run_with};
 use sqlmig_tests::moto::Moto;
-use sqlsim::engine::{Outcome, Session};
+use sqlsim::engine::Session;
 use sqlsim::instance::{DatabaseSpec, Instance, Platform, RdsSpec};
 use sqlsim::server::ServerHandle;
 
@@ -79,30 +79,12 @@ fn rds_source(moto: &Moto) -> Instance {
     inst
 }
 
-fn mi_target() -> Instance {
-    let mut inst = Instance::default_with_sa(SA_PASSWORD);
-    inst.platform = Platform::Mi;
-    inst.server_name = "MI01".into();
-    inst.databases.clear();
-    inst
-}
-
 /// `(rows, checksum)` of dbo.Orders in `db`.
 fn sums(server: &ServerHandle, db: &str) -> String {
-    let mut s = Session::new("sa", "master");
-    let r = server.engine.execute(
-        &mut s,
+    first_value(
+        server,
         &format!("SELECT COUNT(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) FROM [{db}].dbo.Orders"),
-        &[],
-    );
-    assert!(r.error.is_none(), "{:?}", r.error);
-    r.outcomes
-        .into_iter()
-        .find_map(|o| match o {
-            Outcome::Rows { rows, .. } => rows.into_iter().next().map(|r| format!("{r:?}")),
-            _ => None,
-        })
-        .unwrap()
+    )
 }
 
 fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
@@ -116,19 +98,10 @@ fn aws_env(moto: &Moto) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn sqlmig(s: &Sqlmig, args: &[&str], env: &[(&str, String)]) -> Output {
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    run(s, args, &env).await
-}
-
-fn text(path: &Path) -> String {
-    String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
-}
-
 /// Discovers `sales` through the RDS API and collects it through a forwarded port.
 async fn discover(s: &Sqlmig, moto: &Moto, source: &ServerHandle, inventory: &Path) -> Output {
     let mut env = aws_env(moto);
-    let out = sqlmig(
+    let out = run_with(
         s,
         &["discover", "--platform", "aws-rds", "--list", "-o", "json"],
         &env,
@@ -154,7 +127,7 @@ async fn discover(s: &Sqlmig, moto: &Moto, source: &ServerHandle, inventory: &Pa
         "--out",
         inventory.to_str().unwrap(),
     ];
-    sqlmig(s, &args, &env).await
+    run_with(s, &args, &env).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -171,7 +144,7 @@ async fn offline_migration_from_rds_goes_through_s3_and_lands_every_row() {
 
     let out = discover(&s, &moto, &source, &inventory).await;
     assert_code(&out, 0);
-    let inv: serde_json::Value = serde_json::from_str(&text(&inventory)).unwrap();
+    let inv: serde_json::Value = serde_json::from_str(&file_text(&inventory)).unwrap();
     let inst = &inv["instances"][0];
     assert_eq!(inst["platform"], "aws-rds");
     assert_eq!(
@@ -193,7 +166,7 @@ async fn offline_migration_from_rds_goes_through_s3_and_lands_every_row() {
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container = az.container_url("migration");
     let env = aws_env(&moto);
-    let out = sqlmig(
+    let out = run_with(
         &s,
         &[
             "migrate",
@@ -223,22 +196,8 @@ async fn offline_migration_from_rds_goes_through_s3_and_lands_every_row() {
     );
 
     let mut env = aws_env(&moto);
-    env.extend([
-        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD.to_string()),
-        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD.to_string()),
-        ("SQLMIG_SAS", sas.expose().to_string()),
-    ]);
-    let migrate = [
-        "migrate",
-        "run",
-        plan.to_str().unwrap(),
-        "--source-user",
-        "sa",
-        "--target-user",
-        "sa",
-        "--trust-server-certificate",
-    ];
-    let out = sqlmig(&s, &migrate, &env).await;
+    env.extend(run_env(sas.expose()));
+    let out = migrate_run(&s, &plan, &env).await;
     assert_code(&out, 0);
     assert_eq!(sums(&target, "Sales"), sums(&source, "Sales"));
     assert!(sums(&target, "Sales").contains("Integer(400)"));
@@ -266,9 +225,9 @@ async fn offline_migration_from_rds_goes_through_s3_and_lands_every_row() {
 
     // No AWS credential and no pre-signed URL anywhere.
     let everything = [
-        text(&plan),
-        text(&inventory),
-        text(&dir.join("plan.journal")),
+        file_text(&plan),
+        file_text(&inventory),
+        file_text(&dir.join("plan.journal")),
         stdout(&out),
         stderr(&out),
     ]
@@ -303,12 +262,12 @@ async fn without_native_backups_or_a_bucket_the_plan_says_what_to_do() {
     };
     let no_bucket = plan(&[]);
     let args: Vec<&str> = no_bucket.iter().map(String::as_str).collect();
-    let out = sqlmig(&s, &args, &env).await;
+    let out = run_with(&s, &args, &env).await;
     assert_code(&out, 2);
     assert!(stderr(&out).contains("s3_bucket=NAME"), "{}", stderr(&out));
 
     // The assessment says so first: RDS's own rules run for RDS instances.
-    let out = sqlmig(
+    let out = run_with(
         &s,
         &[
             "assess",
@@ -340,7 +299,7 @@ async fn without_native_backups_or_a_bucket_the_plan_says_what_to_do() {
 
     let with_bucket = plan(&["--source-option", "s3_bucket=rds-backups"]);
     let args: Vec<&str> = with_bucket.iter().map(String::as_str).collect();
-    let out = sqlmig(&s, &args, &env).await;
+    let out = run_with(&s, &args, &env).await;
     assert_code(&out, 2);
     let err = stderr(&out);
     assert!(
@@ -388,7 +347,7 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     let container = az.container_url("online");
     let mi_option = format!("mi_resource={MI}");
     let management = format!("management_url=http://{}", lrs.addr);
-    let out = sqlmig(
+    let out = run_with(
         &s,
         &[
             "migrate",
@@ -487,27 +446,14 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     .unwrap();
     assert_code(&out, 0);
 
-    let count = |sql: &str| {
-        let mut sess = Session::new("sa", "master");
-        let r = target.engine.execute(&mut sess, sql, &[]);
-        assert!(r.error.is_none(), "{:?}", r.error);
-        r.outcomes
-            .into_iter()
-            .find_map(|o| match o {
-                Outcome::Rows { rows, .. } => {
-                    rows.into_iter().next().map(|r| format!("{:?}", r[0]))
-                }
-                _ => None,
-            })
-            .unwrap()
-    };
+    let count = |sql: &str| first_value(&target, sql);
     assert_eq!(
         count("SELECT COUNT(*) FROM Sales.dbo.Orders"),
-        format!("Integer({total})")
+        format!("[Integer({total})]")
     );
     assert_eq!(
         count("SELECT COUNT(DISTINCT id) FROM Sales.dbo.Orders"),
-        format!("Integer({total})")
+        format!("[Integer({total})]")
     );
     let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
     let step = |id: &str| {
@@ -544,8 +490,8 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     assert!(format!("{:?}", r.outcomes).contains("ONLINE"));
 
     let everything = [
-        text(&plan),
-        text(&dir.join("plan.journal")),
+        file_text(&plan),
+        file_text(&dir.join("plan.journal")),
         stdout(&out),
         stderr(&out),
     ]

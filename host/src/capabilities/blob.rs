@@ -203,15 +203,7 @@ impl wit::HostContainer for PluginState {
             Ok(o) => o,
             Err(e) => return Ok(Err(e.into())),
         };
-        let checked = match &self.call.services.cloud {
-            Some(cloud) => self
-                .call
-                .grants
-                .with_endpoints(cloud)
-                .check(Capability::Http, &origin),
-            None => self.call.grants.check(Capability::Http, &origin),
-        };
-        if let Err(e) = checked {
+        if let Err(e) = self.check_http(&origin) {
             return Ok(Err(e.into()));
         }
         let Some(http) = self.call.services.http.clone() else {

@@ -46,6 +46,21 @@ pub fn origin_of(url: &str) -> Result<String, CapabilityError> {
     Ok(format!("{}://{}", scheme.to_ascii_lowercase(), authority))
 }
 
+impl PluginState {
+    /// Whether the plugin may reach `origin`: its manifest asks for it and the operator grants
+    /// it (`$NAME` entries read as the origin of cloud setting `NAME`).
+    pub(crate) fn check_http(&self, origin: &str) -> Result<(), CapabilityError> {
+        match &self.call.services.cloud {
+            Some(cloud) => self
+                .call
+                .grants
+                .with_endpoints(cloud)
+                .check(Capability::Http, origin),
+            None => self.call.grants.check(Capability::Http, origin),
+        }
+    }
+}
+
 impl wit::Host for PluginState {
     async fn send(
         &mut self,
@@ -55,15 +70,7 @@ impl wit::Host for PluginState {
             Ok(o) => o,
             Err(e) => return Ok(Err(e.into())),
         };
-        let checked = match &self.call.services.cloud {
-            Some(cloud) => self
-                .call
-                .grants
-                .with_endpoints(cloud)
-                .check(Capability::Http, &origin),
-            None => self.call.grants.check(Capability::Http, &origin),
-        };
-        if let Err(e) = checked {
+        if let Err(e) = self.check_http(&origin) {
             return Ok(Err(e.into()));
         }
         let Some(backend) = self.call.services.http.clone() else {

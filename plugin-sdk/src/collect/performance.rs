@@ -49,7 +49,7 @@ pub fn sample(conn: &Connection, interval_ms: u32) -> Result<Vec<PerfSample>, Er
     let after = read(conn)?;
     let t1 = clock::now();
     let secs = ((t1.saturating_sub(t0)) as f64 / 1000.0).max(0.001);
-    let at = rfc3339(t1);
+    let at = crate::time::rfc3339(t1);
     Ok(after
         .into_iter()
         .map(|(name, ty, value)| {
@@ -194,35 +194,4 @@ fn first(conn: &Connection, sql: &str) -> Result<Rows, Error> {
         return Err(invalid_input(format!("no result from: {sql}")));
     }
     Ok(Rows::new(sets.swap_remove(0)))
-}
-
-/// Milliseconds since the epoch as `2024-01-31T12:00:00Z`.
-fn rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn timestamps_are_utc_rfc3339() {
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(1_709_251_199_000), "2024-02-29T23:59:59Z");
-    }
 }

@@ -7,6 +7,7 @@ use sqlmig_plugin_sdk::inventory::migration::{
 };
 use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, watch_steps};
 use sqlmig_plugin_sdk::tsql::{blob_folder, literal, quote_name};
+use sqlmig_plugin_sdk::url::percent_encode;
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
 const DEFAULT_BLOB_MAX_MB: f64 = 195.0 * 1024.0;
@@ -109,7 +110,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         let folder_url = format!("{container}/{dir}");
         let database_url = format!(
             "{management}{instance}/databases/{}",
-            encode(&db.target_name)
+            percent_encode(&db.target_name, false)
         );
         let blobs: Vec<String> = (1..=stripes)
             .map(|n| format!("{dir}/{dir}_full_{n}of{stripes}.bak"))
@@ -318,18 +319,6 @@ fn through_platform(steps: &mut Vec<Step>, databases: &mut [PlannedDatabase], o:
     for d in databases.iter_mut() {
         d.backup_to = "platform".into();
     }
-}
-
-/// Percent-encodes a path segment.
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -424,26 +424,36 @@ fn database_state(conn: &Connection, name: &str) -> Result<Option<String>, Error
         .transpose()
 }
 
+/// Keeps what the stopped source holds (each table's rows and checksum), to compare the target
+/// with, and when the cutover's downtime began.
+fn keep_source_sums(source: &Connection, db: &str) -> Result<(), Error> {
+    let kept: Vec<Value> = table_sums(source, db)?
+        .iter()
+        .map(|t| json!([t.table, t.rows, t.checksum]))
+        .collect();
+    state::set(
+        &format!("sums/{db}"),
+        &serde_json::to_vec(&kept).expect("serializes"),
+    )?;
+    state::set(
+        &format!("tail_at/{db}"),
+        clock::now().to_string().as_bytes(),
+    )
+}
+
 /// The cutover after the source's platform shipped the last log (it allows no tail-log
 /// backup): the rows the stopped source holds, the chain in the folder checked to its end, and
 /// the replay completed with the last file.
 fn cutover_after_platform(a: &Args) -> Result<(String, Value), Error> {
     let source = sql::connect(SOURCE)?;
     let sums_key = format!("sums/{}", a.database);
-    let tail_key = format!("tail_at/{}", a.database);
     if state::get(&chain_point_key(&a.database))?.is_none() {
         // The platform took the full: the chain starts at its copies in the folder.
         let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database)?;
         record_full(&a.database, &full)?;
     }
     if state::get(&sums_key)?.is_none() {
-        let sums = table_sums(&source, &a.database)?;
-        let kept: Vec<Value> = sums
-            .iter()
-            .map(|t| json!([t.table, t.rows, t.checksum]))
-            .collect();
-        state::set(&sums_key, &serde_json::to_vec(&kept).expect("serializes"))?;
-        state::set(&tail_key, clock::now().to_string().as_bytes())?;
+        keep_source_sums(&source, &a.database)?;
     }
     let (last, _) = folder_chain(&source, a, None)?;
     let file = last.media[0]
@@ -460,7 +470,6 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
     }
     let source = sql::connect(SOURCE)?;
     let tail = format!("{}_tail.trn", a.folder);
-    let sums_key = format!("sums/{}", a.database);
     let tail_key = format!("tail_at/{}", a.database);
     match database_state(&source, &a.database)?.as_deref() {
         Some("ONLINE") => {
@@ -474,13 +483,7 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
                 return Err(gap(&source, a, &since, last)?);
             }
             // The application is stopped: what the source holds now is what must arrive.
-            let sums = table_sums(&source, &a.database)?;
-            let kept: Vec<Value> = sums
-                .iter()
-                .map(|t| json!([t.table, t.rows, t.checksum]))
-                .collect();
-            state::set(&sums_key, &serde_json::to_vec(&kept).expect("serializes"))?;
-            state::set(&tail_key, clock::now().to_string().as_bytes())?;
+            keep_source_sums(&source, &a.database)?;
             source.execute(
                 "BACKUP LOG @db TO URL = @u WITH NORECOVERY, CHECKSUM, FORMAT",
                 &[

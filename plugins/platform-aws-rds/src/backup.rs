@@ -6,16 +6,12 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{
-    BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, CONTAINER, SOURCE,
-};
+use sqlmig_plugin_sdk::inventory::migration::{BackupOffer, CONTAINER, SOURCE};
 use sqlmig_plugin_sdk::method::{
-    check_known, step_again, step_args, step_request, step_result, text,
+    answer_offer, step_again, step_args, step_request, step_result, text,
 };
 use sqlmig_plugin_sdk::tsql::{first_result, text_param};
-use sqlmig_plugin_sdk::{
-    Error, blob, clock, invalid_input, log, parse_document, sql, state, unsupported,
-};
+use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, sql, state, unsupported};
 
 use crate::aws::{Aws, S3Object};
 
@@ -29,46 +25,39 @@ const POLL_MS: u64 = 2000;
 /// Answers a backup-offer request: the route, once the operator named the bucket and the
 /// instance's option group allows native backups.
 pub fn offer(request: &str) -> Result<String, Error> {
-    let req: BackupOfferRequest = parse_document(request, "backup offer request")?;
-    if req.schema != BACKUP_OFFER_REQUEST {
-        return Err(invalid_input(format!(
-            "backup offer request schema {:?}; this plugin reads {BACKUP_OFFER_REQUEST:?}",
-            req.schema
-        )));
-    }
-    check_known(
-        &req.options,
+    answer_offer(
+        request,
         &["s3_bucket", "s3_prefix"],
         "platform-aws-rds",
-    )?;
-    let bucket = text(&req.options, "s3_bucket").ok_or_else(|| {
-        invalid_input(
-            "RDS writes native backups to S3 first: name the bucket with --source-option \
-             s3_bucket=NAME (one the option group's SQLSERVER_BACKUP_RESTORE role may write)",
-        )
-    })?;
-    let prefix = text(&req.options, "s3_prefix")
-        .unwrap_or("sqlmig")
-        .trim_matches('/')
-        .to_string();
-    if let Some(group) = req
-        .cloud
-        .as_ref()
-        .and_then(|c| c.properties.get("OptionGroupName"))
-    {
-        check_option_group(&req.instance, group)?;
-    }
-    let offer = BackupOffer {
-        schema: BACKUP_OFFER.into(),
-        plugin: String::new(),
-        route: format!(
-            "msdb.dbo.rds_backup_database to s3://{bucket}/{prefix}/, copied into the container by sqlmig"
-        ),
-        kinds: vec!["full".into(), "diff".into(), "log".into()],
-        max_stripes: MAX_FILES,
-        parameters: json!({ "s3_bucket": bucket, "s3_prefix": prefix }),
-    };
-    Ok(serde_json::to_string(&offer).expect("an offer serializes"))
+        |req| {
+            let bucket = text(&req.options, "s3_bucket").ok_or_else(|| {
+                invalid_input(
+                    "RDS writes native backups to S3 first: name the bucket with --source-option \
+                     s3_bucket=NAME (one the option group's SQLSERVER_BACKUP_RESTORE role may write)",
+                )
+            })?;
+            let prefix = text(&req.options, "s3_prefix")
+                .unwrap_or("sqlmig")
+                .trim_matches('/')
+                .to_string();
+            if let Some(group) = req
+                .cloud
+                .as_ref()
+                .and_then(|c| c.properties.get("OptionGroupName"))
+            {
+                check_option_group(&req.instance, group)?;
+            }
+            Ok(BackupOffer {
+                route: format!(
+                    "msdb.dbo.rds_backup_database to s3://{bucket}/{prefix}/, copied into the container by sqlmig"
+                ),
+                kinds: vec!["full".into(), "diff".into(), "log".into()],
+                max_stripes: MAX_FILES,
+                parameters: json!({ "s3_bucket": bucket, "s3_prefix": prefix }),
+                ..Default::default()
+            })
+        },
+    )
 }
 
 /// Refuses an instance whose option group lacks `SQLSERVER_BACKUP_RESTORE`: RDS would refuse

@@ -5,13 +5,11 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{
-    BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, CONTAINER,
-};
-use sqlmig_plugin_sdk::method::{check_known, step_args, step_request, step_result, text};
-use sqlmig_plugin_sdk::{
-    Error, blob, clock, invalid_input, log, parse_document, state, unsupported,
-};
+use sqlmig_plugin_sdk::inventory::migration::{BackupOffer, CONTAINER};
+use sqlmig_plugin_sdk::method::{answer_offer, step_args, step_request, step_result, text};
+use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, state, unsupported};
+
+use sqlmig_plugin_sdk::url::percent_encode;
 
 use crate::gcp::Gcp;
 
@@ -22,43 +20,36 @@ const POLL_MS: u64 = 2000;
 
 /// Answers a backup-offer request: the route, once the operator named the bucket.
 pub fn offer(request: &str) -> Result<String, Error> {
-    let req: BackupOfferRequest = parse_document(request, "backup offer request")?;
-    if req.schema != BACKUP_OFFER_REQUEST {
-        return Err(invalid_input(format!(
-            "backup offer request schema {:?}; this plugin reads {BACKUP_OFFER_REQUEST:?}",
-            req.schema
-        )));
-    }
-    check_known(
-        &req.options,
+    answer_offer(
+        request,
         &["gcs_bucket", "gcs_prefix"],
         "platform-gcp-cloudsql",
-    )?;
-    let bucket = text(&req.options, "gcs_bucket").ok_or_else(|| {
-        invalid_input(
-            "Cloud SQL exports to Cloud Storage first: name the bucket with --source-option \
-             gcs_bucket=NAME (one the instance's service account may write)",
-        )
-    })?;
-    let prefix = text(&req.options, "gcs_prefix")
-        .unwrap_or("sqlmig")
-        .trim_matches('/')
-        .to_string();
-    let instance = req
-        .cloud
-        .as_ref()
-        .map_or(req.instance.as_str(), |c| c.id.as_str());
-    let offer = BackupOffer {
-        schema: BACKUP_OFFER.into(),
-        plugin: String::new(),
-        route: format!(
-            "instances.export (BAK) to gs://{bucket}/{prefix}/, copied into the container by sqlmig"
-        ),
-        kinds: vec!["full".into(), "diff".into()],
-        max_stripes: MAX_STRIPES,
-        parameters: json!({ "gcs_bucket": bucket, "gcs_prefix": prefix, "instance": instance }),
-    };
-    Ok(serde_json::to_string(&offer).expect("an offer serializes"))
+        |req| {
+            let bucket = text(&req.options, "gcs_bucket").ok_or_else(|| {
+                invalid_input(
+                    "Cloud SQL exports to Cloud Storage first: name the bucket with \
+                     --source-option gcs_bucket=NAME (one the instance's service account may write)",
+                )
+            })?;
+            let prefix = text(&req.options, "gcs_prefix")
+                .unwrap_or("sqlmig")
+                .trim_matches('/')
+                .to_string();
+            let instance = req
+                .cloud
+                .as_ref()
+                .map_or(req.instance.as_str(), |c| c.id.as_str());
+            Ok(BackupOffer {
+                route: format!(
+                    "instances.export (BAK) to gs://{bucket}/{prefix}/, copied into the container by sqlmig"
+                ),
+                kinds: vec!["full".into(), "diff".into()],
+                max_stripes: MAX_STRIPES,
+                parameters: json!({ "gcs_bucket": bucket, "gcs_prefix": prefix, "instance": instance }),
+                ..Default::default()
+            })
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -140,7 +131,7 @@ fn backup(step_id: &str, a: &BackupArgs, resumed: bool) -> Result<(String, Value
             "{}storage/v1/b/{}/o?prefix={}",
             gcp.storage,
             a.route.gcs_bucket,
-            encode(&started.object)
+            percent_encode(&started.object, false)
         ),
         "Cloud Storage objects.list",
     )?;
@@ -178,7 +169,7 @@ fn backup(step_id: &str, a: &BackupArgs, resumed: bool) -> Result<(String, Value
                     "{}storage/v1/b/{}/o/{}?alt=media",
                     gcp.storage,
                     a.route.gcs_bucket,
-                    encode(name)
+                    percent_encode(name, false)
                 ),
                 headers: vec![gcp.auth_header()],
                 size: *size,
@@ -298,18 +289,6 @@ fn wait_for(gcp: &Gcp, name: &str, database: &str) -> Result<(), Error> {
     }
 }
 
-/// An object name as a URL path segment or query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Cloud Storage's base64 `md5Hash` as hex.
 fn base64_to_hex(b64: &str) -> Option<String> {
     let value = |c: u8| -> Option<u32> {
@@ -345,6 +324,5 @@ mod tests {
             base64_to_hex("1B2M2Y8AsgTpgAmY7PhCfg==").as_deref(),
             Some("d41d8cd98f00b204e9800998ecf8427e")
         );
-        assert_eq!(encode("sqlmig/Sales/a b.bak"), "sqlmig%2FSales%2Fa%20b.bak");
     }
 }

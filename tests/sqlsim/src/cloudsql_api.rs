@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::engine::{Engine, Session};
+use crate::engine::Engine;
 use crate::http_double::{self, Request};
 
 /// An instance the API lists: what `instances.list` reports of it.
@@ -360,50 +360,19 @@ impl Api {
                 return Err(format!("The file gs://{}/{o} already exists.", x.bucket));
             }
         }
-        let dir = std::env::temp_dir().join(format!(
-            "sqlsim-cloudsql-{}-{}",
-            std::process::id(),
-            self.next.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let paths: Vec<std::path::PathBuf> = (1..=x.stripes)
-            .map(|n| dir.join(format!("{n}.bak")))
-            .collect();
-        let devices = paths
-            .iter()
-            .map(|p| format!("DISK = N'{}'", p.display()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut with = vec!["FORMAT", "INIT", "CHECKSUM", "COMPRESSION"];
+        let mut options = vec!["FORMAT", "INIT", "CHECKSUM", "COMPRESSION"];
         if x.differential {
-            with.push("DIFFERENTIAL");
+            options.push("DIFFERENTIAL");
         }
         if x.copy_only {
-            with.push("COPY_ONLY");
+            options.push("COPY_ONLY");
         }
-        let mut session = Session::new("sqlserver", "master");
-        let r = engine.execute(
-            &mut session,
-            &format!(
-                "BACKUP DATABASE [{}] TO {devices} WITH {}",
-                x.db.replace(']', "]]"),
-                with.join(", ")
-            ),
-            &[],
-        );
-        let result = match r.error {
-            Some(e) => Err(format!("error {}: {}", e.number, e.text)),
-            None => paths.iter().zip(&objects).try_for_each(|(path, o)| {
-                let data = std::fs::read(path).map_err(|e| e.to_string())?;
-                self.store
-                    .lock()
-                    .unwrap()
-                    .insert((x.bucket.to_string(), o.clone()), data);
-                Ok(())
-            }),
-        };
-        let _ = std::fs::remove_dir_all(&dir);
-        result
+        let files = engine.backup_to_memory("sqlserver", x.db, x.stripes, &options)?;
+        let mut store = self.store.lock().unwrap();
+        for (data, o) in files.into_iter().zip(&objects) {
+            store.insert((x.bucket.to_string(), o.clone()), data);
+        }
+        Ok(())
     }
 
     /// `objects.list` under `prefix`.
@@ -417,7 +386,7 @@ impl Api {
             .filter(|((b, o), _)| b == bucket && o.starts_with(&prefix))
             .map(|((b, o), d)| {
                 json!({"kind": "storage#object", "bucket": b, "name": o,
-                    "size": d.len().to_string(), "md5Hash": base64(&md5(d))})
+                    "size": d.len().to_string(), "md5Hash": http_double::base64(&md5(d))})
             })
             .collect();
         (200, json!({"kind": "storage#objects", "items": items}))
@@ -570,25 +539,6 @@ fn md5(data: &[u8]) -> [u8; 16] {
     out
 }
 
-/// Standard base64 with padding.
-fn base64(data: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in data.chunks(3) {
-        let v = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[((v >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -600,7 +550,7 @@ mod tests {
             hex(super::md5(b"message digest")),
             "f96b697d7cb7938d525a2f31aaf161d0"
         );
-        assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
-        assert_eq!(super::base64(b"fo"), "Zm8=");
+        assert_eq!(crate::http_double::base64(b"foobar"), "Zm9vYmFy");
+        assert_eq!(crate::http_double::base64(b"fo"), "Zm8=");
     }
 }

@@ -242,28 +242,16 @@ impl Engine {
                 "With @number_of_files greater than 1 the file name must contain an asterisk (*).",
             ));
         }
-        let now = timestamp();
-        let task = {
-            let mut tasks = self.rds_tasks.tasks.lock().unwrap();
-            let task = Task {
-                id: tasks.len() as i64 + 1,
-                task_type: if backup_type == "FULL" {
-                    "BACKUP_DB".into()
-                } else {
-                    "BACKUP_DB_DIFFERENTIAL".into()
-                },
-                database,
-                arn: arn.clone(),
-                overwrite: matches!(a[3], Some(Value::Integer(1))),
-                lifecycle: "CREATED".into(),
-                percent: 0,
-                info: String::new(),
-                created_at: now.clone(),
-                last_updated: now,
-            };
-            tasks.push(task.clone());
-            task
-        };
+        let task = self.new_task(
+            if backup_type == "FULL" {
+                "BACKUP_DB"
+            } else {
+                "BACKUP_DB_DIFFERENTIAL"
+            },
+            database,
+            arn.clone(),
+            matches!(a[3], Some(Value::Integer(1))),
+        );
         let s3 = rds.map(|r| r.s3_endpoint).unwrap_or_default();
         // RDS runs the task in the background; without a shared engine (a unit test) it runs
         // here.
@@ -275,6 +263,26 @@ impl Engine {
             None => self.run_backup_task(&task, &s3, files),
         }
         Ok(vec![self.task_rows(&[task], true)])
+    }
+
+    /// A new task, CREATED, in the instance's list.
+    fn new_task(&self, task_type: &str, database: String, arn: String, overwrite: bool) -> Task {
+        let mut tasks = self.rds_tasks.tasks.lock().unwrap();
+        let now = timestamp();
+        let task = Task {
+            id: tasks.len() as i64 + 1,
+            task_type: task_type.into(),
+            database,
+            arn,
+            overwrite,
+            lifecycle: "CREATED".into(),
+            percent: 0,
+            info: String::new(),
+            created_at: now.clone(),
+            last_updated: now,
+        };
+        tasks.push(task.clone());
+        task
     }
 
     /// Backs the database up to temporary files and writes them to S3, updating the task.
@@ -345,47 +353,19 @@ impl Engine {
                 }
             }
         }
-        let dir =
-            std::env::temp_dir().join(format!("sqlsim-rds-{}-{}", std::process::id(), task.id));
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let paths: Vec<std::path::PathBuf> = (1..=files)
-            .map(|i| dir.join(format!("stripe{i}.bak")))
-            .collect();
-        let devices = paths
-            .iter()
-            .map(|p| format!("DISK = N'{}'", p.display()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let differential = if task.task_type == "BACKUP_DB_DIFFERENTIAL" {
-            "DIFFERENTIAL, "
-        } else {
-            ""
-        };
-        let mut session = Session::new("rdsa", "master");
-        let r = self.execute(
-            &mut session,
-            &format!(
-                "BACKUP DATABASE [{}] TO {devices} WITH {differential}FORMAT, INIT, CHECKSUM, COMPRESSION",
-                task.database.replace(']', "]]")
-            ),
-            &[],
-        );
-        let result = match r.error {
-            Some(e) => Err(format!("Msg {}: {}", e.number, e.text)),
-            None => {
-                progress(50);
-                let mut written = Vec::new();
-                for (i, (path, k)) in paths.iter().zip(&keys).enumerate() {
-                    let data = std::fs::read(path).map_err(|e| e.to_string())?;
-                    device::s3_put(s3, bucket, k, &data).map_err(|e| e.text)?;
-                    written.push(format!("arn:aws:s3:::{bucket}/{k}"));
-                    progress(50 + 50 * (i as i64 + 1) / files);
-                }
-                Ok(written)
-            }
-        };
-        let _ = std::fs::remove_dir_all(&dir);
-        result
+        let mut options = vec!["FORMAT", "INIT", "CHECKSUM", "COMPRESSION"];
+        if task.task_type == "BACKUP_DB_DIFFERENTIAL" {
+            options.push("DIFFERENTIAL");
+        }
+        let files_data = self.backup_to_memory("rdsa", &task.database, files as u64, &options)?;
+        progress(50);
+        let mut written = Vec::new();
+        for (i, (data, k)) in files_data.iter().zip(&keys).enumerate() {
+            device::s3_put(s3, bucket, k, data).map_err(|e| e.text)?;
+            written.push(format!("arn:aws:s3:::{bucket}/{k}"));
+            progress(50 + 50 * (i as i64 + 1) / files);
+        }
+        Ok(written)
     }
 
     /// RDS's automated log backups, every `interval_s`, while the engine is served.
@@ -565,24 +545,7 @@ impl Engine {
             .filter(|l| from.is_none_or(|f| l.seq >= f) && to.is_none_or(|t| l.seq <= t))
             .cloned()
             .collect();
-        let now = timestamp();
-        let task = {
-            let mut tasks = self.rds_tasks.tasks.lock().unwrap();
-            let task = Task {
-                id: tasks.len() as i64 + 1,
-                task_type: "COPY_TLOG_BACKUPS_TO_S3".into(),
-                database: db.clone(),
-                arn: target.clone(),
-                overwrite: false,
-                lifecycle: "CREATED".into(),
-                percent: 0,
-                info: String::new(),
-                created_at: now.clone(),
-                last_updated: now,
-            };
-            tasks.push(task.clone());
-            task
-        };
+        let task = self.new_task("COPY_TLOG_BACKUPS_TO_S3", db.clone(), target.clone(), false);
         let s3 = self
             .instance
             .rds

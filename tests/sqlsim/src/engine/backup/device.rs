@@ -129,25 +129,10 @@ fn storage_error(status: u16, body: &[u8]) -> DeviceError {
     }
 }
 
-/// Base64 of a block id (Put Block wants ids of one length, base64-encoded).
+/// Base64 of a block id (Put Block wants ids of one length, base64-encoded), for a query.
 fn block_id(n: usize) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let raw = format!("{n:08}");
-    let b = raw.as_bytes();
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let v = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[((v >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out.replace('+', "%2B")
+    crate::http_double::base64(format!("{n:08}").as_bytes())
+        .replace('+', "%2B")
         .replace('/', "%2F")
         .replace('=', "%3D")
 }
