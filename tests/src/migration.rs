@@ -136,9 +136,9 @@ pub async fn run_with(s: &Sqlmig, args: &[&str], env: &[(&str, String)]) -> Outp
     run(s, args, &env).await
 }
 
-/// `migrate run PLAN` as sa on both sides (passwords and the SAS in `env`).
-pub async fn migrate_run(s: &Sqlmig, plan: &Path, env: &[(&str, String)]) -> Output {
-    let args = [
+/// The arguments of `migrate run PLAN` as sa on both sides.
+pub fn migrate_run_args(plan: &Path) -> [&str; 8] {
+    [
         "migrate",
         "run",
         plan.to_str().unwrap(),
@@ -147,8 +147,12 @@ pub async fn migrate_run(s: &Sqlmig, plan: &Path, env: &[(&str, String)]) -> Out
         "--target-user",
         "sa",
         "--trust-server-certificate",
-    ];
-    run_with(s, &args, env).await
+    ]
+}
+
+/// `migrate run PLAN` as sa on both sides (passwords and the SAS in `env`).
+pub async fn migrate_run(s: &Sqlmig, plan: &Path, env: &[(&str, String)]) -> Output {
+    run_with(s, &migrate_run_args(plan), env).await
 }
 
 /// The login and container variables a `migrate run` as sa needs, with `sas`.

@@ -10,7 +10,9 @@ use std::process::Output;
 use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
-use sqlmig_tests::migration::{file_text, first_value, mi_target, migrate_run, run_env, run_with};
+use sqlmig_tests::migration::{
+    file_text, first_value, mi_target, migrate_run, migrate_run_args, run_env, run_with,
+};
 use sqlmig_tests::moto::Moto;
 use sqlsim::engine::Session;
 use sqlsim::instance::{DatabaseSpec, Instance, Platform, RdsSpec};
@@ -388,22 +390,9 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
 
     let (writer, written, stop) = start_writer(&source);
     let mut env = aws_env(&moto);
-    env.extend([
-        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD.to_string()),
-        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD.to_string()),
-        ("SQLMIG_SAS", sas.expose().to_string()),
-        ("SQLMIG_AZURE_TOKEN", ARM_TOKEN.to_string()),
-    ]);
-    let mut run = tokio::process::Command::from(s.command(&[
-        "migrate",
-        "run",
-        plan.to_str().unwrap(),
-        "--source-user",
-        "sa",
-        "--target-user",
-        "sa",
-        "--trust-server-certificate",
-    ]));
+    env.extend(run_env(sas.expose()));
+    env.push(("SQLMIG_AZURE_TOKEN", ARM_TOKEN.to_string()));
+    let mut run = tokio::process::Command::from(s.command(&migrate_run_args(&plan)));
     for (k, v) in &env {
         run.env(k, v);
     }

@@ -163,22 +163,9 @@ async fn offline_migration_of_three_databases_lands_every_row() {
     assert!(preview.contains("SECRET = '***'"), "{preview}");
     assert_eq!(target.engine.database(ODD), None);
 
-    let env = [
-        ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
-        ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
-        ("SQLMIG_SAS", token.expose()),
-    ];
-    let migrate = [
-        "migrate",
-        "run",
-        plan.to_str().unwrap(),
-        "--source-user",
-        "sa",
-        "--target-user",
-        "sa",
-        "--trust-server-certificate",
-    ];
-    let out = run(&s, &migrate, &env).await;
+    let env = migration::run_env(token.expose());
+    let migrate = migration::migrate_run_args(&plan);
+    let out = migration::run_with(&s, &migrate, &env).await;
     assert_code(&out, 0);
     for (db, table) in [("Sales", "Orders"), ("Big", "Events"), (ODD, "T")] {
         assert_eq!(sums(&target, db, table), sums(&source, db, table), "{db}");
@@ -194,7 +181,7 @@ async fn offline_migration_of_three_databases_lands_every_row() {
     assert_eq!(verify["output"]["tables"][0]["rows"], 1500);
 
     // A second run finds everything done and runs nothing again.
-    let out = run(&s, &migrate, &env).await;
+    let out = migration::run_with(&s, &migrate, &env).await;
     assert_code(&out, 0);
     assert!(
         stderr(&out).contains("0 step(s) run, 11 done earlier"),

@@ -167,20 +167,7 @@ impl BlobContainer for AzureContainer {
     }
 
     async fn commit_block_list(&self, blob: &str, ids: &[String]) -> Result<(), CapabilityError> {
-        let list = BlockLookupList {
-            latest: Some(ids.iter().map(|i| i.as_bytes().to_vec()).collect()),
-            ..Default::default()
-        };
-        let body = list
-            .try_into()
-            .map_err(|e: azure_core::Error| self.error("commit block list", blob, e))?;
-        self.client
-            .blob_client(blob)
-            .block_blob_client()
-            .commit_block_list(body, None)
-            .await
-            .map(|_| ())
-            .map_err(|e| self.error("commit block list", blob, e))
+        self.commit_checked(blob, ids, None).await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<BlobItem>, CapabilityError> {
