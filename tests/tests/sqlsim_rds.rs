@@ -32,7 +32,8 @@ fn rds_engine(moto: &Moto, option: bool) -> Arc<Engine> {
 
 /// The rows of the first result set, with its column names.
 fn table(e: &Engine, sql: &str) -> (Vec<String>, Vec<Vec<Value>>) {
-    let mut s = Session::new("admin", "master");
+    // RDS's master user holds VIEW SERVER STATE, as sa does here.
+    let mut s = Session::new("sa", "master");
     let r = e.execute(&mut s, sql, &[]);
     assert!(r.error.is_none(), "{sql}: {:?}", r.error);
     r.outcomes
@@ -228,6 +229,27 @@ fn rds_backs_logs_up_on_its_own_and_copies_them_to_s3() {
     };
     // The chain continues from one backup to the next.
     assert_eq!(format!("{:?}", logs[1][1]), format!("{:?}", logs[0][2]));
+
+    // Where the log ends, as sys.dm_db_log_stats prints it (VLF:block:slot in hex): at or past
+    // the last log backup's end, in the same LSN order.
+    let (_, rows) = table(
+        &e,
+        "SELECT log_end_lsn, recovery_model FROM sys.dm_db_log_stats(DB_ID('Sales'))",
+    );
+    let Value::Text(end) = rows[0][0].clone() else {
+        panic!("{rows:?}")
+    };
+    let parts: Vec<u128> = end
+        .split(':')
+        .map(|p| u128::from_str_radix(p, 16).unwrap())
+        .collect();
+    assert_eq!(parts.len(), 3, "{end}");
+    let decimal = parts[0] * 1_000_000_000_000_000 + parts[1] * 100_000 + parts[2];
+    let last_end: u128 = format!("{:?}", logs.last().unwrap()[2])
+        .trim_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap();
+    assert!(decimal >= last_end, "{end} = {decimal} before {last_end}");
 
     // Copying needs the S3 folder set up first.
     let mut s = Session::new("admin", "master");

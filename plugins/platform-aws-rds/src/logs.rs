@@ -95,8 +95,83 @@ pub fn ship(a: &ShipArgs) -> Result<Round, Error> {
     }
 }
 
-/// At the cutover: ships until a log backup RDS took after the cutover was asked for is in the
-/// folder, and names it.
+/// A shipped log backup, as the state keeps the newest.
+#[derive(serde::Serialize, Deserialize)]
+struct Shipped {
+    seq: i64,
+    epoch: i64,
+    file: String,
+    /// Where the backup ends (decimal LSN).
+    ending_lsn: String,
+}
+
+/// What a log backup must reach to hold every write made before the cutover.
+enum Quiesced {
+    /// The source's end of log when the cutover began (`sys.dm_db_log_stats`): exact.
+    Lsn(Lsn),
+    /// Without that DMV: a backup RDS stamped a later second than the request.
+    After { requested_ms: u64 },
+}
+
+impl Quiesced {
+    fn reached_by(&self, s: &Shipped) -> bool {
+        match self {
+            Quiesced::Lsn(end) => s.ending_lsn.parse::<Lsn>().is_ok_and(|l| l >= *end),
+            Quiesced::After { requested_ms } => s.epoch > (*requested_ms / 1000) as i64,
+        }
+    }
+}
+
+/// `VLF:block:slot` in hex, as the DMVs print an LSN, in the decimal form backups use.
+fn lsn_from_hex(text: &str) -> Option<Lsn> {
+    let parts: Vec<u128> = text
+        .split(':')
+        .map(|p| u128::from_str_radix(p.trim(), 16).ok())
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [vlf, block, slot] => Some(Lsn(vlf * 1_000_000_000_000_000 + block * 100_000 + slot)),
+        _ => None,
+    }
+}
+
+/// Where the source's log ended when the cutover began (the application stopped), kept across
+/// a resumed attempt; the request's time when the server cannot say (no `sys.dm_db_log_stats`).
+fn quiesce_point(conn: &Connection, db: &str, requested_ms: u64) -> Result<Quiesced, Error> {
+    let key = format!("final_lsn/{db}");
+    if let Some(lsn) = state::get(&key)?
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|v| v.parse().ok())
+    {
+        return Ok(Quiesced::Lsn(lsn));
+    }
+    let end = first_result(
+        conn,
+        "SELECT log_end_lsn FROM sys.dm_db_log_stats(DB_ID(@db))",
+        &[text_param("db", db)],
+    )
+    .ok()
+    .and_then(|rows| {
+        rows.iter()
+            .next()
+            .and_then(|r| r.get::<String>("log_end_lsn").ok())
+            .and_then(|t| lsn_from_hex(&t))
+    });
+    match end {
+        Some(lsn) => {
+            state::set(&key, lsn.to_string().as_bytes())?;
+            Ok(Quiesced::Lsn(lsn))
+        }
+        None => {
+            log::warn(&format!(
+                "{db}: sys.dm_db_log_stats is not readable; the last log is the first RDS stamped after the cutover request"
+            ));
+            Ok(Quiesced::After { requested_ms })
+        }
+    }
+}
+
+/// At the cutover: ships until a log backup holding every write made before the cutover was
+/// asked for is in the folder (one reaching the end of the source's log then), and names it.
 pub fn final_log(a: &ShipArgs) -> Result<(String, Value), Error> {
     let requested_ms = cutover_requested(&a.database)?.ok_or_else(|| {
         invalid_input(format!(
@@ -106,20 +181,17 @@ pub fn final_log(a: &ShipArgs) -> Result<(String, Value), Error> {
     })?;
     let conn = sql::connect(SOURCE)?;
     setup(&conn, &a.route)?;
+    let quiesced = quiesce_point(&conn, &a.database, requested_ms)?;
     let waited_from = clock::now();
     loop {
         ship_new(&conn, a)?;
-        // Epochs are whole seconds: only a later second than the request's is surely after it
-        // (one of the same second may have been taken before the last writes).
-        if let Some((seq, epoch, file)) =
-            newest_shipped(&a.database)?.filter(|(_, e, _)| *e > (requested_ms / 1000) as i64)
-        {
+        if let Some(s) = newest_shipped(&a.database)?.filter(|s| quiesced.reached_by(s)) {
             return Ok((
                 format!(
-                    "{}: RDS log backup {seq} (taken at epoch {epoch}, after the cutover was asked for) shipped as {file}",
-                    a.database
+                    "{}: RDS log backup {} (to LSN {}, taken after the cutover was asked for) shipped as {}",
+                    a.database, s.seq, s.ending_lsn, s.file
                 ),
-                json!({ "last_seq": seq, "last_file": file }),
+                json!({ "last_seq": s.seq, "last_file": s.file, "ending_lsn": s.ending_lsn }),
             ));
         }
         if clock::now().saturating_sub(waited_from) > (a.final_wait_s * 1000.0) as u64 {
@@ -154,13 +226,13 @@ fn tlog_arn(route: &Route) -> String {
     format!("arn:aws:s3:::{}/{}/tlogs", route.s3_bucket, route.s3_prefix)
 }
 
-/// The newest log backup shipped: (sequence, epoch, file name in the folder).
-fn newest_shipped(db: &str) -> Result<Option<(i64, i64, String)>, Error> {
+/// The newest log backup shipped.
+fn newest_shipped(db: &str) -> Result<Option<Shipped>, Error> {
     Ok(state::get(&shipped_key(db))?.and_then(|v| serde_json::from_slice(&v).ok()))
 }
 
 fn last_shipped(db: &str) -> Result<i64, Error> {
-    Ok(newest_shipped(db)?.map_or(0, |(seq, _, _)| seq))
+    Ok(newest_shipped(db)?.map_or(0, |s| s.seq))
 }
 
 /// Copies the log backups RDS took since the last one shipped into the folder, in sequence,
@@ -210,7 +282,7 @@ fn ship_new(conn: &Connection, a: &ShipArgs) -> Result<(), Error> {
         );
         // Log backups that end before the full do not apply after it.
         if ending > full {
-            wanted.push((seq, r.get::<i64>("backup_file_epoch")?, family));
+            wanted.push((seq, r.get::<i64>("backup_file_epoch")?, family, ending));
         }
     }
     let (Some(first), Some(last)) = (wanted.first(), wanted.last()) else {
@@ -240,7 +312,7 @@ fn ship_new(conn: &Connection, a: &ShipArgs) -> Result<(), Error> {
     wait_for(conn, task, &a.database)?;
     let aws = Aws::from_operator()?;
     let container = blob::open(CONTAINER)?;
-    for (seq, epoch, family) in &wanted {
+    for (seq, epoch, family, ending) in &wanted {
         let key = format!(
             "{}/tlogs/{family}/{family}.{seq}.{epoch}",
             a.route.s3_prefix
@@ -264,7 +336,13 @@ fn ship_new(conn: &Connection, a: &ShipArgs) -> Result<(), Error> {
         )?;
         state::set(
             &shipped_key(&a.database),
-            &serde_json::to_vec(&(seq, epoch, &file)).expect("serializes"),
+            &serde_json::to_vec(&Shipped {
+                seq: *seq,
+                epoch: *epoch,
+                file: file.clone(),
+                ending_lsn: ending.to_string(),
+            })
+            .expect("serializes"),
         )?;
     }
     log::info(&format!(
@@ -272,4 +350,31 @@ fn ship_new(conn: &Connection, a: &ShipArgs) -> Result<(), Error> {
         a.database, first.0, last.0
     ));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dmv_lsns_read_as_backup_lsns() {
+        assert_eq!(
+            lsn_from_hex("00000022:00000010:0001"),
+            Some(Lsn(34_000_000_001_600_001))
+        );
+        assert_eq!(lsn_from_hex("nonsense"), None);
+        let s = |lsn: &str, epoch| Shipped {
+            seq: 1,
+            epoch,
+            file: "f".into(),
+            ending_lsn: lsn.into(),
+        };
+        let at = Quiesced::Lsn(Lsn(34_000_000_001_600_001));
+        assert!(at.reached_by(&s("34000000001600001", 0)));
+        assert!(!at.reached_by(&s("34000000001500001", 9_999_999_999)));
+        let after = Quiesced::After {
+            requested_ms: 1_000_500,
+        };
+        assert!(!after.reached_by(&s("0", 1000)) && after.reached_by(&s("0", 1001)));
+    }
 }

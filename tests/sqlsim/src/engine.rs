@@ -236,6 +236,30 @@ impl Engine {
         Ok(engine)
     }
 
+    /// Rewrites `sys.dm_db_log_stats` from each database's log: where it ends, where its last
+    /// log backup ended.
+    fn refresh_log_stats(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+        conn.execute_batch("DELETE FROM master.\"sys.dm_db_log_stats\"")?;
+        let databases: Vec<(i64, String, String)> = conn
+            .prepare("SELECT database_id, name, recovery_model_desc FROM master.\"sys.databases\"")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, name, recovery) in databases {
+            let (end, backed_up) = self.backup.log_end(&name);
+            conn.execute(
+                "INSERT INTO master.\"sys.dm_db_log_stats\" VALUES (?1, ?2, ?3, ?4, ?5, 8.0, 0.5)",
+                rusqlite::params![
+                    id,
+                    recovery,
+                    backup::lsn_hex(backed_up.unwrap_or(end)),
+                    backup::lsn_hex(end),
+                    backed_up.map(backup::lsn_hex),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Lets the engine start background work (RDS's backup tasks) on the server's handle.
     pub fn share(self: &Arc<Self>) {
         if self.me.set(Arc::downgrade(self)).is_ok() {
@@ -545,6 +569,8 @@ impl Engine {
                     .and_then(|()| self.workload.refresh_counters(&conn))
             } else if sqlite_name == "master.sys.dm_io_virtual_file_stats" {
                 self.workload.refresh_file_stats(&conn)
+            } else if sqlite_name == "master.sys.dm_db_log_stats" {
+                self.refresh_log_stats(&conn)
             } else if sqlite_name == "master.sys.dm_exec_query_stats" {
                 self.workload.refresh_query_stats(&conn)
             } else {

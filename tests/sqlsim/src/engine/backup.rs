@@ -69,6 +69,14 @@ fn lsn_of(counter: u64) -> u128 {
     u128::from(vlf) * 1_000_000_000_000_000 + u128::from(block) * 100_000 + 1
 }
 
+/// An LSN as the DMVs print it: `VLF:block:slot` in hex (`00000022:00000010:0001`).
+pub fn lsn_hex(lsn: u128) -> String {
+    let vlf = lsn / 1_000_000_000_000_000;
+    let block = (lsn / 100_000) % 10_000_000_000;
+    let slot = lsn % 100_000;
+    format!("{vlf:08x}:{block:08x}:{slot:04x}")
+}
+
 /// The inverse of `lsn_of`.
 fn counter_of(lsn: u128) -> u64 {
     let vlf = (lsn / 1_000_000_000_000_000) as u64;
@@ -89,6 +97,17 @@ impl State {
             .entry(key(database))
             .or_default()
             .counter += units;
+    }
+
+    /// Where `database`'s log ends (the LSN the next record gets), and where its last log backup
+    /// ended, if one was taken.
+    pub fn log_end(&self, database: &str) -> (u128, Option<u128>) {
+        let logs = self.logs.lock().unwrap();
+        let log = logs.get(&key(database));
+        (
+            lsn_of(log.map_or(0, |l| l.counter)),
+            log.and_then(|l| l.chain.as_ref().map(|c| c.0)),
+        )
     }
 
     /// True when `database` is being restored.

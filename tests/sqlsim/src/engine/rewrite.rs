@@ -554,6 +554,7 @@ fn keyed_function_as_subquery(tf: &mut TableFactor) {
 /// Table-valued functions read in a FROM clause only, as tables filtered by their arguments.
 const SCANNED_FUNCTIONS: &[(&str, &[&str])] = &[
     ("dm_io_virtual_file_stats", &["database_id", "file_id"]),
+    ("dm_db_log_stats", &["database_id"]),
     // RDS's list of its automated log backups, in `rds` mode.
     ("rds_fn_list_tlog_backup_metadata", &["db_name"]),
 ];

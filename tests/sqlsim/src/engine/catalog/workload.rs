@@ -220,7 +220,8 @@ impl Workload {
     }
 }
 
-/// Creates `sys.dm_io_virtual_file_stats` and the plan-cache statistics (refreshed when read).
+/// Creates `sys.dm_io_virtual_file_stats`, `sys.dm_db_log_stats` and the plan-cache statistics
+/// (refreshed when read).
 pub fn install(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE master.\"sys.dm_exec_query_stats\" (
@@ -235,6 +236,10 @@ pub fn install(conn: &Connection) -> rusqlite::Result<()> {
          CREATE TABLE master.\"sys.dm_exec_plan_attributes\" (
              plan_handle VARBINARY(64) NOT NULL, attribute NVARCHAR(128) NOT NULL,
              value SQL_VARIANT, is_cache_key BIT NOT NULL);
+         CREATE TABLE master.\"sys.dm_db_log_stats\" (
+             database_id INT NOT NULL, recovery_model NVARCHAR(60) NOT NULL,
+             log_min_lsn NVARCHAR(24), log_end_lsn NVARCHAR(24), log_backup_lsn NVARCHAR(24),
+             total_log_size_mb FLOAT NOT NULL, active_log_size_mb FLOAT NOT NULL);
          CREATE TABLE master.\"sys.dm_io_virtual_file_stats\" (
              database_id SMALLINT NOT NULL, file_id SMALLINT NOT NULL, sample_ms BIGINT NOT NULL,
              num_of_reads BIGINT NOT NULL, num_of_bytes_read BIGINT NOT NULL,
