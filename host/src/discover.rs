@@ -224,19 +224,17 @@ pub async fn find(
     match plugin.call(services, HookCall::Discover(doc)).await? {
         HookOutput::Document(d) => {
             let response: DiscoverResponse =
-                serde_json::from_str(&d).map_err(|e| PluginError::Failed {
+                serde_json::from_str(&d).map_err(|e| PluginError::BadAnswer {
                     plugin: plugin.label.clone(),
                     hook: "discover",
-                    error: CapabilityError::InvalidInput(format!(
-                        "its answer is not a discover response: {e}"
-                    )),
+                    detail: format!("not a discover response: {e}"),
                 })?;
             Ok(response.instances)
         }
-        _ => Err(PluginError::Failed {
+        _ => Err(PluginError::BadAnswer {
             plugin: plugin.label.clone(),
             hook: "discover",
-            error: CapabilityError::InvalidInput("it answered no document".into()),
+            detail: "no document".into(),
         }),
     }
 }

@@ -257,17 +257,8 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
         )
         .await;
         assert_code(&out, 0);
-        let args = [
-            "migrate",
-            "run",
-            plan.to_str().unwrap(),
-            "--source-user",
-            "sa",
-            "--target-user",
-            "sa",
-            "--trust-server-certificate",
-            "-q",
-        ];
+        let mut args = migration::migrate_run_args(&plan).to_vec();
+        args.push("-q");
         let mut cmd = tokio::process::Command::from(s.command(&args));
         for (k, v) in env {
             cmd.env(k, v);
@@ -665,15 +656,6 @@ impl SalesMove {
 
     /// `migrate run PLAN` as sa on both sides.
     fn run_args(&self) -> Vec<&str> {
-        vec![
-            "migrate",
-            "run",
-            self.plan.to_str().unwrap(),
-            "--source-user",
-            "sa",
-            "--target-user",
-            "sa",
-            "--trust-server-certificate",
-        ]
+        migration::migrate_run_args(&self.plan).to_vec()
     }
 }

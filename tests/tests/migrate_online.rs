@@ -114,16 +114,8 @@ async fn online(container: &str, options: &[&str]) -> Online {
 impl Online {
     /// `migrate run` in the background.
     fn start(&self) -> tokio::process::Child {
-        let mut run = tokio::process::Command::from(self.s.command(&[
-            "migrate",
-            "run",
-            self.plan.to_str().unwrap(),
-            "--source-user",
-            "sa",
-            "--target-user",
-            "sa",
-            "--trust-server-certificate",
-        ]));
+        let mut run =
+            tokio::process::Command::from(self.s.command(&migration::migrate_run_args(&self.plan)));
         run.env("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD)
             .env("SQLMIG_TARGET_PASSWORD", SA_PASSWORD)
             .env("SQLMIG_SAS", self.token.expose())

@@ -186,24 +186,21 @@ pub async fn ask_backup_offer(
         options,
     };
     let doc = serde_json::to_string(&offer_request).expect("an offer request serializes");
-    let failed = |detail: String| crate::runtime::PluginError::Failed {
+    let failed = |detail: String| crate::runtime::PluginError::BadAnswer {
         plugin: platform.label.clone(),
         hook: "plan",
-        error: crate::capabilities::CapabilityError::Unavailable(detail),
+        detail,
     };
     let HookOutput::Document(d) = platform
         .call(&Services::default(), HookCall::Plan(doc))
         .await?
     else {
-        return Err(failed("it answered no document".into()));
+        return Err(failed("no document".into()));
     };
-    let mut offer: BackupOffer = serde_json::from_str(&d)
-        .map_err(|e| failed(format!("its answer is not a backup offer: {e}")))?;
+    let mut offer: BackupOffer =
+        serde_json::from_str(&d).map_err(|e| failed(format!("not a backup offer: {e}")))?;
     if offer.schema != BACKUP_OFFER {
-        return Err(failed(format!(
-            "it answered {:?} for a backup offer; update the plugin",
-            offer.schema
-        )));
+        return Err(failed(format!("{:?} for a backup offer", offer.schema)));
     }
     offer.plugin = plugin_name.to_string();
     Ok(offer)

@@ -71,6 +71,16 @@ pub enum PluginError {
         hook: &'static str,
         message: String,
     },
+    /// The hook answered something the host cannot use (not the document it asked for): the
+    /// plugin's fault, not the operator's input.
+    #[error(
+        "plugin {plugin}: hook {hook} answered what this sqlmig cannot use: {detail}; update the plugin"
+    )]
+    BadAnswer {
+        plugin: String,
+        hook: &'static str,
+        detail: String,
+    },
     /// The hook returned an error.
     #[error("plugin {plugin}: hook {hook} failed: {error}")]
     Failed {

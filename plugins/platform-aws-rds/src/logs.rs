@@ -13,7 +13,7 @@ use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
 use sqlmig_plugin_sdk::tsql::{first_result, text_param};
 use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, state};
 
-use crate::aws::Aws;
+use crate::aws::{Aws, S3Object};
 use crate::backup::{Route, wait_for};
 
 #[derive(Deserialize)]
@@ -312,12 +312,21 @@ fn ship_new(conn: &Connection, a: &ShipArgs) -> Result<(), Error> {
     wait_for(conn, task, &a.database)?;
     let aws = Aws::from_operator()?;
     let container = blob::open(CONTAINER)?;
+    // One listing per log family folder (one, unless the chain restarted), not one per file.
+    let mut objects: Vec<S3Object> = Vec::new();
+    let mut listed: Vec<&String> = Vec::new();
+    for (_, _, family, _) in &wanted {
+        if !listed.contains(&family) {
+            let folder = format!("{}/tlogs/{family}/", a.route.s3_prefix);
+            objects.extend(aws.s3_list(&a.route.s3_bucket, &folder)?);
+            listed.push(family);
+        }
+    }
     for (seq, epoch, family, ending) in &wanted {
         let key = format!(
             "{}/tlogs/{family}/{family}.{seq}.{epoch}",
             a.route.s3_prefix
         );
-        let objects = aws.s3_list(&a.route.s3_bucket, &key)?;
         let object = objects.iter().find(|o| o.key == key).ok_or_else(|| {
             Error::NotFound(format!(
                 "RDS copied log backup {seq} of {} but s3://{}/{key} is not there",

@@ -165,27 +165,9 @@ impl Engine {
         if self.instance.platform != Platform::Rds {
             return None;
         }
-        Some(match proc {
-            "rds_backup_database" => self.rds_backup(session, parameters, line, vars),
-            "rds_task_status" => self.rds_task_status(session, parameters, line, vars),
-            "rds_tlog_copy_setup" => self.rds_tlog_copy_setup(session, parameters, line, vars),
-            "rds_tlog_backup_copy_to_s3" => self.rds_tlog_copy(session, parameters, line, vars),
-            _ => return None,
-        })
-    }
-
-    fn rds_backup(
-        &self,
-        session: &mut Session,
-        parameters: &[Expr],
-        line: i32,
-        vars: &[Param],
-    ) -> Result<Vec<Outcome>, ServerMessage> {
-        let a = named(
-            self,
-            session,
-            parameters,
-            &[
+        // Each procedure's parameters, in RDS's order (a call may also pass them by position).
+        let names: &[&str] = match proc {
+            "rds_backup_database" => &[
                 "@source_db_name",
                 "@s3_arn_to_backup_to",
                 "@kms_master_key_arn",
@@ -193,9 +175,28 @@ impl Engine {
                 "@type",
                 "@number_of_files",
             ],
-            line,
-            vars,
-        )?;
+            "rds_task_status" => &["@db_name", "@task_id"],
+            "rds_tlog_copy_setup" => &["@target_s3_arn"],
+            "rds_tlog_backup_copy_to_s3" => &[
+                "@db_name",
+                "@rds_backup_starting_seq_id",
+                "@rds_backup_ending_seq_id",
+            ],
+            _ => return None,
+        };
+        let a = match named(self, session, parameters, names, line, vars) {
+            Ok(a) => a,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(match proc {
+            "rds_backup_database" => self.rds_backup(&a, line),
+            "rds_task_status" => Ok(vec![self.rds_task_status(&a)]),
+            "rds_tlog_copy_setup" => self.rds_tlog_copy_setup(&a, line),
+            _ => self.rds_tlog_copy(&a, line),
+        })
+    }
+
+    fn rds_backup(&self, a: &[Option<Value>], line: i32) -> Result<Vec<Outcome>, ServerMessage> {
         let rds = self.instance.rds.clone();
         if !rds.as_ref().is_some_and(|r| r.backup_restore_option) {
             return Err(rds_error(
@@ -484,12 +485,9 @@ impl Engine {
 
     fn rds_tlog_copy_setup(
         &self,
-        session: &mut Session,
-        parameters: &[Expr],
+        a: &[Option<Value>],
         line: i32,
-        vars: &[Param],
     ) -> Result<Vec<Outcome>, ServerMessage> {
-        let a = named(self, session, parameters, &["@target_s3_arn"], line, vars)?;
         let arn = text(&a[0]).unwrap_or_default();
         if !arn.starts_with("arn:aws:s3:::") {
             return Err(rds_error(
@@ -501,25 +499,7 @@ impl Engine {
         Ok(vec![])
     }
 
-    fn rds_tlog_copy(
-        &self,
-        session: &mut Session,
-        parameters: &[Expr],
-        line: i32,
-        vars: &[Param],
-    ) -> Result<Vec<Outcome>, ServerMessage> {
-        let a = named(
-            self,
-            session,
-            parameters,
-            &[
-                "@db_name",
-                "@rds_backup_starting_seq_id",
-                "@rds_backup_ending_seq_id",
-            ],
-            line,
-            vars,
-        )?;
+    fn rds_tlog_copy(&self, a: &[Option<Value>], line: i32) -> Result<Vec<Outcome>, ServerMessage> {
         let Some(target) = self.rds_tasks.tlog_target.lock().unwrap().clone() else {
             return Err(rds_error(
                 line,
@@ -598,21 +578,7 @@ impl Engine {
         Ok(vec![shown])
     }
 
-    fn rds_task_status(
-        &self,
-        session: &mut Session,
-        parameters: &[Expr],
-        line: i32,
-        vars: &[Param],
-    ) -> Result<Vec<Outcome>, ServerMessage> {
-        let a = named(
-            self,
-            session,
-            parameters,
-            &["@db_name", "@task_id"],
-            line,
-            vars,
-        )?;
+    fn rds_task_status(&self, a: &[Option<Value>]) -> Outcome {
         let db = text(&a[0]);
         let id = match &a[1] {
             Some(Value::Integer(i)) => Some(*i),
@@ -631,7 +597,7 @@ impl Engine {
             })
             .cloned()
             .collect();
-        Ok(vec![self.task_rows(&tasks, false)])
+        self.task_rows(&tasks, false)
     }
 
     /// RDS's task rows: `rds_task_status`'s columns, or the shorter set
