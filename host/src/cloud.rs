@@ -142,15 +142,101 @@ pub fn managed_database_url(management: &str, instance_id: &str, database: &str)
     )
 }
 
-/// Starts MI's Log Replay Service for `database` on the folder `folder_url`, read with `sas`.
+/// How long a SAS sqlmig makes for LRS stays valid: an LRS job "can run for a maximum of 30
+/// days" (log-replay-service-overview.md), and a day more for a cutover at its end.
+const LRS_SAS_DAYS: i64 = 31;
+
+/// The SAS MI's Log Replay Service reads the container with: read and list only, for the whole
+/// container (LRS does not start with more). `SQLMIG_LRS_SAS` (secrets file: `lrs_sas`), checked,
+/// or one made from the storage account's key (`SQLMIG_STORAGE_KEY`, `storage_key`). The
+/// source's own SAS (`SQLMIG_SAS`) writes, so it cannot serve.
+pub fn lrs_sas(container_url: &str, secrets: Option<&Path>) -> Result<Secret, String> {
+    use crate::credentials::{SecretFor, optional_secret};
+    let lrs = SecretFor::LrsSas;
+    let key = SecretFor::StorageKey;
+    if let Some(sas) = optional_secret(lrs, secrets).map_err(|e| e.0)? {
+        return match crate::storage::sas::lrs_refusal(sas.expose()) {
+            None => Ok(Secret::new(sas.expose().trim_start_matches('?'))),
+            Some(why) => Err(format!(
+                "{} cannot start MI's Log Replay Service: {why}. Make one with read and list only: az storage container generate-sas --name CONTAINER --permissions rl --expiry DATE …",
+                lrs.env_var()
+            )),
+        };
+    }
+    if let Some(account_key) = optional_secret(key, secrets).map_err(|e| e.0)? {
+        let (account, container) = crate::storage::sas::account_and_container(container_url)
+            .ok_or_else(|| {
+                format!("{container_url}: no storage account and container in the URL")
+            })?;
+        let expiry = (chrono::Utc::now() + chrono::Duration::days(LRS_SAS_DAYS))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        return crate::storage::sas::container_sas(
+            &account,
+            &container,
+            &account_key,
+            "rl",
+            &expiry,
+        )
+        .map_err(|e| format!("{}: {e}", key.env_var()));
+    }
+    Err(format!(
+        "an online migration needs a SAS for MI's Log Replay Service that reads and lists only (LRS does not start with the source's writing SAS): set {} (az storage container generate-sas --permissions rl …; secrets file: {}), or {} for sqlmig to make one ({})",
+        lrs.env_var(),
+        lrs.file_key(),
+        key.env_var(),
+        key.file_key()
+    ))
+}
+
+/// The ARM URL of the managed instance a managed database's URL is under.
+fn instance_url(database_url: &str) -> &str {
+    database_url
+        .rfind("/databases/")
+        .map_or(database_url, |i| &database_url[..i])
+}
+
+/// The region of the managed instance `database_url` is under (its `location`), which the
+/// database's PUT must carry: ManagedDatabase, a TrackedResource, has `"required":
+/// ["location"]` (ManagedDatabases.json, 2023-08-01).
+pub async fn instance_location(http: &CloudHttp, database_url: &str) -> Result<String, String> {
+    let url = format!(
+        "{}?api-version={ARM_API_VERSION}",
+        instance_url(database_url)
+    );
+    let resp = http
+        .send(HttpRequest {
+            method: "GET".into(),
+            url: url.clone(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
+    match (resp.status, body["location"].as_str()) {
+        (200, Some(location)) => Ok(location.to_string()),
+        (status, _) => Err(format!(
+            "reading the managed instance's location: GET {url}: HTTP {status}: {}; give it with --option location=REGION",
+            body["error"]["message"]
+                .as_str()
+                .unwrap_or("no location in the answer")
+        )),
+    }
+}
+
+/// Starts MI's Log Replay Service for `database` on the folder `folder_url`, read with `sas`
+/// (read and list only: [`lrs_sas`]), in the instance's `location`.
 pub async fn start_log_replay(
     http: &CloudHttp,
     database_url: &str,
     folder_url: &str,
     sas: &Secret,
     collation: &str,
+    location: &str,
 ) -> Result<(), String> {
     let body = json!({
+        "location": location,
         "properties": {
             "createMode": "RestoreExternalBackup",
             "storageContainerUri": folder_url,

@@ -7,7 +7,9 @@
 //! password = "…"          # --user's password (discover, assess)
 //! source_password = "…"   # --source-user's (migrate, validate)
 //! target_password = "…"   # --target-user's
-//! sas = "…"               # the blob container's SAS token
+//! sas = "…"               # the blob container's SAS token (the source writes with it)
+//! lrs_sas = "…"           # a read+list SAS for MI's Log Replay Service (online migration)
+//! storage_key = "…"       # or the storage account's key, from which sqlmig makes that SAS
 //! azure_token = "…"       # an Azure Resource Manager access token (online migration)
 //!
 //! [cloud]                  # credentials and settings cloud plugins ask for by name; a name
@@ -35,6 +37,10 @@ pub enum SecretFor {
     Target,
     /// The blob container's SAS token.
     Sas,
+    /// A SAS token for MI's Log Replay Service, which reads and lists only.
+    LrsSas,
+    /// The storage account's key (sqlmig makes LRS's read+list SAS with it).
+    StorageKey,
     /// An Azure Resource Manager bearer token (`az account get-access-token`).
     AzureToken,
 }
@@ -47,6 +53,8 @@ impl SecretFor {
             SecretFor::Source => "SQLMIG_SOURCE_PASSWORD",
             SecretFor::Target => "SQLMIG_TARGET_PASSWORD",
             SecretFor::Sas => "SQLMIG_SAS",
+            SecretFor::LrsSas => "SQLMIG_LRS_SAS",
+            SecretFor::StorageKey => "SQLMIG_STORAGE_KEY",
             SecretFor::AzureToken => "SQLMIG_AZURE_TOKEN",
         }
     }
@@ -58,6 +66,8 @@ impl SecretFor {
             SecretFor::Source => "source_password",
             SecretFor::Target => "target_password",
             SecretFor::Sas => "sas",
+            SecretFor::LrsSas => "lrs_sas",
+            SecretFor::StorageKey => "storage_key",
             SecretFor::AzureToken => "azure_token",
         }
     }
@@ -70,6 +80,8 @@ struct SecretsFile {
     source_password: Option<String>,
     target_password: Option<String>,
     sas: Option<String>,
+    lrs_sas: Option<String>,
+    storage_key: Option<String>,
     azure_token: Option<String>,
     #[serde(default)]
     cloud: BTreeMap<String, String>,
@@ -88,15 +100,7 @@ pub fn secret(
     secrets_file: Option<&Path>,
 ) -> Result<Secret, SecretError> {
     if let Some(path) = secrets_file {
-        let file = read_secrets_file(path)?;
-        let value = match what {
-            SecretFor::Login => file.password,
-            SecretFor::Source => file.source_password,
-            SecretFor::Target => file.target_password,
-            SecretFor::Sas => file.sas,
-            SecretFor::AzureToken => file.azure_token,
-        };
-        return value.map(Secret::new).ok_or_else(|| {
+        return from_file(what, path)?.ok_or_else(|| {
             SecretError(format!(
                 "{}: has no `{}`; add it, or leave out --secrets and set {}",
                 path.display(),
@@ -119,6 +123,35 @@ pub fn secret(
         what.env_var(),
         what.file_key()
     )))
+}
+
+/// The secret `what` where the secrets file (when given) or else the environment has it; never
+/// prompts. For secrets a command can do without, or get another way.
+pub fn optional_secret(
+    what: SecretFor,
+    secrets_file: Option<&Path>,
+) -> Result<Option<Secret>, SecretError> {
+    match secrets_file {
+        Some(path) => from_file(what, path),
+        None => Ok(std::env::var(what.env_var())
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(Secret::new)),
+    }
+}
+
+fn from_file(what: SecretFor, path: &Path) -> Result<Option<Secret>, SecretError> {
+    let file = read_secrets_file(path)?;
+    Ok(match what {
+        SecretFor::Login => file.password,
+        SecretFor::Source => file.source_password,
+        SecretFor::Target => file.target_password,
+        SecretFor::Sas => file.sas,
+        SecretFor::LrsSas => file.lrs_sas,
+        SecretFor::StorageKey => file.storage_key,
+        SecretFor::AzureToken => file.azure_token,
+    }
+    .map(Secret::new))
 }
 
 fn read_secrets_file(path: &Path) -> Result<SecretsFile, SecretError> {
@@ -149,7 +182,7 @@ fn read_secrets_file(path: &Path) -> Result<SecretsFile, SecretError> {
             })
             .unwrap_or_default();
         SecretError(format!(
-            "{}: not a secrets file{place}: keys are password, source_password, target_password, sas and azure_token, each a quoted string, and a [cloud] table of NAME = \"value\"",
+            "{}: not a secrets file{place}: keys are password, source_password, target_password, sas, lrs_sas, storage_key and azure_token, each a quoted string, and a [cloud] table of NAME = \"value\"",
             path.display()
         ))
     })

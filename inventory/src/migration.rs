@@ -36,6 +36,11 @@ pub struct Side {
     /// `onprem`, `rds`, `cloudsql`, `mi`.
     #[serde(default)]
     pub platform: String,
+    /// `SERVERPROPERTY('Edition')`: `Standard Edition (64-bit)`; empty when not known. What
+    /// a source's backups may use follows from it (Express and Web neither compress nor back
+    /// up to URL).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub edition: String,
 }
 
 impl Side {

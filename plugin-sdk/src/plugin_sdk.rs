@@ -73,6 +73,7 @@ pub mod bindings {
 }
 
 pub mod aws_sigv4;
+pub mod backup_statement;
 pub mod backups;
 pub mod collect;
 pub mod errors;

@@ -1,6 +1,7 @@
 //! T-SQL helpers for plugins: names quoted and literals escaped where T-SQL takes no parameter
 //! (three-part names, previews), and per-table counts and checksums computed by the server.
 
+use crate::inventory::validation::Hash;
 use crate::sql::Connection;
 use crate::{Error, Rows, invalid_input};
 
@@ -63,7 +64,70 @@ pub fn first_result(
     Ok(Rows::new(sets.swap_remove(0)))
 }
 
-/// One user table's row count and `CHECKSUM_AGG(BINARY_CHECKSUM(*))`.
+/// What [`table_sums`] asks of each table, as a plan shows it.
+pub const TABLE_SUMS_PREVIEW: &str =
+    "SELECT COUNT_BIG(*), CHECKSUM_AGG(BINARY_CHECKSUM(each column, long ones whole))";
+
+/// `nvarchar(40)`, `varbinary(max)`, `decimal(10,2)`, `datetime2(7)`, `int` from sys.columns'
+/// numbers.
+pub fn type_text(name: &str, max_length: i64, precision: i64, scale: i64) -> String {
+    let lower = name.to_ascii_lowercase();
+    let length = |per_char: i64| {
+        if max_length == -1 {
+            "max".to_string()
+        } else {
+            (max_length / per_char).to_string()
+        }
+    };
+    match lower.as_str() {
+        "nvarchar" | "nchar" => format!("{lower}({})", length(2)),
+        "varchar" | "char" | "varbinary" | "binary" => format!("{lower}({})", length(1)),
+        "decimal" | "numeric" => format!("{lower}({precision},{scale})"),
+        "datetime2" | "time" | "datetimeoffset" => format!("{lower}({scale})"),
+        _ => lower,
+    }
+}
+
+/// The expression a column adds to a row's checksum. BINARY_CHECKSUM "ignores columns of
+/// noncomparable data types" (cursor, image, ntext, text, xml, CLR types) and reads "up to 255
+/// characters of type nvarchar(max)" (binary-checksum-transact-sql.md), so those go in as
+/// `varbinary(max)`, which it reads whole. A column whose type differs between the sides goes
+/// in as its text on both. Only the quoted column name and fixed casts are written: a type's
+/// name is never pasted into the text.
+pub fn checksum_term(name: &str, type_text: &str, types_differ: bool, hash: Hash) -> String {
+    let q = quote_name(name);
+    let ty = type_text.to_ascii_lowercase();
+    let base = if types_differ || ty == "xml" {
+        format!("CAST({q} AS nvarchar(max))")
+    } else {
+        q
+    };
+    let long = types_differ || ty == "xml" || needs_binary(&ty);
+    match hash {
+        Hash::Checksum if long => format!("CAST({base} AS varbinary(max))"),
+        Hash::Checksum => base,
+        Hash::Sha2 => format!("HASHBYTES('SHA2_256', CAST({base} AS varbinary(max)))"),
+    }
+}
+
+/// Strings longer than BINARY_CHECKSUM reads, and the types it ignores (text, ntext, image,
+/// and the CLR spatial types).
+fn needs_binary(ty: &str) -> bool {
+    if matches!(ty, "text" | "ntext" | "image" | "geography" | "geometry") {
+        return true;
+    }
+    let Some((base, rest)) = ty.split_once('(') else {
+        return false;
+    };
+    if !matches!(base, "char" | "varchar" | "nchar" | "nvarchar") {
+        return false;
+    }
+    let length = rest.trim_end_matches(')');
+    length == "max" || length.parse::<u32>().is_ok_and(|n| n > 255)
+}
+
+/// One user table's row count (`COUNT_BIG`: COUNT is an int and fails past 2^31−1 rows) and
+/// the checksum of its rows, each column in whole ([`checksum_term`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableSum {
     /// `schema.table`.
@@ -73,23 +137,45 @@ pub struct TableSum {
 }
 
 /// Row counts and checksums of every user table of database `db`, computed by the server (only
-/// the aggregates cross the wire).
+/// the aggregates cross the wire), by the same terms `validate` checksums rows with.
 pub fn table_sums(conn: &Connection, db: &str) -> Result<Vec<TableSum>, Error> {
-    let tables = first_result(
+    let columns = first_result(
         conn,
         &format!(
-            "SELECT s.name AS schema_name, t.name AS table_name FROM {db}.sys.tables t \
-             JOIN {db}.sys.schemas s ON s.schema_id = t.schema_id ORDER BY s.name, t.name",
+            "SELECT s.name AS schema_name, t.name AS table_name, c.name AS column_name, \
+                    ty.name AS type_name, c.max_length, c.precision, c.scale \
+             FROM {db}.sys.tables t JOIN {db}.sys.schemas s ON s.schema_id = t.schema_id \
+             JOIN {db}.sys.columns c ON c.object_id = t.object_id \
+             JOIN {db}.sys.types ty ON ty.user_type_id = c.user_type_id \
+             WHERE t.is_ms_shipped = 0 ORDER BY s.name, t.name, c.column_id",
             db = quote_name(db)
         ),
         &[],
     )?;
-    let mut out = Vec::new();
-    for t in tables.iter() {
+    let mut tables: Vec<(String, String, Vec<String>)> = Vec::new();
+    for c in columns.iter() {
         let (schema, table) = (
-            t.get::<String>("schema_name")?,
-            t.get::<String>("table_name")?,
+            c.get::<String>("schema_name")?,
+            c.get::<String>("table_name")?,
         );
+        let term = checksum_term(
+            &c.get::<String>("column_name")?,
+            &type_text(
+                &c.get::<String>("type_name")?,
+                c.get("max_length")?,
+                c.get("precision")?,
+                c.get("scale")?,
+            ),
+            false,
+            Hash::Checksum,
+        );
+        match tables.last_mut() {
+            Some((s, t, terms)) if *s == schema && *t == table => terms.push(term),
+            _ => tables.push((schema, table, vec![term])),
+        }
+    }
+    let mut out = Vec::new();
+    for (schema, table, terms) in tables {
         let name = format!(
             "{}.{}.{}",
             quote_name(db),
@@ -98,7 +184,10 @@ pub fn table_sums(conn: &Connection, db: &str) -> Result<Vec<TableSum>, Error> {
         );
         let r = first_result(
             conn,
-            &format!("SELECT COUNT(*) AS n, CHECKSUM_AGG(BINARY_CHECKSUM(*)) AS c FROM {name}"),
+            &format!(
+                "SELECT COUNT_BIG(*) AS n, CHECKSUM_AGG(BINARY_CHECKSUM({})) AS c FROM {name}",
+                terms.join(", ")
+            ),
             &[],
         )?;
         let row = r

@@ -114,7 +114,7 @@ pub async fn restored_files(addr: std::net::SocketAddr, mi: &str, token: &str) -
         .await
     {
         Ok(r) if r.status == 200 => serde_json::from_slice::<serde_json::Value>(&r.body)
-            .unwrap_or_default()["properties"]["numberOfFilesRestored"]
+            .unwrap_or_default()["properties"]["sqlsimFilesRestored"]
             .as_u64()
             .unwrap_or(0),
         _ => 0,

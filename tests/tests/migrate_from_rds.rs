@@ -392,6 +392,16 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     let mut env = aws_env(&moto);
     env.extend(run_env(sas.expose()));
     env.push(("SQLMIG_AZURE_TOKEN", ARM_TOKEN.to_string()));
+    // LRS reads with a SAS of its own, read and list only.
+    let read_list = sqlmig::storage::sas::container_sas(
+        "devstoreaccount1",
+        "online",
+        &az.key(),
+        "rl",
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap();
+    env.push(("SQLMIG_LRS_SAS", read_list.expose().to_string()));
     let mut run = tokio::process::Command::from(s.command(&migrate_run_args(&plan)));
     for (k, v) in &env {
         run.env(k, v);

@@ -41,7 +41,7 @@ fn one(server: &ServerHandle, sql: &str) -> String {
 
 /// A source with Sales, an MI-mode target with the LRS double, a container, and a plan.
 struct Online {
-    _az: Azurite,
+    az: Azurite,
     token: Secret,
     container_url: String,
     source: ServerHandle,
@@ -51,12 +51,24 @@ struct Online {
     plan: PathBuf,
 }
 
-async fn online(container: &str, options: &[&str]) -> Online {
+/// Sales has had a full backup (its log chain has begun, as a DBA's database's has) unless
+/// `chain` is false.
+async fn online(container: &str, options: &[&str], chain: bool) -> Online {
     let az = Azurite::start();
     let token = az.create_container(container).await;
     let mut src = Instance::default_with_sa(SA_PASSWORD);
     let mut sales = DatabaseSpec::named("Sales");
     sales.setup = vec!["CREATE TABLE dbo.Orders (id INT PRIMARY KEY, note NVARCHAR(40))".into()];
+    let base = std::env::temp_dir().join(format!(
+        "sqlmig-online-{container}-{}.bak",
+        std::process::id()
+    ));
+    if chain {
+        sales.setup.push(format!(
+            "BACKUP DATABASE Sales TO DISK = '{}' WITH FORMAT",
+            base.display()
+        ));
+    }
     src.databases = vec![sales];
     let source = serve(src, "127.0.0.1", 0).await;
     let mut mi = Instance::default_with_sa(SA_PASSWORD);
@@ -100,7 +112,7 @@ async fn online(container: &str, options: &[&str]) -> Online {
     let out = s.run(&args);
     assert_code(&out, 0);
     Online {
-        _az: az,
+        az,
         token,
         container_url,
         source,
@@ -119,6 +131,8 @@ impl Online {
         run.env("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD)
             .env("SQLMIG_TARGET_PASSWORD", SA_PASSWORD)
             .env("SQLMIG_SAS", self.token.expose())
+            // LRS reads with a read+list SAS sqlmig makes from the account key.
+            .env("SQLMIG_STORAGE_KEY", self.az.key().expose())
             .env("SQLMIG_AZURE_TOKEN", TOKEN)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -184,6 +198,17 @@ impl Online {
         rep["error"].as_str().unwrap().to_string()
     }
 
+    /// Waits until LRS restored `min` files.
+    async fn wait_restored_files(&self, min: u64) {
+        for _ in 0..600 {
+            if migration::restored_files(self.lrs.addr, MI, TOKEN).await >= min {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("LRS restored fewer than {min} files");
+    }
+
     /// Waits until replication runs and LRS restored `min` files.
     async fn wait_restored(&self, min: u64) {
         for _ in 0..600 {
@@ -202,7 +227,13 @@ impl Online {
 async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measured() {
     // Each call of the replicate step hands back after 0.4 s and is called again, as a
     // replication longer than a hook's deadline does every hour.
-    let o = online("online", &["replicate_round_s=0.4"]).await;
+    // Sales has never had a full backup: base_full lets the migration's full start its chain.
+    let o = online(
+        "online",
+        &["replicate_round_s=0.4", "base_full=true"],
+        false,
+    )
+    .await;
     let (writer, written, stop) = migration::start_writer(&o.source);
     let child = o.start();
     o.wait_restored(4).await; // the full and three log backups
@@ -264,7 +295,7 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_killed_online_run_resumes_replication_and_the_cutover() {
-    let o = online("killed", &[]).await;
+    let o = online("killed", &[], true).await;
     let (writer, written, stop) = migration::start_writer(&o.source);
     let journal = o.plan.with_extension("journal");
     // Killed (SIGKILL) while shipping log backups…
@@ -305,7 +336,7 @@ async fn a_killed_online_run_resumes_replication_and_the_cutover() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went() {
-    let o = online("gap", &[]).await;
+    let o = online("gap", &[], true).await;
     let child = o.start();
     o.wait_restored(2).await;
     // The source's own log backup job runs in the middle of the migration.
@@ -334,7 +365,7 @@ async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went()
 async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
     use sqlmig::capabilities::blob::BlobContainer;
     use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
-    let o = online("foreign", &[]).await;
+    let o = online("foreign", &[], true).await;
     let child = o.start();
     o.wait_restored(2).await;
     // Someone copies another database's log backup into the migration folder: msdb knows nothing
@@ -360,7 +391,7 @@ async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
         ),
         "INSERT INTO Other.dbo.T VALUES (1)".to_string(),
         format!(
-            "BACKUP LOG Other TO URL = '{}/{folder}/zz_Other_log.trn'",
+            "BACKUP LOG Other TO URL = '{}/{folder}/zz_Other_log.log'",
             o.container_url
         ),
     ] {
@@ -369,9 +400,250 @@ async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
     }
     let why = o.replication_stops(child).await;
     assert!(
-        why.contains(&format!("blob {folder}/zz_Other_log.trn"))
+        why.contains(&format!("blob {folder}/zz_Other_log.log"))
             && why.contains("holds a backup of Other")
             && why.contains("remove it from the folder"),
         "{why}"
+    );
+}
+
+/// An ARM call to the LRS double as sqlmig's host would make it: (status, error code).
+async fn arm(lrs: &LrsHandle, method: &str, path: &str, body: serde_json::Value) -> (u16, String) {
+    use sqlmig::capabilities::http::{HttpBackend, HttpRequest};
+    let client = sqlmig::cloud::CloudHttp::new(std::collections::BTreeMap::from([(
+        format!("http://{}", lrs.addr),
+        Secret::new(TOKEN),
+    )]))
+    .unwrap();
+    let r = client
+        .send(HttpRequest {
+            method: method.into(),
+            url: format!("http://{}{MI}{path}?api-version=2023-08-01", lrs.addr),
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        })
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+    (
+        r.status,
+        v["error"]["code"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// The LRS double refuses what the product used to send (log-replay-service-overview.md, the
+/// 2023-08-01 ARM spec): a start without `location`, with the source's writing SAS, on a
+/// container named with the reserved word; a completion before anything was restored, or
+/// naming a file that is not the last one restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_lrs_double_refuses_what_the_service_refuses() {
+    use sqlmig::storage::sas;
+    let o = online("strict", &[], true).await;
+    let folder = format!("{}/Sales-f", o.container_url);
+    let read_list = sas::container_sas(
+        "devstoreaccount1",
+        "strict",
+        &o.az.key(),
+        "rl",
+        "2099-01-01T00:00:00Z",
+    )
+    .unwrap();
+    let start = |location: Option<&str>, uri: &str, token: &str| {
+        let mut body = serde_json::json!({ "properties": {
+            "createMode": "RestoreExternalBackup",
+            "storageContainerUri": uri,
+            "storageContainerSasToken": token,
+            "collation": "SQL_Latin1_General_CP1_CI_AS",
+            "autoCompleteRestore": false,
+        }});
+        if let Some(l) = location {
+            body["location"] = l.into();
+        }
+        body
+    };
+    let db = "/databases/Sales";
+    // What the product sent before: the writing SAS, no location.
+    assert_eq!(
+        arm(&o.lrs, "PUT", db, start(None, &folder, o.token.expose())).await,
+        (400, "LocationRequired".into())
+    );
+    let region = Some(sqlsim::lrs::LOCATION);
+    assert_eq!(
+        arm(&o.lrs, "PUT", db, start(region, &folder, o.token.expose())).await,
+        (400, "InvalidStorageContainerSasToken".into())
+    );
+    let reserved = format!("{}/SalesBackups", o.container_url);
+    assert_eq!(
+        arm(
+            &o.lrs,
+            "PUT",
+            db,
+            start(region, &reserved, read_list.expose())
+        )
+        .await,
+        (400, "InvalidStorageContainerUri".into())
+    );
+    // What it sends now starts it; a completion before anything is restored is refused.
+    assert_eq!(
+        arm(
+            &o.lrs,
+            "PUT",
+            db,
+            start(region, &folder, read_list.expose())
+        )
+        .await
+        .0,
+        201
+    );
+    let complete = |last: &str| serde_json::json!({ "lastBackupName": last });
+    assert_eq!(
+        arm(
+            &o.lrs,
+            "POST",
+            &format!("{db}/completeRestore"),
+            complete("Sales_tail.log")
+        )
+        .await,
+        (400, "ExternalBackupRestoreHasNotBeenStarted".into())
+    );
+    // A full backup arrives and is restored; a completion naming another file is refused, one
+    // naming it is accepted, and the database comes online.
+    let mut s = Session::new("sa", "master");
+    for sql in [
+        format!(
+            "CREATE CREDENTIAL [{}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{}'",
+            o.container_url,
+            o.token.expose()
+        ),
+        format!("BACKUP DATABASE Sales TO URL = '{folder}/Sales_full.bak' WITH COPY_ONLY"),
+        format!("BACKUP DATABASE Sales TO URL = '{folder}/Sales_full.trn' WITH COPY_ONLY, FORMAT"),
+    ] {
+        let r = o.source.engine.execute(&mut s, &sql, &[]);
+        assert!(r.error.is_none(), "{sql}: {:?}", r.error);
+    }
+    o.wait_restored_files(1).await;
+    assert_eq!(
+        arm(
+            &o.lrs,
+            "POST",
+            &format!("{db}/completeRestore"),
+            complete("Sales_tail.log")
+        )
+        .await,
+        (400, "RequiredBackupIsNotLastRestored".into())
+    );
+    assert_eq!(
+        arm(
+            &o.lrs,
+            "POST",
+            &format!("{db}/completeRestore"),
+            complete("Sales_full.bak")
+        )
+        .await,
+        (202, String::new())
+    );
+    for _ in 0..200 {
+        if o.target.engine.database("Sales").is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        o.target.engine.database("Sales").is_some(),
+        "online after completion"
+    );
+    // Once online, neither its details nor another completion are of a restoring database.
+    assert_eq!(
+        arm(
+            &o.lrs,
+            "GET",
+            &format!("{db}/restoreDetails/Default"),
+            serde_json::Value::Null
+        )
+        .await,
+        (400, "ManagedDatabaseNotInRestoringState".into())
+    );
+    assert_eq!(
+        arm(
+            &o.lrs,
+            "POST",
+            &format!("{db}/completeRestore"),
+            complete("Sales_full.bak")
+        )
+        .await,
+        (400, "ManagedDatabaseNotInRestoringState".into())
+    );
+}
+
+/// LRS needs a SAS of its own that reads and lists only: without one, or with the source's
+/// writing SAS, the run stops before anything moves, saying what to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_online_run_without_a_read_list_sas_for_lrs_stops_before_anything_moves() {
+    use sqlmig::capabilities::blob::BlobContainer;
+    use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
+    let o = online("nolrs", &[], true).await;
+    let base = migration::run_env(o.token.expose());
+    let mut env: Vec<(&str, String)> = base.clone();
+    env.push(("SQLMIG_AZURE_TOKEN", TOKEN.to_string()));
+    let out = migration::migrate_run(&o.s, &o.plan, &env).await;
+    assert_code(&out, 2);
+    let why = stderr(&out);
+    assert!(
+        why.contains("SQLMIG_LRS_SAS")
+            && why.contains("SQLMIG_STORAGE_KEY")
+            && why.contains("reads and lists only"),
+        "{why}"
+    );
+    // The source's SAS, which writes, given for LRS: refused, the SAS itself never shown.
+    env.push(("SQLMIG_LRS_SAS", o.token.expose().to_string()));
+    let out = migration::migrate_run(&o.s, &o.plan, &env).await;
+    assert_code(&out, 2);
+    let why = stderr(&out);
+    assert!(
+        why.contains("SQLMIG_LRS_SAS cannot start") && why.contains("sp=rl"),
+        "{why}"
+    );
+    let sig = o.token.expose().split("sig=").nth(1).unwrap().to_string();
+    assert!(!why.contains(&sig) && !stdout(&out).contains(&sig));
+    let container = AzureContainer::connect(&ContainerAccess {
+        url: o.container_url.clone(),
+        sas: o.token.clone(),
+    })
+    .unwrap();
+    assert!(
+        container.list("").await.unwrap().is_empty(),
+        "nothing moved"
+    );
+}
+
+/// A database in FULL recovery that has never had a full backup has no log chain (its first
+/// log backup fails with 4214): refused before its full is taken, saying what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_without_a_log_chain_is_refused_before_anything_moves() {
+    use sqlmig::capabilities::blob::BlobContainer;
+    use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
+    let o = online("nochain", &[], false).await;
+    let out = tokio::time::timeout(Duration::from_secs(60), o.start().wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_code(&out, 3);
+    let full = o.step("Sales/backup-full");
+    let why = full["error"].as_str().unwrap_or_default();
+    assert!(
+        full["state"] == "failed"
+            && why.contains("has no log chain")
+            && why.contains("4214")
+            && why.contains("base_full=true"),
+        "{full}"
+    );
+    let container = AzureContainer::connect(&ContainerAccess {
+        url: o.container_url.clone(),
+        sas: o.token.clone(),
+    })
+    .unwrap();
+    assert!(
+        container.list("").await.unwrap().is_empty(),
+        "nothing moved"
     );
 }

@@ -216,3 +216,220 @@ fn bad_plans_and_inputs_are_refused_by_name() {
         stdout(&status)
     );
 }
+
+/// An instance of `version` and `edition` with one FULL-recovery database `db` of `mb`.
+fn source(name: &str, version: &str, edition: &str, db: &str, mb: f64) -> Instance {
+    Instance {
+        name: name.into(),
+        address: Address {
+            host: name.to_ascii_lowercase(),
+            port: 1433,
+            instance: None,
+        },
+        platform: "onprem".into(),
+        status: CollectionStatus::Complete,
+        server: Some(Server {
+            product_version: version.into(),
+            major_version: version.split('.').next().unwrap().parse().unwrap(),
+            edition: edition.into(),
+            ..Default::default()
+        }),
+        databases: vec![Database {
+            name: db.into(),
+            database_id: 5,
+            state_desc: "ONLINE".into(),
+            recovery_model_desc: "FULL".into(),
+            size_mb: mb,
+            files: vec![file(db, "ROWS", mb)],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The plan's backup statements for a 300 GB database on 2019, a 2014 source and an Express
+/// source are ones those servers accept (each run on a simulated server of that version and
+/// edition, which refuses what the real one refuses), and `--dry-run` prints them as planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_source_is_planned_a_backup_it_accepts() {
+    use sqlsim::engine::{Engine, Session};
+    use sqlsim::instance::DatabaseSpec;
+    let s = sqlmig();
+    let az = sqlmig_tests::azurite::Azurite::start();
+    let sas = az.create_container("migration").await;
+    let container = az.container_url("migration");
+    let folder = tempfile::tempdir().unwrap();
+    let mut inv = Inventory::new();
+    inv.instances = vec![
+        source(
+            "SQL19",
+            "15.0.4360.2",
+            "Standard Edition (64-bit)",
+            "Big",
+            300.0 * 1024.0,
+        ),
+        source(
+            "SQL14",
+            "12.0.6024.0",
+            "Standard Edition (64-bit)",
+            "Sales",
+            300.0 * 1024.0,
+        ),
+        source(
+            "EXPRESS",
+            "15.0.2000.5",
+            "Express Edition (64-bit)",
+            "Shop",
+            2048.0,
+        ),
+    ];
+    let path = s.home.path().join("inventory.json");
+    std::fs::write(&path, serde_json::to_string(&inv).unwrap()).unwrap();
+    for (inst, version, edition, db, mb) in [
+        (
+            "SQL19",
+            (15, 0, 4360),
+            "Standard Edition (64-bit)",
+            "Big",
+            300 * 1024,
+        ),
+        (
+            "SQL14",
+            (12, 0, 6024),
+            "Standard Edition (64-bit)",
+            "Sales",
+            300 * 1024,
+        ),
+        (
+            "EXPRESS",
+            (15, 0, 2000),
+            "Express Edition (64-bit)",
+            "Shop",
+            2048,
+        ),
+    ] {
+        let plan_path = s.home.path().join(format!("{inst}.json"));
+        let out = s.run(&[
+            "migrate",
+            "plan",
+            "--inventory",
+            path.to_str().unwrap(),
+            "--instance",
+            inst,
+            "--target",
+            "mi01,1433",
+            "--container-url",
+            &container,
+            "--source-folder",
+            folder.path().to_str().unwrap(),
+            "--out",
+            plan_path.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{inst}: {}", stderr(&out));
+        let plan: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&plan_path).unwrap()).unwrap();
+        let step = plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|st| st["kind"] == "backup")
+            .unwrap();
+        let statement = step["preview"][0]
+            .as_str()
+            .unwrap()
+            .strip_prefix("source: ")
+            .unwrap()
+            .to_string();
+        match inst {
+            "SQL19" => {
+                assert_eq!(plan["databases"][0]["stripes"], 2, "{inst}");
+                assert!(
+                    statement.contains(&format!("TO URL = N'{container}/Big-")),
+                    "{statement}"
+                );
+                assert!(statement.ends_with("WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536"), "{statement}");
+            }
+            "SQL14" => {
+                assert!(
+                    statement.contains("TO DISK = N'") && !statement.contains("URL"),
+                    "{statement}"
+                );
+                assert!(statement.contains("COMPRESSION"), "{statement}");
+            }
+            _ => {
+                assert!(statement.contains("TO DISK = N'"), "{statement}");
+                assert!(
+                    !statement.contains("COMPRESSION") && !statement.contains("URL"),
+                    "{statement}"
+                );
+            }
+        }
+        // --dry-run prints the statement the step runs.
+        let out = s.run(&["migrate", "run", plan_path.to_str().unwrap(), "--dry-run"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(
+            stdout(&out).contains(&statement),
+            "{inst}: {}",
+            stdout(&out)
+        );
+        // A server of that version and edition takes it.
+        let mut spec = DatabaseSpec::named(db);
+        spec.files = vec![sqlsim::instance::DatabaseFile {
+            name: db.into(),
+            type_desc: "ROWS".into(),
+            physical_name: format!("/data/{db}.mdf"),
+            size_mb: mb,
+            growth: 64,
+            is_percent_growth: false,
+        }];
+        let mut server = sqlsim::instance::Instance::default_with_sa("Sa-Passw0rd!");
+        server.version = version;
+        server.edition = edition.into();
+        server.databases = vec![spec];
+        let engine = Engine::new(server).unwrap();
+        let mut session = Session::new("sa", "master");
+        let credential = format!(
+            "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{}'",
+            sas.expose()
+        );
+        assert!(
+            engine
+                .execute(&mut session, &credential, &[])
+                .error
+                .is_none()
+        );
+        let r = engine.execute(&mut session, &statement, &[]);
+        assert!(r.error.is_none(), "{inst}: {statement}: {:?}", r.error);
+        // What the product planned before is refused there: COMPRESSION on Express, a URL
+        // before 2016, a 300 GB stripe at the default 1 MB MAXTRANSFERSIZE.
+        let before = match inst {
+            "SQL19" => format!(
+                "BACKUP DATABASE [Big] TO URL = N'{container}/old/Big_full.bak' WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT"
+            ),
+            "SQL14" => format!(
+                "BACKUP DATABASE [Sales] TO URL = N'{container}/old/Sales_full.bak' WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT"
+            ),
+            _ => format!(
+                "BACKUP DATABASE [Shop] TO DISK = N'{}/old.bak' WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT",
+                folder.path().display()
+            ),
+        };
+        // The server's messages: the reason, then 3013 "terminating abnormally".
+        let r = engine.execute(&mut session, &before, &[]);
+        let mut numbers: Vec<i32> = r
+            .outcomes
+            .iter()
+            .filter_map(|o| match o {
+                sqlsim::engine::Outcome::Info(m) => Some(m.number),
+                _ => None,
+            })
+            .collect();
+        numbers.extend(r.error.map(|e| e.number));
+        let why = match inst {
+            "SQL19" => 3202,
+            "SQL14" => 3289,
+            _ => 1844,
+        };
+        assert_eq!(numbers, [why, 3013], "{inst}: {before}");
+    }
+}

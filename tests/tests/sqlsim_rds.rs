@@ -230,8 +230,13 @@ fn rds_backs_logs_up_on_its_own_and_copies_them_to_s3() {
     // The chain continues from one backup to the next.
     assert_eq!(format!("{:?}", logs[1][1]), format!("{:?}", logs[0][2]));
 
-    // Where the log ends, as sys.dm_db_log_stats prints it (VLF:block:slot in hex): at or past
-    // the last log backup's end, in the same LSN order.
+    // Where the log ends, as sys.dm_db_log_stats prints it (VLF:block:slot in hex): the LSN of
+    // the last record (sys-dm-db-log-stats-transact-sql.md), where a backup's ending LSN is the
+    // record after it (backupset-transact-sql.md, "the next log record after the backup set").
+    // With no writes, the newest log backup holds the last record (its own) and ends past it;
+    // the one before ends exactly at it, and so does not hold it. (Two more rounds first, so
+    // that no write falls between the last two backups.)
+    std::thread::sleep(Duration::from_millis(400));
     let (_, rows) = table(
         &e,
         "SELECT log_end_lsn, recovery_model FROM sys.dm_db_log_stats(DB_ID('Sales'))",
@@ -245,11 +250,29 @@ fn rds_backs_logs_up_on_its_own_and_copies_them_to_s3() {
         .collect();
     assert_eq!(parts.len(), 3, "{end}");
     let decimal = parts[0] * 1_000_000_000_000_000 + parts[1] * 100_000 + parts[2];
-    let last_end: u128 = format!("{:?}", logs.last().unwrap()[2])
-        .trim_matches(|c: char| !c.is_ascii_digit())
-        .parse()
-        .unwrap();
-    assert!(decimal >= last_end, "{end} = {decimal} before {last_end}");
+    let (_, after) = table(
+        &e,
+        "SELECT rds_backup_seq_id, starting_lsn, ending_lsn FROM \
+         msdb.dbo.rds_fn_list_tlog_backup_metadata('Sales') ORDER BY rds_backup_seq_id",
+    );
+    let ending = |row: &Vec<Value>| -> u128 {
+        format!("{:?}", row[2])
+            .trim_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .unwrap()
+    };
+    let newest = after.iter().rev().find(|r| ending(r) > decimal);
+    assert!(
+        newest.is_some(),
+        "a log backup holds the last record {end} = {decimal}"
+    );
+    let holding = after.iter().position(|r| ending(r) > decimal).unwrap();
+    assert!(holding > 0, "{after:?}");
+    assert_eq!(
+        ending(&after[holding - 1]),
+        decimal,
+        "the backup before ends at the last record, not past it"
+    );
 
     // Copying needs the S3 folder set up first.
     let mut s = Session::new("admin", "master");
@@ -265,6 +288,26 @@ fn rds_backs_logs_up_on_its_own_and_copies_them_to_s3() {
         &[],
     );
     assert!(r.error.is_none(), "{:?}", r.error);
+    // Set once: RDS refuses the same ARN again, and shows the one it has.
+    let r = e.execute(
+        &mut s,
+        "exec msdb.dbo.rds_tlog_copy_setup @target_s3_arn='arn:aws:s3:::rds-logs/tlogs'",
+        &[],
+    );
+    assert!(
+        r.error
+            .unwrap()
+            .text
+            .contains("The target S3 ARN is already set to the provided value.")
+    );
+    let (_, shown) = table(
+        &e,
+        "exec rdsadmin.dbo.rds_show_configuration @name='target_s3_arn_for_tlog_copy'",
+    );
+    assert_eq!(
+        format!("{:?}", shown[0][1]),
+        format!("{:?}", Value::Text("arn:aws:s3:::rds-logs/tlogs".into()))
+    );
     let Value::Integer(last) = logs[1][0].clone() else {
         panic!()
     };

@@ -53,7 +53,9 @@ pub enum MigrateCommand {
     /// Each step is recorded in the journal (plan.journal beside the plan) before and after it
     /// runs: a run that was killed or failed is started again with the same command and goes on
     /// where it stopped. Passwords come from SQLMIG_SOURCE_PASSWORD and SQLMIG_TARGET_PASSWORD,
-    /// the container's SAS from SQLMIG_SAS (or --secrets FILE).
+    /// the container's SAS from SQLMIG_SAS (or --secrets FILE). Online plans also need
+    /// SQLMIG_AZURE_TOKEN and, for MI's Log Replay Service, a SAS that only reads and lists
+    /// (SQLMIG_LRS_SAS), or the storage account's key (SQLMIG_STORAGE_KEY) to make one.
     ///
     /// Example: sqlmig migrate run plan.json --source-user migrator --target-user migrator
     Run(RunArgs),
@@ -264,6 +266,7 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
             server: target.to_string(),
             product_version: String::new(),
             platform: args.target_platform.clone(),
+            edition: String::new(),
         },
         storage: Storage {
             container_url: args.container_url.trim_end_matches('/').to_string(),
@@ -414,6 +417,16 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         secret(SecretFor::Target, target_user, secrets).map_err(Failure::bad_input)?;
     let sas =
         secret(SecretFor::Sas, "the container's SAS token", secrets).map_err(Failure::bad_input)?;
+    // MI's Log Replay Service reads with a SAS of its own (read and list only): had before
+    // anything runs, so a missing or writing one stops the run before anything moves.
+    let lrs_sas = if plan.steps.iter().any(|s| s.kind == "start-log-replay") {
+        Some(
+            crate::cloud::lrs_sas(&plan.storage.container_url, secrets)
+                .map_err(|e| Failure::bad_input(format!("{}: {e}", args.plan.display())))?,
+        )
+    } else {
+        None
+    };
     let sql = Arc::new(source_and_target(
         Login {
             server: &plan.source.server,
@@ -509,12 +522,14 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         sas.clone(),
     ];
     secrets_kept.extend(token);
+    secrets_kept.extend(lrs_sas.clone());
     let executor = Executor {
         host: HostContext {
             sql,
             cloud,
             container: Some(Arc::new(container)),
             sas: sas.clone(),
+            lrs_sas,
             journal: journal.clone(),
             upload: UploadOptions {
                 concurrency: args.upload_concurrency.into(),

@@ -22,7 +22,10 @@ pub struct HostContext {
     /// Azure Resource Manager, for online plans (the token is in it).
     pub cloud: Option<Arc<crate::cloud::CloudHttp>>,
     pub container: Option<Arc<AzureContainer>>,
+    /// The source's SAS: it writes backups with it.
     pub sas: Secret,
+    /// The SAS MI's Log Replay Service reads with (read and list only), for online plans.
+    pub lrs_sas: Option<Secret>,
     pub journal: Arc<Mutex<Journal>>,
     pub upload: UploadOptions,
     pub progress: bool,
@@ -150,6 +153,9 @@ struct ReplayArgs {
     folder_url: String,
     database_url: String,
     collation: String,
+    /// The instance's region, when the operator gave it; read from the instance otherwise.
+    #[serde(default)]
+    location: Option<String>,
 }
 
 /// Starts MI's Log Replay Service on the database's folder; a replay an earlier attempt started
@@ -180,12 +186,24 @@ async fn start_log_replay(ctx: &HostContext, step: &Step) -> Result<(String, Val
             json!({ "resumed": true }),
         ));
     }
+    let sas = ctx.lrs_sas.as_ref().ok_or_else(|| {
+        StepFailure::permanent(
+            "starting log replay needs a read+list SAS for LRS: set SQLMIG_LRS_SAS or SQLMIG_STORAGE_KEY".to_string(),
+        )
+    })?;
+    let location = match &a.location {
+        Some(l) => l.clone(),
+        None => crate::cloud::instance_location(cloud, &a.database_url)
+            .await
+            .map_err(StepFailure::permanent)?,
+    };
     crate::cloud::start_log_replay(
         cloud,
         &a.database_url,
         &a.folder_url,
-        &ctx.sas,
+        sas,
         &a.collation,
+        &location,
     )
     .await
     .map_err(|e| {
@@ -200,6 +218,6 @@ async fn start_log_replay(ctx: &HostContext, step: &Step) -> Result<(String, Val
             "log replay of {} started on {}",
             a.target_name, a.folder_url
         ),
-        json!({ "folder_url": a.folder_url }),
+        json!({ "folder_url": a.folder_url, "location": location }),
     ))
 }

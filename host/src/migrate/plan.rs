@@ -132,6 +132,11 @@ pub fn request(inputs: &PlanInputs) -> Result<PlanRequest, String> {
                 .as_ref()
                 .map(|s| s.product_version.clone())
                 .unwrap_or_default(),
+            edition: inst
+                .server
+                .as_ref()
+                .map(|s| s.edition.clone())
+                .unwrap_or_default(),
             platform: if inst.platform.is_empty() {
                 "onprem".into()
             } else {

@@ -2,6 +2,10 @@
 //! verification, after the credentials both servers need for the container.
 
 use serde_json::json;
+use sqlmig_plugin_sdk::backup_statement::{
+    BLOCK_BLOB_MAX_MB, BackupStatement, Destination, DeviceType, MAX_STRIPES, compresses,
+    destination,
+};
 use sqlmig_plugin_sdk::inventory::migration::{
     PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
 };
@@ -9,17 +13,6 @@ use sqlmig_plugin_sdk::{Error, invalid_input};
 
 use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, watch_steps};
 use sqlmig_plugin_sdk::tsql::{blob_folder as folder, literal, quote_name};
-
-/// The largest blob a stripe should be (MB): Azure's block blob with SQL Server's default
-/// MAXTRANSFERSIZE holds about 195 GB.
-const DEFAULT_BLOB_MAX_MB: f64 = 195.0 * 1024.0;
-/// SQL Server takes at most 64 backup devices.
-const MAX_STRIPES: u32 = 64;
-
-/// Whether the source can BACKUP TO URL: SQL Server 2012 SP1 CU2 (11.0.3339) and later.
-pub fn backs_up_to_url(version: (u32, u32, u32)) -> bool {
-    version.0 > 11 || (version.0 == 11 && version.2 >= 3339)
-}
 
 /// Plans a request.
 pub fn run(request: &str) -> Result<String, Error> {
@@ -33,8 +26,9 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         &["blob_max_mb", "compression", "verify"],
         "method-backup-restore",
     )?;
-    let blob_max_mb = number(&req.options, "blob_max_mb", DEFAULT_BLOB_MAX_MB)?;
-    let compression = flag(&req.options, "compression", true)?;
+    let blob_max_mb = number(&req.options, "blob_max_mb", BLOCK_BLOB_MAX_MB)?;
+    // Express and Web refuse COMPRESSION (error 1844): asked for or not, it is left out there.
+    let compression = flag(&req.options, "compression", true)? && compresses(&req.source.edition);
     let verify = flag(&req.options, "verify", true)?;
     if req.databases.is_empty() {
         return Err(invalid_input("no database to move"));
@@ -49,14 +43,19 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             o.kinds.join(", ")
         )));
     }
-    let to_url = backs_up_to_url(req.source.version());
+    let to_url = destination(req.source.version(), &req.source.edition) == Destination::BlockBlobs;
     if offer.is_none()
         && !to_url
         && (req.storage.source_folder.is_none() || req.storage.local_folder.is_none())
     {
         return Err(invalid_input(format!(
-            "the source is SQL Server {}, which cannot back up to a URL (2012 SP1 CU2 and later can): give a folder it writes to and this machine reads (--source-folder, --local-folder)",
-            req.source.product_version
+            "the source is SQL Server {}{}, which cannot back up to block blobs (BACKUP TO URL with a SAS needs SQL Server 2016 or later, not Express or Web): give a folder it writes to and this machine reads (--source-folder, --local-folder), and sqlmig uploads the files",
+            req.source.product_version,
+            if req.source.edition.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", req.source.edition)
+            }
         )));
     }
     let container = req.storage.container_url.trim_end_matches('/');
@@ -82,10 +81,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             .map(|n| format!("{dir}/{dir}_full_{n}of{stripes}.bak"))
             .collect();
         let urls: Vec<String> = names.iter().map(|n| format!("{container}/{n}")).collect();
-        let with = if compression {
-            "COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT"
-        } else {
-            "COPY_ONLY, CHECKSUM, FORMAT, INIT"
+        // A copy-only full: the source's own backup chain is left as it was.
+        let full = |to: DeviceType, devices: Vec<String>| {
+            let mut b = BackupStatement::new(&db.name, false, to, devices, compression);
+            b.copy_only = true;
+            b.format = true;
+            b
         };
         if let Some(o) = offer {
             steps.push(Step {
@@ -109,22 +110,15 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 watch: None,
             });
         } else if to_url {
-            let devices = urls
-                .iter()
-                .map(|u| format!("URL = {}", literal(u)))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let backup = full(DeviceType::Url, urls.clone());
             steps.push(Step {
                 id: format!("{}/backup", db.name),
                 database: db.name.clone(),
                 kind: "backup".into(),
                 runner: Runner::Plugin,
                 description: format!("back up {} to {stripes} blob(s)", db.name),
-                args: json!({ "database": db.name, "urls": urls, "compression": compression }),
-                preview: vec![format!(
-                    "source: BACKUP DATABASE {} TO {devices} WITH {with}",
-                    quote_name(&db.name)
-                )],
+                preview: vec![format!("source: {}", backup.preview())],
+                args: json!({ "database": db.name, "backup": backup }),
                 expected_s: None,
                 watch: None,
             });
@@ -152,15 +146,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             let local: Vec<String> = (1..=stripes)
                 .map(|n| format!("{local_folder}/{dir}_full_{n}of{stripes}.bak"))
                 .collect();
-            let devices = files
-                .iter()
-                .map(|f| format!("DISK = {}", literal(f)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let with = with.replace(
-                "COMPRESSION, ",
-                if compression { "COMPRESSION, " } else { "" },
-            );
+            let backup = full(DeviceType::Disk, files);
             steps.push(Step {
                 id: format!("{}/backup", db.name),
                 database: db.name.clone(),
@@ -170,11 +156,8 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                     "back up {} to {stripes} file(s) in {source_folder}",
                     db.name
                 ),
-                args: json!({ "database": db.name, "files": files, "compression": compression }),
-                preview: vec![format!(
-                    "source: BACKUP DATABASE {} TO {devices} WITH {with}",
-                    quote_name(&db.name)
-                )],
+                preview: vec![format!("source: {}", backup.preview())],
+                args: json!({ "database": db.name, "backup": backup }),
                 expected_s: None,
                 watch: None,
             });
@@ -224,10 +207,14 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 database: db.name.clone(),
                 kind: "verify".into(),
                 runner: Runner::Plugin,
-                description: format!("compare row counts and checksums of {} and {}", db.name, db.target_name),
+                description: format!(
+                    "compare row counts and checksums of {} and {}",
+                    db.name, db.target_name
+                ),
                 args: json!({ "database": db.name, "target_name": db.target_name }),
                 preview: vec![format!(
-                    "source and target: SELECT COUNT(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) per table of {} / {}",
+                    "source and target: {} per table of {} / {}",
+                    sqlmig_plugin_sdk::tsql::TABLE_SUMS_PREVIEW,
                     quote_name(&db.name),
                     quote_name(&db.target_name)
                 )],
@@ -296,11 +283,13 @@ mod tests {
                 server: "sql01".into(),
                 product_version: version.into(),
                 platform: "onprem".into(),
+                edition: "Standard Edition (64-bit)".into(),
             },
             target: Side {
                 server: "mi".into(),
                 product_version: "12.0.2000.8".into(),
                 platform: "mi".into(),
+                edition: String::new(),
             },
             storage: Storage {
                 container_url: "https://acct.blob.core.windows.net/backups/".into(),
@@ -385,9 +374,12 @@ mod tests {
                 .watch
                 .is_none()
         );
-        assert_eq!(backup.args["urls"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            backup.args["backup"]["devices"].as_array().unwrap().len(),
+            3
+        );
         assert!(
-            backup.args["urls"][2]
+            backup.args["backup"]["devices"][2]
                 .as_str()
                 .unwrap()
                 .starts_with("https://acct.blob.core.windows.net/backups/Big-")
@@ -433,12 +425,60 @@ mod tests {
             ["create-credential", "backup", "upload", "restore", "verify"]
         );
         assert!(
-            p.steps[1].args["files"][0]
+            p.steps[1].args["backup"]["devices"][0]
                 .as_str()
                 .unwrap()
                 .starts_with("D:\\Backups\\Sales-")
         );
-        assert!(backs_up_to_url((11, 0, 3339)) && !backs_up_to_url((11, 0, 3000)));
+        assert!(p.steps[1].preview[0].contains("TO DISK = N'D:\\Backups\\Sales-"));
+    }
+
+    /// The statements each kind of source is shown, and runs, are ones it accepts.
+    #[test]
+    fn backups_are_what_each_version_and_edition_accepts() {
+        let preview =
+            |p: &Plan, id: &str| p.steps.iter().find(|s| s.id == id).unwrap().preview[0].clone();
+        // 300 GB on 2019 Standard: two block blobs with 4 MB transfers and 64 KB blocks.
+        let p = plan(&request("15.0.4345.5", &[("Big", 300.0 * 1024.0)])).unwrap();
+        assert_eq!(p.databases[0].stripes, 2);
+        let big = preview(&p, "Big/backup");
+        assert!(
+            big.starts_with("source: BACKUP DATABASE [Big] TO URL = N'"),
+            "{big}"
+        );
+        assert!(
+            big.ends_with("WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536"),
+            "{big}"
+        );
+        // 2014 cannot back up to block blobs: to a folder, then uploaded.
+        let mut old = request("12.0.6024.0", &[("Sales", 300.0 * 1024.0)]);
+        assert!(format!("{:?}", plan(&old).unwrap_err()).contains("2016 or later"));
+        old.storage.source_folder = Some("D:\\Backups".into());
+        old.storage.local_folder = Some("/mnt/backups".into());
+        let p = plan(&old).unwrap();
+        let sales = preview(&p, "Sales/backup");
+        assert!(sales.contains("TO DISK = N'D:\\Backups\\Sales-"), "{sales}");
+        assert!(
+            !sales.contains("URL") && !sales.contains("MAXTRANSFERSIZE"),
+            "{sales}"
+        );
+        assert!(p.steps.iter().any(|s| s.id == "Sales/upload"));
+        assert!(!p.steps.iter().any(|s| s.id == "credential/source"));
+        // Express: no URL and no COMPRESSION, whatever the option says.
+        let mut express = old.clone();
+        express.source.product_version = "15.0.2000.5".into();
+        express.source.edition = "Express Edition (64-bit)".into();
+        express.options.insert("compression".into(), json!(true));
+        let p = plan(&express).unwrap();
+        let sales = preview(&p, "Sales/backup");
+        assert!(
+            sales.contains("TO DISK") && !sales.contains("COMPRESSION"),
+            "{sales}"
+        );
+        // The step runs the statement the preview shows.
+        let step = p.steps.iter().find(|s| s.id == "Sales/backup").unwrap();
+        let b: BackupStatement = serde_json::from_value(step.args["backup"].clone()).unwrap();
+        assert_eq!(format!("source: {}", b.preview()), sales);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sqlmig_plugin_sdk::backup_statement::BackupStatement;
 use sqlmig_plugin_sdk::backups::check_full;
 use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, TARGET};
 use sqlmig_plugin_sdk::method::{step_args, step_request, step_result};
@@ -32,42 +33,21 @@ pub fn run(request: &str) -> Result<String, Error> {
 #[derive(Deserialize)]
 struct BackupArgs {
     database: String,
-    #[serde(default)]
-    urls: Vec<String>,
-    #[serde(default)]
-    files: Vec<String>,
-    compression: bool,
+    /// The statement the plan shows (the same builder made both).
+    backup: BackupStatement,
 }
 
-/// BACKUP DATABASE @db TO URL = @u1, … WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT: the
-/// database name and devices are parameters, never spliced into the text.
+/// The plan's BACKUP DATABASE, the database name and devices as parameters, never spliced
+/// into the text.
 fn backup(a: &BackupArgs) -> Result<(String, Value), Error> {
     let conn = sql::connect(SOURCE)?;
-    let (kind, devices) = if a.urls.is_empty() {
-        ("DISK", &a.files)
-    } else {
-        ("URL", &a.urls)
-    };
-    if devices.is_empty() {
-        return Err(invalid_input("backup: no URL or file to back up to"));
-    }
-    let mut params = vec![text_param("db", &a.database)];
-    let mut list = Vec::new();
-    for (i, d) in devices.iter().enumerate() {
-        params.push(text_param(&format!("d{}", i + 1), d));
-        list.push(format!("{kind} = @d{}", i + 1));
-    }
-    let compression = if a.compression { "COMPRESSION, " } else { "" };
-    let statement = format!(
-        "BACKUP DATABASE @db TO {} WITH COPY_ONLY, {compression}CHECKSUM, FORMAT, INIT",
-        list.join(", ")
-    );
+    let devices = &a.backup.devices;
     log::info(&format!(
         "backing up {} to {} device(s)",
         a.database,
         devices.len()
     ));
-    conn.execute(&statement, &params)?;
+    a.backup.run(&conn)?;
     let rows = first(
         &conn,
         "SELECT TOP (1) first_lsn, last_lsn, checkpoint_lsn, backup_size FROM msdb.dbo.backupset \

@@ -2,23 +2,29 @@
 //! on its folder, log shipping until the cutover is asked for, and the cutover.
 
 use serde_json::{Value, json};
+use sqlmig_plugin_sdk::backup_statement::{
+    BLOCK_BLOB_MAX_MB, BackupStatement, Destination, DeviceType, MAX_STRIPES, compresses,
+    destination, full_stripe_name, log_backup_name, lrs_folder, lrs_reserved_segment,
+    tail_backup_name,
+};
 use sqlmig_plugin_sdk::inventory::migration::{
     BackupOffer, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
 };
 use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, watch_steps};
-use sqlmig_plugin_sdk::tsql::{blob_folder, literal, quote_name};
+use sqlmig_plugin_sdk::tsql::quote_name;
 use sqlmig_plugin_sdk::url::percent_encode;
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
-const DEFAULT_BLOB_MAX_MB: f64 = 195.0 * 1024.0;
-const OPTIONS: [&str; 7] = [
+const OPTIONS: [&str; 9] = [
     "mi_resource",
     "management_url",
+    "location",
     "log_backup_interval_s",
     "replicate_round_s",
     "blob_max_mb",
     "compression",
     "collation",
+    "base_full",
 ];
 
 /// Plans a request.
@@ -62,14 +68,26 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             "option replicate_round_s = {round}: give the seconds one call of the replicate step ships before handing back, above 0 and at most 82800 (a hook may run a day)"
         )));
     }
-    let blob_max_mb = number(&req.options, "blob_max_mb", DEFAULT_BLOB_MAX_MB)?;
-    let compression = flag(&req.options, "compression", true)?;
+    let blob_max_mb = number(&req.options, "blob_max_mb", BLOCK_BLOB_MAX_MB)?;
+    // Express and Web refuse COMPRESSION (error 1844).
+    let compression = flag(&req.options, "compression", true)? && compresses(&req.source.edition);
+    // A database in FULL recovery that never had a full backup (other than COPY_ONLY) has no
+    // log chain: its first log backup fails (4214). With base_full the migration's full is
+    // not COPY_ONLY, so it starts the chain (and becomes the base of later differentials).
+    let base_full = flag(&req.options, "base_full", false)?;
     let collation = text(&req.options, "collation").unwrap_or("SQL_Latin1_General_CP1_CI_AS");
-    let (major, _, build) = req.source.version();
-    if offer.is_none() && (major < 11 || (major == 11 && build < 3339)) {
+    let location = text(&req.options, "location");
+    if offer.is_none()
+        && destination(req.source.version(), &req.source.edition) != Destination::BlockBlobs
+    {
         return Err(invalid_input(format!(
-            "the source is SQL Server {}: online migration needs BACKUP TO URL (2012 SP1 CU2 and later); use method-backup-restore",
-            req.source.product_version
+            "the source is SQL Server {}{}: online migration here ships backups with BACKUP TO URL into block blobs, which needs SQL Server 2016 or later, not Express or Web; move it offline with method-backup-restore (backups to a folder, uploaded)",
+            req.source.product_version,
+            if req.source.edition.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", req.source.edition)
+            }
         )));
     }
     let not_full: Vec<&str> = req
@@ -88,6 +106,11 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         return Err(invalid_input("no database to move"));
     }
     let container = req.storage.container_url.trim_end_matches('/');
+    if let Some(segment) = lrs_reserved_segment(container) {
+        return Err(invalid_input(format!(
+            "the container URL names {segment:?}: MI's Log Replay Service refuses container and folder names with 'backup' or 'backups' in them; use another container (e.g. .../migration)"
+        )));
+    }
     let mut steps = vec![Step {
         id: "credential/source".into(),
         database: String::new(),
@@ -104,29 +127,36 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     }];
     let mut databases = Vec::new();
     for db in &req.databases {
-        let stripes = ((db.size_mb / blob_max_mb).ceil() as u32)
-            .clamp(1, offer.map_or(64, |o| o.max_stripes.clamp(1, 64)));
-        let dir = blob_folder(&db.name);
+        let stripes = ((db.size_mb / blob_max_mb).ceil() as u32).clamp(
+            1,
+            offer.map_or(MAX_STRIPES, |o| o.max_stripes.clamp(1, MAX_STRIPES)),
+        );
+        let dir = lrs_folder(&db.name);
         let folder_url = format!("{container}/{dir}");
         let database_url = format!(
             "{management}{instance}/databases/{}",
             percent_encode(&db.target_name, false)
         );
         let blobs: Vec<String> = (1..=stripes)
-            .map(|n| format!("{dir}/{dir}_full_{n}of{stripes}.bak"))
+            .map(|n| full_stripe_name(&dir, n, stripes))
             .collect();
         let urls: Vec<String> = blobs.iter().map(|b| format!("{container}/{b}")).collect();
-        let with = if compression {
-            "COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT"
-        } else {
-            "COPY_ONLY, CHECKSUM, FORMAT, INIT"
-        };
-        let devices = urls
-            .iter()
-            .map(|u| format!("URL = {}", literal(u)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let common = json!({ "database": db.name, "target_name": db.target_name, "folder_url": folder_url, "folder": dir, "database_url": database_url, "compression": compression });
+        let mut full =
+            BackupStatement::new(&db.name, false, DeviceType::Url, urls.clone(), compression);
+        full.copy_only = !base_full;
+        full.format = true;
+        // Each log backup's file is named when it is taken; the plan shows the pattern.
+        let log = BackupStatement::new(&db.name, true, DeviceType::Url, Vec::new(), compression);
+        let mut tail = BackupStatement::new(
+            &db.name,
+            true,
+            DeviceType::Url,
+            vec![format!("{folder_url}/{}", tail_backup_name(&dir))],
+            false,
+        );
+        tail.norecovery = true;
+        tail.format = true;
+        let common = json!({ "database": db.name, "target_name": db.target_name, "folder_url": folder_url, "folder": dir, "database_url": database_url });
         let with_args = |extra: Value| {
             let mut v = common.clone();
             for (k, x) in extra.as_object().expect("an object") {
@@ -143,11 +173,8 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 "full backup of {} to its folder ({stripes} blob(s))",
                 db.name
             ),
-            args: with_args(json!({ "urls": urls, "blobs": blobs })),
-            preview: vec![format!(
-                "source: BACKUP DATABASE {} TO {devices} WITH {with}",
-                quote_name(&db.name)
-            )],
+            preview: vec![format!("source: {}", full.preview())],
+            args: with_args(json!({ "blobs": blobs, "backup": full })),
             expected_s: None,
             watch: None,
         });
@@ -157,9 +184,10 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             kind: "start-log-replay".into(),
             runner: Runner::Host,
             description: format!("start MI's Log Replay Service for {} on {dir}", db.target_name),
-            args: with_args(json!({ "collation": collation })),
+            args: with_args(json!({ "collation": collation, "location": location })),
             preview: vec![format!(
-                "ARM: PUT {database_url} {{createMode: RestoreExternalBackup, storageContainerUri: {folder_url}, storageContainerSasToken: ***, autoCompleteRestore: false}}"
+                "ARM: PUT {database_url} {{location: {}, properties: {{createMode: RestoreExternalBackup, storageContainerUri: {folder_url}, storageContainerSasToken: *** (read and list only), collation: {collation}, autoCompleteRestore: false}}}}",
+                location.unwrap_or("the managed instance's")
             )],
             expected_s: None,
             watch: None,
@@ -173,15 +201,18 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 "ship log backups of {} every {interval} s until the cutover is asked for",
                 db.name
             ),
-            args: with_args(json!({ "interval_s": interval, "round_s": round })),
             preview: vec![
                 format!(
-                    "source, every {interval} s: BACKUP LOG {} TO URL = {} WITH CHECKSUM",
-                    quote_name(&db.name),
-                    literal(&format!("{folder_url}/{dir}_log_NNNNNN.trn"))
+                    "source, every {interval} s: {}",
+                    log.with_devices(vec![format!(
+                        "{folder_url}/{}",
+                        log_backup_name(&dir, 0).replace("000000", "NNNNNN")
+                    )])
+                    .preview()
                 ),
                 format!("ARM: GET {database_url}/restoreDetails/Default (the lag)"),
             ],
+            args: with_args(json!({ "interval_s": interval, "round_s": round, "log_backup": log })),
             expected_s: None,
             watch: None,
         });
@@ -194,19 +225,22 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 "cut {} over: tail of the log, last restore, online on MI, rows compared",
                 db.name
             ),
-            args: common.clone(),
             preview: vec![
+                format!("source: {}", tail.preview()),
                 format!(
-                    "source: BACKUP LOG {} TO URL = {} WITH NORECOVERY, CHECKSUM",
-                    quote_name(&db.name),
-                    literal(&format!("{folder_url}/{dir}_tail.trn"))
+                    "ARM: GET {database_url}/restoreDetails/Default until lastRestoredFileName is {}",
+                    tail_backup_name(&dir)
                 ),
                 format!(
-                    "ARM: POST {database_url}/completeRestore {{lastBackupName: {dir}_tail.trn}}"
+                    "ARM: POST {database_url}/completeRestore {{lastBackupName: {}}}",
+                    tail_backup_name(&dir)
                 ),
-                "source and target: SELECT COUNT(*), CHECKSUM_AGG(BINARY_CHECKSUM(*)) per table"
-                    .into(),
+                format!(
+                    "source and target: {} per table",
+                    sqlmig_plugin_sdk::tsql::TABLE_SUMS_PREVIEW
+                ),
             ],
+            args: with_args(json!({ "tail_backup": tail })),
             expected_s: None,
             watch: None,
         });
@@ -221,7 +255,11 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     let mut notes = vec![
         "the source's own log backup jobs must pause while this runs: a log backup taken elsewhere breaks the chain LRS restores".to_string(),
         "stop the application before `sqlmig migrate cutover`: the cutover compares the rows of both sides".to_string(),
+        "MI's Log Replay Service reads the container with a SAS that only reads and lists (SQLMIG_LRS_SAS, or one sqlmig makes from SQLMIG_STORAGE_KEY); the source writes with SQLMIG_SAS".to_string(),
     ];
+    if base_full {
+        notes.push("base_full: the migration's full backup is not COPY_ONLY; it starts the log chain and becomes the base of the source's next differential backups".into());
+    }
     if let Some(o) = offer {
         through_platform(&mut steps, &mut databases, o);
         notes[0] = format!(
@@ -341,11 +379,13 @@ mod tests {
                 server: "sql01".into(),
                 product_version: "15.0.4000.1".into(),
                 platform: "onprem".into(),
+                edition: "Enterprise Edition (64-bit)".into(),
             },
             target: Side {
                 server: "mi01".into(),
                 product_version: String::new(),
                 platform: "mi".into(),
+                edition: String::new(),
             },
             storage: Storage {
                 container_url: "https://acct.blob.core.windows.net/migration".into(),
@@ -393,8 +433,16 @@ mod tests {
         r.options.remove("mi_resource");
         assert!(err(&r).contains("mi_resource is required"));
         let mut r = request("FULL");
-        r.source.product_version = "10.50.6000.34".into();
-        assert!(err(&r).contains("2012 SP1 CU2"));
+        for version in ["10.50.6000.34", "12.0.6024.0"] {
+            r.source.product_version = version.into();
+            assert!(err(&r).contains("2016 or later"), "{version}");
+        }
+        let mut r = request("FULL");
+        r.source.edition = "Express Edition (64-bit)".into();
+        assert!(err(&r).contains("not Express or Web"));
+        let mut r = request("FULL");
+        r.storage.container_url = "https://acct.blob.core.windows.net/sqlbackups".into();
+        assert!(err(&r).contains("'backup' or 'backups'"));
         for round in [0.0, 86400.0] {
             let mut r = request("FULL");
             r.options.insert("replicate_round_s".into(), round.into());
@@ -405,10 +453,48 @@ mod tests {
         assert_eq!(replicate.args["round_s"], 3600.0);
         let full = p.steps.iter().find(|s| s.kind == "backup-full").unwrap();
         assert!(
-            full.args["urls"][0]
+            full.args["backup"]["devices"][0]
                 .as_str()
                 .unwrap()
                 .ends_with(full.args["blobs"][0].as_str().unwrap())
+        );
+    }
+
+    /// The files LRS finds: `.bak` stripes and `.log` logs in one flat folder without its
+    /// reserved word; block-blob sized transfers; a COPY_ONLY full unless base_full.
+    #[test]
+    fn files_and_statements_are_what_lrs_and_the_source_accept() {
+        let mut r = request("FULL");
+        r.databases[0].name = "NightlyBackups".into();
+        r.databases[0].target_name = "NightlyBackups".into();
+        let p = plan(&r).unwrap();
+        let full = p.steps.iter().find(|s| s.kind == "backup-full").unwrap();
+        let folder = full.args["folder"].as_str().unwrap();
+        assert!(!folder.to_ascii_lowercase().contains("backup"), "{folder}");
+        for b in full.args["blobs"].as_array().unwrap() {
+            let b = b.as_str().unwrap();
+            assert!(b.ends_with(".bak") && b.matches('/').count() == 1, "{b}");
+        }
+        assert!(full.preview[0].contains("WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536"), "{}", full.preview[0]);
+        let replicate = p.steps.iter().find(|s| s.kind == "replicate").unwrap();
+        assert!(
+            replicate.preview[0].contains("_log_NNNNNN.log' WITH COMPRESSION, CHECKSUM"),
+            "{}",
+            replicate.preview[0]
+        );
+        let cutover = p.steps.iter().find(|s| s.kind == "cutover").unwrap();
+        assert!(
+            cutover.preview[0].contains("_tail.log' WITH CHECKSUM, NORECOVERY, FORMAT, INIT"),
+            "{}",
+            cutover.preview[0]
+        );
+        r.options.insert("base_full".into(), json!(true));
+        let p = plan(&r).unwrap();
+        let full = p.steps.iter().find(|s| s.kind == "backup-full").unwrap();
+        assert!(
+            !full.preview[0].contains("COPY_ONLY"),
+            "{}",
+            full.preview[0]
         );
     }
 }

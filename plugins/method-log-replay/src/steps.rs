@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sqlmig_plugin_sdk::backup_statement::{BackupStatement, log_backup_name, tail_backup_name};
 use sqlmig_plugin_sdk::backups::format::chain::Backup;
 use sqlmig_plugin_sdk::backups::format::{BackupType, Lsn};
 use sqlmig_plugin_sdk::backups::{check_full, read_head};
@@ -46,13 +47,18 @@ struct Args {
     folder_url: String,
     folder: String,
     database_url: String,
+    /// The full backup (backup-full), as the plan shows it.
     #[serde(default)]
-    compression: bool,
-    #[serde(default)]
-    urls: Vec<String>,
-    /// The full backup's blobs, by name in the container (the same files as `urls`).
+    backup: Option<BackupStatement>,
+    /// The full backup's blobs, by name in the container (the files `backup` writes).
     #[serde(default)]
     blobs: Vec<String>,
+    /// The log backups (replicate), each file named when it is taken.
+    #[serde(default)]
+    log_backup: Option<BackupStatement>,
+    /// The tail-log backup (cutover).
+    #[serde(default)]
+    tail_backup: Option<BackupStatement>,
     #[serde(default)]
     interval_s: f64,
     /// How long one call of the replicate step ships before handing back to the host, which
@@ -62,6 +68,15 @@ struct Args {
     /// `platform` when the source's platform shipped the last log (no tail-log backup).
     #[serde(default)]
     tail: String,
+}
+
+/// The statement a step's arguments must carry.
+fn statement<'a>(s: &'a Option<BackupStatement>, what: &str) -> Result<&'a BackupStatement, Error> {
+    s.as_ref().ok_or_else(|| {
+        invalid_input(format!(
+            "the plan's step has no {what}: the plan is from another sqlmig; plan again"
+        ))
+    })
 }
 
 fn default_round_s() -> f64 {
@@ -75,24 +90,11 @@ pub fn cutover_key(database: &str) -> String {
 
 fn backup_full(a: &Args) -> Result<(String, Value), Error> {
     let conn = sql::connect(SOURCE)?;
-    let mut params = vec![text_param("db", &a.database)];
-    let devices: Vec<String> = a
-        .urls
-        .iter()
-        .enumerate()
-        .map(|(i, u)| {
-            params.push(text_param(&format!("u{}", i + 1), u));
-            format!("URL = @u{}", i + 1)
-        })
-        .collect();
-    let compression = if a.compression { "COMPRESSION, " } else { "" };
-    conn.execute(
-        &format!(
-            "BACKUP DATABASE @db TO {} WITH COPY_ONLY, {compression}CHECKSUM, FORMAT, INIT",
-            devices.join(", ")
-        ),
-        &params,
-    )?;
+    let backup = statement(&a.backup, "full backup")?;
+    if backup.copy_only {
+        has_log_chain(&conn, &a.database)?;
+    }
+    backup.run(&conn)?;
     // Read back before LRS restores it: every stripe there, one backup, of this database.
     let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database).map_err(|e| {
         with_advice(
@@ -108,12 +110,43 @@ fn backup_full(a: &Args) -> Result<(String, Value), Error> {
         format!(
             "full backup of {} in {} blob(s), LSN {} to {}",
             a.database,
-            a.urls.len(),
+            backup.devices.len(),
             full.first_lsn,
             full.last_lsn
         ),
-        json!({ "first_lsn": full.first_lsn, "last_lsn": full.last_lsn, "urls": a.urls }),
+        json!({ "first_lsn": full.first_lsn, "last_lsn": full.last_lsn, "urls": backup.devices }),
     ))
+}
+
+/// Refuses, before anything moves, a database whose log cannot be backed up: in FULL recovery
+/// but never given a full backup that starts the chain (a COPY_ONLY one does not), its first
+/// log backup fails with 4214. `sys.database_recovery_status.last_log_backup_lsn` is "NULL
+/// … because either the database is in SIMPLE recovery or there is no current database
+/// backup" (SQL Server 2005 and later).
+fn has_log_chain(conn: &Connection, db: &str) -> Result<(), Error> {
+    let rows = first_result(
+        conn,
+        "SELECT d.recovery_model_desc, rs.last_log_backup_lsn FROM sys.databases d \
+         JOIN sys.database_recovery_status rs ON rs.database_id = d.database_id \
+         WHERE d.name = @db",
+        &[text_param("db", db)],
+    )?;
+    let Some(row) = rows.iter().next() else {
+        return Err(Error::NotFound(format!(
+            "database {db} is not on the source"
+        )));
+    };
+    if row.get::<Option<String>>("last_log_backup_lsn")?.is_some() {
+        return Ok(());
+    }
+    let recovery = row.get::<String>("recovery_model_desc")?;
+    Err(invalid_input(format!(
+        "{db} ({recovery} recovery) has no log chain yet: it has never had a full backup that \
+         starts one, so its log cannot be backed up (error 4214) and LRS would have nothing to \
+         replay. Take a full backup in your own backup job (not COPY_ONLY) and run again, or \
+         plan again with --option base_full=true so that sqlmig's full backup starts the \
+         chain (it becomes the base of your next differential backups)"
+    )))
 }
 
 /// The folder's chain starts at `full`: logs must continue from its last LSN.
@@ -206,22 +239,25 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
         .unwrap_or(0)
         + 1;
     state::set(&key, seq.to_string().as_bytes())?;
-    let file = format!("{}_log_{seq:06}.trn", a.folder);
-    let compression = if a.compression { ", COMPRESSION" } else { "" };
-    let r = conn.execute(
-        &format!("BACKUP LOG @db TO URL = @u WITH CHECKSUM{compression}"),
-        &[
-            text_param("db", &a.database),
-            text_param("u", &format!("{}/{file}", a.folder_url)),
-        ],
-    );
-    match r {
-        Ok(_) => {}
-        // The name is taken (an earlier attempt wrote it before crashing): the next number.
-        Err(Error::SqlError(e)) if e.number == 3271 => return ship_one(conn, a),
+    let file = log_backup_name(&a.folder, seq);
+    let backup = statement(&a.log_backup, "log backup")?
+        .with_devices(vec![format!("{}/{file}", a.folder_url)]);
+    let blob_name = format!("{}/{file}", a.folder);
+    match backup.run(conn) {
+        Ok(()) => {}
+        // 3271 is any I/O error of the backup device (a lease, a refused write, the network:
+        // mssqlserver-3271-database-engine-error.md), not "the name is taken". What it left
+        // in the folder is removed, lest LRS meet a broken file, and the step is tried again
+        // by the host, under the next number (this one was reserved); never renamed here.
+        Err(Error::SqlError(e)) if e.number == 3271 => {
+            let _ = blob::open(CONTAINER).and_then(|c| c.delete(&blob_name));
+            return Err(Error::Unavailable(format!(
+                "log backup of {} to {file} failed with an I/O error (3271: {}); the next attempt takes it under the next number",
+                a.database, e.message
+            )));
+        }
         Err(e) => return Err(e),
     }
-    let blob_name = format!("{}/{file}", a.folder);
     let (backup, bytes) = folder_chain(conn, a, Some(&blob_name))?;
     let mut list = shipped(&a.database)?;
     list.push(Shipped {
@@ -383,7 +419,15 @@ fn gap(conn: &Connection, a: &Args, from: &str, to: &str) -> Result<Error, Error
 
 /// How far LRS is behind: the log backups shipped after the last one it restored.
 fn report_lag(a: &Args) -> Result<(), Error> {
-    let d = lrs::details(&a.database_url)?;
+    let d = match lrs::details(&a.database_url)? {
+        lrs::Details::Restoring(d) => d,
+        lrs::Details::NotRestoring => {
+            return Err(invalid_input(format!(
+                "the Log Replay Service is no longer restoring {}: it was completed or stopped outside this migration; start the migration of {} again",
+                a.target_name, a.database
+            )));
+        }
+    };
     if d["status"].as_str() == Some("Failed") {
         return Err(invalid_input(format!(
             "the Log Replay Service failed for {}: {}",
@@ -469,7 +513,8 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
         return cutover_after_platform(a);
     }
     let source = sql::connect(SOURCE)?;
-    let tail = format!("{}_tail.trn", a.folder);
+    let tail_backup = statement(&a.tail_backup, "tail-log backup")?;
+    let tail = tail_backup_name(&a.folder);
     let tail_key = format!("tail_at/{}", a.database);
     match database_state(&source, &a.database)?.as_deref() {
         Some("ONLINE") => {
@@ -484,13 +529,7 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
             }
             // The application is stopped: what the source holds now is what must arrive.
             keep_source_sums(&source, &a.database)?;
-            source.execute(
-                "BACKUP LOG @db TO URL = @u WITH NORECOVERY, CHECKSUM, FORMAT",
-                &[
-                    text_param("db", &a.database),
-                    text_param("u", &format!("{}/{tail}", a.folder_url)),
-                ],
-            )?;
+            tail_backup.run(&source)?;
         }
         // An earlier attempt took the tail: the source is waiting, restoring.
         Some("RESTORING") if state::get(&tail_key)?.is_some() => {}
@@ -514,30 +553,68 @@ fn complete(a: &Args, last: &str) -> Result<(String, Value), Error> {
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(clock::now);
-    lrs::complete(&a.database_url, last)?;
     let target = sql::connect(TARGET)?;
-    loop {
-        let d = lrs::details(&a.database_url)?;
-        match d["status"].as_str() {
-            Some("Completed")
-                if database_state(&target, &a.target_name)?.as_deref() == Some("ONLINE") =>
-            {
-                break;
-            }
-            Some("Failed") => {
-                return Err(invalid_input(format!(
-                    "the Log Replay Service failed to complete {}: {}",
-                    a.target_name, d["blockReason"]
-                )));
-            }
-            _ => clock::sleep(250),
-        }
+    let deadline = |what: &str| -> Result<(), Error> {
         if clock::now().saturating_sub(started) > 6 * 3600 * 1000 {
             return Err(Error::Timeout(format!(
-                "{} did not come online within 6 h of the tail backup",
+                "{} {what} within 6 h of the tail backup",
                 a.target_name
             )));
         }
+        clock::sleep(250);
+        Ok(())
+    };
+    // Completion only once LRS shows `last` restored (log-replay-service-overview.md: "Ensure
+    // that the last backup file has been restored … Then, initiate manual cutover"); earlier,
+    // the API refuses with RequiredBackupIsNotLastRestored.
+    loop {
+        match lrs::details(&a.database_url)? {
+            // An earlier attempt completed it.
+            lrs::Details::NotRestoring => break,
+            lrs::Details::Restoring(d) => {
+                if d["status"].as_str() == Some("Failed") {
+                    return Err(invalid_input(format!(
+                        "the Log Replay Service failed to restore {}: {}",
+                        a.target_name, d["blockReason"]
+                    )));
+                }
+                if lrs::unrestorable(&d, last) {
+                    return Err(invalid_input(format!(
+                        "the Log Replay Service cannot restore {last}, the last backup of {}: see restoreDetails' unrestorableFiles, then start the migration of {} again",
+                        a.target_name, a.database
+                    )));
+                }
+                if lrs::restored_last(&d, last) {
+                    match lrs::complete(&a.database_url, last)? {
+                        lrs::Completion::Accepted
+                        | lrs::Completion::AlreadyAsked
+                        | lrs::Completion::NotRestoring => break,
+                        // Not the last restored after all (a file restored since): wait on.
+                        lrs::Completion::NotLastRestored => {}
+                    }
+                }
+            }
+        }
+        deadline("did not restore its last backup")?;
+    }
+    loop {
+        let done = match lrs::details(&a.database_url)? {
+            lrs::Details::NotRestoring => true,
+            lrs::Details::Restoring(d) => match d["status"].as_str() {
+                Some("Completed") => true,
+                Some("Failed") => {
+                    return Err(invalid_input(format!(
+                        "the Log Replay Service failed to complete {}: {}",
+                        a.target_name, d["blockReason"]
+                    )));
+                }
+                _ => false,
+            },
+        };
+        if done && database_state(&target, &a.target_name)?.as_deref() == Some("ONLINE") {
+            break;
+        }
+        deadline("did not come online")?;
     }
     let downtime_s = (clock::now() - started) as f64 / 1000.0;
     let kept: Vec<(String, i64, Option<i64>)> = state::get(&sums_key)?

@@ -7,6 +7,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
+use sqlmig_plugin_sdk::backup_statement::log_backup_name;
 use sqlmig_plugin_sdk::backups::format::Lsn;
 use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE};
 use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
@@ -116,7 +117,11 @@ enum Quiesced {
 impl Quiesced {
     fn reached_by(&self, s: &Shipped) -> bool {
         match self {
-            Quiesced::Lsn(end) => s.ending_lsn.parse::<Lsn>().is_ok_and(|l| l >= *end),
+            // `end` is the last record's LSN (sys.dm_db_log_stats: "log sequence number (LSN)
+            // of the last log record"); a backup's ending LSN is the record after it (backupset's
+            // last_lsn: "the next log record after the backup set"). A backup holds the last
+            // record only when it ends past it: one ending at it stops just before.
+            Quiesced::Lsn(end) => s.ending_lsn.parse::<Lsn>().is_ok_and(|l| l > *end),
             Quiesced::After { requested_ms } => s.epoch > (*requested_ms / 1000) as i64,
         }
     }
@@ -213,11 +218,27 @@ pub fn final_log(a: &ShipArgs) -> Result<(String, Value), Error> {
     }
 }
 
-/// Names the S3 folder RDS copies log backups to (idempotent).
+/// Names the S3 folder RDS copies log backups to, unless it is named so already: RDS refuses
+/// setting the ARN it has ("The target S3 ARN is already set to the provided value.",
+/// USER.SQLServer.AddlFeat.TransactionLogAccess.md), which it shows with
+/// `rds_show_configuration @name='target_s3_arn_for_tlog_copy'`.
 fn setup(conn: &Connection, route: &Route) -> Result<(), Error> {
+    let arn = tlog_arn(route);
+    let set = first_result(
+        conn,
+        "exec rdsadmin.dbo.rds_show_configuration @name = N'target_s3_arn_for_tlog_copy'",
+        &[],
+    )?;
+    let current = set
+        .iter()
+        .next()
+        .and_then(|r| r.get::<Option<String>>("value").ok().flatten());
+    if current.as_deref().map(|c| c.trim_end_matches('/')) == Some(arn.as_str()) {
+        return Ok(());
+    }
     conn.execute(
         "exec msdb.dbo.rds_tlog_copy_setup @target_s3_arn = @arn",
-        &[text_param("arn", &tlog_arn(route))],
+        &[text_param("arn", &arn)],
     )?;
     Ok(())
 }
@@ -333,7 +354,8 @@ fn ship_new(conn: &Connection, a: &ShipArgs) -> Result<(), Error> {
                 a.database, a.route.s3_bucket
             ))
         })?;
-        let file = format!("{}_log_{seq:06}.trn", a.folder);
+        // Named as LRS restores them (`.log`), in the method's numbering.
+        let file = log_backup_name(&a.folder, *seq as u64);
         container.copy_from(
             &format!("{}/{file}", a.folder),
             &blob::CopySource {
@@ -378,8 +400,10 @@ mod tests {
             file: "f".into(),
             ending_lsn: lsn.into(),
         };
+        // The last record is at …1600001: a backup ending there ends just before it.
         let at = Quiesced::Lsn(Lsn(34_000_000_001_600_001));
-        assert!(at.reached_by(&s("34000000001600001", 0)));
+        assert!(!at.reached_by(&s("34000000001600001", 9_999_999_999)));
+        assert!(at.reached_by(&s("34000000001700001", 0)));
         assert!(!at.reached_by(&s("34000000001500001", 9_999_999_999)));
         let after = Quiesced::After {
             requested_ms: 1_000_500,

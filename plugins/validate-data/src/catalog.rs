@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlmig_plugin_sdk::sql::Connection;
+pub use sqlmig_plugin_sdk::tsql::type_text;
 use sqlmig_plugin_sdk::tsql::{first_result, quote_name, text_param};
 use sqlmig_plugin_sdk::{Error, Rows};
 
@@ -84,26 +85,6 @@ impl Index {
             s.push_str(&format!(" WHERE {f}"));
         }
         s
-    }
-}
-
-/// `nvarchar(40)`, `varbinary(max)`, `decimal(10,2)`, `datetime2(7)`, `int` from sys.columns'
-/// numbers.
-pub fn type_text(name: &str, max_length: i64, precision: i64, scale: i64) -> String {
-    let lower = name.to_ascii_lowercase();
-    let length = |per_char: i64| {
-        if max_length == -1 {
-            "max".to_string()
-        } else {
-            (max_length / per_char).to_string()
-        }
-    };
-    match lower.as_str() {
-        "nvarchar" | "nchar" => format!("{lower}({})", length(2)),
-        "varchar" | "char" | "varbinary" | "binary" => format!("{lower}({})", length(1)),
-        "decimal" | "numeric" => format!("{lower}({precision},{scale})"),
-        "datetime2" | "time" | "datetimeoffset" => format!("{lower}({scale})"),
-        _ => lower,
     }
 }
 

@@ -14,7 +14,7 @@ use sqlmig_plugin_sdk::inventory::validation::{
     TableComparison, TableSpec,
 };
 use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
-use sqlmig_plugin_sdk::tsql::quote_name;
+use sqlmig_plugin_sdk::tsql::{checksum_term, quote_name};
 use sqlmig_plugin_sdk::{Error, clock, progress};
 
 use crate::values::{key_text, same, to_json, wire_size};
@@ -608,43 +608,6 @@ fn split(range: &Range, bounds: &[Vec<SqlValue>]) -> Vec<Range> {
         hi: range.hi.clone(),
     });
     pieces
-}
-
-/// The expression a column adds to a row's checksum. BINARY_CHECKSUM reads only the first 255
-/// characters of a string and ignores text, ntext, image and xml, so those go in as
-/// `varbinary(max)`, which it reads whole. A column whose type differs between the sides goes
-/// in as its text on both.
-fn checksum_term(name: &str, type_text: &str, types_differ: bool, hash: Hash) -> String {
-    let q = quote_name(name);
-    let ty = type_text.to_ascii_lowercase();
-    let base = if types_differ || ty == "xml" {
-        format!("CAST({q} AS nvarchar(max))")
-    } else {
-        q
-    };
-    let long = types_differ || ty == "xml" || needs_binary(&ty);
-    match hash {
-        Hash::Checksum if long => format!("CAST({base} AS varbinary(max))"),
-        Hash::Checksum => base,
-        Hash::Sha2 => format!("HASHBYTES('SHA2_256', CAST({base} AS varbinary(max)))"),
-    }
-}
-
-/// Strings longer than BINARY_CHECKSUM reads, and the types it ignores (text, ntext, image,
-/// and the CLR spatial types).
-fn needs_binary(ty: &str) -> bool {
-    // BINARY_CHECKSUM ignores these (noncomparable, or CLR types); as varbinary they count.
-    if matches!(ty, "text" | "ntext" | "image" | "geography" | "geometry") {
-        return true;
-    }
-    let Some((base, rest)) = ty.split_once('(') else {
-        return false;
-    };
-    if !matches!(base, "char" | "varchar" | "nchar" | "nvarchar") {
-        return false;
-    }
-    let length = rest.trim_end_matches(')');
-    length == "max" || length.parse::<u32>().is_ok_and(|n| n > 255)
 }
 
 /// `(k1, k2) OP (@a, @b)` written out for SQL Server, which has no row comparison:

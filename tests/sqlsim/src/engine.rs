@@ -236,16 +236,22 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Rewrites `sys.dm_db_log_stats` from each database's log: where it ends, where its last
-    /// log backup ended.
+    /// Rewrites `sys.dm_db_log_stats` and `sys.database_recovery_status` from each database's
+    /// log: where it ends, where its log chain stands. `last_log_backup_lsn` is "the starting
+    /// log sequence number of the next log backup. If NULL, a transaction log back up cannot
+    /// be performed because either the database is in SIMPLE recovery or there is no current
+    /// database backup" (sys-database-recovery-status-transact-sql.md).
     fn refresh_log_stats(&self, conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-        conn.execute_batch("DELETE FROM master.\"sys.dm_db_log_stats\"")?;
+        conn.execute_batch(
+            "DELETE FROM master.\"sys.dm_db_log_stats\"; DELETE FROM master.\"sys.database_recovery_status\"",
+        )?;
         let databases: Vec<(i64, String, String)> = conn
             .prepare("SELECT database_id, name, recovery_model_desc FROM master.\"sys.databases\"")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         for (id, name, recovery) in databases {
-            let (end, backed_up) = self.backup.log_end(&name);
+            let (_, backed_up) = self.backup.log_end(&name);
+            let end = self.backup.last_record(&name);
             conn.execute(
                 "INSERT INTO master.\"sys.dm_db_log_stats\" VALUES (?1, ?2, ?3, ?4, ?5, 8.0, 0.5)",
                 rusqlite::params![
@@ -255,6 +261,13 @@ impl Engine {
                     backup::lsn_hex(end),
                     backed_up.map(backup::lsn_hex),
                 ],
+            )?;
+            let next_log_backup = backed_up
+                .filter(|_| recovery != "SIMPLE")
+                .map(|lsn| lsn.to_string());
+            conn.execute(
+                "INSERT INTO master.\"sys.database_recovery_status\" (database_id, last_log_backup_lsn) VALUES (?1, ?2)",
+                rusqlite::params![id, next_log_backup],
             )?;
         }
         Ok(())
@@ -569,7 +582,10 @@ impl Engine {
                     .and_then(|()| self.workload.refresh_counters(&conn))
             } else if sqlite_name == "master.sys.dm_io_virtual_file_stats" {
                 self.workload.refresh_file_stats(&conn)
-            } else if sqlite_name == "master.sys.dm_db_log_stats" {
+            } else if matches!(
+                sqlite_name.as_str(),
+                "master.sys.dm_db_log_stats" | "master.sys.database_recovery_status"
+            ) {
                 self.refresh_log_stats(&conn)
             } else if sqlite_name == "master.sys.dm_exec_query_stats" {
                 self.workload.refresh_query_stats(&conn)

@@ -1,18 +1,28 @@
 //! A test double of Azure SQL Managed Instance's **Log Replay Service** (LRS), the Azure Resource
 //! Manager API that restores a folder of backups on MI and keeps restoring the log backups that
-//! arrive, until a completion names the last one:
+//! arrive, until a completion names the last one. It holds the product to what Microsoft's pages
+//! and the ARM spec (`Microsoft.Sql/stable/2023-08-01`) say, stricter where they are unclear
+//! (`docs/fidelity.md` has a row for each rule and the test that proves it):
 //!
-//! - `PUT …/managedInstances/{mi}/databases/{db}` with `createMode: RestoreExternalBackup`,
-//!   `storageContainerUri` (the folder), `storageContainerSasToken`, `autoCompleteRestore`,
-//!   `lastBackupName` — starts it;
-//! - `GET …/databases/{db}/restoreDetails/Default` — where it stands;
-//! - `POST …/databases/{db}/completeRestore` with `lastBackupName` — restores up to that file and
-//!   brings the database online;
+//! - `GET …/managedInstances/{mi}` — the instance, with its `location`;
+//! - `PUT …/managedInstances/{mi}/databases/{db}` with `location` (required by the
+//!   ManagedDatabase schema; the instance's own), `createMode: RestoreExternalBackup`,
+//!   `storageContainerUri` (the folder), `storageContainerSasToken` (Read and List only, for the
+//!   whole container, not from a stored access policy, no leading `?`), `collation`,
+//!   `autoCompleteRestore`, `lastBackupName` — starts it; a container or folder named with the
+//!   reserved words `backup`/`backups` is refused;
+//! - `GET …/databases/{db}/restoreDetails/Default` — where it stands, with the 2023-08-01
+//!   fields only (`ManagedDatabaseNotInRestoringState` once the database is online);
+//! - `POST …/databases/{db}/completeRestore` with `lastBackupName` — accepted only when that file
+//!   is the last one restored (`RequiredBackupIsNotLastRestored` otherwise), then the database
+//!   is brought online;
 //! - `DELETE …/databases/{db}` — stops it and drops the database being restored.
 //!
-//! Requests need `Authorization: Bearer <token>` (the token given at start; 401 otherwise). The
-//! service reads the folder with the SAS, as MI does, and restores through the engine's own
-//! restore (WITH NORECOVERY, which T-SQL on MI refuses). Test infrastructure, not Azure.
+//! Only `.bak`, `.log` and `.diff` files in the folder itself are restored; others (a `.trn`, a
+//! nested folder) are listed as unrestorable. Requests need `Authorization: Bearer <token>`
+//! (the token given at start; 401 otherwise). The service reads the folder with the SAS, as MI
+//! does, and restores through the engine's own restore (WITH NORECOVERY, which T-SQL on MI
+//! refuses). Test infrastructure, not Azure.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -27,6 +37,14 @@ use crate::engine::backup::device;
 use crate::engine::backup::media::{self, SetInfo};
 use crate::http_double;
 
+/// The region of the simulated managed instance: its ARM `location`, which a database's PUT must
+/// repeat.
+pub const LOCATION: &str = "westeurope";
+
+/// The file extensions LRS restores (log-replay-service-overview.md: "Only database `.bak`,
+/// `.log`, and `.diff` files are supported by LRS").
+const EXTENSIONS: [&str; 3] = [".bak", ".log", ".diff"];
+
 /// One database's replay.
 #[derive(Default)]
 struct Job {
@@ -35,8 +53,10 @@ struct Job {
     prefix: String,
     sas: String,
     status: String,
+    /// The last file, once a completion (or autoCompleteRestore) named it.
     complete_with: Option<String>,
-    /// Files seen in the folder, with their sets (or why they cannot be restored).
+    /// Files seen in the folder, by name within it, with their sets (or why they cannot be
+    /// restored).
     files: BTreeMap<String, Result<(SetInfo, Vec<u8>), String>>,
     restored: Vec<String>,
     current: Option<String>,
@@ -116,6 +136,72 @@ fn arm_error(status: u16, code: &str, message: &str) -> (u16, Value) {
     )
 }
 
+/// Why LRS would not start with `sas`, if it would not. log-replay-service-overview.md: "must
+/// be generated for the entire Azure Blob Storage container, and it must have Read and List
+/// permissions only … if you grant Read, List, and Write permissions, LRS won't be able to
+/// start"; "SAS tokens created with permissions that are set through defining a stored access
+/// policy isn't supported"; log-replay-service-migrate.md: "Don't include the question mark".
+/// The pages give no error code for these: the codes are the double's own.
+pub fn sas_refusal(sas: &str) -> Option<(&'static str, String)> {
+    if sas.starts_with('?') {
+        return Some((
+            "InvalidStorageContainerSasToken",
+            "storageContainerSasToken starts with '?': give the token without the question mark"
+                .into(),
+        ));
+    }
+    let param = |name: &str| {
+        sas.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| http_double::percent_decode(v))
+        })
+    };
+    if param("si").is_some() {
+        return Some((
+            "InvalidStorageContainerSasToken",
+            "SAS tokens from a stored access policy (si=) are not supported; give Read and List in the token itself".into(),
+        ));
+    }
+    if let Some(sr) = param("sr")
+        && sr != "c"
+    {
+        return Some((
+            "InvalidStorageContainerSasToken",
+            format!(
+                "the SAS token is for a {sr:?} resource; LRS needs one for the entire container (sr=c)"
+            ),
+        ));
+    }
+    let sp = param("sp").unwrap_or_default();
+    let mut perms: Vec<char> = sp.chars().collect();
+    perms.sort_unstable();
+    perms.dedup();
+    if perms != ['l', 'r'] {
+        return Some((
+            "InvalidStorageContainerSasToken",
+            format!(
+                "the SAS token grants {sp:?}; LRS starts only with Read and List permissions (sp=rl), nothing more"
+            ),
+        ));
+    }
+    None
+}
+
+/// Why LRS would not read the folder at `uri`: log-replay-service-overview.md, "The backup URI
+/// path should not have the container name or the folder name as keywords `backup` or
+/// `backups`" (the newer page: "can't contain `backup` or `Backup`"). Stricter: any segment
+/// containing the word, in any case. `segments` are the container and the folders.
+fn uri_refusal(segments: &[&str]) -> Option<String> {
+    segments
+        .iter()
+        .find(|s| s.to_ascii_lowercase().contains("backup"))
+        .map(|s| {
+            format!(
+                "storageContainerUri names {s:?}: 'backup' and 'backups' are reserved keywords in LRS's container and folder names; rename it"
+            )
+        })
+}
+
 impl Lrs {
     async fn connection(&self, mut sock: TcpStream) -> std::io::Result<()> {
         let Some(req) = http_double::read_request(&mut sock).await? else {
@@ -146,7 +232,7 @@ impl Lrs {
         .await
     }
 
-    /// The database named in an ARM path, and what follows it.
+    /// The resource named in an ARM path, and what follows it.
     fn route(&self, method: &str, target: &str, body: &Value) -> (u16, Value) {
         let path = target.split('?').next().unwrap_or_default();
         let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
@@ -154,7 +240,24 @@ impl Lrs {
             .iter()
             .position(|p| p.eq_ignore_ascii_case("databases"))
         else {
-            return arm_error(404, "ResourceNotFound", "no such resource");
+            return match (
+                method,
+                parts
+                    .iter()
+                    .rposition(|p| p.eq_ignore_ascii_case("managedInstances")),
+            ) {
+                ("GET", Some(m)) if m + 2 == parts.len() => (
+                    200,
+                    json!({
+                        "id": path,
+                        "name": parts[m + 1],
+                        "location": LOCATION,
+                        "type": "Microsoft.Sql/managedInstances",
+                        "properties": { "state": "Ready" },
+                    }),
+                ),
+                _ => arm_error(404, "ResourceNotFound", &format!("{method} {path}")),
+            };
         };
         let Some(db) = parts.get(i + 1).map(|d| http_double::percent_decode(d)) else {
             return arm_error(404, "ResourceNotFound", "no database in the path");
@@ -163,27 +266,7 @@ impl Lrs {
         match (method, rest.as_slice()) {
             ("PUT", []) => self.start(&db, body),
             ("GET", ["restoreDetails", _]) => self.details(&db),
-            ("POST", ["completeRestore"]) => match body["lastBackupName"].as_str() {
-                Some(last) => {
-                    let mut jobs = self.jobs.lock().unwrap();
-                    match jobs.get_mut(&db.to_ascii_lowercase()) {
-                        Some(j) => {
-                            j.complete_with = Some(last.to_string());
-                            (202, json!({}))
-                        }
-                        None => arm_error(
-                            404,
-                            "ResourceNotFound",
-                            &format!("no restore of database {db} is running"),
-                        ),
-                    }
-                }
-                None => arm_error(
-                    400,
-                    "AutoCompleteMissingLastBackupName",
-                    "completeRestore needs lastBackupName",
-                ),
-            },
+            ("POST", ["completeRestore"]) => self.complete(&db, body),
             ("DELETE", []) => {
                 self.jobs.lock().unwrap().remove(&db.to_ascii_lowercase());
                 let mut s = crate::engine::Session::new("sa", "master");
@@ -200,6 +283,26 @@ impl Lrs {
 
     fn start(&self, db: &str, body: &Value) -> (u16, Value) {
         let p = &body["properties"];
+        // ManagedDatabase (a TrackedResource) has "required": ["location"].
+        match body["location"].as_str() {
+            None => {
+                return arm_error(
+                    400,
+                    "LocationRequired",
+                    "The location property is required for this definition.",
+                );
+            }
+            Some(l) if !l.eq_ignore_ascii_case(LOCATION) => {
+                return arm_error(
+                    400,
+                    "InvalidResourceLocation",
+                    &format!(
+                        "The database's location '{l}' is not its managed instance's ('{LOCATION}')."
+                    ),
+                );
+            }
+            Some(_) => {}
+        }
         if p["createMode"].as_str() != Some("RestoreExternalBackup") {
             return arm_error(
                 400,
@@ -207,21 +310,61 @@ impl Lrs {
                 "sqlsim's LRS takes createMode RestoreExternalBackup",
             );
         }
-        let (Some(uri), Some(sas)) = (
-            p["storageContainerUri"].as_str(),
-            p["storageContainerSasToken"].as_str(),
-        ) else {
+        // "RestoreExternalBackup: … Collation, StorageContainerUri and StorageContainerSasToken
+        // must be specified."
+        let Some(uri) = p["storageContainerUri"].as_str() else {
             return arm_error(
                 400,
-                "InvalidParameterValue",
-                "storageContainerUri and storageContainerSasToken are required",
+                "MissingStorageContainerUri",
+                "storageContainerUri is required for createMode RestoreExternalBackup.",
             );
         };
-        if self.engine.database(db).is_some() {
+        let Some(sas) = p["storageContainerSasToken"].as_str() else {
+            return arm_error(
+                400,
+                "MissingStorageContainerSasToken",
+                "storageContainerSasToken is required for createMode RestoreExternalBackup.",
+            );
+        };
+        if p["collation"].as_str().is_none() {
+            return arm_error(
+                400,
+                "MissingCollation",
+                "collation is required for createMode RestoreExternalBackup.",
+            );
+        }
+        if let Some((code, why)) = sas_refusal(sas) {
+            return arm_error(400, code, &why);
+        }
+        let auto = p["autoCompleteRestore"].as_bool() == Some(true);
+        let last = p["lastBackupName"].as_str();
+        if auto && last.is_none() {
+            return arm_error(
+                400,
+                "AutoCompleteMissingLastBackupName",
+                "Auto complete restore request must have lastBackupName parameter provided.",
+            );
+        }
+        if let Some(last) = last
+            && !last.is_ascii()
+        {
+            return arm_error(
+                400,
+                "LastBackupNameHasNonAsciiCharacter",
+                "Only ASCII characters are allowed in lastBackupName.",
+            );
+        }
+        if self.engine.database(db).is_some()
+            || self
+                .jobs
+                .lock()
+                .unwrap()
+                .contains_key(&db.to_ascii_lowercase())
+        {
             return arm_error(
                 409,
-                "DatabaseAlreadyExists",
-                &format!("Database '{db}' already exists."),
+                "ManagedDatabaseNameInUse",
+                &format!("Database '{db}' already exists on the managed instance."),
             );
         }
         // http://host/account/container[/folder]: the container, and the folder within it.
@@ -237,29 +380,84 @@ impl Lrs {
                 "storageContainerUri must name a container",
             );
         }
+        let named: Vec<&str> = std::iter::once(segments[2])
+            .chain(segments.get(3).into_iter().flat_map(|f| f.split('/')))
+            .collect();
+        if let Some(why) = uri_refusal(&named) {
+            return arm_error(400, "InvalidStorageContainerUri", &why);
+        }
         let container = format!("http://{}/{}/{}", segments[0], segments[1], segments[2]);
         let prefix = segments.get(3).map(|f| format!("{f}/")).unwrap_or_default();
-        let mut job = Job {
+        let job = Job {
             database: db.to_string(),
             container,
             prefix,
-            sas: sas.trim_start_matches('?').to_string(),
+            sas: sas.to_string(),
             status: "Restoring".into(),
+            complete_with: if auto { last.map(str::to_string) } else { None },
             ..Job::default()
         };
-        if p["autoCompleteRestore"].as_bool() == Some(true) {
-            job.complete_with = p["lastBackupName"].as_str().map(str::to_string);
-        }
         self.jobs
             .lock()
             .unwrap()
             .insert(db.to_ascii_lowercase(), job);
         (
             201,
-            json!({ "name": db, "properties": { "status": "Creating", "createMode": "RestoreExternalBackup" } }),
+            json!({ "name": db, "location": LOCATION, "properties": { "status": "Creating", "createMode": "RestoreExternalBackup" } }),
         )
     }
 
+    /// completeRestore: the ARM spec's error list for it names the refusals.
+    fn complete(&self, db: &str, body: &Value) -> (u16, Value) {
+        let Some(last) = body["lastBackupName"].as_str() else {
+            return arm_error(
+                400,
+                "InvalidDatabaseCompleteRestoreRequestLastBackupName",
+                "The lastBackupName of the complete restore request is missing or invalid.",
+            );
+        };
+        let mut jobs = self.jobs.lock().unwrap();
+        let Some(j) = jobs.get_mut(&db.to_ascii_lowercase()) else {
+            return arm_error(
+                404,
+                "ResourceNotFound",
+                &format!("no restore of database {db} is running"),
+            );
+        };
+        if j.status == "Completed" {
+            return arm_error(
+                400,
+                "ManagedDatabaseNotInRestoringState",
+                "Managed database is not in Restoring state.",
+            );
+        }
+        if j.complete_with.is_some() {
+            return arm_error(
+                400,
+                "ExternalBackupAlreadySignaledToComplete",
+                "Completion of the restore has already been requested.",
+            );
+        }
+        let Some(restored) = j.restored.last() else {
+            return arm_error(
+                400,
+                "ExternalBackupRestoreHasNotBeenStarted",
+                "The restore can only be completed once the restore has started.",
+            );
+        };
+        if restored != last {
+            return arm_error(
+                400,
+                "RequiredBackupIsNotLastRestored",
+                "Migration cannot be completed because provided backup file name is not the name of the last backup file that is restored.",
+            );
+        }
+        j.complete_with = Some(last.to_string());
+        (202, json!({}))
+    }
+
+    /// restoreDetails with the 2023-08-01 schema's fields (ManagedDatabaseRestoreDetails.json);
+    /// the `sqlsim…` fields are the double's own, for tests.
     fn details(&self, db: &str) -> (u16, Value) {
         let jobs = self.jobs.lock().unwrap();
         let Some(j) = jobs.get(&db.to_ascii_lowercase()) else {
@@ -269,7 +467,20 @@ impl Lrs {
                 "Requested restore details are not available, or have expired.",
             );
         };
-        let unrestorable: Vec<Value> = j
+        if j.status == "Completed" {
+            return arm_error(
+                400,
+                "ManagedDatabaseNotInRestoringState",
+                "Managed database is not in Restoring state.",
+            );
+        }
+        let unrestorable: Vec<&String> = j
+            .files
+            .iter()
+            .filter(|(_, f)| f.is_err())
+            .map(|(n, _)| n)
+            .collect();
+        let reasons: Vec<Value> = j
             .files
             .iter()
             .filter_map(|(n, f)| {
@@ -278,34 +489,27 @@ impl Lrs {
                     .map(|why| json!({ "name": n, "reason": why }))
             })
             .collect();
-        let sets = |kind: char| -> Vec<Value> {
-            j.files
-                .iter()
-                .filter_map(|(n, f)| f.as_ref().ok().filter(|(i, _)| i.kind == kind).map(|(i, _)| (n, i)))
-                .map(|(n, i)| json!({ "firstStripeName": n, "numberOfStripes": i.family_count, "firstLsn": i.first_lsn.to_string(), "lastLsn": i.last_lsn.to_string(), "restored": j.restored.contains(n) }))
-                .collect()
-        };
         let point = self.engine.restoring_point(&j.database);
+        let usable = j.files.values().filter(|f| f.is_ok()).count();
         (
             200,
             json!({
                 "name": "Default",
+                "type": "Microsoft.Sql/managedInstances/databases/restoreDetails",
                 "properties": {
-                    "type": "LRSRestore",
                     "status": j.status,
                     "blockReason": j.error,
                     "lastUploadedFileName": j.files.keys().last(),
+                    "lastUploadedFileTime": j.last_restored_at,
                     "lastRestoredFileName": j.restored.last(),
                     "lastRestoredFileTime": j.last_restored_at,
                     "currentRestoringFileName": j.current,
+                    "percentCompleted": if usable == 0 { 0.0 } else { j.restored.len() as f64 * 100.0 / usable as f64 },
                     "numberOfFilesDetected": j.files.len(),
-                    "numberOfFilesRestored": j.restored.len(),
-                    "numberOfFilesUnrestorable": unrestorable.len(),
                     "unrestorableFiles": unrestorable,
-                    "fullBackupSets": sets('D'),
-                    "diffBackupSets": sets('I'),
-                    "logBackupSets": sets('L'),
-                    // Not in Azure's API: the LSN restored so far, for tests.
+                    // Not in Azure's API: for tests.
+                    "sqlsimFilesRestored": j.restored.len(),
+                    "sqlsimUnrestorableReasons": reasons,
                     "sqlsimRestoredLsn": point.map(|p| p.to_string()),
                 }
             }),
@@ -338,22 +542,38 @@ impl Lrs {
                     continue;
                 }
             };
-            for (blob, _) in listed.iter().filter(|(b, _)| !known.contains(b)) {
-                let read = device::get_blob(&format!("{container}/{blob}"), &sas)
-                    .map_err(|e| e.text)
-                    .and_then(|bytes| media::read_sets(&bytes).map_err(|e| e.0))
-                    .and_then(|mut sets| {
-                        if sets.len() != 1 {
-                            return Err(format!(
-                                "{} backup sets in one file: LRS restores files with one",
-                                sets.len()
-                            ));
-                        }
-                        let s = sets.remove(0);
-                        Ok((s.info, s.data))
-                    });
+            for (blob, _) in listed {
+                let file = blob[prefix.len()..].to_string();
+                if known.contains(&file) {
+                    continue;
+                }
+                let read = if file.contains('/') {
+                    Err("a nested folder: LRS restores the database's folder only, flat".into())
+                } else if !EXTENSIONS
+                    .iter()
+                    .any(|e| file.to_ascii_lowercase().ends_with(e))
+                {
+                    Err(format!(
+                        "not a {} file: LRS restores only those",
+                        EXTENSIONS.join(", ")
+                    ))
+                } else {
+                    device::get_blob(&format!("{container}/{blob}"), &sas)
+                        .map_err(|e| e.text)
+                        .and_then(|bytes| media::read_sets(&bytes).map_err(|e| e.0))
+                        .and_then(|mut sets| {
+                            if sets.len() != 1 {
+                                return Err(format!(
+                                    "{} backup sets in one file: LRS restores files with one",
+                                    sets.len()
+                                ));
+                            }
+                            let s = sets.remove(0);
+                            Ok((s.info, s.data))
+                        })
+                };
                 self.with_job(&name, |j| {
-                    j.files.insert(blob.clone(), read);
+                    j.files.insert(file, read);
                 });
             }
             self.restore_what_applies(&name);
@@ -417,14 +637,9 @@ impl Lrs {
         let complete = {
             let jobs = self.jobs.lock().unwrap();
             let Some(j) = jobs.get(name) else { return };
-            // lastBackupName names a file of the folder; the blobs listed carry the folder.
             j.complete_with
                 .clone()
-                .filter(|last| {
-                    j.restored
-                        .iter()
-                        .any(|r| r == last || r.ends_with(&format!("/{last}")))
-                })
+                .filter(|last| j.restored.last() == Some(last))
                 .map(|_| j.database.clone())
         };
         if let Some(database) = complete {
@@ -437,5 +652,33 @@ impl Lrs {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_read_and_list_sas_for_the_whole_container_starts_lrs() {
+        assert!(sas_refusal("sv=2022-11-02&sr=c&sp=rl&se=x&sig=y").is_none());
+        assert!(sas_refusal("sv=2019-02-02&ss=b&srt=sco&sp=lr&sig=y").is_none());
+        for refused in [
+            "sv=2022-11-02&sr=c&sp=racwdl&sig=y",
+            "sv=2022-11-02&sr=c&sp=rwl&sig=y",
+            "sv=2022-11-02&sr=c&sp=r&sig=y",
+            "sv=2022-11-02&sr=b&sp=rl&sig=y",
+            "sv=2022-11-02&sr=c&si=policy1&sig=y",
+            "?sv=2022-11-02&sr=c&sp=rl&sig=y",
+        ] {
+            assert!(sas_refusal(refused).is_some(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn reserved_words_in_the_container_or_folder_are_refused() {
+        assert!(uri_refusal(&["migration", "Sales-1a2b3c4d"]).is_none());
+        assert!(uri_refusal(&["backups", "Sales"]).is_some());
+        assert!(uri_refusal(&["migration", "SalesBackup"]).is_some());
     }
 }

@@ -23,6 +23,12 @@ use crate::tds::types::{ColumnType, Value};
 
 /// Blocks of a backup written to a blob (SQL Server's MAXTRANSFERSIZE default is 1 MiB).
 const BLOB_BLOCK: usize = 1 << 20;
+/// A block blob holds at most 50,000 blocks; BACKUP TO URL writes one per MAXTRANSFERSIZE
+/// (sql-server-backup-to-url.md: "50,000 blocks * 4MB MAXTRANSFERSIZE").
+const MAX_BLOCKS: u64 = 50_000;
+/// MAXTRANSFERSIZE when none is given (backup-transact-sql.md: "backup to URL to Azure Blob
+/// Storage, the default MAXTRANSFERSIZE = 1048576").
+const DEFAULT_MAX_TRANSFER: u64 = 1_048_576;
 
 /// The backup state of the instance's databases.
 #[derive(Default)]
@@ -107,6 +113,19 @@ impl State {
         (
             lsn_of(log.map_or(0, |l| l.counter)),
             log.and_then(|l| l.chain.as_ref().map(|c| c.0)),
+        )
+    }
+
+    /// The LSN of the last record in `database`'s log (what `sys.dm_db_log_stats.log_end_lsn`
+    /// reports: "LSN of the last log record"), one before where the next record goes; a log
+    /// backup taken after it ends past it (backupset's last_lsn is "the next log record after
+    /// the backup set").
+    pub fn last_record(&self, database: &str) -> u128 {
+        let logs = self.logs.lock().unwrap();
+        lsn_of(
+            logs.get(&key(database))
+                .map_or(0, |l| l.counter)
+                .saturating_sub(1),
         )
     }
 
@@ -533,6 +552,7 @@ impl Engine {
             }
             return Err(errors::no_database(1, database));
         };
+        self.refuse_unsupported(&db, log, devices, o)?;
         // The request shows the database it backs up, as on a server.
         self.activity.request_database(session.id, &db);
         let (recovery, compat, created) = {
@@ -602,7 +622,10 @@ impl Engine {
                 if !o.copy_only {
                     st.full = Some((first, image.clone()));
                 }
-                if st.chain.is_none() && recovery != "SIMPLE" {
+                // Only a full backup that is not COPY_ONLY starts the log chain of a database
+                // in FULL recovery (stricter than the docs, which leave it unsaid: the first
+                // log backup after a COPY_ONLY full alone fails with 4214).
+                if st.chain.is_none() && recovery != "SIMPLE" && !o.copy_only {
                     st.chain = Some((first, image.clone()));
                 }
                 st.since_log.push(image.clone());
@@ -728,6 +751,97 @@ impl Engine {
                 format!("{what} successfully processed {pages} pages."),
             )),
         ])
+    }
+
+    /// What this instance's version and edition refuse of a BACKUP, with the errors they give
+    /// (`docs/fidelity.md`): COMPRESSION and backup to URL on Express and Web (the editions
+    /// pages: "Backup compression … No" and "Hybrid backup to Azure (backup to URL) … No");
+    /// URL devices before 2012 SP1 CU2; a URL backup without WITH CREDENTIAL before 2016
+    /// (block blobs with a SAS credential are 2016's); a page-blob backup striped or given
+    /// BLOCKSIZE/MAXTRANSFERSIZE; a block-blob stripe past 50,000 blocks of MAXTRANSFERSIZE.
+    fn refuse_unsupported(
+        &self,
+        db: &str,
+        log: bool,
+        devices: &[Device],
+        o: &Options,
+    ) -> Result<(), ServerMessage> {
+        let edition = self.instance.edition.as_str();
+        let (major, minor, build) = self.instance.version;
+        let limited = edition.starts_with("Express") || edition.starts_with("Web");
+        let what = if log { "BACKUP LOG" } else { "BACKUP DATABASE" };
+        if o.compression && limited {
+            return Err(err(
+                1844,
+                format!("{what} WITH COMPRESSION is not supported on {edition}."),
+            ));
+        }
+        let urls: Vec<&str> = devices
+            .iter()
+            .filter_map(|d| match d {
+                Device::Url(u) => Some(u.as_str()),
+                Device::Disk(_) => None,
+            })
+            .collect();
+        let Some(first_url) = urls.first() else {
+            return Ok(());
+        };
+        if (major, minor, build) < (11, 0, 3339) {
+            return Err(err(102, "Incorrect syntax near 'URL'."));
+        }
+        if limited {
+            return Err(err(
+                1844,
+                format!("BACKUP TO URL is not supported on {edition}."),
+            ));
+        }
+        if let Some(credential) = &o.credential {
+            if urls.len() > 1 || o.block_size.is_some() || o.max_transfer_size.is_some() {
+                return Err(err(
+                    3013,
+                    format!(
+                        "{what} is terminating abnormally: a backup to a page blob (WITH CREDENTIAL = '{credential}') takes one URL and neither BLOCKSIZE nor MAXTRANSFERSIZE; striping and block sizes need a Shared Access Signature credential (block blobs)."
+                    ),
+                ));
+            }
+            return Err(err(
+                3201,
+                format!(
+                    "Cannot open backup device '{first_url}'. sqlsim does not simulate page-blob backups (WITH CREDENTIAL)."
+                ),
+            ));
+        }
+        if major < 13 {
+            return Err(err(
+                3289,
+                "A Backup device of type URL was specified without a Credential, Backup/Restore operation cannot proceed.",
+            ));
+        }
+        if !log {
+            // sqlsim's images are small: the stripe's size is the database's declared data size
+            // (its files' allocation, stricter than the used pages a server backs up).
+            let pages: i64 = self
+                .conn
+                .lock()
+                .unwrap()
+                .query_row(
+                    "SELECT COALESCE(SUM(size), 0) FROM master.\"sys.master_files\" WHERE type_desc = 'ROWS' AND database_id = (SELECT database_id FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE)",
+                    [db],
+                    |r| r.get(0),
+                )
+                .map_err(|e| errors::from_sqlite(&e, 1, &[]))?;
+            let stripe = pages as u64 * 8192 / urls.len() as u64;
+            let limit = MAX_BLOCKS * o.max_transfer_size.unwrap_or(DEFAULT_MAX_TRANSFER);
+            if stripe > limit {
+                return Err(err(
+                    3202,
+                    format!(
+                        "Write on \"{first_url}\" failed: 1117(The request could not be performed because of an I/O device error.)"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The database's files, for the backup's file list.

@@ -61,6 +61,7 @@ pub const SERVER_VIEWS: &[&str] = &[
     "dm_exec_sql_text",
     "dm_io_virtual_file_stats",
     "dm_db_log_stats",
+    "database_recovery_status",
     "dm_exec_query_stats",
     "dm_exec_plan_attributes",
 ];

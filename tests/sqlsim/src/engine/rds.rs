@@ -177,6 +177,7 @@ impl Engine {
             ],
             "rds_task_status" => &["@db_name", "@task_id"],
             "rds_tlog_copy_setup" => &["@target_s3_arn"],
+            "rds_show_configuration" => &["@name"],
             "rds_tlog_backup_copy_to_s3" => &[
                 "@db_name",
                 "@rds_backup_starting_seq_id",
@@ -192,6 +193,7 @@ impl Engine {
             "rds_backup_database" => self.rds_backup(&a, line),
             "rds_task_status" => Ok(vec![self.rds_task_status(&a)]),
             "rds_tlog_copy_setup" => self.rds_tlog_copy_setup(&a, line),
+            "rds_show_configuration" => Ok(vec![self.rds_show_configuration(&a)]),
             _ => self.rds_tlog_copy(&a, line),
         })
     }
@@ -495,8 +497,51 @@ impl Engine {
                 format!("{arn} is not an S3 ARN (arn:aws:s3:::bucket_name/folder)."),
             ));
         }
-        *self.rds_tasks.tlog_target.lock().unwrap() = Some(arn.trim_end_matches('/').to_string());
+        let arn = arn.trim_end_matches('/').to_string();
+        let mut target = self.rds_tasks.tlog_target.lock().unwrap();
+        // USER.SQLServer.AddlFeat.TransactionLogAccess.md, troubleshooting: "The target S3 ARN
+        // is already set to the provided value."
+        if target.as_deref() == Some(arn.as_str()) {
+            return Err(rds_error(
+                line,
+                "The target S3 ARN is already set to the provided value.",
+            ));
+        }
+        *target = Some(arn);
         Ok(vec![])
+    }
+
+    /// `rdsadmin.dbo.rds_show_configuration [@name]`: name, value, description of RDS's
+    /// settings — here `target_s3_arn_for_tlog_copy` (what rds_tlog_copy_setup set).
+    fn rds_show_configuration(&self, a: &[Option<Value>]) -> Outcome {
+        let col = |name: &str| ColumnMeta {
+            name: name.into(),
+            ty: ColumnType::NVarChar(Some(4000)),
+            nullable: true,
+        };
+        let setting = "target_s3_arn_for_tlog_copy";
+        let asked = text(&a[0]);
+        let rows = if asked
+            .as_deref()
+            .is_none_or(|n| n.eq_ignore_ascii_case(setting))
+        {
+            vec![vec![
+                Value::Text(setting.into()),
+                self.rds_tasks
+                    .tlog_target
+                    .lock()
+                    .unwrap()
+                    .clone()
+                    .map_or(Value::Null, Value::Text),
+                Value::Text("The S3 ARN transaction log backups are copied to.".into()),
+            ]]
+        } else {
+            Vec::new()
+        };
+        Outcome::Rows {
+            columns: vec![col("name"), col("value"), col("description")],
+            rows,
+        }
     }
 
     fn rds_tlog_copy(&self, a: &[Option<Value>], line: i32) -> Result<Vec<Outcome>, ServerMessage> {

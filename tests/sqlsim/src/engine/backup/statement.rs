@@ -40,6 +40,12 @@ pub struct Options {
     /// MOVE 'logical' TO 'physical'.
     pub moves: Vec<(String, String)>,
     pub name: Option<String>,
+    /// MAXTRANSFERSIZE in bytes, when given.
+    pub max_transfer_size: Option<u64>,
+    /// BLOCKSIZE in bytes, when given.
+    pub block_size: Option<u64>,
+    /// WITH CREDENTIAL = 'name': a page-blob backup with a storage-key credential.
+    pub credential: Option<String>,
     /// Every option named, upper-cased, in order.
     pub named: Vec<String>,
 }
@@ -233,6 +239,10 @@ impl Reader<'_> {
         }
     }
 
+    fn near_err(&self) -> SyntaxError {
+        SyntaxError(format!("Incorrect syntax near '{}'.", self.near()))
+    }
+
     fn err<T>(&self) -> Result<T, SyntaxError> {
         Err(SyntaxError(format!(
             "Incorrect syntax near '{}'.",
@@ -361,13 +371,19 @@ impl Reader<'_> {
                     o.file = self.value()?.parse().ok();
                 }
                 "NAME" | "DESCRIPTION" | "MEDIANAME" | "MEDIADESCRIPTION" | "MAXTRANSFERSIZE"
-                | "BLOCKSIZE" | "BUFFERCOUNT" => {
+                | "BLOCKSIZE" | "BUFFERCOUNT" | "CREDENTIAL" => {
                     if !self.punct('=') {
                         return self.err();
                     }
                     let v = self.value()?;
-                    if opt == "NAME" {
-                        o.name = Some(v);
+                    match opt.as_str() {
+                        "NAME" => o.name = Some(v),
+                        "MAXTRANSFERSIZE" => {
+                            o.max_transfer_size = Some(v.parse().map_err(|_| self.near_err())?)
+                        }
+                        "BLOCKSIZE" => o.block_size = Some(v.parse().map_err(|_| self.near_err())?),
+                        "CREDENTIAL" => o.credential = Some(v),
+                        _ => {}
                     }
                 }
                 "MOVE" => {

@@ -220,7 +220,7 @@ impl Workload {
     }
 }
 
-/// Creates `sys.dm_io_virtual_file_stats`, `sys.dm_db_log_stats` and the plan-cache statistics
+/// Creates `sys.dm_io_virtual_file_stats`, `sys.dm_db_log_stats`, `sys.database_recovery_status` and the plan-cache statistics
 /// (refreshed when read).
 pub fn install(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
@@ -240,6 +240,11 @@ pub fn install(conn: &Connection) -> rusqlite::Result<()> {
              database_id INT NOT NULL, recovery_model NVARCHAR(60) NOT NULL,
              log_min_lsn NVARCHAR(24), log_end_lsn NVARCHAR(24), log_backup_lsn NVARCHAR(24),
              total_log_size_mb FLOAT NOT NULL, active_log_size_mb FLOAT NOT NULL);
+         CREATE TABLE master.\"sys.database_recovery_status\" (
+             database_id INT NOT NULL, database_guid UNIQUEIDENTIFIER,
+             family_guid UNIQUEIDENTIFIER, last_log_backup_lsn NUMERIC_TEXT(25,0),
+             recovery_fork_guid UNIQUEIDENTIFIER, first_recovery_fork_guid UNIQUEIDENTIFIER,
+             fork_point_lsn NUMERIC_TEXT(25,0));
          CREATE TABLE master.\"sys.dm_io_virtual_file_stats\" (
              database_id SMALLINT NOT NULL, file_id SMALLINT NOT NULL, sample_ms BIGINT NOT NULL,
              num_of_reads BIGINT NOT NULL, num_of_bytes_read BIGINT NOT NULL,
