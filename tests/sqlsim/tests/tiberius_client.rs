@@ -100,6 +100,47 @@ async fn sp_executesql_with_parameters() {
     assert_eq!(row.get::<f64, _>("f"), Some(2.25));
 }
 
+/// "Changes in database context last only to the end of the sp_executesql statement"
+/// (sp-executesql-transact-sql.md): tiberius' `execute` and `query` are sp_executesql calls, so
+/// a USE sent alone changes nothing for the next one; a batch (`simple_query`) keeps it.
+#[tokio::test]
+async fn a_use_inside_sp_executesql_ends_with_the_call() {
+    let s = server().await;
+    let mut c = connect(config(s.addr.port(), "sa", PW)).await.unwrap();
+    c.execute("USE Sales", &[]).await.unwrap();
+    assert_eq!(
+        first_row(&mut c, "SELECT DB_NAME() AS db")
+            .await
+            .get::<&str, _>("db"),
+        Some("master")
+    );
+    let row = c
+        .query("USE Sales; SELECT DB_NAME() AS db", &[])
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<&str, _>("db"), Some("Sales"));
+    c.simple_query("USE Sales")
+        .await
+        .unwrap()
+        .into_results()
+        .await
+        .unwrap();
+    let row = c
+        .simple_query("SELECT DB_NAME() AS db")
+        .await
+        .unwrap()
+        .into_row()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.get::<&str, _>("db"), Some("Sales"));
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn tables_created_over_tds_hold_their_rows() {
     let s = server().await;

@@ -369,7 +369,17 @@ async fn rpc(engine: &Arc<Engine>, session: &mut Session, call: RpcCall) -> Toke
             value: p.value,
         })
         .collect();
-    let result = run_blocking(engine, session, sql, values).await;
+    // "Changes in database context last only to the end of the sp_executesql statement"
+    // (sp-executesql-transact-sql.md): a USE inside it does not outlive the call.
+    let database = session.database.clone();
+    let mut result = run_blocking(engine, session, sql, values).await;
+    if session.database != database {
+        result.outcomes.push(Outcome::DatabaseChanged {
+            old: session.database.clone(),
+            new: database.clone(),
+        });
+        session.database = database;
+    }
     respond(&result, true, inst)
 }
 
