@@ -123,7 +123,8 @@ pub struct PerfSnapshot {
     /// Milliseconds since the epoch, by the plugin's clock.
     pub at_ms: u64,
     pub logical_cpus: u32,
-    /// CPU time SQL Server has used since it started, ms (`@@CPU_BUSY × @@TIMETICKS`).
+    /// CPU time SQL Server has used since it started (or since its resource pools' statistics
+    /// were reset), ms: the pools' `total_cpu_usage_ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_busy_ms: Option<f64>,
     /// Memory in use (Total Server Memory), KB.

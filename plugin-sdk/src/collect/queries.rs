@@ -226,10 +226,14 @@ pub const PERF_COUNTERS: &str = "SELECT RTRIM(object_name) AS object_name, \
         N'Total Server Memory (KB)', N'Log Bytes Flushed/sec', N'Transactions/sec') \
       AND (instance_name = N'' OR instance_name = N'_Total')";
 
-/// CPU time SQL Server has used, ms, and its logical CPUs. @@CPU_BUSY counts ticks of
-/// @@TIMETICKS microseconds (it overflows after about 49 days of busy CPU: then a gap).
-pub const CPU_BUSY: &str = "SELECT @@CPU_BUSY * CAST(@@TIMETICKS AS float) / 1000.0 AS cpu_busy_ms, \
-    cpu_count FROM sys.dm_os_sys_info";
+/// CPU time SQL Server has used, ms, and its logical CPUs: the resource pools' cumulative
+/// `total_cpu_usage_ms` (bigint; every worker runs in a pool, internal and default included;
+/// 2008 and later). Not `@@CPU_BUSY`, an int that "exceeds 49 days (approximately) of
+/// cumulative CPU time" on a busy server, after which its value is "not accurate"
+/// (cpu-busy-transact-sql.md). Statistics reset by `ALTER RESOURCE GOVERNOR RESET STATISTICS`
+/// make the sum fall, which reads as a restart: that interval is left out.
+pub const CPU_BUSY: &str = "SELECT (SELECT SUM(total_cpu_usage_ms) \
+    FROM sys.dm_resource_governor_resource_pools) AS cpu_busy_ms, cpu_count FROM sys.dm_os_sys_info";
 
 /// The cumulative counters a performance snapshot reads: memory, batches, log bytes per database.
 pub const SNAPSHOT_COUNTERS: &str = "SELECT RTRIM(counter_name) AS counter_name, \
@@ -237,9 +241,10 @@ pub const SNAPSHOT_COUNTERS: &str = "SELECT RTRIM(counter_name) AS counter_name,
     WHERE counter_name IN (N'Total Server Memory (KB)', N'Batch Requests/sec', \
         N'Log Bytes Flushed/sec')";
 
-/// Every database file's size and cumulative IO (2008 R2 onwards).
+/// Every database file's size and cumulative IO (2008 R2 onwards). `size` is an int of 8 KB
+/// pages: `size * 8` overflows int for a file of 2 TiB, so MB are `size / 128.0`.
 pub const FILE_IO: &str = "SELECT DB_NAME(vfs.database_id) AS database_name, mf.name AS file_name, \
-    mf.physical_name, mf.type_desc, mf.size * 8 / 1024.0 AS size_mb, vfs.num_of_reads, \
+    mf.physical_name, mf.type_desc, mf.size / 128.0 AS size_mb, vfs.num_of_reads, \
     vfs.num_of_writes, vfs.num_of_bytes_read, vfs.num_of_bytes_written, vfs.io_stall_read_ms, \
     vfs.io_stall_write_ms \
     FROM sys.dm_io_virtual_file_stats(NULL, NULL) AS vfs \

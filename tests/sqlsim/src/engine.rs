@@ -168,11 +168,11 @@ impl Engine {
         functions::register(&conn)?;
         scalar::register(&conn)?;
         let engine = Engine {
+            workload: catalog::workload::Workload::with_cpu_used(instance.host.cpu_used_before_ms),
             instance,
             conn: Mutex::new(conn),
             databases: Mutex::new(Vec::new()),
             activity: Default::default(),
-            workload: Default::default(),
             backup: Default::default(),
             rds_tasks: Default::default(),
             me: Default::default(),
@@ -587,6 +587,8 @@ impl Engine {
                 "master.sys.dm_db_log_stats" | "master.sys.database_recovery_status"
             ) {
                 self.refresh_log_stats(&conn)
+            } else if sqlite_name == "master.sys.dm_resource_governor_resource_pools" {
+                self.workload.refresh_pools(&conn)
             } else if sqlite_name == "master.sys.dm_exec_query_stats" {
                 self.workload.refresh_query_stats(&conn)
             } else {

@@ -478,6 +478,10 @@ pub struct LinkedServer {
 pub struct Host {
     pub cpu_count: u32,
     pub physical_memory_mb: u64,
+    /// CPU time SQL Server had used before the simulation began, ms: a server up for months
+    /// (past about 49 days of it, `@@CPU_BUSY` can no longer be trusted).
+    #[serde(default)]
+    pub cpu_used_before_ms: u64,
 }
 
 impl Default for Host {
@@ -485,6 +489,7 @@ impl Default for Host {
         Host {
             cpu_count: 8,
             physical_memory_mb: 32_768,
+            cpu_used_before_ms: 0,
         }
     }
 }

@@ -17,6 +17,11 @@ use rusqlite::{Connection, params};
 
 /// Microseconds per `@@CPU_BUSY` tick (`@@TIMETICKS`, as SQL Server answers on Windows).
 pub const TIMETICKS_US: i64 = 31_250;
+/// The CPU time past which `@@CPU_BUSY` is no longer accurate: "If the time returned in
+/// @@CPU_BUSY or @@IO_BUSY exceeds 49 days (approximately) of cumulative CPU time, you may
+/// receive an arithmetic overflow warning. In that case, the value … [is] not accurate"
+/// (cpu-busy-transact-sql.md). Stricter than the page: from there on it stays where it was.
+const CPU_BUSY_LIMIT_US: i64 = 49 * 86_400 * 1_000_000;
 
 const LOG_BYTES_PER_ROW: i64 = 256;
 const COMMIT_BYTES: i64 = 512;
@@ -133,9 +138,30 @@ impl Workload {
         Ok(())
     }
 
-    /// `@@CPU_BUSY`: busy time in ticks of [`TIMETICKS_US`].
+    /// A server that had used `ms` of CPU before the simulation began.
+    pub fn with_cpu_used(ms: u64) -> Workload {
+        let w = Workload::default();
+        w.cpu_us
+            .store((ms as i64).saturating_mul(1000), Ordering::Relaxed);
+        w
+    }
+
+    /// `@@CPU_BUSY`: busy time in ticks of [`TIMETICKS_US`], frozen once past about 49 days.
     pub fn cpu_busy_ticks(&self) -> i64 {
-        self.cpu_us.load(Ordering::Relaxed) / TIMETICKS_US
+        self.cpu_us.load(Ordering::Relaxed).min(CPU_BUSY_LIMIT_US) / TIMETICKS_US
+    }
+
+    /// Brings the resource pools' `total_cpu_usage_ms` (bigint, "the cumulative CPU usage in
+    /// milliseconds", sys-dm-resource-governor-resource-pools-transact-sql.md) up to date: the
+    /// internal pool a twentieth of the instance's CPU, the default pool the rest.
+    pub fn refresh_pools(&self, conn: &Connection) -> rusqlite::Result<()> {
+        let ms = self.cpu_us.load(Ordering::Relaxed) / 1000;
+        conn.execute(
+            "UPDATE master.\"sys.dm_resource_governor_resource_pools\" SET total_cpu_usage_ms = \
+             CASE name WHEN 'internal' THEN ?1 / 20 ELSE ?1 - ?1 / 20 END",
+            params![ms],
+        )?;
+        Ok(())
     }
 
     /// Brings `Log Bytes Flushed/sec` (per database and `_Total`) up to date.
