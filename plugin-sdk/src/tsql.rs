@@ -110,6 +110,52 @@ pub fn checksum_term(name: &str, type_text: &str, types_differ: bool, hash: Hash
     }
 }
 
+/// Why a server cannot hash columns of these types with SHA-2 in full, if it cannot:
+/// HASHBYTES has no SHA2_256 before SQL Server 2012 (hashbytes-transact-sql.md: "Applies to:
+/// SQL Server 2012 through current"; an unknown algorithm answers NULL, so every row would
+/// compare equal), and before 2016 "allowed input values are limited to 8000 bytes", which a
+/// (max) or LOB column can pass. `major` is the server's major version (11 for 2012).
+pub fn sha2_refusal(major: u32, columns: &[(&str, &str)]) -> Option<String> {
+    if major < 11 {
+        return Some(format!(
+            "SQL Server {major}.x has no SHA2_256 in HASHBYTES (2012 and later): compare with --hash checksum"
+        ));
+    }
+    if major < 13
+        && let Some((name, ty)) = columns.iter().find(|(_, ty)| may_exceed_8000_bytes(ty))
+    {
+        return Some(format!(
+            "column {name} is {ty}, and before SQL Server 2016 HASHBYTES takes at most 8,000 bytes: compare this table with --hash checksum, which reads it whole"
+        ));
+    }
+    None
+}
+
+/// Whether a column of this type can hold more than 8,000 bytes: the (max) types, text, ntext,
+/// image, xml and the CLR spatial types.
+fn may_exceed_8000_bytes(type_text: &str) -> bool {
+    let ty = type_text.to_ascii_lowercase();
+    matches!(
+        ty.as_str(),
+        "text" | "ntext" | "image" | "xml" | "geography" | "geometry"
+    ) || ty.ends_with("(max)")
+}
+
+/// The server's major version (13 for SQL Server 2016), from SERVERPROPERTY('ProductVersion').
+pub fn major_version(conn: &Connection) -> Result<u32, Error> {
+    let rows = first_result(
+        conn,
+        "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS v",
+        &[],
+    )?;
+    Ok(rows
+        .iter()
+        .next()
+        .and_then(|r| r.get::<String>("v").ok())
+        .and_then(|v| v.split('.').next().and_then(|m| m.parse().ok()))
+        .unwrap_or(0))
+}
+
 /// Strings longer than BINARY_CHECKSUM reads, and the types it ignores (text, ntext, image,
 /// and the CLR spatial types).
 fn needs_binary(ty: &str) -> bool {
@@ -230,6 +276,15 @@ pub fn differences(source: &[TableSum], target: &[TableSum]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha2_is_refused_where_hashbytes_cannot_take_it() {
+        let cols = [("id", "int"), ("note", "nvarchar(max)")];
+        assert!(sha2_refusal(10, &cols[..1]).unwrap().contains("no SHA2_256"));
+        assert!(sha2_refusal(12, &cols).unwrap().contains("column note is nvarchar(max)"));
+        assert_eq!(sha2_refusal(12, &cols[..1]), None);
+        assert_eq!(sha2_refusal(13, &cols), None);
+    }
 
     #[test]
     fn names_and_literals_cannot_escape() {

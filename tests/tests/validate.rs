@@ -613,3 +613,44 @@ async fn composite_keys_are_split_and_named_column_by_column() {
     // Split at boundaries (a composite key has no arithmetic): far fewer rows read than 240.
     assert!(t["rows_read"].as_u64().unwrap() < 60, "{t}");
 }
+
+/// `--hash sha2` where HASHBYTES cannot do it: SQL Server 2008 R2 has no SHA2_256 (it answers
+/// NULL, so every row would hash alike), and before 2016 HASHBYTES takes at most 8,000 bytes.
+/// Each table that cannot be hashed is not compared, saying why and what to use; the others are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sha2_where_hashbytes_cannot_says_why() {
+    let setup = vec![
+        "CREATE TABLE dbo.Plain (id INT PRIMARY KEY, name NVARCHAR(40))".to_string(),
+        "INSERT INTO dbo.Plain VALUES (1, N'a'), (2, N'b')".to_string(),
+        "CREATE TABLE dbo.Notes (id INT PRIMARY KEY, body NVARCHAR(MAX))".to_string(),
+        "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 5000))".to_string(),
+    ];
+    // The target differs in the long note past its 4,000th character.
+    let mut target_setup = setup.clone();
+    target_setup[3] = "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 4999) + N'y')".into();
+    for (version, plain_compared) in [((10u8, 50u8, 6000u16), false), ((12, 0, 6024), true)] {
+        let mut source = instance(Platform::Onprem, setup.clone());
+        source.version = version;
+        let p = Pair {
+            source: serve(source, "127.0.0.1", 0).await,
+            target: serve(instance(Platform::Mi, target_setup.clone()), "127.0.0.1", 0).await,
+            s: Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test")),
+        };
+        let (code, r) = p.report(&["--hash", "sha2"]).await;
+        assert_ne!(code, 0, "{version:?}: never reported equal: {r}");
+        let notes = table(&r, "dbo.Notes");
+        let why = notes["not_compared"].as_str().unwrap_or_default();
+        assert!(why.contains("--hash checksum"), "{version:?}: {notes}");
+        let plain = table(&r, "dbo.Plain");
+        if plain_compared {
+            assert_eq!(plain["equal"], true, "{plain}");
+            assert!(why.contains("column body is nvarchar(max)") && why.contains("8,000 bytes"), "{why}");
+        } else {
+            assert!(plain["not_compared"].as_str().unwrap_or_default().contains("no SHA2_256"), "{plain}");
+        }
+        // The default checksum reads the long note whole and finds the difference.
+        let (code, r) = p.report(&[]).await;
+        assert_eq!(code, 1, "{r}");
+        assert_eq!(table(&r, "dbo.Notes")["equal"], false, "{r}");
+    }
+}

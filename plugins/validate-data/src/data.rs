@@ -14,8 +14,8 @@ use sqlmig_plugin_sdk::inventory::validation::{
     TableComparison, TableSpec,
 };
 use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
-use sqlmig_plugin_sdk::tsql::{checksum_term, quote_name};
-use sqlmig_plugin_sdk::{Error, clock, progress};
+use sqlmig_plugin_sdk::tsql::{checksum_term, major_version, quote_name, sha2_refusal};
+use sqlmig_plugin_sdk::{Error, clock, invalid_input, progress};
 
 use crate::values::{key_text, same, to_json, wire_size};
 
@@ -95,11 +95,32 @@ pub fn compare(
                 .collect(),
         })
     };
+    let (source, target) = (side(true)?, side(false)?);
+    if options.hash == Hash::Sha2 {
+        for (label, s, source_side) in [("source", &source, true), ("target", &target, false)] {
+            let columns: Vec<(&str, &str)> = spec
+                .columns
+                .iter()
+                .map(|c| {
+                    let ty = if source_side { &c.source_type } else { &c.target_type };
+                    // A column compared as text (types differ) is hashed as nvarchar(max).
+                    let ty = if c.source_type != c.target_type { "nvarchar(max)" } else { ty };
+                    (c.name.as_str(), ty)
+                })
+                .collect();
+            if let Some(why) = sha2_refusal(major_version(&s.conn)?, &columns) {
+                return Err(invalid_input(format!(
+                    "{}: cannot be hashed with SHA-2 on the {label}: {why}",
+                    spec.label()
+                )));
+            }
+        }
+    }
     let mut c = Compare {
         spec,
         options,
-        source: side(true)?,
-        target: side(false)?,
+        source,
+        target,
         result: TableComparison {
             table: spec.label(),
             ..TableComparison::default()

@@ -13,7 +13,7 @@ use sqlmig_plugin_sdk::inventory::validation::{
     Action, Answer, VALIDATE_REQUEST, VALIDATE_RESULT, ValidateRequest, ValidateResult,
 };
 use sqlmig_plugin_sdk::sql::{self, Connection};
-use sqlmig_plugin_sdk::tsql::first_result;
+use sqlmig_plugin_sdk::tsql::{first_result, major_version};
 use sqlmig_plugin_sdk::{Error, Plugin, export_plugin, invalid_input, parse_document};
 
 struct ValidateData;
@@ -67,21 +67,6 @@ fn databases(conn: &Connection) -> Result<Vec<String>, Error> {
     .iter()
     .map(|r| r.get::<String>("name"))
     .collect()
-}
-
-/// The server's major version (13 for SQL Server 2016).
-fn major_version(conn: &Connection) -> Result<u32, Error> {
-    let rows = first_result(
-        conn,
-        "SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS v",
-        &[],
-    )?;
-    Ok(rows
-        .iter()
-        .next()
-        .and_then(|r| r.get::<String>("v").ok())
-        .and_then(|v| v.split('.').next().and_then(|m| m.parse().ok()))
-        .unwrap_or(0))
 }
 
 export_plugin!(ValidateData);

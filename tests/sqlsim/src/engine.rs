@@ -165,7 +165,7 @@ impl Engine {
             rusqlite::limits::Limit::SQLITE_LIMIT_ATTACHED,
             MAX_DATABASES as i32,
         )?;
-        functions::register(&conn)?;
+        functions::register(&conn, instance.version.0)?;
         scalar::register(&conn)?;
         let engine = Engine {
             workload: catalog::workload::Workload::with_cpu_used(instance.host.cpu_used_before_ms),

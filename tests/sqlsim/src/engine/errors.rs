@@ -101,5 +101,13 @@ pub fn from_sqlite(e: &rusqlite::Error, line: i32, names: &[(String, String)]) -
     if text.contains("syntax error") {
         return syntax(line, text.split('"').nth(1).unwrap_or("?"));
     }
+    // sqlsim's own functions raise SQL Server's errors as "Msg NUMBER: text".
+    if let Some((number, message)) = text
+        .strip_prefix("Msg ")
+        .and_then(|r| r.split_once(": "))
+        .and_then(|(n, m)| Some((n.parse::<i32>().ok()?, m)))
+    {
+        return error(number, 16, line, message);
+    }
     error(50000, 16, line, format!("sqlsim: {text}"))
 }

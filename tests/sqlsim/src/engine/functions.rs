@@ -12,13 +12,13 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Error, Result};
 use sha2::{Digest, Sha256, Sha512};
 
-/// Registers the functions on `conn`.
-pub fn register(conn: &Connection) -> Result<()> {
+/// Registers the functions on `conn`, as SQL Server `major` has them.
+pub fn register(conn: &Connection, major: u8) -> Result<()> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
     conn.create_scalar_function("BINARY_CHECKSUM", -1, flags, |ctx| Ok(checksum(ctx, false)))?;
     conn.create_scalar_function("CHECKSUM", -1, flags, |ctx| Ok(checksum(ctx, true)))?;
     conn.create_aggregate_function("CHECKSUM_AGG", 1, flags, XorAgg)?;
-    conn.create_scalar_function("HASHBYTES", 2, flags, hashbytes)?;
+    conn.create_scalar_function("HASHBYTES", 2, flags, move |ctx| hashbytes(ctx, major))?;
     conn.create_scalar_function("SQLSIM_TO_BINARY", 1, flags, to_binary)?;
     Ok(())
 }
@@ -90,8 +90,15 @@ impl Aggregate<Option<i64>, Option<i64>> for XorAgg {
     }
 }
 
-/// HASHBYTES('SHA2_256' | 'SHA2_512', value): text hashes as nvarchar (UTF-16LE) would.
-fn hashbytes(ctx: &Context) -> Result<Option<Vec<u8>>> {
+/// HASHBYTES's input limit before SQL Server 2016 (hashbytes-transact-sql.md: "For SQL Server
+/// 2014 and earlier, allowed input values are limited to 8000 bytes").
+const HASHBYTES_LIMIT_BEFORE_2016: usize = 8000;
+
+/// HASHBYTES('SHA2_256' | 'SHA2_512', value): text hashes as nvarchar (UTF-16LE) would. Before
+/// 2012 there is no SHA2 (the server answers NULL for an algorithm it does not know); before
+/// 2016 an input past 8,000 bytes is refused (8152: the page gives no number, SQL Server 2014
+/// raises the truncation error).
+fn hashbytes(ctx: &Context, major: u8) -> Result<Option<Vec<u8>>> {
     let algorithm = ctx.get::<String>(0)?.to_ascii_uppercase();
     let bytes = match ctx.get_raw(1) {
         ValueRef::Null => return Ok(None),
@@ -103,6 +110,14 @@ fn hashbytes(ctx: &Context) -> Result<Option<Vec<u8>>> {
         ValueRef::Integer(v) => v.to_le_bytes().to_vec(),
         ValueRef::Real(v) => v.to_le_bytes().to_vec(),
     };
+    if major < 11 && algorithm.starts_with("SHA2_") {
+        return Ok(None);
+    }
+    if major < 13 && bytes.len() > HASHBYTES_LIMIT_BEFORE_2016 {
+        return Err(Error::UserFunctionError(
+            "Msg 8152: String or binary data would be truncated.".into(),
+        ));
+    }
     match algorithm.as_str() {
         "SHA2_256" => Ok(Some(Sha256::digest(&bytes).to_vec())),
         "SHA2_512" => Ok(Some(Sha512::digest(&bytes).to_vec())),
