@@ -33,6 +33,11 @@ fn source_instance() -> Instance {
     inst.server_name = "SQL01".into();
     let mut sales = DatabaseSpec::named("Sales");
     sales.setup = rows_setup("Orders", 200);
+    // A note longer than the 255 characters BINARY_CHECKSUM reads of a string.
+    sales.setup.extend([
+        "CREATE TABLE dbo.Notes (id INT PRIMARY KEY, body NVARCHAR(MAX))".to_string(),
+        "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 300))".to_string(),
+    ]);
     let mut big = DatabaseSpec::named("Big");
     big.setup = rows_setup("Events", 1500);
     // A database larger than one blob may hold under the plan's rule (blob_max_mb=200 below).
@@ -185,6 +190,25 @@ async fn offline_migration_of_three_databases_lands_every_row() {
     assert_code(&out, 0);
     assert!(
         stderr(&out).contains("0 step(s) run, 11 done earlier"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The verification reads long strings whole: a note changed past its 255th character on
+    // the target is found (BINARY_CHECKSUM alone reads no further).
+    let mut t = Session::new("sa", "master");
+    let r = target.engine.execute(
+        &mut t,
+        "UPDATE Sales.dbo.Notes SET body = REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 299) + N'y'",
+        &[],
+    );
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let mut redo = migrate.to_vec();
+    redo.extend(["--redo", "Sales/verify"]);
+    let out = migration::run_with(&s, &redo, &env).await;
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("dbo.Notes: checksums differ"),
         "{}",
         stderr(&out)
     );
