@@ -280,8 +280,16 @@ mod tests {
     #[test]
     fn sha2_is_refused_where_hashbytes_cannot_take_it() {
         let cols = [("id", "int"), ("note", "nvarchar(max)")];
-        assert!(sha2_refusal(10, &cols[..1]).unwrap().contains("no SHA2_256"));
-        assert!(sha2_refusal(12, &cols).unwrap().contains("column note is nvarchar(max)"));
+        assert!(
+            sha2_refusal(10, &cols[..1])
+                .unwrap()
+                .contains("no SHA2_256")
+        );
+        assert!(
+            sha2_refusal(12, &cols)
+                .unwrap()
+                .contains("column note is nvarchar(max)")
+        );
         assert_eq!(sha2_refusal(12, &cols[..1]), None);
         assert_eq!(sha2_refusal(13, &cols), None);
     }

@@ -36,7 +36,8 @@ fn source_instance() -> Instance {
     // A note longer than the 255 characters BINARY_CHECKSUM reads of a string.
     sales.setup.extend([
         "CREATE TABLE dbo.Notes (id INT PRIMARY KEY, body NVARCHAR(MAX))".to_string(),
-        "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 300))".to_string(),
+        "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 300))"
+            .to_string(),
     ]);
     let mut big = DatabaseSpec::named("Big");
     big.setup = rows_setup("Events", 1500);

@@ -623,11 +623,14 @@ async fn sha2_where_hashbytes_cannot_says_why() {
         "CREATE TABLE dbo.Plain (id INT PRIMARY KEY, name NVARCHAR(40))".to_string(),
         "INSERT INTO dbo.Plain VALUES (1, N'a'), (2, N'b')".to_string(),
         "CREATE TABLE dbo.Notes (id INT PRIMARY KEY, body NVARCHAR(MAX))".to_string(),
-        "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 5000))".to_string(),
+        "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 5000))"
+            .to_string(),
     ];
     // The target differs in the long note past its 4,000th character.
     let mut target_setup = setup.clone();
-    target_setup[3] = "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 4999) + N'y')".into();
+    target_setup[3] =
+        "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 4999) + N'y')"
+            .into();
     for (version, plain_compared) in [((10u8, 50u8, 6000u16), false), ((12, 0, 6024), true)] {
         let mut source = instance(Platform::Onprem, setup.clone());
         source.version = version;
@@ -644,9 +647,18 @@ async fn sha2_where_hashbytes_cannot_says_why() {
         let plain = table(&r, "dbo.Plain");
         if plain_compared {
             assert_eq!(plain["equal"], true, "{plain}");
-            assert!(why.contains("column body is nvarchar(max)") && why.contains("8,000 bytes"), "{why}");
+            assert!(
+                why.contains("column body is nvarchar(max)") && why.contains("8,000 bytes"),
+                "{why}"
+            );
         } else {
-            assert!(plain["not_compared"].as_str().unwrap_or_default().contains("no SHA2_256"), "{plain}");
+            assert!(
+                plain["not_compared"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("no SHA2_256"),
+                "{plain}"
+            );
         }
         // The default checksum reads the long note whole and finds the difference.
         let (code, r) = p.report(&[]).await;

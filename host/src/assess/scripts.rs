@@ -6,7 +6,8 @@
 //! `$(NAME)` is replaced (values also come from `--var` and an SSDT project's SqlCmdVariables),
 //! `:r FILE` reads another script (assessed as its own file), and other sqlcmd commands
 //! (`:on error`, `:connect`, `!!`) are not T-SQL. Command lines are blanked rather than removed so
-//! line numbers stay those of the file.
+//! line numbers stay those of the file. SSMS template parameters (`<name, type, value>`) take
+//! their values.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -164,11 +165,27 @@ pub fn preprocess(text: &str, vars: &mut Vars, includes: &mut Vec<String>) -> St
         {
             // Another sqlcmd command (:on error, :connect, :out, !! shell): not T-SQL.
         } else {
-            out.push_str(&substitute(body, vars));
+            out.push_str(&template_defaults(&substitute(body, vars)));
         }
         out.push_str(ending);
     }
     out
+}
+
+/// SSMS template parameters, `<parameter_name, data_type, value>`, replaced by their values as
+/// SSMS's "Specify Values for Template Parameters" does with the defaults the template gives,
+/// so a template is assessed as the script it becomes (in strings too, as SSMS replaces them).
+fn template_defaults(line: &str) -> String {
+    static PARAMETER: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let parameter = PARAMETER.get_or_init(|| {
+        regex::Regex::new(
+            r"<\s*[A-Za-z_][A-Za-z0-9_ ]*\s*,\s*[A-Za-z][A-Za-z0-9_ ()]*\s*,([^<>\r\n]*)>",
+        )
+        .expect("a valid pattern")
+    });
+    parameter
+        .replace_all(line, |c: &regex::Captures| c[1].trim().to_string())
+        .into_owned()
 }
 
 /// The rest of `line` after the sqlcmd command `cmd` (case-insensitive, followed by a space).
@@ -352,6 +369,21 @@ fn attribute_value(tag: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ssms_template_parameters_take_their_values() {
+        assert_eq!(
+            template_defaults(
+                "CREATE DATABASE <Database_Name, sysname, Sales> ON (NAME = N'<Database_Name, sysname, Sales>', FILENAME = N'<data_path, nvarchar(260), C:\\Data>\\s.mdf', SIZE = <size, int,>)"
+            ),
+            "CREATE DATABASE Sales ON (NAME = N'Sales', FILENAME = N'C:\\Data\\s.mdf', SIZE = )"
+        );
+        // Comparisons are not parameters.
+        assert_eq!(
+            template_defaults("IF @a < 5 AND @b > 2"),
+            "IF @a < 5 AND @b > 2"
+        );
+    }
 
     #[test]
     fn sqlcmd_commands_are_blanked_and_variables_replaced_keeping_lines() {

@@ -159,7 +159,7 @@ fn compat_level_lower_than_100(inst: &Instance, db: &Database, out: &mut Vec<Fin
     }
 }
 
-const LOGS: Rule = Rule {
+pub(crate) const LOGS: Rule = Rule {
     id: "MultipleLogFiles",
     level: FindingLevel::Issue,
     title: "More than one log file",
@@ -186,7 +186,7 @@ fn multiple_log_files(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
     }
 }
 
-const FILESTREAM: Rule = Rule {
+pub(crate) const FILESTREAM: Rule = Rule {
     id: "FileStream",
     level: FindingLevel::Issue,
     title: "FILESTREAM or FileTable in use",

@@ -89,6 +89,8 @@ const NEEDLES: &[&str] = &[
     "memory_optimized",
     "filename",
     "attach",
+    "filestream",
+    "filetable",
 ];
 
 /// Whether `text` may hold anything a text rule looks for: a needle at the start of a word (so

@@ -7,7 +7,7 @@ use sqlparser::tokenizer::Token;
 
 use crate::catalog_rules::{BROKER, JOB_RULES, LINKED, WINDOWS};
 use crate::limits::{REFUSED_OPTION_DEFAULTS, Tier};
-use crate::rules::Rule;
+use crate::rules::{FILESTREAM, LOGS, Rule};
 use crate::text_rules::{DeclaredLinkedServer, Scan, is_sql_provider};
 use crate::tsql::Code;
 
@@ -17,6 +17,8 @@ pub fn keyword_rules(code: &Code, i: usize, upper: &str, scan: &mut Scan) {
     let created = prev("CREATE") || prev("ALTER");
     match upper {
         "DATABASE" if prev("CREATE") => create_database(code, i, scan),
+        "DATABASE" if prev("ALTER") => alter_database(code, i, scan),
+        "FILETABLE" if prev("AS") => scan.hit(code, &FILESTREAM, i, "FileTable (AS FILETABLE)"),
         "BACKUP" | "RESTORE" => backup_or_restore(code, i, scan),
         "CERTIFICATE" if prev("CREATE") => {
             if let Some(j) = find_in_statement(code, i, |j| {
@@ -179,8 +181,58 @@ fn find_in_statement(code: &Code, i: usize, at: impl Fn(usize) -> bool) -> Optio
     (i + 1..code.statement_end(i)).find(|&j| at(j))
 }
 
+/// The catalog rules a database's DDL declares, for scripts (the catalog says the same of a
+/// server): more than one log file, a FILESTREAM filegroup.
+fn declared_files(code: &Code, i: usize, name: &str, scan: &mut Scan) {
+    let end = code.statement_end(i);
+    if let Some(j) = (i + 1..end).find(|&j| code.kws(j, &["LOG", "ON"])) {
+        // LOG ON (file), (file), …: the file specifications, a parenthesis each.
+        let mut files = 0;
+        let mut k = j + 2;
+        while k < end && code.is(k, &Token::LParen) {
+            files += 1;
+            k = code.close_paren(k) + 1;
+            if !code.is(k, &Token::Comma) {
+                break;
+            }
+            k += 1;
+        }
+        if files > crate::limits::MAX_LOG_FILES {
+            scan.hit(
+                code,
+                &LOGS,
+                j,
+                format!("CREATE DATABASE {name} declares {files} log files"),
+            );
+        }
+    }
+    if let Some(j) = (i + 1..end).find(|&j| code.kws(j, &["CONTAINS", "FILESTREAM"])) {
+        scan.hit(
+            code,
+            &FILESTREAM,
+            j,
+            format!("{name} declares a FILESTREAM filegroup"),
+        );
+    }
+}
+
+/// ALTER DATABASE … ADD LOG FILE (a second log file), ADD FILEGROUP … CONTAINS FILESTREAM.
+fn alter_database(code: &Code, i: usize, scan: &mut Scan) {
+    let name = code.toks_name(i + 1);
+    if let Some(j) = find_in_statement(code, i, |j| code.kws(j, &["ADD", "LOG", "FILE"])) {
+        scan.hit(
+            code,
+            &LOGS,
+            j,
+            format!("ALTER DATABASE {name} ADD LOG FILE: another log file"),
+        );
+    }
+    declared_files(code, i, name, scan);
+}
+
 fn create_database(code: &Code, i: usize, scan: &mut Scan) {
     let name = code.toks_name(i + 1);
+    declared_files(code, i, name, scan);
     if let Some(j) = find_in_statement(code, i, |j| {
         code.kws(j, &["FOR", "ATTACH"]) || code.kws(j, &["FOR", "ATTACH_REBUILD_LOG"])
     }) {

@@ -125,6 +125,32 @@ const CASES: &[(&str, &str, &str)] = &[
         "CREATE DATABASE Sales ON (NAME = Sales, FILENAME = 'D:\\Sales.mdf')",
         "CREATE DATABASE Sales",
     ),
+    // The catalog rules' DDL forms, for scripts.
+    (
+        "MultipleLogFiles",
+        "CREATE DATABASE Sales ON (NAME = Sales, FILENAME = 'D:\\Sales.mdf')\nLOG ON (NAME = L1, FILENAME = 'E:\\L1.ldf'),\n (NAME = L2, FILENAME = 'F:\\L2.ldf')",
+        "CREATE DATABASE Sales ON (NAME = Sales, FILENAME = 'D:\\Sales.mdf')\nLOG ON (NAME = L1, FILENAME = 'E:\\L1.ldf')",
+    ),
+    (
+        "MultipleLogFiles",
+        "ALTER DATABASE Sales ADD LOG FILE (NAME = L2, FILENAME = 'F:\\L2.ldf')",
+        "ALTER DATABASE Sales ADD FILE (NAME = D2, FILENAME = 'F:\\D2.ndf')",
+    ),
+    (
+        "FileStream",
+        "CREATE DATABASE Docs ON PRIMARY (NAME = D, FILENAME = 'D:\\D.mdf'),\nFILEGROUP Blobs CONTAINS FILESTREAM (NAME = B, FILENAME = 'D:\\Blobs')",
+        "CREATE DATABASE Docs ON PRIMARY (NAME = D, FILENAME = 'D:\\D.mdf') -- no FILESTREAM",
+    ),
+    (
+        "FileStream",
+        "ALTER DATABASE Docs ADD FILEGROUP Blobs CONTAINS FILESTREAM",
+        "ALTER DATABASE Docs ADD FILEGROUP Blobs",
+    ),
+    (
+        "FileStream",
+        "CREATE TABLE dbo.Files AS FILETABLE WITH (FILETABLE_DIRECTORY = 'Files')",
+        "CREATE TABLE dbo.Files (id INT)",
+    ),
     (
         "SQLMIG0202",
         "BACKUP DATABASE Sales TO DISK = 'D:\\Sales.bak'",

@@ -102,9 +102,17 @@ pub fn compare(
                 .columns
                 .iter()
                 .map(|c| {
-                    let ty = if source_side { &c.source_type } else { &c.target_type };
+                    let ty = if source_side {
+                        &c.source_type
+                    } else {
+                        &c.target_type
+                    };
                     // A column compared as text (types differ) is hashed as nvarchar(max).
-                    let ty = if c.source_type != c.target_type { "nvarchar(max)" } else { ty };
+                    let ty = if c.source_type != c.target_type {
+                        "nvarchar(max)"
+                    } else {
+                        ty
+                    };
                     (c.name.as_str(), ty)
                 })
                 .collect();
