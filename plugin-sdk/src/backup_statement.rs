@@ -101,6 +101,22 @@ pub fn destination(version: (u32, u32, u32), edition: &str) -> Destination {
     }
 }
 
+/// Why `source` cannot back up to block blobs, if it cannot, as a sentence's start: "the source
+/// is SQL Server 12.0.6024.0 Standard Edition (64-bit), which cannot back up to block blobs (…)".
+pub fn block_blob_refusal(source: &crate::inventory::migration::Side) -> Option<String> {
+    (destination(source.version(), &source.edition) != Destination::BlockBlobs).then(|| {
+        let edition = if source.edition.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", source.edition)
+        };
+        format!(
+            "the source is SQL Server {}{edition}, which cannot back up to block blobs (BACKUP TO URL with a SAS needs SQL Server 2016 or later, not Express or Web)",
+            source.product_version
+        )
+    })
+}
+
 /// Whether the edition compresses backups (backup-compression-sql-server.md: "Enterprise,
 /// Standard, and Developer"); an unknown edition is not assumed to (error 1844 otherwise).
 pub fn compresses(edition: &str) -> bool {

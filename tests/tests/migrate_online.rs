@@ -198,6 +198,23 @@ impl Online {
         rep["error"].as_str().unwrap().to_string()
     }
 
+    /// The names of the blobs in the container.
+    async fn blobs(&self) -> Vec<String> {
+        use sqlmig::capabilities::blob::BlobContainer;
+        use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
+        AzureContainer::connect(&ContainerAccess {
+            url: self.container_url.clone(),
+            sas: self.token.clone(),
+        })
+        .unwrap()
+        .list("")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.name)
+        .collect()
+    }
+
     /// Waits until LRS restored `min` files.
     async fn wait_restored_files(&self, min: u64) {
         for _ in 0..600 {
@@ -363,24 +380,12 @@ async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
-    use sqlmig::capabilities::blob::BlobContainer;
-    use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
     let o = online("foreign", &[], true).await;
     let child = o.start();
     o.wait_restored(2).await;
     // Someone copies another database's log backup into the migration folder: msdb knows nothing
     // of it, but LRS would try to restore it. Only the files' own headers tell.
-    let container = AzureContainer::connect(&ContainerAccess {
-        url: o.container_url.clone(),
-        sas: o.token.clone(),
-    })
-    .unwrap();
-    let folder = container.list("").await.unwrap()[0]
-        .name
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let folder = o.blobs().await[0].split('/').next().unwrap().to_string();
     let mut s = Session::new("sa", "master");
     for sql in [
         "CREATE DATABASE Other".to_string(),
@@ -579,8 +584,6 @@ async fn the_lrs_double_refuses_what_the_service_refuses() {
 /// writing SAS, the run stops before anything moves, saying what to set.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_online_run_without_a_read_list_sas_for_lrs_stops_before_anything_moves() {
-    use sqlmig::capabilities::blob::BlobContainer;
-    use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
     let o = online("nolrs", &[], true).await;
     let base = migration::run_env(o.token.expose());
     let mut env: Vec<(&str, String)> = base.clone();
@@ -605,23 +608,13 @@ async fn an_online_run_without_a_read_list_sas_for_lrs_stops_before_anything_mov
     );
     let sig = o.token.expose().split("sig=").nth(1).unwrap().to_string();
     assert!(!why.contains(&sig) && !stdout(&out).contains(&sig));
-    let container = AzureContainer::connect(&ContainerAccess {
-        url: o.container_url.clone(),
-        sas: o.token.clone(),
-    })
-    .unwrap();
-    assert!(
-        container.list("").await.unwrap().is_empty(),
-        "nothing moved"
-    );
+    assert!(o.blobs().await.is_empty(), "nothing moved");
 }
 
 /// A database in FULL recovery that has never had a full backup has no log chain (its first
 /// log backup fails with 4214): refused before its full is taken, saying what to do.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_database_without_a_log_chain_is_refused_before_anything_moves() {
-    use sqlmig::capabilities::blob::BlobContainer;
-    use sqlmig::storage::azure_blob::{AzureContainer, ContainerAccess};
     let o = online("nochain", &[], false).await;
     let out = tokio::time::timeout(Duration::from_secs(60), o.start().wait_with_output())
         .await
@@ -637,13 +630,5 @@ async fn a_database_without_a_log_chain_is_refused_before_anything_moves() {
             && why.contains("base_full=true"),
         "{full}"
     );
-    let container = AzureContainer::connect(&ContainerAccess {
-        url: o.container_url.clone(),
-        sas: o.token.clone(),
-    })
-    .unwrap();
-    assert!(
-        container.list("").await.unwrap().is_empty(),
-        "nothing moved"
-    );
+    assert!(o.blobs().await.is_empty(), "nothing moved");
 }

@@ -99,7 +99,8 @@ async fn batches_give_every_result_set_and_counts() {
         .unwrap();
     assert_eq!(n, 2);
     let sets = c
-        .query("SELECT id, d, m FROM dbo.T ORDER BY id; SELECT COUNT(*) AS n FROM dbo.T WHERE id > @min", &[p("min", SqlValue::Int(1))])
+        // Each request is an sp_executesql call: the USE above ended with it.
+        .query("SELECT id, d, m FROM Sales.dbo.T ORDER BY id; SELECT COUNT(*) AS n FROM Sales.dbo.T WHERE id > @min", &[p("min", SqlValue::Int(1))])
         .await
         .unwrap();
     assert_eq!(sets.len(), 2);

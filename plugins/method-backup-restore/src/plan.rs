@@ -3,8 +3,7 @@
 
 use serde_json::json;
 use sqlmig_plugin_sdk::backup_statement::{
-    BLOCK_BLOB_MAX_MB, BackupStatement, Destination, DeviceType, MAX_STRIPES, compresses,
-    destination,
+    BLOCK_BLOB_MAX_MB, BackupStatement, DeviceType, MAX_STRIPES, block_blob_refusal, compresses,
 };
 use sqlmig_plugin_sdk::inventory::migration::{
     PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
@@ -43,19 +42,14 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             o.kinds.join(", ")
         )));
     }
-    let to_url = destination(req.source.version(), &req.source.edition) == Destination::BlockBlobs;
-    if offer.is_none()
-        && !to_url
-        && (req.storage.source_folder.is_none() || req.storage.local_folder.is_none())
-    {
+    let refusal = block_blob_refusal(&req.source);
+    let to_url = refusal.is_none();
+    if let Some(why) = refusal.filter(|_| {
+        offer.is_none()
+            && (req.storage.source_folder.is_none() || req.storage.local_folder.is_none())
+    }) {
         return Err(invalid_input(format!(
-            "the source is SQL Server {}{}, which cannot back up to block blobs (BACKUP TO URL with a SAS needs SQL Server 2016 or later, not Express or Web): give a folder it writes to and this machine reads (--source-folder, --local-folder), and sqlmig uploads the files",
-            req.source.product_version,
-            if req.source.edition.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", req.source.edition)
-            }
+            "{why}: give a folder it writes to and this machine reads (--source-folder, --local-folder), and sqlmig uploads the files"
         )));
     }
     let container = req.storage.container_url.trim_end_matches('/');

@@ -3,9 +3,8 @@
 
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::backup_statement::{
-    BLOCK_BLOB_MAX_MB, BackupStatement, Destination, DeviceType, MAX_STRIPES, compresses,
-    destination, full_stripe_name, log_backup_name, lrs_folder, lrs_reserved_segment,
-    tail_backup_name,
+    BLOCK_BLOB_MAX_MB, BackupStatement, DeviceType, MAX_STRIPES, block_blob_refusal, compresses,
+    full_stripe_name, log_backup_name, lrs_folder, lrs_reserved_segment, tail_backup_name,
 };
 use sqlmig_plugin_sdk::inventory::migration::{
     BackupOffer, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
@@ -77,17 +76,9 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     let base_full = flag(&req.options, "base_full", false)?;
     let collation = text(&req.options, "collation").unwrap_or("SQL_Latin1_General_CP1_CI_AS");
     let location = text(&req.options, "location");
-    if offer.is_none()
-        && destination(req.source.version(), &req.source.edition) != Destination::BlockBlobs
-    {
+    if let Some(why) = block_blob_refusal(&req.source).filter(|_| offer.is_none()) {
         return Err(invalid_input(format!(
-            "the source is SQL Server {}{}: online migration here ships backups with BACKUP TO URL into block blobs, which needs SQL Server 2016 or later, not Express or Web; move it offline with method-backup-restore (backups to a folder, uploaded)",
-            req.source.product_version,
-            if req.source.edition.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", req.source.edition)
-            }
+            "{why}: online migration here ships its backups that way; move it offline with method-backup-restore (backups to a folder, uploaded)"
         )));
     }
     let not_full: Vec<&str> = req
