@@ -52,11 +52,17 @@ pub fn lrs_reserved_segment(container_url: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Stripe `n` of `of` of a full backup in `folder`. LRS restores `.bak`, `.log` and `.diff`
-/// files only (log-replay-service-overview.md: "Only database `.bak`, `.log`, and `.diff` files
-/// are supported by LRS"; the migrate page's `.trn` is in no list).
+/// The file name of stripe `n` of `of` of a full backup of the database whose folder is
+/// `folder`. LRS restores `.bak`, `.log` and `.diff` files only (log-replay-service-overview.md:
+/// "Only database `.bak`, `.log`, and `.diff` files are supported by LRS"; the migrate page's
+/// `.trn` is in no list).
+pub fn full_stripe_file(folder: &str, n: u32, of: u32) -> String {
+    format!("{folder}_full_{n}of{of}.bak")
+}
+
+/// Stripe `n` of `of` of a full backup, as a blob in `folder`.
 pub fn full_stripe_name(folder: &str, n: u32, of: u32) -> String {
-    format!("{folder}/{folder}_full_{n}of{of}.bak")
+    format!("{folder}/{}", full_stripe_file(folder, n, of))
 }
 
 /// Log backup `seq` in `folder` (`.log`, which LRS restores).
@@ -64,23 +70,14 @@ pub fn log_backup_name(folder: &str, seq: u64) -> String {
     format!("{folder}_log_{seq:06}.log")
 }
 
+/// The names of `folder`'s log backups as a plan shows them, their number as `NNNNNN`.
+pub fn log_backup_pattern(folder: &str) -> String {
+    format!("{folder}_log_NNNNNN.log")
+}
+
 /// The tail-log backup in `folder`.
 pub fn tail_backup_name(folder: &str) -> String {
     format!("{folder}_tail.log")
-}
-
-/// Where a source can write backups for Managed Instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Destination {
-    /// BACKUP TO URL into block blobs with a SAS credential, striped: SQL Server 2016 (13.x)
-    /// and later ("Backup to block blob is only available in SQL Server 2016 or later"), in an
-    /// edition that backs up to URL.
-    BlockBlobs,
-    /// BACKUP TO DISK in a folder the source writes, then an upload: every older version (2012
-    /// SP1 CU2–2014 back up to URL only into page blobs with a storage-key credential, which
-    /// are not striped and which LRS's SAS does not cover) and Express and Web, which do not
-    /// back up to URL at all.
-    Disk,
 }
 
 /// Whether the edition (`SERVERPROPERTY('Edition')`) is Express or Web, which neither compress
@@ -91,20 +88,20 @@ fn express_or_web(edition: &str) -> bool {
     e.starts_with("Express") || e.starts_with("Web")
 }
 
-/// Where a source of `version` (major, minor, build) and `edition` writes its backups. An
-/// unknown edition (empty) is taken as one that can: the inventory of a server always has it.
-pub fn destination(version: (u32, u32, u32), edition: &str) -> Destination {
-    if version.0 >= 13 && !express_or_web(edition) {
-        Destination::BlockBlobs
-    } else {
-        Destination::Disk
-    }
+/// Whether a source of `version` (major, minor, build) and `edition` backs up to block blobs
+/// (BACKUP TO URL with a SAS credential, striped): SQL Server 2016 (13.x) and later ("Backup to
+/// block blob is only available in SQL Server 2016 or later"), not Express or Web. Every other
+/// source backs up TO DISK in a folder and the host uploads the files: 2012 SP1 CU2–2014 back
+/// up to URL only into page blobs with a storage-key credential, unstriped. An unknown edition
+/// (empty: an inventory written by hand) is taken as one that can, so that such a plan works.
+fn block_blobs(version: (u32, u32, u32), edition: &str) -> bool {
+    version.0 >= 13 && !express_or_web(edition)
 }
 
 /// Why `source` cannot back up to block blobs, if it cannot, as a sentence's start: "the source
 /// is SQL Server 12.0.6024.0 Standard Edition (64-bit), which cannot back up to block blobs (…)".
 pub fn block_blob_refusal(source: &crate::inventory::migration::Side) -> Option<String> {
-    (destination(source.version(), &source.edition) != Destination::BlockBlobs).then(|| {
+    (!block_blobs(source.version(), &source.edition)).then(|| {
         let edition = if source.edition.is_empty() {
             String::new()
         } else {
@@ -118,7 +115,8 @@ pub fn block_blob_refusal(source: &crate::inventory::migration::Side) -> Option<
 }
 
 /// Whether the edition compresses backups (backup-compression-sql-server.md: "Enterprise,
-/// Standard, and Developer"); an unknown edition is not assumed to (error 1844 otherwise).
+/// Standard, and Developer"). An unknown edition is not assumed to: left out, COMPRESSION costs
+/// only speed, where a wrong guess fails the backup (1844).
 pub fn compresses(edition: &str) -> bool {
     !edition.trim().is_empty() && !express_or_web(edition)
 }
@@ -139,7 +137,7 @@ pub struct BackupStatement {
     #[serde(default)]
     pub log: bool,
     pub to: DeviceType,
-    /// URLs or file paths; a log backup's file is named when it runs (`with_device`).
+    /// URLs or file paths; a log backup's file is named when it runs (`with_devices`).
     #[serde(default)]
     pub devices: Vec<String>,
     #[serde(default)]
@@ -158,9 +156,8 @@ pub struct BackupStatement {
 }
 
 impl BackupStatement {
-    /// A backup of `database` to `devices` with what the source allows: CHECKSUM always;
-    /// COMPRESSION when asked and the edition has it; to URL, MAXTRANSFERSIZE and BLOCKSIZE
-    /// sized for block blobs.
+    /// A backup of `database` to `devices`: CHECKSUM always, COMPRESSION as given (the caller
+    /// asks [`compresses`]), and to URL, MAXTRANSFERSIZE and BLOCKSIZE sized for block blobs.
     pub fn new(
         database: &str,
         log: bool,
@@ -280,18 +277,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn destinations_follow_version_and_edition() {
+    fn block_blobs_follow_version_and_edition() {
         let std16 = "Standard Edition (64-bit)";
-        assert_eq!(destination((13, 0, 1601), std16), Destination::BlockBlobs);
-        assert_eq!(destination((16, 0, 4135), ""), Destination::BlockBlobs);
-        assert_eq!(destination((12, 0, 6024), std16), Destination::Disk);
-        assert_eq!(destination((11, 0, 3339), std16), Destination::Disk);
-        assert_eq!(destination((10, 50, 6000), std16), Destination::Disk);
-        assert_eq!(
-            destination((15, 0, 2000), "Express Edition (64-bit)"),
-            Destination::Disk
-        );
-        assert_eq!(destination((15, 0, 2000), "Web Edition"), Destination::Disk);
+        assert!(block_blobs((13, 0, 1601), std16));
+        assert!(block_blobs((16, 0, 4135), ""));
+        for (version, edition) in [
+            ((12, 0, 6024), std16),
+            ((11, 0, 3339), std16),
+            ((10, 50, 6000), std16),
+            ((15, 0, 2000), "Express Edition (64-bit)"),
+            ((15, 0, 2000), "Web Edition"),
+        ] {
+            assert!(!block_blobs(version, edition), "{version:?} {edition}");
+        }
         assert!(compresses("Enterprise Evaluation Edition (64-bit)"));
         assert!(compresses("Developer Edition (64-bit)"));
         assert!(!compresses(
@@ -318,6 +316,7 @@ mod tests {
             None
         );
         assert_eq!(log_backup_name("S-1", 7), "S-1_log_000007.log");
+        assert_eq!(log_backup_pattern("S-1"), "S-1_log_NNNNNN.log");
         assert_eq!(full_stripe_name("S-1", 1, 2), "S-1/S-1_full_1of2.bak");
     }
 

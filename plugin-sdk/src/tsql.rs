@@ -88,57 +88,60 @@ pub fn type_text(name: &str, max_length: i64, precision: i64, scale: i64) -> Str
     }
 }
 
+/// The type a column is checksummed or hashed as: a column whose type differs between the
+/// sides goes in as its text on both, and so does xml (it has no binary form of its own).
+fn compared_as(type_text: &str, types_differ: bool) -> String {
+    let ty = type_text.to_ascii_lowercase();
+    if types_differ || ty == "xml" {
+        "nvarchar(max)".into()
+    } else {
+        ty
+    }
+}
+
 /// The expression a column adds to a row's checksum. BINARY_CHECKSUM "ignores columns of
 /// noncomparable data types" (cursor, image, ntext, text, xml, CLR types) and reads "up to 255
 /// characters of type nvarchar(max)" (binary-checksum-transact-sql.md), so those go in as
-/// `varbinary(max)`, which it reads whole. A column whose type differs between the sides goes
-/// in as its text on both. Only the quoted column name and fixed casts are written: a type's
-/// name is never pasted into the text.
+/// `varbinary(max)`, which it reads whole. Only the quoted column name and fixed casts are
+/// written: a type's name is never pasted into the text.
 pub fn checksum_term(name: &str, type_text: &str, types_differ: bool, hash: Hash) -> String {
     let q = quote_name(name);
-    let ty = type_text.to_ascii_lowercase();
-    let base = if types_differ || ty == "xml" {
+    let ty = compared_as(type_text, types_differ);
+    let base = if ty != type_text.to_ascii_lowercase() {
         format!("CAST({q} AS nvarchar(max))")
     } else {
         q
     };
-    let long = types_differ || ty == "xml" || needs_binary(&ty);
     match hash {
-        Hash::Checksum if long => format!("CAST({base} AS varbinary(max))"),
+        Hash::Checksum if needs_binary(&ty) => format!("CAST({base} AS varbinary(max))"),
         Hash::Checksum => base,
         Hash::Sha2 => format!("HASHBYTES('SHA2_256', CAST({base} AS varbinary(max)))"),
     }
 }
 
-/// Why a server cannot hash columns of these types with SHA-2 in full, if it cannot:
-/// HASHBYTES has no SHA2_256 before SQL Server 2012 (hashbytes-transact-sql.md: "Applies to:
-/// SQL Server 2012 through current"; an unknown algorithm answers NULL, so every row would
-/// compare equal), and before 2016 "allowed input values are limited to 8000 bytes", which a
-/// (max) or LOB column can pass. `major` is the server's major version (11 for 2012).
-pub fn sha2_refusal(major: u32, columns: &[(&str, &str)]) -> Option<String> {
+/// Why a server cannot hash these columns — (name, type, whether the sides' types differ) —
+/// with SHA-2 in full, if it cannot: HASHBYTES has no SHA2_256 before SQL Server 2012
+/// (hashbytes-transact-sql.md: "Applies to: SQL Server 2012 through current"; an unknown
+/// algorithm answers NULL, so every row would compare equal), and before 2016 "allowed input
+/// values are limited to 8000 bytes", which a (max) or LOB column can pass. `major` is the
+/// server's major version (11 for 2012).
+pub fn sha2_refusal(major: u32, columns: &[(&str, &str, bool)]) -> Option<String> {
     if major < 11 {
         return Some(format!(
             "SQL Server {major}.x has no SHA2_256 in HASHBYTES (2012 and later): compare with --hash checksum"
         ));
     }
     if major < 13
-        && let Some((name, ty)) = columns.iter().find(|(_, ty)| may_exceed_8000_bytes(ty))
+        && let Some((name, ty)) = columns
+            .iter()
+            .map(|(name, ty, differ)| (name, compared_as(ty, *differ)))
+            .find(|(_, ty)| is_lob(ty) || ty.ends_with("(max)"))
     {
         return Some(format!(
-            "column {name} is {ty}, and before SQL Server 2016 HASHBYTES takes at most 8,000 bytes: compare this table with --hash checksum, which reads it whole"
+            "column {name} is hashed as {ty}, and before SQL Server 2016 HASHBYTES takes at most 8,000 bytes: compare this table with --hash checksum, which reads it whole"
         ));
     }
     None
-}
-
-/// Whether a column of this type can hold more than 8,000 bytes: the (max) types, text, ntext,
-/// image, xml and the CLR spatial types.
-fn may_exceed_8000_bytes(type_text: &str) -> bool {
-    let ty = type_text.to_ascii_lowercase();
-    matches!(
-        ty.as_str(),
-        "text" | "ntext" | "image" | "xml" | "geography" | "geometry"
-    ) || ty.ends_with("(max)")
 }
 
 /// The server's major version (13 for SQL Server 2016), from SERVERPROPERTY('ProductVersion').
@@ -156,10 +159,19 @@ pub fn major_version(conn: &Connection) -> Result<u32, Error> {
         .unwrap_or(0))
 }
 
-/// Strings longer than BINARY_CHECKSUM reads, and the types it ignores (text, ntext, image,
-/// and the CLR spatial types).
+/// The large-object types: BINARY_CHECKSUM ignores them (text, ntext, image, xml and the CLR
+/// spatial types are noncomparable) and they can hold more than 8,000 bytes.
+fn is_lob(ty: &str) -> bool {
+    matches!(
+        ty,
+        "text" | "ntext" | "image" | "xml" | "geography" | "geometry"
+    )
+}
+
+/// The types BINARY_CHECKSUM does not read whole: the large objects, and strings longer than
+/// the 255 characters it reads.
 fn needs_binary(ty: &str) -> bool {
-    if matches!(ty, "text" | "ntext" | "image" | "geography" | "geometry") {
+    if is_lob(ty) {
         return true;
     }
     let Some((base, rest)) = ty.split_once('(') else {
@@ -278,8 +290,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn types_are_written_as_t_sql_writes_them() {
+        assert_eq!(type_text("nvarchar", 80, 0, 0), "nvarchar(40)");
+        assert_eq!(type_text("varbinary", -1, 0, 0), "varbinary(max)");
+        assert_eq!(type_text("decimal", 9, 10, 2), "decimal(10,2)");
+        assert_eq!(type_text("datetime2", 8, 27, 7), "datetime2(7)");
+        assert_eq!(type_text("INT", 4, 10, 0), "int");
+    }
+
+    #[test]
     fn sha2_is_refused_where_hashbytes_cannot_take_it() {
-        let cols = [("id", "int"), ("note", "nvarchar(max)")];
+        let cols = [("id", "int", false), ("note", "nvarchar(max)", false)];
         assert!(
             sha2_refusal(10, &cols[..1])
                 .unwrap()
@@ -288,10 +309,12 @@ mod tests {
         assert!(
             sha2_refusal(12, &cols)
                 .unwrap()
-                .contains("column note is nvarchar(max)")
+                .contains("column note is hashed as nvarchar(max)")
         );
         assert_eq!(sha2_refusal(12, &cols[..1]), None);
         assert_eq!(sha2_refusal(13, &cols), None);
+        // Compared as text, an int is hashed as nvarchar(max).
+        assert!(sha2_refusal(12, &[("id", "int", true)]).is_some());
     }
 
     #[test]

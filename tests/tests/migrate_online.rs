@@ -412,8 +412,13 @@ async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
     );
 }
 
-/// An ARM call to the LRS double as sqlmig's host would make it: (status, error code).
-async fn arm(lrs: &LrsHandle, method: &str, path: &str, body: serde_json::Value) -> (u16, String) {
+/// An ARM call to the LRS double as sqlmig's host would make it: the status and the body.
+async fn arm_call(
+    lrs: &LrsHandle,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
     use sqlmig::capabilities::http::{HttpBackend, HttpRequest};
     let client = sqlmig::cloud::CloudHttp::new(std::collections::BTreeMap::from([(
         format!("http://{}", lrs.addr),
@@ -429,9 +434,17 @@ async fn arm(lrs: &LrsHandle, method: &str, path: &str, body: serde_json::Value)
         })
         .await
         .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
     (
         r.status,
+        serde_json::from_slice(&r.body).unwrap_or_default(),
+    )
+}
+
+/// An ARM call's status and error code (empty when it succeeded).
+async fn arm(lrs: &LrsHandle, method: &str, path: &str, body: serde_json::Value) -> (u16, String) {
+    let (status, v) = arm_call(lrs, method, path, body).await;
+    (
+        status,
         v["error"]["code"].as_str().unwrap_or_default().to_string(),
     )
 }
@@ -500,19 +513,20 @@ async fn the_lrs_double_refuses_what_the_service_refuses() {
         .0,
         201
     );
-    let complete = |last: &str| serde_json::json!({ "lastBackupName": last });
-    assert_eq!(
+    let complete = |last: &'static str| {
         arm(
             &o.lrs,
             "POST",
-            &format!("{db}/completeRestore"),
-            complete("Sales_tail.log")
+            "/databases/Sales/completeRestore",
+            serde_json::json!({ "lastBackupName": last }),
         )
-        .await,
+    };
+    assert_eq!(
+        complete("Sales_tail.log").await,
         (400, "ExternalBackupRestoreHasNotBeenStarted".into())
     );
-    // A full backup arrives and is restored; a completion naming another file is refused, one
-    // naming it is accepted, and the database comes online.
+    // A full backup arrives and is restored, a `.trn` beside it is not; a completion naming
+    // another file is refused, one naming it is accepted, and the database comes online.
     let mut s = Session::new("sa", "master");
     for sql in [
         format!(
@@ -527,26 +541,22 @@ async fn the_lrs_double_refuses_what_the_service_refuses() {
         assert!(r.error.is_none(), "{sql}: {:?}", r.error);
     }
     o.wait_restored_files(1).await;
+    let details = "/databases/Sales/restoreDetails/Default";
+    let mut unrestorable = serde_json::Value::Null;
+    for _ in 0..100 {
+        let (_, d) = arm_call(&o.lrs, "GET", details, serde_json::Value::Null).await;
+        unrestorable = d["properties"]["unrestorableFiles"].clone();
+        if unrestorable.as_array().is_some_and(|a| !a.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(unrestorable, serde_json::json!(["Sales_full.trn"]));
     assert_eq!(
-        arm(
-            &o.lrs,
-            "POST",
-            &format!("{db}/completeRestore"),
-            complete("Sales_tail.log")
-        )
-        .await,
+        complete("Sales_tail.log").await,
         (400, "RequiredBackupIsNotLastRestored".into())
     );
-    assert_eq!(
-        arm(
-            &o.lrs,
-            "POST",
-            &format!("{db}/completeRestore"),
-            complete("Sales_full.bak")
-        )
-        .await,
-        (202, String::new())
-    );
+    assert_eq!(complete("Sales_full.bak").await, (202, String::new()));
     for _ in 0..200 {
         if o.target.engine.database("Sales").is_some() {
             break;
@@ -559,23 +569,11 @@ async fn the_lrs_double_refuses_what_the_service_refuses() {
     );
     // Once online, neither its details nor another completion are of a restoring database.
     assert_eq!(
-        arm(
-            &o.lrs,
-            "GET",
-            &format!("{db}/restoreDetails/Default"),
-            serde_json::Value::Null
-        )
-        .await,
+        arm(&o.lrs, "GET", details, serde_json::Value::Null).await,
         (400, "ManagedDatabaseNotInRestoringState".into())
     );
     assert_eq!(
-        arm(
-            &o.lrs,
-            "POST",
-            &format!("{db}/completeRestore"),
-            complete("Sales_full.bak")
-        )
-        .await,
+        complete("Sales_full.bak").await,
         (400, "ManagedDatabaseNotInRestoringState".into())
     );
 }
@@ -585,8 +583,7 @@ async fn the_lrs_double_refuses_what_the_service_refuses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_online_run_without_a_read_list_sas_for_lrs_stops_before_anything_moves() {
     let o = online("nolrs", &[], true).await;
-    let base = migration::run_env(o.token.expose());
-    let mut env: Vec<(&str, String)> = base.clone();
+    let mut env = migration::run_env(o.token.expose());
     env.push(("SQLMIG_AZURE_TOKEN", TOKEN.to_string()));
     let out = migration::migrate_run(&o.s, &o.plan, &env).await;
     assert_code(&out, 2);

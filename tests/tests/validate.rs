@@ -648,7 +648,8 @@ async fn sha2_where_hashbytes_cannot_says_why() {
         if plain_compared {
             assert_eq!(plain["equal"], true, "{plain}");
             assert!(
-                why.contains("column body is nvarchar(max)") && why.contains("8,000 bytes"),
+                why.contains("column body is hashed as nvarchar(max)")
+                    && why.contains("8,000 bytes"),
                 "{why}"
             );
         } else {

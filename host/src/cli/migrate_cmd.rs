@@ -530,6 +530,7 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
             container: Some(Arc::new(container)),
             sas: sas.clone(),
             lrs_sas,
+            mi_location: Default::default(),
             journal: journal.clone(),
             upload: UploadOptions {
                 concurrency: args.upload_concurrency.into(),

@@ -26,6 +26,9 @@ pub struct HostContext {
     pub sas: Secret,
     /// The SAS MI's Log Replay Service reads with (read and list only), for online plans.
     pub lrs_sas: Option<Secret>,
+    /// The managed instance's region, read once for all the plan's databases (they are on the
+    /// one instance the plan names).
+    pub mi_location: tokio::sync::OnceCell<String>,
     pub journal: Arc<Mutex<Journal>>,
     pub upload: UploadOptions,
     pub progress: bool,
@@ -193,9 +196,12 @@ async fn start_log_replay(ctx: &HostContext, step: &Step) -> Result<(String, Val
     })?;
     let location = match &a.location {
         Some(l) => l.clone(),
-        None => crate::cloud::instance_location(cloud, &a.database_url)
+        None => ctx
+            .mi_location
+            .get_or_try_init(|| crate::cloud::instance_location(cloud, &a.database_url))
             .await
-            .map_err(StepFailure::permanent)?,
+            .map_err(StepFailure::permanent)?
+            .clone(),
     };
     crate::cloud::start_log_replay(
         cloud,

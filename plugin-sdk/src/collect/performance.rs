@@ -106,7 +106,6 @@ pub fn snapshot(conn: &Connection) -> Result<PerfSnapshot, Error> {
         (|| {
             let rows = first(conn, q::CPU_BUSY)?;
             if let Some(r) = rows.iter().next() {
-                // SUM of bigint is bigint (decimal on some servers): read as a number.
                 snap.cpu_busy_ms = r.get::<Option<f64>>("cpu_busy_ms")?;
                 snap.logical_cpus = r.get::<i64>("cpu_count")?.max(0) as u32;
             }

@@ -4,6 +4,7 @@
 use serde_json::json;
 use sqlmig_plugin_sdk::backup_statement::{
     BLOCK_BLOB_MAX_MB, BackupStatement, DeviceType, MAX_STRIPES, block_blob_refusal, compresses,
+    full_stripe_file, full_stripe_name,
 };
 use sqlmig_plugin_sdk::inventory::migration::{
     PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
@@ -72,7 +73,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         }
         let dir = folder(&db.name);
         let names: Vec<String> = (1..=stripes)
-            .map(|n| format!("{dir}/{dir}_full_{n}of{stripes}.bak"))
+            .map(|n| full_stripe_name(&dir, n, stripes))
             .collect();
         let urls: Vec<String> = names.iter().map(|n| format!("{container}/{n}")).collect();
         // A copy-only full: the source's own backup chain is left as it was.
@@ -135,10 +136,10 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 '/'
             };
             let files: Vec<String> = (1..=stripes)
-                .map(|n| format!("{source_folder}{sep}{dir}_full_{n}of{stripes}.bak"))
+                .map(|n| format!("{source_folder}{sep}{}", full_stripe_file(&dir, n, stripes)))
                 .collect();
             let local: Vec<String> = (1..=stripes)
-                .map(|n| format!("{local_folder}/{dir}_full_{n}of{stripes}.bak"))
+                .map(|n| format!("{local_folder}/{}", full_stripe_file(&dir, n, stripes)))
                 .collect();
             let backup = full(DeviceType::Disk, files);
             steps.push(Step {

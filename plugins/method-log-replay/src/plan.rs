@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::backup_statement::{
     BLOCK_BLOB_MAX_MB, BackupStatement, DeviceType, MAX_STRIPES, block_blob_refusal, compresses,
-    full_stripe_name, log_backup_name, lrs_folder, lrs_reserved_segment, tail_backup_name,
+    full_stripe_name, log_backup_pattern, lrs_folder, lrs_reserved_segment, tail_backup_name,
 };
 use sqlmig_plugin_sdk::inventory::migration::{
     BackupOffer, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
@@ -195,11 +195,8 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             preview: vec![
                 format!(
                     "source, every {interval} s: {}",
-                    log.with_devices(vec![format!(
-                        "{folder_url}/{}",
-                        log_backup_name(&dir, 0).replace("000000", "NNNNNN")
-                    )])
-                    .preview()
+                    log.with_devices(vec![format!("{folder_url}/{}", log_backup_pattern(&dir))])
+                        .preview()
                 ),
                 format!("ARM: GET {database_url}/restoreDetails/Default (the lag)"),
             ],

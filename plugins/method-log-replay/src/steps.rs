@@ -417,23 +417,29 @@ fn gap(conn: &Connection, a: &Args, from: &str, to: &str) -> Result<Error, Error
     )))
 }
 
+/// Where LRS stands on the database: restoreDetails' properties while it restores, `None` once
+/// it no longer does (completed); a failed replay is an error saying why.
+fn replay(a: &Args) -> Result<Option<Value>, Error> {
+    match lrs::details(&a.database_url)? {
+        lrs::Details::NotRestoring => Ok(None),
+        lrs::Details::Restoring(d) if d["status"].as_str() == Some("Failed") => {
+            Err(invalid_input(format!(
+                "the Log Replay Service failed for {}: {}",
+                a.target_name, d["blockReason"]
+            )))
+        }
+        lrs::Details::Restoring(d) => Ok(Some(d)),
+    }
+}
+
 /// How far LRS is behind: the log backups shipped after the last one it restored.
 fn report_lag(a: &Args) -> Result<(), Error> {
-    let d = match lrs::details(&a.database_url)? {
-        lrs::Details::Restoring(d) => d,
-        lrs::Details::NotRestoring => {
-            return Err(invalid_input(format!(
-                "the Log Replay Service is no longer restoring {}: it was completed or stopped outside this migration; start the migration of {} again",
-                a.target_name, a.database
-            )));
-        }
-    };
-    if d["status"].as_str() == Some("Failed") {
+    let Some(d) = replay(a)? else {
         return Err(invalid_input(format!(
-            "the Log Replay Service failed for {}: {}",
-            a.target_name, d["blockReason"]
+            "the Log Replay Service is no longer restoring {}: it was completed or stopped outside this migration; start the migration of {} again",
+            a.target_name, a.database
         )));
-    }
+    };
     let list = shipped(&a.database)?;
     let restored = d["lastRestoredFileName"].as_str().unwrap_or_default();
     let behind: Vec<&Shipped> = match list.iter().position(|s| restored.ends_with(&s.file)) {
@@ -554,7 +560,8 @@ fn complete(a: &Args, last: &str) -> Result<(String, Value), Error> {
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(clock::now);
     let target = sql::connect(TARGET)?;
-    let deadline = |what: &str| -> Result<(), Error> {
+    // Sleeps a moment before the next look, unless 6 h have passed since the tail.
+    let wait = |what: &str| -> Result<(), Error> {
         if clock::now().saturating_sub(started) > 6 * 3600 * 1000 {
             return Err(Error::Timeout(format!(
                 "{} {what} within 6 h of the tail backup",
@@ -567,54 +574,31 @@ fn complete(a: &Args, last: &str) -> Result<(String, Value), Error> {
     // Completion only once LRS shows `last` restored (log-replay-service-overview.md: "Ensure
     // that the last backup file has been restored … Then, initiate manual cutover"); earlier,
     // the API refuses with RequiredBackupIsNotLastRestored.
-    loop {
-        match lrs::details(&a.database_url)? {
-            // An earlier attempt completed it.
-            lrs::Details::NotRestoring => break,
-            lrs::Details::Restoring(d) => {
-                if d["status"].as_str() == Some("Failed") {
-                    return Err(invalid_input(format!(
-                        "the Log Replay Service failed to restore {}: {}",
-                        a.target_name, d["blockReason"]
-                    )));
-                }
-                if lrs::unrestorable(&d, last) {
-                    return Err(invalid_input(format!(
-                        "the Log Replay Service cannot restore {last}, the last backup of {}: see restoreDetails' unrestorableFiles, then start the migration of {} again",
-                        a.target_name, a.database
-                    )));
-                }
-                if lrs::restored_last(&d, last) {
-                    match lrs::complete(&a.database_url, last)? {
-                        lrs::Completion::Accepted
-                        | lrs::Completion::AlreadyAsked
-                        | lrs::Completion::NotRestoring => break,
-                        // Not the last restored after all (a file restored since): wait on.
-                        lrs::Completion::NotLastRestored => {}
-                    }
-                }
+    // An earlier attempt may have completed it already (no longer restoring).
+    while let Some(d) = replay(a)? {
+        if lrs::unrestorable(&d, last) {
+            return Err(invalid_input(format!(
+                "the Log Replay Service cannot restore {last}, the last backup of {}: see restoreDetails' unrestorableFiles, then start the migration of {} again",
+                a.target_name, a.database
+            )));
+        }
+        if lrs::restored_last(&d, last) {
+            match lrs::complete(&a.database_url, last)? {
+                lrs::Completion::Accepted
+                | lrs::Completion::AlreadyAsked
+                | lrs::Completion::NotRestoring => break,
+                // Not the last restored after all (a file restored since): wait on.
+                lrs::Completion::NotLastRestored => {}
             }
         }
-        deadline("did not restore its last backup")?;
+        wait("did not restore its last backup")?;
     }
     loop {
-        let done = match lrs::details(&a.database_url)? {
-            lrs::Details::NotRestoring => true,
-            lrs::Details::Restoring(d) => match d["status"].as_str() {
-                Some("Completed") => true,
-                Some("Failed") => {
-                    return Err(invalid_input(format!(
-                        "the Log Replay Service failed to complete {}: {}",
-                        a.target_name, d["blockReason"]
-                    )));
-                }
-                _ => false,
-            },
-        };
-        if done && database_state(&target, &a.target_name)?.as_deref() == Some("ONLINE") {
+        let completed = replay(a)?.is_none_or(|d| d["status"].as_str() == Some("Completed"));
+        if completed && database_state(&target, &a.target_name)?.as_deref() == Some("ONLINE") {
             break;
         }
-        deadline("did not come online")?;
+        wait("did not come online")?;
     }
     let downtime_s = (clock::now() - started) as f64 / 1000.0;
     let kept: Vec<(String, i64, Option<i64>)> = state::get(&sums_key)?

@@ -181,32 +181,37 @@ fn find_in_statement(code: &Code, i: usize, at: impl Fn(usize) -> bool) -> Optio
     (i + 1..code.statement_end(i)).find(|&j| at(j))
 }
 
-/// The catalog rules a database's DDL declares, for scripts (the catalog says the same of a
-/// server): more than one log file, a FILESTREAM filegroup.
-fn declared_files(code: &Code, i: usize, name: &str, scan: &mut Scan) {
+/// CREATE DATABASE … LOG ON (file), (file): more than one log file, as the catalog rule says of
+/// a server's database (for scripts).
+fn declared_log_files(code: &Code, i: usize, name: &str, scan: &mut Scan) {
     let end = code.statement_end(i);
-    if let Some(j) = (i + 1..end).find(|&j| code.kws(j, &["LOG", "ON"])) {
-        // LOG ON (file), (file), …: the file specifications, a parenthesis each.
-        let mut files = 0;
-        let mut k = j + 2;
-        while k < end && code.is(k, &Token::LParen) {
-            files += 1;
-            k = code.close_paren(k) + 1;
-            if !code.is(k, &Token::Comma) {
-                break;
-            }
-            k += 1;
+    let Some(j) = (i + 1..end).find(|&j| code.kws(j, &["LOG", "ON"])) else {
+        return;
+    };
+    // The file specifications, a parenthesis each.
+    let mut files = 0;
+    let mut k = j + 2;
+    while k < end && code.is(k, &Token::LParen) {
+        files += 1;
+        k = code.close_paren(k) + 1;
+        if !code.is(k, &Token::Comma) {
+            break;
         }
-        if files > crate::limits::MAX_LOG_FILES {
-            scan.hit(
-                code,
-                &LOGS,
-                j,
-                format!("CREATE DATABASE {name} declares {files} log files"),
-            );
-        }
+        k += 1;
     }
-    if let Some(j) = (i + 1..end).find(|&j| code.kws(j, &["CONTAINS", "FILESTREAM"])) {
+    if files > crate::limits::MAX_LOG_FILES {
+        scan.hit(
+            code,
+            &LOGS,
+            j,
+            format!("CREATE DATABASE {name} declares {files} log files"),
+        );
+    }
+}
+
+/// A FILESTREAM filegroup a CREATE or ALTER DATABASE declares (`CONTAINS FILESTREAM`).
+fn declared_filestream(code: &Code, i: usize, name: &str, scan: &mut Scan) {
+    if let Some(j) = find_in_statement(code, i, |j| code.kws(j, &["CONTAINS", "FILESTREAM"])) {
         scan.hit(
             code,
             &FILESTREAM,
@@ -227,12 +232,13 @@ fn alter_database(code: &Code, i: usize, scan: &mut Scan) {
             format!("ALTER DATABASE {name} ADD LOG FILE: another log file"),
         );
     }
-    declared_files(code, i, name, scan);
+    declared_filestream(code, i, name, scan);
 }
 
 fn create_database(code: &Code, i: usize, scan: &mut Scan) {
     let name = code.toks_name(i + 1);
-    declared_files(code, i, name, scan);
+    declared_log_files(code, i, name, scan);
+    declared_filestream(code, i, name, scan);
     if let Some(j) = find_in_statement(code, i, |j| {
         code.kws(j, &["FOR", "ATTACH"]) || code.kws(j, &["FOR", "ATTACH_REBUILD_LOG"])
     }) {

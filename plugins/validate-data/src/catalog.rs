@@ -5,8 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlmig_plugin_sdk::sql::Connection;
-pub use sqlmig_plugin_sdk::tsql::type_text;
-use sqlmig_plugin_sdk::tsql::{first_result, quote_name, text_param};
+use sqlmig_plugin_sdk::tsql::{first_result, quote_name, text_param, type_text};
 use sqlmig_plugin_sdk::{Error, Rows};
 
 /// A database's schema as one side has it.

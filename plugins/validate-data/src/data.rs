@@ -68,62 +68,48 @@ pub fn compare(
     options: &DataOptions,
 ) -> Result<TableComparison, Error> {
     let side = |source: bool| -> Result<Side, Error> {
-        let (endpoint, database) = if source {
-            (SOURCE, &db.source)
+        let (endpoint, database, label) = if source {
+            (SOURCE, &db.source, "source")
         } else {
-            (TARGET, &db.target)
+            (TARGET, &db.target, "target")
         };
+        let conn = sql::connect(endpoint)?;
+        // (name, this side's type, whether the sides' types differ)
+        let columns: Vec<(&str, &str, bool)> = spec
+            .columns
+            .iter()
+            .map(|c| {
+                let ty = if source {
+                    &c.source_type
+                } else {
+                    &c.target_type
+                };
+                (c.name.as_str(), ty.as_str(), c.source_type != c.target_type)
+            })
+            .collect();
+        if options.hash == Hash::Sha2
+            && let Some(why) = sha2_refusal(major_version(&conn)?, &columns)
+        {
+            return Err(invalid_input(format!(
+                "{}: cannot be hashed with SHA-2 on the {label}: {why}",
+                spec.label()
+            )));
+        }
         Ok(Side {
-            conn: sql::connect(endpoint)?,
+            conn,
             table: format!(
                 "{}.{}.{}",
                 quote_name(database),
                 quote_name(&spec.schema),
                 quote_name(&spec.name)
             ),
-            terms: spec
-                .columns
+            terms: columns
                 .iter()
-                .map(|c| {
-                    let ty = if source {
-                        &c.source_type
-                    } else {
-                        &c.target_type
-                    };
-                    checksum_term(&c.name, ty, c.source_type != c.target_type, options.hash)
-                })
+                .map(|(name, ty, differ)| checksum_term(name, ty, *differ, options.hash))
                 .collect(),
         })
     };
     let (source, target) = (side(true)?, side(false)?);
-    if options.hash == Hash::Sha2 {
-        for (label, s, source_side) in [("source", &source, true), ("target", &target, false)] {
-            let columns: Vec<(&str, &str)> = spec
-                .columns
-                .iter()
-                .map(|c| {
-                    let ty = if source_side {
-                        &c.source_type
-                    } else {
-                        &c.target_type
-                    };
-                    // A column compared as text (types differ) is hashed as nvarchar(max).
-                    let ty = if c.source_type != c.target_type {
-                        "nvarchar(max)"
-                    } else {
-                        ty
-                    };
-                    (c.name.as_str(), ty)
-                })
-                .collect();
-            if let Some(why) = sha2_refusal(major_version(&s.conn)?, &columns) {
-                return Err(invalid_input(format!(
-                    "{}: cannot be hashed with SHA-2 on the {label}: {why}",
-                    spec.label()
-                )));
-            }
-        }
-    }
     let mut c = Compare {
         spec,
         options,

@@ -529,14 +529,4 @@ mod tests {
         );
         assert!(d.contains("total > 100") && d.contains("total > 50"), "{d}");
     }
-
-    #[test]
-    fn types_are_written_as_t_sql_writes_them() {
-        use crate::catalog::type_text;
-        assert_eq!(type_text("nvarchar", 80, 0, 0), "nvarchar(40)");
-        assert_eq!(type_text("varbinary", -1, 0, 0), "varbinary(max)");
-        assert_eq!(type_text("decimal", 9, 10, 2), "decimal(10,2)");
-        assert_eq!(type_text("datetime2", 8, 27, 7), "datetime2(7)");
-        assert_eq!(type_text("INT", 4, 10, 0), "int");
-    }
 }

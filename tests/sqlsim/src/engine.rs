@@ -250,8 +250,7 @@ impl Engine {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         for (id, name, recovery) in databases {
-            let (_, backed_up) = self.backup.log_end(&name);
-            let end = self.backup.last_record(&name);
+            let (end, backed_up) = self.backup.log_position(&name);
             conn.execute(
                 "INSERT INTO master.\"sys.dm_db_log_stats\" VALUES (?1, ?2, ?3, ?4, ?5, 8.0, 0.5)",
                 rusqlite::params![

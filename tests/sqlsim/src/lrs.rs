@@ -500,7 +500,8 @@ impl Lrs {
                     "status": j.status,
                     "blockReason": j.error,
                     "lastUploadedFileName": j.files.keys().last(),
-                    "lastUploadedFileTime": j.last_restored_at,
+                    // The double does not learn when a file arrived.
+                    "lastUploadedFileTime": Value::Null,
                     "lastRestoredFileName": j.restored.last(),
                     "lastRestoredFileTime": j.last_restored_at,
                     "currentRestoringFileName": j.current,

@@ -123,21 +123,19 @@ async fn a_use_inside_sp_executesql_ends_with_the_call() {
         .unwrap()
         .unwrap();
     assert_eq!(row.get::<&str, _>("db"), Some("Sales"));
+    // A batch is no sp_executesql call: its USE stays.
     c.simple_query("USE Sales")
         .await
         .unwrap()
         .into_results()
         .await
         .unwrap();
-    let row = c
-        .simple_query("SELECT DB_NAME() AS db")
-        .await
-        .unwrap()
-        .into_row()
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(row.get::<&str, _>("db"), Some("Sales"));
+    assert_eq!(
+        first_row(&mut c, "SELECT DB_NAME() AS db")
+            .await
+            .get::<&str, _>("db"),
+        Some("Sales")
+    );
     s.stop().await;
 }
 

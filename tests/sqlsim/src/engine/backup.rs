@@ -105,27 +105,17 @@ impl State {
             .counter += units;
     }
 
-    /// Where `database`'s log ends (the LSN the next record gets), and where its last log backup
-    /// ended, if one was taken.
-    pub fn log_end(&self, database: &str) -> (u128, Option<u128>) {
+    /// Where `database`'s log stands: the LSN of its last record (what
+    /// `sys.dm_db_log_stats.log_end_lsn` reports: "LSN of the last log record"), one before
+    /// where the next record goes, so a log backup taken after it ends past it (backupset's
+    /// last_lsn is "the next log record after the backup set"); and where the next log backup
+    /// starts, when a full backup has begun the log chain.
+    pub fn log_position(&self, database: &str) -> (u128, Option<u128>) {
         let logs = self.logs.lock().unwrap();
         let log = logs.get(&key(database));
         (
-            lsn_of(log.map_or(0, |l| l.counter)),
+            lsn_of(log.map_or(0, |l| l.counter).saturating_sub(1)),
             log.and_then(|l| l.chain.as_ref().map(|c| c.0)),
-        )
-    }
-
-    /// The LSN of the last record in `database`'s log (what `sys.dm_db_log_stats.log_end_lsn`
-    /// reports: "LSN of the last log record"), one before where the next record goes; a log
-    /// backup taken after it ends past it (backupset's last_lsn is "the next log record after
-    /// the backup set").
-    pub fn last_record(&self, database: &str) -> u128 {
-        let logs = self.logs.lock().unwrap();
-        lsn_of(
-            logs.get(&key(database))
-                .map_or(0, |l| l.counter)
-                .saturating_sub(1),
         )
     }
 

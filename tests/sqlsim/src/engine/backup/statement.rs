@@ -244,10 +244,7 @@ impl Reader<'_> {
     }
 
     fn err<T>(&self) -> Result<T, SyntaxError> {
-        Err(SyntaxError(format!(
-            "Incorrect syntax near '{}'.",
-            self.near()
-        )))
+        Err(self.near_err())
     }
 
     fn keyword(&mut self, kw: &str) -> bool {

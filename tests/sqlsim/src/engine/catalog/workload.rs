@@ -246,8 +246,8 @@ impl Workload {
     }
 }
 
-/// Creates `sys.dm_io_virtual_file_stats`, `sys.dm_db_log_stats`, `sys.database_recovery_status` and the plan-cache statistics
-/// (refreshed when read).
+/// Creates `sys.dm_io_virtual_file_stats`, `sys.dm_db_log_stats`,
+/// `sys.database_recovery_status` and the plan-cache statistics (refreshed when read).
 pub fn install(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "CREATE TABLE master.\"sys.dm_exec_query_stats\" (
