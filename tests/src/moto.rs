@@ -1,5 +1,5 @@
-//! moto's server, the AWS emulator (PyPI, every dependency pinned in tests/moto/requirements.txt,
-//! installed by scripts/test into target/moto-venv): started per test on a free port, killed
+//! moto's server, the AWS emulator (PyPI, every dependency pinned in tests/python/requirements.txt,
+//! installed by scripts/test into target/python-venv): started per test on a free port, killed
 //! when dropped. Serves the RDS and S3 APIs the AWS platform plugin uses.
 
 use std::io::{Read, Write};
@@ -20,11 +20,11 @@ impl Moto {
     /// Starts moto and waits until it listens.
     pub fn start() -> Moto {
         let bin =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/moto-venv/bin/moto_server");
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/python-venv/bin/moto_server");
         assert!(
             bin.exists(),
-            "moto is not installed: run scripts/test, which creates target/moto-venv from \
-             tests/moto/requirements.txt"
+            "moto is not installed: run scripts/test, which creates target/python-venv from \
+             tests/python/requirements.txt"
         );
         let mut cmd = Command::new(bin);
         cmd.args(["-H", "127.0.0.1", "-p", "0"]);

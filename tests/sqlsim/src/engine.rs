@@ -12,6 +12,7 @@ pub mod indexes;
 pub mod modules;
 pub mod platform;
 mod rds;
+mod result_types;
 pub mod rewrite;
 mod scalar;
 
@@ -20,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::types::ValueRef;
-use sqlparser::ast::{ObjectType, Statement, Use, VisitMut};
+use sqlparser::ast::{Expr, ObjectType, SelectItem, SetExpr, Statement, Use, VisitMut};
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::Parser;
 
@@ -544,7 +545,7 @@ impl Engine {
             _ => {}
         }
 
-        let projected = rewrite::projection_types(stmt, params);
+        let projected = self.result_columns(session, stmt, params);
         self.expand_row_checksums(session, stmt);
         self.skip_identity_column(session, stmt);
         let as_written = stmt.clone();
@@ -1002,6 +1003,91 @@ impl Engine {
         }
     }
 
+    /// The query's result columns as SQL Server types and names them. Column references inside
+    /// expressions are typed by what SQLite declares for them, read by preparing (not running) the
+    /// same query with those references as its columns.
+    fn result_columns(
+        &self,
+        session: &Session,
+        stmt: &Statement,
+        params: &[Param],
+    ) -> Vec<result_types::ResultColumn> {
+        let projection = result_types::projection(stmt);
+        let mut refs = Vec::new();
+        for p in &projection {
+            // A bare column has SQLite's declared type anyway: no probe for it.
+            if !result_types::is_column_ref(p.expr) {
+                result_types::column_refs(p.expr, &mut refs);
+            }
+        }
+        let declared = self.declared_types(session, stmt, &refs, params);
+        // SQLite declares a table's columns; a derived table's are typed by its own query.
+        let column = |e: &Expr| {
+            let probed = refs.iter().position(|r| std::ptr::eq(*r, e));
+            probed
+                .and_then(|i| declared.get(i).cloned().flatten())
+                .or_else(|| {
+                    let (query, i) = result_types::derived_source(stmt, e)?;
+                    let inner = Statement::Query(Box::new(query.clone()));
+                    self.result_columns(session, &inner, params)
+                        .into_iter()
+                        .nth(i)?
+                        .ty
+                })
+        };
+        let scope = result_types::Scope {
+            params,
+            column: &column,
+        };
+        projection
+            .iter()
+            .map(|p| result_types::ResultColumn {
+                ty: result_types::expr_type(p.expr, &scope),
+                unnamed: p.name.is_none(),
+            })
+            .collect()
+    }
+
+    /// The declared types of `refs`, columns of `stmt`'s first SELECT, as that SELECT's FROM
+    /// resolves them; empty when there are none or SQLite cannot prepare the probe.
+    fn declared_types(
+        &self,
+        session: &Session,
+        stmt: &Statement,
+        refs: &[&Expr],
+        params: &[Param],
+    ) -> Vec<Option<ColumnType>> {
+        let (Statement::Query(query), Some(select)) = (stmt, result_types::first_select(stmt))
+        else {
+            return vec![];
+        };
+        if refs.is_empty() {
+            return vec![];
+        }
+        let mut select = select.clone();
+        select.projection = refs
+            .iter()
+            .map(|e| SelectItem::UnnamedExpr((*e).clone()))
+            .collect();
+        let mut probe = query.clone();
+        probe.body = Box::new(SetExpr::Select(Box::new(select)));
+        probe.order_by = None;
+        probe.limit_clause = None;
+        probe.fetch = None;
+        let mut probe = Statement::Query(probe);
+        let mut rw = rewrite::Rewriter::new(session, &self.instance).with_params(params);
+        let _ = probe.visit(&mut rw);
+        let conn = self.conn.lock().unwrap();
+        let Ok(prepared) = conn.prepare(&probe.to_string()) else {
+            return vec![];
+        };
+        prepared
+            .columns()
+            .iter()
+            .map(|c| c.decl_type().and_then(ColumnType::parse))
+            .collect()
+    }
+
     fn run_sqlite(
         &self,
         c: &Compiled,
@@ -1074,8 +1160,12 @@ impl Engine {
             .enumerate()
             .map(|(i, c)| {
                 let declared = c.decl_type().and_then(ColumnType::parse);
-                let cast = projected.get(i).cloned().flatten();
-                (c.name().to_string(), cast.or(declared))
+                let shape = projected.get(i);
+                let name = match shape {
+                    Some(s) if s.unnamed => String::new(),
+                    _ => c.name().to_string(),
+                };
+                (name, declared.or_else(|| shape.and_then(|s| s.ty.clone())))
             })
             .collect();
         let width = declared.len();
@@ -1129,8 +1219,8 @@ struct Compiled<'a> {
     line: i32,
     /// (SQLite name, name as written), for error messages.
     names: &'a [(String, String)],
-    /// Result column types the query states (CAST/CONVERT).
-    projected: &'a [Option<ColumnType>],
+    /// Result columns as SQL Server types and names them (empty when a wildcard hides them).
+    projected: &'a [result_types::ResultColumn],
 }
 
 /// `hh:mm[:ss[.mmm]]` of WAITFOR DELAY.

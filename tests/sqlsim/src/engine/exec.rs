@@ -4,7 +4,7 @@
 //! `DBCC LOGINFO` and `DBCC DBINFO … WITH TABLERESULTS`. Table variables (`DECLARE @t TABLE`)
 //! live in SQLite's temp schema under a per-session name until the batch ends.
 
-use sqlparser::ast::{Expr, Statement};
+use sqlparser::ast::{BinaryOperator, Expr, Statement};
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::Parser;
 
@@ -47,6 +47,7 @@ impl Engine {
                 Ok(a) => self.dbcc(session, &text(a.first()), line, vars),
                 Err(e) => Err(e),
             },
+            "sp_executesql" => self.executesql(session, parameters, line, vars),
             "xp_enumerrorlogs" | "sp_enumerrorlogs" => Ok(vec![self.error_logs()]),
             "xp_readerrorlog" | "sp_readerrorlog" => self
                 .arguments(session, parameters, line, vars)
@@ -84,6 +85,91 @@ impl Engine {
         match result.error {
             Some(e) => Err(e),
             None => Ok(result.outcomes),
+        }
+    }
+
+    /// `EXEC sp_executesql N'stmt' [, N'@a int, …' [, value | @a = value …]]` inside a batch, as
+    /// the RPC form runs it (sp-executesql-transact-sql.md): the statement runs with the declared
+    /// parameters, values given by position or by name, and a USE inside it ends with the call.
+    fn executesql(
+        &self,
+        session: &mut Session,
+        parameters: &[Expr],
+        line: i32,
+        vars: &[Param],
+    ) -> Result<Vec<Outcome>, ServerMessage> {
+        // `@stmt = N'…'` names what is otherwise given by position.
+        let (named, positional): (Vec<_>, Vec<_>) = parameters.iter().partition(|e| {
+            matches!(e, Expr::BinaryOp { left, op: BinaryOperator::Eq, .. }
+                if matches!(&**left, Expr::Identifier(id) if id.value.starts_with('@')))
+        });
+        let value_of =
+            |session: &mut Session, e: &Expr| self.evaluate(session, e, None, line, vars);
+        let mut by_name = Vec::new();
+        for e in &named {
+            if let Expr::BinaryOp { left, right, .. } = e
+                && let Expr::Identifier(id) = &**left
+            {
+                by_name.push((id.value.clone(), value_of(session, right)?));
+            }
+        }
+        let mut positional = positional.into_iter();
+        let mut system =
+            |name: &str, session: &mut Session| -> Result<Option<String>, ServerMessage> {
+                if let Some((_, v)) = by_name.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                    return Ok(Some(text_of(v)));
+                }
+                match positional.next() {
+                    Some(e) => Ok(Some(text_of(&value_of(session, e)?))),
+                    None => Ok(None),
+                }
+            };
+        let Some(sql) = system("@stmt", session)? else {
+            return Err(errors::error(
+                201,
+                16,
+                line,
+                "Procedure or function 'sp_executesql' expects parameter '@statement', which was not supplied.",
+            ));
+        };
+        let declarations = system("@params", session)?.unwrap_or_default();
+        let mut params = Vec::new();
+        for (name, ty) in parameter_declarations(&declarations) {
+            let value = match by_name.iter().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                Some((_, v)) => v.clone(),
+                None => match positional.next() {
+                    Some(e) => value_of(session, e)?,
+                    None => {
+                        return Err(errors::error(
+                            8178,
+                            16,
+                            line,
+                            format!(
+                                "The parameterized query '({declarations})' expects the parameter '{name}', which was not supplied."
+                            ),
+                        ));
+                    }
+                },
+            };
+            params.push(Param {
+                name,
+                ty: ColumnType::parse(&ty),
+                value,
+            });
+        }
+        let database = session.database.clone();
+        let result = self.execute_batch(session, &sql, &params);
+        let mut outcomes = result.outcomes;
+        if session.database != database {
+            outcomes.push(Outcome::DatabaseChanged {
+                old: session.database.clone(),
+                new: database.clone(),
+            });
+            session.database = database;
+        }
+        match result.error {
+            Some(e) => Err(e),
+            None => Ok(outcomes),
         }
     }
 
@@ -435,6 +521,37 @@ fn column(name: &str, ty: ColumnType) -> ColumnMeta {
         ty,
         nullable: false,
     }
+}
+
+/// `@a int, @b decimal(10, 2) OUTPUT` as (name, type) pairs.
+fn parameter_declarations(text: &str) -> Vec<(String, String)> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+        .into_iter()
+        .filter_map(|p| {
+            let p = p.trim();
+            let (name, ty) = p.split_once(char::is_whitespace)?;
+            let ty = ty.trim();
+            let ty = ty
+                .strip_suffix("OUTPUT")
+                .or_else(|| ty.strip_suffix("OUT"))
+                .unwrap_or(ty);
+            Some((name.to_string(), ty.trim().to_string()))
+        })
+        .collect()
 }
 
 fn text(v: Option<&Value>) -> String {

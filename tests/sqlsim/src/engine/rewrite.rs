@@ -6,8 +6,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, LimitClause, ObjectName, ObjectNamePart, Query, SelectItem, SetExpr,
-    Statement, TableAlias, TableFactor, TopQuantity, Value, ValueWithSpan, VisitorMut,
+    FunctionArguments, Ident, LimitClause, ObjectName, ObjectNamePart, Query, SetExpr, Statement,
+    TableAlias, TableFactor, TopQuantity, Value, ValueWithSpan, VisitorMut,
 };
 
 use crate::engine::{Param, Session};
@@ -126,59 +126,6 @@ fn is_text_type(t: &ColumnType) -> bool {
             | ColumnType::NChar(_)
             | ColumnType::NVarChar(_)
     )
-}
-
-/// The SQL Server types of a query's result columns where the query says them (CAST, CONVERT);
-/// empty when the projection has a wildcard, since positions would not line up.
-pub fn projection_types(stmt: &Statement, params: &[Param]) -> Vec<Option<ColumnType>> {
-    fn body(b: &SetExpr) -> Option<&sqlparser::ast::Select> {
-        match b {
-            SetExpr::Select(s) => Some(s),
-            SetExpr::SetOperation { left, .. } => body(left),
-            SetExpr::Query(q) => body(&q.body),
-            _ => None,
-        }
-    }
-    let cast_type = |e: &Expr| -> Option<ColumnType> {
-        match e {
-            Expr::Identifier(id) if id.value.eq_ignore_ascii_case("@@SPID") => {
-                Some(ColumnType::SmallInt)
-            }
-            // A bare parameter has its declared type, as on a server.
-            Expr::Identifier(id) if id.value.starts_with('@') => params
-                .iter()
-                .find(|p| p.name.eq_ignore_ascii_case(&id.value))
-                .and_then(|p| p.ty.clone()),
-            _ => plain_cast_type(e),
-        }
-    };
-    fn plain_cast_type(e: &Expr) -> Option<ColumnType> {
-        match e {
-            Expr::Cast { data_type, .. } => ColumnType::parse(&data_type.to_string()),
-            Expr::Convert {
-                data_type: Some(dt),
-                ..
-            } => ColumnType::parse(&dt.to_string()),
-            Expr::Nested(inner) => plain_cast_type(inner),
-            _ => None,
-        }
-    }
-    let Statement::Query(q) = stmt else {
-        return vec![];
-    };
-    let Some(select) = body(&q.body) else {
-        return vec![];
-    };
-    let mut out = Vec::new();
-    for item in &select.projection {
-        match item {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                out.push(cast_type(e))
-            }
-            _ => return vec![],
-        }
-    }
-    out
 }
 
 /// The SQLite storage class that keeps a SQL Server type's values exactly as the engine stores
