@@ -38,7 +38,13 @@ fn source_instance() -> Instance {
         "CREATE TABLE dbo.Notes (id INT PRIMARY KEY, body NVARCHAR(MAX))".to_string(),
         "INSERT INTO dbo.Notes VALUES (1, REPLICATE(CONVERT(NVARCHAR(MAX), N'x'), 300))"
             .to_string(),
+        // A table of more rows than COUNT's int holds (declared: the double stores three).
+        "CREATE TABLE dbo.Readings (id BIGINT PRIMARY KEY, v INT)".to_string(),
+        "INSERT INTO dbo.Readings VALUES (1, 10), (2, 20), (3, 30)".to_string(),
     ]);
+    sales
+        .declared_rows
+        .insert("dbo.Readings".into(), 3_000_000_000);
     let mut big = DatabaseSpec::named("Big");
     big.setup = rows_setup("Events", 1500);
     // A database larger than one blob may hold under the plan's rule (blob_max_mb=200 below).
@@ -185,6 +191,18 @@ async fn offline_migration_of_three_databases_lands_every_row() {
     assert!(steps.iter().all(|st| st["state"] == "done"), "{status}");
     let verify = steps.iter().find(|st| st["step"] == "Big/verify").unwrap();
     assert_eq!(verify["output"]["tables"][0]["rows"], 1500);
+    // Counted past int's range on both sides (COUNT would stop the verification with 8115).
+    let verify = steps
+        .iter()
+        .find(|st| st["step"] == "Sales/verify")
+        .unwrap();
+    let readings = verify["output"]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "dbo.Readings")
+        .unwrap_or_else(|| panic!("{verify}"));
+    assert_eq!(readings["rows"], 3_000_000_000i64);
 
     // A second run finds everything done and runs nothing again.
     let out = migration::run_with(&s, &migrate, &env).await;

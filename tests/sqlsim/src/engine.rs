@@ -5,6 +5,7 @@ pub mod backup;
 mod batch;
 mod batch_text;
 pub mod catalog;
+mod declared_rows;
 pub mod errors;
 mod exec;
 pub mod functions;
@@ -153,8 +154,25 @@ impl Engine {
                     ));
                 }
             }
+            for (table, rows) in &db.declared_rows {
+                engine.declare_rows(&db.name, table, *rows)?;
+            }
         }
         Ok(engine)
+    }
+
+    /// Records a fixture's declared row count for `table` (`schema.name`) of database `db`.
+    fn declare_rows(&self, db: &str, table: &str, rows: i64) -> Result<(), String> {
+        let (schema, name) = table.split_once('.').unwrap_or(("dbo", table));
+        let conn = self.conn.lock().unwrap();
+        let id = catalog::table_id(&conn, db, schema, name)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| {
+                format!(
+                    "declared_rows of database {db} names table {table}, which its setup does not create"
+                )
+            })?;
+        declared_rows::declare(&conn, &sqlite_ident(db), id, rows).map_err(|e| e.to_string())
     }
 
     /// The instance's databases, empty.
@@ -611,7 +629,10 @@ impl Engine {
             projected: &projected,
         };
         let started = std::time::Instant::now();
-        let outcomes = self.run_sqlite(&compiled, params, &session.cancel)?;
+        let mut outcomes = self.run_sqlite(&compiled, params, &session.cancel)?;
+        if let Some(rows) = self.declared_count(session, &as_written) {
+            declared_rows::apply(&as_written, rows, line, &mut outcomes)?;
+        }
         // What the statement cost, in the database its first table is in.
         let (mut written, mut read) = (0, 0);
         for o in &outcomes {
@@ -1001,6 +1022,15 @@ impl Engine {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The declared row count of the one table a query counts whole, if it has one.
+    fn declared_count(&self, session: &Session, stmt: &Statement) -> Option<i64> {
+        let rw = rewrite::Rewriter::new(session, &self.instance);
+        let (db, schema, table) = declared_rows::whole_table(stmt, &rw)?;
+        let conn = self.conn.lock().unwrap();
+        let id = catalog::table_id(&conn, &db, &schema, &table).ok()??;
+        declared_rows::of(&conn, &sqlite_ident(&db), id).ok()?
     }
 
     /// The query's result columns as SQL Server types and names them. Column references inside

@@ -206,3 +206,45 @@ async fn an_instance_holds_up_to_121_user_databases() {
         e.message()
     );
 }
+
+#[tokio::test]
+async fn a_declared_row_count_past_int_overflows_count_and_not_count_big() {
+    use sqlsim::instance::{DatabaseSpec, Instance};
+    let mut inst = Instance::default_with_sa(common::PW);
+    let mut db = DatabaseSpec::named("Telemetry");
+    db.setup = vec![
+        "CREATE TABLE dbo.Readings (id BIGINT PRIMARY KEY, v INT)".into(),
+        "INSERT INTO dbo.Readings VALUES (1, 10), (2, 20), (3, 30)".into(),
+    ];
+    db.declared_rows
+        .insert("dbo.Readings".into(), 3_000_000_000);
+    inst.databases = vec![db];
+    let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
+        .await
+        .unwrap();
+    let mut c = sa(s.addr.port()).await;
+    run(&mut c, "USE Telemetry").await;
+
+    // count-transact-sql.md: COUNT returns int; past 2^31-1 the server raises 8115.
+    let e = common::batch_error(&mut c, "SELECT COUNT(*) FROM dbo.Readings").await;
+    assert_eq!(e.code(), 8115);
+    assert_eq!(
+        e.message(),
+        "Arithmetic overflow error converting expression to data type int."
+    );
+    let row = first_row(&mut c, "SELECT COUNT_BIG(*) AS n FROM dbo.Readings").await;
+    assert_eq!(row.get::<i64, _>("n"), Some(3_000_000_000));
+    let row = first_row(
+        &mut c,
+        "SELECT SUM(p.rows) AS n FROM sys.partitions p WHERE p.object_id = OBJECT_ID('dbo.Readings')",
+    )
+    .await;
+    assert_eq!(row.get::<i64, _>("n"), Some(3_000_000_000));
+    // A count with a WHERE counts the rows stored.
+    let row = first_row(
+        &mut c,
+        "SELECT COUNT(*) AS n FROM dbo.Readings WHERE v > 10",
+    )
+    .await;
+    assert_eq!(row.get::<i32, _>("n"), Some(2));
+}

@@ -175,6 +175,7 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     broker::install(conn, db)?;
     health::install_database(conn, db, major)?;
     schema_extras::install(conn, db)?;
+    crate::engine::declared_rows::install(conn, &d)?;
     storage::install(conn, db)
 }
 
@@ -774,7 +775,8 @@ pub fn drop_index(
     Ok(())
 }
 
-/// Counts every user table's rows into `__sqlsim_rowcounts` (what sys.partitions reports).
+/// Counts every user table's rows into `__sqlsim_rowcounts` (what sys.partitions reports); a
+/// table with a declared count reports that.
 pub fn refresh_rowcounts(conn: &Connection, db: &str) -> rusqlite::Result<()> {
     let d = q(db);
     let tables: Vec<(i64, String)> = conn
@@ -785,11 +787,14 @@ pub fn refresh_rowcounts(conn: &Connection, db: &str) -> rusqlite::Result<()> {
         .collect::<rusqlite::Result<_>>()?;
     conn.execute(&format!("DELETE FROM {d}.__sqlsim_rowcounts"), [])?;
     for (id, table) in tables {
-        let n: i64 = conn.query_row(
-            &format!("SELECT COUNT(*) FROM {d}.{}", q(&table)),
-            [],
-            |r| r.get(0),
-        )?;
+        let n: i64 = match crate::engine::declared_rows::of(conn, &d, id)? {
+            Some(declared) => declared,
+            None => conn.query_row(
+                &format!("SELECT COUNT(*) FROM {d}.{}", q(&table)),
+                [],
+                |r| r.get(0),
+            )?,
+        };
         conn.execute(
             &format!("INSERT INTO {d}.__sqlsim_rowcounts VALUES (?1, ?2)"),
             [id, n],
