@@ -276,3 +276,92 @@ fn backups_to_blob_restore_on_managed_instance() {
         e.text
     );
 }
+
+#[test]
+fn what_managed_instance_cannot_restore_is_refused_and_nothing_is_left() {
+    use sqlsim::instance::{DatabaseFile, DatabaseSpec};
+    let az = Azurite::start();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let token = rt.block_on(az.create_container("refused"));
+    let container = az.container_url("refused");
+    let credential = format!(
+        "CREATE CREDENTIAL [{container}] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{}'",
+        token.expose()
+    );
+    let file = |name: &str, type_desc: &str| DatabaseFile {
+        name: name.into(),
+        type_desc: type_desc.into(),
+        physical_name: format!("/var/opt/mssql/data/{name}"),
+        size_mb: 8,
+        growth: 64,
+        is_percent_growth: false,
+    };
+    let mut inst = Instance::default_with_sa("pw");
+    let mut docs = DatabaseSpec::named("Docs");
+    docs.files = vec![
+        file("Docs", "ROWS"),
+        file("Docs_log", "LOG"),
+        file("Docs_fs", "FILESTREAM"),
+    ];
+    let mut logs = DatabaseSpec::named("TwoLogs");
+    logs.files = vec![
+        file("TwoLogs", "ROWS"),
+        file("TwoLogs_log", "LOG"),
+        file("TwoLogs_log2", "LOG"),
+    ];
+    inst.databases = vec![docs, logs];
+    let src = Engine::new(inst).unwrap();
+    let mut s = Session::new("sa", "master");
+    run(&src, &mut s, &credential);
+    for db in ["Docs", "TwoLogs"] {
+        run(
+            &src,
+            &mut s,
+            &format!("BACKUP DATABASE {db} TO URL = '{container}/{db}.bak' WITH CHECKSUM"),
+        );
+    }
+
+    // A SQL Server restores the FILESTREAM database with its filegroup.
+    let (other, mut o) = engine(Platform::Onprem);
+    run(&other, &mut o, &credential);
+    run(
+        &other,
+        &mut o,
+        &format!("RESTORE DATABASE Docs FROM URL = '{container}/Docs.bak'"),
+    );
+    let groups = rows(
+        &other,
+        &mut o,
+        "SELECT type_desc FROM Docs.sys.filegroups ORDER BY data_space_id",
+    );
+    assert_eq!(
+        groups.iter().map(|r| text(&r[0])).collect::<Vec<_>>(),
+        ["ROWS_FILEGROUP", "FILESTREAM_DATA_FILEGROUP"]
+    );
+
+    // Managed Instance does not (transact-sql-tsql-differences-sql-server.md), and keeps nothing.
+    let (mi, mut t) = engine(Platform::Mi);
+    run(&mi, &mut t, &credential);
+    let e = first_error(
+        &mi,
+        &mut t,
+        &format!("RESTORE DATABASE Docs FROM URL = '{container}/Docs.bak'"),
+    );
+    assert_eq!(
+        (e.number, e.text.as_str()),
+        (5591, "FILESTREAM feature is disabled.")
+    );
+    let e = first_error(
+        &mi,
+        &mut t,
+        &format!("RESTORE DATABASE TwoLogs FROM URL = '{container}/TwoLogs.bak'"),
+    );
+    assert_eq!(e.number, 3013, "{}", e.text);
+    assert!(e.text.contains("2 log files"), "{}", e.text);
+    let left = rows(
+        &mi,
+        &mut t,
+        "SELECT COUNT(*) FROM sys.databases WHERE name IN ('Docs', 'TwoLogs')",
+    );
+    assert_eq!(text(&left[0][0]), "0");
+}

@@ -1107,6 +1107,9 @@ impl Engine {
             }
         }
         let mi = self.instance.platform == crate::instance::Platform::Mi;
+        if info.kind == 'D' && mi {
+            refuse_on_mi(info)?;
+        }
         if info.kind == 'D' {
             if let Some(existing) = self.database(target) {
                 if mi {
@@ -1487,6 +1490,33 @@ fn col(name: &str, ty: ColumnType, nullable: bool) -> ColumnMeta {
         ty,
         nullable,
     }
+}
+
+/// What Managed Instance does not restore (transact-sql-tsql-differences-sql-server.md, RESTORE
+/// statement limitations): a database with FILESTREAM or FileTable data, or with more than one
+/// log file. The page gives no error numbers: FILESTREAM is refused as a SQL Server with the
+/// feature disabled refuses it (5591), the log files with 3013 and the double's own words.
+fn refuse_on_mi(info: &SetInfo) -> Result<(), ServerMessage> {
+    let of = |t: &str| {
+        info.files
+            .iter()
+            .filter(|f| f.type_desc.eq_ignore_ascii_case(t))
+            .count()
+    };
+    if of("FILESTREAM") > 0 {
+        return Err(err(5591, "FILESTREAM feature is disabled."));
+    }
+    let logs = of("LOG");
+    if logs > 1 {
+        return Err(err(
+            3013,
+            format!(
+                "RESTORE DATABASE is terminating abnormally. The database '{}' has {logs} log files; SQL Managed Instance restores a database with one log file only.",
+                info.database
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// RESTORE FILELISTONLY's rows.

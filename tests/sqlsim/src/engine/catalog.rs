@@ -834,6 +834,14 @@ pub fn add_files(
              growth INT NOT NULL, is_percent_growth BIT NOT NULL, is_sparse BIT NOT NULL)"
     ))?;
     let database_id = add_master_files(conn, db, files)?;
+    // A database being restored brings its filegroups in its image; one created here gets the
+    // group its FILESTREAM files need.
+    if files
+        .iter()
+        .any(|f| f.type_desc.eq_ignore_ascii_case("FILESTREAM"))
+    {
+        storage::add_filestream_group(conn, db)?;
+    }
     // The database's own view of its files is a copy of master's rows.
     conn.execute(
         &format!(
@@ -863,10 +871,7 @@ pub fn add_master_files(
         let type_desc = f.type_desc.to_ascii_uppercase();
         let (type_code, data_space) = match type_desc.as_str() {
             "LOG" => (1, 0),
-            "FILESTREAM" => {
-                storage::add_filestream_group(conn, db)?;
-                (2, 2)
-            }
+            "FILESTREAM" => (2, 2),
             "FULLTEXT" => (4, 0),
             _ => (0, 1),
         };
