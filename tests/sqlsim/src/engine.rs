@@ -16,6 +16,7 @@ mod rds;
 mod result_types;
 pub mod rewrite;
 mod scalar;
+mod surface;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -363,6 +364,10 @@ impl Engine {
             result.error = Some(refused);
             return result;
         }
+        if let Err(e) = surface::refuse_syntax(sql, self.instance.version) {
+            result.error = Some(e);
+            return result;
+        }
         if backup::statement::is_backup_family(sql) {
             return self.backup_statement(session, sql, params);
         }
@@ -563,6 +568,7 @@ impl Engine {
             _ => {}
         }
 
+        surface::refuse_functions(stmt, self.instance.version, line)?;
         let projected = self.result_columns(session, stmt, params);
         self.expand_row_checksums(session, stmt);
         self.skip_identity_column(session, stmt);
@@ -572,6 +578,11 @@ impl Engine {
             .with_cpu_busy(self.workload.cpu_busy_ticks());
         let _ = stmt.visit(&mut rw);
         let names = rw.names;
+        surface::refuse_views(
+            names.iter().map(|(_, written)| written.as_str()),
+            self.instance.version,
+            line,
+        )?;
         let text = stmt.to_string();
         // DMVs need VIEW SERVER STATE, as on a server.
         if names.iter().any(|(n, _)| n.contains(".sys.dm_")) && !self.may_view_server_state(session)

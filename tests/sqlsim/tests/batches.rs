@@ -130,3 +130,78 @@ async fn table_hints_are_accepted_and_change_nothing() {
     .await;
     assert!(!rows.is_empty());
 }
+
+/// An instance of `version` on a free port, `sa` connected.
+async fn of_version(version: (u8, u8, u16)) -> (sqlsim::server::ServerHandle, common::SimClient) {
+    let mut inst = sqlsim::instance::Instance::default_with_sa(common::PW);
+    inst.version = version;
+    let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
+        .await
+        .unwrap();
+    let c = sa(s.addr.port()).await;
+    (s, c)
+}
+
+#[tokio::test]
+async fn each_version_refuses_the_t_sql_later_versions_brought() {
+    // (batch, the version that brought it, the error an older server gives)
+    let cases: &[(&str, (u8, u8, u16), i32)] = &[
+        ("SELECT CONCAT(N'a', N'b') AS v", (11, 0, 0), 195),
+        ("SELECT TRY_CONVERT(int, N'12') AS v", (11, 0, 0), 195),
+        ("SELECT TRIM(N'  a  ') AS v", (14, 0, 0), 195),
+        ("SELECT CONCAT_WS(N'-', N'a', N'b') AS v", (14, 0, 0), 195),
+        (
+            "SELECT COUNT(*) AS v FROM sys.dm_db_log_stats(DB_ID())",
+            (13, 0, 5026),
+            208,
+        ),
+        (
+            "SELECT COUNT(*) AS v FROM sys.availability_groups",
+            (11, 0, 0),
+            208,
+        ),
+        (
+            "CREATE TABLE dbo.T (id INT); DROP TABLE IF EXISTS dbo.T; SELECT 1 AS v",
+            (13, 0, 0),
+            156,
+        ),
+        (
+            "CREATE OR ALTER VIEW dbo.V AS SELECT 1 AS v",
+            (13, 0, 4001),
+            156,
+        ),
+    ];
+    for version in [(10, 50, 6000), (12, 0, 6024), (13, 0, 4001), (16, 0, 4135)] {
+        let (_s, mut c) = of_version(version).await;
+        for (sql, since, number) in cases {
+            let outcome = c.simple_query(*sql).await;
+            let result = match outcome {
+                Ok(stream) => stream.into_results().await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if version < *since {
+                let e = result.expect_err(&format!("{version:?} refuses {sql}"));
+                let tiberius::error::Error::Server(e) = e else {
+                    panic!("{version:?} {sql}: {e}")
+                };
+                assert_eq!(
+                    e.code() as i32,
+                    *number,
+                    "{version:?} {sql}: {}",
+                    e.message()
+                );
+            } else {
+                result.unwrap_or_else(|e| panic!("{version:?} runs {sql}: {e}"));
+            }
+        }
+    }
+    // SERVERPROPERTY answers NULL for what a version does not know (serverproperty-transact-sql.md).
+    let (_s, mut c) = of_version((10, 50, 6000)).await;
+    let row = first_row(
+        &mut c,
+        "SELECT SERVERPROPERTY('IsHadrEnabled') AS h, SERVERPROPERTY('ProductMajorVersion') AS m",
+    )
+    .await;
+    assert!(row.get::<i32, _>("h").is_none());
+    assert!(row.get::<i32, _>("m").is_none());
+}

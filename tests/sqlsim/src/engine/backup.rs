@@ -1259,6 +1259,7 @@ impl Engine {
             let len = image.len();
             conn.deserialize_read_exact(r.name.as_str(), &image[..], len, false)
                 .map_err(sq)?;
+            super::catalog::upgrade(&conn, &r.name, self.instance.version.0).map_err(sq)?;
             conn.execute("UPDATE master.__sqlsim_databases SET state = 0, state_desc = 'ONLINE' WHERE name = ?1 COLLATE NOCASE", [&r.name]).map_err(sq)?;
         }
         self.databases.lock().unwrap().push(r.name.clone());

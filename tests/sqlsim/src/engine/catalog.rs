@@ -86,14 +86,6 @@ fn q(s: &str) -> String {
 /// references, and the declared types are how results learn their SQL Server types.
 pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     let d = q(db);
-    // Columns later versions added: memory-optimized tables with 2014 (12), temporal tables with
-    // 2016 (13). A query naming them on an older server fails as it would there (207).
-    let memory_optimized = if major >= 12 {
-        ", is_memory_optimized"
-    } else {
-        ""
-    };
-    let temporal = if major >= 13 { ", temporal_type" } else { "" };
     conn.execute_batch(&format!(
         "CREATE TABLE {d}.__sqlsim_objects (
              object_id INT PRIMARY KEY, name NVARCHAR(128) COLLATE NOCASE NOT NULL, schema_name NVARCHAR(128) COLLATE NOCASE NOT NULL,
@@ -131,11 +123,6 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
              SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
                     create_date, modify_date, is_ms_shipped, is_published, is_schema_published
              FROM {d}.__sqlsim_objects;
-         CREATE VIEW {d}.\"sys.tables\" AS
-             SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
-                    create_date, modify_date, is_ms_shipped, is_published, is_schema_published,
-                    lob_data_space_id, is_replicated{memory_optimized}{temporal}
-             FROM {d}.__sqlsim_objects WHERE type = 'U';
          CREATE VIEW {d}.\"sys.views\" AS
              SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
                     create_date, modify_date, is_ms_shipped
@@ -170,6 +157,7 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
              FROM {d}.__sqlsim_indexes i JOIN {d}.__sqlsim_rowcounts r ON r.object_id = i.object_id
              WHERE i.index_id IN (0, 1);"
     ))?;
+    tables_view(conn, db, major)?;
     principals::install(conn, db, major)?;
     assemblies::install(conn, db)?;
     broker::install(conn, db)?;
@@ -177,6 +165,37 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     schema_extras::install(conn, db)?;
     crate::engine::declared_rows::install(conn, &d)?;
     storage::install(conn, db)
+}
+
+/// `sys.tables` with the columns `major`'s version has: memory-optimized tables came with 2014
+/// (12), temporal tables with 2016 (13). A query naming them on an older server fails as it
+/// would there (207).
+fn tables_view(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
+    let d = q(db);
+    let memory_optimized = if major >= 12 {
+        ", is_memory_optimized"
+    } else {
+        ""
+    };
+    let temporal = if major >= 13 { ", temporal_type" } else { "" };
+    conn.execute_batch(&format!(
+        "DROP VIEW IF EXISTS {d}.\"sys.tables\";
+         CREATE VIEW {d}.\"sys.tables\" AS
+             SELECT name, object_id, principal_id, schema_id, parent_object_id, type, type_desc,
+                    create_date, modify_date, is_ms_shipped, is_published, is_schema_published,
+                    lob_data_space_id, is_replicated{memory_optimized}{temporal}
+             FROM {d}.__sqlsim_objects WHERE type = 'U';"
+    ))
+}
+
+/// A restored database takes the catalog of the server it is restored on, as a server upgrades
+/// a database restored from an earlier version (restore-statements-transact-sql.md, "Restoring
+/// a database from an earlier version"): the views of the server's version, and what that
+/// version adds.
+pub fn upgrade(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
+    tables_view(conn, db, major)?;
+    principals::principals_view(conn, db, major)?;
+    health::query_store_options(conn, db, major, false)
 }
 
 /// Creates master's `sys.databases` (a view showing the columns `major`'s version has) and

@@ -98,6 +98,14 @@ pub fn from_sqlite(e: &rusqlite::Error, line: i32, names: &[(String, String)]) -
             ),
         );
     }
+    if let Some(name) = text.strip_prefix("no such function: ") {
+        return error(
+            195,
+            15,
+            line,
+            format!("'{name}' is not a recognized built-in function name."),
+        );
+    }
     if text.contains("syntax error") {
         return syntax(line, text.split('"').nth(1).unwrap_or("?"));
     }

@@ -330,6 +330,9 @@ impl Rewriter<'_> {
                 Some(match prop.as_str() {
                     "engineedition" => number_lit(self.instance.engine_edition()),
                     "productversion" => string_lit(&format!("{ma}.{mi}.{b}.0")),
+                    // serverproperty-transact-sql.md: from SQL Server 2012 (11.x); an
+                    // unknown property is NULL.
+                    "productmajorversion" | "ishadrenabled" if ma < 11 => Expr::value(Value::Null),
                     "productmajorversion" => string_lit(&ma.to_string()),
                     "edition" => string_lit(&self.instance.edition),
                     "servername" => string_lit(&self.instance.server_name),

@@ -331,13 +331,28 @@ pub fn install_database(conn: &Connection, db: &str, major: u8) -> rusqlite::Res
              state_description NVARCHAR(60) NOT NULL, total_rows BIGINT NOT NULL,
              deleted_rows BIGINT, size_in_bytes BIGINT NOT NULL);"
     ))?;
-    if major >= 13 {
-        // Query Store is on by default for databases created on SQL Server 2022, off before.
-        let (state, desc) = if major >= 16 {
-            (2, "READ_WRITE")
-        } else {
-            (0, "OFF")
-        };
+    // Query Store is on by default for databases created on SQL Server 2022, off before.
+    query_store_options(conn, db, major, major >= 16)
+}
+
+/// `sys.database_query_store_options` (2016+), once, Query Store on or not; a database restored
+/// from an earlier version gets it off.
+pub fn query_store_options(
+    conn: &Connection,
+    db: &str,
+    major: u8,
+    on: bool,
+) -> rusqlite::Result<()> {
+    let d = q(db);
+    let exists: bool = conn.query_row(
+        &format!(
+            "SELECT COUNT(*) > 0 FROM {d}.sqlite_master WHERE name = 'sys.database_query_store_options'"
+        ),
+        [],
+        |r| r.get(0),
+    )?;
+    if major >= 13 && !exists {
+        let (state, desc) = if on { (2, "READ_WRITE") } else { (0, "OFF") };
         conn.execute_batch(&format!(
             "CREATE TABLE {d}.\"sys.database_query_store_options\" (
                  desired_state SMALLINT NOT NULL, desired_state_desc NVARCHAR(60) NOT NULL,

@@ -38,15 +38,27 @@ type BuiltInUser = (
     i64,
 );
 
-/// Creates `sys.database_principals` in `db` with the principals every database has.
-pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
+/// `sys.database_principals` with the columns `major`'s version has: authentication_type came
+/// with contained databases in SQL Server 2012 (11).
+pub fn principals_view(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
     let d = q(db);
-    // authentication_type came with contained databases in SQL Server 2012 (11).
     let authentication = if major >= 11 {
         ", authentication_type, authentication_type_desc"
     } else {
         ""
     };
+    conn.execute_batch(&format!(
+        "DROP VIEW IF EXISTS {d}.\"sys.database_principals\";
+         CREATE VIEW {d}.\"sys.database_principals\" AS
+             SELECT name, principal_id, type, type_desc, default_schema_name, create_date,
+                    modify_date, owning_principal_id, sid, is_fixed_role{authentication}
+             FROM {d}.__sqlsim_database_principals;"
+    ))
+}
+
+/// Creates `sys.database_principals` in `db` with the principals every database has.
+pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
+    let d = q(db);
     conn.execute_batch(&format!(
         "CREATE TABLE {d}.__sqlsim_database_principals (
              name NVARCHAR(128) COLLATE NOCASE NOT NULL, principal_id INT PRIMARY KEY,
@@ -55,10 +67,6 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
              modify_date DATETIME NOT NULL, owning_principal_id INT, sid VARBINARY(85),
              is_fixed_role BIT NOT NULL, authentication_type INT NOT NULL,
              authentication_type_desc NVARCHAR(60) COLLATE NOCASE NOT NULL);
-         CREATE VIEW {d}.\"sys.database_principals\" AS
-             SELECT name, principal_id, type, type_desc, default_schema_name, create_date,
-                    modify_date, owning_principal_id, sid, is_fixed_role{authentication}
-             FROM {d}.__sqlsim_database_principals;
          CREATE TABLE {d}.\"sys.database_role_members\" (
              role_principal_id INT NOT NULL, member_principal_id INT NOT NULL);
          -- Permissions name their object; its id is looked up when read, so a grant on a table
@@ -80,6 +88,7 @@ pub fn install(conn: &Connection, db: &str, major: u8) -> rusqlite::Result<()> {
                        AND o.schema_name = p.schema_name AND o.name = p.object_name
                   LEFT JOIN {d}.\"sys.schemas\" s ON p.class = 3 AND s.name = p.schema_name;"
     ))?;
+    principals_view(conn, db, major)?;
     let insert = format!(
         "INSERT INTO {d}.__sqlsim_database_principals VALUES (?1, ?2, ?3, ?4, ?5, \
          '2024-01-01 00:00:00.000', '2024-01-01 00:00:00.000', ?6, ?7, ?8, ?9, ?10)"
