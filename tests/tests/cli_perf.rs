@@ -76,6 +76,18 @@ async fn a_collection_under_load_sizes_the_target() {
     // no longer accurate (cpu-busy-transact-sql.md).
     let mut estate = fixture("onprem-2016-estate.json");
     estate.host.cpu_used_before_ms = 60 * 86_400 * 1000;
+    // A file of 2 TiB: sys.master_files.size is an int of 8 KB pages, and `size * 8` is past
+    // int there (8115, sqlsim's catalog test); the collection reads MB as `size / 128.0`.
+    let mut archive = sqlsim::instance::DatabaseSpec::named("Archive");
+    archive.files = vec![sqlsim::instance::DatabaseFile {
+        name: "Archive".into(),
+        type_desc: "ROWS".into(),
+        physical_name: "D:\\Data\\Archive.mdf".into(),
+        size_mb: 2 * 1024 * 1024,
+        growth: 64,
+        is_percent_growth: false,
+    }];
+    estate.databases.push(archive);
     let server = serve(estate, "127.77.9.6", 1433).await;
     let stop = Arc::new(AtomicBool::new(false));
     let load = drive_load(server.engine.clone(), stop.clone());
@@ -104,6 +116,8 @@ async fn a_collection_under_load_sizes_the_target() {
         "{samples:#?}"
     );
     let files = perf["files"].as_array().unwrap();
+    let archive = files.iter().find(|f| f["database"] == "Archive").unwrap();
+    assert_eq!(archive["size_mb"], 2_097_152.0);
     let sales_log = files
         .iter()
         .position(|f| f["database"] == "Sales" && f["type_desc"] == "LOG")

@@ -573,6 +573,7 @@ impl Engine {
         self.expand_row_checksums(session, stmt);
         self.skip_identity_column(session, stmt);
         let as_written = stmt.clone();
+        result_types::guard_projection(stmt, &projected);
         let mut rw = rewrite::Rewriter::new(session, &self.instance)
             .with_params(params)
             .with_cpu_busy(self.workload.cpu_busy_ticks());
@@ -1082,9 +1083,14 @@ impl Engine {
         };
         projection
             .iter()
-            .map(|p| result_types::ResultColumn {
-                ty: result_types::expr_type(p.expr, &scope),
-                unnamed: p.name.is_none(),
+            .map(|p| {
+                let mut int_ops = Vec::new();
+                result_types::int_arithmetic(p.expr, &scope, &mut int_ops);
+                result_types::ResultColumn {
+                    ty: result_types::expr_type(p.expr, &scope),
+                    unnamed: p.name.is_none(),
+                    int_ops,
+                }
             })
             .collect()
     }

@@ -248,3 +248,51 @@ async fn a_declared_row_count_past_int_overflows_count_and_not_count_big() {
     .await;
     assert_eq!(row.get::<i32, _>("n"), Some(2));
 }
+
+#[tokio::test]
+async fn int_arithmetic_past_int_overflows_as_size_times_8_of_a_2_tib_file_does() {
+    use sqlsim::instance::{DatabaseFile, DatabaseSpec, Instance};
+    let mut inst = Instance::default_with_sa(common::PW);
+    let mut db = DatabaseSpec::named("Archive");
+    db.files = vec![DatabaseFile {
+        name: "Archive".into(),
+        type_desc: "ROWS".into(),
+        physical_name: "/var/opt/mssql/data/Archive.mdf".into(),
+        size_mb: 2 * 1024 * 1024,
+        growth: 64,
+        is_percent_growth: false,
+    }];
+    inst.databases = vec![db];
+    let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
+        .await
+        .unwrap();
+    let mut c = sa(s.addr.port()).await;
+    // size is an int of 8 KB pages (sys-master-files-transact-sql.md): int * int is an int.
+    let e = common::batch_error(
+        &mut c,
+        "SELECT size * 8 AS kb FROM sys.master_files WHERE name = 'Archive'",
+    )
+    .await;
+    assert_eq!(e.code(), 8115);
+    assert_eq!(
+        e.message(),
+        "Arithmetic overflow error converting expression to data type int."
+    );
+    // Also where the overflow is inside the expression and its end would fit.
+    let e = common::batch_error(
+        &mut c,
+        "SELECT size * 8 / 1024 AS mb FROM sys.master_files WHERE name = 'Archive'",
+    )
+    .await;
+    assert_eq!(e.code(), 8115);
+    let row = first_row(
+        &mut c,
+        "SELECT size / 128.0 AS mb FROM sys.master_files WHERE name = 'Archive'",
+    )
+    .await;
+    assert_eq!(
+        row.get::<tiberius::numeric::Numeric, _>("mb")
+            .map(|n| n.int_part()),
+        Some(2_097_152)
+    );
+}

@@ -1,6 +1,6 @@
 //! T-SQL functions SQLite lacks, registered on the engine's connection: `BINARY_CHECKSUM`,
 //! `CHECKSUM`, `CHECKSUM_AGG` and `HASHBYTES`, so checksums run in the database as on a server,
-//! and the conversion `CAST(x AS varbinary)` is made of.
+//! the conversion `CAST(x AS varbinary)` is made of, and int arithmetic's overflow.
 //!
 //! The checksum values are sqlsim's own (SQL Server's algorithm is not documented): a rotating
 //! XOR over each value's bytes, order-sensitive across columns, so a changed value changes the
@@ -20,6 +20,7 @@ pub fn register(conn: &Connection, major: u8) -> Result<()> {
     conn.create_aggregate_function("CHECKSUM_AGG", 1, flags, XorAgg)?;
     conn.create_scalar_function("HASHBYTES", 2, flags, move |ctx| hashbytes(ctx, major))?;
     conn.create_scalar_function("SQLSIM_TO_BINARY", 1, flags, to_binary)?;
+    conn.create_scalar_function("SQLSIM_INT", 1, flags, int_range)?;
     Ok(())
 }
 
@@ -125,4 +126,18 @@ fn hashbytes(ctx: &Context, major: u8) -> Result<Option<Vec<u8>>> {
             format!("HASHBYTES algorithm '{other}' is not simulated (SHA2_256, SHA2_512)").into(),
         )),
     }
+}
+
+/// An int operation's result (`result_types::guard_int_arithmetic`): past int's range SQL
+/// Server raises 8115 where SQLite would go on in 64 bits.
+fn int_range(ctx: &Context) -> Result<rusqlite::types::Value> {
+    let v: rusqlite::types::Value = ctx.get(0)?;
+    if let rusqlite::types::Value::Integer(i) = v
+        && i32::try_from(i).is_err()
+    {
+        return Err(rusqlite::Error::UserFunctionError(
+            "Msg 8115: Arithmetic overflow error converting expression to data type int.".into(),
+        ));
+    }
+    Ok(v)
 }

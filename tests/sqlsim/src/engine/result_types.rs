@@ -30,6 +30,87 @@ pub struct ResultColumn {
     pub ty: Option<ColumnType>,
     /// Sent with an empty name.
     pub unnamed: bool,
+    /// Which of its arithmetic operations are typed int or smaller, in [`arithmetic`]'s order:
+    /// SQL Server overflows there (8115), where SQLite computes on in 64 bits.
+    pub int_ops: Vec<bool>,
+}
+
+/// Visits the arithmetic operations of `e` (outside subqueries) children first, the order
+/// [`int_arithmetic`] and [`guard_int_arithmetic`] share.
+fn arithmetic_children(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => vec![inner],
+        Expr::BinaryOp { left, right, .. } => vec![left, right],
+        Expr::Function(f) => args(f),
+        _ => vec![],
+    }
+}
+
+fn is_arithmetic(e: &Expr) -> bool {
+    matches!(
+        e,
+        Expr::BinaryOp {
+            op: BinaryOperator::Plus
+                | BinaryOperator::Minus
+                | BinaryOperator::Multiply
+                | BinaryOperator::Divide,
+            ..
+        }
+    )
+}
+
+/// For each arithmetic operation in `e`, whether SQL Server types it int or smaller.
+pub fn int_arithmetic(e: &Expr, scope: &Scope, out: &mut Vec<bool>) {
+    for child in arithmetic_children(e) {
+        int_arithmetic(child, scope, out);
+    }
+    if is_arithmetic(e) {
+        out.push(matches!(
+            expr_type(e, scope),
+            Some(ColumnType::Int | ColumnType::SmallInt | ColumnType::TinyInt)
+        ));
+    }
+}
+
+/// Wraps the operations `marks` says are int in `SQLSIM_INT(…)`, which raises 8115 past int's
+/// range as the server's int arithmetic does.
+pub fn guard_int_arithmetic(e: &mut Expr, marks: &mut impl Iterator<Item = bool>) {
+    match e {
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => {
+            guard_int_arithmetic(inner, marks)
+        }
+        Expr::BinaryOp { left, right, .. } => {
+            guard_int_arithmetic(left, marks);
+            guard_int_arithmetic(right, marks);
+        }
+        Expr::Function(f) => {
+            if let FunctionArguments::List(l) = &mut f.args {
+                for a in &mut l.args {
+                    if let FunctionArg::Unnamed(FunctionArgExpr::Expr(arg)) = a {
+                        guard_int_arithmetic(arg, marks);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    if is_arithmetic(e) && marks.next() == Some(true) {
+        let inner = std::mem::replace(e, Expr::value(Value::Null));
+        *e = Expr::Function(Function {
+            name: sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new("SQLSIM_INT")]),
+            uses_odbc_syntax: false,
+            parameters: FunctionArguments::None,
+            args: FunctionArguments::List(sqlparser::ast::FunctionArgumentList {
+                duplicate_treatment: None,
+                args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(inner))],
+                clauses: vec![],
+            }),
+            filter: None,
+            null_treatment: None,
+            over: None,
+            within_group: vec![],
+        });
+    }
 }
 
 /// The first SELECT of a query (a UNION's columns are named and typed by its first branch).
@@ -45,6 +126,37 @@ pub fn first_select(stmt: &Statement) -> Option<&sqlparser::ast::Select> {
     match stmt {
         Statement::Query(q) => body(&q.body),
         _ => None,
+    }
+}
+
+/// The first SELECT of a query, to change.
+fn first_select_mut(stmt: &mut Statement) -> Option<&mut sqlparser::ast::Select> {
+    fn body(b: &mut SetExpr) -> Option<&mut sqlparser::ast::Select> {
+        match b {
+            SetExpr::Select(s) => Some(s),
+            SetExpr::SetOperation { left, .. } => body(left),
+            SetExpr::Query(q) => body(&mut q.body),
+            _ => None,
+        }
+    }
+    match stmt {
+        Statement::Query(q) => body(&mut q.body),
+        _ => None,
+    }
+}
+
+/// Guards the int arithmetic of each result column `columns` found (see [`ResultColumn`]).
+pub fn guard_projection(stmt: &mut Statement, columns: &[ResultColumn]) {
+    let Some(select) = first_select_mut(stmt) else {
+        return;
+    };
+    for (item, column) in select.projection.iter_mut().zip(columns) {
+        let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+            continue;
+        };
+        if column.int_ops.contains(&true) {
+            guard_int_arithmetic(e, &mut column.int_ops.iter().copied());
+        }
     }
 }
 

@@ -394,7 +394,7 @@ fn respond(result: &BatchResult, in_proc: bool, inst: &Instance) -> Tokens {
                 let mut sent = 0u64;
                 for r in rows {
                     if let Err(e) = t.row(columns, r) {
-                        t.message(&errors::error(8114, 16, 1, e.0), &inst.server_name);
+                        t.message(&errors::error(e.number(), 16, 1, e.0), &inst.server_name);
                         t.done_token(done_id, done::ERROR | done::MORE, 0, 0);
                         return finish(t, in_proc, true);
                     }

@@ -66,6 +66,21 @@ pub struct ConversionError(pub String);
 
 type Enc = Result<(), ConversionError>;
 
+/// How an integer out of its column type's range is reported (8115).
+pub const ARITHMETIC_OVERFLOW: &str =
+    "Arithmetic overflow error converting expression to data type";
+
+impl ConversionError {
+    /// SQL Server's number for it: 8115 for an arithmetic overflow, 8114 otherwise.
+    pub fn number(&self) -> i32 {
+        if self.0.starts_with(ARITHMETIC_OVERFLOW) {
+            8115
+        } else {
+            8114
+        }
+    }
+}
+
 fn conv(value: &Value, ty: &ColumnType) -> ConversionError {
     ConversionError(format!(
         "Conversion failed when converting the value {value:?} to {}",
@@ -282,28 +297,16 @@ impl ColumnType {
                 out.extend_from_slice(&[1, (int(value, self)? != 0) as u8]);
             }
             ColumnType::TinyInt => {
-                let v = ranged(int(value, self)?, 0, 255, value, self)?;
+                let v = ranged(int(value, self)?, 0, 255, self)?;
                 out.extend_from_slice(&[1, v as u8]);
             }
             ColumnType::SmallInt => {
-                let v = ranged(
-                    int(value, self)?,
-                    i16::MIN as i64,
-                    i16::MAX as i64,
-                    value,
-                    self,
-                )?;
+                let v = ranged(int(value, self)?, i16::MIN as i64, i16::MAX as i64, self)?;
                 out.push(2);
                 out.extend_from_slice(&(v as i16).to_le_bytes());
             }
             ColumnType::Int => {
-                let v = ranged(
-                    int(value, self)?,
-                    i32::MIN as i64,
-                    i32::MAX as i64,
-                    value,
-                    self,
-                )?;
+                let v = ranged(int(value, self)?, i32::MIN as i64, i32::MAX as i64, self)?;
                 out.push(4);
                 out.extend_from_slice(&(v as i32).to_le_bytes());
             }
@@ -492,10 +495,11 @@ fn int(v: &Value, ty: &ColumnType) -> Result<i64, ConversionError> {
     }
 }
 
-fn ranged(i: i64, lo: i64, hi: i64, v: &Value, ty: &ColumnType) -> Result<i64, ConversionError> {
+/// `i` when `ty` holds it; SQL Server's 8115 names the type, not the value.
+fn ranged(i: i64, lo: i64, hi: i64, ty: &ColumnType) -> Result<i64, ConversionError> {
     if i < lo || i > hi {
         Err(ConversionError(format!(
-            "Arithmetic overflow error converting {v:?} to data type {}",
+            "{ARITHMETIC_OVERFLOW} {}.",
             ty.name()
         )))
     } else {
