@@ -112,6 +112,16 @@ pub struct BatchResult {
     pub cancelled: bool,
 }
 
+impl BatchResult {
+    /// The outcomes, or the error that ended the batch (a batch run inside another statement).
+    fn into_result(self) -> Result<Vec<Outcome>, ServerMessage> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok(self.outcomes),
+        }
+    }
+}
+
 /// The simulated instance's data.
 pub struct Engine {
     pub instance: Instance,

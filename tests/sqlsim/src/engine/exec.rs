@@ -81,11 +81,7 @@ impl Engine {
         for p in parameters {
             sql.push_str(&text(Some(&self.evaluate(session, p, None, line, vars)?)));
         }
-        let result = self.execute_batch(session, &sql, &[]);
-        match result.error {
-            Some(e) => Err(e),
-            None => Ok(result.outcomes),
-        }
+        self.execute_batch(session, &sql, &[]).into_result()
     }
 
     /// `EXEC sp_executesql N'stmt' [, N'@a int, …' [, value | @a = value …]]` inside a batch, as
@@ -158,19 +154,15 @@ impl Engine {
             });
         }
         let database = session.database.clone();
-        let result = self.execute_batch(session, &sql, &params);
-        let mut outcomes = result.outcomes;
+        let mut result = self.execute_batch(session, &sql, &params);
         if session.database != database {
-            outcomes.push(Outcome::DatabaseChanged {
+            result.outcomes.push(Outcome::DatabaseChanged {
                 old: session.database.clone(),
                 new: database.clone(),
             });
             session.database = database;
         }
-        match result.error {
-            Some(e) => Err(e),
-            None => Ok(outcomes),
-        }
+        result.into_result()
     }
 
     /// `INSERT target EXEC …`: the procedure's rows go into the target.

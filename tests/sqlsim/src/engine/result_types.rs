@@ -348,7 +348,7 @@ pub fn expr_type(e: &Expr, scope: &Scope) -> Option<ColumnType> {
 }
 
 /// The expression arguments of a call (not `*`).
-fn args(f: &Function) -> Vec<&Expr> {
+pub fn args(f: &Function) -> Vec<&Expr> {
     match &f.args {
         FunctionArguments::List(l) => l
             .args

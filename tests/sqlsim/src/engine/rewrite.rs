@@ -215,17 +215,7 @@ impl Rewriter<'_> {
     /// A scalar function SQLite lacks, as an expression it has; `None` leaves it as it is.
     fn function(&self, f: &Function) -> Option<Expr> {
         let name = f.name.to_string().to_ascii_uppercase();
-        let args: Vec<&Expr> = match &f.args {
-            FunctionArguments::List(l) => l
-                .args
-                .iter()
-                .filter_map(|a| match a {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
-                    _ => None,
-                })
-                .collect(),
-            _ => vec![],
-        };
+        let args = super::result_types::args(f);
         let literal_arg = |i: usize| match args.get(i) {
             Some(Expr::Value(v)) => match &v.value {
                 Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) => Some(s.clone()),
