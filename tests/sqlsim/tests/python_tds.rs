@@ -119,7 +119,10 @@ async fn python_tds_reads_types_names_parameters_and_errors_as_a_server_sends_th
         {"sql": "WITH t AS (SELECT CAST(cost AS decimal(10,4)) AS c FROM dbo.Prices) \
                  SELECT SUM(c) AS s FROM t"},
     ]);
-    let out = probe(port, "sa", PW, cases);
+    // The probe waits for a child process: off the runtime sqlsim answers it on.
+    let out = tokio::task::spawn_blocking(move || probe(port, "sa", PW, cases))
+        .await
+        .unwrap();
     let r = out["results"].as_array().unwrap_or_else(|| panic!("{out}"));
     assert!(r[0].get("error").is_none(), "{}", r[0]);
     assert_eq!(r[0]["sets"], json!([]));
@@ -196,7 +199,10 @@ async fn python_tds_reads_types_names_parameters_and_errors_as_a_server_sends_th
     assert_eq!(first(&r[9])["rows"], json!([["1244.66"]]));
 
     // A wrong password is login failure 18456, severity 14.
-    let denied = probe(port, "sa", "not-the-password", json!([]));
+    let denied =
+        tokio::task::spawn_blocking(move || probe(port, "sa", "not-the-password", json!([])))
+            .await
+            .unwrap();
     assert_eq!(denied["login_error"]["number"], 18456, "{denied}");
     assert_eq!(denied["login_error"]["severity"], 14);
     assert_eq!(denied["login_error"]["text"], "Login failed for user 'sa'.");
