@@ -31,8 +31,11 @@ pub struct CloudHttp {
 impl CloudHttp {
     /// A client adding `tokens[origin]` as `Authorization: Bearer …` to requests for that origin.
     pub fn new(tokens: BTreeMap<String, Secret>) -> Result<CloudHttp, String> {
+        // Redirects are not followed: a hop to another origin would carry the body (a SAS) and
+        // escape the allow-list the request was checked against. The caller sees the 3xx.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
         Ok(CloudHttp { client, tokens })

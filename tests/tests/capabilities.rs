@@ -292,6 +292,82 @@ async fn http_reaches_only_allow_listed_hosts() {
     );
 }
 
+/// A loopback listener answering every connection with `reply`; counts what reached it.
+fn listener(reply: String) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut s) = stream else { continue };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    (port, hits)
+}
+
+#[tokio::test]
+async fn a_redirect_or_a_backslash_does_not_carry_a_request_past_the_grant() {
+    // B is what a hostile server would send the plugin's request on to; A is granted.
+    let (b, b_hits) = listener("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".into());
+    let (a, a_hits) = listener(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{b}/steal\r\n\
+         Content-Length: 0\r\n\r\n"
+    ));
+    let http = sqlmig::cloud::CloudHttp::new(Default::default()).unwrap();
+    let services = Services {
+        http: Some(Arc::new(http)),
+        ..Default::default()
+    };
+    let granted = CapabilitySet {
+        http: vec![format!("http://127.0.0.1:{a}")],
+        ..Default::default()
+    };
+    let p = full(granted);
+    // The 307 comes back to the plugin; its Location is not followed.
+    let d = doc(p
+        .call(
+            &services,
+            HookCall::Cutover(format!(r#"{{"url":"http://127.0.0.1:{a}/ok"}}"#)),
+        )
+        .await
+        .unwrap());
+    assert_eq!(d["status"], 307);
+    assert_eq!(a_hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Read naively, this URL's host is 127.0.0.1:{a}; a URL parser connects to B.
+    let err = p
+        .call(
+            &services,
+            HookCall::Cutover(format!(
+                r#"{{"url":"http://127.0.0.1:{b}\\@127.0.0.1:{a}/"}}"#
+            )),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("backslash"), "{err}");
+    // A port the grant does not name.
+    let err = p
+        .call(
+            &services,
+            HookCall::Cutover(format!(r#"{{"url":"http://127.0.0.1:{b}/"}}"#)),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not granted"), "{err}");
+    assert_eq!(
+        b_hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing reached the listener the grant does not name"
+    );
+}
+
 #[tokio::test]
 async fn cloud_credentials_reach_the_plugin_but_nothing_it_hands_on() {
     use sqlmig::capabilities::credentials::CloudValues;

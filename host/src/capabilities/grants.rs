@@ -167,13 +167,15 @@ fn host_matches(pattern: &str, target: &str) -> bool {
         return false;
     }
     let (t_host, t_port) = split_port(t_hostport, t_scheme);
+    // An entry without a port means the scheme's default port; `:*` any port.
     let (p_host, p_port) = match p_hostport.rsplit_once(':') {
-        Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => (h, Some(p)),
-        _ => (p_hostport, None),
+        Some((h, "*")) => (h, None),
+        _ => {
+            let (h, p) = split_port(p_hostport, p_scheme);
+            (h, Some(p))
+        }
     };
-    if let Some(p) = p_port
-        && p != t_port
-    {
+    if p_port.is_some_and(|p| p != t_port) {
         return false;
     }
     let t_host = t_host.to_ascii_lowercase();
@@ -388,5 +390,14 @@ mod tests {
             "http://127.0.0.1:5000",
             "http://127.0.0.1:5001"
         ));
+        // No port is the scheme's default port, not every port; `:*` is every port.
+        assert!(!host_matches("http://127.0.0.1", "http://127.0.0.1:5001"));
+        assert!(host_matches("http://127.0.0.1", "http://127.0.0.1"));
+        assert!(!host_matches(
+            "*.amazonaws.com",
+            "https://s3.amazonaws.com:8443"
+        ));
+        assert!(host_matches("http://127.0.0.1:*", "http://127.0.0.1:5001"));
+        assert!(!host_matches("http://127.0.0.1:*", "http://127.0.0.2:5001"));
     }
 }

@@ -31,19 +31,28 @@ pub trait HttpBackend: Send + Sync {
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, CapabilityError>;
 }
 
-/// `scheme://host:port` of an absolute http(s) URL, or why it is not one.
+/// The origin (`scheme://host[:port]`, the port written when it is not the scheme's default) of
+/// an absolute http(s) URL as a URL parser reads it, the host the request will really go to; or
+/// why it is not one. Refused: other schemes, user information before the host, and backslashes,
+/// which parsers read as `/` (`https://evil.example\.amazonaws.com/` goes to evil.example).
 pub fn origin_of(url: &str) -> Result<String, CapabilityError> {
-    let bad = || CapabilityError::InvalidInput(format!("'{url}' is not an absolute http(s) URL"));
-    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-    if !scheme.eq_ignore_ascii_case("https") && !scheme.eq_ignore_ascii_case("http") {
-        return Err(bad());
+    let bad = |why: &str| {
+        CapabilityError::InvalidInput(format!("'{url}' is not an absolute http(s) URL{why}"))
+    };
+    if url.contains('\\') {
+        return Err(bad(
+            ": it holds a backslash, which a URL parser reads as '/'",
+        ));
     }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let parsed = url::Url::parse(url).map_err(|e| bad(&format!(" ({e})")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(bad(""));
+    }
     // Userinfo (`user:pass@host`) would let a URL smuggle a different host past a naive check.
-    if authority.is_empty() || authority.contains('@') {
-        return Err(bad());
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(bad(": user information before the host is refused"));
     }
-    Ok(format!("{}://{}", scheme.to_ascii_lowercase(), authority))
+    Ok(parsed.origin().ascii_serialization())
 }
 
 impl PluginState {
@@ -118,5 +127,21 @@ mod tests {
         assert!(origin_of("https://allowed.example@evil.example/").is_err());
         assert!(origin_of("file:///etc/passwd").is_err());
         assert!(origin_of("rds.amazonaws.com").is_err());
+    }
+
+    #[test]
+    fn the_origin_is_the_host_a_parser_connects_to() {
+        // Split naively on '/', this is a host under amazonaws.com; parsed, it is evil.example.
+        let err = origin_of("https://evil.example\\.amazonaws.com/").unwrap_err();
+        assert!(err.to_string().contains("backslash"), "{err}");
+        assert_eq!(
+            origin_of("HTTPS://RDS.Amazonaws.com:443/x").unwrap(),
+            "https://rds.amazonaws.com"
+        );
+        // A percent-encoded dot is decoded: the request goes where the origin says.
+        assert_eq!(
+            origin_of("https://evil.example%2eamazonaws.com/").unwrap(),
+            "https://evil.example.amazonaws.com"
+        );
     }
 }
