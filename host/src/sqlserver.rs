@@ -3,6 +3,7 @@
 //! uses (TDS PRELOGIN, SQL Server Browser).
 
 pub mod backend;
+pub mod batches;
 pub mod browser;
 pub mod endpoint;
 pub mod params;

@@ -462,7 +462,15 @@ async fn a_missing_database_a_slower_target_and_the_html_report() {
     let workload = dir.path().join("workload.sql");
     std::fs::write(
         &workload,
-        "-- name: spend by customer\n-- database: Shop\nSELECT customer_id, SUM(total) FROM dbo.Orders GROUP BY customer_id\nGO\n-- name: broken\nSELECT * FROM dbo.NoSuchTable\nGO\n",
+        concat!(
+            "-- name: spend by customer\n-- database: Shop\n",
+            "SELECT customer_id, SUM(total) FROM dbo.Orders GROUP BY customer_id\nGO\n",
+            "-- name: broken\nSELECT * FROM dbo.NoSuchTable\nGO\n",
+            // GO lines inside a comment and a string are the statement's own: read as
+            // separators, they would run the statements between them (a second failure).
+            "-- name: commented\nSELECT COUNT(*) FROM dbo.Orders /*\nGO\nSELECT * FROM dbo.Smuggled\nGO\n*/\nGO\n",
+            "-- name: quoted\nSELECT 'a\nGO\nSELECT * FROM dbo.Smuggled\nGO\n' AS s\nGO\n",
+        ),
     )
     .unwrap();
     p.target
@@ -497,6 +505,10 @@ async fn a_missing_database_a_slower_target_and_the_html_report() {
     // Only the broken query fails: the other runs in Shop (its USE in the same request), not in
     // the login's default database.
     assert_eq!(page.matches("Invalid object name").count(), 1, "{page}");
+    assert!(
+        page.contains("commented") && page.contains("quoted"),
+        "{page}"
+    );
     assert!(
         page.contains("NoSuchTable") && !page.contains("'dbo.Orders'"),
         "{page}"

@@ -71,6 +71,12 @@ pub fn to_sql(queries: &[CapturedQuery], server: &str, top: u32, captured_at: &s
         } else {
             None
         };
+        let not_replayed = not_replayed.or_else(|| {
+            // A statement whose GO lines or unclosed comment would read back as more than one
+            // batch is not written as one: it would run as statements nobody captured.
+            (!crate::sqlserver::batches::is_one_batch(text))
+                .then_some("its text would not read back as one batch (a GO line, or an unclosed comment or string)")
+        });
         if let Some(why) = not_replayed {
             out.push_str(&summary);
             out.push_str(&format!(" ({why}; not replayed)\n"));
@@ -90,57 +96,62 @@ pub fn to_sql(queries: &[CapturedQuery], server: &str, top: u32, captured_at: &s
     out
 }
 
-/// The replayable queries of a workload file; `Err` names what is wrong.
+/// The replayable queries of a workload file; `Err` names what is wrong. Batches end at `GO`
+/// lines as `validate --workload` reads them (`sqlserver::batches`): one outside any comment or
+/// string.
 pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
-    let mut lines = text.lines();
-    if lines.next().map(str::trim) != Some(HEADER) {
+    if text.lines().next().map(str::trim) != Some(HEADER) {
         return Err(format!("it does not start with {HEADER:?}"));
     }
     let mut out = Vec::new();
-    let mut current: Option<WorkloadQuery> = None;
-    let mut body: Vec<&str> = Vec::new();
-    for line in lines {
-        let trimmed = line.trim();
-        if let Some(rest) = trimmed.strip_prefix("-- query ") {
-            let number = rest
-                .split(':')
-                .next()
-                .and_then(|n| n.trim().parse().ok())
-                .unwrap_or(out.len() + 1);
-            current = Some(WorkloadQuery {
-                number,
-                database: String::new(),
-                text: String::new(),
-            });
-            body.clear();
-            continue;
+    for batch in crate::sqlserver::batches::split(text) {
+        // A batch is comments (the header, queries not replayed, this query's summary), then
+        // `USE [db];` and the statement.
+        let mut current: Option<WorkloadQuery> = None;
+        let mut body: Vec<&str> = Vec::new();
+        for line in batch.lines {
+            let trimmed = line.trim();
+            if body.is_empty() {
+                if let Some(rest) = trimmed.strip_prefix("-- query ") {
+                    let number = rest
+                        .split(':')
+                        .next()
+                        .and_then(|n| n.trim().parse().ok())
+                        .unwrap_or(out.len() + 1);
+                    current = Some(WorkloadQuery {
+                        number,
+                        database: String::new(),
+                        text: String::new(),
+                    });
+                    continue;
+                }
+                if let Some(q) = current.as_mut()
+                    && q.database.is_empty()
+                    && let Some(db) = trimmed
+                        .strip_prefix("USE [")
+                        .and_then(|r| r.strip_suffix("];"))
+                {
+                    q.database = db.replace("]]", "]");
+                    continue;
+                }
+                if trimmed.starts_with("--") || trimmed.is_empty() {
+                    continue;
+                }
+            }
+            body.push(line);
         }
-        let Some(q) = current.as_mut() else {
+        let Some(mut q) = current else {
             continue;
         };
-        if q.database.is_empty() && body.is_empty() {
-            if let Some(db) = trimmed
-                .strip_prefix("USE [")
-                .and_then(|r| r.strip_suffix("];"))
-            {
-                q.database = db.replace("]]", "]");
-                continue;
-            }
-            if trimmed.starts_with("--") || trimmed.is_empty() {
-                continue;
-            }
-        }
-        if trimmed.eq_ignore_ascii_case("GO") {
-            let mut q = current.take().expect("checked above");
-            q.text = body.join("\n");
-            body.clear();
-            if q.database.is_empty() {
-                return Err(format!("query {} has no USE [database]; line", q.number));
-            }
-            out.push(q);
+        if body.is_empty() {
+            // Only comments since the summary: a query kept as comments, not replayed.
             continue;
         }
-        body.push(line);
+        if q.database.is_empty() {
+            return Err(format!("query {} has no USE [database]; line", q.number));
+        }
+        q.text = body.join("\n");
+        out.push(q);
     }
     Ok(out)
 }
@@ -207,5 +218,32 @@ mod tests {
             "(it changes data or schema, or runs code; not replayed)\n-- UPDATE dbo.Orders"
         ));
         assert!(parse("SELECT 1").is_err());
+    }
+
+    #[test]
+    fn a_statement_that_would_split_into_others_is_not_replayed() {
+        let smuggler = "SELECT 1 AS a\nGO\nDELETE FROM dbo.Orders";
+        let unclosed = "SELECT 1 /* GO\nEXEC('x')";
+        let commented = "SELECT 1 /*\nGO\n*/ AS a";
+        let sql = to_sql(
+            &[
+                q("Sales", smuggler, 1.0, 10.0),
+                q("Sales", unclosed, 1.0, 10.0),
+                q("Sales", commented, 1.0, 10.0),
+            ],
+            "SQL01",
+            3,
+            "2026-12-07T00:00:00Z",
+        );
+        assert_eq!(
+            sql.matches("would not read back as one batch").count(),
+            2,
+            "{sql}"
+        );
+        // What is replayed reads back whole, its GO inside the comment included.
+        let read = parse(&sql).unwrap();
+        assert_eq!(read.len(), 1, "{sql}");
+        assert_eq!(read[0].text, commented);
+        assert_eq!(crate::validate::workload::parse(&sql).unwrap().len(), 1);
     }
 }

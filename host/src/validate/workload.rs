@@ -2,8 +2,9 @@
 //! (a plugin's clock has millisecond resolution and its calls cost their own time), the medians
 //! and 95th percentiles compared.
 //!
-//! The file is T-SQL in batches separated by `GO` lines, as SSMS and sqlcmd read it. Comment
-//! lines at the top of a batch name it and its database:
+//! The file is T-SQL in batches separated by `GO` lines, as SSMS and sqlcmd read it (a `GO` inside
+//! a comment or string separates nothing). Comment lines at the top of a batch name it and its
+//! database:
 //!
 //! ```sql
 //! -- name: open orders by customer
@@ -40,13 +41,11 @@ pub fn read(path: &Path) -> Result<Vec<WorkloadQuery>, String> {
 /// Parses workload text.
 pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
     let mut queries = Vec::new();
-    let mut batch: Vec<&str> = Vec::new();
-    let mut start = 1;
-    let mut finish = |batch: &mut Vec<&str>, start: usize| -> Result<(), String> {
+    let mut finish = |batch: Vec<&str>, start: usize| -> Result<(), String> {
         let mut name = None;
         let mut database = None;
         let mut body = Vec::new();
-        for line in batch.drain(..) {
+        for line in batch {
             let t = line.trim();
             if body.is_empty()
                 && let Some(comment) = t.strip_prefix("--")
@@ -82,15 +81,11 @@ pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
         });
         Ok(())
     };
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().eq_ignore_ascii_case("go") {
-            finish(&mut batch, start)?;
-            start = i + 2;
-        } else {
-            batch.push(line);
-        }
+    // GO lines inside a comment or string are the statement's: a source's user cannot make one
+    // statement two.
+    for batch in crate::sqlserver::batches::split(text) {
+        finish(batch.lines, batch.line)?;
     }
-    finish(&mut batch, start)?;
     if queries.is_empty() {
         return Err("the workload holds no query (batches are separated by GO lines)".into());
     }
