@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod discover;
 pub mod migrate;
 pub mod plugins;
+pub mod private_files;
 pub mod runtime;
 pub mod secret;
 pub mod sizing;

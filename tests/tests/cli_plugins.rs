@@ -374,3 +374,23 @@ fn a_native_plugin_for_another_abi_is_refused_even_when_trusted() {
     );
     assert!(installed(sq.json(&["plugin", "list", "-o", "json"])).is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn an_installed_plugin_another_user_could_have_replaced_is_not_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let sq = Sqlmig::new();
+    let dir = sq.plugin_dir("full", FULL_MANIFEST, FULL_WASM, |t| t);
+    assert!(sq.run(&["plugin", "install", s(&dir)]).status.success());
+    assert!(sq.run(&["plugin", "info", "full"]).status.success());
+    // The installed component, made writable by anyone.
+    let wasm = sq.home.path().join("data/plugins/full/0.1.0/plugin.wasm");
+    std::fs::set_permissions(&wasm, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = sq.run(&["plugin", "info", "full"]);
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.contains("other users can write it") && err.contains("reinstall"),
+        "{err}"
+    );
+}

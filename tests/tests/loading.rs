@@ -128,8 +128,6 @@ fn the_second_load_comes_from_the_disk_cache() {
     let second = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
     let p = LoadedPlugin::load(&second, &wasm, "full", g(), Limits::default()).unwrap();
     assert_eq!(p.cache, CacheOutcome::Hit);
-    // The entry is mapped into memory while loaded: release it before damaging the file (the
-    // cache itself only ever replaces entries by rename, never in place).
     drop((p, second));
 
     // A damaged entry is dropped and recompiled, never trusted.
@@ -139,4 +137,77 @@ fn the_second_load_comes_from_the_disk_cache() {
     let third = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
     let p = LoadedPlugin::load(&third, &wasm, "full", g(), Limits::default()).unwrap();
     assert_eq!(p.cache, CacheOutcome::Compiled);
+}
+
+/// The one entry in a cache folder.
+fn only_entry(dir: &std::path::Path) -> std::path::PathBuf {
+    let entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries[0].clone()
+}
+
+#[cfg(unix)]
+#[test]
+fn precompiled_code_is_loaded_only_from_what_this_user_alone_could_write() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    let wasm = std::fs::read(FULL_WASM).unwrap();
+    let m = sqlmig_tests::manifest(FULL_MANIFEST);
+    let g = || Grants {
+        plugin: m.label(),
+        plugin_name: m.name.clone(),
+        ..Default::default()
+    };
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("cache");
+    let load = || {
+        let rt = Runtime::new(Some(dir.clone())).unwrap();
+        LoadedPlugin::load(&rt, &wasm, "full", g(), Limits::default())
+            .unwrap()
+            .cache
+    };
+    assert_eq!(load(), CacheOutcome::Compiled);
+    assert_eq!(load(), CacheOutcome::Hit);
+    let entry = only_entry(&dir);
+    let good = std::fs::read(&entry).unwrap();
+    let mode = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+
+    // An entry others can write, one another user owns, and a link: none is loaded.
+    mode(&entry, 0o666);
+    assert_eq!(load(), CacheOutcome::Compiled);
+    let entry = only_entry(&dir);
+    chown(&entry, Some(65534), Some(65534)).unwrap();
+    assert_eq!(load(), CacheOutcome::Compiled);
+    let entry = only_entry(&dir);
+    let elsewhere = root.path().join("planted.cwasm");
+    std::fs::write(&elsewhere, &good).unwrap();
+    std::fs::remove_file(&entry).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &entry).unwrap();
+    assert_eq!(load(), CacheOutcome::Compiled);
+    assert!(!only_entry(&dir).is_symlink());
+    assert_eq!(load(), CacheOutcome::Hit);
+
+    // A cache folder others can write, or below a folder others can write, is refused with
+    // what to fix.
+    mode(&dir, 0o770);
+    let err = Runtime::new(Some(dir.clone())).err().unwrap().to_string();
+    assert!(
+        err.contains("can be written by other users") && err.contains("chmod go-w"),
+        "{err}"
+    );
+    mode(&dir, 0o700);
+    mode(root.path(), 0o777);
+    let err = Runtime::new(Some(dir.clone())).err().unwrap().to_string();
+    assert!(
+        err.contains("the folder above it") && err.contains("chmod go-w"),
+        "{err}"
+    );
+    mode(root.path(), 0o700);
+    chown(&dir, Some(65534), Some(65534)).unwrap();
+    let err = Runtime::new(Some(dir.clone())).err().unwrap().to_string();
+    assert!(err.contains("belongs to user 65534"), "{err}");
 }

@@ -123,6 +123,21 @@ impl NativePlugin {
         if !trusted {
             return Err(NativeError::NotTrusted { path: shown });
         }
+        // Trusting a library means trusting what was installed: not a file another user could
+        // have put in its place.
+        // (A bare name is the system loader's to find, not a store file.)
+        let private = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => crate::private_files::check_folder(dir, "plugin store")
+                .map_err(|e| e.to_string())
+                .and_then(|()| crate::private_files::read(path).map(|_| ())),
+            None => Ok(()),
+        };
+        if let Err(detail) = private {
+            return Err(NativeError::Load {
+                path: shown,
+                detail: format!("{detail}; refusing to load it: reinstall the plugin"),
+            });
+        }
         // SAFETY: the operator trusted this library; loading runs its initializers.
         let lib = unsafe { libloading::Library::new(path) }.map_err(|e| NativeError::Load {
             path: shown.clone(),

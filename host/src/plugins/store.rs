@@ -83,7 +83,26 @@ impl InstalledPlugin {
     pub fn wasm(&self) -> std::io::Result<Cow<'static, [u8]>> {
         match (&self.bundled_wasm, &self.dir) {
             (Some(b), _) => Ok(Cow::Borrowed(b)),
-            (None, Some(dir)) => Ok(Cow::Owned(std::fs::read(dir.join(COMPONENT_FILE))?)),
+            (None, Some(dir)) => {
+                // The plugin runs with what the operator granted it: only files this user alone
+                // could have written are run under its name.
+                crate::private_files::check_folder(dir, "plugin store")?;
+                let path = dir.join(COMPONENT_FILE);
+                match crate::private_files::read(&path) {
+                    Ok(Some(bytes)) => Ok(Cow::Owned(bytes)),
+                    Ok(None) => Err(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("{}: no such file", path.display()),
+                    )),
+                    Err(why) => Err(std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        format!(
+                            "{}: {why}; refusing to run it: reinstall the plugin (sqlmig plugin install)",
+                            path.display()
+                        ),
+                    )),
+                }
+            }
             (None, None) => unreachable!("a plugin is bundled or installed"),
         }
     }

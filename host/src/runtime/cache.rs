@@ -2,7 +2,9 @@
 //!
 //! Entries are keyed by the wasm's sha256 and the engine's precompile compatibility hash, and are
 //! read back only from the host's own cache directory: deserializing precompiled code trusts its
-//! bytes, so a directory others can write to is refused.
+//! bytes (it runs natively), so a folder others can write to, or one below such a folder, is
+//! refused, and an entry that is a link, belongs to another user or others can write is never
+//! loaded (the checks ssh makes of its keys, `private_files`).
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -34,32 +36,21 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl ComponentCache {
-    /// A cache in `dir`, created (private to this user) if missing.
+    /// A cache in `dir`, created (private to this user) if missing. Refused, saying what to
+    /// fix, when the folder or one above it lets another user replace what is in it.
     pub fn open(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)?;
         #[cfg(unix)]
         {
-            use std::os::unix::fs::{MetadataExt, PermissionsExt};
-            let meta = std::fs::metadata(&dir)?;
-            // SAFETY-relevant: deserialized code runs natively, so nobody else may write here.
-            // SAFETY: getuid has no preconditions and cannot fail.
-            let uid = unsafe { libc::getuid() };
-            if meta.uid() != uid || meta.mode() & 0o022 != 0 {
-                if meta.uid() == uid {
-                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-                } else {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::PermissionDenied,
-                        format!(
-                            "component cache {} belongs to another user; \
-                             refusing to load precompiled code from it",
-                            dir.display()
-                        ),
-                    ));
-                }
-            }
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)?;
         }
+        #[cfg(not(unix))]
+        std::fs::create_dir_all(&dir)?;
+        crate::private_files::check_folder(&dir, "component cache")?;
         Ok(ComponentCache { dir })
     }
 
@@ -82,15 +73,24 @@ impl ComponentCache {
         wasm: &[u8],
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let path = self.entry_path(engine, &sha256_hex(wasm));
-        if path.is_file() {
-            // SAFETY: the file is in our private cache directory and was written by
-            // `Engine::precompile_component` of an engine with the same compatibility hash.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(c) => return Ok((c, CacheOutcome::Hit)),
-                Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "dropping unreadable cache entry");
-                    let _ = std::fs::remove_file(&path);
+        match crate::private_files::read(&path) {
+            Ok(Some(bytes)) => {
+                // SAFETY: the bytes are a file this user owns and only this user can write, in a
+                // folder only this user can write, written by `Engine::precompile_component` of
+                // an engine with the same compatibility hash (or rejected by deserialize).
+                match unsafe { Component::deserialize(engine, &bytes) } {
+                    Ok(c) => return Ok((c, CacheOutcome::Hit)),
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "dropping unreadable cache entry");
+                        let _ = std::fs::remove_file(&path);
+                    }
                 }
+            }
+            Ok(None) => {}
+            Err(why) => {
+                // Not loaded: replaced by an entry compiled now.
+                tracing::warn!(path = %path.display(), %why, "dropping a cache entry this user did not write");
+                let _ = std::fs::remove_file(&path);
             }
         }
         let compiled = engine.precompile_component(wasm)?;
