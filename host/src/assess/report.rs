@@ -120,10 +120,11 @@ impl Assessment {
     }
 }
 
-/// A CSV cell: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-` or `@`
-/// is prefixed with `'` so a spreadsheet does not run it as a formula.
+/// A CSV cell: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-`, `@`,
+/// tab or carriage return (OWASP's list for CSV injection) is prefixed with `'` so a spreadsheet
+/// does not run it as a formula.
 fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()
@@ -145,6 +146,8 @@ mod tests {
         assert_eq!(csv_cell("a, b"), "\"a, b\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("=cmd()"), "'=cmd()");
+        assert_eq!(csv_cell("\t=cmd()"), "'\t=cmd()");
+        assert_eq!(csv_cell("\r=cmd()"), "\"'\r=cmd()\"");
         assert_eq!(csv_cell("line\nbreak"), "\"line\nbreak\"");
     }
 }
