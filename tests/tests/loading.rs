@@ -7,8 +7,7 @@ use sqlmig::runtime::cache::CacheOutcome;
 use sqlmig::runtime::{HookCall, HookOutput};
 use sqlmig::runtime::{Limits, LoadedPlugin, PluginError, Runtime};
 use sqlmig_tests::plugins::{
-    FULL_MANIFEST, FULL_WASM, OLDER_API_MANIFEST, OLDER_API_WASM, WRONG_API_MANIFEST,
-    WRONG_API_WASM,
+    FULL_WASM, OLDER_API_MANIFEST, OLDER_API_WASM, WRONG_API_MANIFEST, WRONG_API_WASM,
 };
 use sqlmig_tests::{load, runtime};
 
@@ -114,19 +113,13 @@ async fn an_earlier_release_of_the_line_still_runs() {
 fn the_second_load_comes_from_the_disk_cache() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = std::fs::read(FULL_WASM).unwrap();
-    let m = sqlmig_tests::manifest(FULL_MANIFEST);
-    let g = || Grants {
-        plugin: m.label(),
-        plugin_name: m.name.clone(),
-        ..Default::default()
-    };
     let first = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
-    let p = LoadedPlugin::load(&first, &wasm, "full", g(), Limits::default()).unwrap();
+    let p = LoadedPlugin::load(&first, &wasm, "full", grants("full"), Limits::default()).unwrap();
     assert_eq!(p.cache, CacheOutcome::Compiled);
     drop(first);
     // A new runtime (a new process, as far as the engine is concerned) finds it compiled.
     let second = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
-    let p = LoadedPlugin::load(&second, &wasm, "full", g(), Limits::default()).unwrap();
+    let p = LoadedPlugin::load(&second, &wasm, "full", grants("full"), Limits::default()).unwrap();
     assert_eq!(p.cache, CacheOutcome::Hit);
     drop((p, second));
 
@@ -135,7 +128,7 @@ fn the_second_load_comes_from_the_disk_cache() {
         std::fs::write(entry.unwrap().path(), b"damaged").unwrap();
     }
     let third = Runtime::new(Some(dir.path().to_path_buf())).unwrap();
-    let p = LoadedPlugin::load(&third, &wasm, "full", g(), Limits::default()).unwrap();
+    let p = LoadedPlugin::load(&third, &wasm, "full", grants("full"), Limits::default()).unwrap();
     assert_eq!(p.cache, CacheOutcome::Compiled);
 }
 
@@ -154,17 +147,11 @@ fn only_entry(dir: &std::path::Path) -> std::path::PathBuf {
 fn precompiled_code_is_loaded_only_from_what_this_user_alone_could_write() {
     use std::os::unix::fs::{PermissionsExt, chown};
     let wasm = std::fs::read(FULL_WASM).unwrap();
-    let m = sqlmig_tests::manifest(FULL_MANIFEST);
-    let g = || Grants {
-        plugin: m.label(),
-        plugin_name: m.name.clone(),
-        ..Default::default()
-    };
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("cache");
     let load = || {
         let rt = Runtime::new(Some(dir.clone())).unwrap();
-        LoadedPlugin::load(&rt, &wasm, "full", g(), Limits::default())
+        LoadedPlugin::load(&rt, &wasm, "full", grants("full"), Limits::default())
             .unwrap()
             .cache
     };

@@ -62,6 +62,18 @@ impl Session {
     fn cancelled(&self) -> bool {
         self.cancel.load(Ordering::Relaxed)
     }
+
+    /// Ends an sp_executesql call begun in database `before`: "Changes in database context last
+    /// only to the end of the sp_executesql statement" (sp-executesql-transact-sql.md), so a USE
+    /// inside it is undone, and the client told (`outcomes`).
+    pub fn end_sp_executesql(&mut self, before: String, outcomes: &mut Vec<Outcome>) {
+        if self.database != before {
+            outcomes.push(Outcome::DatabaseChanged {
+                old: std::mem::replace(&mut self.database, before.clone()),
+                new: before,
+            });
+        }
+    }
 }
 
 /// A parameter of a batch (`@P1`), with the type its declaration gave it.
@@ -1065,27 +1077,49 @@ impl Engine {
         params: &[Param],
     ) -> Vec<result_types::ResultColumn> {
         let projection = result_types::projection(stmt);
-        let mut refs = Vec::new();
+        // Column references: those inside expressions are typed by a probe; a bare column has
+        // SQLite's declared type anyway, so it needs none.
+        let (mut inside, mut bare) = (Vec::new(), Vec::new());
         for p in &projection {
-            // A bare column has SQLite's declared type anyway: no probe for it.
-            if !result_types::is_column_ref(p.expr) {
-                result_types::column_refs(p.expr, &mut refs);
+            if result_types::is_column_ref(p.expr) {
+                bare.push(p.expr);
+            } else {
+                result_types::column_refs(p.expr, &mut inside);
             }
         }
-        let declared = self.declared_types(session, stmt, &refs, params);
-        // SQLite declares a table's columns; a derived table's are typed by its own query.
+        let declared = self.declared_types(session, stmt, &inside, params);
+        // What SQLite does not declare is a derived table's or CTE's column, typed by its own
+        // query: each such query typed once.
+        let mut derived: Vec<(
+            *const sqlparser::ast::Query,
+            Vec<result_types::ResultColumn>,
+        )> = Vec::new();
+        let mut resolve = |e: &Expr, declared: Option<ColumnType>| {
+            declared.or_else(|| {
+                let (query, i) = result_types::derived_source(stmt, e)?;
+                let at = match derived.iter().position(|(q, _)| std::ptr::eq(*q, query)) {
+                    Some(at) => at,
+                    None => {
+                        let inner = Statement::Query(Box::new(query.clone()));
+                        derived.push((query, self.result_columns(session, &inner, params)));
+                        derived.len() - 1
+                    }
+                };
+                derived[at].1.get(i)?.ty.clone()
+            })
+        };
+        let mut types: Vec<(&Expr, Option<ColumnType>)> = Vec::new();
+        for (i, e) in inside.iter().enumerate() {
+            types.push((e, resolve(e, declared.get(i).cloned().flatten())));
+        }
+        for e in &bare {
+            types.push((e, resolve(e, None)));
+        }
         let column = |e: &Expr| {
-            let probed = refs.iter().position(|r| std::ptr::eq(*r, e));
-            probed
-                .and_then(|i| declared.get(i).cloned().flatten())
-                .or_else(|| {
-                    let (query, i) = result_types::derived_source(stmt, e)?;
-                    let inner = Statement::Query(Box::new(query.clone()));
-                    self.result_columns(session, &inner, params)
-                        .into_iter()
-                        .nth(i)?
-                        .ty
-                })
+            types
+                .iter()
+                .find(|(r, _)| std::ptr::eq(*r, e))
+                .and_then(|(_, t)| t.clone())
         };
         let scope = result_types::Scope {
             params,

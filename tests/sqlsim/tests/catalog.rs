@@ -218,6 +218,9 @@ async fn a_declared_row_count_past_int_overflows_count_and_not_count_big() {
     ];
     db.declared_rows
         .insert("dbo.Readings".into(), 3_000_000_000);
+    db.setup
+        .push("CREATE TABLE dbo.Sites (id INT PRIMARY KEY)".into());
+    db.declared_rows.insert("dbo.Sites".into(), 1_000);
     inst.databases = vec![db];
     let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
         .await
@@ -240,6 +243,9 @@ async fn a_declared_row_count_past_int_overflows_count_and_not_count_big() {
     )
     .await;
     assert_eq!(row.get::<i64, _>("n"), Some(3_000_000_000));
+    // Within int's range COUNT answers the declared count too.
+    let row = first_row(&mut c, "SELECT COUNT(*) AS n FROM dbo.Sites").await;
+    assert_eq!(row.get::<i32, _>("n"), Some(1_000));
     // A count with a WHERE counts the rows stored.
     let row = first_row(
         &mut c,

@@ -2,8 +2,8 @@
 //! {"dbo.Events": 3000000000}`): the table holds the rows its setup inserted, and counts the
 //! declared number. Over the whole table, `COUNT` past int's range raises 8115 as SQL Server's
 //! does (count-transact-sql.md: "COUNT always returns an int data type value"; for more rows,
-//! "use COUNT_BIG"), `COUNT_BIG` answers the declared count, and sys.partitions reports it. A
-//! count with a WHERE, a join or a GROUP BY counts the stored rows.
+//! "use COUNT_BIG"), `COUNT_BIG` (and `COUNT` below that) answers the declared count, and
+//! sys.partitions reports it. A count with a WHERE, a join or a GROUP BY counts the stored rows.
 //!
 //! The declarations live in each database's `__sqlsim_declared_rows`, so a backup carries them
 //! to where it is restored.
@@ -42,9 +42,27 @@ pub fn of(conn: &Connection, d: &str, object_id: i64) -> rusqlite::Result<Option
     .optional()
 }
 
-/// The one table a query counts whole: a single table in FROM, with no WHERE, join or GROUP BY.
+/// The COUNT or COUNT_BIG a result column is, if it is one.
+fn count_of(item: &SelectItem) -> Option<String> {
+    let (SelectItem::UnnamedExpr(Expr::Function(f))
+    | SelectItem::ExprWithAlias {
+        expr: Expr::Function(f),
+        ..
+    }) = item
+    else {
+        return None;
+    };
+    let name = f.name.to_string().to_ascii_uppercase();
+    matches!(name.as_str(), "COUNT" | "COUNT_BIG").then_some(name)
+}
+
+/// The one table a query counts whole: a COUNT or COUNT_BIG over a single table in FROM, with
+/// no WHERE, join or GROUP BY. (Every other statement is left alone without a lookup.)
 pub fn whole_table(stmt: &Statement, rw: &Rewriter) -> Option<(String, String, String)> {
     let select = super::result_types::first_select(stmt)?;
+    if !select.projection.iter().any(|i| count_of(i).is_some()) {
+        return None;
+    }
     let [from] = select.from.as_slice() else {
         return None;
     };
@@ -60,8 +78,8 @@ pub fn whole_table(stmt: &Statement, rw: &Rewriter) -> Option<(String, String, S
     Some(rw.resolve(&ident_parts(name)))
 }
 
-/// Applies a declared count of `rows` to a whole-table query's results: 8115 for COUNT past
-/// int's range, the declared count for COUNT_BIG.
+/// Applies a declared count of `rows` to a whole-table query's results: COUNT_BIG answers it,
+/// COUNT too while it fits an int, and raises 8115 past that.
 pub fn apply(
     stmt: &Statement,
     rows: i64,
@@ -72,33 +90,23 @@ pub fn apply(
         return Ok(());
     };
     for (i, item) in select.projection.iter().enumerate() {
-        let (SelectItem::UnnamedExpr(Expr::Function(f))
-        | SelectItem::ExprWithAlias {
-            expr: Expr::Function(f),
-            ..
-        }) = item
-        else {
+        let Some(count) = count_of(item) else {
             continue;
         };
-        match f.name.to_string().to_ascii_uppercase().as_str() {
-            "COUNT" if rows > i32::MAX as i64 => {
-                return Err(errors::error(
-                    8115,
-                    16,
-                    line,
-                    "Arithmetic overflow error converting expression to data type int.",
-                ));
-            }
-            "COUNT_BIG" => {
-                for o in outcomes.iter_mut() {
-                    if let Outcome::Rows { rows: values, .. } = o {
-                        for r in values.iter_mut() {
-                            r[i] = Value::Integer(rows);
-                        }
-                    }
+        if count == "COUNT" && rows > i32::MAX as i64 {
+            return Err(errors::error(
+                8115,
+                16,
+                line,
+                "Arithmetic overflow error converting expression to data type int.",
+            ));
+        }
+        for o in outcomes.iter_mut() {
+            if let Outcome::Rows { rows: values, .. } = o {
+                for r in values.iter_mut() {
+                    r[i] = Value::Integer(rows);
                 }
             }
-            _ => {}
         }
     }
     Ok(())

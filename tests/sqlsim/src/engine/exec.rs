@@ -153,15 +153,9 @@ impl Engine {
                 value,
             });
         }
-        let database = session.database.clone();
+        let before = session.database.clone();
         let mut result = self.execute_batch(session, &sql, &params);
-        if session.database != database {
-            result.outcomes.push(Outcome::DatabaseChanged {
-                old: session.database.clone(),
-                new: database.clone(),
-            });
-            session.database = database;
-        }
+        session.end_sp_executesql(before, &mut result.outcomes);
         result.into_result()
     }
 

@@ -369,17 +369,9 @@ async fn rpc(engine: &Arc<Engine>, session: &mut Session, call: RpcCall) -> Toke
             value: p.value,
         })
         .collect();
-    // "Changes in database context last only to the end of the sp_executesql statement"
-    // (sp-executesql-transact-sql.md): a USE inside it does not outlive the call.
-    let database = session.database.clone();
+    let before = session.database.clone();
     let mut result = run_blocking(engine, session, sql, values).await;
-    if session.database != database {
-        result.outcomes.push(Outcome::DatabaseChanged {
-            old: session.database.clone(),
-            new: database.clone(),
-        });
-        session.database = database;
-    }
+    session.end_sp_executesql(before, &mut result.outcomes);
     respond(&result, true, inst)
 }
 
