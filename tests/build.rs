@@ -6,7 +6,13 @@ use std::path::PathBuf;
 #[path = "../build-support/nested_cargo.rs"]
 mod nested_cargo;
 
-const WASM_PLUGINS: &[&str] = &["full", "hostile", "wrong-api", "older-api"];
+const WASM_PLUGINS: &[&str] = &[
+    "full",
+    "hostile",
+    "hostile-method",
+    "wrong-api",
+    "older-api",
+];
 const NATIVE_PLUGINS: &[&str] = &["native-good", "native-future"];
 
 fn main() {

@@ -26,6 +26,9 @@ pub struct CloudHttp {
     client: reqwest::Client,
     /// origin (`https://management.azure.com`) → token.
     tokens: BTreeMap<String, Secret>,
+    /// origin → the one resource path whose requests the origin's token is for (ARM paths are
+    /// case-insensitive); requests to the origin outside it are refused, not sent.
+    scopes: BTreeMap<String, String>,
 }
 
 impl CloudHttp {
@@ -38,7 +41,44 @@ impl CloudHttp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
-        Ok(CloudHttp { client, tokens })
+        Ok(CloudHttp {
+            client,
+            tokens,
+            scopes: BTreeMap::new(),
+        })
+    }
+
+    /// A client adding `token` to requests for `origin`, and refusing requests to `origin` for
+    /// anything but `resource` and what is under it: the operator's ARM token reaches the
+    /// target's managed instance and its databases, not the subscription's other resources
+    /// (a storage account's `listKeys`).
+    pub fn for_resource(origin: &str, token: Secret, resource: &str) -> Result<CloudHttp, String> {
+        let origin = origin_of(origin).map_err(|e| e.to_string())?;
+        let mut http = CloudHttp::new(BTreeMap::from([(origin.clone(), token)]))?;
+        http.scopes
+            .insert(origin, resource.trim_end_matches('/').to_ascii_lowercase());
+        Ok(http)
+    }
+
+    /// Refuses a request to a scoped origin outside its resource, judged on the path as the
+    /// client will send it (dot segments and their percent-encoded forms already folded).
+    fn check_scope(&self, origin: &str, url: &str) -> Result<(), CapabilityError> {
+        let Some(scope) = self.scopes.get(origin) else {
+            return Ok(());
+        };
+        let path = url::Url::parse(url)
+            .map(|u| u.path().to_ascii_lowercase())
+            .unwrap_or_default();
+        let inside = path
+            .strip_prefix(scope.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if inside {
+            Ok(())
+        } else {
+            Err(CapabilityError::AccessDenied(format!(
+                "{origin}{path}: the Azure token is for the target's resource {scope} and its databases only"
+            )))
+        }
     }
 
     fn secrets(&self) -> Vec<&Secret> {
@@ -50,6 +90,7 @@ impl CloudHttp {
 impl HttpBackend for CloudHttp {
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, CapabilityError> {
         let origin = origin_of(&req.url)?;
+        self.check_scope(&origin, &req.url)?;
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
             CapabilityError::InvalidInput(format!("'{}' is not an HTTP method", req.method))
         })?;
@@ -125,24 +166,6 @@ pub fn cloud_access(asked: &CapabilitySet, secrets: Option<&Path>) -> Result<Clo
             ..Default::default()
         },
     })
-}
-
-/// The ARM URL of a managed database: `{management}{instance resource id}/databases/{db}`.
-pub fn managed_database_url(management: &str, instance_id: &str, database: &str) -> String {
-    let db: String = database
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!(
-        "{}{}/databases/{db}",
-        management.trim_end_matches('/'),
-        instance_id
-    )
 }
 
 /// How long a SAS sqlmig makes for LRS stays valid: an LRS job "can run for a maximum of 30

@@ -2,6 +2,7 @@
 //! databases in parallel, each step journaled in SQLite before and after so that a killed run
 //! resumes without redoing finished work — and shows where a migration stands.
 
+pub mod authority;
 mod host_steps;
 pub mod journal;
 pub mod plan;

@@ -41,6 +41,15 @@ pub struct Side {
     /// up to URL).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub edition: String,
+    /// The target's Azure resource id
+    /// (`/subscriptions/…/resourceGroups/…/providers/Microsoft.Sql/managedInstances/NAME`), for
+    /// methods that call Azure Resource Manager; as the operator gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// The Azure Resource Manager origin those calls go to (`https://management.azure.com`),
+    /// set with `resource_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_url: Option<String>,
 }
 
 impl Side {
@@ -55,6 +64,24 @@ impl Side {
             parts.next().unwrap_or(0),
             parts.next().unwrap_or(0),
         )
+    }
+
+    /// The ARM URL of the managed database `database` on this target
+    /// (`{management_url}{resource_id}/databases/{database}`, the name percent-encoded), when the
+    /// operator gave the target's resource id.
+    pub fn managed_database_url(&self, database: &str) -> Option<String> {
+        let management = self.management_url.as_deref()?.trim_end_matches('/');
+        let instance = self.resource_id.as_deref()?;
+        let mut name = String::with_capacity(database.len());
+        for b in database.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    name.push(b as char)
+                }
+                _ => name.push_str(&format!("%{b:02X}")),
+            }
+        }
+        Some(format!("{management}{instance}/databases/{name}"))
     }
 }
 
@@ -178,6 +205,42 @@ pub struct Step {
     /// A server-side operation whose progress the host shows while the step runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<Watch>,
+}
+
+/// The arguments of a `create-credential` step (`runner: host`): the endpoint (`source` or
+/// `target`) that gets a SAS credential for the plan's container. The host names the
+/// credential after `storage.container_url` and supplies the SAS; a plan cannot point it
+/// anywhere else.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialArgs {
+    pub endpoint: String,
+}
+
+/// The arguments of an `upload` step (`runner: host`): files of the plan's
+/// `storage.local_folder`, by name, each uploaded to the blob of the same position in `blobs`
+/// (names inside the plan's container).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadArgs {
+    pub files: Vec<String>,
+    pub blobs: Vec<String>,
+}
+
+/// The arguments of a `start-log-replay` step (`runner: host`): MI's Log Replay Service
+/// restores `database` as `target_name` from `folder` (inside the plan's container). The host
+/// makes the ARM call to the target's resource (`Side::managed_database_url`) with the
+/// operator's token and the read+list SAS.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogReplayArgs {
+    pub database: String,
+    pub target_name: String,
+    pub folder: String,
+    pub collation: String,
+    /// The instance's region, when the operator gave it; read from the instance otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
 }
 
 /// What to watch in `sys.dm_exec_requests` while a step runs: the request whose command matches

@@ -30,6 +30,29 @@ impl Sqlmig {
         c
     }
 
+    /// A plugin folder from a test plugin, with its manifest edited by `edit`.
+    pub fn plugin_dir(
+        &self,
+        name: &str,
+        manifest: &str,
+        wasm: &str,
+        edit: impl Fn(String) -> String,
+    ) -> std::path::PathBuf {
+        let dir = self.home.path().join("src").join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = std::fs::read_to_string(manifest).unwrap();
+        std::fs::write(dir.join("plugin.toml"), edit(text)).unwrap();
+        std::fs::copy(wasm, dir.join("plugin.wasm")).unwrap();
+        dir
+    }
+
+    /// Installs the test plugin `name` (its manifest and component as built).
+    pub fn install_test_plugin(&self, name: &str, manifest: &str, wasm: &str) {
+        let dir = self.plugin_dir(name, manifest, wasm, |t| t);
+        let out = self.run(&["plugin", "install", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+
     /// Runs it with `args` and returns what happened.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()

@@ -368,6 +368,100 @@ async fn a_redirect_or_a_backslash_does_not_carry_a_request_past_the_grant() {
     );
 }
 
+/// The operator's ARM token goes to the target's managed instance and its databases only: a
+/// request for another resource of the same origin (a storage account's keys), however its path
+/// is dressed up, is refused and never sent.
+#[tokio::test]
+async fn the_arm_token_reaches_only_the_targets_resource() {
+    let (port, hits) = listener("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".into());
+    let origin = format!("http://127.0.0.1:{port}");
+    let mi = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/mi01";
+    let http = sqlmig::cloud::CloudHttp::for_resource(
+        &origin,
+        sqlmig::secret::Secret::new("arm-token"),
+        mi,
+    )
+    .unwrap();
+    let services = Services {
+        http: Some(Arc::new(http)),
+        ..Default::default()
+    };
+    let p = full(CapabilitySet {
+        http: vec![origin.clone()],
+        ..Default::default()
+    });
+    let get = |path: String| {
+        p.call(
+            &services,
+            HookCall::Cutover(serde_json::json!({ "url": format!("{origin}{path}") }).to_string()),
+        )
+    };
+    for inside in [
+        format!("{mi}/databases/Sales/restoreDetails/Default?api-version=2023-08-01"),
+        format!("{}?api-version=2023-08-01", mi.to_uppercase()),
+    ] {
+        assert_eq!(doc(get(inside).await.unwrap())["status"], 200);
+    }
+    let storage = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct/listKeys";
+    for outside in [
+        storage.to_string(),
+        format!("{mi}/../../../Microsoft.Storage/storageAccounts/acct/listKeys"),
+        format!("{mi}/%2e%2e/%2E%2E/../Microsoft.Storage/storageAccounts/acct/listKeys"),
+        format!("{mi}01/databases/Sales"),
+    ] {
+        let err = get(outside.clone()).await.unwrap_err().to_string();
+        assert!(
+            err.contains("the Azure token is for the target's resource"),
+            "{outside}: {err}"
+        );
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "only the two requests inside the resource were sent"
+    );
+}
+
+/// A plugin names blobs inside its container: a name that a URL parser would fold out of it
+/// (`..`), or that a parser reads as something else (`\\`, `?`), is refused before the backend
+/// sees it.
+#[tokio::test]
+async fn blob_names_stay_inside_the_container() {
+    let blobs = MemoryBlobs::default();
+    let services = Services {
+        blob: Some(Arc::new(blobs.clone())),
+        ..Default::default()
+    };
+    let p = full(all_asked());
+    let put = |name: &str| {
+        p.call(
+            &services,
+            HookCall::Cutover(serde_json::json!({ "blob": name }).to_string()),
+        )
+    };
+    assert_eq!(
+        doc(put("Sales/ok.bak").await.unwrap())["stored"],
+        "Sales/ok.bak"
+    );
+    for bad in [
+        "../other-container/x.bak",
+        "Sales/../../x",
+        "Sales/./x",
+        "Sales//x",
+        "/x",
+        "Sales\\..\\x",
+        "x?comp=list",
+        "x.",
+    ] {
+        let err = put(bad).await.unwrap_err().to_string();
+        assert!(err.contains("blob name"), "{bad}: {err}");
+    }
+    assert_eq!(
+        blobs.blobs.lock().unwrap().keys().collect::<Vec<_>>(),
+        ["Sales/ok.bak"]
+    );
+}
+
 #[tokio::test]
 async fn cloud_credentials_reach_the_plugin_but_nothing_it_hands_on() {
     use sqlmig::capabilities::credentials::CloudValues;

@@ -34,22 +34,6 @@ impl Sqlmig {
         std::fs::copy(lib, dir.join(sqlmig::plugins::store::native_file())).unwrap();
         dir
     }
-
-    /// A plugin folder from a test plugin, with its manifest edited by `edit`.
-    fn plugin_dir(
-        &self,
-        name: &str,
-        manifest: &str,
-        wasm: &str,
-        edit: impl Fn(String) -> String,
-    ) -> PathBuf {
-        let dir = self.home.path().join("src").join(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let text = std::fs::read_to_string(manifest).unwrap();
-        std::fs::write(dir.join("plugin.toml"), edit(text)).unwrap();
-        std::fs::copy(wasm, dir.join("plugin.wasm")).unwrap();
-        dir
-    }
 }
 
 /// The installed (not bundled) plugins of a `plugin list -o json`.

@@ -347,8 +347,7 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     let source_addr = format!("127.0.0.1,{}", source.addr.port());
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container = az.container_url("online");
-    let mi_option = format!("mi_resource={MI}");
-    let management = format!("management_url=http://{}", lrs.addr);
+    let management = format!("http://{}", lrs.addr);
     let out = run_with(
         &s,
         &[
@@ -364,9 +363,9 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
             &target_addr,
             "--container-url",
             &container,
-            "--option",
-            &mi_option,
-            "--option",
+            "--target-resource",
+            MI,
+            "--management-url",
             &management,
             "--option",
             "log_backup_interval_s=0.5",

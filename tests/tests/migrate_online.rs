@@ -84,8 +84,7 @@ async fn online(container: &str, options: &[&str], chain: bool) -> Online {
     migration::discover(&s, &source, &inventory).await;
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container_url = az.container_url(container);
-    let management = format!("management_url=http://{}", lrs.addr);
-    let mi_option = format!("mi_resource={MI}");
+    let management = format!("http://{}", lrs.addr);
     let mut args = vec![
         "migrate",
         "plan",
@@ -97,9 +96,9 @@ async fn online(container: &str, options: &[&str], chain: bool) -> Online {
         &target_addr,
         "--container-url",
         &container_url,
-        "--option",
-        &mi_option,
-        "--option",
+        "--target-resource",
+        MI,
+        "--management-url",
         &management,
         "--option",
         "log_backup_interval_s=0.5",

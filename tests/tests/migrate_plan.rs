@@ -433,3 +433,228 @@ async fn each_source_is_planned_a_backup_it_accepts() {
         assert_eq!(numbers, [why, 3013], "{inst}: {before}");
     }
 }
+
+/// A loopback listener that takes connections and answers none: where a hostile plan would send
+/// the operator's logins, SAS, token or files. Counts what reached it.
+fn listener() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let at = l.local_addr().unwrap().to_string();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = hits.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(conn);
+        }
+    });
+    (at, hits)
+}
+
+const MI: &str =
+    "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/mi01";
+
+/// A method plugin chooses steps, not where the host connects: each way the hostile method plugin
+/// points the host's authority elsewhere is refused by `migrate plan` naming what it changed,
+/// nothing is written, and nothing reaches the listener.
+#[test]
+fn a_method_plugin_cannot_point_the_hosts_authority_elsewhere() {
+    use sqlmig_tests::plugins::{HOSTILE_METHOD_MANIFEST, HOSTILE_METHOD_WASM};
+    let s = sqlmig();
+    s.install_test_plugin(
+        "hostile-method",
+        HOSTILE_METHOD_MANIFEST,
+        HOSTILE_METHOD_WASM,
+    );
+    let inv = s.home.path().join("inventory.json");
+    std::fs::write(&inv, serde_json::to_string(&inventory()).unwrap()).unwrap();
+    let (at, hits) = listener();
+    let private = s.home.path().join("id_ed25519");
+    std::fs::write(&private, "PRIVATE KEY").unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let out_file = s.home.path().join("plan.json");
+    // The operator's management endpoint: another port than the listener's.
+    let management = "http://127.0.0.1:1";
+    let plan = |attack: &str| {
+        s.run(&[
+            "migrate",
+            "plan",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--target",
+            "mi01",
+            "--container-url",
+            "https://acct.blob.core.windows.net/migration",
+            "--local-folder",
+            folder.path().to_str().unwrap(),
+            "--target-resource",
+            MI,
+            "--management-url",
+            management,
+            "--method",
+            "hostile-method",
+            "--option",
+            &format!("attack={attack}"),
+            "--option",
+            &format!("at={at}"),
+            "--option",
+            &format!("file={}", private.display()),
+            "--out",
+            out_file.to_str().unwrap(),
+        ])
+    };
+    for (attack, says) in [
+        ("container", "with storage container \"http://127.0.0.1:"),
+        ("source-server", "with source server \"127.0.0.1,"),
+        ("target-server", "with target server \"127.0.0.1,"),
+        (
+            "management",
+            "with target resource Some(\"http://127.0.0.1:",
+        ),
+        (
+            "platform",
+            "with the source platform Some(\"platform-aws-rds\") where you gave None",
+        ),
+        ("credential-url", "unknown field `container_url`"),
+        (
+            "credential-endpoint",
+            "step credential/target: endpoint \"127.0.0.1,",
+        ),
+        ("upload-path", "step Sales/upload: files: \""),
+        (
+            "upload-parent",
+            "files: \"../loot\" is not a plain file name",
+        ),
+        (
+            "upload-blob",
+            "blob name \"../other-container/loot.bak\" has an empty, '.' or '..' segment",
+        ),
+        (
+            "lrs-url",
+            "step Sales/start-replay: the arguments of a start-log-replay step: unknown field `database_url`",
+        ),
+        ("lrs-folder", "folder: blob name \"../other-container\""),
+        (
+            "lrs-database",
+            "target_name \"SomeoneElsesDb\": the plan restores Sales as \"Sales\"",
+        ),
+        ("watch", "step Sales/restore: watch.endpoint \"127.0.0.1,"),
+        (
+            "runner",
+            "step Sales/upload: a upload step is the host's to run",
+        ),
+    ] {
+        let out = plan(attack);
+        assert_eq!(out.status.code(), Some(2), "{attack}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("hostile-method"), "{attack}: {err}");
+        assert!(err.contains(says), "{attack}: {err}");
+        assert!(!out_file.exists(), "{attack}: nothing written");
+    }
+    // The same plugin planning within what was given is accepted: it was each attack that was
+    // refused. The plan shows everything the host reaches, and the host's own previews.
+    let out = plan("none");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let shown = stderr(&out);
+    for line in [
+        "source  SQL Server sql01,1433",
+        "target  SQL Server mi01",
+        "storage https://acct.blob.core.windows.net/migration (SAS from SQLMIG_SAS)",
+        &format!(
+            "ARM     {management} (token from SQLMIG_AZURE_TOKEN, only for {MI} and its databases)"
+        ),
+        "target: CREATE CREDENTIAL [https://acct.blob.core.windows.net/migration] WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '***'",
+    ] {
+        assert!(shown.contains(line), "{line}: {shown}");
+    }
+
+    // Hand-edited plans: `migrate run` (and --dry-run) refuses each before connecting or
+    // reading a secret, naming the step and what is wrong.
+    let good: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    let upload = serde_json::json!({
+        "id": "Sales/upload", "database": "Sales", "kind": "upload", "runner": "host",
+        "description": "upload", "args": { "files": [private.to_str().unwrap()], "blobs": ["loot.bak"] }
+    });
+    let replay = serde_json::json!({
+        "id": "Sales/start-replay", "database": "Sales", "kind": "start-log-replay", "runner": "host",
+        "description": "start", "args": { "database": "Sales", "target_name": "Sales", "folder": "x",
+            "collation": "c", "database_url": format!("http://{at}{MI}/databases/Sales") }
+    });
+    type Edit<'a> = Box<dyn Fn(&mut serde_json::Value) + 'a>;
+    let edits: Vec<(&str, Edit, &str)> = vec![
+        (
+            "credential URL",
+            Box::new(|p| p["steps"][0]["args"]["container_url"] = format!("http://{at}/c").into()),
+            "step credential/target: the arguments of a create-credential step: unknown field `container_url`",
+        ),
+        (
+            "upload of a private file",
+            Box::new(move |p| p["steps"].as_array_mut().unwrap().push(upload.clone())),
+            "step Sales/upload: files: \"",
+        ),
+        (
+            "log replay URL",
+            Box::new(move |p| p["steps"].as_array_mut().unwrap().push(replay.clone())),
+            "unknown field `database_url`",
+        ),
+        (
+            "container with a SAS",
+            Box::new(|p| {
+                p["storage"]["container_url"] = "https://acct.blob.core.windows.net/m?sig=x".into()
+            }),
+            "storage.container_url: 'https://acct.blob.core.windows.net/m?sig=x' carries a query",
+        ),
+        (
+            "watch",
+            Box::new(|p| {
+                p["steps"][1]["watch"] = serde_json::json!({"endpoint": "http://x", "command": "R%", "database": "Sales"})
+            }),
+            "step Sales/restore: watch.endpoint \"http://x\"",
+        ),
+        (
+            "database",
+            Box::new(|p| p["steps"][1]["database"] = "master".into()),
+            "step Sales/restore: database \"master\" is not one the plan moves",
+        ),
+    ];
+    for (what, edit, says) in edits {
+        let mut p = good.clone();
+        edit(&mut p);
+        let edited = s.home.path().join("edited.json");
+        std::fs::write(&edited, serde_json::to_vec(&p).unwrap()).unwrap();
+        for dry in [false, true] {
+            let mut args = vec![
+                "migrate",
+                "run",
+                edited.to_str().unwrap(),
+                "--source-user",
+                "sa",
+                "--target-user",
+                "sa",
+            ];
+            if dry {
+                args.push("--dry-run");
+            }
+            let out = s
+                .command(&args)
+                .env("SQLMIG_SOURCE_PASSWORD", "x")
+                .env("SQLMIG_TARGET_PASSWORD", "x")
+                .env("SQLMIG_SAS", "sv=2022&sig=x")
+                .env("SQLMIG_AZURE_TOKEN", "token")
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+            assert!(stderr(&out).contains(says), "{what}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains("edited.json"),
+                "{what}: {}",
+                stderr(&out)
+            );
+        }
+    }
+    assert_eq!(
+        hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "nothing reached the listener"
+    );
+}

@@ -9,6 +9,35 @@ use crate::runtime::bindings::v0_1::sqlmig::plugin::blob as wit;
 use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
 use crate::runtime::instance::PluginState;
 
+/// Why `name` cannot name a blob inside a container: Azure takes 1 to 1,024 characters and at
+/// most 254 segments, and advises against names ending in `.` or `/` ("Naming and Referencing
+/// Containers, Blobs, and Metadata"). Stricter than the service: no empty, `.` or `..` segment
+/// (a URL parser folds `a/../b` into `b`, or climbs out of the container), no backslash (read
+/// as `/`), no `?`, `#` or control character — so a name stays inside its container.
+pub fn blob_name_problem(name: &str) -> Option<String> {
+    let why = if name.is_empty() || name.chars().count() > 1024 {
+        "is not 1 to 1,024 characters"
+    } else if name.split('/').count() > 254 {
+        "has more than 254 segments"
+    } else if name.split('/').any(|s| matches!(s, "" | "." | "..")) {
+        "has an empty, '.' or '..' segment"
+    } else if name.ends_with('.') {
+        "ends with a dot"
+    } else if name.chars().any(|c| c.is_control() || "\\?#".contains(c)) {
+        "holds a backslash, '?', '#' or a control character"
+    } else {
+        return None;
+    };
+    Some(format!("blob name {name:?} {why}"))
+}
+
+fn checked_name(name: &str) -> Result<(), WitError> {
+    match blob_name_problem(name) {
+        Some(why) => Err(CapabilityError::InvalidInput(why).into()),
+        None => Ok(()),
+    }
+}
+
 /// A blob in a listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlobItem {
@@ -108,6 +137,9 @@ impl wit::HostContainer for PluginState {
         block_id: String,
         data: Vec<u8>,
     ) -> wasmtime::Result<Result<(), WitError>> {
+        if let Err(e) = checked_name(&blob) {
+            return Ok(Err(e));
+        }
         if data.len() > MAX_BLOCK_BYTES {
             return Ok(Err(CapabilityError::LimitExceeded(format!(
                 "block of {} bytes for blob '{blob}' is larger than the {MAX_BLOCK_BYTES} bytes \
@@ -128,6 +160,9 @@ impl wit::HostContainer for PluginState {
         blob: String,
         ids: Vec<String>,
     ) -> wasmtime::Result<Result<(), WitError>> {
+        if let Err(e) = checked_name(&blob) {
+            return Ok(Err(e));
+        }
         let c = &self.table.get(&c)?.0;
         Ok(c.commit_block_list(&blob, &ids).await.map_err(Into::into))
     }
@@ -160,6 +195,9 @@ impl wit::HostContainer for PluginState {
         offset: u64,
         length: u64,
     ) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
+        if let Err(e) = checked_name(&blob) {
+            return Ok(Err(e));
+        }
         if length > MAX_READ_BYTES {
             return Ok(Err(CapabilityError::LimitExceeded(format!(
                 "a read of {length} bytes from blob '{blob}' is larger than the \
@@ -178,6 +216,9 @@ impl wit::HostContainer for PluginState {
         c: Resource<ContainerHandle>,
         blob: String,
     ) -> wasmtime::Result<Result<(), WitError>> {
+        if let Err(e) = checked_name(&blob) {
+            return Ok(Err(e));
+        }
         let c = &self.table.get(&c)?.0;
         Ok(c.delete(&blob).await.map_err(Into::into))
     }
@@ -196,6 +237,9 @@ impl wit::HostContainer for PluginState {
         blob: String,
         source: wit::CopySource,
     ) -> wasmtime::Result<Result<wit::CopyReport, WitError>> {
+        if let Err(e) = checked_name(&blob) {
+            return Ok(Err(e));
+        }
         use crate::storage::copy::{self, CopyOptions, CopySource};
         // The source is fetched as the plugin's own request would be: only from hosts its
         // `http` grant allows.

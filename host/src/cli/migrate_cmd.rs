@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlmig_inventory::migration::{CONTAINER, PLAN, Plan, SOURCE, Side, Storage, TARGET};
+use sqlmig_inventory::migration::{CONTAINER, PLAN, Plan, Runner, SOURCE, Side, Storage, TARGET};
 
 use super::connect::{Login, TlsArgs, source_and_target};
 use super::output::{Table, write_json, write_text};
@@ -21,6 +21,7 @@ use crate::capabilities::{CapabilitySet, Services};
 use crate::cloud::CloudHttp;
 use crate::credentials::{SecretFor, secret};
 use crate::migrate::HostContext;
+use crate::migrate::authority;
 use crate::migrate::journal::{self, Journal};
 use crate::migrate::plan::{
     PlanInputs, ask_backup_offer, ask_plugin, attach_forecast, moving_from_inventory,
@@ -115,6 +116,16 @@ pub struct PlanArgs {
     /// The target's platform.
     #[arg(long, default_value = "mi")]
     pub target_platform: String,
+    /// The target Managed Instance's Azure resource id, for methods that call Azure Resource
+    /// Manager (method-log-replay): /subscriptions/ID/resourceGroups/GROUP/providers/
+    /// Microsoft.Sql/managedInstances/NAME (az sql mi show --query id). The ARM token is used
+    /// for this resource and its databases only.
+    #[arg(long, value_name = "ID")]
+    pub target_resource: Option<String>,
+    /// Azure Resource Manager's endpoint, when not Azure's public cloud
+    /// (https://management.usgovcloudapi.net, or a test double's).
+    #[arg(long, value_name = "URL", requires = "target_resource")]
+    pub management_url: Option<String>,
     /// The blob container backups go to (no SAS in it: the SAS comes from SQLMIG_SAS).
     #[arg(long)]
     pub container_url: String,
@@ -246,11 +257,43 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         let value = serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v));
         options.insert(k, value);
     }
-    if args.container_url.contains('?') {
-        return Err(Failure::bad_input(
-            "--container-url carries a query: give the URL without its SAS (the SAS comes from SQLMIG_SAS or --secrets)",
-        ));
+    let container_url = args.container_url.trim_end_matches('/').to_string();
+    if let Some(why) = authority::container_url_problem(&container_url) {
+        return Err(Failure::bad_input(format!("--container-url: {why}")));
     }
+    if let Some(why) = args
+        .target_resource
+        .as_deref()
+        .and_then(authority::resource_id_problem)
+    {
+        return Err(Failure::bad_input(format!("--target-resource: {why}")));
+    }
+    let management_url = args.target_resource.as_ref().map(|_| {
+        args.management_url
+            .as_deref()
+            .unwrap_or(authority::AZURE_MANAGEMENT_URL)
+            .trim_end_matches('/')
+            .to_string()
+    });
+    if let Some(why) = management_url
+        .as_deref()
+        .and_then(authority::management_url_problem)
+    {
+        return Err(Failure::bad_input(format!("--management-url: {why}")));
+    }
+    // Recorded as an absolute path: the host reads uploads from it whatever the run's folder.
+    let local_folder = match (&args.local_folder, &args.source_folder) {
+        (Some(folder), _) => Some(
+            std::path::absolute(folder)
+                .map_err(|e| Failure::bad_input(format!("--local-folder {folder}: {e}")))?
+                .display()
+                .to_string(),
+        ),
+        // The source's folder, when this machine reads it at the same path (a share mounted
+        // alike); `D:\Backups` is no path here.
+        (None, Some(folder)) if Path::new(folder).is_absolute() => Some(folder.clone()),
+        (None, _) => None,
+    };
     let target =
         ServerName::parse(&args.target).map_err(|e| Failure::bad_input(format!("--target {e}")))?;
     if let Some(s) = &args.source {
@@ -264,17 +307,15 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         source_server: args.source.clone(),
         target: Side {
             server: target.to_string(),
-            product_version: String::new(),
             platform: args.target_platform.clone(),
-            edition: String::new(),
+            resource_id: args.target_resource.clone(),
+            management_url,
+            ..Default::default()
         },
         storage: Storage {
-            container_url: args.container_url.trim_end_matches('/').to_string(),
+            container_url,
             source_folder: args.source_folder.clone(),
-            local_folder: args
-                .local_folder
-                .clone()
-                .or_else(|| args.source_folder.clone()),
+            local_folder,
         },
         parallelism: args.parallel,
         options,
@@ -287,6 +328,15 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
     let mut plan = ask_plugin(&plugin, &req)
         .await
         .map_err(Failure::bad_input)?;
+    // The plugin planned; what the host will do with the operator's authority is the host's.
+    plan.method = args.method.clone();
+    authority::check_answer(&req, &plan)
+        .and_then(|()| authority::check_plan(&plan))
+        .and_then(|()| authority::with_host_previews(&mut plan))
+        .map_err(|e| {
+            Failure::bad_input(format!("{}: {e}", args.method))
+                .hint("nothing was written: a method plugin that plans outside what you gave is faulty or hostile; update or remove it (sqlmig plugin remove NAME)")
+        })?;
     let moving = match &args.perf {
         Some(p) => {
             let f = PerfFile::read(p).map_err(Failure::bad_input)?;
@@ -396,6 +446,12 @@ fn read_plan(path: &Path) -> Result<(Plan, String), Failure> {
 
 async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
     let (plan, sha) = read_plan(&args.plan)?;
+    // Nothing connects before every step is known to stay within the plan's recorded inputs.
+    authority::check_plan(&plan).map_err(|e| {
+        Failure::bad_input(format!("{}: {e}", args.plan.display())).hint(
+            "the plan was edited or written by a faulty or hostile plugin: plan again with `sqlmig migrate plan`",
+        )
+    })?;
     let journal_path = args
         .journal
         .clone()
@@ -419,7 +475,11 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         secret(SecretFor::Sas, "the container's SAS token", secrets).map_err(Failure::bad_input)?;
     // MI's Log Replay Service reads with a SAS of its own (read and list only): had before
     // anything runs, so a missing or writing one stops the run before anything moves.
-    let lrs_sas = if plan.steps.iter().any(|s| s.kind == "start-log-replay") {
+    let lrs_sas = if plan
+        .steps
+        .iter()
+        .any(|s| s.runner == Runner::Host && s.kind == "start-log-replay")
+    {
         Some(
             crate::cloud::lrs_sas(&plan.storage.container_url, secrets)
                 .map_err(|e| Failure::bad_input(format!("{}: {e}", args.plan.display())))?,
@@ -452,17 +512,18 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         journal.reset(id).map_err(Failure::io)?;
     }
     let journal = Arc::new(Mutex::new(journal));
-    // Online plans talk to Azure Resource Manager: the token stays in the host.
-    let management = management_origin(&plan);
-    let (cloud, token) = match &management {
-        Some(origin) => {
+    // A plan for a target resource talks to Azure Resource Manager: the token stays in the
+    // host, and goes only to that resource and its databases.
+    let management = plan.target.management_url.clone();
+    let (cloud, token) = match (&management, &plan.target.resource_id) {
+        (Some(origin), Some(resource)) => {
             let token = secret(SecretFor::AzureToken, "Azure Resource Manager", secrets)
                 .map_err(Failure::bad_input)?;
-            let http = CloudHttp::new(BTreeMap::from([(origin.clone(), token.clone())]))
-                .map_err(Failure::io)?;
+            let http =
+                CloudHttp::for_resource(origin, token.clone(), resource).map_err(Failure::io)?;
             (Some(Arc::new(http)), Some(token))
         }
-        None => (None, None),
+        _ => (None, None),
     };
     let granted = CapabilitySet {
         sql: vec![SOURCE.into(), TARGET.into()],
@@ -584,14 +645,6 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
     }
 }
 
-/// The management origin an online plan calls (from its log-replay steps), if any.
-fn management_origin(plan: &Plan) -> Option<String> {
-    plan.steps
-        .iter()
-        .filter_map(|s| s.args.get("database_url").and_then(|u| u.as_str()))
-        .find_map(|u| crate::capabilities::http::origin_of(u).ok())
-}
-
 async fn cutover(
     ctx: &Context,
     plan_path: &Path,
@@ -697,7 +750,10 @@ fn dry_run(
     } else {
         None
     };
-    let mut out = String::new();
+    let mut out = String::from("# the host reaches, with your credentials:\n");
+    for line in authority::reach(plan) {
+        out.push_str(&format!("#   {line}\n"));
+    }
     for s in &plan.steps {
         let state = match &journal {
             Some(j) => j.step(&s.id).map_err(Failure::io)?.state.as_str(),
@@ -708,7 +764,14 @@ fn dry_run(
             continue;
         }
         out.push_str(&format!("# {}: {}\n", s.id, s.description));
-        for p in &s.preview {
+        // A host step shows what the host runs, resolved now; a plugin's step what it wrote.
+        let preview = match s.runner {
+            Runner::Host => authority::resolve(plan, s)
+                .map(|a| authority::preview(&a))
+                .map_err(Failure::bad_input)?,
+            _ => s.preview.clone(),
+        };
+        for p in &preview {
             out.push_str(&format!("{p}\n"));
         }
     }

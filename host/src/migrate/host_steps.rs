@@ -1,13 +1,14 @@
 //! The steps the host runs itself because they need what plugins never see: the SAS token
-//! (`create-credential`) and local files (`upload`).
+//! (`create-credential`, `start-log-replay`), the ARM token (`start-log-replay`) and local files
+//! (`upload`). Each acts only on what the plan recorded of the operator's inputs
+//! (`authority::resolve`).
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_inventory::migration::Step;
+use sqlmig_inventory::migration::{Plan, Step};
 
+use super::authority::{self, HostAction};
 use super::journal::Journal;
 use super::run::StepFailure;
 use super::upload::{UploadFile, UploadOptions, upload};
@@ -34,39 +35,58 @@ pub struct HostContext {
     pub progress: bool,
 }
 
-/// Runs a host step.
-pub async fn run(ctx: &HostContext, step: &Step) -> Result<(String, Value), StepFailure> {
-    match step.kind.as_str() {
-        "create-credential" => create_credential(ctx, step).await,
-        "upload" => upload_files(ctx, step).await,
-        "start-log-replay" => start_log_replay(ctx, step).await,
-        other => Err(StepFailure::permanent(format!(
-            "the host runs no step of kind {other}; the plan is from another sqlmig"
-        ))),
+/// Runs a host step of `plan`, resolved against the plan's recorded inputs (never a server,
+/// URL or path of the step's own).
+pub async fn run(
+    ctx: &HostContext,
+    plan: &Plan,
+    step: &Step,
+) -> Result<(String, Value), StepFailure> {
+    let action = authority::resolve(plan, step)
+        .map_err(|e| StepFailure::permanent(format!("step {}: {e}", step.id)))?;
+    match action {
+        HostAction::Credential {
+            endpoint,
+            container_url,
+        } => create_credential(ctx, endpoint, &container_url).await,
+        HostAction::Upload { files, .. } => upload_files(ctx, &step.database, files).await,
+        HostAction::StartLogReplay {
+            database_url,
+            folder_url,
+            target_name,
+            collation,
+            location,
+        } => {
+            start_log_replay(
+                ctx,
+                &database_url,
+                &folder_url,
+                &target_name,
+                &collation,
+                location,
+            )
+            .await
+        }
     }
-}
-
-#[derive(Deserialize)]
-struct CredentialArgs {
-    endpoint: String,
-    container_url: String,
 }
 
 /// CREATE (or ALTER) CREDENTIAL [container URL] WITH IDENTITY = 'SHARED ACCESS SIGNATURE',
 /// SECRET = '…': CREDENTIAL statements take no parameters, so the name is a quoted identifier
 /// and the secret an escaped literal; the statement is never logged and errors are redacted.
-async fn create_credential(ctx: &HostContext, step: &Step) -> Result<(String, Value), StepFailure> {
-    let a: CredentialArgs = serde_json::from_value(step.args.clone())
-        .map_err(|e| StepFailure::permanent(format!("step {}: {e}", step.id)))?;
+async fn create_credential(
+    ctx: &HostContext,
+    endpoint: &str,
+    container_url: &str,
+) -> Result<(String, Value), StepFailure> {
     let redacted =
         |e: crate::capabilities::CapabilityError| StepFailure::from_capability(&e, &[&ctx.sas]);
-    let mut session = ctx.sql.connect(&a.endpoint).await.map_err(redacted)?;
+    let mut session = ctx.sql.connect(endpoint).await.map_err(redacted)?;
     let sets = session
         .query(
             "SELECT COUNT(*) AS n FROM sys.credentials WHERE name = @name",
             &[Param {
                 name: "name".into(),
-                value: SqlValue::Text(a.container_url.clone()),
+                value: SqlValue::Text(container_url.to_string()),
             }],
         )
         .await
@@ -76,39 +96,26 @@ async fn create_credential(ctx: &HostContext, step: &Step) -> Result<(String, Va
     let secret = ctx.sas.expose().trim_start_matches('?').replace('\'', "''");
     let statement = format!(
         "{verb} CREDENTIAL {} WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '{secret}'",
-        quote_name(&a.container_url)
+        quote_name(container_url)
     );
     session.execute(&statement, &[]).await.map_err(redacted)?;
     Ok((
-        format!("{} has a credential for {}", a.endpoint, a.container_url),
-        json!({ "endpoint": a.endpoint, "altered": exists }),
+        format!("{endpoint} has a credential for {container_url}"),
+        json!({ "endpoint": endpoint, "altered": exists }),
     ))
 }
 
-#[derive(Deserialize)]
-struct UploadArgs {
-    files: Vec<String>,
-    blobs: Vec<String>,
-}
-
-async fn upload_files(ctx: &HostContext, step: &Step) -> Result<(String, Value), StepFailure> {
-    let a: UploadArgs = serde_json::from_value(step.args.clone())
-        .map_err(|e| StepFailure::permanent(format!("step {}: {e}", step.id)))?;
+async fn upload_files(
+    ctx: &HostContext,
+    database: &str,
+    files: Vec<UploadFile>,
+) -> Result<(String, Value), StepFailure> {
     let container = ctx.container.as_ref().ok_or_else(|| {
         StepFailure::permanent(
             "the upload needs the container: give --container-url and its SAS".to_string(),
         )
     })?;
-    let files: Vec<UploadFile> = a
-        .files
-        .iter()
-        .zip(&a.blobs)
-        .map(|(f, b)| UploadFile {
-            local: PathBuf::from(f),
-            blob: b.clone(),
-        })
-        .collect();
-    let label = step.database.clone();
+    let label = database.to_string();
     let show = ctx.progress;
     let started = std::time::Instant::now();
     let report = move |done: u64, total: u64| {
@@ -150,23 +157,17 @@ async fn upload_files(ctx: &HostContext, step: &Step) -> Result<(String, Value),
     ))
 }
 
-#[derive(Deserialize)]
-struct ReplayArgs {
-    target_name: String,
-    folder_url: String,
-    database_url: String,
-    collation: String,
-    /// The instance's region, when the operator gave it; read from the instance otherwise.
-    #[serde(default)]
-    location: Option<String>,
-}
-
 /// Starts MI's Log Replay Service on the database's folder; a replay an earlier attempt started
 /// is left running (asking its restore details tells whether there is one).
-async fn start_log_replay(ctx: &HostContext, step: &Step) -> Result<(String, Value), StepFailure> {
+async fn start_log_replay(
+    ctx: &HostContext,
+    database_url: &str,
+    folder_url: &str,
+    target_name: &str,
+    collation: &str,
+    location: Option<String>,
+) -> Result<(String, Value), StepFailure> {
     use crate::capabilities::http::{HttpBackend, HttpRequest};
-    let a: ReplayArgs = serde_json::from_value(step.args.clone())
-        .map_err(|e| StepFailure::permanent(format!("step {}: {e}", step.id)))?;
     let cloud = ctx.cloud.as_ref().ok_or_else(|| {
         StepFailure::permanent("an online plan needs Azure Resource Manager: set SQLMIG_AZURE_TOKEN (az account get-access-token)".to_string())
     })?;
@@ -174,8 +175,7 @@ async fn start_log_replay(ctx: &HostContext, step: &Step) -> Result<(String, Val
         .send(HttpRequest {
             method: "GET".into(),
             url: format!(
-                "{}/restoreDetails/Default?api-version={}",
-                a.database_url,
+                "{database_url}/restoreDetails/Default?api-version={}",
                 crate::cloud::ARM_API_VERSION
             ),
             headers: Vec::new(),
@@ -185,7 +185,7 @@ async fn start_log_replay(ctx: &HostContext, step: &Step) -> Result<(String, Val
         .map_err(|e| StepFailure::from_capability(&e, &[&ctx.sas]))?;
     if details.status == 200 {
         return Ok((
-            format!("log replay of {} was already running", a.target_name),
+            format!("log replay of {target_name} was already running"),
             json!({ "resumed": true }),
         ));
     }
@@ -194,36 +194,26 @@ async fn start_log_replay(ctx: &HostContext, step: &Step) -> Result<(String, Val
             "starting log replay needs a read+list SAS for LRS: set SQLMIG_LRS_SAS or SQLMIG_STORAGE_KEY".to_string(),
         )
     })?;
-    let location = match &a.location {
-        Some(l) => l.clone(),
+    let location = match location {
+        Some(l) => l,
         None => ctx
             .mi_location
-            .get_or_try_init(|| crate::cloud::instance_location(cloud, &a.database_url))
+            .get_or_try_init(|| crate::cloud::instance_location(cloud, database_url))
             .await
             .map_err(StepFailure::permanent)?
             .clone(),
     };
-    crate::cloud::start_log_replay(
-        cloud,
-        &a.database_url,
-        &a.folder_url,
-        sas,
-        &a.collation,
-        &location,
-    )
-    .await
-    .map_err(|e| {
-        if e.contains("HTTP 5") || e.contains("HTTP 429") {
-            StepFailure::transient(e)
-        } else {
-            StepFailure::permanent(e)
-        }
-    })?;
+    crate::cloud::start_log_replay(cloud, database_url, folder_url, sas, collation, &location)
+        .await
+        .map_err(|e| {
+            if e.contains("HTTP 5") || e.contains("HTTP 429") {
+                StepFailure::transient(e)
+            } else {
+                StepFailure::permanent(e)
+            }
+        })?;
     Ok((
-        format!(
-            "log replay of {} started on {}",
-            a.target_name, a.folder_url
-        ),
-        json!({ "folder_url": a.folder_url, "location": location }),
+        format!("log replay of {target_name} started on {folder_url}"),
+        json!({ "folder_url": folder_url, "location": location }),
     ))
 }

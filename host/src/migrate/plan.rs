@@ -142,6 +142,7 @@ pub fn request(inputs: &PlanInputs) -> Result<PlanRequest, String> {
             } else {
                 inst.platform.clone()
             },
+            ..Default::default()
         },
         target: inputs.target.clone(),
         source_backup: None,
@@ -281,7 +282,10 @@ pub fn render(plan: &Plan, forecast: Option<&Forecast>) -> String {
         "Plan ({}): {} → {}",
         plan.method, plan.source.server, plan.target.server
     );
-    let _ = writeln!(out, "  backups in {}", plan.storage.container_url);
+    let _ = writeln!(out, "  reaches, with your credentials:");
+    for line in super::authority::reach(plan) {
+        let _ = writeln!(out, "    {line}");
+    }
     let _ = writeln!(
         out,
         "  {} database(s), {} at a time",
@@ -318,6 +322,12 @@ pub fn render(plan: &Plan, forecast: Option<&Forecast>) -> String {
             s.id,
             s.description
         );
+        // What the host runs with the operator's credentials is shown in full.
+        if s.runner == Runner::Host {
+            for p in &s.preview {
+                let _ = writeln!(out, "      {p}");
+            }
+        }
     }
     for n in &plan.notes {
         let _ = writeln!(out, "note: {n}");

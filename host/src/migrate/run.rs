@@ -223,7 +223,7 @@ impl Executor {
             let started = Instant::now();
             let watcher = self.watch(step);
             let result = match step.runner {
-                Runner::Host => host_steps::run(&self.host, step)
+                Runner::Host => host_steps::run(&self.host, &self.plan, step)
                     .await
                     .map(|(message, output)| (message, output, false)),
                 Runner::Plugin => {

@@ -18,7 +18,7 @@ use crate::storage::azure_blob::AzureContainer;
 use crate::storage::copy::block_id;
 
 /// A file to upload and the blob it becomes.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UploadFile {
     pub local: PathBuf,
     pub blob: String,
@@ -68,10 +68,18 @@ pub async fn upload(
     let mut total = 0u64;
     let mut work = Vec::new();
     for f in files {
-        let size = tokio::fs::metadata(&f.local)
+        // A link in the folder (planted by whoever else writes there) is not followed: the host
+        // uploads the backup files themselves, never what a link points at.
+        let meta = tokio::fs::symlink_metadata(&f.local)
             .await
-            .map_err(|e| format!("{}: {e}", f.local.display()))?
-            .len();
+            .map_err(|e| format!("{}: {e}", f.local.display()))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "{}: not a regular file (a link or a folder is not uploaded)",
+                f.local.display()
+            ));
+        }
+        let size = meta.len();
         total += size;
         let blocks = size.div_ceil(options.block_size as u64).max(1);
         let stored = match journal {
@@ -97,7 +105,10 @@ pub async fn upload(
         .map(|(f, id, offset, len, known)| {
             let (done, sent, skipped) = (&done, &sent, &skipped);
             async move {
-                let mut file = tokio::fs::File::open(&f.local)
+                let mut file = tokio::fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&f.local)
                     .await
                     .map_err(|e| format!("{}: {e}", f.local.display()))?;
                 file.seek(std::io::SeekFrom::Start(*offset))

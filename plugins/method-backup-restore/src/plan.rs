@@ -7,7 +7,7 @@ use sqlmig_plugin_sdk::backup_statement::{
     full_stripe_file, full_stripe_name,
 };
 use sqlmig_plugin_sdk::inventory::migration::{
-    PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
+    CredentialArgs, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step, UploadArgs,
 };
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
@@ -54,10 +54,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         )));
     }
     let container = req.storage.container_url.trim_end_matches('/');
-    let mut steps = vec![
-        credential_step("source", container),
-        credential_step("target", container),
-    ];
+    let mut steps = vec![credential_step("source"), credential_step("target")];
     if !to_url || offer.is_some() {
         // The source writes to its folder or its cloud's storage; the target still reads the
         // container.
@@ -124,12 +121,6 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 .as_deref()
                 .unwrap_or_default()
                 .trim_end_matches(['/', '\\']);
-            let local_folder = req
-                .storage
-                .local_folder
-                .as_deref()
-                .unwrap_or_default()
-                .trim_end_matches('/');
             let sep = if source_folder.contains('\\') {
                 '\\'
             } else {
@@ -138,8 +129,9 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             let files: Vec<String> = (1..=stripes)
                 .map(|n| format!("{source_folder}{sep}{}", full_stripe_file(&dir, n, stripes)))
                 .collect();
+            // By name: the host reads them from the operator's local folder.
             let local: Vec<String> = (1..=stripes)
-                .map(|n| format!("{local_folder}/{}", full_stripe_file(&dir, n, stripes)))
+                .map(|n| full_stripe_file(&dir, n, stripes))
                 .collect();
             let backup = full(DeviceType::Disk, files);
             steps.push(Step {
@@ -162,14 +154,12 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
                 kind: "upload".into(),
                 runner: Runner::Host,
                 description: format!("upload {stripes} file(s) of {} to the container", db.name),
-                args: json!({ "files": local, "blobs": names }),
-                preview: names
-                    .iter()
-                    .zip(&local)
-                    .map(|(n, l)| {
-                        format!("blob: put {l} as {container}/{n} (staged blocks, MD5 per block)")
-                    })
-                    .collect(),
+                args: json!(UploadArgs {
+                    files: local,
+                    blobs: names.clone(),
+                }),
+                // The host, which runs it, shows what it reads and writes.
+                preview: Vec::new(),
                 expected_s: None,
                 watch: None,
             });
@@ -248,18 +238,18 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     })
 }
 
-fn credential_step(endpoint: &str, container: &str) -> Step {
+fn credential_step(endpoint: &str) -> Step {
     Step {
         id: format!("credential/{endpoint}"),
         database: String::new(),
         kind: "create-credential".into(),
         runner: Runner::Host,
         description: format!("give the {endpoint} a credential (SAS) for the container"),
-        args: json!({ "endpoint": endpoint, "container_url": container }),
-        preview: vec![format!(
-            "{endpoint}: CREATE CREDENTIAL {} WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '***' (ALTER when it exists)",
-            quote_name(container)
-        )],
+        args: json!(CredentialArgs {
+            endpoint: endpoint.into()
+        }),
+        // The host, which runs it, shows what it runs.
+        preview: Vec::new(),
         expected_s: None,
         watch: None,
     }
@@ -279,12 +269,13 @@ mod tests {
                 product_version: version.into(),
                 platform: "onprem".into(),
                 edition: "Standard Edition (64-bit)".into(),
+                ..Default::default()
             },
             target: Side {
                 server: "mi".into(),
                 product_version: "12.0.2000.8".into(),
                 platform: "mi".into(),
-                edition: String::new(),
+                ..Default::default()
             },
             storage: Storage {
                 container_url: "https://acct.blob.core.windows.net/backups/".into(),

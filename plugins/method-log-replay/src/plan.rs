@@ -7,16 +7,14 @@ use sqlmig_plugin_sdk::backup_statement::{
     full_stripe_name, log_backup_pattern, lrs_folder, lrs_reserved_segment, tail_backup_name,
 };
 use sqlmig_plugin_sdk::inventory::migration::{
-    BackupOffer, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step,
+    BackupOffer, CredentialArgs, LogReplayArgs, PLAN, Plan, PlanRequest, PlannedDatabase, Runner,
+    Step,
 };
 use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, watch_steps};
 use sqlmig_plugin_sdk::tsql::quote_name;
-use sqlmig_plugin_sdk::url::percent_encode;
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
-const OPTIONS: [&str; 9] = [
-    "mi_resource",
-    "management_url",
+const OPTIONS: [&str; 7] = [
     "location",
     "log_backup_interval_s",
     "replicate_round_s",
@@ -33,6 +31,15 @@ pub fn run(request: &str) -> Result<String, Error> {
 
 /// The plan for `req`.
 pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
+    for moved in ["mi_resource", "management_url"] {
+        if req.options.contains_key(moved) {
+            return Err(invalid_input(format!(
+                "option {moved} is no longer a method option: give the target's resource id with \
+                 `sqlmig migrate plan --target-resource ID` (and a management endpoint other than \
+                 Azure's with --management-url)"
+            )));
+        }
+    }
     check_known(&req.options, &OPTIONS, "method-log-replay")?;
     let offer = req.source_backup.as_ref();
     if let Some(o) = offer
@@ -46,20 +53,13 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             o.kinds.join(", ")
         )));
     }
-    let instance = text(&req.options, "mi_resource").ok_or_else(|| {
-        invalid_input("option mi_resource is required: the target's Azure resource id, /subscriptions/…/resourceGroups/…/providers/Microsoft.Sql/managedInstances/NAME")
-    })?;
-    if !instance
-        .to_ascii_lowercase()
-        .contains("/providers/microsoft.sql/managedinstances/")
-    {
-        return Err(invalid_input(format!(
-            "option mi_resource {instance:?} is not a Managed Instance resource id"
-        )));
+    // The host resolved and checked the target's resource: it is the operator's to give.
+    if req.target.managed_database_url("").is_none() {
+        return Err(invalid_input(
+            "log replay calls Azure Resource Manager for the target: give its resource id with \
+             `sqlmig migrate plan --target-resource /subscriptions/…/resourceGroups/…/providers/Microsoft.Sql/managedInstances/NAME`",
+        ));
     }
-    let management = text(&req.options, "management_url")
-        .unwrap_or("https://management.azure.com")
-        .trim_end_matches('/');
     let interval = number(&req.options, "log_backup_interval_s", 300.0)?;
     let round = number(&req.options, "replicate_round_s", 3600.0)?;
     if !(round > 0.0 && round <= 23.0 * 3600.0) {
@@ -108,7 +108,9 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         kind: "create-credential".into(),
         runner: Runner::Host,
         description: "give the source a credential (SAS) for the container".into(),
-        args: json!({ "endpoint": "source", "container_url": container }),
+        args: json!(CredentialArgs {
+            endpoint: "source".into()
+        }),
         preview: vec![format!(
             "source: CREATE CREDENTIAL {} WITH IDENTITY = 'SHARED ACCESS SIGNATURE', SECRET = '***' (ALTER when it exists)",
             quote_name(container)
@@ -124,10 +126,10 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         );
         let dir = lrs_folder(&db.name);
         let folder_url = format!("{container}/{dir}");
-        let database_url = format!(
-            "{management}{instance}/databases/{}",
-            percent_encode(&db.target_name, false)
-        );
+        let database_url = req
+            .target
+            .managed_database_url(&db.target_name)
+            .expect("checked above");
         let blobs: Vec<String> = (1..=stripes)
             .map(|n| full_stripe_name(&dir, n, stripes))
             .collect();
@@ -175,7 +177,14 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             kind: "start-log-replay".into(),
             runner: Runner::Host,
             description: format!("start MI's Log Replay Service for {} on {dir}", db.target_name),
-            args: with_args(json!({ "collation": collation, "location": location })),
+            args: serde_json::to_value(LogReplayArgs {
+                database: db.name.clone(),
+                target_name: db.target_name.clone(),
+                folder: dir.clone(),
+                collation: collation.to_string(),
+                location: location.map(str::to_string),
+            })
+            .expect("arguments serialize"),
             preview: vec![format!(
                 "ARM: PUT {database_url} {{location: {}, properties: {{createMode: RestoreExternalBackup, storageContainerUri: {folder_url}, storageContainerSasToken: *** (read and list only), collation: {collation}, autoCompleteRestore: false}}}}",
                 location.unwrap_or("the managed instance's")
@@ -354,13 +363,7 @@ mod tests {
     use sqlmig_plugin_sdk::inventory::migration::{DatabaseToMove, Side, Storage};
 
     fn request(recovery: &str) -> PlanRequest {
-        let mut options = serde_json::Map::new();
-        options.insert(
-            "mi_resource".into(),
-            json!(
-                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/mi01"
-            ),
-        );
+        let options = serde_json::Map::new();
         PlanRequest {
             schema: PLAN_REQUEST.into(),
             source: Side {
@@ -368,12 +371,17 @@ mod tests {
                 product_version: "15.0.4000.1".into(),
                 platform: "onprem".into(),
                 edition: "Enterprise Edition (64-bit)".into(),
+                ..Default::default()
             },
             target: Side {
                 server: "mi01".into(),
-                product_version: String::new(),
                 platform: "mi".into(),
-                edition: String::new(),
+                resource_id: Some(
+                    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/mi01"
+                        .into(),
+                ),
+                management_url: Some("https://management.azure.com".into()),
+                ..Default::default()
             },
             storage: Storage {
                 container_url: "https://acct.blob.core.windows.net/migration".into(),
@@ -405,7 +413,8 @@ mod tests {
                 "cutover"
             ]
         );
-        let url = p.steps[2].args["database_url"].as_str().unwrap();
+        let url = p.steps[3].args["database_url"].as_str().unwrap();
+        assert_eq!(p.steps[2].args["folder"], p.steps[3].args["folder"]);
         assert_eq!(
             url,
             "https://management.azure.com/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/managedInstances/mi01/databases/Sales%20Q%5D"
@@ -418,8 +427,12 @@ mod tests {
         let err = |r: &PlanRequest| format!("{:?}", plan(r).map(|_| ()).unwrap_err());
         assert!(err(&request("SIMPLE")).contains("FULL recovery model"));
         let mut r = request("FULL");
-        r.options.remove("mi_resource");
-        assert!(err(&r).contains("mi_resource is required"));
+        r.target.resource_id = None;
+        assert!(err(&r).contains("--target-resource"));
+        let mut r = request("FULL");
+        r.options
+            .insert("mi_resource".into(), json!("/subscriptions/…"));
+        assert!(err(&r).contains("no longer a method option"));
         let mut r = request("FULL");
         for version in ["10.50.6000.34", "12.0.6024.0"] {
             r.source.product_version = version.into();

@@ -139,7 +139,7 @@ impl Plugin for Full {
     }
 
     /// Sends a request to the request's URL (allowed or not is the host's business).
-    /// GETs `url`; or, given `credential`, reads that cloud credential and tries every way of
+    /// GETs `url`; or stores a blob named `blob`; or, given `credential`, reads that cloud credential and tries every way of
     /// handing it on: the answer, the log and (with `store`) the state.
     fn cutover(request: &str) -> Result<String, Error> {
         let req = parse_document::<serde_json::Value>(request, "cutover request")?;
@@ -150,6 +150,12 @@ impl Plugin for Full {
                 state::set("leak", value.clone().unwrap_or_default().as_bytes())?;
             }
             return Ok(json!({"value": value}).to_string());
+        }
+        if let Some(name) = req["blob"].as_str() {
+            let c = blob::open("backups")?;
+            c.put_block(name, "b0", b"x")?;
+            c.commit_block_list(name, &["b0".to_string()])?;
+            return Ok(json!({"stored": name}).to_string());
         }
         let url = parse_document::<serde_json::Value>(request, "cutover request")?["url"]
             .as_str()
