@@ -68,8 +68,112 @@ pub fn first_result(
 pub const TABLE_SUMS_PREVIEW: &str =
     "SELECT COUNT_BIG(*), CHECKSUM_AGG(BINARY_CHECKSUM(each column, long ones whole))";
 
+/// The names of SQL Server's system data types (`sys.types` rows with `is_user_defined` 0, 2008
+/// R2 to 2025: `data-types-transact-sql.md`). A type name from a catalog is written into T-SQL
+/// only when it is one of these; any other is quoted.
+pub const SYSTEM_TYPES: &[&str] = &[
+    "bigint",
+    "binary",
+    "bit",
+    "char",
+    "date",
+    "datetime",
+    "datetime2",
+    "datetimeoffset",
+    "decimal",
+    "float",
+    "geography",
+    "geometry",
+    "hierarchyid",
+    "image",
+    "int",
+    "json",
+    "money",
+    "nchar",
+    "ntext",
+    "numeric",
+    "nvarchar",
+    "real",
+    "smalldatetime",
+    "smallint",
+    "smallmoney",
+    "sql_variant",
+    "sysname",
+    "text",
+    "time",
+    "timestamp",
+    "tinyint",
+    "uniqueidentifier",
+    "varbinary",
+    "varchar",
+    "vector",
+    "xml",
+];
+
+/// What a query over `sys.columns c` selects of each column's type, with the joins of
+/// [`column_type_joins`]: the type's name and schema, whether it is a user type (an alias or a
+/// CLR type), an alias's base system type, and the column's length, precision and scale.
+pub const COLUMN_TYPE_SELECT: &str = "ty.name AS type_name, tys.name AS type_schema, \
+     ty.is_user_defined, ty.is_assembly_type, bt.name AS base_type_name, \
+     c.max_length, c.precision, c.scale";
+
+/// The joins [`COLUMN_TYPE_SELECT`] reads, in database `db` (written as the query names it:
+/// `[Sales]`): an alias type's base is the system type of its `system_type_id`.
+pub fn column_type_joins(db: &str) -> String {
+    format!(
+        "JOIN {db}.sys.types ty ON ty.user_type_id = c.user_type_id \
+         JOIN {db}.sys.schemas tys ON tys.schema_id = ty.schema_id \
+         LEFT JOIN {db}.sys.types bt ON bt.user_type_id = ty.system_type_id \
+              AND ty.is_user_defined = 1 AND ty.is_assembly_type = 0"
+    )
+}
+
+/// A column's type, rebuilt from the catalog (a row of [`COLUMN_TYPE_SELECT`]), never pasted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ColumnType {
+    /// The system type the values have, with its length (`nvarchar(20)`) — for an alias type its
+    /// base — or, for a CLR user type, its quoted two-part name: what a CAST may name.
+    pub text: String,
+    /// As the column was declared: `[dbo].[Phone]` for an alias type, `text` otherwise.
+    pub declared: String,
+}
+
+/// The [`ColumnType`] of a row read with [`COLUMN_TYPE_SELECT`].
+pub fn column_type(row: &crate::Row) -> Result<ColumnType, Error> {
+    let name = row.get::<String>("type_name")?;
+    let schema = row.get::<String>("type_schema")?;
+    let (len, precision, scale) = (
+        row.get::<i64>("max_length")?,
+        row.get::<i64>("precision")?,
+        row.get::<i64>("scale")?,
+    );
+    let quoted = format!("{}.{}", quote_name(&schema), quote_name(&name));
+    let system = |n: &str| {
+        SYSTEM_TYPES
+            .contains(&n.to_ascii_lowercase().as_str())
+            .then(|| type_text(n, len, precision, scale))
+    };
+    let user_defined = row.get::<bool>("is_user_defined")?;
+    Ok(if !user_defined {
+        let text = system(&name).unwrap_or_else(|| quoted.clone());
+        ColumnType {
+            declared: text.clone(),
+            text,
+        }
+    } else {
+        let base = row.get::<Option<String>>("base_type_name")?;
+        ColumnType {
+            text: base
+                .as_deref()
+                .and_then(system)
+                .unwrap_or_else(|| quoted.clone()),
+            declared: quoted,
+        }
+    })
+}
+
 /// `nvarchar(40)`, `varbinary(max)`, `decimal(10,2)`, `datetime2(7)`, `int` from sys.columns'
-/// numbers.
+/// numbers, for a system type's `name` ([`SYSTEM_TYPES`]; [`column_type`] checks).
 pub fn type_text(name: &str, max_length: i64, precision: i64, scale: i64) -> String {
     let lower = name.to_ascii_lowercase();
     let length = |per_char: i64| {
@@ -201,12 +305,12 @@ pub fn table_sums(conn: &Connection, db: &str) -> Result<Vec<TableSum>, Error> {
         conn,
         &format!(
             "SELECT s.name AS schema_name, t.name AS table_name, c.name AS column_name, \
-                    ty.name AS type_name, c.max_length, c.precision, c.scale \
+                    {COLUMN_TYPE_SELECT} \
              FROM {db}.sys.tables t JOIN {db}.sys.schemas s ON s.schema_id = t.schema_id \
-             JOIN {db}.sys.columns c ON c.object_id = t.object_id \
-             JOIN {db}.sys.types ty ON ty.user_type_id = c.user_type_id \
+             JOIN {db}.sys.columns c ON c.object_id = t.object_id {joins} \
              WHERE t.is_ms_shipped = 0 ORDER BY s.name, t.name, c.column_id",
-            db = quote_name(db)
+            db = quote_name(db),
+            joins = column_type_joins(&quote_name(db)),
         ),
         &[],
     )?;
@@ -218,12 +322,7 @@ pub fn table_sums(conn: &Connection, db: &str) -> Result<Vec<TableSum>, Error> {
         );
         let term = checksum_term(
             &c.get::<String>("column_name")?,
-            &type_text(
-                &c.get::<String>("type_name")?,
-                c.get("max_length")?,
-                c.get("precision")?,
-                c.get("scale")?,
-            ),
+            &column_type(&c)?.text,
             false,
             Hash::Checksum,
         );

@@ -679,3 +679,50 @@ async fn sha2_where_hashbytes_cannot_says_why() {
         assert_eq!(table(&r, "dbo.Notes")["equal"], false, "{r}");
     }
 }
+
+/// A source owner names a type as SQL: a key column of an alias type whose quoted name holds
+/// `)`, `]` and `'` — pasted into the key range's `CAST(@p0 AS …)`, it would end the cast and run
+/// an EXEC with the validating login. The type is rebuilt from the catalog (its base system
+/// type), so validate splits the key range, finds the changed row, and runs nothing it carries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_type_named_as_sql_is_a_name_not_sql() {
+    let setup = || {
+        vec![
+            "CREATE TYPE [int]])));EXEC('CREATE TABLE dbo.Pwned (x int)')--] FROM int NOT NULL".to_string(),
+            "CREATE TYPE dbo.[Phone'] FROM nvarchar(20)".to_string(),
+            "CREATE TABLE dbo.Calls (id [int]])));EXEC('CREATE TABLE dbo.Pwned (x int)')--] PRIMARY KEY, phone dbo.[Phone'])".to_string(),
+            "DECLARE @i INT = 1; WHILE @i <= 40 BEGIN INSERT INTO dbo.Calls VALUES (@i, N'+44 ' + CONVERT(NVARCHAR(10), @i)); SET @i = @i + 1; END".to_string(),
+        ]
+    };
+    let mut target = setup();
+    target.push("UPDATE dbo.Calls SET phone = N'changed' WHERE id = 23".into());
+    let p = pair(setup(), target).await;
+    let (code, r) = p.report(&["--leaf-rows", "4"]).await;
+    assert_eq!(code, 1, "{r}");
+    let t = table(&r, "dbo.Calls");
+    assert_eq!(
+        t["differences"],
+        serde_json::json!([
+            {"kind": "changed", "key": [["id", 23]], "columns": [{"column": "phone", "source": "+44 23", "target": "changed"}]},
+        ]),
+        "{t}"
+    );
+    assert!(
+        t["rows_read"].as_u64().unwrap() < 40,
+        "the key range was split: {t}"
+    );
+    for server in [&p.source, &p.target] {
+        let mut s = sqlsim::engine::Session::new("sa", "Shop");
+        let r = server.engine.execute(
+            &mut s,
+            "SELECT COUNT(*) FROM sys.tables WHERE name = 'Pwned'",
+            &[],
+        );
+        assert!(r.error.is_none(), "{:?}", r.error);
+        assert!(
+            matches!(&r.outcomes[0], sqlsim::engine::Outcome::Rows { rows, .. } if rows[0][0] == sqlsim::tds::types::Value::Integer(0)),
+            "nothing the type's name carries ran: {:?}",
+            r.outcomes
+        );
+    }
+}

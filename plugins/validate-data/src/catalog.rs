@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sqlmig_plugin_sdk::sql::Connection;
-use sqlmig_plugin_sdk::tsql::{first_result, quote_name, text_param, type_text};
+use sqlmig_plugin_sdk::tsql::{
+    COLUMN_TYPE_SELECT, column_type, column_type_joins, first_result, quote_name, text_param,
+};
 use sqlmig_plugin_sdk::{Error, Rows};
 
 /// A database's schema as one side has it.
@@ -44,8 +46,12 @@ pub struct Table {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
-    /// As T-SQL writes it: `nvarchar(40)`, `decimal(10,2)`.
+    /// The system type its values have, as T-SQL writes it: `nvarchar(40)`, `decimal(10,2)`
+    /// (an alias type's base; a CLR type's quoted name). What casts and checksums use.
     pub type_text: String,
+    /// As declared: an alias type's `[schema].[name]`, `type_text` otherwise. What the schema
+    /// comparison compares.
+    pub declared_type: String,
     pub collation: Option<String>,
     pub nullable: bool,
     pub identity: bool,
@@ -105,13 +111,15 @@ pub fn read(conn: &Connection, db: &str, major: u32) -> Result<Snapshot, Error> 
     }
     for r in rows(
         conn,
-        "SELECT s.name AS schema_name, t.name AS table_name, c.name AS column_name, \
-                ty.name AS type_name, c.max_length, c.precision, c.scale, c.collation_name, \
-                c.is_nullable, c.is_identity, c.is_computed \
-         FROM [db].sys.tables t JOIN [db].sys.schemas s ON s.schema_id = t.schema_id \
-         JOIN [db].sys.columns c ON c.object_id = t.object_id \
-         JOIN [db].sys.types ty ON ty.user_type_id = c.user_type_id \
-         WHERE t.is_ms_shipped = 0 ORDER BY s.name, t.name, c.column_id",
+        &format!(
+            "SELECT s.name AS schema_name, t.name AS table_name, c.name AS column_name, \
+                    {COLUMN_TYPE_SELECT}, c.collation_name, c.is_nullable, c.is_identity, \
+                    c.is_computed \
+             FROM [db].sys.tables t JOIN [db].sys.schemas s ON s.schema_id = t.schema_id \
+             JOIN [db].sys.columns c ON c.object_id = t.object_id {} \
+             WHERE t.is_ms_shipped = 0 ORDER BY s.name, t.name, c.column_id",
+            column_type_joins("[db]")
+        ),
         db,
     )?
     .iter()
@@ -128,14 +136,11 @@ pub fn read(conn: &Connection, db: &str, major: u32) -> Result<Snapshot, Error> 
                 name: name.clone(),
                 ..Table::default()
             });
+        let ty = column_type(&r)?;
         table.columns.push(Column {
             name: r.get("column_name")?,
-            type_text: type_text(
-                &r.get::<String>("type_name")?,
-                r.get("max_length")?,
-                r.get("precision")?,
-                r.get("scale")?,
-            ),
+            type_text: ty.text,
+            declared_type: ty.declared,
             collation: r.get("collation_name")?,
             nullable: r.get("is_nullable")?,
             identity: r.get("is_identity")?,

@@ -158,8 +158,8 @@ fn compare_table(
             continue;
         };
         let mut what = Vec::new();
-        if !c.type_text.eq_ignore_ascii_case(&o.type_text) {
-            what.push(format!("type {} → {}", c.type_text, o.type_text));
+        if !c.declared_type.eq_ignore_ascii_case(&o.declared_type) {
+            what.push(format!("type {} → {}", c.declared_type, o.declared_type));
         }
         if c.nullable != o.nullable {
             what.push(format!(
@@ -399,7 +399,7 @@ fn null_word(nullable: bool) -> &'static str {
 }
 
 fn column_line(c: &Column) -> String {
-    let mut s = format!("{} {}", c.type_text, null_word(c.nullable));
+    let mut s = format!("{} {}", c.declared_type, null_word(c.nullable));
     if let Some(coll) = &c.collation {
         s.push_str(&format!(" COLLATE {coll}"));
     }
@@ -415,7 +415,7 @@ fn column_line(c: &Column) -> String {
 fn columns_line(t: &Table) -> String {
     t.columns
         .iter()
-        .map(|c| format!("{} {}", c.name, c.type_text))
+        .map(|c| format!("{} {}", c.name, c.declared_type))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -1,6 +1,7 @@
 //! The engine: SQLite underneath, one attached SQLite database per SQL Server database, T-SQL
 //! parsed by sqlparser (MS SQL dialect) and rewritten before SQLite sees it.
 
+mod alias_types;
 pub mod backup;
 mod batch;
 mod batch_text;
@@ -44,6 +45,8 @@ pub struct Session {
     returned: bool,
     /// The client's batch declared table variables (dropped when it ends).
     table_variables: bool,
+    /// The running batch's CREATE TABLE columns written with an alias type.
+    alias_columns: Vec<alias_types::AliasColumn>,
 }
 
 impl Session {
@@ -56,6 +59,7 @@ impl Session {
             cancel: Arc::new(AtomicBool::new(false)),
             returned: false,
             table_variables: false,
+            alias_columns: Vec::new(),
         }
     }
 
@@ -398,6 +402,19 @@ impl Engine {
         }
         if let Some(ddl) = indexes::parse(sql) {
             return self.index_ddl(session, &ddl);
+        }
+        if let Some(ct) = alias_types::parse(sql) {
+            return self.create_type(session, &ct);
+        }
+        let substituted = {
+            let conn = self.conn.lock().unwrap();
+            alias_types::substitute(&conn, &session.database, sql)
+        };
+        if let Some((sql, columns)) = substituted {
+            session.alias_columns = columns;
+            let result = self.execute_statements(session, &sql, params);
+            session.alias_columns.clear();
+            return result;
         }
         self.execute_statements(session, sql, params)
     }
@@ -993,7 +1010,12 @@ impl Engine {
                                     .unwrap_or_else(|| format!("PK__{table}")),
                             );
                         }
+                        let alias = session.alias_columns.iter().find(|a| {
+                            a.table.eq_ignore_ascii_case(&table)
+                                && a.column.eq_ignore_ascii_case(&c.name.value)
+                        });
                         catalog::ColumnRecord {
+                            user_type_id: alias.map(|a| a.user_type_id),
                             name: c.name.value.clone(),
                             ty: ColumnType::parse(&c.data_type.to_string())
                                 .unwrap_or(ColumnType::NVarChar(None)),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{SimClient, all_rows, first_row, run, sa, server};
+use common::{SimClient, all_rows, batch_error, first_row, run, sa, server};
 
 #[tokio::test]
 async fn created_tables_show_in_sys_views_with_types_and_row_counts() {
@@ -301,4 +301,108 @@ async fn int_arithmetic_past_int_overflows_as_size_times_8_of_a_2_tib_file_does(
             .map(|n| n.int_part()),
         Some(2_097_152)
     );
+}
+
+/// Alias types (create-type-transact-sql.md, sys-types-transact-sql.md): CREATE TYPE … FROM
+/// records a user type of its own id with its base's numbers, a column declared with one holds
+/// base-type values and shows the alias's user_type_id, whatever characters its quoted name has;
+/// an unknown base, a taken name or a missing schema is refused as a server refuses it.
+#[tokio::test]
+async fn alias_types_are_recorded_and_columns_declared_with_them_take_their_base() {
+    let s = server().await;
+    let mut c = sa(s.addr.port()).await;
+    run(&mut c, "CREATE DATABASE Types").await;
+    run(&mut c, "USE Types").await;
+    run(&mut c, "CREATE TYPE dbo.Phone FROM nvarchar(20) NOT NULL").await;
+    run(&mut c, "CREATE TYPE [int)));EXEC('x')--] FROM int").await;
+    run(&mut c, "CREATE TYPE Amount FROM decimal(12, 2)").await;
+    run(
+        &mut c,
+        "CREATE TABLE dbo.Calls (id [int)));EXEC('x')--] PRIMARY KEY, phone dbo.Phone, cost Amount, note NVARCHAR(10))",
+    )
+    .await;
+    run(
+        &mut c,
+        "INSERT INTO dbo.Calls VALUES (1, N'+44 20 7946 0000', 12.5, N'a'), (2, N'+1 555 0100', 3.25, NULL)",
+    )
+    .await;
+    let rows = all_rows(
+        &mut c,
+        "SELECT c.name, ty.name AS type_name, ty.is_user_defined, bt.name AS base, c.max_length, \
+                c.precision, c.scale, ty.user_type_id \
+         FROM sys.columns c JOIN sys.types ty ON ty.user_type_id = c.user_type_id \
+         LEFT JOIN sys.types bt ON bt.user_type_id = ty.system_type_id AND ty.is_user_defined = 1 \
+         WHERE c.object_id = OBJECT_ID('dbo.Calls') ORDER BY c.column_id",
+    )
+    .await;
+    let seen: Vec<(String, String, bool, Option<String>, i16, u8, u8, i32)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.get::<&str, _>(0).unwrap().to_string(),
+                r.get::<&str, _>(1).unwrap().to_string(),
+                r.get::<bool, _>(2).unwrap(),
+                r.get::<&str, _>(3).map(str::to_string),
+                r.get::<i16, _>(4).unwrap(),
+                r.get::<u8, _>(5).unwrap(),
+                r.get::<u8, _>(6).unwrap(),
+                r.get::<i32, _>(7).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "id".into(),
+                "int)));EXEC('x')--".into(),
+                true,
+                Some("int".into()),
+                4,
+                10,
+                0,
+                258
+            ),
+            (
+                "phone".into(),
+                "Phone".into(),
+                true,
+                Some("nvarchar".into()),
+                40,
+                0,
+                0,
+                257
+            ),
+            (
+                "cost".into(),
+                "Amount".into(),
+                true,
+                Some("decimal".into()),
+                9,
+                12,
+                2,
+                259
+            ),
+            ("note".into(), "nvarchar".into(), false, None, 20, 0, 0, 231),
+        ]
+    );
+    let r = first_row(
+        &mut c,
+        "SELECT SUM(cost) AS total, MAX(phone) AS top FROM dbo.Calls",
+    )
+    .await;
+    assert_eq!(
+        r.get::<tiberius::numeric::Numeric, _>(0)
+            .map(|n| n.to_string()),
+        Some("15.75".into())
+    );
+    assert_eq!(r.get::<&str, _>(1), Some("+44 20 7946 0000"));
+    for (sql, number) in [
+        ("CREATE TYPE Phone FROM nvarchar(30)", 219),
+        ("CREATE TYPE Geo FROM geography", 243),
+        ("CREATE TYPE Doc FROM xml", 243),
+        ("CREATE TYPE nowhere.T FROM int", 2760),
+    ] {
+        assert_eq!(batch_error(&mut c, sql).await.code(), number, "{sql}");
+    }
 }

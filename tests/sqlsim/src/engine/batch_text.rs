@@ -70,11 +70,11 @@ const NO_BREAK_AFTER: &[&str] = &[
 
 /// A significant token: its text's byte range in the batch and, for unquoted words, the word in
 /// upper case.
-struct Tok {
-    start: usize,
-    end: usize,
-    word: Option<String>,
-    token: Token,
+pub(super) struct Tok {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) word: Option<String>,
+    pub(super) token: Token,
 }
 
 /// `sql` made parseable as described above; `None` when there is nothing to change or the batch
@@ -240,7 +240,7 @@ pub fn normalize(sql: &str) -> Option<String> {
 
 /// The batch's tokens without whitespace and comments, with byte ranges; `None` when it cannot
 /// be tokenized (the parser reports that).
-fn significant(sql: &str) -> Option<Vec<Tok>> {
+pub(super) fn significant(sql: &str) -> Option<Vec<Tok>> {
     let dialect = MsSqlDialect {};
     let tokens: Vec<TokenWithSpan> = Tokenizer::new(&dialect, sql)
         .tokenize_with_location()

@@ -529,6 +529,8 @@ fn decimal_bytes(precision: u8) -> i16 {
 /// A table's column as the catalog records it.
 pub struct ColumnRecord {
     pub name: String,
+    /// The alias type it was declared with (`sys.types.user_type_id`); its base type's otherwise.
+    pub user_type_id: Option<i64>,
     pub ty: ColumnType,
     pub nullable: bool,
     pub identity: bool,
@@ -592,7 +594,7 @@ pub fn add_table_details(
             &format!(
                 "INSERT INTO {d}.__sqlsim_columns (object_id, column_id, name, system_type_id, \
                  user_type_id, max_length, precision, scale, collation_name, is_nullable, \
-                 is_identity) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                 is_identity) VALUES (?1, ?2, ?3, ?4, COALESCE(?11, ?4), ?5, ?6, ?7, ?8, ?9, ?10)"
             ),
             rusqlite::params![
                 object_id,
@@ -604,7 +606,8 @@ pub fn add_table_details(
                 scale,
                 collation,
                 c.nullable,
-                c.identity
+                c.identity,
+                c.user_type_id
             ],
         )?;
     }

@@ -308,12 +308,12 @@ impl Engine {
 
 /// A small reader over the statement text: words, bracketed or quoted names, parenthesized
 /// lists (split at top-level commas), comments skipped.
-struct Tokens<'a> {
+pub(super) struct Tokens<'a> {
     s: &'a str,
 }
 
 impl<'a> Tokens<'a> {
-    fn new(s: &'a str) -> Tokens<'a> {
+    pub(super) fn new(s: &'a str) -> Tokens<'a> {
         Tokens { s }
     }
 
@@ -338,7 +338,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// The next keyword, uppercased.
-    fn word(&mut self) -> Option<String> {
+    pub(super) fn word(&mut self) -> Option<String> {
         self.skip();
         let end = self
             .s
@@ -353,7 +353,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// One name part: `[a]]b]`, `"a"`, or a bare identifier.
-    fn name(&mut self) -> Option<String> {
+    pub(super) fn name(&mut self) -> Option<String> {
         self.skip();
         if let Some(r) = self.s.strip_prefix('[') {
             let mut out = String::new();
@@ -391,7 +391,7 @@ impl<'a> Tokens<'a> {
     }
 
     /// `a.b.c` as its parts.
-    fn multipart(&mut self) -> Option<Vec<String>> {
+    pub(super) fn multipart(&mut self) -> Option<Vec<String>> {
         let mut parts = vec![self.name()?];
         loop {
             self.skip();
@@ -434,7 +434,7 @@ impl<'a> Tokens<'a> {
         None
     }
 
-    fn rest(&mut self) -> &'a str {
+    pub(super) fn rest(&mut self) -> &'a str {
         self.skip();
         self.s
     }
