@@ -335,14 +335,16 @@ async fn alias_types_are_recorded_and_columns_declared_with_them_take_their_base
          WHERE c.object_id = OBJECT_ID('dbo.Calls') ORDER BY c.column_id",
     )
     .await;
-    let seen: Vec<(String, String, bool, Option<String>, i16, u8, u8, i32)> = rows
+    // name, type, user-defined, base, max_length, precision, scale, user_type_id
+    let seen: Vec<String> = rows
         .iter()
         .map(|r| {
-            (
-                r.get::<&str, _>(0).unwrap().to_string(),
-                r.get::<&str, _>(1).unwrap().to_string(),
+            format!(
+                "{} {} {} {:?} {} {} {} {}",
+                r.get::<&str, _>(0).unwrap(),
+                r.get::<&str, _>(1).unwrap(),
                 r.get::<bool, _>(2).unwrap(),
-                r.get::<&str, _>(3).map(str::to_string),
+                r.get::<&str, _>(3),
                 r.get::<i16, _>(4).unwrap(),
                 r.get::<u8, _>(5).unwrap(),
                 r.get::<u8, _>(6).unwrap(),
@@ -353,37 +355,10 @@ async fn alias_types_are_recorded_and_columns_declared_with_them_take_their_base
     assert_eq!(
         seen,
         [
-            (
-                "id".into(),
-                "int)));EXEC('x')--".into(),
-                true,
-                Some("int".into()),
-                4,
-                10,
-                0,
-                258
-            ),
-            (
-                "phone".into(),
-                "Phone".into(),
-                true,
-                Some("nvarchar".into()),
-                40,
-                0,
-                0,
-                257
-            ),
-            (
-                "cost".into(),
-                "Amount".into(),
-                true,
-                Some("decimal".into()),
-                9,
-                12,
-                2,
-                259
-            ),
-            ("note".into(), "nvarchar".into(), false, None, 20, 0, 0, 231),
+            "id int)));EXEC('x')-- true Some(\"int\") 4 10 0 258",
+            "phone Phone true Some(\"nvarchar\") 40 0 0 257",
+            "cost Amount true Some(\"decimal\") 9 12 2 259",
+            "note nvarchar false None 20 0 0 231",
         ]
     );
     let r = first_row(
