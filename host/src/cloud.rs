@@ -15,7 +15,9 @@ use serde_json::json;
 
 use crate::capabilities::http::{HttpBackend, HttpRequest, HttpResponse, origin_of};
 use crate::capabilities::{CapabilityError, CapabilitySet, Services};
+use crate::config::Config;
 use crate::credentials::cloud_values;
+use crate::plugins::store::{InstalledPlugin, Origin};
 use crate::secret::{Secret, redact};
 
 /// The ARM API version sqlmig speaks for managed databases.
@@ -145,19 +147,31 @@ pub struct CloudAccess {
     pub services: Services,
 }
 
-/// The cloud access for a plugin asking `asked`, with values from the secrets file's `[cloud]`
-/// table or the environment. The operator grants it by naming the plugin (`--platform`).
-pub fn cloud_access(asked: &CapabilitySet, secrets: Option<&Path>) -> Result<CloudAccess, String> {
-    if asked.credentials.is_empty() && asked.settings.is_empty() && asked.http.is_empty() {
+/// The cloud access for `plugin`, with values from the secrets file's `[cloud]` table or the
+/// environment. A plugin bundled with sqlmig gets what its manifest asks (sqlmig ships both);
+/// an installed one only what the operator's config also grants it
+/// (`[plugins.NAME.grants] credentials = […], settings = […], http = […]`): naming a plugin
+/// does not hand it the environment. Only granted names are looked up.
+pub fn cloud_access(
+    plugin: &InstalledPlugin,
+    config: &Config,
+    secrets: Option<&Path>,
+) -> Result<CloudAccess, String> {
+    let granted = cloud_grants(
+        &plugin.manifest.capabilities,
+        plugin.origin,
+        &config.plugin(&plugin.manifest.name).grants,
+    );
+    if granted.credentials.is_empty() && granted.settings.is_empty() && granted.http.is_empty() {
         return Ok(CloudAccess::default());
     }
-    let values = cloud_values(&asked.credentials, &asked.settings, secrets).map_err(|e| e.0)?;
+    let values = cloud_values(&granted.credentials, &granted.settings, secrets).map_err(|e| e.0)?;
     let http = CloudHttp::new(BTreeMap::new())?;
     Ok(CloudAccess {
         grants: CapabilitySet {
-            credentials: asked.credentials.clone(),
-            settings: asked.settings.clone(),
-            http: asked.http.clone(),
+            credentials: granted.credentials,
+            settings: granted.settings,
+            http: granted.http,
             ..Default::default()
         },
         services: Services {
@@ -166,6 +180,28 @@ pub fn cloud_access(asked: &CapabilitySet, secrets: Option<&Path>) -> Result<Clo
             ..Default::default()
         },
     })
+}
+
+/// The credentials, settings and hosts a plugin asking `asked` is granted: all it asks when it is
+/// bundled, what `operator` also grants when it was installed.
+pub fn cloud_grants(
+    asked: &CapabilitySet,
+    origin: Origin,
+    operator: &CapabilitySet,
+) -> CapabilitySet {
+    let both = |asked: &[String], operator: &[String]| -> Vec<String> {
+        asked
+            .iter()
+            .filter(|a| origin == Origin::Bundled || operator.iter().any(|o| o == *a || o == "*"))
+            .cloned()
+            .collect()
+    };
+    CapabilitySet {
+        credentials: both(&asked.credentials, &operator.credentials),
+        settings: both(&asked.settings, &operator.settings),
+        http: both(&asked.http, &operator.http),
+        ..Default::default()
+    }
 }
 
 /// How long a SAS sqlmig makes for LRS stays valid: an LRS job "can run for a maximum of 30
@@ -291,5 +327,41 @@ pub async fn start_log_replay(
             ),
             &[sas],
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Naming a platform grants a bundled plugin its manifest's asks; an installed one gets
+    /// only what the operator's config grants as well.
+    #[test]
+    fn an_installed_plugin_gets_only_the_cloud_access_the_operator_grants() {
+        let asked = CapabilitySet {
+            credentials: vec!["AWS_SECRET_ACCESS_KEY".into(), "GITHUB_TOKEN".into()],
+            settings: vec!["AWS_REGION".into(), "HOME".into()],
+            http: vec!["*.amazonaws.com".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            cloud_grants(&asked, Origin::Bundled, &CapabilitySet::default()),
+            CapabilitySet {
+                credentials: asked.credentials.clone(),
+                settings: asked.settings.clone(),
+                http: asked.http.clone(),
+                ..Default::default()
+            }
+        );
+        assert!(cloud_grants(&asked, Origin::Installed, &CapabilitySet::default()).is_empty());
+        let operator = CapabilitySet {
+            credentials: vec!["AWS_SECRET_ACCESS_KEY".into()],
+            settings: vec!["AWS_REGION".into(), "NOT_ASKED".into()],
+            ..Default::default()
+        };
+        let granted = cloud_grants(&asked, Origin::Installed, &operator);
+        assert_eq!(granted.credentials, ["AWS_SECRET_ACCESS_KEY"]);
+        assert_eq!(granted.settings, ["AWS_REGION"]);
+        assert!(granted.http.is_empty());
     }
 }

@@ -63,10 +63,19 @@ impl Config {
                 });
             }
         };
-        toml::from_str(&text).map_err(|e| ConfigError {
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError {
             path: path.display().to_string(),
             message: e.to_string().trim_end().to_string(),
-        })
+        })?;
+        for (name, plugin) in &config.plugins {
+            if let Some(why) = plugin.grants.reserved_name_problem() {
+                return Err(ConfigError {
+                    path: path.display().to_string(),
+                    message: format!("[plugins.{name}.grants] grants {why}"),
+                });
+            }
+        }
+        Ok(config)
     }
 
     /// The settings for plugin `name` (defaults when the config has none).

@@ -264,16 +264,11 @@ mod tests {
     fn cloud_values_come_from_the_file_before_the_environment() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("secrets.toml");
-        std::fs::write(&f, "[cloud]\nSQLMIG_TEST_CLOUD_KEY = \"from-file\"\n").unwrap();
+        std::fs::write(&f, "[cloud]\nTEST_CLOUD_KEY = \"from-file\"\n").unwrap();
         std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
         // PATH is set in every test environment: a setting read from the environment.
-        let v = cloud_values(
-            &["SQLMIG_TEST_CLOUD_KEY".into()],
-            &["PATH".into()],
-            Some(&f),
-        )
-        .unwrap();
-        assert_eq!(v.get("SQLMIG_TEST_CLOUD_KEY"), Some("from-file"));
+        let v = cloud_values(&["TEST_CLOUD_KEY".into()], &["PATH".into()], Some(&f)).unwrap();
+        assert_eq!(v.get("TEST_CLOUD_KEY"), Some("from-file"));
         assert_eq!(v.get("PATH"), std::env::var("PATH").ok().as_deref());
         assert_eq!(v.redact("key from-file"), "key ***");
     }

@@ -498,6 +498,48 @@ async fn cloud_credentials_reach_the_plugin_but_nothing_it_hands_on() {
         .to_string();
     assert!(err.contains("holds the credential TEST_SECRET"), "{err}");
     assert!(!err.contains(secret), "{err}");
+    // …and so is a key holding one, without the error quoting it.
+    let err = call(r#"{"credential":"TEST_SECRET","store_key":true}"#)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds the credential TEST_SECRET"), "{err}");
+    assert!(!err.contains(secret), "{err}");
+    // A panic's message is plugin text: redacted on its way into the error.
+    let err = call(r#"{"credential":"TEST_SECRET","panic":true}"#)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("giving up with Some(\"***\")"), "{err}");
+    assert!(!err.contains(secret), "{err}");
+    // Progress messages too; a setting is a plain value the operator granted, shown as it is.
+    let progress = Arc::new(RecordedProgress::default());
+    let with_progress = Services {
+        progress: Some(progress.clone()),
+        ..services.clone()
+    };
+    for name in ["TEST_SECRET", "TEST_REGION"] {
+        p.call(
+            &with_progress,
+            HookCall::Cutover(format!(r#"{{"credential":"{name}"}}"#)),
+        )
+        .await
+        .unwrap();
+    }
+    let said: Vec<String> = progress
+        .reports
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.3.clone())
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "signing with Some(\"***\")",
+            "signing with Some(\"eu-west-1\")"
+        ]
+    );
 
     // A name the manifest does not list is refused, as is one the operator did not grant.
     let err = call(r#"{"credential":"AWS_SECRET_ACCESS_KEY"}"#)

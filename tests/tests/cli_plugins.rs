@@ -240,6 +240,66 @@ fn unknown_names_and_bad_config_are_bad_input() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// sqlmig's own secrets are never a plugin's: a manifest asking for one (as a credential, a
+/// setting or a `$NAME` host) is refused at install, and so is a config granting one; an
+/// installed plugin's other cloud asks are the operator's to grant, and install says so.
+#[test]
+fn a_plugin_cannot_ask_for_or_be_granted_sqlmigs_own_secrets() {
+    let sq = Sqlmig::new();
+    for (what, edit) in [
+        ("setting", "settings = [\"TEST_REGION\", \"SQLMIG_SAS\"]"),
+        ("credential", "credentials = [\"sqlmig_azure_token\"]"),
+        (
+            "host",
+            "settings = [\"TEST_REGION\"]\nhttp = [\"$SQLMIG_SOURCE_PASSWORD\"]",
+        ),
+    ] {
+        let dir = sq.plugin_dir("full", FULL_MANIFEST, FULL_WASM, |t| {
+            t.lines()
+                .filter(|l| {
+                    !l.starts_with("settings")
+                        && !l.starts_with("credentials")
+                        && !l.starts_with("http")
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n"
+                + edit
+                + "\n"
+        });
+        let out = sq.run(&["plugin", "install", s(&dir)]);
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("names beginning SQLMIG_ are sqlmig's own secrets"),
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert!(installed(sq.json(&["plugin", "list", "-o", "json"])).is_empty());
+    }
+    let dir = sq.plugin_dir("full", FULL_MANIFEST, FULL_WASM, |t| t);
+    let out = sq.run(&["plugin", "install", s(&dir)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("note: full asks for cloud access it has not been granted")
+            && stderr(&out)
+                .contains("credentials = [\"TEST_SECRET\"], settings = [\"TEST_REGION\"]"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        sq.home.path().join("sqlmig.toml"),
+        "[plugins.full.grants]\nsettings = [\"TEST_REGION\", \"SQLMIG_TARGET_PASSWORD\"]\n",
+    )
+    .unwrap();
+    let out = sq.run(&["plugin", "info", "full"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("sqlmig.toml: [plugins.full.grants] grants 'SQLMIG_TARGET_PASSWORD'"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn json_can_go_to_a_file() {
     let sq = Sqlmig::new();

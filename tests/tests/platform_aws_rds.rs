@@ -176,15 +176,40 @@ fn the_rds_plugin_is_installed_and_upgraded_like_any_other() {
     assert_eq!(rds["version"], "0.2.0");
     let caps = rds["capabilities"].to_string();
     assert!(caps.contains("credentials:AWS_SECRET_ACCESS_KEY"), "{caps}");
-
-    // Discovery now runs the installed version.
-    let out = aws_command(
-        &sqlmig,
-        &moto,
-        &["discover", "--platform", "aws-rds", "--list", "-o", "json"],
+    // An installed plugin gets no cloud access by asking: the operator grants it, and install
+    // says so.
+    assert!(
+        said.contains("note: platform-aws-rds asks for cloud access it has not been granted")
+            && said.contains("credentials = [\"AWS_ACCESS_KEY_ID\", \"AWS_SECRET_ACCESS_KEY\", \"AWS_SESSION_TOKEN\"]"),
+        "{said}"
+    );
+    let discover = || {
+        aws_command(
+            &sqlmig,
+            &moto,
+            &["discover", "--platform", "aws-rds", "--list", "-o", "json"],
+        )
+        .output()
+        .unwrap()
+    };
+    let out = discover();
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("not granted to plugin platform-aws-rds 0.2.0 by the operator: grant it in sqlmig.toml under [plugins.platform-aws-rds.grants] with credentials = [\"AWS_ACCESS_KEY_ID\"]"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        sqlmig.home.path().join("sqlmig.toml"),
+        "[plugins.platform-aws-rds.grants]\n\
+         credentials = [\"AWS_ACCESS_KEY_ID\", \"AWS_SECRET_ACCESS_KEY\", \"AWS_SESSION_TOKEN\"]\n\
+         settings = [\"AWS_REGION\", \"AWS_DEFAULT_REGION\", \"AWS_ENDPOINT_URL\", \"AWS_ENDPOINT_URL_RDS\", \"AWS_ENDPOINT_URL_S3\"]\n\
+         http = [\"*.amazonaws.com\", \"$AWS_ENDPOINT_URL\"]\n",
     )
-    .output()
     .unwrap();
+
+    // Granted, discovery runs the installed version.
+    let out = discover();
     assert_code(&out, 0);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["plugin"], "platform-aws-rds 0.2.0");

@@ -32,7 +32,12 @@ impl CloudValues {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> CloudValues {
         let mut values = BTreeMap::new();
-        for name in credentials.iter().chain(settings) {
+        // sqlmig's own secrets are never looked up for a plugin, whatever let the name through.
+        for name in credentials
+            .iter()
+            .chain(settings)
+            .filter(|n| !super::grants::is_reserved(n))
+        {
             if let Some(v) = lookup(name).filter(|v| !v.is_empty()) {
                 values.insert(name.clone(), Secret::new(v));
             }
@@ -59,7 +64,11 @@ impl CloudValues {
             .collect()
     }
 
-    /// `text` with every credential value replaced by `***`.
+    /// `text` with every credential value replaced by `***`: the one path everything a plugin
+    /// produces takes before it is shown, reported or journaled — documents, findings, errors,
+    /// panic messages, log lines, progress messages, state keys. Settings (a region, an
+    /// endpoint) are plain values the operator granted for plugins to show, and no name of
+    /// sqlmig's own secrets can be one.
     ///
     /// Only the values: what a plugin hands on is data (an inventory holds module definitions
     /// that may well contain `sig=`), so the SAS-signature scrubbing of the host's own messages
@@ -110,6 +119,18 @@ mod tests {
                 _ => None,
             },
         )
+    }
+
+    #[test]
+    fn reserved_names_are_never_looked_up() {
+        // Reserved names are never looked up, whoever lists them.
+        let v = CloudValues::resolve(
+            &["SQLMIG_SAS".into()],
+            &["sqlmig_azure_token".into()],
+            |_| Some("sv=2024&sig=abcdef".into()),
+        );
+        assert_eq!(v.get("SQLMIG_SAS"), None);
+        assert_eq!(v.get("sqlmig_azure_token"), None);
     }
 
     #[test]

@@ -90,6 +90,24 @@ impl CapabilitySet {
             && self.settings.is_empty()
     }
 
+    /// Why the set cannot be asked for or granted: it names one of sqlmig's own secrets (any
+    /// `SQLMIG_…` name: the logins' passwords, the SAS tokens, the storage key, the ARM token)
+    /// as a credential, a setting or a `$NAME` host. Those stay in the host, whoever asks.
+    pub fn reserved_name_problem(&self) -> Option<String> {
+        let http_settings = self.http.iter().filter_map(|h| h.strip_prefix('$'));
+        let name = self
+            .credentials
+            .iter()
+            .chain(&self.settings)
+            .map(String::as_str)
+            .chain(http_settings)
+            .find(|n| is_reserved(n))?;
+        Some(format!(
+            "'{name}': names beginning SQLMIG_ are sqlmig's own secrets (passwords, SAS tokens, \
+             keys, access tokens) and are never given to a plugin"
+        ))
+    }
+
     /// Short names of what the set holds, for listings: `sql:source`, `state`.
     pub fn summary(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -125,6 +143,12 @@ impl CapabilitySet {
                 .any(|n| n == name || n == "*"),
         }
     }
+}
+
+/// Whether `name` is one of sqlmig's own (`SQLMIG_…`, in any case): never a plugin's to read.
+pub fn is_reserved(name: &str) -> bool {
+    name.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SQLMIG_"))
 }
 
 /// Whether a net grant (`*`, host, IP, CIDR) admits host `target`.
@@ -258,10 +282,19 @@ impl Grants {
             )));
         }
         if !self.granted.allows(cap, name) {
+            // Credentials and settings are read through one capability; each is granted by its
+            // own key.
+            let key = if cap == Capability::Credentials
+                && self.asked.settings.iter().any(|s| s == name)
+            {
+                "settings"
+            } else {
+                cap.key()
+            };
             let example = if cap == Capability::State {
                 "state = true".to_string()
             } else {
-                format!("{} = [\"{name}\"]", cap.key())
+                format!("{key} = [\"{name}\"]")
             };
             return Err(CapabilityError::AccessDenied(format!(
                 "{thing} is not granted to plugin {} by the operator: grant it in sqlmig.toml \
@@ -297,6 +330,49 @@ mod tests {
                 .check(Capability::Sql, "source")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn an_ungranted_setting_is_named_with_its_own_key_and_reserved_names_are_refused() {
+        let asked = CapabilitySet {
+            credentials: vec!["AWS_SECRET_ACCESS_KEY".into()],
+            settings: vec!["AWS_REGION".into()],
+            ..Default::default()
+        };
+        let g = grants(asked.clone(), CapabilitySet::default());
+        let setting = g.check(Capability::Credentials, "AWS_REGION").unwrap_err();
+        assert!(
+            setting
+                .to_string()
+                .contains("with settings = [\"AWS_REGION\"]"),
+            "{setting}"
+        );
+        let credential = g
+            .check(Capability::Credentials, "AWS_SECRET_ACCESS_KEY")
+            .unwrap_err();
+        assert!(
+            credential
+                .to_string()
+                .contains("with credentials = [\"AWS_SECRET_ACCESS_KEY\"]"),
+            "{credential}"
+        );
+        assert_eq!(asked.reserved_name_problem(), None);
+        for reserved in [
+            CapabilitySet {
+                settings: vec!["SQLMIG_SAS".into()],
+                ..Default::default()
+            },
+            CapabilitySet {
+                credentials: vec!["Sqlmig_Azure_Token".into()],
+                ..Default::default()
+            },
+            CapabilitySet {
+                http: vec!["$SQLMIG_STORAGE_KEY".into()],
+                ..Default::default()
+            },
+        ] {
+            assert!(reserved.reserved_name_problem().is_some(), "{reserved:?}");
+        }
     }
 
     #[test]

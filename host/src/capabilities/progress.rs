@@ -17,6 +17,10 @@ impl wit::Host for PluginState {
         total: Option<u64>,
         message: String,
     ) -> wasmtime::Result<()> {
+        let message = match &self.call.services.cloud {
+            Some(cloud) => cloud.redact(&message),
+            None => message,
+        };
         let msg = super::log::truncate(&message, 256);
         match &self.call.services.progress {
             Some(sink) => sink.report(&self.call.grants.plugin, done, total, msg),

@@ -149,17 +149,18 @@ impl wit::Host for PluginState {
             ))
             .into()));
         }
-        // State lands in the migration journal, which must never hold a credential.
-        if let Some(name) = self
-            .call
-            .services
-            .cloud
-            .as_ref()
-            .and_then(|c| c.found_in(&value))
+        // State lands in the migration journal, which must never hold a credential: not in a
+        // value, not in a key.
+        if let Some(cloud) = &self.call.services.cloud
+            && let Some(name) = cloud
+                .found_in(key.as_bytes())
+                .or_else(|| cloud.found_in(&value))
         {
             return Ok(Err(CapabilityError::InvalidInput(format!(
-                "state value for '{key}' holds the credential {name}; state is kept in the \
-                 journal, so keep credentials out of it and read them again with credentials.get"
+                "state for '{}' holds the credential {name}; state is kept in the journal, so \
+                 keep credentials out of its keys and values and read them again with \
+                 credentials.get",
+                cloud.redact(&key)
             ))
             .into()));
         }

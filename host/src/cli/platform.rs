@@ -1,6 +1,6 @@
 //! Platform plugins as commands use them: found by name (`aws-rds` or `platform-aws-rds`), and
-//! loaded with the cloud access their manifest asks for — the operator grants it by naming the
-//! plugin — plus what the command itself grants.
+//! loaded with their cloud access — what a bundled plugin's manifest asks, what the operator's
+//! config grants an installed one (`cloud::cloud_access`) — plus what the command itself grants.
 
 use std::path::Path;
 
@@ -35,15 +35,15 @@ pub fn load(
     granted: CapabilitySet,
     secrets: Option<&Path>,
 ) -> Result<LoadedPlatform, Failure> {
+    let config = ctx.config()?;
     let CloudAccess { grants, services } =
-        cloud_access(&plugin.manifest.capabilities, secrets).map_err(Failure::bad_input)?;
+        cloud_access(plugin, &config, secrets).map_err(Failure::bad_input)?;
     let granted = CapabilitySet {
         credentials: grants.credentials,
         settings: grants.settings,
         http: granted.http.iter().cloned().chain(grants.http).collect(),
         ..granted
     };
-    let config = ctx.config()?;
     let runtime = Runtime::new(Some(ctx.paths.component_cache()))
         .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
     let mut loaded =

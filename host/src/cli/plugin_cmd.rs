@@ -167,10 +167,45 @@ fn install(
                     "installed {} {} (built against sqlmig:plugin@{}{native}){replaced}",
                     done.name, done.version, done.api
                 );
+                cloud_access_note(ctx, store, &done.name);
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says what cloud access an installed plugin asks for and that it is the operator's to grant:
+/// an installed plugin reads no credential, setting or host by naming it in its manifest.
+fn cloud_access_note(ctx: &Context, store: &PluginStore, name: &str) {
+    let Ok(p) = store.find(name) else { return };
+    let asked = &p.manifest.capabilities;
+    let granted = ctx
+        .config()
+        .map(|c| c.plugin(name).grants)
+        .unwrap_or_default();
+    let missing: Vec<String> = [
+        ("credentials", &asked.credentials, &granted.credentials),
+        ("settings", &asked.settings, &granted.settings),
+        ("http", &asked.http, &granted.http),
+    ]
+    .into_iter()
+    .filter_map(|(key, asked, granted)| {
+        let left: Vec<String> = asked
+            .iter()
+            .filter(|a| !granted.iter().any(|g| g == *a || g == "*"))
+            .map(|a| format!("\"{a}\""))
+            .collect();
+        (!left.is_empty()).then(|| format!("{key} = [{}]", left.join(", ")))
+    })
+    .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "note: {name} asks for cloud access it has not been granted; it gets none until you \
+             grant what you trust in {} under [plugins.{name}.grants]: {}",
+            ctx.paths.config_file.display(),
+            missing.join(", ")
+        );
+    }
 }
 
 /// The JSON shape of a plugin in `list` and `info`.

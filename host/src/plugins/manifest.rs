@@ -108,6 +108,9 @@ impl Manifest {
                 ));
             }
         }
+        if let Some(why) = self.capabilities.reserved_name_problem() {
+            return Err(format!("[capabilities] asks for {why}"));
+        }
         Ok(())
     }
 

@@ -288,7 +288,13 @@ impl LoadedPlugin {
                     error,
                 },
             }),
-            Err(e) => Err(self.classify_trap(hook, e, limiter_refused, &stderr)),
+            Err(e) => Err(self.classify_trap(
+                hook,
+                e,
+                limiter_refused,
+                &stderr,
+                services.cloud.as_deref(),
+            )),
         }
     }
 
@@ -299,6 +305,7 @@ impl LoadedPlugin {
         e: wasmtime::Error,
         memory_refused: bool,
         stderr: &MemoryOutputPipe,
+        cloud: Option<&CloudValues>,
     ) -> PluginError {
         let plugin = self.label.clone();
         if e.downcast_ref::<DeadlinePassed>().is_some()
@@ -327,6 +334,8 @@ impl LoadedPlugin {
         let said = String::from_utf8_lossy(&stderr.contents())
             .trim()
             .to_string();
+        // A panic message is the plugin's text like any other.
+        let said = cloud.map_or(said.clone(), |c| c.redact(&said));
         let trap = match e.downcast_ref::<Trap>() {
             Some(t) => t.to_string(),
             None => format!("{e:#}"),

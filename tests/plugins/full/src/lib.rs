@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlmig_plugin_sdk::{
     Error, Finding, FindingLevel, FindingScope, Plugin, Rows, blob, clock, credentials,
-    export_plugin, fs, http, log, parse_document, sql, state,
+    export_plugin, fs, http, log, parse_document, progress, sql, state,
 };
 
 struct Full;
@@ -146,8 +146,15 @@ impl Plugin for Full {
         if let Some(name) = req["credential"].as_str() {
             let value = credentials::get(name)?;
             log::info(&format!("the credential is {value:?}"));
+            progress::report(0, None, &format!("signing with {value:?}"));
             if req["store"].as_bool() == Some(true) {
                 state::set("leak", value.clone().unwrap_or_default().as_bytes())?;
+            }
+            if req["store_key"].as_bool() == Some(true) {
+                state::set(&value.clone().unwrap_or_default(), b"x")?;
+            }
+            if req["panic"].as_bool() == Some(true) {
+                panic!("giving up with {value:?}");
             }
             return Ok(json!({"value": value}).to_string());
         }
