@@ -90,7 +90,11 @@ impl CloudHttp {
 
 #[async_trait]
 impl HttpBackend for CloudHttp {
-    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, CapabilityError> {
+    async fn send_within(
+        &self,
+        req: HttpRequest,
+        max_body: usize,
+    ) -> Result<HttpResponse, CapabilityError> {
         let origin = origin_of(&req.url)?;
         self.check_scope(&origin, &req.url)?;
         let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
@@ -122,13 +126,28 @@ impl HttpBackend for CloudHttp {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or_default().to_string()))
             .collect();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| {
-                CapabilityError::Unavailable(redact(&format!("{}: {e}", req.url), &self.secrets()))
-            })?
-            .to_vec();
+        let too_large = || {
+            CapabilityError::LimitExceeded(format!(
+                "the response of {} {} is larger than {} MiB, the plugin's memory limit: ask for \
+                 less (a range, a page)",
+                req.method,
+                redact(&req.url, &self.secrets()),
+                max_body >> 20
+            ))
+        };
+        if resp.content_length().is_some_and(|n| n > max_body as u64) {
+            return Err(too_large());
+        }
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| {
+            CapabilityError::Unavailable(redact(&format!("{}: {e}", req.url), &self.secrets()))
+        })? {
+            if body.len() + chunk.len() > max_body {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(HttpResponse {
             status,
             headers,

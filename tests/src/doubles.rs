@@ -55,10 +55,11 @@ impl SqlBackend for ScriptedSql {
 
 #[async_trait]
 impl SqlSession for Session {
-    async fn query(
+    async fn query_within(
         &mut self,
         statement: &str,
         params: &[Param],
+        _max_bytes: usize,
     ) -> Result<Vec<RowSet>, CapabilityError> {
         self.sent
             .lock()
@@ -113,7 +114,11 @@ impl SqlRowStream for Numbers {
         }]
     }
 
-    async fn next_batch(&mut self, max_rows: u32) -> Result<Vec<Vec<SqlValue>>, CapabilityError> {
+    async fn next_batch(
+        &mut self,
+        max_rows: u32,
+        _max_bytes: usize,
+    ) -> Result<Vec<Vec<SqlValue>>, CapabilityError> {
         let n = self.left.min(max_rows as u64);
         self.left -= n;
         Ok((0..n).map(|i| vec![SqlValue::Int(i as i64)]).collect())
@@ -208,7 +213,11 @@ pub struct EchoHttp {
 
 #[async_trait]
 impl HttpBackend for EchoHttp {
-    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, CapabilityError> {
+    async fn send_within(
+        &self,
+        req: HttpRequest,
+        _max_body: usize,
+    ) -> Result<HttpResponse, CapabilityError> {
         self.sent.lock().unwrap().push(req.url.clone());
         Ok(HttpResponse {
             status: 200,

@@ -368,6 +368,79 @@ async fn a_redirect_or_a_backslash_does_not_carry_a_request_past_the_grant() {
     );
 }
 
+/// A loopback listener answering each request with `head` and then `body_bytes` zero bytes,
+/// written as the reader takes them; counts the bytes of body it got out.
+fn endless_body(head: String, body_bytes: u64) -> (u16, Arc<std::sync::atomic::AtomicU64>) {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let written = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = written.clone();
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            if s.write_all(head.as_bytes()).is_err() {
+                continue;
+            }
+            let zeros = vec![0u8; 64 << 10];
+            let mut left = body_bytes;
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                if s.write_all(&zeros[..n]).is_err() {
+                    break;
+                }
+                left -= n as u64;
+                counted.fetch_add(n as u64, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    });
+    (port, written)
+}
+
+/// A plugin asking for a 1 GiB body gets `limit-exceeded`; the host read about as much as the
+/// plugin's memory limit, announced or not.
+#[tokio::test]
+async fn a_response_larger_than_the_plugins_memory_is_not_read() {
+    const GIB: u64 = 1 << 30;
+    let (announced, announced_sent) = endless_body(
+        format!("HTTP/1.1 200 OK\r\nContent-Length: {GIB}\r\n\r\n"),
+        GIB,
+    );
+    let (unannounced, unannounced_sent) =
+        endless_body("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n".into(), GIB);
+    let services = Services {
+        http: Some(Arc::new(
+            sqlmig::cloud::CloudHttp::new(Default::default()).unwrap(),
+        )),
+        ..Default::default()
+    };
+    let granted = CapabilitySet {
+        http: vec!["http://127.0.0.1:*".into()],
+        ..Default::default()
+    };
+    let limits = Limits {
+        memory_mib: 8,
+        ..Limits::default()
+    };
+    let p = load(&runtime(), FULL_WASM, FULL_MANIFEST, granted, limits).unwrap();
+    for (port, sent) in [(announced, announced_sent), (unannounced, unannounced_sent)] {
+        let err = p
+            .call(
+                &services,
+                HookCall::Cutover(format!(r#"{{"url":"http://127.0.0.1:{port}/big"}}"#)),
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("larger than 8 MiB"), "{err}");
+        // What the host read, plus what the sockets' buffers took.
+        let sent = sent.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(sent < 64 << 20, "the listener got {} MiB out", sent >> 20);
+    }
+}
+
 /// The operator's ARM token goes to the target's managed instance and its databases only: a
 /// request for another resource of the same origin (a storage account's keys), however its path
 /// is dressed up, is refused and never sent.

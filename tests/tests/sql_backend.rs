@@ -133,7 +133,7 @@ async fn streams_read_in_batches_and_give_the_connection_back() {
     let mut total = 0;
     let mut last = SqlValue::Null;
     loop {
-        let batch = stream.next_batch(4096).await.unwrap();
+        let batch = stream.next_batch(4096, usize::MAX).await.unwrap();
         if batch.is_empty() {
             break;
         }
@@ -149,12 +149,12 @@ async fn streams_read_in_batches_and_give_the_connection_back() {
 
     // Using the connection mid-stream ends the stream with an error saying why.
     let mut stream = c.stream(sql, &[]).await.unwrap();
-    assert_eq!(stream.next_batch(10).await.unwrap().len(), 10);
+    assert_eq!(stream.next_batch(10, usize::MAX).await.unwrap().len(), 10);
     let sets = c.query("SELECT 2 AS two", &[]).await.unwrap();
     assert_eq!(sets[0].rows[0][0], SqlValue::Int(2));
     let mut err = None;
     for _ in 0..100 {
-        match stream.next_batch(1000).await {
+        match stream.next_batch(1000, usize::MAX).await {
             Ok(rows) if rows.is_empty() => break,
             Ok(_) => continue,
             Err(e) => {
@@ -215,4 +215,108 @@ async fn failures_keep_their_numbers_and_never_the_password() {
         matches!(&err, CapabilityError::AccessDenied(m) if m.contains("--trust-server-certificate")),
         "{err:?}"
     );
+}
+
+/// `rows` rows of a quarter MiB each (a recursive CTE within SQL Server's default MAXRECURSION
+/// of 100).
+fn wide_rows(rows: u32) -> String {
+    format!(
+        "WITH n AS (SELECT 1 AS i UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) \
+         SELECT i, REPLICATE(CAST('x' AS varchar(max)), 262144) AS pad FROM n"
+    )
+}
+
+/// A result larger than the reader's budget is not held: the host stops reading it, closes the
+/// connection (it cannot take another statement before the rest is read) and says so; a stream
+/// gives it in batches that fit.
+#[tokio::test]
+async fn a_result_past_the_budget_is_not_held() {
+    let s = sim().await;
+    let b = backend(s.addr.port(), PW);
+    let mut c = b.connect("source").await.unwrap();
+    let err = c
+        .query_within(&wide_rows(24), &[], 4 << 20)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, CapabilityError::LimitExceeded(m) if m.contains("4 MiB") && m.contains("stream")),
+        "{err:?}"
+    );
+    let err = c.query("SELECT 1 AS one", &[]).await.unwrap_err();
+    assert!(
+        matches!(&err, CapabilityError::Unavailable(m) if m.contains("open a new connection")),
+        "{err:?}"
+    );
+
+    let mut c = b.connect("source").await.unwrap();
+    let mut stream = c.stream(&wide_rows(24), &[]).await.unwrap();
+    let mut batches = Vec::new();
+    loop {
+        let batch = stream.next_batch(1000, 1 << 20).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        batches.push(batch.len());
+    }
+    assert_eq!(batches.iter().sum::<usize>(), 24);
+    assert!(batches.iter().all(|&n| n <= 3), "{batches:?}");
+    // One row larger than the budget alone.
+    let mut stream = c.stream(&wide_rows(2), &[]).await.unwrap();
+    let err = stream.next_batch(1000, 128 << 10).await.unwrap_err();
+    assert!(
+        matches!(&err, CapabilityError::LimitExceeded(m) if m.contains("one row")),
+        "{err:?}"
+    );
+}
+
+/// A plugin asking for a result larger than its memory limit gets `limit-exceeded` from the host,
+/// which held no more of it than the limit; streamed, the same result arrives in batches the
+/// plugin can hold.
+#[tokio::test]
+async fn a_plugin_cannot_make_the_host_hold_more_than_its_memory_limit() {
+    use sqlmig::capabilities::{CapabilitySet, Services};
+    use sqlmig::runtime::{HookCall, HookOutput, Limits};
+    use sqlmig_tests::plugins::{FULL_MANIFEST, FULL_WASM};
+
+    let s = sim().await;
+    let services = Services {
+        sql: Some(std::sync::Arc::new(backend(s.addr.port(), PW))),
+        ..Default::default()
+    };
+    let limits = Limits {
+        memory_mib: 8,
+        ..Limits::default()
+    };
+    let granted = CapabilitySet {
+        sql: vec!["source".into()],
+        ..Default::default()
+    };
+    let p = sqlmig_tests::load(
+        &sqlmig_tests::runtime(),
+        FULL_WASM,
+        FULL_MANIFEST,
+        granted,
+        limits,
+    )
+    .unwrap();
+    let ask = |batch: Option<u32>| {
+        let mut req = serde_json::json!({"query": wide_rows(48)});
+        if let Some(b) = batch {
+            req["batch"] = b.into();
+        }
+        HookCall::Validate(req.to_string())
+    };
+    // Read whole: refused by the host, not a trap in the plugin that took it all.
+    let err = p.call(&services, ask(None)).await.unwrap_err().to_string();
+    assert!(err.contains("more than 8 MiB"), "{err}");
+    assert!(!err.contains("exceeded its memory limit"), "{err}");
+    // Streamed: every row, a few MiB at a time.
+    let out = p.call(&services, ask(Some(1000))).await.unwrap();
+    let HookOutput::Document(d) = out else {
+        panic!("{out:?}")
+    };
+    let d: serde_json::Value = serde_json::from_str(&d).unwrap();
+    let batches: Vec<u64> = serde_json::from_value(d["batches"].clone()).unwrap();
+    assert_eq!(batches.iter().sum::<u64>(), 48, "{d}");
+    assert!(batches.iter().all(|&n| n <= 8), "{d}");
 }

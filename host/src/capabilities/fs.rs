@@ -1,7 +1,13 @@
 //! The `fs` capability: read-only access to folders the operator granted by name. Paths are
-//! relative to the folder; `..`, absolute paths and symlinks leading outside are refused.
+//! relative to the folder; `..` and absolute paths are refused. Everything is opened through the
+//! granted folder's own descriptor (cap-std: `openat` beneath it, never by a path name checked
+//! first and opened later), so a symlink or a rename inside the folder can lead nowhere outside
+//! it, even while the plugin reads.
 
 use std::path::{Component, Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
 
 use super::{Capability, CapabilityError};
 use crate::runtime::bindings::v0_1::sqlmig::plugin::fs as wit;
@@ -11,39 +17,53 @@ use crate::runtime::instance::PluginState;
 /// The most one read may return.
 const MAX_READ_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Resolves `rel` inside `root`, refusing anything that would leave it.
-pub async fn resolve(root: &Path, folder: &str, rel: &str) -> Result<PathBuf, CapabilityError> {
-    let escape = || {
-        CapabilityError::AccessDenied(format!(
-            "path '{rel}' leaves granted folder '{folder}'; use a path relative to the folder"
-        ))
-    };
-    let rel_path = Path::new(rel);
-    for c in rel_path.components() {
+/// The granted folder `root` opened, and `rel` checked to be a path inside it by its words.
+fn open_root(root: &Path, folder: &str, rel: &str) -> Result<Dir, CapabilityError> {
+    for c in Path::new(rel).components() {
         match c {
             Component::Normal(_) | Component::CurDir => {}
-            _ => return Err(escape()),
+            _ => return Err(escape(folder, rel)),
         }
     }
-    let root = tokio::fs::canonicalize(root).await.map_err(|e| {
+    Dir::open_ambient_dir(root, ambient_authority()).map_err(|e| {
         CapabilityError::Unavailable(format!(
             "granted folder '{folder}' ({}) cannot be opened: {e}",
             root.display()
         ))
-    })?;
-    let joined = root.join(rel_path);
-    let real = tokio::fs::canonicalize(&joined).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
+    })
+}
+
+fn escape(folder: &str, rel: &str) -> CapabilityError {
+    CapabilityError::AccessDenied(format!(
+        "path '{rel}' leaves granted folder '{folder}'; use a path relative to the folder"
+    ))
+}
+
+/// An error of an open beneath the folder, as the plugin should see it: a path that would lead
+/// outside (a symlink out, cap-std's refusal) is access denied.
+fn beneath_error(e: std::io::Error, folder: &str, rel: &str) -> CapabilityError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => {
             CapabilityError::NotFound(format!("'{rel}' in folder '{folder}'"))
-        } else {
-            CapabilityError::Unavailable(format!("'{rel}' in folder '{folder}': {e}"))
         }
-    })?;
-    // A symlink inside the folder may point anywhere: judge where it really leads.
-    if !real.starts_with(&root) {
-        return Err(escape());
+        // cap-std refuses a path leading out as "a path led outside of the filesystem".
+        std::io::ErrorKind::PermissionDenied if e.to_string().contains("outside") => {
+            escape(folder, rel)
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            CapabilityError::AccessDenied(format!("'{rel}' in folder '{folder}': {e}"))
+        }
+        _ => CapabilityError::InvalidInput(format!("'{rel}' in folder '{folder}': {e}")),
     }
-    Ok(real)
+}
+
+/// Runs blocking file work off the async executor.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CapabilityError> + Send + 'static,
+) -> Result<T, CapabilityError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CapabilityError::Unavailable(format!("file work stopped: {e}")))?
 }
 
 impl PluginState {
@@ -68,33 +88,38 @@ async fn list_folder(
     folder: &str,
     rel: &str,
 ) -> Result<Vec<wit::Entry>, CapabilityError> {
-    let dir = resolve(&root, folder, rel).await?;
-    let canonical_root = tokio::fs::canonicalize(&root)
-        .await
-        .map_err(|e| CapabilityError::Unavailable(e.to_string()))?;
-    let mut rd = tokio::fs::read_dir(&dir)
-        .await
-        .map_err(|e| CapabilityError::InvalidInput(format!("'{rel}' in '{folder}': {e}")))?;
-    let mut out = Vec::new();
-    while let Some(entry) = rd
-        .next_entry()
-        .await
-        .map_err(|e| CapabilityError::Unavailable(e.to_string()))?
-    {
-        let meta = match tokio::fs::metadata(entry.path()).await {
-            Ok(m) => m,
-            Err(_) => continue, // dangling symlink: nothing a plugin could read
-        };
-        let path = entry.path();
-        let rel = path.strip_prefix(&canonical_root).unwrap_or(&path);
-        out.push(wit::Entry {
-            path: rel.to_string_lossy().replace('\\', "/"),
-            is_dir: meta.is_dir(),
-            size: meta.len(),
-        });
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
+    let (folder, rel) = (folder.to_string(), rel.to_string());
+    blocking(move || {
+        let dir = open_root(&root, &folder, &rel)?;
+        // The folder itself is `.` beneath its descriptor.
+        let base = Path::new(if rel.is_empty() { "." } else { rel.as_str() });
+        let entries = dir
+            .read_dir(base)
+            .map_err(|e| beneath_error(e, &folder, &rel))?;
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| CapabilityError::Unavailable(e.to_string()))?;
+            let path = base.join(entry.file_name());
+            // A symlink is judged by where it leads, beneath the folder only: one leading out (or
+            // nowhere) is not listed, and nothing of its target is shown.
+            let Ok(meta) = dir.metadata(&path) else {
+                continue;
+            };
+            out.push(wit::Entry {
+                path: path
+                    .components()
+                    .filter(|c| !matches!(c, Component::CurDir))
+                    .collect::<PathBuf>()
+                    .to_string_lossy()
+                    .replace('\\', "/"),
+                is_dir: meta.is_dir(),
+                size: meta.len(),
+            });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(out)
+    })
+    .await
 }
 
 async fn read_file(
@@ -104,21 +129,22 @@ async fn read_file(
     offset: u64,
     length: u64,
 ) -> Result<Vec<u8>, CapabilityError> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let path = resolve(&root, folder, rel).await?;
-    let length = length.min(MAX_READ_BYTES);
-    let mut f = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| CapabilityError::InvalidInput(format!("'{rel}' in '{folder}': {e}")))?;
-    f.seek(std::io::SeekFrom::Start(offset))
-        .await
-        .map_err(|e| CapabilityError::Unavailable(e.to_string()))?;
-    let mut buf = Vec::with_capacity(length as usize);
-    f.take(length)
-        .read_to_end(&mut buf)
-        .await
-        .map_err(|e| CapabilityError::Unavailable(e.to_string()))?;
-    Ok(buf)
+    use std::io::{Read, Seek};
+    let (folder, rel) = (folder.to_string(), rel.to_string());
+    blocking(move || {
+        let dir = open_root(&root, &folder, &rel)?;
+        let mut f = dir
+            .open(&rel)
+            .map_err(|e| beneath_error(e, &folder, &rel))?;
+        f.seek(std::io::SeekFrom::Start(offset))
+            .map_err(|e| CapabilityError::Unavailable(e.to_string()))?;
+        let mut buf = Vec::new();
+        f.take(length.min(MAX_READ_BYTES))
+            .read_to_end(&mut buf)
+            .map_err(|e| CapabilityError::InvalidInput(format!("'{rel}' in '{folder}': {e}")))?;
+        Ok(buf)
+    })
+    .await
 }
 
 impl wit::Host for PluginState {
@@ -156,28 +182,53 @@ mod tests {
     #[tokio::test]
     async fn paths_stay_inside_the_folder() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.bak"), b"x").unwrap();
+        std::fs::write(dir.path().join("a.bak"), b"abc").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/b.bak"), b"b").unwrap();
         let outside = tempfile::tempdir().unwrap();
-        std::fs::write(outside.path().join("secret"), b"s").unwrap();
-        #[cfg(unix)]
+        std::fs::write(outside.path().join("secret"), vec![b's'; 1234]).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+        std::os::unix::fs::symlink("a.bak", dir.path().join("inside")).unwrap();
+        let root = dir.path().to_path_buf();
+        let read = |rel: &'static str| read_file(root.clone(), "b", rel, 0, 100);
 
-        assert!(resolve(dir.path(), "b", "a.bak").await.is_ok());
-        for bad in ["../x", "/etc/passwd", "sub/../../x"] {
-            let err = resolve(dir.path(), "b", bad).await.unwrap_err();
+        assert_eq!(read("a.bak").await.unwrap(), b"abc");
+        assert_eq!(read("sub/b.bak").await.unwrap(), b"b");
+        // A link that stays in the folder is the folder's file.
+        assert_eq!(read("inside").await.unwrap(), b"abc");
+        for bad in ["../x", "/etc/passwd", "sub/../../x", "link", "out/secret"] {
+            let err = read(bad).await.unwrap_err();
             assert!(
                 matches!(err, CapabilityError::AccessDenied(_)),
                 "{bad}: {err}"
             );
         }
-        #[cfg(unix)]
         assert!(matches!(
-            resolve(dir.path(), "b", "link").await.unwrap_err(),
-            CapabilityError::AccessDenied(_)
-        ));
-        assert!(matches!(
-            resolve(dir.path(), "b", "missing").await.unwrap_err(),
+            read("missing").await.unwrap_err(),
             CapabilityError::NotFound(_)
+        ));
+        // A listing shows nothing of what a link outside points at.
+        let listed = list_folder(root.clone(), "b", "").await.unwrap();
+        let shown: Vec<(String, bool, u64)> = listed
+            .iter()
+            .map(|e| (e.path.clone(), e.is_dir, if e.is_dir { 0 } else { e.size }))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                ("a.bak".to_string(), false, 3),
+                ("inside".to_string(), false, 3),
+                ("sub".to_string(), true, 0),
+            ]
+        );
+        assert_eq!(
+            list_folder(root.clone(), "b", "sub").await.unwrap()[0].path,
+            "sub/b.bak"
+        );
+        assert!(matches!(
+            list_folder(root, "b", "out").await.unwrap_err(),
+            CapabilityError::AccessDenied(_)
         ));
     }
 }

@@ -28,7 +28,17 @@ pub struct HttpResponse {
 /// Sends requests that passed the allow-list.
 #[async_trait]
 pub trait HttpBackend: Send + Sync {
-    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, CapabilityError>;
+    /// Sends `req`; the response's body is read whole.
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, CapabilityError> {
+        self.send_within(req, usize::MAX).await
+    }
+    /// Sends `req`, reading at most `max_body` bytes of the response's body: past it,
+    /// `limit-exceeded` and the rest is not read.
+    async fn send_within(
+        &self,
+        req: HttpRequest,
+        max_body: usize,
+    ) -> Result<HttpResponse, CapabilityError>;
 }
 
 /// The origin (`scheme://host[:port]`, the port written when it is not the scheme's default) of
@@ -88,13 +98,18 @@ impl wit::Host for PluginState {
             )
             .into()));
         };
+        // The body goes into the plugin's memory: the host reads no more than would fit there.
+        let budget = self.limiter.limit();
         let sent = backend
-            .send(HttpRequest {
-                method: req.method,
-                url: req.url,
-                headers: req.headers,
-                body: req.body,
-            })
+            .send_within(
+                HttpRequest {
+                    method: req.method,
+                    url: req.url,
+                    headers: req.headers,
+                    body: req.body,
+                },
+                budget,
+            )
             .await;
         Ok(sent
             .map(|r| wit::Response {

@@ -60,6 +60,17 @@ pub trait SqlSession: Send + Sync {
         &mut self,
         statement: &str,
         params: &[Param],
+    ) -> Result<Vec<RowSet>, CapabilityError> {
+        self.query_within(statement, params, usize::MAX).await
+    }
+    /// Every result set of a parameterized batch, read only while the values held stay within
+    /// `max_bytes` ([`value_bytes`]): past it, `limit-exceeded`, and the connection is closed
+    /// (the rest of the result is not read).
+    async fn query_within(
+        &mut self,
+        statement: &str,
+        params: &[Param],
+        max_bytes: usize,
     ) -> Result<Vec<RowSet>, CapabilityError>;
     /// Rows affected by a statement.
     async fn execute(&mut self, statement: &str, params: &[Param]) -> Result<u64, CapabilityError>;
@@ -76,8 +87,38 @@ pub trait SqlSession: Send + Sync {
 pub trait SqlRowStream: Send + Sync {
     /// The result's columns.
     fn columns(&self) -> Vec<Column>;
-    /// Up to `max_rows` rows; empty when done.
-    async fn next_batch(&mut self, max_rows: u32) -> Result<Vec<Vec<SqlValue>>, CapabilityError>;
+    /// Up to `max_rows` rows, fewer once they hold `max_bytes` ([`value_bytes`]; at least one
+    /// row, and `limit-exceeded` for a row larger than that alone); empty when done.
+    async fn next_batch(
+        &mut self,
+        max_rows: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<SqlValue>>, CapabilityError>;
+}
+
+/// About the bytes a value holds on the host (and will in the plugin's memory).
+pub fn value_bytes(v: &SqlValue) -> usize {
+    match v {
+        SqlValue::Text(s) | SqlValue::Decimal(s) | SqlValue::DateTime(s) | SqlValue::Guid(s) => {
+            s.len() + 16
+        }
+        SqlValue::Binary(b) => b.len() + 16,
+        SqlValue::Null | SqlValue::Bit(_) | SqlValue::Int(_) | SqlValue::Float(_) => 16,
+    }
+}
+
+/// The bytes of a row.
+pub fn row_bytes(row: &[SqlValue]) -> usize {
+    row.iter().map(value_bytes).sum::<usize>() + 16
+}
+
+/// `limit-exceeded` for a result past a plugin's memory limit.
+pub fn too_large(what: &str, max_bytes: usize) -> CapabilityError {
+    CapabilityError::LimitExceeded(format!(
+        "{what} holds more than {} MiB, more than the plugin's memory limit allows: read it \
+         in batches with stream (next-batch), or ask for less",
+        max_bytes >> 20
+    ))
 }
 
 /// The resource behind a plugin's `connection` handle.
@@ -174,9 +215,11 @@ impl wit::HostConnection for PluginState {
         statement: String,
         ps: Vec<wit::Param>,
     ) -> wasmtime::Result<Result<Vec<wit::RowSet>, WitError>> {
+        // What the plugin asks for must fit in its memory: the host holds no more for it.
+        let budget = self.limiter.limit();
         let session = &mut self.table.get_mut(&conn)?.0;
         Ok(session
-            .query(&statement, &params(ps))
+            .query_within(&statement, &params(ps), budget)
             .await
             .map(|sets| {
                 sets.into_iter()
@@ -234,8 +277,11 @@ impl wit::HostRowStream for PluginState {
         stream: Resource<RowStreamHandle>,
         max_rows: u32,
     ) -> wasmtime::Result<Result<Vec<Vec<wit::SqlValue>>, WitError>> {
+        // A batch is lowered into the plugin's memory beside what it already holds: a quarter of
+        // its limit leaves room for that and for what the plugin makes of the rows.
+        let budget = self.limiter.limit() / 4;
         let s = &mut self.table.get_mut(&stream)?.0;
-        Ok(s.next_batch(max_rows.clamp(1, MAX_BATCH_ROWS))
+        Ok(s.next_batch(max_rows.clamp(1, MAX_BATCH_ROWS), budget)
             .await
             .map(wit_rows)
             .map_err(Into::into))

@@ -38,7 +38,7 @@ pub struct CallContext {
 pub struct PluginState {
     wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    limiter: MemoryLimiter,
+    pub(crate) limiter: MemoryLimiter,
     pub(crate) call: CallContext,
 }
 

@@ -115,6 +115,11 @@ pub struct MemoryLimiter {
 }
 
 impl MemoryLimiter {
+    /// The bytes the instance may hold in all.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     /// A limiter allowing `limit` bytes in total.
     pub fn new(limit: usize) -> Self {
         MemoryLimiter {

@@ -15,7 +15,7 @@ use super::endpoint::{Endpoint, SqlClient, map_error};
 use super::{params, values};
 use crate::capabilities::CapabilityError;
 use crate::capabilities::sql::{
-    Column, Param, RowSet, SqlBackend, SqlRowStream, SqlSession, SqlValue,
+    Column, Param, RowSet, SqlBackend, SqlRowStream, SqlSession, SqlValue, row_bytes, too_large,
 };
 
 /// Endpoints by the name plugins ask for (`source`, `target`, an instance name, …).
@@ -49,6 +49,7 @@ impl SqlBackend for TdsBackend {
             server: e.server.to_string(),
             client: Some(client),
             streaming: None,
+            closed: None,
         }))
     }
 }
@@ -66,6 +67,8 @@ struct TdsSession {
     server: String,
     client: Option<SqlClient>,
     streaming: Option<Streaming>,
+    /// Why the connection was closed on purpose (a result past its limit was left unread).
+    closed: Option<String>,
 }
 
 impl TdsSession {
@@ -77,8 +80,12 @@ impl TdsSession {
                 self.client = Some(c);
             }
         }
-        self.client.as_mut().ok_or_else(|| {
-            CapabilityError::Unavailable(format!("the connection to {} was lost", self.server))
+        let (server, closed) = (&self.server, &self.closed);
+        self.client.as_mut().ok_or_else(|| match closed {
+            Some(why) => CapabilityError::Unavailable(format!(
+                "the connection to {server} was closed: {why}; open a new connection"
+            )),
+            None => CapabilityError::Unavailable(format!("the connection to {server} was lost")),
         })
     }
 }
@@ -112,16 +119,18 @@ fn row_values(row: tiberius::Row) -> Result<Vec<SqlValue>, CapabilityError> {
 
 #[async_trait]
 impl SqlSession for TdsSession {
-    async fn query(
+    async fn query_within(
         &mut self,
         statement: &str,
         ps: &[Param],
+        max_bytes: usize,
     ) -> Result<Vec<RowSet>, CapabilityError> {
         let q = prepare(statement, ps)?;
         let server = self.server.clone();
         let client = self.client().await?;
         let mut stream = q.query(client).await.map_err(|e| map_error(e, &server))?;
         let mut sets: Vec<RowSet> = Vec::new();
+        let mut held = 0usize;
         while let Some(item) = stream.try_next().await.map_err(|e| map_error(e, &server))? {
             match item {
                 QueryItem::Metadata(m) => sets.push(RowSet {
@@ -130,6 +139,15 @@ impl SqlSession for TdsSession {
                 }),
                 QueryItem::Row(r) => {
                     let values = row_values(r)?;
+                    held += row_bytes(&values);
+                    if held > max_bytes {
+                        // The rest is not read: the connection cannot take another statement
+                        // before it is, so it is closed.
+                        drop(stream);
+                        self.client = None;
+                        self.closed = Some("a result passed its limit and was left unread".into());
+                        return Err(too_large("the result of this query", max_bytes));
+                    }
                     match sets.last_mut() {
                         Some(set) => set.rows.push(values),
                         None => sets.push(RowSet {
@@ -171,6 +189,7 @@ impl SqlSession for TdsSession {
             let outcome: Result<(), CapabilityError> = async {
                 let mut stream = q.query(&mut client).await.map_err(|e| map_error(e, &server))?;
                 let mut chunk = Vec::with_capacity(CHUNK);
+                let mut chunk_bytes = 0usize;
                 while let Some(item) = stream.try_next().await.map_err(|e| map_error(e, &server))? {
                     match item {
                         QueryItem::Metadata(m) => match cols_tx.take() {
@@ -181,8 +200,11 @@ impl SqlSession for TdsSession {
                             None => break,
                         },
                         QueryItem::Row(r) => {
-                            chunk.push(row_values(r)?);
-                            if chunk.len() == CHUNK {
+                            let values = row_values(r)?;
+                            chunk_bytes += row_bytes(&values);
+                            chunk.push(values);
+                            if chunk.len() == CHUNK || chunk_bytes >= CHUNK_BYTES {
+                                chunk_bytes = 0;
                                 let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
                                 tokio::select! {
                                     sent = rows_tx.send(Ok(full)) => if sent.is_err() { return Ok(()) },
@@ -233,6 +255,9 @@ impl SqlSession for TdsSession {
 
 /// Rows per message between the stream's task and the plugin.
 const CHUNK: usize = 1000;
+/// Bytes past which a message goes before it has [`CHUNK`] rows: with the channel's four
+/// messages, what the task reads ahead stays near 20 MiB however wide the rows.
+const CHUNK_BYTES: usize = 4 << 20;
 
 /// A result being read by its task.
 struct TdsRowStream {
@@ -249,11 +274,26 @@ impl SqlRowStream for TdsRowStream {
         self.columns.clone()
     }
 
-    async fn next_batch(&mut self, max_rows: u32) -> Result<Vec<Vec<SqlValue>>, CapabilityError> {
+    async fn next_batch(
+        &mut self,
+        max_rows: u32,
+        max_bytes: usize,
+    ) -> Result<Vec<Vec<SqlValue>>, CapabilityError> {
         let want = max_rows as usize;
         let mut out = Vec::with_capacity(want.min(CHUNK));
+        let mut held = 0usize;
         while out.len() < want {
             if let Some(row) = self.buffer.pop() {
+                let bytes = row_bytes(&row);
+                if held + bytes > max_bytes {
+                    if out.is_empty() {
+                        return Err(too_large("one row of this result", max_bytes));
+                    }
+                    // The next batch starts with it.
+                    self.buffer.push(row);
+                    break;
+                }
+                held += bytes;
                 out.push(row);
                 continue;
             }

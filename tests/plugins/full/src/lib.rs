@@ -178,9 +178,30 @@ impl Plugin for Full {
     }
 
     /// Sleeps in the host and reports how long it took; or runs `queries` one-row queries on
-    /// `source` (the benchmark's measure of one sql round trip).
+    /// `source` (the benchmark's measure of one sql round trip); or reads the result of `query`.
     fn validate(request: &str) -> Result<String, Error> {
         let req = parse_document::<serde_json::Value>(request, "validate request")?;
+        // A result as wide as `query` returns, read whole or (`batch` rows at a time) streamed:
+        // the host must not hold more of it than this plugin's memory could.
+        if let Some(statement) = req["query"].as_str() {
+            let conn = sql::connect("source")?;
+            let Some(batch) = req["batch"].as_u64() else {
+                let sets = conn.query(statement, &[])?;
+                return Ok(
+                    json!({"rows": sets.iter().map(|s| s.rows.len()).sum::<usize>()}).to_string(),
+                );
+            };
+            let stream = conn.stream(statement, &[])?;
+            let mut batches = Vec::new();
+            loop {
+                let rows = stream.next_batch(batch as u32)?;
+                if rows.is_empty() {
+                    break;
+                }
+                batches.push(rows.len());
+            }
+            return Ok(json!({"batches": batches}).to_string());
+        }
         if let Some(n) = req["queries"].as_u64() {
             let conn = sql::connect("source")?;
             let mut rows = 0;
