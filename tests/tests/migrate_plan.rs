@@ -622,6 +622,9 @@ fn a_method_plugin_cannot_point_the_hosts_authority_elsewhere() {
         edit(&mut p);
         let edited = s.home.path().join("edited.json");
         std::fs::write(&edited, serde_json::to_vec(&p).unwrap()).unwrap();
+        // As `migrate plan` writes a plan: its owner's alone.
+        std::fs::set_permissions(&edited, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
         for dry in [false, true] {
             let mut args = vec![
                 "migrate",
@@ -652,6 +655,21 @@ fn a_method_plugin_cannot_point_the_hosts_authority_elsewhere() {
             );
         }
     }
+    // A plan another user could have rewritten is not run, however it reads.
+    let shared = s.home.path().join("shared.json");
+    std::fs::copy(&out_file, &shared).unwrap();
+    std::fs::set_permissions(&shared, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    let out = s
+        .command(&["migrate", "run", shared.to_str().unwrap(), "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("other users can write it (mode 666)")
+            && stderr(&out).contains("chmod go-w"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         hits.load(std::sync::atomic::Ordering::SeqCst),
         0,

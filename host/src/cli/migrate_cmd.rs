@@ -31,6 +31,7 @@ use crate::migrate::run::{Executor, Retry};
 use crate::migrate::upload::UploadOptions;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
+use crate::private_files;
 use crate::runtime::{LoadedPlugin, Runtime};
 use crate::sizing::forecast::Assumptions;
 use crate::sizing::limits::{Tier, log_rate_mb_s};
@@ -420,10 +421,33 @@ async fn source_backup_offer(
     Ok(Some(offer))
 }
 
-/// Reads a plan file; returns it and its SHA-256 (the journal is tied to it).
+/// Reads a plan file; returns it and its SHA-256 (the journal is tied to it). The plan says where
+/// the operator's logins, SAS and token go, so only a plan no other user could have written is
+/// read (as [`private_files::read`] checks it).
 fn read_plan(path: &Path) -> Result<(Plan, String), Failure> {
-    let bytes =
-        std::fs::read(path).map_err(|e| Failure::bad_input(format!("{}: {e}", path.display())))?;
+    let bytes = match private_files::read(path) {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Err(
+                Failure::bad_input(format!("{}: no such file", path.display()))
+                    .hint("a plan is written by `sqlmig migrate plan --out FILE`"),
+            );
+        }
+        Err(why) => {
+            return Err(Failure::bad_input(format!(
+                "{}: {why}: a plan directs where your logins, SAS and token are sent, so sqlmig \
+                 runs only a plan no other user could have written",
+                path.display()
+            ))
+            .hint(format!(
+                "if the plan is as you wrote it, make it yours alone (chmod go-w {}); a \
+                 colleague's plan: read it (`sqlmig migrate run {} --dry-run` once it is yours) \
+                 and copy it with cp, which makes the copy yours; otherwise plan again",
+                path.display(),
+                path.display()
+            )));
+        }
+    };
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     let plan: Plan = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         Failure::bad_input(format!(
