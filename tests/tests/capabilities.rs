@@ -635,6 +635,42 @@ async fn cloud_credentials_reach_the_plugin_but_nothing_it_hands_on() {
     assert!(err.contains("not granted"), "{err}");
 }
 
+/// A plugin's text reaches the operator's terminal without control sequences: it cannot clear a
+/// line, move the cursor or recolour what sqlmig prints, in a progress message, an error or a
+/// panic message.
+#[tokio::test]
+async fn a_plugins_text_cannot_rewrite_the_operators_terminal() {
+    let progress = Arc::new(RecordedProgress::default());
+    let services = Services {
+        progress: Some(progress.clone()),
+        ..Default::default()
+    };
+    let p = full(CapabilitySet::default());
+    let fake = "\u{1b}[2K\r\u{1b}[32mmigration verified: 0 differences\u{1b}[0m\u{8}";
+    for panic in [false, true] {
+        let body = serde_json::json!({"say": fake, "panic": panic}).to_string();
+        let err = p
+            .call(&services, HookCall::Cutover(body))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !err.chars()
+                .any(|c| c == '\u{1b}' || c == '\r' || c == '\u{8}'),
+            "{err:?}"
+        );
+        assert!(err.contains("\\u{1b}[2K\\u{d}"), "{err}");
+    }
+    let reports = progress.reports.lock().unwrap();
+    assert_eq!(reports.len(), 2);
+    for (_, _, _, said) in reports.iter() {
+        assert_eq!(
+            said,
+            "\\u{1b}[2K\\u{d}\\u{1b}[32mmigration verified: 0 differences\\u{1b}[0m\\u{8}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn sleep_happens_in_the_host() {
     let d = doc(full(CapabilitySet::default())

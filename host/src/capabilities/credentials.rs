@@ -64,9 +64,9 @@ impl CloudValues {
             .collect()
     }
 
-    /// `text` with every credential value replaced by `***`: the one path everything a plugin
-    /// produces takes before it is shown, reported or journaled — documents, findings, errors,
-    /// panic messages, log lines, progress messages, state keys. Settings (a region, an
+    /// `text` with every credential value replaced by `***`: what everything a plugin produces
+    /// goes through before it is shown, reported or journaled — documents, state keys, and (in
+    /// [`plugin_text`]) findings, errors, panic messages, log lines and progress messages. Settings (a region, an
     /// endpoint) are plain values the operator granted for plugins to show, and no name of
     /// sqlmig's own secrets can be one.
     ///
@@ -88,6 +88,33 @@ impl CloudValues {
             })
         })
     }
+}
+
+/// What the host shows, logs or records of a plugin's text (findings, errors, panic messages,
+/// log lines, progress messages): every credential value in `cloud` as `***`, and every control
+/// character but newline and tab written as an escape (`\u{1b}`), so a plugin cannot move the
+/// cursor, clear or recolour the operator's terminal to hide or fake what sqlmig says. Documents
+/// (JSON) take [`CloudValues::redact`] alone: JSON escapes its own control characters.
+pub fn plugin_text(cloud: Option<&CloudValues>, text: &str) -> String {
+    let text = match cloud {
+        Some(c) => c.redact(text),
+        None => text.to_string(),
+    };
+    if !text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 impl wit::Host for PluginState {

@@ -1,6 +1,7 @@
 //! The `log` capability: plugin messages into the host's log, tagged with the plugin. Always
 //! available; messages are truncated so a plugin cannot flood the log with one call.
 
+use super::credentials::plugin_text;
 use crate::runtime::bindings::v0_1::sqlmig::plugin::log as wit;
 use crate::runtime::bindings::v0_1::sqlmig::plugin::types::LogLevel;
 use crate::runtime::instance::PluginState;
@@ -23,10 +24,7 @@ pub fn truncate(message: &str, max: usize) -> &str {
 impl wit::Host for PluginState {
     async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
         let plugin = &self.call.grants.plugin;
-        let message = match &self.call.services.cloud {
-            Some(cloud) => cloud.redact(&message),
-            None => message,
-        };
+        let message = plugin_text(self.call.services.cloud.as_deref(), &message);
         let msg = truncate(&message, MAX_MESSAGE);
         match level {
             LogLevel::Trace => tracing::trace!(target: "plugin", %plugin, "{msg}"),

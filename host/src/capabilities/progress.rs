@@ -1,6 +1,7 @@
 //! The `progress` capability: long work reported to the operator (a bar on a TTY). Always
 //! available.
 
+use super::credentials::plugin_text;
 use crate::runtime::bindings::v0_1::sqlmig::plugin::progress as wit;
 use crate::runtime::instance::PluginState;
 
@@ -17,10 +18,7 @@ impl wit::Host for PluginState {
         total: Option<u64>,
         message: String,
     ) -> wasmtime::Result<()> {
-        let message = match &self.call.services.cloud {
-            Some(cloud) => cloud.redact(&message),
-            None => message,
-        };
+        let message = plugin_text(self.call.services.cloud.as_deref(), &message);
         let msg = super::log::truncate(&message, 256);
         match &self.call.services.progress {
             Some(sink) => sink.report(&self.call.grants.plugin, done, total, msg),

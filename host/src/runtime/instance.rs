@@ -17,7 +17,7 @@ use super::engine::Runtime;
 use super::error::PluginError;
 use super::limits::{Limits, MemoryLimiter};
 use super::versions;
-use crate::capabilities::credentials::CloudValues;
+use crate::capabilities::credentials::{CloudValues, plugin_text};
 use crate::capabilities::{CapabilityError, Grants, Services};
 
 pub use v0_1::sqlmig::plugin::types::{Finding, FindingLevel, FindingScope, PluginInfo};
@@ -106,15 +106,18 @@ pub enum HookOutput {
 }
 
 impl HookOutput {
-    /// The output with every credential value in `cloud` replaced by `***`.
-    fn redacted(self, cloud: &CloudValues) -> HookOutput {
+    /// The output as the host may show and keep it: credential values in `cloud` as `***`,
+    /// and findings' text without terminal control characters ([`plugin_text`]).
+    fn redacted(self, cloud: Option<&CloudValues>) -> HookOutput {
         match self {
-            HookOutput::Document(d) => HookOutput::Document(cloud.redact(&d)),
+            HookOutput::Document(d) => {
+                HookOutput::Document(cloud.map_or(d.clone(), |c| c.redact(&d)))
+            }
             HookOutput::Findings(f) => HookOutput::Findings(
                 f.into_iter()
                     .map(|mut f| {
-                        f.message = cloud.redact(&f.message);
-                        f.impact = cloud.redact(&f.impact);
+                        f.message = plugin_text(cloud, &f.message);
+                        f.impact = plugin_text(cloud, &f.impact);
                         f
                     })
                     .collect(),
@@ -124,13 +127,13 @@ impl HookOutput {
     }
 }
 
-/// A hook's error with every credential value in `cloud` replaced by `***`.
+/// A hook's error as the host may show it ([`plugin_text`]).
 fn redact_error(
     e: v0_1::sqlmig::plugin::types::Error,
-    cloud: &CloudValues,
+    cloud: Option<&CloudValues>,
 ) -> v0_1::sqlmig::plugin::types::Error {
     let e = CapabilityError::from(e);
-    let message = cloud.redact(e.message());
+    let message = plugin_text(cloud, e.message());
     e.with_message(message).into()
 }
 
@@ -265,15 +268,14 @@ impl LoadedPlugin {
                 });
             }
         };
-        // What the plugin hands on goes to reports, plans and journals: no credential value may
-        // ride along, whatever the plugin did with it.
-        let result = match &services.cloud {
-            Some(cloud) => result.map(|r| {
-                r.map(|o| o.redacted(cloud))
-                    .map_err(|e| redact_error(e, cloud))
-            }),
-            None => result,
-        };
+        // What the plugin hands on goes to reports, plans, journals and the terminal: no
+        // credential value may ride along, whatever the plugin did with it, nor a control
+        // sequence.
+        let cloud = services.cloud.as_deref();
+        let result = result.map(|r| {
+            r.map(|o| o.redacted(cloud))
+                .map_err(|e| redact_error(e, cloud))
+        });
         match result {
             Ok(Ok(out)) => Ok(out),
             Ok(Err(e)) => Err(match CapabilityError::from(e) {
@@ -335,7 +337,7 @@ impl LoadedPlugin {
             .trim()
             .to_string();
         // A panic message is the plugin's text like any other.
-        let said = cloud.map_or(said.clone(), |c| c.redact(&said));
+        let said = plugin_text(cloud, &said);
         let trap = match e.downcast_ref::<Trap>() {
             Some(t) => t.to_string(),
             None => format!("{e:#}"),

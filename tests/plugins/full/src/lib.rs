@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 use sqlmig_plugin_sdk::{
     Error, Finding, FindingLevel, FindingScope, Plugin, Rows, blob, clock, credentials,
-    export_plugin, fs, http, log, parse_document, progress, sql, state,
+    export_plugin, fs, http, invalid_input, log, parse_document, progress, sql, state,
 };
 
 struct Full;
@@ -157,6 +157,15 @@ impl Plugin for Full {
                 panic!("giving up with {value:?}");
             }
             return Ok(json!({"value": value}).to_string());
+        }
+        // Text meant for the operator's terminal: reported, logged, then failed or panicked with.
+        if let Some(text) = req["say"].as_str() {
+            progress::report(0, None, text);
+            log::warn(text);
+            if req["panic"].as_bool() == Some(true) {
+                panic!("{text}");
+            }
+            return Err(invalid_input(text));
         }
         if let Some(name) = req["blob"].as_str() {
             let c = blob::open("backups")?;
