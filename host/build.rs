@@ -16,6 +16,7 @@ fn main() {
         "plugin-sdk",
         "inventory",
         "backup-format",
+        "mi-limits",
         "wit",
         "build-support",
     ] {

@@ -16,6 +16,7 @@ mod platform;
 mod plugin_cmd;
 mod rules_cmd;
 mod sku_cmd;
+mod target;
 mod validate_cmd;
 
 use std::path::PathBuf;

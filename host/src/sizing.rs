@@ -3,7 +3,7 @@
 
 pub mod forecast;
 pub mod html;
-pub mod limits;
+pub use sqlmig_mi_limits as limits;
 pub mod microsoft_csv;
 pub mod per_database;
 pub mod perf_file;

@@ -32,7 +32,7 @@ fn microsofts_collection_gives_a_recommendation_with_its_reason() {
         report["limits_taken"]
             .as_str()
             .unwrap()
-            .contains("2022-06-02")
+            .contains("resource-limits (ms.date 2026-08-10)")
     );
     let test = &report["instances"][0];
     assert_eq!(test["server"], "TEST");
@@ -257,14 +257,54 @@ fn a_source_no_instance_holds_exits_1_with_why() {
         "FIREHOSE",
         8,
         &quiet,
-        &data_and_log("Ingest", (100.0, 50.0, 5.0, 2.0), 150.0),
+        &data_and_log("Ingest", (100.0, 50.0, 5.0, 2.0), 200.0),
     );
     let s = sqlmig();
     let report = recommend(&s, dir.path(), &[], 1);
     let i = &report["instances"][0];
     assert_eq!(i["outcome"], "does_not_fit");
     let reasons = i["reasons"].to_string();
-    assert!(reasons.contains("150.0 MB/s of log writes"), "{reasons}");
+    // Over every tier's log write limit: 120 (General Purpose), 192 (Next-gen, and Business
+    // Critical on premium-series).
+    assert!(reasons.contains("200.0 MB/s of log writes"), "{reasons}");
+    assert!(reasons.contains("limit of 192 MB/s"), "{reasons}");
+}
+
+/// A log rate past General Purpose's 120 MiB/s is Next-gen General Purpose's to hold (192), and
+/// the DBA reads why in the table.
+#[test]
+fn a_log_rate_past_general_purpose_is_sized_on_next_gen() {
+    let dir = tempfile::tempdir().unwrap();
+    let quiet: Vec<(f64, f64)> = (0..10).map(|_| (5.0, 8_000.0)).collect();
+    write_collection(
+        dir.path(),
+        "INGEST",
+        8,
+        &quiet,
+        &data_and_log("Ingest", (100.0, 50.0, 5.0, 2.0), 150.0),
+    );
+    let s = sqlmig();
+    let report = recommend(&s, dir.path(), &[], 0);
+    let i = &report["instances"][0];
+    assert_eq!(
+        (
+            i["tier"].as_str(),
+            i["vcores"].as_u64(),
+            i["driver"].as_str()
+        ),
+        (Some("next_gen_general_purpose"), Some(40), Some("log_rate")),
+        "{i}"
+    );
+    let table = String::from_utf8(
+        s.run(&["sku", "recommend", "--perf", dir.path().to_str().unwrap()])
+            .stdout,
+    )
+    .unwrap();
+    assert!(table.contains("Next-gen General Purpose"), "{table}");
+    assert!(
+        table.contains("INGEST: Next-gen General Purpose because on General Purpose"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -360,21 +400,26 @@ fn the_move_forecast_matches_the_hand_calculation() {
     assert_eq!(d["restore_s"], 1024.0);
     assert_eq!(d["initial_sync_s"], 2560.0);
     assert_eq!(f["offline_downtime_s"], 2560.0);
-    // 4 vCores of General Purpose write log at 12 MB/s, so replay runs at min(100, 12) = 12;
-    // the 2 MB/s × 2,560 s = 5,120 MB written meanwhile catch up at 12 − 2 = 10 MB/s: 512 s.
-    assert_eq!(f["target_log_mb_s"], 12.0);
-    assert_eq!(d["catch_up_s"], 512.0);
-    assert_eq!(f["online_sync_s"], 3072.0);
-    // Cutover: 4 MB/s × 300 s = 1,200 MB of tail log: backup 6 s + upload 12 s + replay 100 s
-    // + recovery 60 s = 178 s.
-    assert_eq!(d["cutover_downtime_s"], 178.0);
+    // 4 vCores of General Purpose write log at 4.5 MiB/s each, 18, so replay runs at
+    // min(100, 18) = 18; the 2 MB/s × 2,560 s = 5,120 MB written meanwhile catch up at
+    // 18 − 2 = 16 MB/s: 320 s.
+    assert_eq!(f["target_log_mb_s"], 18.0);
+    assert_eq!(d["catch_up_s"], 320.0);
+    assert_eq!(f["online_sync_s"], 2880.0);
+    // Cutover: 4 MB/s × 300 s = 1,200 MB of tail log: backup 6 s + upload 12 s + replay
+    // 66.7 s + recovery 60 s = 144.7 s.
+    let cutover = d["cutover_downtime_s"].as_f64().unwrap();
+    assert!(
+        (cutover - (6.0 + 12.0 + 1200.0 / 18.0 + 60.0)).abs() < 1e-6,
+        "{cutover}"
+    );
     let table = String::from_utf8(
         s.run(&["sku", "recommend", "--perf", dir.path().to_str().unwrap()])
             .stdout,
     )
     .unwrap();
     assert!(
-        table.contains("SQL01: move: ≈ 51 min to sync, ≈ 3 min downtime at cutover (offline: ≈ 43 min downtime)"),
+        table.contains("SQL01: move: ≈ 48 min to sync, ≈ 2 min downtime at cutover (offline: ≈ 43 min downtime)"),
         "{table}"
     );
     // Faster links and a compressed backup change the forecast as the DBA says.

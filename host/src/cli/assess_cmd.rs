@@ -10,6 +10,7 @@ use sqlmig_inventory::Inventory;
 use super::discover_cmd::{self, DiscoverArgs};
 use super::inventory_cmd;
 use super::output::{Table, write_json};
+use super::target::{PolicyArg, TierArg};
 use super::{Context, Failure, OutputFormat};
 use crate::assess::assessment_api::{ProbeResults, Rulesets, live};
 use crate::assess::engine::Outcome;
@@ -21,6 +22,7 @@ use crate::discover::LoginSettings;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
 use crate::runtime::Runtime;
+use crate::sizing::limits::{Tier, UpdatePolicy};
 use crate::sqlserver::Encrypt;
 
 /// Assess what blocks or changes on Azure SQL Managed Instance, and how ready each database is
@@ -88,33 +90,25 @@ pub struct AssessArgs {
     /// `databases` probe rows), to run those rules offline.
     #[arg(long, value_name = "FILE")]
     pub probe_results: Option<PathBuf>,
-    /// The Managed Instance service tier to assess for: General Purpose or Business Critical
-    /// (tier limits: storage, files per database, in-memory OLTP).
-    #[arg(long, value_enum, default_value_t = Target::MiGp)]
-    pub target: Target,
+    /// The Managed Instance service tier to assess for (its limits: databases, storage, files,
+    /// In-Memory OLTP).
+    #[arg(long, value_enum, default_value_t = TierArg::MiGp)]
+    pub target: TierArg,
+    /// The target instance's update policy (the highest compatibility level it runs).
+    #[arg(long, value_enum, default_value_t = PolicyArg::SqlServer2022)]
+    pub update_policy: PolicyArg,
     /// Rule-pack calls run at once (one per pack and instance).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 }
 
-/// A Managed Instance service tier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Target {
-    /// General Purpose.
-    MiGp,
-    /// Business Critical.
-    MiBc,
-}
-
-impl Target {
-    /// The rule packs' options for this target.
-    fn options(self) -> String {
-        let id = match self {
-            Target::MiGp => "mi-gp",
-            Target::MiBc => "mi-bc",
-        };
-        serde_json::json!({ "target": id }).to_string()
-    }
+/// The rule packs' options: the target's tier and update policy, by the limits table's ids.
+fn pack_options(target: TierArg, policy: PolicyArg) -> String {
+    serde_json::json!({
+        "target": Tier::from(target).id(),
+        "update_policy": UpdatePolicy::from(policy).id(),
+    })
+    .to_string()
 }
 
 /// Where SQL Assessment API rules get their T-SQL probe rows.
@@ -234,7 +228,7 @@ async fn gather(
 /// Runs `sqlmig assess`.
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     let (inventory, source, login) = gather(ctx, &args).await?;
-    let options = args.target.options();
+    let options = pack_options(args.target, args.update_policy);
     let probes = match (&args.probe_results, login) {
         (Some(path), _) => Probes::Captured(read_probe_results(path)?),
         (None, Some(login)) => Probes::Live {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::output::{Table, write_report};
+use super::target::HardwareArg;
 use super::{Context, Failure};
 use crate::sizing::forecast::{Assumptions, Moving, forecast};
 use crate::sizing::html;
@@ -72,24 +73,6 @@ pub struct RecommendArgs {
     /// offered in some regions only).
     #[arg(long, value_delimiter = ',', value_enum, default_values_t = [HardwareArg::StandardSeries, HardwareArg::PremiumSeries])]
     pub hardware: Vec<HardwareArg>,
-}
-
-/// `--hardware` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum HardwareArg {
-    StandardSeries,
-    PremiumSeries,
-    PremiumSeriesMemoryOptimized,
-}
-
-impl From<HardwareArg> for Hardware {
-    fn from(h: HardwareArg) -> Hardware {
-        match h {
-            HardwareArg::StandardSeries => Hardware::StandardSeries,
-            HardwareArg::PremiumSeries => Hardware::PremiumSeries,
-            HardwareArg::PremiumSeriesMemoryOptimized => Hardware::PremiumSeriesMemoryOptimized,
-        }
-    }
 }
 
 fn percent(s: &str) -> Result<f64, String> {
@@ -181,7 +164,7 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
             let forecast = match &sizing {
                 Sizing::Fits(r) => Some(forecast(
                     &moving,
-                    limits::log_rate_mb_s(r.tier, r.vcores),
+                    limits::log_rate_mib_s(r.tier, r.hardware, r.vcores),
                     &assumptions,
                 )),
                 Sizing::DoesNotFit { .. } => None,
@@ -203,7 +186,7 @@ pub fn run(ctx: &Context, cmd: SkuCommand) -> Result<ExitCode, Failure> {
         schema: "sqlmig.sku/1",
         percentile: args.percentile,
         scaling_factor: args.scaling_factor,
-        limits_taken: limits::TAKEN,
+        limits_taken: limits::taken(),
         instances,
     };
     write_report(ctx, &report, || html::render(&report), || table(&report))?;

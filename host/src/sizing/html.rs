@@ -21,7 +21,7 @@ pub fn render(report: &Report) -> String {
          <p class=\"meta\">at the {}th percentile, scaled {}% · limits: {} · sqlmig {}</p>",
         report.percentile,
         report.scaling_factor,
-        esc(report.limits_taken),
+        esc(&report.limits_taken),
         env!("CARGO_PKG_VERSION"),
     );
     h.push_str(

@@ -9,7 +9,9 @@
 
 use serde::Serialize;
 
-use super::limits::{self, Hardware, Tier};
+use std::collections::BTreeMap;
+
+use super::limits::{self, FilesPer, Hardware, Tier};
 
 /// What a source instance needs from its target, already at the chosen percentile and scaled.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -122,6 +124,10 @@ pub struct Recommendation {
     pub vcores: u32,
     /// Storage to reserve, GB, in MI's 32 GB steps.
     pub storage_gb: u32,
+    /// IOPS to provision on Next-gen General Purpose, where the reserved storage's own (3 per GB)
+    /// are fewer than the source needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iops: Option<u32>,
     pub driver: Dimension,
     /// Sentences a DBA reads: what drove the choice, and why the tier.
     pub explanation: Vec<String>,
@@ -144,6 +150,8 @@ struct Candidate {
     hardware: Hardware,
     vcores: u32,
     storage_gb: f64,
+    /// IOPS the instance must have (Next-gen General Purpose provisions them).
+    iops: f64,
     driver: Dimension,
     grow_files: Vec<FileGrowth>,
 }
@@ -164,21 +172,17 @@ impl Default for Options {
     }
 }
 
-/// The recommendation for `need`.
+/// The recommendation for `need`: the cheapest tier that fits (General Purpose, then Next-gen
+/// General Purpose, then Business Critical), with the fewest vCores, on the cheapest hardware.
 pub fn recommend(need: &Need, options: &Options) -> Sizing {
     let mut reasons = Vec::new();
-    if need.user_databases > limits::MAX_USER_DATABASES {
-        return Sizing::DoesNotFit {
-            reasons: vec![format!(
-                "{} user databases: an instance holds {}; split them over several instances",
-                need.user_databases,
-                limits::MAX_USER_DATABASES
-            )],
-        };
-    }
     let mut best: Option<Candidate> = None;
     let mut standard: Vec<Candidate> = Vec::new();
-    for tier in [Tier::GeneralPurpose, Tier::BusinessCritical] {
+    for tier in Tier::ALL {
+        if let Some(why) = tier_problem(need, tier) {
+            reasons.push(format!("{}: {why}", tier.label()));
+            continue;
+        }
         for hardware in Hardware::ALL
             .into_iter()
             .filter(|h| options.hardware.contains(h))
@@ -208,12 +212,14 @@ pub fn recommend(need: &Need, options: &Options) -> Sizing {
     match best {
         Some(mut c) => {
             // Premium hardware was chosen because standard-series needed more vCores for
-            // something: that is what drove the choice.
+            // something: that is what drove the choice (where standard-series has no size
+            // at all, the premium size's own driver did).
             if c.hardware != Hardware::StandardSeries {
+                let driver = c.driver;
                 c.driver = standard
                     .iter()
                     .find(|s| s.tier == c.tier && s.vcores > c.vcores)
-                    .map_or(Dimension::Memory, |s| s.driver);
+                    .map_or(driver, |s| s.driver);
             }
             Sizing::Fits(explain(need, c, &reasons))
         }
@@ -221,14 +227,64 @@ pub fn recommend(need: &Need, options: &Options) -> Sizing {
     }
 }
 
+/// Why no size of `tier` holds the source, whatever its hardware: databases, files, features.
+fn tier_problem(need: &Need, tier: Tier) -> Option<String> {
+    let databases = limits::max_user_databases(tier);
+    if need.user_databases > databases {
+        return Some(format!(
+            "{} user databases, more than the {databases} an instance holds",
+            need.user_databases
+        ));
+    }
+    if tier != Tier::BusinessCritical && need.in_memory_oltp_gb.is_some() {
+        return Some("In-Memory OLTP is not supported".into());
+    }
+    let (max_files, per) = limits::max_files(tier);
+    match per {
+        FilesPer::Instance if need.files.len() > max_files as usize => {
+            return Some(format!(
+                "{} database files, more than the {max_files} an instance holds",
+                need.files.len()
+            ));
+        }
+        FilesPer::Database => {
+            let mut per_db: BTreeMap<&str, usize> = BTreeMap::new();
+            for f in &need.files {
+                *per_db.entry(&f.database).or_default() += 1;
+            }
+            if let Some((db, n)) = per_db.iter().find(|(_, n)| **n > max_files as usize) {
+                return Some(format!(
+                    "{db} has {n} files, more than the {max_files} a database holds"
+                ));
+            }
+        }
+        _ => {}
+    }
+    if tier == Tier::GeneralPurpose {
+        let most = limits::GP_MAX_DATA_FILE_GB.value;
+        if let Some(f) = need.files.iter().find(|f| f.size_gb > most) {
+            return Some(format!(
+                "{}/{} is {:.0} GB, over the {:.0} GB a file holds (split it over two files)",
+                f.database, f.file, f.size_gb, most
+            ));
+        }
+    }
+    None
+}
+
+/// The IOPS Next-gen General Purpose must provision for `need`: what the files do, and what
+/// their throughput takes at 30 IOPS per MB/s.
+fn next_gen_iops(need: &Need) -> f64 {
+    let iops: f64 = need.files.iter().map(|f| f.iops).sum();
+    let mb_s: f64 = need.files.iter().map(|f| f.mb_s).sum();
+    iops.max(mb_s * limits::NEXT_GEN_IOPS_PER_MB_S.value)
+}
+
 /// The fewest vCores of `tier` on `hardware` that cover `need`.
 fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String> {
     let mut storage = need.storage_gb;
     let mut grow_files = Vec::new();
     if tier == Tier::GeneralPurpose {
-        if need.in_memory_oltp_gb.is_some() {
-            return Err("In-Memory OLTP is not supported".into());
-        }
         // Each file gets the IO of its size class: a file needing more grows into a class that
         // gives it.
         for f in &need.files {
@@ -252,12 +308,15 @@ fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String
             }
         }
     }
-    let iops: f64 = need.files.iter().map(|f| f.iops).sum();
+    let iops = match tier {
+        Tier::NextGenGeneralPurpose => next_gen_iops(need),
+        _ => need.files.iter().map(|f| f.iops).sum(),
+    };
+    let sizes = limits::vcores(tier, hardware);
     // The fewest vCores each dimension asks for; the largest of them is the size.
     let mut asks: Vec<(Dimension, u32)> = Vec::new();
-    let first = |ok: &dyn Fn(u32) -> bool| hardware.vcores().iter().copied().find(|v| ok(*v));
     let mut ask = |d: Dimension, ok: &dyn Fn(u32) -> bool, what: String| -> Result<(), String> {
-        match first(ok) {
+        match sizes.iter().copied().find(|v| ok(*v)) {
             Some(v) => {
                 asks.push((d, v));
                 Ok(())
@@ -265,6 +324,7 @@ fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String
             None => Err(what),
         }
     };
+    let largest = sizes.last().copied().unwrap_or(0);
     ask(
         Dimension::Cpu,
         &|v| need.cpu_vcores <= v as f64,
@@ -275,7 +335,7 @@ fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String
     )?;
     ask(
         Dimension::Memory,
-        &|v| need.memory_gb <= v as f64 * hardware.memory_gb_per_vcore() + 1e-9,
+        &|v| need.memory_gb <= limits::memory_gb(hardware, v) + 1e-9,
         format!(
             "{:.1} GB of memory is more than its largest size has",
             need.memory_gb
@@ -283,11 +343,11 @@ fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String
     )?;
     ask(
         Dimension::LogRate,
-        &|v| need.log_mb_s <= limits::log_rate_mb_s(tier, v),
+        &|v| need.log_mb_s <= limits::log_rate_mib_s(tier, hardware, v),
         format!(
             "{:.1} MB/s of log writes is over its limit of {:.0} MB/s",
             need.log_mb_s,
-            limits::log_rate_mb_s(tier, 1000)
+            limits::log_rate_mib_s(tier, hardware, largest)
         ),
     )?;
     ask(
@@ -295,21 +355,37 @@ fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String
         &|v| storage <= limits::max_storage_gb(tier, hardware, v),
         format!("{storage:.0} GB is more storage than its largest size reserves"),
     )?;
-    if tier == Tier::BusinessCritical {
-        ask(
-            Dimension::Iops,
-            &|v| iops <= limits::bc_iops(v),
-            format!("{iops:.0} IOPS is more than its largest size gives"),
-        )?;
-        if let Some(gb) = need.in_memory_oltp_gb {
+    match tier {
+        Tier::BusinessCritical => {
             ask(
-                Dimension::InMemoryOltp,
-                &|v| limits::in_memory_oltp_gb(hardware, v).is_some_and(|max| gb <= max),
-                format!("{gb:.1} GB of memory-optimized data is more than its largest size holds"),
+                Dimension::Iops,
+                &|v| iops <= limits::bc_iops(v),
+                format!("{iops:.0} IOPS is more than its largest size gives"),
+            )?;
+            if let Some(gb) = need.in_memory_oltp_gb {
+                ask(
+                    Dimension::InMemoryOltp,
+                    &|v| limits::in_memory_oltp_gb(hardware, v).is_some_and(|max| gb <= max),
+                    format!(
+                        "{gb:.1} GB of memory-optimized data is more than its largest size holds"
+                    ),
+                )?;
+            }
+        }
+        Tier::NextGenGeneralPurpose => {
+            let mb_s: f64 = need.files.iter().map(|f| f.mb_s).sum();
+            ask(
+                Dimension::Iops,
+                &|v| {
+                    let (most_iops, most_mb_s) = limits::next_gen_io_caps(v);
+                    iops <= most_iops && mb_s <= most_mb_s
+                },
+                format!("{iops:.0} IOPS ({mb_s:.0} MB/s) is more than its largest size allows"),
             )?;
         }
+        Tier::GeneralPurpose => {}
     }
-    let smallest = hardware.vcores()[0];
+    let smallest = sizes.first().copied().unwrap_or(0);
     let (driver, vcores) = asks
         .iter()
         .copied()
@@ -321,6 +397,7 @@ fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String
         hardware,
         vcores,
         storage_gb: storage,
+        iops,
         driver,
         grow_files,
     })
@@ -328,17 +405,18 @@ fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String
 
 /// The recommendation's explanation and headroom.
 fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
+    let storage_gb = ((c.storage_gb / 32.0).ceil().max(1.0) * 32.0) as u32;
     let mut headroom = vec![
         room(Dimension::Cpu, need.cpu_vcores, c.vcores as f64),
         room(
             Dimension::Memory,
             need.memory_gb,
-            c.vcores as f64 * c.hardware.memory_gb_per_vcore(),
+            limits::memory_gb(c.hardware, c.vcores),
         ),
         room(
             Dimension::LogRate,
             need.log_mb_s,
-            limits::log_rate_mb_s(c.tier, c.vcores),
+            limits::log_rate_mib_s(c.tier, c.hardware, c.vcores),
         ),
         room(
             Dimension::Storage,
@@ -346,15 +424,29 @@ fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
             limits::max_storage_gb(c.tier, c.hardware, c.vcores),
         ),
     ];
-    if c.tier == Tier::BusinessCritical {
-        let iops: f64 = need.files.iter().map(|f| f.iops).sum();
-        headroom.push(room(Dimension::Iops, iops, limits::bc_iops(c.vcores)));
-        if let (Some(gb), Some(max)) = (
-            need.in_memory_oltp_gb,
-            limits::in_memory_oltp_gb(c.hardware, c.vcores),
-        ) {
-            headroom.push(room(Dimension::InMemoryOltp, gb, max));
+    let mut provision = None;
+    match c.tier {
+        Tier::BusinessCritical => {
+            headroom.push(room(Dimension::Iops, c.iops, limits::bc_iops(c.vcores)));
+            if let (Some(gb), Some(max)) = (
+                need.in_memory_oltp_gb,
+                limits::in_memory_oltp_gb(c.hardware, c.vcores),
+            ) {
+                headroom.push(room(Dimension::InMemoryOltp, gb, max));
+            }
         }
+        Tier::NextGenGeneralPurpose => {
+            headroom.push(room(
+                Dimension::Iops,
+                c.iops,
+                limits::next_gen_io_caps(c.vcores).0,
+            ));
+            let builtin = limits::next_gen_builtin_iops(storage_gb as f64);
+            if c.iops > builtin {
+                provision = Some(c.iops.ceil() as u32);
+            }
+        }
+        Tier::GeneralPurpose => {}
     }
     let mut explanation = vec![match c.driver {
         Dimension::Minimum => format!(
@@ -376,21 +468,42 @@ fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
             )
         }
     }];
-    if c.tier == Tier::BusinessCritical {
-        let gp: Vec<&String> = elsewhere
+    if c.tier != Tier::GeneralPurpose {
+        // Why not the cheaper tiers: the first reason each gave.
+        let cheaper: Vec<&String> = Tier::ALL
             .iter()
-            .filter(|r| r.starts_with(Tier::GeneralPurpose.label()))
+            .take_while(|t| **t != c.tier)
+            .filter_map(|t| {
+                elsewhere.iter().find(|r| {
+                    r.starts_with(&format!("{} ", t.label()))
+                        || r.starts_with(&format!("{}:", t.label()))
+                })
+            })
             .collect();
-        match gp.first() {
-            Some(why) => explanation.push(format!("Business Critical because on {why}")),
-            None => explanation.push("Business Critical".into()),
+        if cheaper.is_empty() {
+            explanation.push(c.tier.label().to_string());
+        } else {
+            let whys: Vec<String> = cheaper.iter().map(|w| format!("on {w}")).collect();
+            explanation.push(format!("{} because {}", c.tier.label(), whys.join("; ")));
         }
     }
     if c.hardware != Hardware::StandardSeries {
         explanation.push(format!(
             "{} for its {} GB of memory per vCore",
             c.hardware.label(),
-            c.hardware.memory_gb_per_vcore()
+            limits::memory_gb_per_vcore(c.hardware)
+        ));
+    }
+    if let Some(iops) = provision {
+        let builtin = limits::next_gen_builtin_iops(storage_gb as f64);
+        let per_gb = limits::NEXT_GEN_IOPS_PER_GB.value;
+        explanation.push(format!(
+            "provision {iops} IOPS: the {storage_gb} GB reserved bring {builtin:.0} (3 per GB); \
+             buy the other {:.0}, or reserve {:.0} GB of storage, which brings them — Next-gen \
+             General Purpose bills an IOPS at a third of a GB's price, so both cost the same, \
+             and neither needs more vCores",
+            iops as f64 - builtin,
+            ((iops as f64 / per_gb) / 32.0).ceil() * 32.0
         ));
     }
     for g in &c.grow_files {
@@ -403,7 +516,8 @@ fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
         tier: c.tier,
         hardware: c.hardware,
         vcores: c.vcores,
-        storage_gb: ((c.storage_gb / 32.0).ceil().max(1.0) * 32.0) as u32,
+        storage_gb,
+        iops: provision,
         driver: c.driver,
         explanation,
         headroom,
@@ -472,6 +586,7 @@ mod tests {
     }
 
     const GP: Tier = Tier::GeneralPurpose;
+    const NEXTGEN: Tier = Tier::NextGenGeneralPurpose;
     const BC: Tier = Tier::BusinessCritical;
     const STD: Hardware = Hardware::StandardSeries;
     const PREM: Hardware = Hardware::PremiumSeries;
@@ -509,10 +624,13 @@ mod tests {
         assert_eq!(cpu(8.0), (GP, STD, 8, Dimension::Cpu));
         assert_eq!(cpu(8.01), (GP, STD, 16, Dimension::Cpu));
         assert_eq!(cpu(80.0), (GP, STD, 80, Dimension::Cpu));
+        // Past 80: premium-series on Next-gen General Purpose goes to 96 and 128.
+        assert_eq!(cpu(80.5), (NEXTGEN, PREM, 96, Dimension::Cpu));
+        assert_eq!(cpu(128.0), (NEXTGEN, PREM, 128, Dimension::Cpu));
         assert!(matches!(
             recommend(
                 &Need {
-                    cpu_vcores: 80.5,
+                    cpu_vcores: 128.5,
                     ..quiet()
                 },
                 &Options::default()
@@ -582,22 +700,31 @@ mod tests {
     }
 
     #[test]
-    fn log_rate_bound_sizes_follow_three_mb_per_vcore_then_the_cap() {
+    fn log_rate_bound_sizes_follow_four_and_a_half_mib_per_vcore_then_the_cap() {
         let log = |mb: f64| {
             pick(&Need {
                 log_mb_s: mb,
                 ..quiet()
             })
         };
-        assert_eq!(log(23.9), (GP, STD, 8, Dimension::LogRate));
-        assert_eq!(log(24.0), (GP, STD, 8, Dimension::LogRate));
-        assert_eq!(log(24.1), (GP, STD, 16, Dimension::LogRate));
-        assert_eq!(log(120.0), (GP, STD, 40, Dimension::LogRate));
-        // Over General Purpose's 120 MB/s there is no larger instance: Business Critical's cap
-        // is 96 MB/s.
+        assert_eq!(log(35.9), (GP, STD, 8, Dimension::LogRate));
+        assert_eq!(log(36.0), (GP, STD, 8, Dimension::LogRate));
+        assert_eq!(log(36.1), (GP, STD, 16, Dimension::LogRate));
+        assert_eq!(log(108.1), (GP, STD, 32, Dimension::LogRate));
+        assert_eq!(log(120.0), (GP, STD, 32, Dimension::LogRate));
+        // Over General Purpose's 120 MiB/s: Next-gen General Purpose writes up to 192.
+        assert_eq!(log(120.1), (NEXTGEN, STD, 32, Dimension::LogRate));
+        assert_eq!(log(180.0), (NEXTGEN, STD, 40, Dimension::LogRate));
+        assert_eq!(
+            log(180.1),
+            (NEXTGEN, PREM, 48, Dimension::LogRate),
+            "premium-series has 48 vCores, standard-series goes to 64"
+        );
+        assert_eq!(log(192.0), (NEXTGEN, PREM, 48, Dimension::LogRate));
+        // Over 192 no instance writes faster (Business Critical standard-series stops at 96).
         match recommend(
             &Need {
-                log_mb_s: 120.1,
+                log_mb_s: 192.1,
                 ..quiet()
             },
             &Options::default(),
@@ -605,6 +732,10 @@ mod tests {
             Sizing::DoesNotFit { reasons } => {
                 assert!(
                     reasons.iter().any(|r| r.contains("120 MB/s")),
+                    "{reasons:?}"
+                );
+                assert!(
+                    reasons.iter().any(|r| r.contains("192 MB/s")),
                     "{reasons:?}"
                 );
                 assert!(reasons.iter().any(|r| r.contains("96 MB/s")), "{reasons:?}");
@@ -626,10 +757,14 @@ mod tests {
         assert_eq!(storage(2049.0), (GP, STD, 8, Dimension::Storage));
         assert_eq!(storage(8192.0), (GP, STD, 8, Dimension::Storage));
         assert_eq!(storage(8193.0), (GP, STD, 16, Dimension::Storage));
+        assert_eq!(storage(16_384.0), (GP, STD, 16, Dimension::Storage));
+        // Past 16 TB: Next-gen General Purpose reserves 32 TB from 32 vCores.
+        assert_eq!(storage(16_385.0), (NEXTGEN, STD, 32, Dimension::Storage));
+        assert_eq!(storage(32_768.0), (NEXTGEN, STD, 32, Dimension::Storage));
         assert!(matches!(
             recommend(
                 &Need {
-                    storage_gb: 16_385.0,
+                    storage_gb: 32_769.0,
                     ..quiet()
                 },
                 &Options::default()
@@ -639,7 +774,7 @@ mod tests {
     }
 
     #[test]
-    fn general_purpose_files_grow_for_their_iops_or_the_source_goes_business_critical() {
+    fn general_purpose_files_grow_for_their_iops_or_next_gen_provisions_them() {
         let file = |iops: f64| Need {
             files: vec![FileNeed {
                 database: "Sales".into(),
@@ -650,37 +785,63 @@ mod tests {
             }],
             ..quiet()
         };
-        // 500 IOPS: a file up to 128 GiB gets them.
+        // 500 IOPS: a file up to 129 GiB gets them.
         let r = fits(&file(500.0));
         assert!(r.grow_files.is_empty());
-        // 501: the file grows past 128 GiB, and the storage with it.
+        // 501: the file grows past 129 GiB, and the storage with it.
         let r = fits(&file(501.0));
         assert_eq!((r.tier, r.vcores), (GP, 4));
-        assert_eq!(r.grow_files[0].to_gb, 129.0);
-        assert_eq!(r.storage_gb, 160, "100 GB + 29 GB grown, in 32 GB steps");
+        assert_eq!(r.grow_files[0].to_gb, 130.0);
+        assert_eq!(r.storage_gb, 160, "100 GB + 30 GB grown, in 32 GB steps");
         assert!(
             r.explanation
                 .iter()
-                .any(|e| e.starts_with("grow Sales/Sales from 100 to 129 GB"))
+                .any(|e| e.starts_with("grow Sales/Sales from 100 to 130 GB"))
         );
-        // 12,500 IOPS is the largest file class (over 4 TiB).
-        let r = fits(&file(12_500.0));
-        assert_eq!((r.tier, r.vcores, r.driver), (GP, 8, Dimension::Storage));
-        // 12,501: no General Purpose file gets them; Business Critical's 4,000 IOPS per vCore do.
-        let r = fits(&file(12_501.0));
+        // 7,500 IOPS is the largest file class (over 1,025 GiB).
+        let r = fits(&file(7500.0));
+        assert_eq!((r.tier, r.vcores, r.grow_files[0].to_gb), (GP, 4, 1026.0));
+        // 7,501: no General Purpose file gets them; Next-gen General Purpose provisions them
+        // (its 6-vCore premium-series size allows 9,600) on the storage the data needs.
+        let r = fits(&file(7501.0));
         assert_eq!(
             (r.tier, r.hardware, r.vcores, r.driver),
-            (BC, STD, 4, Dimension::Minimum)
+            (NEXTGEN, PREM, 6, Dimension::Iops)
+        );
+        assert_eq!((r.storage_gb, r.iops), (128, Some(7501)));
+        assert!(
+            r.explanation.iter().any(|e| e.starts_with(
+                "Next-gen General Purpose because on General Purpose standard-series (Gen5): Sales/Sales needs 7501 IOPS"
+            )),
+            "{:?}",
+            r.explanation
         );
         assert!(
+            r.explanation.iter().any(|e| e.starts_with(
+                "provision 7501 IOPS: the 128 GB reserved bring 384 (3 per GB); buy the other 7117, or reserve 2528 GB"
+            )),
+            "{:?}",
             r.explanation
-                .iter()
-                .any(|e| e.starts_with("Business Critical because on General Purpose"))
         );
+        // Next-gen's throughput takes IOPS too: 300 MB/s is 9,000 IOPS at 30 per MB/s, and
+        // more than the 290 MB/s 8 vCores allow.
+        let r = fits(&Need {
+            files: vec![FileNeed {
+                mb_s: 300.0,
+                ..file(100.0).files[0].clone()
+            }],
+            ..quiet()
+        });
+        assert_eq!((r.tier, r.vcores, r.iops), (NEXTGEN, 10, Some(9000)));
         // Business Critical's instance IOPS at the boundary: 16,000 on 4 vCores.
-        let bc = |iops: f64| pick(&file(iops));
+        let bc = |iops: f64| {
+            pick(&Need {
+                in_memory_oltp_gb: Some(1.0),
+                ..file(iops)
+            })
+        };
         assert_eq!(bc(16_000.0), (BC, STD, 4, Dimension::Minimum));
-        assert_eq!(bc(16_001.0), (BC, STD, 8, Dimension::Iops));
+        assert_eq!(bc(16_001.0), (BC, PREM, 6, Dimension::Iops));
     }
 
     #[test]
@@ -699,7 +860,11 @@ mod tests {
             (BC, PREM, 4, Dimension::InMemoryOltp),
             "premium's 4.39 GB on 4 vCores"
         );
-        assert_eq!(xtp(4.40), (BC, STD, 8, Dimension::InMemoryOltp));
+        assert_eq!(
+            xtp(4.40),
+            (BC, PREM, 6, Dimension::InMemoryOltp),
+            "premium's 6.59 GB on 6 vCores"
+        );
         let r = fits(&Need {
             in_memory_oltp_gb: Some(1.0),
             ..quiet()
@@ -729,9 +894,25 @@ mod tests {
     }
 
     #[test]
-    fn more_databases_than_an_instance_holds_do_not_fit() {
-        assert!(matches!(fits_or_not(101), Sizing::DoesNotFit { .. }));
-        assert!(matches!(fits_or_not(100), Sizing::Fits(_)));
+    fn more_databases_than_general_purpose_holds_go_next_gen() {
+        let tier = |n| match fits_or_not(n) {
+            Sizing::Fits(r) => Some(r.tier),
+            Sizing::DoesNotFit { .. } => None,
+        };
+        assert_eq!(tier(100), Some(GP));
+        assert_eq!(tier(101), Some(NEXTGEN));
+        assert_eq!(tier(500), Some(NEXTGEN));
+        assert_eq!(tier(501), None);
+        match fits_or_not(150) {
+            Sizing::Fits(r) => assert!(
+                r.explanation.contains(
+                    &"Next-gen General Purpose because on General Purpose: 150 user databases, more than the 100 an instance holds".to_string()
+                ),
+                "{:?}",
+                r.explanation
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn fits_or_not(databases: u32) -> Sizing {

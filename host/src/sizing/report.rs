@@ -38,6 +38,6 @@ pub struct Report {
     pub schema: &'static str,
     pub percentile: f64,
     pub scaling_factor: f64,
-    pub limits_taken: &'static str,
+    pub limits_taken: String,
     pub instances: Vec<InstanceSizing>,
 }
