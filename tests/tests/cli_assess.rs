@@ -165,8 +165,8 @@ fn html_and_csv_are_for_reports_only() {
 #[test]
 fn the_target_tier_reaches_the_rule_pack() {
     let s = sqlmig();
-    let blocked = |target: &str| {
-        let a = s.json_with_code(
+    let assess = |target: &str| {
+        s.json_with_code(
             &[
                 "assess",
                 "--inventory",
@@ -177,13 +177,97 @@ fn the_target_tier_reaches_the_rule_pack() {
                 "json",
             ],
             1,
-        );
-        a["summary"]["blocked_databases"].as_u64().unwrap()
+        )
     };
-    // Featured's in-memory OLTP blocks General Purpose only.
-    assert_eq!(blocked("mi-gp"), 6);
-    assert_eq!(blocked("mi-bc"), 5);
+    let blocked = |a: &serde_json::Value| {
+        let mut names: Vec<String> = a["readiness"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|i| i["databases"].as_array().unwrap())
+            .filter(|d| d["readiness"] == "blocked")
+            .map(|d| d["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    // Huge (19 TB) fits Next-gen General Purpose's 32 TB only; Featured's in-memory OLTP
+    // blocks both General Purpose tiers.
+    let gp = assess("mi-gp");
+    assert_eq!(
+        blocked(&gp),
+        ["Broker", "Code", "Docs", "Featured", "Huge", "TwoLogs"]
+    );
+    assert_eq!(
+        (gp["target"].as_str(), gp["update_policy"].as_str()),
+        (Some("mi-gp"), Some("sql-server-2022"))
+    );
+    assert_eq!(
+        blocked(&assess("mi-gp-nextgen")),
+        ["Broker", "Code", "Docs", "Featured", "TwoLogs"]
+    );
+    assert_eq!(
+        blocked(&assess("mi-bc")),
+        ["Broker", "Code", "Docs", "Huge", "TwoLogs"]
+    );
     let out = s.run(&["assess", "--inventory", SEED, "--target", "sql-db"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("mi-gp"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("mi-gp-nextgen"), "{}", stderr(&out));
+}
+
+/// 150 databases on one instance: more than General Purpose or Business Critical hold (a
+/// warning, Microsoft's level for NumDbExceeds100: the instance can be split), within Next-gen
+/// General Purpose's 500; the console says which target it assumed.
+#[test]
+fn an_instance_of_150_databases_fits_next_gen_only() {
+    let s = sqlmig();
+    let dbs: Vec<serde_json::Value> = (1..=150)
+        .map(|i| serde_json::json!({"name": format!("db{i}"), "database_id": 4 + i, "compatibility_level": 150, "size_mb": 100.0}))
+        .collect();
+    let inv = s.home.path().join("many.json");
+    std::fs::write(
+        &inv,
+        serde_json::json!({"schema": "sqlmig.inventory/1", "instances": [{"name": "SQL05", "databases": dbs}]}).to_string(),
+    )
+    .unwrap();
+    for (target, readiness, rule) in [
+        ("mi-gp", "ready_with_warnings", Some("NumDbExceeds100")),
+        ("mi-bc", "ready_with_warnings", Some("NumDbExceeds100")),
+        ("mi-gp-nextgen", "ready", None),
+    ] {
+        let a = s.json(&[
+            "assess",
+            "--inventory",
+            inv.to_str().unwrap(),
+            "--target",
+            target,
+            "-o",
+            "json",
+        ]);
+        assert_eq!(a["readiness"][0]["readiness"], readiness, "{target}");
+        let count = a["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule_id"].as_str().unwrap().starts_with("NumDbExceeds"))
+            .map(|f| f["rule_id"].as_str().unwrap().to_string());
+        assert_eq!(count.as_deref(), rule, "{target}");
+    }
+    let out = s.run(&[
+        "assess",
+        "--inventory",
+        inv.to_str().unwrap(),
+        "--target",
+        "mi-gp-nextgen",
+        "--update-policy",
+        "sql-server-2025",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "assessed for Next-gen General Purpose under the SQL Server 2025 update policy"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -26,7 +26,12 @@ async fn assess(inventory: &str) -> Vec<Finding> {
 
 /// The pack's findings with `options` (`{"target": "mi-bc"}`).
 async fn assess_for(inventory: &str, options: &str) -> Vec<Finding> {
-    let out = rules_mi()
+    assess_with(&rules_mi(), inventory, options).await
+}
+
+/// The findings of `pack`, loaded once for many calls (compiling it takes seconds).
+async fn assess_with(pack: &LoadedPlugin, inventory: &str, options: &str) -> Vec<Finding> {
+    let out = pack
         .call(
             &Services::default(),
             HookCall::Assess {
@@ -190,7 +195,7 @@ async fn text_rules_fire_in_the_module_that_uses_the_feature() {
     assert_eq!(on_clean[0].rule_id, "SQLMIG0401");
     assert_eq!(
         on_clean[0].message,
-        "run CleanCode at compatibility level 160 (the highest Managed Instance runs; now 150)"
+        "run CleanCode at compatibility level 160 (the highest Managed Instance runs under the SQL Server 2022 update policy; now 150)"
     );
     // COMPUTE in Code pins its level at 100.
     let code = f
@@ -250,7 +255,7 @@ async fn part_b_catalog_rules_fire_where_the_feature_is() {
         ("SQLMIG0401", "Featured"),
         ("SQLMIG0401", "Plain"),
         ("SQLMIG0220", "Featured"),
-        ("SQLMIG0303", "Featured"),
+        ("SQLMIG0303", ""),
         ("SQLMIG0309", "Featured"),
         ("SQLMIG0310", "Featured"),
         ("ClrStrictSecurity", "Featured"),
@@ -272,49 +277,191 @@ async fn part_b_catalog_rules_fire_where_the_feature_is() {
     assert_eq!(got, expected);
 }
 
-/// The tier changes what the tier limits: in-memory OLTP is an issue on General Purpose (the
-/// default) and a note on Business Critical; the 280-file limit is General Purpose's only.
+/// The tier changes what the tier limits: in-memory OLTP is an issue on both General Purpose
+/// tiers (the default) and a note on Business Critical; Featured's 282 files pass General
+/// Purpose's 280 per instance, not Next-gen's 4,096 or Business Critical's 32,767 per database.
 #[tokio::test]
 async fn the_target_tier_decides_in_memory_oltp_and_file_counts() {
-    let sql04 = |f: Vec<Finding>| -> Vec<(String, FindingLevel)> {
+    let pack = rules_mi();
+    let sql04 = |f: Vec<Finding>| -> Vec<(String, FindingLevel, Option<String>)> {
         f.into_iter()
             .filter(|x| {
                 x.instance == "SQL04" && (x.rule_id == "SQLMIG0220" || x.rule_id == "SQLMIG0303")
             })
-            .map(|x| (x.rule_id, x.level))
+            .map(|x| (x.rule_id, x.level, x.database))
             .collect()
     };
-    let gp = sql04(assess_for(&fixture(), r#"{"target":"mi-gp"}"#).await);
-    assert_eq!(gp.len(), 2, "{gp:?}");
-    assert!(
-        gp.iter()
-            .any(|(id, l)| id == "SQLMIG0220" && matches!(l, FindingLevel::Issue))
-    );
-    assert!(gp.iter().any(|(id, _)| id == "SQLMIG0303"));
+    let gp = sql04(assess_with(&pack, &fixture(), r#"{"target":"mi-gp"}"#).await);
     assert_eq!(
-        sql04(assess(&fixture()).await).len(),
-        2,
+        gp,
+        [
+            ("SQLMIG0303".to_string(), FindingLevel::Warning, None),
+            (
+                "SQLMIG0220".to_string(),
+                FindingLevel::Issue,
+                Some("Featured".to_string())
+            ),
+        ]
+    );
+    assert_eq!(
+        sql04(assess_with(&pack, &fixture(), "{}").await),
+        gp,
         "General Purpose is the default"
     );
-    let bc = sql04(assess_for(&fixture(), r#"{"target":"mi-bc"}"#).await);
-    assert_eq!(bc.len(), 1, "{bc:?}");
-    assert!(matches!(bc[0].1, FindingLevel::Info));
-
-    let err = rules_mi()
-        .call(
-            &Services::default(),
-            HookCall::Assess {
-                inventory: fixture(),
-                options: r#"{"target":"sql-db"}"#.into(),
-            },
-        )
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("unknown target \"sql-db\"; use mi-gp or mi-bc"),
-        "{err}"
+    let next_gen = sql04(assess_with(&pack, &fixture(), r#"{"target":"mi-gp-nextgen"}"#).await);
+    assert_eq!(
+        next_gen,
+        [(
+            "SQLMIG0220".to_string(),
+            FindingLevel::Issue,
+            Some("Featured".to_string())
+        )]
     );
+    let bc = sql04(assess_with(&pack, &fixture(), r#"{"target":"mi-bc"}"#).await);
+    assert_eq!(
+        bc,
+        [(
+            "SQLMIG0220".to_string(),
+            FindingLevel::Info,
+            Some("Featured".to_string())
+        )]
+    );
+
+    for (options, says) in [
+        (
+            r#"{"target":"sql-db"}"#,
+            "unknown target \"sql-db\"; use mi-gp, mi-gp-nextgen, mi-bc",
+        ),
+        (
+            r#"{"update_policy":"2025"}"#,
+            "unknown update policy \"2025\"; use sql-server-2022, sql-server-2025, always-up-to-date",
+        ),
+    ] {
+        let err = pack
+            .call(
+                &Services::default(),
+                HookCall::Assess {
+                    inventory: fixture(),
+                    options: options.into(),
+                },
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(says), "{err}");
+    }
+}
+
+/// An inventory of one instance with `n` small user databases.
+fn databases(n: usize, gb_each: f64) -> String {
+    let dbs: Vec<serde_json::Value> = (1..=n)
+        .map(|i| {
+            serde_json::json!({"name": format!("db{i}"), "database_id": 4 + i,
+                "compatibility_level": 150, "size_mb": gb_each * 1024.0})
+        })
+        .collect();
+    serde_json::json!({"schema": "sqlmig.inventory/1",
+        "instances": [{"name": "BIG", "databases": dbs}]})
+    .to_string()
+}
+
+/// What the tier holds, each at its boundary: 100 databases on General Purpose and Business
+/// Critical and 500 on Next-gen (the rule's id carries the limit); 16 TB on General Purpose,
+/// 32 TB on Next-gen, 16 TB on Business Critical's largest hardware.
+#[tokio::test]
+async fn each_tier_holds_what_its_page_says() {
+    let pack = rules_mi();
+    let rules = |f: Vec<Finding>, ids: &[&str]| -> Vec<(String, String)> {
+        f.into_iter()
+            .filter(|x| ids.contains(&x.rule_id.as_str()))
+            .map(|x| (x.rule_id, x.message))
+            .collect()
+    };
+    let count = ["NumDbExceeds100", "NumDbExceeds500"];
+    for (n, target, expect) in [
+        (100, "mi-gp", None),
+        (101, "mi-gp", Some("NumDbExceeds100")),
+        (101, "mi-bc", Some("NumDbExceeds100")),
+        (101, "mi-gp-nextgen", None),
+        (500, "mi-gp-nextgen", None),
+        (501, "mi-gp-nextgen", Some("NumDbExceeds500")),
+    ] {
+        let options = format!(r#"{{"target":"{target}"}}"#);
+        let found = rules(
+            assess_with(&pack, &databases(n, 0.1), &options).await,
+            &count,
+        );
+        assert_eq!(
+            found.first().map(|(id, _)| id.as_str()),
+            expect,
+            "{n} on {target}: {found:?}"
+        );
+    }
+    let found = rules(
+        assess_with(&pack, &databases(150, 0.1), r#"{"target":"mi-gp"}"#).await,
+        &count,
+    );
+    assert_eq!(
+        found[0].1,
+        "BIG has 150 user databases; a General Purpose instance holds at most 100"
+    );
+    let size = ["MIDatabaseSize", "MIInstanceSize"];
+    // One database of 16 TB and one a GB more: General Purpose holds the first only.
+    for (tb, target, expect) in [
+        (16.0, "mi-gp", 0),
+        (16.001, "mi-gp", 2),
+        (16.001, "mi-gp-nextgen", 0),
+        (32.0, "mi-gp-nextgen", 0),
+        (32.001, "mi-gp-nextgen", 2),
+        (16.0, "mi-bc", 0),
+        (16.001, "mi-bc", 2),
+    ] {
+        let options = format!(r#"{{"target":"{target}"}}"#);
+        let found = rules(
+            assess_with(&pack, &databases(1, tb * 1024.0), &options).await,
+            &size,
+        );
+        assert_eq!(found.len(), expect, "{tb} TB on {target}: {found:?}");
+    }
+    let found = rules(
+        assess_with(&pack, &databases(1, 17.0 * 1024.0), r#"{"target":"mi-bc"}"#).await,
+        &["MIDatabaseSize"],
+    );
+    assert_eq!(
+        found[0].1,
+        "db1 takes 17408 GB; a Business Critical instance holds 16384 GB at most (premium-series \
+         from 64 vCores, in the regions that offer it; standard-series holds 4096 GB)"
+    );
+}
+
+/// The highest compatibility level follows the update policy: 160 under SQL Server 2022 (the
+/// default), 170 under SQL Server 2025 and Always-up-to-date.
+#[tokio::test]
+async fn the_update_policy_sets_the_highest_compatibility_level() {
+    let pack = rules_mi();
+    let level = async |options: &str| {
+        assess_with(&pack, &databases(1, 0.1), options)
+            .await
+            .into_iter()
+            .find(|f| f.rule_id == "SQLMIG0401")
+            .unwrap()
+            .message
+    };
+    assert_eq!(
+        level("{}").await,
+        "run db1 at compatibility level 160 (the highest Managed Instance runs under the SQL \
+         Server 2022 update policy; now 150)"
+    );
+    for policy in ["sql-server-2025", "always-up-to-date"] {
+        let options: &'static str =
+            Box::leak(format!(r#"{{"update_policy":"{policy}"}}"#).into_boxed_str());
+        assert!(
+            level(options)
+                .await
+                .starts_with("run db1 at compatibility level 170"),
+            "{policy}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -34,6 +34,11 @@ pub struct Assessment {
     pub inventory: String,
     /// The rule packs that ran (`rules-mi 0.1.0`).
     pub rule_packs: Vec<String>,
+    /// The target the packs assessed for (`mi-gp-nextgen`), and its update policy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub update_policy: Option<String>,
     pub summary: Summary,
     pub readiness: Vec<InstanceReadiness>,
     pub findings: Vec<Finding>,
@@ -73,6 +78,8 @@ impl Assessment {
             generated_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             inventory: source.to_string(),
             rule_packs,
+            target: None,
+            update_policy: None,
             summary,
             readiness,
             findings: outcome.findings,

@@ -104,6 +104,7 @@ pub struct AssessArgs {
 
 /// The rule packs' options: the target's tier and update policy, by the limits table's ids.
 fn pack_options(target: TierArg, policy: PolicyArg) -> String {
+    // The ids are the limits table's: the pack reads them with the same crate.
     serde_json::json!({
         "target": Tier::from(target).id(),
         "update_policy": UpdatePolicy::from(policy).id(),
@@ -246,7 +247,20 @@ pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
         args.concurrency as usize,
     )
     .await?;
-    let a = Assessment::new(&inventory, &source, labels, outcome);
+    let (tier, policy) = (
+        Tier::from(args.target),
+        UpdatePolicy::from(args.update_policy),
+    );
+    let mut a = Assessment::new(&inventory, &source, labels, outcome);
+    a.target = Some(tier.id().into());
+    a.update_policy = Some(policy.id().into());
+    if ctx.output == OutputFormat::Table && !ctx.quiet {
+        eprintln!(
+            "assessed for {} under the {} (--target, --update-policy)",
+            tier.label(),
+            policy.label()
+        );
+    }
     match ctx.output {
         OutputFormat::Json => write_json(
             &serde_json::to_value(&a).expect("serializes"),

@@ -4,9 +4,10 @@
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
-use crate::limits::{self, Tier};
+use crate::limits::{self, Target};
 use crate::rules::{Rule, database_finding, instance_finding};
 use crate::text_rules::NEXT_COLUMN;
+use sqlmig_mi_limits as mi_limits;
 
 /// Job step subsystems MI runs differently or not at all, with the rule for each.
 pub(crate) const JOB_RULES: &[(&str, Rule)] = &[
@@ -189,29 +190,48 @@ const INSTANCE_SIZE: Rule = Rule {
     id: "MIInstanceSize",
     level: FindingLevel::Warning,
     title: "Data larger than a managed instance's storage",
-    impact: "The user databases together exceed the largest General Purpose instance storage.",
-    remediation: "Split the databases over several managed instances, or shrink and archive data first.",
+    impact: "The user databases together exceed the largest instance storage of the target tier.",
+    remediation: "Split the databases over several managed instances, shrink and archive data \
+                  first, or choose Next-gen General Purpose (32 TB).",
 };
 
+/// The largest instance of the target's tier, as a message says it: "a General Purpose instance
+/// holds 16384 GB" (Business Critical names the hardware and vCores that reach it).
+fn largest_instance(target: &Target) -> (f64, String) {
+    let (gb, hardware, vcores) = mi_limits::largest_storage(target.tier);
+    let text = match target.tier {
+        limits::Tier::BusinessCritical => format!(
+            "a Business Critical instance holds {gb:.0} GB at most ({} from {vcores} vCores, in \
+             the regions that offer it; standard-series holds {:.0} GB)",
+            hardware.label(),
+            mi_limits::max_storage_gb(
+                target.tier,
+                mi_limits::Hardware::StandardSeries,
+                *mi_limits::vcores(target.tier, mi_limits::Hardware::StandardSeries)
+                    .last()
+                    .unwrap_or(&0)
+            )
+        ),
+        tier => format!("a {} instance holds {gb:.0} GB at most", tier.label()),
+    };
+    (gb, text)
+}
+
 /// User data over the instance storage limit.
-pub fn instance_size(inst: &Instance, tier: &Tier, out: &mut Vec<Finding>) {
+pub fn instance_size(inst: &Instance, target: &Target, out: &mut Vec<Finding>) {
     let total: f64 = inst
         .databases
         .iter()
         .filter(|d| d.is_user())
         .map(|d| d.size_mb)
         .sum();
-    if total > tier.max_storage_mb {
+    let (most_gb, limit) = largest_instance(target);
+    if total / 1024.0 > most_gb {
         out.push(instance_finding(
             &INSTANCE_SIZE,
             inst,
             None,
-            format!(
-                "user databases take {:.0} GB; a {} instance holds {:.0} GB",
-                total / 1024.0,
-                tier.name,
-                tier.max_storage_mb / 1024.0
-            ),
+            format!("user databases take {:.0} GB; {limit}", total / 1024.0),
         ));
     }
 }
@@ -220,24 +240,21 @@ const DATABASE_SIZE: Rule = Rule {
     id: "MIDatabaseSize",
     level: FindingLevel::Issue,
     title: "Database larger than Managed Instance allows",
-    impact: "The database does not fit on a managed instance.",
-    remediation: "Archive or split the data before the move, or choose another target.",
+    impact: "The database does not fit on a managed instance of the target tier (a database may \
+             fill the instance's storage, no more).",
+    remediation: "Archive or split the data before the move, or choose a tier that holds it \
+                  (Next-gen General Purpose: 32 TB).",
 };
 
 /// A database over the per-database limit.
-pub fn database_size(inst: &Instance, db: &Database, tier: &Tier, out: &mut Vec<Finding>) {
-    if db.size_mb > tier.max_storage_mb {
+pub fn database_size(inst: &Instance, db: &Database, target: &Target, out: &mut Vec<Finding>) {
+    let (most_gb, limit) = largest_instance(target);
+    if db.size_mb / 1024.0 > most_gb {
         out.push(database_finding(
             &DATABASE_SIZE,
             inst,
             db,
-            format!(
-                "{} takes {:.0} GB; {} allows {:.0} GB",
-                db.name,
-                db.size_mb / 1024.0,
-                tier.name,
-                tier.max_storage_mb / 1024.0
-            ),
+            format!("{} takes {:.0} GB; {limit}", db.name, db.size_mb / 1024.0),
         ));
     }
 }

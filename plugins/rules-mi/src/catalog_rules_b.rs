@@ -7,11 +7,12 @@ use sqlmig_plugin_sdk::{Finding, FindingLevel};
 
 use crate::catalog_rules::unsigned_assembly_names;
 use crate::limits;
-use crate::limits::Tier;
+use crate::limits::Target;
 use crate::rules::{Rule, database_finding, instance_finding};
 use crate::text_rules_b::{
     AUDIT, CONFIGURE, MIRRORING, SERVER_TRIGGER, XEVENT_TARGET, in_memory_rule,
 };
+use sqlmig_mi_limits::{self as mi_limits, FilesPer};
 
 /// Instance-wide part B rules.
 pub fn instance(inst: &Instance, out: &mut Vec<Finding>) {
@@ -162,8 +163,31 @@ pub fn instance(inst: &Instance, out: &mut Vec<Finding>) {
     }
 }
 
+/// Files over a tier's per-instance limit (General Purpose: 280 for the whole instance, data and
+/// log files of every database).
+pub fn instance_files(inst: &Instance, target: &Target, out: &mut Vec<Finding>) {
+    let (max, per) = mi_limits::max_files(target.tier);
+    let files: usize = inst
+        .databases
+        .iter()
+        .filter(|d| d.is_user())
+        .map(|d| d.files.len())
+        .sum();
+    if per == FilesPer::Instance && files > max as usize {
+        out.push(instance_finding(
+            &MANY_FILES,
+            inst,
+            None,
+            format!(
+                "the user databases have {files} files together; a {} instance holds {max}",
+                target.tier.label()
+            ),
+        ));
+    }
+}
+
 /// Per-database part B rules.
-pub fn database(inst: &Instance, db: &Database, tier: &Tier, out: &mut Vec<Finding>) {
+pub fn database(inst: &Instance, db: &Database, target: &Target, out: &mut Vec<Finding>) {
     let mut push =
         |rule: &Rule, message: String| out.push(database_finding(rule, inst, db, message));
     if let Some(full) = &db.backups.last_full
@@ -182,20 +206,19 @@ pub fn database(inst: &Instance, db: &Database, tier: &Tier, out: &mut Vec<Findi
     }
     if db.features.in_memory_oltp {
         push(
-            in_memory_rule(tier),
+            in_memory_rule(target),
             format!("{} has memory-optimized data", db.name),
         );
     }
-    if let Some(max) = tier.max_files
-        && db.files.len() > max
-    {
+    let (max, per) = mi_limits::max_files(target.tier);
+    if per == FilesPer::Database && db.files.len() > max as usize {
         push(
             &MANY_FILES,
             format!(
-                "{} has {} files; {} allows {max}",
+                "{} has {} files; {} allows {max} per database",
                 db.name,
                 db.files.len(),
-                tier.name
+                target.tier.label()
             ),
         );
     }
@@ -237,9 +260,12 @@ const TDE: Rule = Rule {
 const MANY_FILES: Rule = Rule {
     id: "SQLMIG0303",
     level: FindingLevel::Warning,
-    title: "More database files than General Purpose allows",
-    impact: "General Purpose allows at most 280 files per database; the restore fails there.",
-    remediation: "Merge files (DBCC SHRINKFILE … EMPTYFILE) or choose Business Critical.",
+    title: "More database files than the target tier allows",
+    impact: "General Purpose holds 280 files per instance (data and log files of all its \
+             databases), Next-gen General Purpose 4,096 and Business Critical 32,767 per \
+             database; a restore past the limit fails.",
+    remediation: "Merge files (DBCC SHRINKFILE … EMPTYFILE), spread the databases over \
+                  instances, or choose Next-gen General Purpose or Business Critical.",
 };
 
 const ALERTS: Rule = Rule {

@@ -1,38 +1,40 @@
 //! The rules. Each looks at one kind of evidence and says what it found, what it means on MI and
 //! what to do.
 
+use sqlmig_mi_limits as mi_limits;
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
-use crate::limits::Tier;
+use crate::limits::Target;
 use crate::{catalog_rules, catalog_rules_b, limits, text_sources};
 use sqlmig_plugin_sdk::inventory::{Database, Instance, Inventory};
 
 pub const DOCS: &str = "https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server";
 
-/// Every rule over every instance and database for the `tier` the databases move to.
-pub fn run_all(inv: &Inventory, tier: &Tier) -> Vec<Finding> {
+/// Every rule over every instance and database for the `target` the databases move to.
+pub fn run_all(inv: &Inventory, target: &Target) -> Vec<Finding> {
     let mut out = Vec::new();
     for inst in &inv.instances {
-        num_db_exceeds_100(inst, &mut out);
+        too_many_databases(inst, target, &mut out);
         catalog_rules::job_steps(inst, &mut out);
         catalog_rules::windows_logins(inst, &mut out);
         catalog_rules::linked_servers(inst, &mut out);
         catalog_rules::trace_flags(inst, &mut out);
-        catalog_rules::instance_size(inst, tier, &mut out);
+        catalog_rules::instance_size(inst, target, &mut out);
+        catalog_rules_b::instance_files(inst, target, &mut out);
         for db in inst.databases.iter().filter(|d| d.is_user()) {
             compat_level_lower_than_100(inst, db, &mut out);
             multiple_log_files(inst, db, &mut out);
             filestream(inst, db, &mut out);
-            catalog_rules::database_size(inst, db, tier, &mut out);
+            catalog_rules::database_size(inst, db, target, &mut out);
             catalog_rules::unsigned_assemblies(inst, db, &mut out);
             catalog_rules::broker_routes(inst, db, &mut out);
             catalog_rules::next_named(inst, db, &mut out);
-            catalog_rules_b::database(inst, db, tier, &mut out);
+            catalog_rules_b::database(inst, db, target, &mut out);
         }
         catalog_rules_b::instance(inst, &mut out);
-        text_sources::run(inst, tier, &mut out);
+        text_sources::run(inst, target, &mut out);
         for db in inst.databases.iter().filter(|d| d.is_user()) {
-            recommend_compatibility_level(inst, db, &mut out);
+            recommend_compatibility_level(inst, db, target, &mut out);
         }
     }
     out
@@ -46,9 +48,14 @@ const COMPAT_RECOMMENDATION: Rule = Rule {
     remediation: "Restore, test the application at the recommended level (Query Store helps catch plan regressions), then ALTER DATABASE … SET COMPATIBILITY_LEVEL.",
 };
 
-/// The highest level MI runs that nothing found in the database's code rules out; run after
-/// every other rule so their findings pin it.
-fn recommend_compatibility_level(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
+/// The highest level the target's update policy runs that nothing found in the database's code
+/// rules out; run after every other rule so their findings pin it.
+fn recommend_compatibility_level(
+    inst: &Instance,
+    db: &Database,
+    target: &Target,
+    out: &mut Vec<Finding>,
+) {
     let here =
         |f: &&Finding| f.instance == inst.name && f.database.as_deref() == Some(db.name.as_str());
     let compute = out
@@ -62,8 +69,11 @@ fn recommend_compatibility_level(inst: &Instance, db: &Database, out: &mut Vec<F
         )
     } else {
         (
-            limits::MAX_COMPATIBILITY_LEVEL,
-            "the highest Managed Instance runs".into(),
+            mi_limits::compatibility_levels(target.policy).1,
+            format!(
+                "the highest Managed Instance runs under the {}",
+                target.policy.label()
+            ),
         )
     };
     let now = match db.compatibility_level {
@@ -119,23 +129,38 @@ pub fn instance_finding(
     }
 }
 
-const TOO_MANY: Rule = Rule {
+/// Microsoft's id carries the limit: `NumDbExceeds100` (General Purpose, Business Critical) and
+/// `NumDbExceeds500` (Next-gen General Purpose, as assessment-rules.md now names it).
+const TOO_MANY_100: Rule = Rule {
     id: "NumDbExceeds100",
     level: FindingLevel::Warning,
-    title: "More than 100 user databases",
-    impact: "The databases do not fit on one managed instance.",
-    remediation: "Spread the databases over several managed instances.",
+    title: "More user databases than one managed instance holds",
+    impact: "The databases do not fit on one managed instance of this tier.",
+    remediation: "Spread the databases over several managed instances, or choose Next-gen \
+                  General Purpose (500 databases).",
 };
 
-fn num_db_exceeds_100(inst: &Instance, out: &mut Vec<Finding>) {
+const TOO_MANY_500: Rule = Rule {
+    id: "NumDbExceeds500",
+    remediation: "Spread the databases over several managed instances.",
+    ..TOO_MANY_100
+};
+
+fn too_many_databases(inst: &Instance, target: &Target, out: &mut Vec<Finding>) {
     let user = inst.databases.iter().filter(|d| d.is_user()).count();
-    if user > limits::MAX_USER_DATABASES {
+    let most = mi_limits::max_user_databases(target.tier) as usize;
+    if user > most {
+        let rule = if most >= 500 {
+            &TOO_MANY_500
+        } else {
+            &TOO_MANY_100
+        };
         let msg = format!(
-            "{} has {user} user databases; one managed instance holds at most {}",
+            "{} has {user} user databases; a {} instance holds at most {most}",
             inst.name,
-            limits::MAX_USER_DATABASES
+            target.tier.label()
         );
-        out.push(instance_finding(&TOO_MANY, inst, None, msg));
+        out.push(instance_finding(rule, inst, None, msg));
     }
 }
 
@@ -150,7 +175,8 @@ const COMPAT: Rule = Rule {
 
 fn compat_level_lower_than_100(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
     // 0: not known (scripts), nothing to judge.
-    if db.compatibility_level != 0 && db.compatibility_level < limits::MIN_COMPATIBILITY_LEVEL {
+    let lowest = mi_limits::compatibility_levels(mi_limits::UpdatePolicy::DEFAULT).0;
+    if db.compatibility_level != 0 && db.compatibility_level < lowest {
         let msg = format!(
             "{} runs at compatibility level {}",
             db.name, db.compatibility_level

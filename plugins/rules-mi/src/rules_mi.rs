@@ -18,12 +18,41 @@ use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin, log, parse_invent
 
 struct RulesMi;
 
-/// What the operator may set (`sqlmig assess --target`).
+/// What the operator may set (`sqlmig assess --target --update-policy`), by the ids of
+/// `sqlmig_mi_limits`.
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 struct Options {
-    /// `mi-gp` (default) or `mi-bc`.
+    /// `mi-gp` (default), `mi-gp-nextgen` or `mi-bc`.
     target: Option<String>,
+    /// `sql-server-2022` (default), `sql-server-2025` or `always-up-to-date`.
+    update_policy: Option<String>,
+}
+
+impl Options {
+    fn target(&self) -> Result<limits::Target, Error> {
+        let tier = match self.target.as_deref() {
+            None => limits::Tier::GeneralPurpose,
+            Some(id) => limits::Tier::from_id(id).ok_or_else(|| {
+                let ids: Vec<&str> = limits::Tier::ALL.iter().map(|t| t.id()).collect();
+                Error::InvalidInput(format!(
+                    "rules-mi: unknown target {id:?}; use {}",
+                    ids.join(", ")
+                ))
+            })?,
+        };
+        let policy = match self.update_policy.as_deref() {
+            None => limits::UpdatePolicy::DEFAULT,
+            Some(id) => limits::UpdatePolicy::from_id(id).ok_or_else(|| {
+                let ids: Vec<&str> = limits::UpdatePolicy::ALL.iter().map(|p| p.id()).collect();
+                Error::InvalidInput(format!(
+                    "rules-mi: unknown update policy {id:?}; use {}",
+                    ids.join(", ")
+                ))
+            })?,
+        };
+        Ok(limits::Target { tier, policy })
+    }
 }
 
 impl Plugin for RulesMi {
@@ -35,13 +64,8 @@ impl Plugin for RulesMi {
         let inv = parse_inventory(inventory)?;
         let options: Options = serde_json::from_str(options)
             .map_err(|e| Error::InvalidInput(format!("rules-mi options: {e}")))?;
-        let tier = limits::tier(options.target.as_deref()).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "rules-mi: unknown target {:?}; use mi-gp or mi-bc",
-                options.target.unwrap_or_default()
-            ))
-        })?;
-        let findings = rules::run_all(&inv, &tier);
+        let target = options.target()?;
+        let findings = rules::run_all(&inv, &target);
         log::info(&format!(
             "{} findings over {} instances",
             findings.len(),

@@ -6,7 +6,7 @@ use sqlmig_plugin_sdk::FindingLevel;
 use sqlparser::tokenizer::Token;
 
 use crate::catalog_rules::{BROKER, JOB_RULES, LINKED, WINDOWS};
-use crate::limits::{REFUSED_OPTION_DEFAULTS, Tier};
+use crate::limits::{REFUSED_OPTION_DEFAULTS, Target};
 use crate::rules::{FILESTREAM, LOGS, Rule};
 use crate::text_rules::{DeclaredLinkedServer, Scan, is_sql_provider};
 use crate::tsql::Code;
@@ -666,7 +666,7 @@ pub(crate) const IN_MEMORY: Rule = Rule {
     id: "SQLMIG0220",
     level: FindingLevel::Warning,
     title: "In-memory OLTP",
-    impact: "Memory-optimized tables exist only on the Business Critical tier; General Purpose refuses the restore.",
+    impact: "Memory-optimized tables exist only on the Business Critical tier; General Purpose and Next-gen General Purpose refuse the restore.",
     remediation: "Choose Business Critical, or convert the tables to disk-based ones before the move.",
 };
 
@@ -683,8 +683,8 @@ const IN_MEMORY_ON_BC: Rule = Rule {
 };
 
 /// In-memory OLTP: an issue on a tier without it, information on one with it.
-pub(crate) fn in_memory_rule(tier: &Tier) -> &'static Rule {
-    if tier.in_memory_oltp {
+pub(crate) fn in_memory_rule(target: &Target) -> &'static Rule {
+    if target.in_memory_oltp() {
         &IN_MEMORY_ON_BC
     } else {
         &IN_MEMORY_ON_GP

@@ -4,7 +4,7 @@
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
-use crate::limits::Tier;
+use crate::limits::Target;
 use crate::rules::{Rule, database_finding, instance_finding};
 use crate::text_rules::{self, DTC_HETEROGENEOUS, DTC_HOMOGENEOUS, Hit, is_sql_provider};
 use crate::text_rules_b::{IN_MEMORY, in_memory_rule};
@@ -26,7 +26,7 @@ enum Origin<'a> {
 }
 
 /// Runs the text rules over every T-SQL text of `inst`.
-pub fn run(inst: &Instance, tier: &Tier, out: &mut Vec<Finding>) {
+pub fn run(inst: &Instance, target: &Target, out: &mut Vec<Finding>) {
     let mut scanned: Vec<(Origin, Vec<Hit>)> = Vec::new();
     let mut linked: Vec<(String, bool)> = inst
         .linked_servers
@@ -74,7 +74,7 @@ pub fn run(inst: &Instance, tier: &Tier, out: &mut Vec<Finding>) {
             if hit.rule.id == DTC_HOMOGENEOUS.id {
                 classify_distributed_transaction(&mut hit, &linked);
             } else if hit.rule.id == IN_MEMORY.id {
-                hit.rule = in_memory_rule(tier);
+                hit.rule = in_memory_rule(target);
             }
             out.push(finding(inst, &origin, hit));
         }
