@@ -36,31 +36,35 @@ fn findings(report: &serde_json::Value) -> Vec<(String, String, u64)> {
 }
 
 #[test]
-fn pubs_uses_sp_dboption_and_northwind_nothing() {
+fn pubs_sets_a_recovery_model_mi_refuses_and_northwind_nothing() {
     let s = sqlmig();
     let pubs = fixture("tsql/samples/instpubs.sql");
     let nwnd = fixture("tsql/samples/instnwnd.sql");
-    let report = s.json(&[
-        "assess",
-        "--scripts",
-        &pubs,
-        "--scripts",
-        &nwnd,
-        "-o",
-        "json",
-    ]);
-    let expected = [58, 59].map(|line| {
-        (
-            "SystemProcedures110".to_string(),
-            "instpubs.sql".to_string(),
-            line,
-        )
-    });
+    // On SQL Server 2014 and later (Managed Instance too) pubs sets RECOVERY SIMPLE, which
+    // Managed Instance refuses; sp_dboption is in the branch for older versions.
+    let report = s.json_with_code(
+        &[
+            "assess",
+            "--scripts",
+            &pubs,
+            "--scripts",
+            &nwnd,
+            "-o",
+            "json",
+        ],
+        1,
+    );
+    let expected = [
+        ("SQLMIG0228", 61),
+        ("SystemProcedures110", 58),
+        ("SystemProcedures110", 59),
+    ]
+    .map(|(rule, line)| (rule.to_string(), "instpubs.sql".to_string(), line));
     assert_eq!(findings(&report), expected);
     let scripts = &report["readiness"][0];
     assert_eq!(scripts["name"], "scripts");
     assert_eq!(scripts["databases"][0]["name"], "instpubs");
-    assert_eq!(scripts["databases"][0]["readiness"], "ready_with_warnings");
+    assert_eq!(scripts["databases"][0]["readiness"], "blocked");
     assert_eq!(scripts["databases"][1]["name"], "instnwnd");
     assert_eq!(scripts["databases"][1]["readiness"], "ready");
 }
@@ -106,6 +110,12 @@ fn the_feature_samples_report_what_they_use_where_they_use_it() {
         ("SQLMIG0220", "1_-_Create_Database.sql", 695),
         ("SQLMIG0220", "aspstate_sql2016_with_retry.sql", 86),
         ("SQLMIG0220", "aspstate_sql2016_with_retry.sql", 518),
+        // ALTER DATABASE … SET AUTO_CLOSE, ENABLE_BROKER, RECOVERY SIMPLE, PAGE_VERIFY: options
+        // Managed Instance does not let a database change.
+        ("SQLMIG0228", "1_-_Create_Database.sql", 33),
+        ("SQLMIG0228", "1_-_Create_Database.sql", 60),
+        ("SQLMIG0228", "1_-_Create_Database.sql", 84),
+        ("SQLMIG0228", "1_-_Create_Database.sql", 90),
     ]
     .into_iter()
     .chain(

@@ -267,8 +267,8 @@ async fn part_b_catalog_rules_fire_where_the_feature_is() {
         ("SQLMIG0308", ""),
         ("SQLMIG0212", "long_queries"),
         ("SQLMIG0211", "remote access"),
-        ("SQLMIG0207", "Mirroring"),
-        ("SQLMIG0207", ""),
+        ("SQLMIG0223", "Mirroring"),
+        ("SQLMIG0223", ""),
         ("SQLMIG0216", "ddl_guard"),
     ]
     .map(|(r, p)| (r.to_string(), p.to_string()))
@@ -432,6 +432,43 @@ async fn each_tier_holds_what_its_page_says() {
         "db1 takes 17408 GB; a Business Critical instance holds 16384 GB at most (premium-series \
          from 64 vCores, in the regions that offer it; standard-series holds 4096 GB)"
     );
+}
+
+/// tempdb on the General Purpose tiers: 24 GB per vCore up to 1,920 GB; Business Critical's
+/// takes the instance's storage.
+#[tokio::test]
+async fn tempdb_is_sized_against_24_gb_per_vcore() {
+    let pack = rules_mi();
+    let with_tempdb = |gb: f64| {
+        let mut inv: serde_json::Value = serde_json::from_str(&databases(1, 0.1)).unwrap();
+        inv["instances"][0]["databases"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"name": "tempdb", "database_id": 2,
+                "compatibility_level": 150, "size_mb": gb * 1024.0}));
+        inv.to_string()
+    };
+    let said = async |gb: f64, target: &str| {
+        assess_with(
+            &pack,
+            &with_tempdb(gb),
+            &format!(r#"{{"target":"{target}"}}"#),
+        )
+        .await
+        .into_iter()
+        .find(|f| f.rule_id == "SQLMIG0311")
+        .map(|f| f.message)
+    };
+    assert_eq!(said(96.0, "mi-gp").await, None, "4 vCores give 96 GB");
+    assert_eq!(
+        said(97.0, "mi-gp").await.as_deref(),
+        Some("tempdb is 97 GB; General Purpose gives 24 GB per vCore: at least 5 vCores")
+    );
+    assert_eq!(
+        said(1921.0, "mi-gp-nextgen").await.as_deref(),
+        Some("tempdb is 1921 GB; Next-gen General Purpose gives at most 1920 GB")
+    );
+    assert_eq!(said(1921.0, "mi-bc").await, None);
 }
 
 /// The highest compatibility level follows the update policy: 160 under SQL Server 2022 (the

@@ -77,8 +77,8 @@ pub(crate) const JOB_RULES: &[(&str, Rule)] = &[
             id: "SQLMIG0102",
             level: FindingLevel::Warning,
             title: "SSIS package job step",
-            impact: "Managed Instance's Agent does not run SSIS packages itself.",
-            remediation: "Run the packages in the Azure-SSIS Integration Runtime of Azure Data Factory.",
+            impact: "SSIS job steps run on Managed Instance's Agent only through an Azure-SSIS Integration Runtime in Azure Data Factory, with SSISDB on the managed instance; without one the step fails.",
+            remediation: "Provision an Azure-SSIS Integration Runtime, deploy the packages to SSISDB on the managed instance, and point the job steps at them.",
         },
     ),
 ];
@@ -110,8 +110,8 @@ pub(crate) const WINDOWS: Rule = Rule {
     id: "WindowsAuthentication",
     level: FindingLevel::Warning,
     title: "Windows logins",
-    impact: "Managed Instance authenticates with Microsoft Entra ID and SQL logins, not Windows.",
-    remediation: "Create Microsoft Entra logins for these principals (or SQL logins) and map the users to them.",
+    impact: "Windows logins work on Managed Instance only in the Windows authentication metadata mode, for principals synchronized to Microsoft Entra ID, with Windows Authentication for Microsoft Entra principals (Kerberos) set up; otherwise they cannot sign in.",
+    remediation: "Either set the instance's authentication metadata mode to Windows and set up Kerberos for Microsoft Entra principals (the logins keep their names), or create Microsoft Entra or SQL logins and map the users to them.",
 };
 
 /// Windows logins and groups, one finding listing them.
@@ -293,24 +293,60 @@ pub fn unsigned_assemblies(inst: &Instance, db: &Database, out: &mut Vec<Finding
     }
 }
 
+/// T-SQL differences, Service broker: "`CREATE ROUTE`: You can't use `CREATE ROUTE` with
+/// `ADDRESS` other than `LOCAL` or DNS name of another SQL Managed Instance. Port is always
+/// 4022."
 pub(crate) const BROKER: Rule = Rule {
     id: "ServiceBrokerWithNonLocalAddress",
     level: FindingLevel::Issue,
-    title: "Service Broker route to another instance",
-    impact: "Service Broker on Managed Instance only exchanges messages within the instance.",
-    remediation: "Keep both ends on one managed instance, or replace the route with another messaging service.",
+    title: "Service Broker route Managed Instance cannot use",
+    impact: "A route on Managed Instance goes to LOCAL or to another managed instance on port 4022; this one does not, and its messages stay queued.",
+    remediation: "Point the route at the other managed instance's DNS name on port 4022 (TCP://name.zone.database.windows.net:4022), or replace it with another messaging service.",
 };
 
-/// Routes that leave the instance.
+/// sql-server-service-broker.md (ms.date 2025-09-23): "message exchange between SQL Server and
+/// Azure SQL Managed Instance is currently in public preview".
+pub(crate) const BROKER_TO_SQL_SERVER: Rule = Rule {
+    level: FindingLevel::Warning,
+    title: "Service Broker route to a SQL Server",
+    impact: "Service Broker between Managed Instance and SQL Server is in public preview; routes to another managed instance are supported.",
+    remediation: "Check the preview's terms before relying on it (port 4022, transport security only), or move the other end to a managed instance.",
+    ..BROKER
+};
+
+/// What a route's ADDRESS means on Managed Instance: nothing to say for LOCAL, TRANSPORT or
+/// another managed instance on port 4022; a preview for a SQL Server on 4022; a route that does
+/// not work otherwise.
+pub(crate) fn route_rule(address: &str) -> Option<&'static Rule> {
+    if ["LOCAL", "TRANSPORT"]
+        .iter()
+        .any(|l| l.eq_ignore_ascii_case(address))
+    {
+        return None;
+    }
+    let rest = address
+        .get(..6)
+        .filter(|p| p.eq_ignore_ascii_case("TCP://"))
+        .map(|_| &address[6..]);
+    let Some((host, port)) = rest.and_then(|r| r.trim_end_matches('/').rsplit_once(':')) else {
+        return Some(&BROKER);
+    };
+    if port != "4022" {
+        return Some(&BROKER);
+    }
+    if host.to_ascii_lowercase().ends_with(".database.windows.net") {
+        None
+    } else {
+        Some(&BROKER_TO_SQL_SERVER)
+    }
+}
+
+/// Routes Managed Instance cannot use, or only in preview.
 pub fn broker_routes(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
     for r in &db.service_broker_routes {
-        let local = matches!(
-            r.address.to_ascii_uppercase().as_str(),
-            "LOCAL" | "TRANSPORT"
-        );
-        if !local {
+        if let Some(rule) = route_rule(&r.address) {
             let mut f = database_finding(
-                &BROKER,
+                rule,
                 inst,
                 db,
                 format!("route {} sends to {}", r.name, r.address),

@@ -9,9 +9,7 @@ use crate::catalog_rules::unsigned_assembly_names;
 use crate::limits;
 use crate::limits::Target;
 use crate::rules::{Rule, database_finding, instance_finding};
-use crate::text_rules_b::{
-    AUDIT, CONFIGURE, MIRRORING, SERVER_TRIGGER, XEVENT_TARGET, in_memory_rule,
-};
+use crate::text_rules_b::{AUDIT, CONFIGURE, SERVER_TRIGGER, XEVENT_TARGET, in_memory_rule};
 use sqlmig_mi_limits::{self as mi_limits, FilesPer};
 
 /// Instance-wide part B rules.
@@ -134,7 +132,7 @@ pub fn instance(inst: &Instance, out: &mut Vec<Finding>) {
         .filter(|e| e.type_desc == "DATABASE_MIRRORING")
     {
         push(
-            &MIRRORING,
+            &HA_ON_SOURCE,
             Some(&e.name),
             format!(
                 "database mirroring / availability group endpoint {}",
@@ -144,7 +142,7 @@ pub fn instance(inst: &Instance, out: &mut Vec<Finding>) {
     }
     if inst.server.as_ref().is_some_and(|s| s.is_hadr_enabled) {
         push(
-            &MIRRORING,
+            &HA_ON_SOURCE,
             None,
             "Always On availability groups are enabled".into(),
         );
@@ -184,6 +182,48 @@ pub fn instance_files(inst: &Instance, target: &Target, out: &mut Vec<Finding>) 
             ),
         ));
     }
+}
+
+/// tempdb past what a General Purpose tier gives: its size over 24 GB per vCore of the largest
+/// instance (1,920 GB), and how many vCores it needs otherwise; its files over 128.
+pub fn tempdb(inst: &Instance, target: &Target, out: &mut Vec<Finding>) {
+    let Some(db) = inst.databases.iter().find(|d| d.database_id == 2) else {
+        return;
+    };
+    let per_vcore = mi_limits::TEMPDB_GB_PER_VCORE.value;
+    let Some(most) = mi_limits::tempdb_max_gb(target.tier, u32::MAX) else {
+        return;
+    };
+    let gb = db.size_mb / 1024.0;
+    let smallest = mi_limits::tempdb_max_gb(target.tier, 4).unwrap_or(most);
+    let files = db
+        .files
+        .iter()
+        .filter(|f| !f.type_desc.eq_ignore_ascii_case("LOG"))
+        .count();
+    let most_files = mi_limits::TEMPDB_MAX_FILES.value as usize;
+    let message = if gb > most {
+        format!(
+            "tempdb is {gb:.0} GB; {} gives at most {most:.0} GB",
+            target.tier.label()
+        )
+    } else if gb > smallest {
+        format!(
+            "tempdb is {gb:.0} GB; {} gives 24 GB per vCore: at least {} vCores",
+            target.tier.label(),
+            (gb / per_vcore).ceil()
+        )
+    } else if files > most_files {
+        format!("tempdb has {files} data files; Managed Instance allows {most_files}")
+    } else {
+        return;
+    };
+    out.push(instance_finding(
+        &TEMPDB,
+        inst,
+        Some("tempdb".into()),
+        message,
+    ));
 }
 
 /// Per-database part B rules.
@@ -272,8 +312,27 @@ const ALERTS: Rule = Rule {
     id: "SQLMIG0304",
     level: FindingLevel::Warning,
     title: "SQL Agent alerts",
-    impact: "Managed Instance's Agent has no alerts on performance conditions or WMI events; alerts do not move with the databases.",
-    remediation: "Recreate the alerts that Managed Instance supports, or move monitoring to Azure Monitor alerts.",
+    impact: "Managed Instance's Agent has no alerts (\"Alerts aren't supported\", job-automation-managed-instance.md, ms.date 2026-07-07); none of them moves or fires there.",
+    remediation: "Move the monitoring to Azure Monitor alerts on the managed instance's metrics and logs.",
+};
+
+/// The catalog half of high availability: a source set up for mirroring or availability groups
+/// is information (Managed Instance has its own; the MI link even uses the source's
+/// availability groups), unlike the statements that set it up (SQLMIG0207).
+const HA_ON_SOURCE: Rule = Rule {
+    id: "SQLMIG0223",
+    level: FindingLevel::Info,
+    title: "High availability set up on the source",
+    impact: "The mirroring endpoint or availability groups do not move: Managed Instance provides high availability itself, and failover groups give disaster recovery; the Managed Instance link uses the source's Always On feature to replicate.",
+    remediation: "Plan disaster recovery with failover groups; keep the source's availability groups if you migrate with the Managed Instance link.",
+};
+
+const TEMPDB: Rule = Rule {
+    id: "SQLMIG0311",
+    level: FindingLevel::Warning,
+    title: "tempdb larger than General Purpose gives",
+    impact: "On both General Purpose tiers tempdb is limited to 24 GB per vCore (96 to 1,920 GB) and 128 files (resource-limits.md); queries needing more fail.",
+    remediation: "Size the instance's vCores for tempdb (24 GB each), reduce tempdb use, or choose Business Critical, where tempdb takes the instance's storage.",
 };
 
 const PROXIES: Rule = Rule {

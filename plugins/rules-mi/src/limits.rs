@@ -55,4 +55,6 @@ pub const REFUSED_OPTION_DEFAULTS: &[(&str, i64)] = &[
     ("remote proc trans", 0),
     ("scan for startup procs", 0),
     ("filestream access level", 0),
+    ("allow polybase export", 0),
+    ("remote data archive", 0),
 ];

@@ -32,6 +32,7 @@ pub fn run_all(inv: &Inventory, target: &Target) -> Vec<Finding> {
             catalog_rules_b::database(inst, db, target, &mut out);
         }
         catalog_rules_b::instance(inst, &mut out);
+        catalog_rules_b::tempdb(inst, target, &mut out);
         text_sources::run(inst, target, &mut out);
         for db in inst.databases.iter().filter(|d| d.is_user()) {
             recommend_compatibility_level(inst, db, target, &mut out);

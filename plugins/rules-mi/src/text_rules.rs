@@ -91,6 +91,22 @@ const NEEDLES: &[&str] = &[
     "attach",
     "filestream",
     "filetable",
+    "backup",
+    "restore",
+    "binding",
+    "snapshot",
+    "single_user",
+    "restricted_user",
+    "offline",
+    "emergency",
+    "read_only",
+    "recovery",
+    "page_verify",
+    "enable_broker",
+    "disable_broker",
+    "new_broker",
+    "auto_close",
+    "remote_data_archive",
 ];
 
 /// Whether `text` may hold anything a text rule looks for: a needle at the start of a word (so
@@ -585,19 +601,23 @@ const FASTFIRSTROW: Rule = Rule {
     remediation: "Use OPTION (FAST 1) instead.",
 };
 
+/// distributed-transaction-coordinator-dtc.md (ms.date 2025-09-11): "running distributed T-SQL
+/// transactions between SQL managed instances and SQL Server and other SQL Server-based products
+/// is supported"; a warning for what must be set up, not a blocker (Microsoft's assessment still
+/// lists it as an issue).
 pub const DTC_HOMOGENEOUS: Rule = Rule {
     id: "MIHomogeneousMSDTCTransactSQL",
-    level: FindingLevel::Issue,
+    level: FindingLevel::Warning,
     title: "Distributed transaction to SQL Server",
-    impact: "Distributed transactions on Managed Instance work only between managed instances in one server trust group.",
-    remediation: "Put the instances in a server trust group (or move the remote database to the same managed instance).",
+    impact: "Distributed transactions work on Managed Instance once DTC for Azure SQL Managed Instance is enabled and the participants reach each other; between managed instances a server trust group does it without DTC.",
+    remediation: "Enable DTC on the managed instance (Azure portal, Security > DTC, or the dtc ARM resource), open ports 135 and 14000-15000 inbound and 49152-65535 outbound between the participants, exchange DNS suffixes, and keep the external hosts' names to 15 characters; for managed instances only, a server trust group.",
 };
 
 pub const DTC_HETEROGENEOUS: Rule = Rule {
     id: "MIHeterogeneousMSDTCTransactSQL",
     level: FindingLevel::Issue,
     title: "Distributed transaction to a non-SQL Server",
-    impact: "Managed Instance cannot take part in distributed transactions with other database engines.",
+    impact: "Managed Instance cannot take part in distributed transactions with other database engines (DTC for Managed Instance works with SQL Server-based products only).",
     remediation: "Redesign the work so each system commits on its own (outbox, compensation), or keep it off MI.",
 };
 

@@ -5,7 +5,7 @@
 use sqlmig_plugin_sdk::FindingLevel;
 use sqlparser::tokenizer::Token;
 
-use crate::catalog_rules::{BROKER, JOB_RULES, LINKED, WINDOWS};
+use crate::catalog_rules::{JOB_RULES, LINKED, WINDOWS, route_rule};
 use crate::limits::{REFUSED_OPTION_DEFAULTS, Target};
 use crate::rules::{FILESTREAM, LOGS, Rule};
 use crate::text_rules::{DeclaredLinkedServer, Scan, is_sql_provider};
@@ -92,6 +92,21 @@ pub fn keyword_rules(code: &Code, i: usize, upper: &str, scan: &mut Scan) {
             i,
             format!("semantic search ({})", code.toks_name(i)),
         ),
+        "DBCC" if code.kw(i + 1, "TRACEON") || code.kw(i + 1, "TRACEOFF") => {
+            trace_flags(code, i, scan)
+        }
+        "REMOTE" if prev("CREATE") && code.kws(i + 1, &["SERVICE", "BINDING"]) => scan.hit(
+            code,
+            &REMOTE_SERVICE_BINDING,
+            i,
+            format!("remote service binding {}", code.toks_name(i + 3)),
+        ),
+        "EVENT" if prev("CREATE") && code.kw(i + 1, "NOTIFICATION") => scan.hit(
+            code,
+            &EVENT_NOTIFICATION,
+            i,
+            format!("event notification {}", code.toks_name(i + 2)),
+        ),
         "DBCC" => {
             if let Some(command) = code.ident(i + 1)
                 && !DOCUMENTED_DBCC.iter().any(|d| d.eq_ignore_ascii_case(command))
@@ -135,13 +150,11 @@ pub fn keyword_rules(code: &Code, i: usize, upper: &str, scan: &mut Scan) {
             if let Some(j) = find_in_statement(code, i, |j| {
                 code.kw(j, "ADDRESS") && code.is(j + 1, &Token::Eq)
             }) && let Some(address) = code.string(j + 2)
-                && !["LOCAL", "TRANSPORT"]
-                    .iter()
-                    .any(|l| l.eq_ignore_ascii_case(address))
+                && let Some(rule) = route_rule(address)
             {
                 scan.hit(
                     code,
-                    &BROKER,
+                    rule,
                     j,
                     format!("route {} sends to {address}", code.toks_name(i + 1)),
                 );
@@ -221,9 +234,42 @@ fn declared_filestream(code: &Code, i: usize, name: &str, scan: &mut Scan) {
     }
 }
 
-/// ALTER DATABASE … ADD LOG FILE (a second log file), ADD FILEGROUP … CONTAINS FILESTREAM.
+/// ALTER DATABASE … SET options Managed Instance refuses (T-SQL differences, "ALTER DATABASE
+/// statement": "The following options can't be modified"), as the words that set them.
+const REFUSED_DATABASE_OPTIONS: &[&[&str]] = &[
+    &["AUTO_CLOSE"],
+    &["DISABLE_BROKER"],
+    &["EMERGENCY"],
+    &["ENABLE_BROKER"],
+    &["NEW_BROKER"],
+    &["OFFLINE"],
+    &["PAGE_VERIFY"],
+    &["READ_ONLY"],
+    &["RECOVERY", "BULK_LOGGED"],
+    &["RECOVERY", "SIMPLE"],
+    &["REMOTE_DATA_ARCHIVE"],
+    &["RESTRICTED_USER"],
+    &["SINGLE_USER"],
+];
+
+/// ALTER DATABASE … SET of an option Managed Instance refuses, ADD LOG FILE (a second log
+/// file), ADD FILEGROUP … CONTAINS FILESTREAM.
 fn alter_database(code: &Code, i: usize, scan: &mut Scan) {
     let name = code.toks_name(i + 1);
+    if let Some(set) = find_in_statement(code, i, |j| code.kw(j, "SET")) {
+        let end = code.statement_end(i);
+        for j in set + 1..end {
+            if let Some(words) = REFUSED_DATABASE_OPTIONS.iter().find(|w| code.kws(j, w)) {
+                scan.hit(
+                    code,
+                    &DATABASE_OPTION,
+                    j,
+                    format!("ALTER DATABASE {name} SET {}", words.join(" ")),
+                );
+                break;
+            }
+        }
+    }
     if let Some(j) = find_in_statement(code, i, |j| code.kws(j, &["ADD", "LOG", "FILE"])) {
         scan.hit(
             code,
@@ -237,6 +283,15 @@ fn alter_database(code: &Code, i: usize, scan: &mut Scan) {
 
 fn create_database(code: &Code, i: usize, scan: &mut Scan) {
     let name = code.toks_name(i + 1);
+    if let Some(j) = find_in_statement(code, i, |j| code.kws(j, &["AS", "SNAPSHOT", "OF"])) {
+        scan.hit(
+            code,
+            &SNAPSHOT,
+            j,
+            format!("database snapshot {name} of {}", code.toks_name(j + 3)),
+        );
+        return;
+    }
     declared_log_files(code, i, name, scan);
     declared_filestream(code, i, name, scan);
     if let Some(j) = find_in_statement(code, i, |j| {
@@ -266,6 +321,39 @@ fn backup_or_restore(code: &Code, i: usize, scan: &mut Scan) {
                 (code.kw(j, "TO") || code.kw(j, "FROM"))
                     && (code.kw(j + 1, "DISK") || code.kw(j + 1, "TAPE"))
             };
+            let backup = code.kw(i, "BACKUP");
+            let option = |kw: &str| find_in_statement(code, i, |j| code.kw(j, kw));
+            let with = option("WITH");
+            if find_in_statement(code, i, device).is_none() {
+                // TO/FROM URL: what Managed Instance takes, with its own limits.
+                if backup && what == "LOG" {
+                    scan.hit(code, &BACKUP_KIND, i, "BACKUP LOG");
+                } else if backup && with.is_some() && option("DIFFERENTIAL").is_some() {
+                    scan.hit(code, &BACKUP_KIND, i, "BACKUP DATABASE WITH DIFFERENTIAL");
+                } else if backup && option("COPY_ONLY").is_none() {
+                    scan.hit(code, &COPY_ONLY, i, "BACKUP DATABASE without COPY_ONLY");
+                } else if backup
+                    && let Some(j) = ["FILE_SNAPSHOT", "CREDENTIAL"]
+                        .iter()
+                        .find_map(|kw| option(kw))
+                {
+                    scan.hit(
+                        code,
+                        &COPY_ONLY,
+                        j,
+                        format!("BACKUP DATABASE WITH {}", code.toks_name(j)),
+                    );
+                } else if !backup && what == "LOG" {
+                    scan.hit(code, &RESTORE_OPTIONS, i, "RESTORE LOG");
+                } else if !backup && let Some(j) = with {
+                    scan.hit(
+                        code,
+                        &RESTORE_OPTIONS,
+                        j,
+                        format!("RESTORE DATABASE WITH {}", code.toks_name(j + 1)),
+                    );
+                }
+            }
             if let Some(j) = find_in_statement(code, i, device) {
                 let (verb, dev) = (
                     code.toks_name(i).to_ascii_uppercase(),
@@ -369,13 +457,44 @@ pub fn procedure_rules(code: &Code, i: usize, upper: &str, scan: &mut Scan) {
             format!("extended stored procedure {name}"),
         ),
         "SP_CONFIGURE" => {
-            if let Some(option) = code.argument(i, "configname", 0)
-                && REFUSED_OPTION_DEFAULTS
+            if let Some(option) = code.argument(i, "configname", 0) {
+                let option = option.trim();
+                if REFUSED_OPTION_DEFAULTS
                     .iter()
-                    .any(|(o, _)| o.eq_ignore_ascii_case(option.trim()))
-            {
-                scan.hit(code, &CONFIGURE, i, format!("sp_configure '{option}'"));
+                    .any(|(o, _)| o.eq_ignore_ascii_case(option))
+                {
+                    scan.hit(code, &CONFIGURE, i, format!("sp_configure '{option}'"));
+                } else if option.eq_ignore_ascii_case("Ole Automation Procedures") {
+                    scan.hit(code, &OLE_AUTOMATION, i, format!("sp_configure '{option}'"));
+                }
             }
+        }
+        _ if upper.starts_with("SP_OA") => {
+            scan.hit(code, &OLE_AUTOMATION, i, format!("OLE Automation ({name})"))
+        }
+        "SP_MSX_ENLIST"
+        | "SP_MSX_DEFECT"
+        | "SP_ADD_TARGETSERVERGROUP"
+        | "SP_ADD_TARGETSVRGRP_MEMBER" => scan.hit(
+            code,
+            &MULTI_SERVER_JOBS,
+            i,
+            format!("multi-server jobs ({name})"),
+        ),
+        "SP_ADD_JOBSERVER"
+            if code
+                .argument(i, "server_name", usize::MAX)
+                .is_some_and(|s| !s.eq_ignore_ascii_case("(local)")) =>
+        {
+            scan.hit(
+                code,
+                &MULTI_SERVER_JOBS,
+                i,
+                format!(
+                    "job targeted at server {}",
+                    code.argument(i, "server_name", usize::MAX).unwrap_or("?")
+                ),
+            )
         }
         "SP_SEND_DBMAIL" if code.argument(i, "file_attachments", usize::MAX).is_some() => scan.hit(
             code,
@@ -608,8 +727,8 @@ const REPLICATION: Rule = Rule {
     id: "SQLMIG0213",
     level: FindingLevel::Issue,
     title: "Merge, peer-to-peer or updatable-subscription replication",
-    impact: "Managed Instance supports snapshot and one-way transactional replication only.",
-    remediation: "Replace the topology with transactional replication or another synchronisation method.",
+    impact: "Managed Instance supports snapshot, transactional and bi-directional transactional replication; merge, peer-to-peer and updatable subscriptions are not supported (T-SQL differences, Replication).",
+    remediation: "Replace the topology with transactional (or bi-directional transactional) replication or another synchronisation method; keep the publisher and the distributor both in the cloud or both on-premises.",
 };
 
 const MAIL_ATTACHMENTS: Rule = Rule {
@@ -695,7 +814,7 @@ const LINKED_SQL: Rule = Rule {
     id: "SQLMIG0221",
     level: FindingLevel::Info,
     title: "Linked server to SQL Server",
-    impact: "Linked servers to SQL Server and Azure SQL work on Managed Instance; the remote must be reachable from its virtual network, and distributed transactions need a server trust group.",
+    impact: "Linked servers to SQL Server and Azure SQL work on Managed Instance; the remote must be reachable from its virtual network. Distributed transactions over them need DTC for Managed Instance enabled (to SQL Server) or a server trust group (to another managed instance).",
     remediation: "Recreate the linked server with a SQL login or Microsoft Entra authentication after the move.",
 };
 
@@ -705,4 +824,133 @@ const ML_SERVICES: Rule = Rule {
     title: "Machine Learning Services",
     impact: "Managed Instance runs R and Python through sp_execute_external_script once 'external scripts enabled' is set; packages must be reinstalled.",
     remediation: "Enable external scripts on the managed instance and install the packages the scripts need.",
+};
+
+/// DBCC TRACEON/TRACEOFF as Managed Instance runs them: global (`-1`, "This argument is required
+/// in Azure SQL Managed Instance", dbcc-traceon-transact-sql.md) and only for the trace flags it
+/// supports (`SUPPORTED_TRACE_FLAGS`).
+fn trace_flags(code: &Code, i: usize, scan: &mut Scan) {
+    let open = i + 2;
+    if !code.is(open, &Token::LParen) {
+        return;
+    }
+    let close = code.close_paren(open);
+    let mut flags = Vec::new();
+    let mut global = false;
+    let mut j = open + 1;
+    while j < close {
+        match code.get(j) {
+            Some(Token::Minus) if matches!(code.get(j + 1), Some(Token::Number(n, _)) if n == "1") =>
+            {
+                global = true;
+                j += 1;
+            }
+            Some(Token::Number(n, _)) => flags.extend(n.parse::<i32>()),
+            _ => {}
+        }
+        j += 1;
+    }
+    let command = code.toks_name(i + 1).to_ascii_uppercase();
+    let unsupported: Vec<String> = flags
+        .iter()
+        .filter(|f| !crate::limits::SUPPORTED_TRACE_FLAGS.contains(f))
+        .map(i32::to_string)
+        .collect();
+    if !unsupported.is_empty() {
+        scan.hit(
+            code,
+            &TRACE_FLAG_STATEMENT,
+            i,
+            format!("DBCC {command} of trace flag {}", unsupported.join(", ")),
+        );
+    } else if !global && !flags.is_empty() {
+        scan.hit(
+            code,
+            &TRACE_FLAG_STATEMENT,
+            i,
+            format!("DBCC {command} without -1 (a session trace flag)"),
+        );
+    }
+}
+
+/// Statements Managed Instance refuses that T-SQL differences lists (ms.date 2025-04-23) and the
+/// features comparison page (`features-comparison.md`, ms.date 2026-05-26) confirms.
+const COPY_ONLY: Rule = Rule {
+    id: "SQLMIG0224",
+    level: FindingLevel::Issue,
+    title: "BACKUP without COPY_ONLY, or with options Managed Instance refuses",
+    impact: "Managed Instance takes its own backups; a user backup must be a full COPY_ONLY backup to URL, and FILE_SNAPSHOT and CREDENTIAL are not supported (T-SQL differences, Backup).",
+    remediation: "Add WITH COPY_ONLY (and drop FILE_SNAPSHOT, CREDENTIAL), or rely on the instance's automated backups and point-in-time restore.",
+};
+
+const BACKUP_KIND: Rule = Rule {
+    id: "SQLMIG0225",
+    level: FindingLevel::Issue,
+    title: "Log or differential backup",
+    impact: "\"Differential, log, and file snapshot backups aren't supported\" on Managed Instance: the statement fails (T-SQL differences, Backup).",
+    remediation: "Remove the job or code; Managed Instance's automated backups (full, differential and log) give point-in-time restore.",
+};
+
+const RESTORE_OPTIONS: Rule = Rule {
+    id: "SQLMIG0226",
+    level: FindingLevel::Issue,
+    title: "RESTORE LOG or RESTORE … WITH",
+    impact: "Managed Instance restores a full backup FROM URL without WITH options (\"WITH options aren't supported\"), and no log backup (T-SQL differences, RESTORE statement).",
+    remediation: "Restore full backups FROM URL with no options, or use point-in-time restore or the Log Replay Service for a chain.",
+};
+
+const TRACE_FLAG_STATEMENT: Rule = Rule {
+    id: "SQLMIG0227",
+    level: FindingLevel::Issue,
+    title: "Session or unsupported trace flag",
+    impact: "Managed Instance sets only global trace flags (DBCC TRACEON (flag, -1)) from its list of supported ones; session trace flags are not supported (dbcc-traceon-trace-flags-transact-sql.md, ms.date 2026-04-20).",
+    remediation: "Make the flag global with -1 if Managed Instance supports it (460, 2301, 2389, 2390, 2453, 2467, 7471, 8207, 9389, 10316, 11024); otherwise use a database scoped configuration or a query hint instead.",
+};
+
+const DATABASE_OPTION: Rule = Rule {
+    id: "SQLMIG0228",
+    level: FindingLevel::Issue,
+    title: "ALTER DATABASE option Managed Instance refuses",
+    impact: "Managed Instance keeps databases online, read-write, multi-user, in the full recovery model with CHECKSUM page verification and its own Service Broker settings; these options can't be modified (T-SQL differences, ALTER DATABASE statement).",
+    remediation: "Remove the option from the code; for maintenance that needed SINGLE_USER or OFFLINE, use the managed instance's own operations.",
+};
+
+const OLE_AUTOMATION: Rule = Rule {
+    id: "SQLMIG0229",
+    level: FindingLevel::Issue,
+    title: "OLE Automation procedures",
+    impact: "Managed Instance has no OLE Automation: 'Ole Automation Procedures' is ignored and sp_OA* calls fail (T-SQL differences; features comparison).",
+    remediation: "Move the work out of the database (an Azure Function or an application), or use sp_invoke_external_rest_endpoint for HTTP calls.",
+};
+
+const REMOTE_SERVICE_BINDING: Rule = Rule {
+    id: "SQLMIG0230",
+    level: FindingLevel::Issue,
+    title: "Service Broker dialog security (CREATE REMOTE SERVICE BINDING)",
+    impact: "\"Transport security is supported, dialog security isn't\": CREATE REMOTE SERVICE BINDING fails on Managed Instance (T-SQL differences, Service broker).",
+    remediation: "Drop the binding and its certificates; rely on transport security between the instances.",
+};
+
+const EVENT_NOTIFICATION: Rule = Rule {
+    id: "SQLMIG0231",
+    level: FindingLevel::Issue,
+    title: "Event notification",
+    impact: "Managed Instance does not support event notifications (features comparison).",
+    remediation: "Use Extended Events, DDL triggers writing to a table, or Azure Monitor alerts instead.",
+};
+
+const SNAPSHOT: Rule = Rule {
+    id: "SQLMIG0232",
+    level: FindingLevel::Issue,
+    title: "Database snapshot",
+    impact: "\"The AS SNAPSHOT OF option isn't supported\" on Managed Instance (T-SQL differences, CREATE DATABASE statement).",
+    remediation: "Use point-in-time restore to a new database, or a COPY_ONLY backup, where the code took a snapshot.",
+};
+
+pub(crate) const MULTI_SERVER_JOBS: Rule = Rule {
+    id: "SQLMIG0233",
+    level: FindingLevel::Warning,
+    title: "Multi-server (MSX/TSX) jobs",
+    impact: "\"The Multi Server Administration feature for master/target (MSX/TSX) jobs aren't supported\" on Managed Instance (T-SQL differences, SQL Server Agent).",
+    remediation: "Recreate the jobs on each managed instance (they can be scripted), or schedule them with Elastic Jobs or Azure Automation.",
 };

@@ -28,7 +28,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "SystemProcedures110",
         "exec sp_dboption 'pubs','trunc. log on chkpt.','true'",
-        "ALTER DATABASE pubs SET RECOVERY SIMPLE",
+        "ALTER DATABASE pubs SET RECOVERY FULL",
     ),
     (
         "SystemProcedures110",
@@ -306,7 +306,129 @@ const CASES: &[(&str, &str, &str)] = &[
         "EXEC sp_execute_external_script @language = N'R', @script = N'x <- 1'",
         "EXEC sp_executesql N'SELECT 1'",
     ),
+    (
+        "SQLMIG0224",
+        "BACKUP DATABASE Sales TO URL = 'https://a.blob.core.windows.net/c/s.bak'",
+        "BACKUP DATABASE Sales TO URL = 'https://a.blob.core.windows.net/c/s.bak' WITH COPY_ONLY, CHECKSUM",
+    ),
+    (
+        "SQLMIG0224",
+        "BACKUP DATABASE Sales TO URL = 'https://a/c/s.bak' WITH COPY_ONLY, CREDENTIAL = 'c'",
+        "RESTORE FILELISTONLY FROM URL = 'https://a/c/s.bak'",
+    ),
+    (
+        "SQLMIG0225",
+        "BACKUP LOG Sales TO URL = 'https://a.blob.core.windows.net/c/s.trn'",
+        "BACKUP DATABASE Sales TO URL = 'https://a/c/s.bak' WITH COPY_ONLY",
+    ),
+    (
+        "SQLMIG0225",
+        "BACKUP DATABASE Sales TO URL = 'https://a/c/d.bak' WITH DIFFERENTIAL, COPY_ONLY",
+        "SELECT differential_base_lsn FROM sys.database_files",
+    ),
+    (
+        "SQLMIG0226",
+        "RESTORE LOG Sales FROM URL = 'https://a/c/s.trn'",
+        "RESTORE DATABASE Sales FROM URL = 'https://a/c/s.bak'",
+    ),
+    (
+        "SQLMIG0226",
+        "RESTORE DATABASE Sales FROM URL = 'https://a/c/s.bak' WITH REPLACE",
+        "RESTORE HEADERONLY FROM URL = 'https://a/c/s.bak'",
+    ),
+    (
+        "SQLMIG0227",
+        "DBCC TRACEON (2453)",
+        "DBCC TRACEON (2453, -1)",
+    ),
+    (
+        "SQLMIG0227",
+        "DBCC TRACEON (1222, -1)",
+        "DBCC TRACESTATUS (-1)",
+    ),
+    (
+        "SQLMIG0228",
+        "ALTER DATABASE Sales SET SINGLE_USER WITH ROLLBACK IMMEDIATE",
+        "ALTER DATABASE Sales SET MULTI_USER",
+    ),
+    (
+        "SQLMIG0228",
+        "ALTER DATABASE Sales SET RECOVERY SIMPLE",
+        "ALTER DATABASE Sales SET RECOVERY FULL",
+    ),
+    (
+        "SQLMIG0228",
+        "ALTER DATABASE Sales SET ENABLE_BROKER",
+        "SELECT is_broker_enabled FROM sys.databases",
+    ),
+    (
+        "SQLMIG0229",
+        "DECLARE @o int; EXEC sp_OACreate 'Scripting.FileSystemObject', @o OUT",
+        "EXEC sp_configure 'show advanced options', 1",
+    ),
+    (
+        "SQLMIG0229",
+        "EXEC sp_configure 'Ole Automation Procedures', 1",
+        "EXEC sp_configure 'clr enabled', 1",
+    ),
+    (
+        "SQLMIG0230",
+        "CREATE REMOTE SERVICE BINDING APBinding TO SERVICE '//Adventure-Works.com/Accounts' WITH USER = APUser",
+        "CREATE SERVICE [//Adventure-Works.com/Accounts] ON QUEUE q",
+    ),
+    (
+        "SQLMIG0231",
+        "CREATE EVENT NOTIFICATION log_ddl ON SERVER FOR DDL_DATABASE_LEVEL_EVENTS TO SERVICE 'NotifyService', 'current database'",
+        "SELECT * FROM sys.event_notifications",
+    ),
+    (
+        "SQLMIG0232",
+        "CREATE DATABASE Sales_snap ON (NAME = Sales, FILENAME = 'C:\\s.ss') AS SNAPSHOT OF Sales",
+        "CREATE DATABASE Sales2",
+    ),
+    (
+        "SQLMIG0233",
+        "EXEC msdb.dbo.sp_msx_enlist N'MSXSERVER'",
+        "EXEC msdb.dbo.sp_add_jobserver @job_name = N'nightly', @server_name = N'(local)'",
+    ),
+    (
+        "SQLMIG0233",
+        "EXEC msdb.dbo.sp_add_jobserver @job_name = N'nightly', @server_name = N'SQL02'",
+        "EXEC msdb.dbo.sp_add_job @job_name = N'nightly'",
+    ),
+    (
+        "SQLMIG0211",
+        "EXEC sp_configure 'allow polybase export', 1",
+        "EXEC sp_configure 'polybase enabled', 1",
+    ),
+    (
+        "ServiceBrokerWithNonLocalAddress",
+        "CREATE ROUTE r WITH SERVICE_NAME = 's', ADDRESS = 'TCP://mi2.abc123.database.windows.net:4023'",
+        "CREATE ROUTE r WITH SERVICE_NAME = 's', ADDRESS = 'TCP://mi2.abc123.database.windows.net:4022'",
+    ),
 ];
+
+/// A route to a SQL Server is a preview (a warning), to another managed instance on 4022 nothing,
+/// on another port an issue.
+#[test]
+fn broker_routes_are_judged_by_where_they_lead() {
+    use crate::catalog_rules::route_rule;
+    use sqlmig_plugin_sdk::FindingLevel;
+    let level = |a: &str| route_rule(a).map(|r| r.level);
+    assert_eq!(level("LOCAL"), None);
+    assert_eq!(level("TRANSPORT"), None);
+    assert_eq!(level("TCP://mi2.abc123.database.windows.net:4022"), None);
+    assert_eq!(level("tcp://MI2.ABC.DATABASE.WINDOWS.NET:4022/"), None);
+    assert_eq!(
+        level("TCP://sql02.contoso.com:4022"),
+        Some(FindingLevel::Warning)
+    );
+    assert_eq!(
+        level("TCP://mi2.abc123.database.windows.net:4023"),
+        Some(FindingLevel::Issue)
+    );
+    assert_eq!(level("TCP://10.0.0.5"), Some(FindingLevel::Issue));
+}
 
 #[test]
 fn each_rule_fires_on_its_feature_once_and_not_on_the_look_alike() {
