@@ -39,6 +39,7 @@ use crate::sqlserver::Encrypt;
 ///   sqlmig assess --inventory inventory.json
 ///   sqlmig assess --inventory inventory.json -o csv --out findings.csv
 ///   sqlmig assess --inventory inventory.json --target mi-bc -o html --out report.html
+///   sqlmig assess --inventory inventory.json --target mi-gp-nextgen --update-policy sql-server-2025
 ///   sqlmig assess --server 'SQL01\SALES' --user sqlmig_ro --trust-server-certificate
 ///   sqlmig assess --scripts ./Database/ --var Env=prod
 ///   sqlmig assess --scripts Sales.sqlproj --scripts deploy/post.sql -o json

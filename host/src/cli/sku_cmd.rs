@@ -31,7 +31,10 @@ pub enum SkuCommand {
     /// *_PerformanceAggregated_Counters.csv of each instance. Needs are taken at --percentile of
     /// the samples (of Microsoft's ten-minute windows, each window's busiest value) and scaled
     /// by --scaling-factor.
-    /// The limits are Microsoft's resource-limits page as dated in the output.
+    /// General Purpose, Next-gen General Purpose (more databases, storage and log rate; IOPS
+    /// provisioned) and Business Critical are each tried, and the cheapest that fits is
+    /// recommended, with why. The limits are Microsoft's resource-limits page as dated in the
+    /// output.
     ///
     /// Exit code 0 when every instance fits, 1 when one does not (why is listed), 2 for bad
     /// input.
@@ -241,7 +244,10 @@ fn table(report: &Report) -> String {
                     r.tier.label().into(),
                     r.hardware.label().into(),
                     r.vcores.to_string(),
-                    format!("{} GB", r.storage_gb),
+                    match r.iops {
+                        Some(iops) => format!("{} GB, {iops} IOPS", r.storage_gb),
+                        None => format!("{} GB", r.storage_gb),
+                    },
                     r.driver.name().into(),
                 ]);
                 for line in &r.explanation {

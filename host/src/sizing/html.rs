@@ -34,12 +34,13 @@ pub fn render(report: &Report) -> String {
                 let _ = writeln!(
                     h,
                     "<tr><td><a href=\"#{id}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td>\
-                     <td>{} GB</td><td>{}</td><td>{}</td></tr>",
+                     <td>{} GB{}</td><td>{}</td><td>{}</td></tr>",
                     esc(&i.server),
                     r.tier.label(),
                     r.hardware.label(),
                     r.vcores,
                     r.storage_gb,
+                    r.iops.map_or(String::new(), |n| format!(", {n} IOPS")),
                     r.driver.name(),
                     esc(&i.forecast.as_ref().map_or(String::new(), |f| f.summary())),
                     id = anchor(&i.server),
