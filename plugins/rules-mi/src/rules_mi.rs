@@ -31,28 +31,47 @@ struct Options {
 
 impl Options {
     fn target(&self) -> Result<limits::Target, Error> {
-        let tier = match self.target.as_deref() {
-            None => limits::Tier::GeneralPurpose,
-            Some(id) => limits::Tier::from_id(id).ok_or_else(|| {
-                let ids: Vec<&str> = limits::Tier::ALL.iter().map(|t| t.id()).collect();
-                Error::InvalidInput(format!(
-                    "rules-mi: unknown target {id:?}; use {}",
-                    ids.join(", ")
-                ))
-            })?,
-        };
-        let policy = match self.update_policy.as_deref() {
-            None => limits::UpdatePolicy::DEFAULT,
-            Some(id) => limits::UpdatePolicy::from_id(id).ok_or_else(|| {
-                let ids: Vec<&str> = limits::UpdatePolicy::ALL.iter().map(|p| p.id()).collect();
-                Error::InvalidInput(format!(
-                    "rules-mi: unknown update policy {id:?}; use {}",
-                    ids.join(", ")
-                ))
-            })?,
-        };
-        Ok(limits::Target { tier, policy })
+        Ok(limits::Target {
+            tier: by_id(
+                self.target.as_deref(),
+                limits::Tier::GeneralPurpose,
+                &limits::Tier::ALL,
+                |t| t.id(),
+                "target",
+            )?,
+            policy: by_id(
+                self.update_policy.as_deref(),
+                limits::UpdatePolicy::DEFAULT,
+                &limits::UpdatePolicy::ALL,
+                |p| p.id(),
+                "update policy",
+            )?,
+        })
     }
+}
+
+/// The one of `all` whose id is `id` (`default` when none is given); an unknown id is invalid
+/// input listing the ids there are.
+fn by_id<T: Copy>(
+    id: Option<&str>,
+    default: T,
+    all: &[T],
+    id_of: impl Fn(T) -> &'static str,
+    what: &str,
+) -> Result<T, Error> {
+    let Some(id) = id else {
+        return Ok(default);
+    };
+    all.iter()
+        .copied()
+        .find(|t| id_of(*t) == id)
+        .ok_or_else(|| {
+            let ids: Vec<&str> = all.iter().map(|t| id_of(*t)).collect();
+            Error::InvalidInput(format!(
+                "rules-mi: unknown {what} {id:?}; use {}",
+                ids.join(", ")
+            ))
+        })
 }
 
 impl Plugin for RulesMi {
