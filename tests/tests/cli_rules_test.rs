@@ -40,7 +40,7 @@ fn the_bundled_pack_meets_its_expectations() {
         stderr(&out)
     );
     assert!(
-        stdout(&out).starts_with("ok: 103 findings from rules-mi 0.1.0"),
+        stdout(&out).starts_with("ok: 113 findings from rules-mi 0.1.0"),
         "{}",
         stdout(&out)
     );
