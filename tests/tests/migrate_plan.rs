@@ -90,11 +90,11 @@ fn the_plan_shows_the_forecast_a_hand_calculation_gives() {
     let plan = s.json(&[&args[..], &["-o", "json"]].concat());
     // Hand calculation, with the defaults (backup 200 MB/s, upload and restore 100 MB/s, backup
     // as large as the data, log backups every 300 s, 60 s of recovery) and General Purpose
-    // 8 vCores (log limit 3 × 8 = 24 MB/s, so replay runs at 24 MB/s):
+    // 8 vCores (log limit 4.5 × 8 = 36 MiB/s, resource-limits.md, so replay runs at 36 MB/s):
     //   full backup 10,240 / 200 = 51.2 s; upload and restore 10,240 / 100 = 102.4 s each;
     //   initial sync 256 s; log average (0.1 + 0.2) / 2 = 0.15 MB/s, peak 0.2 MB/s;
-    //   backlog 0.15 × 256 = 38.4 MB, caught up at 24 − 0.15 MB/s: 38.4 / 23.85 = 1.61 s;
-    //   tail 0.2 × 300 = 60 MB: 60/200 + 60/100 + 60/24 + 60 = 63.4 s of downtime.
+    //   backlog 0.15 × 256 = 38.4 MB, caught up at 36 − 0.15 MB/s: 38.4 / 35.85 = 1.07 s;
+    //   tail 0.2 × 300 = 60 MB: 60/200 + 60/100 + 60/36 + 60 = 62.57 s of downtime.
     let f = &plan["forecast"];
     let d = &f["databases"][0];
     let close = |v: &serde_json::Value, want: f64| (v.as_f64().unwrap() - want).abs() < 1e-6;
@@ -104,9 +104,12 @@ fn the_plan_shows_the_forecast_a_hand_calculation_gives() {
         "{d}"
     );
     assert!(close(&d["initial_sync_s"], 256.0), "{d}");
-    assert!(close(&d["catch_up_s"], 38.4 / 23.85), "{d}");
-    assert!(close(&d["cutover_downtime_s"], 63.4), "{d}");
-    assert!(close(&f["target_log_mb_s"], 24.0));
+    assert!(close(&d["catch_up_s"], 38.4 / 35.85), "{d}");
+    assert!(
+        close(&d["cutover_downtime_s"], 0.3 + 0.6 + 60.0 / 36.0 + 60.0),
+        "{d}"
+    );
+    assert!(close(&f["target_log_mb_s"], 36.0));
     // Steps carry their expected durations.
     let backup = plan["steps"]
         .as_array()
@@ -129,6 +132,30 @@ fn the_plan_shows_the_forecast_a_hand_calculation_gives() {
         stdout(&out).contains("Sales/backup: back up Sales to 1 blob(s) (≈ 51 s)"),
         "{}",
         stdout(&out)
+    );
+    // Business Critical on premium-series writes log at 12 MiB/s per vCore: 96 on 8.
+    let bc = s.json(
+        &[
+            &args[..],
+            &[
+                "--target-tier",
+                "mi-bc",
+                "--target-hardware",
+                "premium-series",
+                "-o",
+                "json",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(close(&bc["forecast"]["target_log_mb_s"], 96.0), "{bc}");
+    // A size the tier does not have is bad input, naming the sizes it has.
+    let out = s.run(&[&args[..], &["--target-vcores", "6"]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--target-vcores 6: General Purpose on standard-series (Gen5) comes with [4, 8, 16, 24, 32, 40, 64, 80] vCores"),
+        "{}",
+        stderr(&out)
     );
 }
 
