@@ -14,22 +14,44 @@ pub fn target_root(out_dir: &Path) -> PathBuf {
         .to_path_buf()
 }
 
-/// Stops the build with the exact command to run when the wasm32-wasip2 target is missing.
+/// Makes sure the wasm32-wasip2 target is installed for the compiler building us. rustup applies
+/// rust-toolchain.toml's `targets` only when it installs the toolchain, so a machine that already
+/// had 1.95 lacks it: install it then (as `rustup target add` would), and stop with the command
+/// to run only where rustup cannot.
 pub fn require_wasm_target(what: &str) {
+    if wasm_target_installed() {
+        return;
+    }
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", "wasm32-wasip2"]);
+    // The toolchain cargo was started with (rust-toolchain.toml's), not rustup's default.
+    if let Ok(toolchain) = std::env::var("RUSTUP_TOOLCHAIN") {
+        add.args(["--toolchain", &toolchain]);
+    }
+    let added = add.status().is_ok_and(|s| s.success());
+    if added && wasm_target_installed() {
+        println!(
+            "cargo:warning=installed the wasm32-wasip2 target (rustup target add wasm32-wasip2): \
+             {what} are built for it"
+        );
+        return;
+    }
+    panic!(
+        "the wasm32-wasip2 target is not installed, and {what} need it: \
+         run `rustup target add wasm32-wasip2`"
+    );
+}
+
+/// Whether the compiler's sysroot has the wasm32-wasip2 standard library.
+fn wasm_target_installed() -> bool {
     let sysroot = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
         .args(["--print", "sysroot"])
         .output()
         .expect("run rustc --print sysroot");
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_string();
-    if !Path::new(&sysroot)
+    Path::new(&sysroot)
         .join("lib/rustlib/wasm32-wasip2")
         .is_dir()
-    {
-        panic!(
-            "the wasm32-wasip2 target is not installed, and {what} need it: \
-             run `rustup target add wasm32-wasip2`"
-        );
-    }
 }
 
 /// `cargo build --release` of `packages` (all when empty) in `workspace`, for `target` (the host
