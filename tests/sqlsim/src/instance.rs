@@ -288,8 +288,11 @@ pub struct Instance {
     /// `@@SERVERNAME`, `MACHINE\INSTANCE`.
     pub server_name: String,
     pub platform: Platform,
-    /// Product version: major, minor, build (16.0.4135 is SQL Server 2022 CU).
+    /// Product version: major, minor, build (16.0.4135 is SQL Server 2022 CU); the default is
+    /// that, which a managed instance under the default (SQL Server 2022) update policy reports.
+    #[serde(default = "default_version")]
     pub version: (u8, u8, u16),
+    #[serde(default = "default_edition")]
     pub edition: String,
     pub logins: Vec<Login>,
     /// User databases (master, tempdb, model and msdb always exist).
@@ -778,4 +781,12 @@ impl Instance {
             self.edition
         )
     }
+}
+
+fn default_version() -> (u8, u8, u16) {
+    (16, 0, 4135)
+}
+
+fn default_edition() -> String {
+    "Developer Edition (64-bit)".into()
 }

@@ -11,13 +11,21 @@ use sqlsim::instance::{Instance, Platform};
 /// Serve a simulated SQL Server (a test double) over TDS.
 ///
 /// Prints `sqlsim listening on ADDR` as its first line on stdout, then serves until killed.
+/// With `--platform mi --lrs ADDR` it plays an empty Azure SQL Managed Instance and its Azure
+/// Resource Manager endpoint for the Log Replay Service (second line: `sqlsim LRS listening on
+/// http://ADDR`), so an online migration can be tried end to end.
+///
+/// Examples:
+///   sqlsim --listen 127.0.0.1:14330 --fixture tests/fixtures/instances/onprem-2016-estate.json
+///   sqlsim --listen 127.0.0.1:14331 --platform mi --lrs 127.0.0.1:14380
 #[derive(Parser)]
 #[command(name = "sqlsim", version)]
 struct Args {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
-    /// Instance description (JSON). Default: SQL Server 2022 with login sa and database Sales.
+    /// Instance description (JSON). Default: SQL Server 2022 with login sa and database Sales
+    /// (no user database with `--platform mi`: a new managed instance).
     #[arg(long, value_name = "FILE")]
     fixture: Option<PathBuf>,
     /// Override the platform the instance claims (onprem, mi, rds, cloudsql).
@@ -35,6 +43,19 @@ struct Args {
     /// found by name (`HOST\\INSTANCE`) as on a Windows host.
     #[arg(long)]
     browser: bool,
+    /// Also serve the Log Replay Service's Azure Resource Manager endpoint for this instance
+    /// (needs `--platform mi`), on this address; requests must carry the bearer token
+    /// `--arm-token`.
+    #[arg(long, value_name = "ADDR")]
+    lrs: Option<SocketAddr>,
+    /// The bearer token the LRS endpoint accepts (give sqlmig the same in SQLMIG_AZURE_TOKEN).
+    #[arg(
+        long,
+        env = "SQLSIM_ARM_TOKEN",
+        default_value = "sqlsim-arm-token",
+        hide_env_values = true
+    )]
+    arm_token: String,
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -69,10 +90,21 @@ async fn main() -> ExitCode {
                 }
             }
         }
-        None => Instance::default_with_sa(&args.sa_password),
+        None => {
+            let mut i = Instance::default_with_sa(&args.sa_password);
+            // A managed instance starts without user databases: the migration brings them.
+            if args.platform == Some(Platform::Mi) {
+                i.databases.clear();
+            }
+            i
+        }
     };
     if let Some(p) = args.platform {
         instance.platform = p;
+    }
+    if args.lrs.is_some() && instance.platform != Platform::Mi {
+        eprintln!("error: --lrs plays Managed Instance's Log Replay Service: add --platform mi");
+        return ExitCode::from(2);
     }
     let server = match sqlsim::server::start(args.listen, instance).await {
         Ok(s) => s,
@@ -97,6 +129,21 @@ async fn main() -> ExitCode {
         None
     };
     println!("sqlsim listening on {}", server.addr);
+    let _lrs = match args.lrs {
+        Some(addr) => {
+            match sqlsim::lrs::serve(addr, server.engine.clone(), &args.arm_token).await {
+                Ok(l) => {
+                    println!("sqlsim LRS listening on http://{}", l.addr);
+                    Some(l)
+                }
+                Err(e) => {
+                    eprintln!("error: cannot listen on {addr} for LRS: {e}");
+                    return ExitCode::from(3);
+                }
+            }
+        }
+        None => None,
+    };
     let _ = tokio::signal::ctrl_c().await;
     server.stop().await;
     ExitCode::SUCCESS

@@ -107,3 +107,85 @@ async fn the_estate_fixture_is_served_with_its_content() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// `--platform mi --lrs ADDR`: an empty managed instance and, on a second line, its Log Replay
+/// Service endpoint, which answers only the bearer token it was given.
+#[tokio::test]
+async fn a_managed_instance_with_its_lrs_endpoint_starts_empty() {
+    use std::io::{Read, Write};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sqlsim"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--platform",
+            "mi",
+            "--lrs",
+            "127.0.0.1:0",
+        ])
+        .args(["--sa-password", "Pw-for-test1", "--arm-token", "tok-1"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut first, mut second) = (String::new(), String::new());
+    out.read_line(&mut first).unwrap();
+    out.read_line(&mut second).unwrap();
+    let port: u16 = first.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let lrs = second
+        .trim()
+        .strip_prefix("sqlsim LRS listening on http://")
+        .unwrap_or_else(|| panic!("unexpected second line: {second}"))
+        .to_string();
+    let mut c = connect(config(port, "sa", "Pw-for-test1")).await.unwrap();
+    let row = first_row(
+        &mut c,
+        "SELECT SERVERPROPERTY('EngineEdition'), (SELECT COUNT(*) FROM sys.databases WHERE database_id > 4)",
+    )
+    .await;
+    assert_eq!(row.get::<i32, _>(0), Some(8));
+    assert_eq!(row.get::<i32, _>(1), Some(0), "no user database");
+    let status = |token: &str| {
+        let mut s = std::net::TcpStream::connect(&lrs).unwrap();
+        write!(
+            s,
+            "GET /subscriptions/s/resourceGroups/g/providers/Microsoft.Sql/managedInstances/mi/databases/Sales/operations?api-version=2023-08-01 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut reply = String::new();
+        s.read_to_string(&mut reply).unwrap();
+        reply.split(' ').nth(1).unwrap_or("").to_string()
+    };
+    assert_eq!(status("wrong"), "401");
+    assert_ne!(status("tok-1"), "401");
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The endpoint plays Managed Instance's service only.
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlsim"))
+        .args(["--listen", "127.0.0.1:0", "--lrs", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--platform mi"));
+}
+
+/// A fixture for a new managed instance needs no version or edition: the default update
+/// policy's SQL Server 2022.
+#[tokio::test]
+async fn a_minimal_managed_instance_fixture_is_served() {
+    let dir = std::env::temp_dir().join(format!("sqlsim-mi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("mi.json");
+    std::fs::write(
+        &f,
+        r#"{"server_name": "MI01", "platform": "mi", "logins": [{"name": "sa", "password": "Pw-for-test2", "sysadmin": true}], "databases": []}"#,
+    )
+    .unwrap();
+    let (mut child, port) = spawn_sqlsim(&["--fixture", f.to_str().unwrap()]);
+    let mut c = connect(config(port, "sa", "Pw-for-test2")).await.unwrap();
+    let v = first_row(&mut c, "SELECT SERVERPROPERTY('ProductMajorVersion')").await;
+    assert_eq!(v.get::<&str, _>(0), Some("16"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
