@@ -215,6 +215,13 @@ async fn failures_keep_their_numbers_and_never_the_password() {
         matches!(&err, CapabilityError::AccessDenied(m) if m.contains("--trust-server-certificate")),
         "{err:?}"
     );
+    // What failed and sqlmig's flags; not the client library's advice to its programmers.
+    let text = err.to_string();
+    assert!(
+        !text.contains("Config::") && !text.contains("To connect anyway"),
+        "{text}"
+    );
+    assert!(text.contains("certificate"), "{text}");
 }
 
 /// `rows` rows of a quarter MiB each (a recursive CTE within SQL Server's default MAXRECURSION

@@ -141,9 +141,20 @@ pub fn map_error(e: tiberius::error::Error, server: &str) -> CapabilityError {
         E::Io { message, .. } => {
             CapabilityError::Unavailable(format!("connection to {server} failed: {message}"))
         }
-        E::Tls(m) => CapabilityError::AccessDenied(format!(
-            "TLS with {server} failed: {m} (a server with a self-signed certificate needs --trust-server-certificate; one without TLS support needs --encrypt optional)"
-        )),
+        E::Tls(m) => {
+            // tiberius follows what failed with advice for programs using it (`Config::…`);
+            // a DBA needs sqlmig's flags instead. The whole text is in the debug log (-v).
+            tracing::debug!(%server, "TLS: {m}");
+            let what = m
+                .split(" To connect anyway")
+                .next()
+                .unwrap_or(&m)
+                .trim_end();
+            CapabilityError::AccessDenied(format!(
+                "TLS with {server} failed: {what} — a server with a self-signed certificate \
+                 needs --trust-server-certificate; one without TLS support --encrypt optional"
+            ))
+        }
         E::Routing { host, port } => CapabilityError::Unsupported(format!(
             "{server} redirects to {host},{port}; connect to that address instead"
         )),
