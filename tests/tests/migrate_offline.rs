@@ -330,8 +330,20 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
         if states.iter().any(|st| *st != "done") {
             interrupted += 1;
         }
-        if states.contains(&"running") {
+        // Nothing runs any more: a step cut short says so, and how to go on.
+        assert!(!states.contains(&"running"), "round {round}: {before}");
+        assert_eq!(before["running"], false, "round {round}");
+        if states.contains(&"interrupted") {
             mid_step += 1;
+            let table = s.run(&["migrate", "status", plan.to_str().unwrap()]);
+            assert!(
+                stderr(&table).contains(&format!(
+                    "interrupted: the run stopped mid-step; rerun `sqlmig migrate run {}` to resume",
+                    plan.display()
+                )),
+                "{}",
+                stderr(&table)
+            );
         }
 
         let out = run(&s, &args, &env).await;

@@ -23,7 +23,7 @@ use crate::cloud::CloudHttp;
 use crate::credentials::{SecretFor, secret};
 use crate::migrate::HostContext;
 use crate::migrate::authority;
-use crate::migrate::journal::{self, Journal};
+use crate::migrate::journal::{self, Journal, StepState};
 use crate::migrate::plan::{
     PlanInputs, ask_backup_offer, ask_plugin, attach_forecast, moving_from_inventory,
     pick_instance, render, request,
@@ -544,6 +544,9 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
     };
     let container = AzureContainer::connect(&access)
         .map_err(|e| Failure::bad_input(format!("{}: {e}", args.plan.display())))?;
+    // Held until this run ends, however it ends: `migrate status` tells a running step from an
+    // interrupted one by it, and a second run of the plan waits its turn.
+    let _run = journal::RunLock::acquire(&journal_path).map_err(Failure::bad_input)?;
     let journal = Journal::open(&journal_path, &sha).map_err(Failure::bad_input)?;
     for id in &redo {
         journal.reset(id).map_err(Failure::io)?;
@@ -826,14 +829,28 @@ fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<Exi
     } else {
         None
     };
+    // A step recorded as running while no run holds the journal was cut short.
+    let alive = journal::RunLock::held(&path);
     let mut rows = Vec::new();
+    let mut interrupted = false;
     for s in &plan.steps {
         let rec = match &j {
-            Some(j) => Some(j.step(&s.id).map_err(Failure::io)?),
+            Some(j) => {
+                let mut r = j.step(&s.id).map_err(Failure::io)?;
+                if r.state == StepState::Running && !alive {
+                    r.state = StepState::Interrupted;
+                    interrupted = true;
+                }
+                Some(r)
+            }
             None => None,
         };
         rows.push((s, rec));
     }
+    let resume = format!(
+        "interrupted: the run stopped mid-step; rerun `sqlmig migrate run {}` to resume",
+        plan_path.display()
+    );
     if ctx.output == OutputFormat::Json {
         let steps: Vec<serde_json::Value> = rows
             .iter()
@@ -852,9 +869,12 @@ fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<Exi
             })
             .collect();
         write_json(
-            &json!({ "plan": plan_path, "journal": path, "steps": steps }),
+            &json!({ "plan": plan_path, "journal": path, "running": alive, "steps": steps }),
             ctx.out.as_deref(),
         )?;
+        if interrupted && !ctx.quiet {
+            eprintln!("{resume}");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&["STEP", "STATE", "TRIES", "FINISHED", "RESULT"]);
@@ -874,6 +894,9 @@ fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<Exi
         t.row(vec![s.id.clone(), state.into(), tries, finished, result]);
     }
     print!("{}", t.render());
+    if interrupted {
+        eprintln!("{resume}");
+    }
     if j.is_none() {
         eprintln!(
             "(no journal yet: {} — the plan has not been run)",

@@ -13,6 +13,9 @@ pub enum StepState {
     Pending,
     /// Started and not seen to end: running now, or interrupted.
     Running,
+    /// Recorded as running, but no run holds the journal: cut short (never stored, only shown
+    /// by `migrate status`).
+    Interrupted,
     Done,
     Failed,
 }
@@ -32,6 +35,7 @@ impl StepState {
         match self {
             StepState::Pending => "pending",
             StepState::Running => "running",
+            StepState::Interrupted => "interrupted",
             StepState::Done => "done",
             StepState::Failed => "failed",
         }
@@ -49,6 +53,60 @@ pub struct StepRecord {
     pub message: Option<String>,
     pub output: Option<serde_json::Value>,
     pub error: Option<String>,
+}
+
+/// A running `migrate run`'s hold on its journal: an exclusive lock on `<journal>.lock`, which the
+/// operating system releases when the process ends, however it ends (a kill, a crash, a reboot).
+/// A step recorded as running while nobody holds the lock was interrupted.
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+/// The lock file of the journal at `journal`.
+fn lock_path(journal: &Path) -> PathBuf {
+    let mut p = journal.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+impl RunLock {
+    /// Takes the journal for this process; refused while another run holds it.
+    pub fn acquire(journal: &Path) -> Result<RunLock, String> {
+        use std::io::Write;
+        let path = lock_path(journal);
+        let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(fail)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let pid = std::fs::read_to_string(&path).unwrap_or_default();
+                return Err(format!(
+                    "another `sqlmig migrate run` (process {}) is running this plan's journal {}: \
+                     wait for it to end, or stop it first",
+                    pid.trim(),
+                    journal.display()
+                ));
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+        }
+        file.set_len(0).map_err(fail)?;
+        write!(file, "{}", std::process::id()).map_err(fail)?;
+        Ok(RunLock { _file: file })
+    }
+
+    /// Whether a `migrate run` holds the journal at `journal` now.
+    pub fn held(journal: &Path) -> bool {
+        let Ok(file) = std::fs::File::open(lock_path(journal)) else {
+            return false;
+        };
+        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    }
 }
 
 /// An open journal.
@@ -310,6 +368,23 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_holds_its_journal_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("plan.journal");
+        assert!(!RunLock::held(&journal), "no run yet");
+        let run = RunLock::acquire(&journal).unwrap();
+        assert!(RunLock::held(&journal));
+        let err = RunLock::acquire(&journal).err().unwrap();
+        assert!(
+            err.contains(&format!("(process {})", std::process::id())),
+            "{err}"
+        );
+        drop(run);
+        assert!(!RunLock::held(&journal), "released when the run ends");
+        RunLock::acquire(&journal).unwrap();
+    }
 
     #[test]
     fn steps_are_recorded_before_and_after_and_survive_reopening() {
