@@ -104,6 +104,8 @@ fn the_plan_shows_the_forecast_a_hand_calculation_gives() {
         "{d}"
     );
     assert!(close(&d["initial_sync_s"], 256.0), "{d}");
+    // Offline: the sync and the 60 s recovery.
+    assert!(close(&f["offline_downtime_s"], 316.0), "{f}");
     assert!(close(&d["catch_up_s"], 38.4 / 35.85), "{d}");
     assert!(
         close(&d["cutover_downtime_s"], 0.3 + 0.6 + 60.0 / 36.0 + 60.0),
@@ -123,7 +125,7 @@ fn the_plan_shows_the_forecast_a_hand_calculation_gives() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(
-            "Forecast: ≈ 4 min to sync, ≈ 1 min downtime at cutover (offline: ≈ 4 min downtime)"
+            "Forecast: ≈ 4 min to sync, ≈ 1 min downtime at cutover (offline: ≈ 5 min downtime)"
         ),
         "{}",
         stdout(&out)

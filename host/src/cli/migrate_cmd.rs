@@ -371,7 +371,11 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         &mut plan,
         &moving,
         limits::log_rate_mib_s(tier, hardware, args.target_vcores),
-        &Assumptions::default(),
+        // The run moves `--parallel` databases at once: so does the forecast.
+        &Assumptions {
+            parallel: args.parallel,
+            ..Assumptions::default()
+        },
     );
     let value = serde_json::to_value(&plan).expect("a plan serializes");
     if let Some(out) = &ctx.out {
