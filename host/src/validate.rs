@@ -130,6 +130,7 @@ pub async fn validate(
                 missing_on_target: true,
                 schema: None,
                 tables: Vec::new(),
+                error: None,
             });
             continue;
         }
@@ -137,19 +138,40 @@ pub async fn validate(
             "{} → {}: comparing the schema…",
             pair.source, pair.target
         ));
-        let Answer::Schema(schema) = ask(
+        // A database that cannot be read fails on its own: the others are still compared and
+        // the report is still written.
+        let schema = match ask(
             plugin,
             services,
             Action::Schema {
                 database: pair.clone(),
             },
         )
-        .await?
-        else {
-            return Err(ValidateError::Failed(format!(
-                "{}: answered something other than a schema comparison",
-                plugin.label
-            )));
+        .await
+        {
+            Ok(Answer::Schema(schema)) => schema,
+            Ok(_) => {
+                return Err(ValidateError::Failed(format!(
+                    "{}: answered something other than a schema comparison",
+                    plugin.label
+                )));
+            }
+            Err(ValidateError::Failed(why)) => {
+                say(&format!(
+                    "{} → {}: not compared: {why}",
+                    pair.source, pair.target
+                ));
+                reports.push(DatabaseReport {
+                    source: pair.source,
+                    target: pair.target,
+                    missing_on_target: false,
+                    schema: None,
+                    tables: Vec::new(),
+                    error: Some(why),
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
         };
         let SchemaComparison { tables, .. } = &schema;
         for t in tables {
@@ -179,6 +201,7 @@ pub async fn validate(
             missing_on_target: false,
             schema: Some(schema),
             tables: Vec::new(),
+            error: None,
         });
     }
     if let Some(i) = matched.iter().position(|m| !m) {

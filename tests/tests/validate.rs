@@ -526,6 +526,65 @@ async fn a_missing_database_a_slower_target_and_the_html_report() {
     assert_eq!(r["databases"][0]["missing_on_target"], true);
 }
 
+/// A database the login cannot open fails on its own: the others are compared, the report is
+/// written, and the exit code says the worst (3, a server failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_that_cannot_be_read_fails_alone_and_the_report_is_written() {
+    let with_locked = |platform| {
+        let mut i = instance(platform, shop());
+        i.databases.push(DatabaseSpec {
+            setup: vec!["CREATE TABLE dbo.T (id INT PRIMARY KEY)".into()],
+            ..DatabaseSpec::named("Locked")
+        });
+        i
+    };
+    let p = Pair {
+        source: serve(with_locked(Platform::Onprem), "127.0.0.1", 0).await,
+        target: serve(with_locked(Platform::Mi), "127.0.0.1", 0).await,
+        s: Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test")),
+    };
+    p.source.faults().fail_requests_naming(
+        "Locked",
+        916,
+        14,
+        "The server principal \"sa\" is not able to access the database \"Locked\" under the current security context.",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("validation.json");
+    let out = p
+        .validate(&[
+            "--databases",
+            "Locked,Shop",
+            "-o",
+            "json",
+            "--out",
+            file.to_str().unwrap(),
+        ])
+        .await;
+    assert_code(&out, 3);
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let db = |name: &str| {
+        r["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["source"] == name)
+            .unwrap_or_else(|| panic!("{name} in {r}"))
+            .clone()
+    };
+    let locked = db("Locked");
+    assert!(
+        locked["error"].as_str().unwrap().contains("916"),
+        "{locked}"
+    );
+    let shop_report = db("Shop");
+    assert!(shop_report.get("error").is_none(), "{shop_report}");
+    let tables = shop_report["tables"].as_array().unwrap();
+    assert_eq!(tables.len(), 3, "{shop_report}");
+    assert!(tables.iter().all(|t| t["equal"] == true), "{shop_report}");
+    assert_eq!(r["equal"], false);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn users_roles_and_permissions_are_compared() {
     let with_users = |platform, users: Vec<DatabaseUser>| {

@@ -49,6 +49,10 @@ pub fn render(r: &Report) -> String {
             );
             continue;
         }
+        if let Some(e) = &d.error {
+            let _ = writeln!(h, "<p class=\"failure\">Not compared: {}</p>", esc(e));
+            continue;
+        }
         if let Some(schema) = &d.schema {
             let compared = compared(schema);
             if schema.differences.is_empty() {

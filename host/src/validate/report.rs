@@ -57,6 +57,10 @@ pub struct DatabaseReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<SchemaComparison>,
     pub tables: Vec<TableReport>,
+    /// Why the database could not be compared at all (its catalog could not be read): the
+    /// others were compared, and the run fails (exit code 3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One table: its comparison, or why there is none.
@@ -110,7 +114,7 @@ impl Report {
         };
         let mut equal = true;
         for d in &self.databases {
-            if d.missing_on_target {
+            if d.missing_on_target || d.error.is_some() {
                 equal = false;
             }
             if let Some(schema) = &d.schema {
@@ -151,7 +155,7 @@ impl Report {
     pub fn failed(&self) -> bool {
         self.databases
             .iter()
-            .any(|d| d.tables.iter().any(|t| t.failed))
+            .any(|d| d.error.is_some() || d.tables.iter().any(|t| t.failed))
     }
 
     /// The console text: the verdict, then what differs, database by database.
@@ -176,6 +180,10 @@ impl Report {
             let _ = writeln!(out, "\n{} → {}", d.source, d.target);
             if d.missing_on_target {
                 let _ = writeln!(out, "  the target has no database {}", d.target);
+                continue;
+            }
+            if let Some(e) = &d.error {
+                let _ = writeln!(out, "  not compared: {e}");
                 continue;
             }
             if let Some(schema) = &d.schema {

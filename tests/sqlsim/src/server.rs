@@ -25,6 +25,9 @@ struct FaultState {
     drop_mid_result: bool,
     /// Every response waits this long first.
     delay: Option<Duration>,
+    /// Requests whose text holds the first (as UTF-16, the way TDS carries it) fail with the
+    /// second, every time.
+    refuse_naming: Vec<(Vec<u8>, ServerMessage)>,
     /// Bytes sent to clients in responses to their requests, TDS packet headers included.
     bytes_sent: u64,
 }
@@ -44,6 +47,17 @@ impl Faults {
             .unwrap()
             .fail_next
             .extend(std::iter::repeat_n(m, n));
+    }
+
+    /// Every request whose T-SQL holds `text` fails with error `number` of `class` saying
+    /// `message` — a database the login cannot open (916), say, while the others answer.
+    pub fn fail_requests_naming(&self, text: &str, number: i32, class: u8, message: &str) {
+        let needle: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        self.0
+            .lock()
+            .unwrap()
+            .refuse_naming
+            .push((needle, errors::error(number, class, 1, message)));
     }
 
     /// The next response with rows stops halfway and the connection drops.
@@ -81,8 +95,16 @@ impl Faults {
         self.0.lock().unwrap().delay
     }
 
-    fn take_failure(&self) -> Option<ServerMessage> {
-        self.0.lock().unwrap().fail_next.pop_front()
+    fn take_failure(&self, payload: &[u8]) -> Option<ServerMessage> {
+        let mut state = self.0.lock().unwrap();
+        if let Some((_, e)) = state.refuse_naming.iter().find(|(needle, _)| {
+            payload
+                .windows(needle.len())
+                .any(|w| w == needle.as_slice())
+        }) {
+            return Some(e.clone());
+        }
+        state.fail_next.pop_front()
     }
 
     fn take_drop_mid_result(&self) -> bool {

@@ -104,7 +104,7 @@ where
             tokio::time::sleep(d).await;
         }
         let tokens = match msg.kind {
-            PacketType::SqlBatch | PacketType::Rpc => match faults.take_failure() {
+            PacketType::SqlBatch | PacketType::Rpc => match faults.take_failure(&msg.payload) {
                 Some(e) => error_response(&e, &server),
                 None => {
                     run_watching_for_attention(&engine, &mut session, &msg, &mut rx, &mut pending)
