@@ -661,6 +661,12 @@ pub const IN_MEMORY_ROWS: &[InMemoryRow] = &[
     in_memory(128, [None, Some(184.30), Some(288.61)]),
 ];
 
+/// Whether `tier` has memory-optimized tables ("In-memory OLTP | Not supported | Not supported |
+/// Available", Service tier characteristics).
+pub fn in_memory_oltp(tier: Tier) -> bool {
+    tier == Tier::BusinessCritical
+}
+
 /// In-Memory OLTP space, GB, on Business Critical (the General Purpose tiers have none).
 pub fn in_memory_oltp_gb(hardware: Hardware, vcores: u32) -> Option<f64> {
     let i = Hardware::ALL.iter().position(|h| *h == hardware)?;

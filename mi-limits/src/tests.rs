@@ -195,6 +195,7 @@ fn io_at_each_boundary() {
 #[test]
 #[allow(clippy::approx_constant)] // Microsoft's 6.28 GB
 fn in_memory_oltp_space() {
+    assert!(in_memory_oltp(Bc) && !in_memory_oltp(Gp) && !in_memory_oltp(NextGen));
     assert_eq!(in_memory_oltp_gb(Standard, 8), Some(6.28));
     assert_eq!(in_memory_oltp_gb(Standard, 6), None);
     assert_eq!(in_memory_oltp_gb(Standard, 96), None);

@@ -100,21 +100,15 @@ pub fn plugin_text(cloud: Option<&CloudValues>, text: &str) -> String {
         Some(c) => c.redact(text),
         None => text.to_string(),
     };
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return text;
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            shown.extend(c.escape_unicode());
+        } else {
+            shown.push(c);
+        }
     }
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\n' && c != '\t' {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    shown
 }
 
 impl wit::Host for PluginState {

@@ -82,7 +82,19 @@ impl RunLock {
             .write(true)
             .open(&path)
             .map_err(fail)?;
-        match file.try_lock() {
+        // `migrate status` looks at the lock for an instant (`held`): a start in that instant
+        // waits it out rather than taking it for another run.
+        let mut tries = 0;
+        let taken = loop {
+            match file.try_lock() {
+                Err(std::fs::TryLockError::WouldBlock) if tries < 20 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other,
+            }
+        };
+        match taken {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let pid = std::fs::read_to_string(&path).unwrap_or_default();
@@ -100,12 +112,16 @@ impl RunLock {
         Ok(RunLock { _file: file })
     }
 
-    /// Whether a `migrate run` holds the journal at `journal` now.
+    /// Whether a `migrate run` holds the journal at `journal` now (a shared lock taken and
+    /// dropped at once: any number of lookers at the same time do not stop each other).
     pub fn held(journal: &Path) -> bool {
         let Ok(file) = std::fs::File::open(lock_path(journal)) else {
             return false;
         };
-        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+        matches!(
+            file.try_lock_shared(),
+            Err(std::fs::TryLockError::WouldBlock)
+        )
     }
 }
 

@@ -110,9 +110,10 @@ impl HookOutput {
     /// and findings' text without terminal control characters ([`plugin_text`]).
     fn redacted(self, cloud: Option<&CloudValues>) -> HookOutput {
         match self {
-            HookOutput::Document(d) => {
-                HookOutput::Document(cloud.map_or(d.clone(), |c| c.redact(&d)))
-            }
+            HookOutput::Document(d) => HookOutput::Document(match cloud {
+                Some(c) => c.redact(&d),
+                None => d,
+            }),
             HookOutput::Findings(f) => HookOutput::Findings(
                 f.into_iter()
                     .map(|mut f| {

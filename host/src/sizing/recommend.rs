@@ -175,12 +175,13 @@ impl Default for Options {
 /// The recommendation for `need`: the cheapest tier that fits (General Purpose, then Next-gen
 /// General Purpose, then Business Critical), with the fewest vCores, on the cheapest hardware.
 pub fn recommend(need: &Need, options: &Options) -> Sizing {
-    let mut reasons = Vec::new();
+    // Why each tier (or tier and hardware) does not hold the source, as the DBA reads it.
+    let mut reasons: Vec<(Tier, String)> = Vec::new();
     let mut best: Option<Candidate> = None;
     let mut standard: Vec<Candidate> = Vec::new();
     for tier in Tier::ALL {
         if let Some(why) = tier_problem(need, tier) {
-            reasons.push(format!("{}: {why}", tier.label()));
+            reasons.push((tier, format!("{}: {why}", tier.label())));
             continue;
         }
         for hardware in Hardware::ALL
@@ -201,7 +202,10 @@ pub fn recommend(need: &Need, options: &Options) -> Sizing {
                     }
                 }
                 Err(why) => {
-                    let line = format!("{} {}: {why}", tier.label(), hardware.label());
+                    let line = (
+                        tier,
+                        format!("{} {}: {why}", tier.label(), hardware.label()),
+                    );
                     if !reasons.contains(&line) {
                         reasons.push(line);
                     }
@@ -223,7 +227,9 @@ pub fn recommend(need: &Need, options: &Options) -> Sizing {
             }
             Sizing::Fits(explain(need, c, &reasons))
         }
-        None => Sizing::DoesNotFit { reasons },
+        None => Sizing::DoesNotFit {
+            reasons: reasons.into_iter().map(|(_, why)| why).collect(),
+        },
     }
 }
 
@@ -236,7 +242,7 @@ fn tier_problem(need: &Need, tier: Tier) -> Option<String> {
             need.user_databases
         ));
     }
-    if tier != Tier::BusinessCritical && need.in_memory_oltp_gb.is_some() {
+    if !limits::in_memory_oltp(tier) && need.in_memory_oltp_gb.is_some() {
         return Some("In-Memory OLTP is not supported".into());
     }
     let (max_files, per) = limits::max_files(tier);
@@ -404,7 +410,7 @@ fn size(need: &Need, tier: Tier, hardware: Hardware) -> Result<Candidate, String
 }
 
 /// The recommendation's explanation and headroom.
-fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
+fn explain(need: &Need, c: Candidate, elsewhere: &[(Tier, String)]) -> Recommendation {
     let storage_gb = ((c.storage_gb / 32.0).ceil().max(1.0) * 32.0) as u32;
     let mut headroom = vec![
         room(Dimension::Cpu, need.cpu_vcores, c.vcores as f64),
@@ -425,6 +431,7 @@ fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
         ),
     ];
     let mut provision = None;
+    let builtin = limits::next_gen_builtin_iops(storage_gb as f64);
     match c.tier {
         Tier::BusinessCritical => {
             headroom.push(room(Dimension::Iops, c.iops, limits::bc_iops(c.vcores)));
@@ -441,7 +448,6 @@ fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
                 c.iops,
                 limits::next_gen_io_caps(c.vcores).0,
             ));
-            let builtin = limits::next_gen_builtin_iops(storage_gb as f64);
             if c.iops > builtin {
                 provision = Some(c.iops.ceil() as u32);
             }
@@ -473,12 +479,7 @@ fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
         let cheaper: Vec<&String> = Tier::ALL
             .iter()
             .take_while(|t| **t != c.tier)
-            .filter_map(|t| {
-                elsewhere.iter().find(|r| {
-                    r.starts_with(&format!("{} ", t.label()))
-                        || r.starts_with(&format!("{}:", t.label()))
-                })
-            })
+            .filter_map(|t| elsewhere.iter().find(|(at, _)| at == t).map(|(_, why)| why))
             .collect();
         if cheaper.is_empty() {
             explanation.push(c.tier.label().to_string());
@@ -495,15 +496,20 @@ fn explain(need: &Need, c: Candidate, elsewhere: &[String]) -> Recommendation {
         ));
     }
     if let Some(iops) = provision {
-        let builtin = limits::next_gen_builtin_iops(storage_gb as f64);
-        let per_gb = limits::NEXT_GEN_IOPS_PER_GB.value;
+        let extra = iops as f64 - builtin;
+        // The storage that brings them, where this size can reserve that much.
+        let bringing = ((iops as f64 / limits::NEXT_GEN_IOPS_PER_GB.value) / 32.0).ceil() * 32.0;
+        let or_storage = if bringing <= limits::max_storage_gb(c.tier, c.hardware, c.vcores) {
+            format!(
+                ", or reserve {bringing:.0} GB of storage, which brings them (Next-gen General \
+                 Purpose bills an IOPS at a third of a GB's price: both cost the same)"
+            )
+        } else {
+            String::new()
+        };
         explanation.push(format!(
             "provision {iops} IOPS: the {storage_gb} GB reserved bring {builtin:.0} (3 per GB); \
-             buy the other {:.0}, or reserve {:.0} GB of storage, which brings them — Next-gen \
-             General Purpose bills an IOPS at a third of a GB's price, so both cost the same, \
-             and neither needs more vCores",
-            iops as f64 - builtin,
-            ((iops as f64 / per_gb) / 32.0).ceil() * 32.0
+             buy the other {extra:.0}{or_storage} — no more vCores needed"
         ));
     }
     for g in &c.grow_files {
@@ -818,7 +824,7 @@ mod tests {
         );
         assert!(
             r.explanation.iter().any(|e| e.starts_with(
-                "provision 7501 IOPS: the 128 GB reserved bring 384 (3 per GB); buy the other 7117, or reserve 2528 GB"
+                "provision 7501 IOPS: the 128 GB reserved bring 384 (3 per GB); buy the other 7117 — no more vCores needed"
             )),
             "{:?}",
             r.explanation
@@ -833,6 +839,15 @@ mod tests {
             ..quiet()
         });
         assert_eq!((r.tier, r.vcores, r.iops), (NEXTGEN, 10, Some(9000)));
+        // Storage is offered instead only where the size can reserve it: 10 vCores take 8 TB,
+        // 6 vCores (above) only 2 TB, less than the 2,528 GB that would bring 7,501 IOPS.
+        assert!(
+            r.explanation
+                .iter()
+                .any(|e| e.contains("or reserve 3008 GB of storage, which brings them")),
+            "{:?}",
+            r.explanation
+        );
         // Business Critical's instance IOPS at the boundary: 16,000 on 4 vCores.
         let bc = |iops: f64| {
             pick(&Need {

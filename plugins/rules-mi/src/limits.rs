@@ -18,10 +18,9 @@ pub struct Target {
 }
 
 impl Target {
-    /// Memory-optimized tables exist on Business Critical only ("In-memory OLTP | Not supported |
-    /// Not supported | Available", resource-limits.md).
+    /// Whether the tier has memory-optimized tables.
     pub fn in_memory_oltp(&self) -> bool {
-        self.tier == Tier::BusinessCritical
+        sqlmig_mi_limits::in_memory_oltp(self.tier)
     }
 }
 
