@@ -3,6 +3,7 @@
 //! resumes without redoing finished work — and shows where a migration stands.
 
 pub mod authority;
+pub mod gate;
 mod host_steps;
 pub mod journal;
 pub mod plan;

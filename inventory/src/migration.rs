@@ -285,6 +285,42 @@ pub struct Plan {
     /// The platform plugin that runs the plan's `runner: platform` steps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_platform: Option<String>,
+    /// What the assessment said of the planned databases when the host planned (methods leave
+    /// it empty; the host fills it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<PlanAssessment>,
+}
+
+/// The assessment a plan was made against: which rules ran for which target, the warnings shown,
+/// and the findings the DBA accepted (`--accept RULE`), kept so a reviewer sees who let what
+/// through.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanAssessment {
+    /// The rule packs that ran (`rules-mi 0.3.0`), or the assessment file read.
+    pub by: Vec<String>,
+    /// The target tier assessed for (`mi-gp`).
+    pub target: String,
+    /// The rules named with `--accept`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted_rules: Vec<String>,
+    /// The issues and warnings those rules raised, let through.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accepted: Vec<PlanFinding>,
+    /// Warnings on the planned databases, shown when planning.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<PlanFinding>,
+}
+
+/// A finding as a plan keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanFinding {
+    pub rule_id: String,
+    /// `issue` or `warning`.
+    pub level: String,
+    /// The database, or none for the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+    pub message: String,
 }
 
 /// What the host asks a method plugin to run.

@@ -642,6 +642,85 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     assert_eq!(restores(target, "Sales"), "Integer(1)");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failed_restore_leaves_nothing_a_rerun_takes_for_done() {
+    let m = SalesMove::plan("halfway", &[]).await;
+    let (s, plan, source, target) = (&m.s, &m.plan, &m.source, &m.target);
+    let journal = plan.with_extension("journal");
+    let env = m.env();
+    let mut args = m.run_args();
+    args.extend(["--tries", "1"]);
+    let on_target = |sql: &str| migration::first_value(target, sql);
+    let sales_rows = "SELECT COUNT(*) FROM sys.databases WHERE name = N'Sales'";
+
+    // The storage gives out half way through the restore, which leaves Sales RESTORING: the
+    // step drops it and says so.
+    target.engine.fail_next_restore_midway(
+        3201,
+        "Cannot open backup device. Operating system error 12007.",
+    );
+    let out = run(s, &args, &env).await;
+    assert_code(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("Sales/restore: FAILED")
+            && err.contains("3201")
+            && err.contains("Sales: the failed restore left it RESTORING; dropped it, so a rerun restores it again"),
+        "{err}"
+    );
+    assert_eq!(on_target(sales_rows), "[Integer(0)]", "nothing left behind");
+
+    // A run killed while the restore had begun, and meanwhile somebody made a Sales on the
+    // target: ONLINE, but no restore of this backup made it, so it is not taken for done.
+    target
+        .faults()
+        .delay_responses(Some(std::time::Duration::from_secs(2)));
+    let mut cmd = tokio::process::Command::from(s.command(&args));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut waited = 0;
+    while journal_events(&journal, Some("Sales/restore"), "begin") < 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        waited += 1;
+        assert!(waited < 6000, "the restore did not begin again");
+    }
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+    target.faults().delay_responses(None);
+    let mut sa = Session::new("sa", "master");
+    let made = target.engine.execute(&mut sa, "CREATE DATABASE Sales", &[]);
+    assert!(made.error.is_none(), "{:?}", made.error);
+    let out = run(s, &args, &env).await;
+    assert_code(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("the target has a database [Sales] (ONLINE) that is not this plan's restore: the target's msdb has no restore of it"),
+        "{err}"
+    );
+    assert_ne!(journal_state(&journal, "Sales/restore"), "done");
+
+    // Dropped by the DBA, the same command restores it; a crash after the restore finished is
+    // recognised by the restore history.
+    let dropped = target.engine.execute(&mut sa, "DROP DATABASE Sales", &[]);
+    assert!(dropped.error.is_none(), "{:?}", dropped.error);
+    let out = run(s, &args, &env).await;
+    assert_code(&out, 0);
+    assert_eq!(
+        sums(target, "Sales", "Orders"),
+        sums(source, "Sales", "Orders")
+    );
+    assert_eq!(restores(target, "Sales"), "Integer(1)");
+    let out = run(s, &[&args[..], &["--redo", "Sales/restore"]].concat(), &env).await;
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("the target already has a database [Sales] (ONLINE)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// Sales planned for an offline move from a sqlsim source to an MI-mode sqlsim through Azurite.
 struct SalesMove {
     _az: Azurite,

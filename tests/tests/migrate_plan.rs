@@ -246,6 +246,188 @@ fn bad_plans_and_inputs_are_refused_by_name() {
     );
 }
 
+/// `inventory()` with Documents (FILESTREAM data: MI does not restore it) and Legacy (level 90:
+/// a warning, MI runs 100 and up).
+fn inventory_with_findings() -> Inventory {
+    let mut inv = inventory();
+    let sales = inv.instances[0].databases[0].clone();
+    let documents = Database {
+        name: "Documents".into(),
+        database_id: 6,
+        files: vec![
+            file("Documents", "ROWS", 100.0),
+            file("Documents_log", "LOG", 10.0),
+            file("Documents_fs", "FILESTREAM", 500.0),
+        ],
+        ..sales.clone()
+    };
+    let legacy = Database {
+        name: "Legacy".into(),
+        database_id: 7,
+        compatibility_level: 90,
+        files: vec![
+            file("Legacy", "ROWS", 100.0),
+            file("Legacy_log", "LOG", 10.0),
+        ],
+        ..sales
+    };
+    inv.instances[0].databases.extend([documents, legacy]);
+    inv
+}
+
+#[test]
+fn the_plan_is_made_against_the_assessment() {
+    let s = sqlmig();
+    let inv = s.home.path().join("inventory.json");
+    std::fs::write(
+        &inv,
+        serde_json::to_string(&inventory_with_findings()).unwrap(),
+    )
+    .unwrap();
+    let out_file = s.home.path().join("plan.json");
+    let base = [
+        "migrate",
+        "plan",
+        "--inventory",
+        inv.to_str().unwrap(),
+        "--target",
+        "mi01",
+        "--container-url",
+        "https://acct.blob.core.windows.net/backups",
+        "--out",
+        out_file.to_str().unwrap(),
+    ];
+    // Every database: Documents' FILESTREAM data blocks, named with its fix; nothing written.
+    let out = s.run(&base);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("the assessment blocks the plan for General Purpose (mi-gp) (1 issue):")
+            && err.contains(
+                "SQL01/Documents [FileStream]: Documents has FILESTREAM data in Documents_fs"
+            )
+            && err.contains("fix: Move the FILESTREAM data to Azure Blob Storage")
+            && err.contains("--accept RULE"),
+        "{err}"
+    );
+    assert!(!out_file.exists(), "nothing written when blocked");
+
+    // Without Documents: planned, Legacy's warning shown and recorded.
+    let out = s.run(&[&base[..], &["--databases", "Sales,Legacy"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: SQL01/Legacy [DbCompatLevelLowerThan100]"),
+        "{}",
+        stderr(&out)
+    );
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let a = &plan["assessment"];
+    assert_eq!(a["target"], "mi-gp", "{a}");
+    assert!(a["by"][0].as_str().unwrap().starts_with("rules-mi "), "{a}");
+    assert_eq!(
+        a["warnings"][0]["rule_id"], "DbCompatLevelLowerThan100",
+        "{a}"
+    );
+    assert!(a.get("accepted").is_none(), "{a}");
+
+    // The DBA deals with the level and says so: let through, no longer a warning, recorded.
+    let out = s.run(
+        &[
+            &base[..],
+            &[
+                "--databases",
+                "Sales,Legacy",
+                "--accept",
+                "DbCompatLevelLowerThan100",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("warning: SQL01/Legacy"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("accepted (--accept DbCompatLevelLowerThan100): warning Legacy"),
+        "{}",
+        stderr(&out)
+    );
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    let a = &plan["assessment"];
+    assert_eq!(a["accepted_rules"][0], "DbCompatLevelLowerThan100", "{a}");
+    assert_eq!(a["accepted"][0]["database"], "Legacy", "{a}");
+    assert_eq!(a["accepted"][0]["level"], "warning", "{a}");
+    std::fs::remove_file(&out_file).unwrap();
+
+    // A rule named by mistake is not recorded as a decision.
+    let out = s.run(
+        &[
+            &base[..],
+            &["--databases", "Sales", "--accept", "FileStrem"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--accept FileStrem: no issue or warning"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!out_file.exists());
+
+    // From an assessment file: the same refusal; one made for another tier is refused.
+    let assessment = s.home.path().join("assessment.json");
+    let a = s.run(&[
+        "assess",
+        "--inventory",
+        inv.to_str().unwrap(),
+        "--target",
+        "mi-bc",
+        "-o",
+        "json",
+        "--out",
+        assessment.to_str().unwrap(),
+    ]);
+    assert_eq!(a.status.code(), Some(1), "{}", stderr(&a));
+    let with_file = [&base[..], &["--assessment", assessment.to_str().unwrap()]].concat();
+    let out = s.run(&with_file);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was assessed for mi-bc, the plan is for mi-gp"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.run(&[&with_file[..], &["--target-tier", "mi-bc"]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SQL01/Documents [FileStream]"),
+        "{}",
+        stderr(&out)
+    );
+    let out = s.run(
+        &[
+            &with_file[..],
+            &["--target-tier", "mi-bc", "--databases", "Sales"],
+        ]
+        .concat(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert!(
+        plan["assessment"]["by"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("assessment.json"),
+        "{}",
+        plan["assessment"]
+    );
+}
+
 /// An instance of `version` and `edition` with one FULL-recovery database `db` of `mb`.
 fn source(name: &str, version: &str, edition: &str, db: &str, mb: f64) -> Instance {
     Instance {

@@ -104,7 +104,7 @@ pub struct AssessArgs {
 }
 
 /// The rule packs' options: the target's tier and update policy, by the limits table's ids.
-fn pack_options(target: TierArg, policy: PolicyArg) -> String {
+pub(super) fn pack_options(target: TierArg, policy: PolicyArg) -> String {
     // The ids are the limits table's: the pack reads them with the same crate.
     serde_json::json!({
         "target": Tier::from(target).id(),

@@ -15,7 +15,7 @@ use sqlmig_inventory::migration::{CONTAINER, PLAN, Plan, Runner, SOURCE, Side, S
 
 use super::connect::{Login, TlsArgs, source_and_target};
 use super::output::{Table, write_json, write_text};
-use super::target::{HardwareArg, TierArg};
+use super::target::{HardwareArg, PolicyArg, TierArg};
 use super::{Context, Failure, OutputFormat, platform};
 use crate::capabilities::state::SqliteStateStore;
 use crate::capabilities::{CapabilitySet, Services};
@@ -23,6 +23,7 @@ use crate::cloud::CloudHttp;
 use crate::credentials::{SecretFor, secret};
 use crate::migrate::HostContext;
 use crate::migrate::authority;
+use crate::migrate::gate::{self, AssessmentFile};
 use crate::migrate::journal::{self, Journal, StepState};
 use crate::migrate::plan::{
     PlanInputs, ask_backup_offer, ask_plugin, attach_forecast, moving_from_inventory,
@@ -35,7 +36,7 @@ use crate::plugins::store::PluginStore;
 use crate::private_files;
 use crate::runtime::{LoadedPlugin, Runtime};
 use crate::sizing::forecast::Assumptions;
-use crate::sizing::limits::{self, Hardware, Tier};
+use crate::sizing::limits::{self, Hardware, Tier, UpdatePolicy};
 use crate::sizing::perf_file::PerfFile;
 use crate::sqlserver::ServerName;
 use crate::storage::azure_blob::{AzureBlobBackend, AzureContainer, ContainerAccess};
@@ -157,6 +158,19 @@ pub struct PlanArgs {
     /// The target's vCores, for the forecast's log-rate limit.
     #[arg(long, default_value_t = 8)]
     pub target_vcores: u32,
+    /// The target instance's update policy, for the assessment.
+    #[arg(long, value_enum, default_value_t = PolicyArg::SqlServer2022)]
+    pub update_policy: PolicyArg,
+    /// An assessment of the inventory for the target tier (sqlmig assess --target TIER -o json
+    /// --out FILE); otherwise every rule pack runs over the inventory now. A database an issue
+    /// blocks is refused.
+    #[arg(long, value_name = "FILE")]
+    pub assessment: Option<PathBuf>,
+    /// Rules whose issues and warnings you have dealt with, comma-separated (their ids, as
+    /// assess shows them): the planned databases they concern are let through, and the plan
+    /// records it.
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub accept: Vec<String>,
     /// An option for the source's platform plugin, when the source runs in a cloud that backs
     /// it up by its own route (RDS: `s3_bucket=NAME`, `s3_prefix=PATH`). Repeatable.
     #[arg(long = "source-option", value_name = "KEY=VALUE")]
@@ -343,6 +357,11 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
             Failure::bad_input(format!("{}: {e}", args.method))
                 .hint("nothing was written: a method plugin that plans outside what you gave is faulty or hostile; update or remove it (sqlmig plugin remove NAME)")
         })?;
+    let (tier, hardware) = (
+        Tier::from(args.target_tier),
+        Hardware::from(args.target_hardware),
+    );
+    plan.assessment = Some(assessment_gate(ctx, &args, &inventory, &inst.name, &plan, tier).await?);
     let moving = match &args.perf {
         Some(p) => {
             let f = PerfFile::read(p).map_err(Failure::bad_input)?;
@@ -354,10 +373,6 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         }
         None => moving_from_inventory(inst, &plan),
     };
-    let (tier, hardware) = (
-        Tier::from(args.target_tier),
-        Hardware::from(args.target_hardware),
-    );
     if !limits::vcores(tier, hardware).contains(&args.target_vcores) {
         return Err(Failure::bad_input(format!(
             "--target-vcores {}: {} on {} comes with {:?} vCores",
@@ -395,6 +410,77 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         eprintln!("hint: keep the plan with --out plan.json, then `sqlmig migrate run plan.json`");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The assessment of the planned databases for `tier`: the file's (--assessment) or the rule
+/// packs' run now. Refuses the plan when an issue no `--accept` names blocks a database, naming
+/// each finding and its fix; shows the warnings.
+async fn assessment_gate(
+    ctx: &Context,
+    args: &PlanArgs,
+    inventory: &sqlmig_inventory::Inventory,
+    instance: &str,
+    plan: &Plan,
+    tier: Tier,
+) -> Result<sqlmig_inventory::migration::PlanAssessment, Failure> {
+    let databases: Vec<String> = plan.databases.iter().map(|d| d.name.clone()).collect();
+    let (by, findings) = match &args.assessment {
+        Some(path) => {
+            let a = AssessmentFile::read(path, tier.id(), instance, &databases)
+                .map_err(Failure::bad_input)?;
+            (vec![path.display().to_string()], a.findings)
+        }
+        None => {
+            let options = super::assess_cmd::pack_options(args.target_tier, args.update_policy);
+            let (labels, outcome) = super::assess_cmd::evaluate(
+                ctx,
+                &[],
+                &options,
+                super::assess_cmd::Probes::None,
+                inventory,
+                4,
+            )
+            .await?;
+            if let Some(f) = outcome
+                .failures
+                .iter()
+                .find(|f| f.instance.eq_ignore_ascii_case(instance))
+            {
+                return Err(Failure::bad_input(format!(
+                    "rule pack {} could not assess {instance}: {}",
+                    f.rule_pack, f.error
+                ))
+                .hint("nothing was written: fix or remove the rule pack, or plan from an assessment file (--assessment)"));
+            }
+            (labels, outcome.findings)
+        }
+    };
+    let target = format!("{} ({})", tier.label(), tier.id());
+    let verdict =
+        gate::judge(&findings, instance, &databases, &args.accept).map_err(Failure::bad_input)?;
+    if !verdict.blocking.is_empty() {
+        return Err(Failure::bad_input(verdict.refusal(&target)).hint(
+            "nothing was written: fix each and plan again, leave a database out with --databases, or --accept RULE[,…] what you have dealt with another way (the plan records it)",
+        ));
+    }
+    if !ctx.quiet {
+        let policy = UpdatePolicy::from(args.update_policy);
+        eprintln!(
+            "assessed by {} for {target} under the {}: {} warning(s){}",
+            by.join(", "),
+            policy.label(),
+            verdict.warnings.len(),
+            if verdict.accepted.is_empty() {
+                String::new()
+            } else {
+                format!(", {} accepted (--accept)", verdict.accepted.len())
+            }
+        );
+        for f in &verdict.warnings {
+            eprintln!("warning: {} [{}]: {}", f.place("/"), f.rule_id, f.message);
+        }
+    }
+    Ok(verdict.record(by, tier.id(), &args.accept))
 }
 
 /// The backup route of the source's platform, when its plugin offers one (its `plan` hook): a

@@ -332,6 +332,25 @@ pub fn render(plan: &Plan, forecast: Option<&Forecast>) -> String {
     for n in &plan.notes {
         let _ = writeln!(out, "note: {n}");
     }
+    if let Some(a) = &plan.assessment {
+        let _ = writeln!(
+            out,
+            "\nAssessed by {} for {}: {} warning(s)",
+            a.by.join(", "),
+            a.target,
+            a.warnings.len()
+        );
+        for f in &a.accepted {
+            let _ = writeln!(
+                out,
+                "  accepted (--accept {}): {} {}: {}",
+                f.rule_id,
+                f.level,
+                f.database.as_deref().unwrap_or("(instance)"),
+                f.message
+            );
+        }
+    }
     if let Some(f) = forecast {
         let _ = writeln!(out, "\nForecast: {}", f.summary());
     }

@@ -235,6 +235,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         notes,
         forecast: None,
         source_platform: offer.map(|o| o.plugin.clone()),
+        assessment: None,
     })
 }
 

@@ -93,16 +93,51 @@ fn state(conn: &Connection, name: &str) -> Result<Option<String>, Error> {
         .transpose()
 }
 
-/// RESTORE DATABASE @db FROM URL = @u1, …: Managed Instance places the files and recovers.
+/// RESTORE DATABASE @db FROM URL = @u1, …: Managed Instance places the files and recovers. A
+/// database this attempt created is dropped again when the restore fails, and one found ONLINE
+/// after a crash is taken as this step's work only when the target's restore history shows this
+/// backup restored into it.
 fn restore(a: &RestoreArgs, resumed: bool) -> Result<(String, Value), Error> {
     let conn = sql::connect(TARGET)?;
+    // Read the stripes' headers first: a missing stripe, one left from another backup or
+    // another database's file is named here, not in a failed restore.
+    let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database).map_err(|e| {
+        with_advice(
+            e,
+            &format!(
+                "take the backup again: sqlmig migrate run PLAN --redo {}/backup",
+                a.database
+            ),
+        )
+    })?;
     match state(&conn, &a.target_name)?.as_deref() {
         None => {}
         Some("ONLINE") if resumed => {
-            return Ok((
-                format!("{} was restored by the earlier attempt", a.target_name),
-                json!({ "resumed": true }),
-            ));
+            return match restored_set(&conn, &a.target_name)? {
+                Some((first, last))
+                    if first == full.first_lsn.0.to_string()
+                        && last == full.last_lsn.0.to_string() =>
+                {
+                    Ok((
+                        format!(
+                            "{} was restored by the earlier attempt (restore history: this backup, LSN {first} to {last})",
+                            a.target_name
+                        ),
+                        json!({ "resumed": true, "first_lsn": first, "last_lsn": last }),
+                    ))
+                }
+                other => Err(invalid_input(format!(
+                    "the target has a database {} (ONLINE) that is not this plan's restore: {}; drop it if it is a leftover, or restore under another name (--rename)",
+                    quote_name(&a.target_name),
+                    match other {
+                        Some((first, last)) => format!(
+                            "its last restore was of LSN {first} to {last}, this backup is {} to {}",
+                            full.first_lsn.0, full.last_lsn.0
+                        ),
+                        None => "the target's msdb has no restore of it".to_string(),
+                    }
+                ))),
+            };
         }
         Some("RESTORING") if resumed => {
             // MI goes on restoring when the client that asked goes away: wait for it.
@@ -115,17 +150,6 @@ fn restore(a: &RestoreArgs, resumed: bool) -> Result<(String, Value), Error> {
             )));
         }
     }
-    // Read the stripes' headers back first: a missing stripe, one left from another backup or
-    // another database's file is named here, not in a failed restore.
-    let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database).map_err(|e| {
-        with_advice(
-            e,
-            &format!(
-                "take the backup again: sqlmig migrate run PLAN --redo {}/backup",
-                a.database
-            ),
-        )
-    })?;
     log::info(&format!(
         "{}: {} stripe(s) of one full backup of {} (LSN {} to {}, SQL Server {})",
         a.target_name,
@@ -146,11 +170,65 @@ fn restore(a: &RestoreArgs, resumed: bool) -> Result<(String, Value), Error> {
         a.target_name,
         a.urls.len()
     ));
-    conn.execute(
-        &format!("RESTORE DATABASE @db FROM {}", list.join(", ")),
-        &params,
+    let restored = conn
+        .execute(
+            &format!("RESTORE DATABASE @db FROM {}", list.join(", ")),
+            &params,
+        )
+        .and_then(|_| wait_online(&conn, &a.target_name));
+    restored.map_err(|e| roll_back(&conn, &a.target_name, e))
+}
+
+/// After a failed restore: drops what it left of the database (absent before it began), so no
+/// later attempt takes a half-restored database for a restored one.
+fn roll_back(conn: &Connection, name: &str, failure: Error) -> Error {
+    let left = match state(conn, name) {
+        Ok(left) => left,
+        // The connection is gone: the next attempt finds the database and judges it.
+        Err(_) => return failure,
+    };
+    let Some(left) = left else {
+        return failure;
+    };
+    match conn.execute(&format!("DROP DATABASE {}", quote_name(name)), &[]) {
+        Ok(_) => {
+            // A SQL Server error keeps its number for the host's retry decision, without the
+            // advice: the log says it.
+            log::warn(&format!(
+                "{name}: the failed restore left it {left}; dropped it, so a rerun restores it again"
+            ));
+            with_advice(
+                failure,
+                &format!(
+                    "the failed restore's {left} database was dropped; rerun the plan to restore it again"
+                ),
+            )
+        }
+        Err(e) => with_advice(
+            failure,
+            &format!(
+                "the failed restore left {} {left} and dropping it failed ({e}): drop it by hand before the rerun",
+                quote_name(name)
+            ),
+        ),
+    }
+}
+
+/// The LSN range of the full backup last restored into `name`, from the target's restore
+/// history (restorehistory.backup_set_id references backupset).
+fn restored_set(conn: &Connection, name: &str) -> Result<Option<(String, String)>, Error> {
+    let rows = first(
+        conn,
+        "SELECT TOP (1) bs.first_lsn, bs.last_lsn FROM msdb.dbo.restorehistory AS rh \
+         JOIN msdb.dbo.backupset AS bs ON bs.backup_set_id = rh.backup_set_id \
+         WHERE rh.destination_database_name = @db AND rh.restore_type = 'D' \
+         ORDER BY rh.restore_history_id DESC",
+        &[text_param("db", name)],
     )?;
-    wait_online(&conn, &a.target_name)
+    rows.iter()
+        .next()
+        .map(|r| Ok((r.get::<String>("first_lsn")?, r.get::<String>("last_lsn")?)))
+        .transpose()
 }
 
 fn wait_online(conn: &Connection, name: &str) -> Result<(String, Value), Error> {

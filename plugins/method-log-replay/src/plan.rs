@@ -278,6 +278,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         notes,
         forecast: None,
         source_platform: offer.map(|o| o.plugin.clone()),
+        assessment: None,
     })
 }
 

@@ -36,6 +36,9 @@ pub struct State {
     logs: Mutex<HashMap<String, DbLog>>,
     restoring: Mutex<HashMap<String, Restoring>>,
     credentials: Mutex<HashMap<String, Credential>>,
+    /// A fault: the next full restore fails with this after its database was created
+    /// (RESTORING), as a restore whose storage fails half way leaves it.
+    fail_midway: Mutex<Option<ServerMessage>>,
 }
 
 /// A credential's identity and secret (never shown: sys.credentials lists names only).
@@ -330,6 +333,12 @@ fn now() -> String {
 }
 
 impl Engine {
+    /// A fault: the next full RESTORE DATABASE fails with error `number` saying `message` after
+    /// creating its database, which is left RESTORING (a restore whose storage failed half way).
+    pub fn fail_next_restore_midway(&self, number: i32, message: &str) {
+        *self.backup.fail_midway.lock().unwrap() = Some(errors::error(number, 16, 1, message));
+    }
+
     /// Runs a BACKUP, RESTORE or CREDENTIAL statement.
     pub(super) fn backup_statement(
         &self,
@@ -862,33 +871,7 @@ impl Engine {
     ) -> Result<(), ServerMessage> {
         let conn = self.conn.lock().unwrap();
         let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
-        let id: i64 = conn
-            .query_row(
-                "SELECT COALESCE(MAX(backup_set_id), 0) + 1 FROM msdb.\"dbo.backupset\"",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(sq)?;
-        conn.execute(
-            "INSERT INTO msdb.\"dbo.backupset\" VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            rusqlite::params![
-                id,
-                info.database,
-                info.server,
-                info.kind.to_string(),
-                info.started.replace(' ', "T"),
-                info.finished.replace(' ', "T"),
-                size.to_string(),
-                info.first_lsn.to_string(),
-                info.last_lsn.to_string(),
-                info.checkpoint_lsn.to_string(),
-                info.database_backup_lsn.to_string(),
-                info.copy_only,
-                info.recovery_model,
-                info.checksum
-            ],
-        )
-        .map_err(sq)?;
+        let id = insert_backupset(&conn, info, size).map_err(sq)?;
         for (i, d) in devices.iter().enumerate() {
             let device_type = if matches!(d, Device::Url(_)) { 9 } else { 2 };
             conn.execute(
@@ -1042,6 +1025,11 @@ impl Engine {
         self.activity.request_database(session.id, target);
         let (info, data) = self.read_set(session, devices, o)?;
         let pages = self.apply_set(target, &info, &data, kind, o.replace, devices[0].name())?;
+        if kind == RestoreKind::Database
+            && let Some(e) = self.backup.fail_midway.lock().unwrap().take()
+        {
+            return Err(e);
+        }
         self.set_percent(session, 100.0);
         self.record_restore(target, &info, o)?;
         let mut out = vec![Outcome::Info(errors::error(
@@ -1337,12 +1325,16 @@ impl Engine {
         o: &Options,
     ) -> Result<(), ServerMessage> {
         let conn = self.conn.lock().unwrap();
+        let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
+        // A restore records the set it restored in the restoring server's backupset, and its
+        // history row points at it (restorehistory.backup_set_id references backupset).
+        let set = insert_backupset(&conn, info, info.payload_len).map_err(sq)?;
         conn.execute(
             "INSERT INTO msdb.\"dbo.restorehistory\" (restore_history_id, restore_date, destination_database_name, user_name, backup_set_id, restore_type, replace, recovery, restart) \
-             VALUES ((SELECT COALESCE(MAX(restore_history_id), 0) + 1 FROM msdb.\"dbo.restorehistory\"), datetime('now'), ?1, 'sa', 0, ?2, ?3, ?4, 0)",
-            rusqlite::params![target, if info.kind == 'L' { "L" } else { "D" }, o.replace, !o.norecovery],
+             VALUES ((SELECT COALESCE(MAX(restore_history_id), 0) + 1 FROM msdb.\"dbo.restorehistory\"), datetime('now'), ?1, 'sa', ?2, ?3, ?4, ?5, 0)",
+            rusqlite::params![target, set, if info.kind == 'L' { "L" } else { "D" }, o.replace, !o.norecovery],
         )
-        .map_err(|e| errors::from_sqlite(&e, 1, &[]))?;
+        .map_err(sq)?;
         Ok(())
     }
 
@@ -1483,6 +1475,39 @@ fn renamed(image: &[u8], old: &str, new: &str) -> rusqlite::Result<Vec<u8>> {
         version + 1
     ))?;
     Ok(scratch.serialize("main")?.to_vec())
+}
+
+/// A backupset row for `info` (a backup taken here, or a set restored here); its id.
+fn insert_backupset(
+    conn: &rusqlite::Connection,
+    info: &SetInfo,
+    size: u64,
+) -> rusqlite::Result<i64> {
+    let id: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(backup_set_id), 0) + 1 FROM msdb.\"dbo.backupset\"",
+        [],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "INSERT INTO msdb.\"dbo.backupset\" VALUES (?1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        rusqlite::params![
+            id,
+            info.database,
+            info.server,
+            info.kind.to_string(),
+            info.started.replace(' ', "T"),
+            info.finished.replace(' ', "T"),
+            size.to_string(),
+            info.first_lsn.to_string(),
+            info.last_lsn.to_string(),
+            info.checkpoint_lsn.to_string(),
+            info.database_backup_lsn.to_string(),
+            info.copy_only,
+            info.recovery_model,
+            info.checksum
+        ],
+    )?;
+    Ok(id)
 }
 
 fn col(name: &str, ty: ColumnType, nullable: bool) -> ColumnMeta {

@@ -1,0 +1,257 @@
+//! Which planned databases the assessment lets through: `migrate plan` refuses a database an
+//! issue blocks on the chosen target unless the DBA accepts its rule (`--accept`), shows the
+//! warnings, and records both in the plan.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use sqlmig_inventory::migration::{PlanAssessment, PlanFinding};
+
+use crate::assess::readiness::InstanceReadiness;
+use crate::assess::{Finding, Level};
+
+/// What an assessment file (`sqlmig assess -o json`) holds that a plan needs.
+#[derive(Debug, Deserialize)]
+pub struct AssessmentFile {
+    #[serde(default)]
+    pub rule_packs: Vec<String>,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub readiness: Vec<InstanceReadiness>,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Rule packs that failed on an instance: its findings are missing.
+    #[serde(default)]
+    pub failures: Vec<serde_json::Value>,
+}
+
+impl AssessmentFile {
+    /// Reads `path`, checking it assessed `instance`'s `databases` for `target` and completely.
+    pub fn read(
+        path: &Path,
+        target: &str,
+        instance: &str,
+        databases: &[String],
+    ) -> Result<AssessmentFile, String> {
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the assessment {shown}: {e}"))?;
+        let a: AssessmentFile = serde_json::from_str(&text).map_err(|e| {
+            format!("{shown} is not an assessment (sqlmig assess -o json --out FILE): {e}")
+        })?;
+        match a.target.as_deref() {
+            Some(t) if t == target => {}
+            assessed => {
+                return Err(format!(
+                    "{shown} was assessed for {}, the plan is for {target}: assess again with --target {target}, or plan with --target-tier {}",
+                    assessed.unwrap_or("an unnamed target"),
+                    assessed.unwrap_or("…"),
+                ));
+            }
+        }
+        let failed = a.failures.iter().any(|f| {
+            f.get("instance")
+                .and_then(|i| i.as_str())
+                .is_some_and(|i| i.eq_ignore_ascii_case(instance))
+        });
+        if failed {
+            return Err(format!(
+                "{shown}: a rule pack failed on {instance}, so its findings are incomplete: assess again"
+            ));
+        }
+        let assessed = a
+            .readiness
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(instance));
+        let missing: Vec<&str> = databases
+            .iter()
+            .filter(|d| {
+                !assessed
+                    .is_some_and(|i| i.databases.iter().any(|x| x.name.eq_ignore_ascii_case(d)))
+            })
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{shown} has no assessment of {instance}: {}; assess the inventory the plan is made from",
+                missing.join(", ")
+            ));
+        }
+        Ok(a)
+    }
+}
+
+/// The findings that concern a plan, sorted by what they do to it.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Issues no `--accept` names: the plan is refused.
+    pub blocking: Vec<Finding>,
+    /// Warnings no `--accept` names: shown.
+    pub warnings: Vec<Finding>,
+    /// Issues and warnings whose rule was accepted.
+    pub accepted: Vec<Finding>,
+}
+
+/// Sorts the findings of `instance` that concern `databases` (theirs, their objects', and the
+/// instance's own) by level and `accept`. An accepted rule that raised nothing here is returned
+/// as an error: a typo would otherwise be recorded as a decision.
+pub fn judge(
+    findings: &[Finding],
+    instance: &str,
+    databases: &[String],
+    accept: &[String],
+) -> Result<Verdict, String> {
+    let concerns = |f: &&Finding| {
+        f.instance.eq_ignore_ascii_case(instance)
+            && f.level != Level::Info
+            && match &f.database {
+                Some(d) => databases.iter().any(|x| x.eq_ignore_ascii_case(d)),
+                None => true,
+            }
+    };
+    let accepted = |f: &Finding| accept.iter().any(|r| r.eq_ignore_ascii_case(&f.rule_id));
+    let mut v = Verdict::default();
+    for f in findings.iter().filter(concerns) {
+        let into = match (accepted(f), f.level) {
+            (true, _) => &mut v.accepted,
+            (false, Level::Issue) => &mut v.blocking,
+            (false, _) => &mut v.warnings,
+        };
+        into.push(f.clone());
+    }
+    let unused: Vec<&str> = accept
+        .iter()
+        .filter(|r| !v.accepted.iter().any(|f| f.rule_id.eq_ignore_ascii_case(r)))
+        .map(String::as_str)
+        .collect();
+    if !unused.is_empty() {
+        return Err(format!(
+            "--accept {}: no issue or warning of {} for the planned databases (rule ids are in `sqlmig assess` output)",
+            unused.join(","),
+            if unused.len() == 1 {
+                "that rule"
+            } else {
+                "those rules"
+            }
+        ));
+    }
+    Ok(v)
+}
+
+impl Verdict {
+    /// The refusal: each blocking finding with where, what and its fix.
+    pub fn refusal(&self, target: &str) -> String {
+        let mut out = format!(
+            "the assessment blocks the plan for {target} ({} issue{}):",
+            self.blocking.len(),
+            if self.blocking.len() == 1 { "" } else { "s" }
+        );
+        for f in &self.blocking {
+            out.push_str(&format!(
+                "\n  {} [{}]: {}\n    fix: {}",
+                f.place("/"),
+                f.rule_id,
+                f.message,
+                f.remediation
+            ));
+        }
+        out
+    }
+
+    /// What the plan records.
+    pub fn record(&self, by: Vec<String>, target: &str, accept: &[String]) -> PlanAssessment {
+        PlanAssessment {
+            by,
+            target: target.to_string(),
+            accepted_rules: accept.to_vec(),
+            accepted: self.accepted.iter().map(kept).collect(),
+            warnings: self.warnings.iter().map(kept).collect(),
+        }
+    }
+}
+
+fn kept(f: &Finding) -> PlanFinding {
+    PlanFinding {
+        rule_id: f.rule_id.clone(),
+        level: match f.level {
+            Level::Issue => "issue",
+            Level::Warning => "warning",
+            Level::Info => "info",
+        }
+        .into(),
+        database: f.database.clone(),
+        message: f.message.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::assess::findings::Scope;
+
+    fn finding(rule: &str, level: Level, instance: &str, db: Option<&str>) -> Finding {
+        Finding {
+            rule_id: rule.into(),
+            level,
+            scope: if db.is_some() {
+                Scope::Database
+            } else {
+                Scope::Instance
+            },
+            instance: instance.into(),
+            database: db.map(Into::into),
+            object: None,
+            file: None,
+            line: None,
+            title: rule.into(),
+            message: format!("{rule} says so"),
+            impact: String::new(),
+            remediation: format!("fix {rule}"),
+            help_url: None,
+            rule_pack: "test".into(),
+        }
+    }
+
+    #[test]
+    fn only_the_planned_databases_and_their_instance_count() {
+        let findings = [
+            finding("FileStream", Level::Issue, "SQL01", Some("Docs")),
+            finding("Compat", Level::Warning, "SQL01", Some("Sales")),
+            finding("Note", Level::Info, "SQL01", Some("Sales")),
+            finding("Linked", Level::Warning, "SQL01", None),
+            finding("FileStream", Level::Issue, "SQL02", Some("Sales")),
+        ];
+        let sales = ["Sales".to_string()];
+        let v = judge(&findings, "sql01", &sales, &[]).unwrap();
+        assert!(v.blocking.is_empty(), "{v:?}");
+        let rules: Vec<&str> = v.warnings.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(rules, ["Compat", "Linked"]);
+
+        let both = ["Sales".to_string(), "docs".to_string()];
+        let v = judge(&findings, "SQL01", &both, &[]).unwrap();
+        assert_eq!(v.blocking.len(), 1);
+        let refusal = v.refusal("mi-gp");
+        assert!(
+            refusal
+                .contains("SQL01/Docs [FileStream]: FileStream says so\n    fix: fix FileStream"),
+            "{refusal}"
+        );
+
+        let v = judge(
+            &findings,
+            "SQL01",
+            &both,
+            &["filestream".into(), "Compat".into()],
+        )
+        .unwrap();
+        assert!(v.blocking.is_empty() && v.accepted.len() == 2, "{v:?}");
+        let kept = v.record(vec!["test".into()], "mi-gp", &["Compat".into()]);
+        assert_eq!(kept.warnings.len(), 1);
+        assert_eq!(kept.accepted[0].level, "issue");
+
+        // A rule that raised nothing here is a typo, not a decision.
+        let e = judge(&findings, "SQL01", &sales, &["FileStrem".into()]).unwrap_err();
+        assert!(e.contains("--accept FileStrem: no issue or warning"), "{e}");
+    }
+}
