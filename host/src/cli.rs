@@ -16,6 +16,7 @@ mod platform;
 mod plugin_cmd;
 mod rules_cmd;
 mod sku_cmd;
+mod storage_cmd;
 mod target;
 mod validate_cmd;
 
@@ -103,6 +104,9 @@ pub enum Command {
     /// Read backup files offline: headers, restore chains, what is missing.
     #[command(subcommand)]
     Backup(backup_cmd::BackupCommand),
+    /// Prepare the migration's blob container and the SAS tokens it needs, and check them.
+    #[command(subcommand)]
+    Storage(storage_cmd::StorageCommand),
     /// Move databases: plan, run (journaled, resumable), status.
     #[command(subcommand)]
     Migrate(migrate_cmd::MigrateCommand),
@@ -195,6 +199,7 @@ pub fn run() -> ExitCode {
             Command::Perf(cmd) => perf_cmd::run(&ctx, cmd).await,
             Command::Sku(cmd) => sku_cmd::run(&ctx, cmd),
             Command::Backup(cmd) => backup_cmd::run(&ctx, cmd),
+            Command::Storage(cmd) => storage_cmd::run(&ctx, cmd).await,
             Command::Migrate(cmd) => migrate_cmd::run(&ctx, cmd).await,
             Command::Validate(args) => validate_cmd::run(&ctx, args).await,
         }

@@ -188,6 +188,41 @@ fn read_secrets_file(path: &Path) -> Result<SecretsFile, SecretError> {
     })
 }
 
+/// Sets `values` in the secrets file `path` (created owner-only when missing; its other keys
+/// kept, its comments not), written whole or not at all.
+pub fn write_secrets(path: &Path, values: &[(SecretFor, &Secret)]) -> Result<(), SecretError> {
+    let mut table = if path.exists() {
+        // The same checks as reading it: owner-only, and a secrets file.
+        read_secrets_file(path)?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SecretError(format!("{}: cannot read it: {e}", path.display())))?;
+        toml::from_str::<toml::Table>(&text)
+            .map_err(|_| SecretError(format!("{}: not a secrets file", path.display())))?
+    } else {
+        toml::Table::new()
+    };
+    for (what, value) in values {
+        table.insert(
+            what.file_key().to_string(),
+            toml::Value::String(value.expose().to_string()),
+        );
+    }
+    let text = format!(
+        "# sqlmig secrets (owner-readable only): docs/migrate.md\n{}",
+        toml::to_string(&table).expect("a TOML table serializes")
+    );
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fail = |e: std::io::Error| SecretError(format!("{}: cannot write it: {e}", path.display()));
+    // A named temporary file is created 0600: the secrets are never readable by others.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(fail)?;
+    tmp.write_all(text.as_bytes()).map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
 /// The values for a plugin's cloud `credentials` and `settings` names: the secrets file's
 /// `[cloud]` table first, then the environment.
 pub fn cloud_values(

@@ -721,6 +721,174 @@ async fn a_failed_restore_leaves_nothing_a_rerun_takes_for_done() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn storage_prepare_makes_the_container_and_tokens_check_accepts_and_the_run_uses() {
+    let az = Azurite::start();
+    let source = serve(source_instance(), "127.0.0.1", 0).await;
+    let target = serve(target_instance(), "127.0.0.1", 0).await;
+    let s = Sqlmig::new(env!("CARGO_BIN_EXE_sqlmig-under-test"));
+    let dir = s.home.path();
+    let (inventory, plan, secrets) = (
+        dir.join("inventory.json"),
+        dir.join("plan.json"),
+        dir.join("secrets.toml"),
+    );
+    let container = az.container_url("moving");
+    let key = [("SQLMIG_STORAGE_KEY", sqlmig_tests::azurite::KEY)];
+
+    // Without the account key: refused, saying where it comes from; nothing written.
+    let prepare = [
+        "storage",
+        "prepare",
+        "--container-url",
+        &container,
+        "--secrets",
+        secrets.to_str().unwrap(),
+    ];
+    let out = run(&s, &prepare, &[]).await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("no storage account key: set SQLMIG_STORAGE_KEY"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!secrets.exists());
+
+    // The DBA's secrets file holds the passwords; prepare adds the tokens, keeps the rest.
+    std::fs::write(
+        &secrets,
+        format!("source_password = \"{SA_PASSWORD}\"\ntarget_password = \"{SA_PASSWORD}\"\n"),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&secrets, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(&s, &prepare, &key).await;
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!("{container}: created")),
+        "{}",
+        stdout(&out)
+    );
+    let written = std::fs::read_to_string(&secrets).unwrap();
+    assert!(
+        written.contains("source_password")
+            && written.contains("sas = \"sv=")
+            && written.contains("lrs_sas = \"sv="),
+        "{written}"
+    );
+    assert!(
+        written.contains("sp=rwdl") && written.contains("sp=rl"),
+        "{written}"
+    );
+    assert!(
+        !written.contains(sqlmig_tests::azurite::KEY),
+        "the key is never written"
+    );
+    assert_eq!(
+        std::fs::metadata(&secrets).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(!text.contains("sig="), "no token on the console: {text}");
+    }
+    // Again: the container is there already, and new tokens replace the old.
+    let out = run(&s, &prepare, &key).await;
+    assert_code(&out, 0);
+    assert!(stdout(&out).contains("already there"), "{}", stdout(&out));
+
+    // A plan into it; check accepts the tokens for it, and the run uses them.
+    migration::discover(&s, &source, &inventory).await;
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let out = run(
+        &s,
+        &[
+            "migrate",
+            "plan",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--databases",
+            "Sales",
+            "--target",
+            &target_addr,
+            "--container-url",
+            &container,
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_code(&out, 0);
+    let check = [
+        "storage",
+        "check",
+        "--plan",
+        plan.to_str().unwrap(),
+        "--secrets",
+        secrets.to_str().unwrap(),
+    ];
+    let out = run(&s, &check, &[]).await;
+    assert_code(&out, 0);
+    assert!(
+        stdout(&out).contains("sas  ") && stdout(&out).contains(" ok"),
+        "{}",
+        stdout(&out)
+    );
+    let mut run_args = migration::migrate_run_args(&plan).to_vec();
+    run_args.extend(["--secrets", secrets.to_str().unwrap()]);
+    let out = run(&s, &run_args, &[]).await;
+    assert_code(&out, 0);
+    assert_eq!(
+        sums(&target, "Sales", "Orders"),
+        sums(&source, "Sales", "Orders")
+    );
+
+    // Tokens that fall short are named with what they lack: read-only, expired, another
+    // container's.
+    let read_only = sqlmig::storage::sas::container_sas(
+        sqlmig_tests::azurite::ACCOUNT,
+        "moving",
+        &az.key(),
+        "rl",
+        sqlmig_tests::azurite::EXPIRY,
+    )
+    .unwrap();
+    let expired = sqlmig::storage::sas::container_sas(
+        sqlmig_tests::azurite::ACCOUNT,
+        "moving",
+        &az.key(),
+        "rwdl",
+        "2020-01-01T00:00:00Z",
+    )
+    .unwrap();
+    let elsewhere = sqlmig::storage::sas::container_sas(
+        sqlmig_tests::azurite::ACCOUNT,
+        "other",
+        &az.key(),
+        "rwdl",
+        sqlmig_tests::azurite::EXPIRY,
+    )
+    .unwrap();
+    let check = ["storage", "check", "--plan", plan.to_str().unwrap()];
+    for (token, says) in [
+        (
+            &read_only,
+            "sas: it grants sp=\"rl\"; BACKUP TO URL needs at least read, write and list: w missing",
+        ),
+        (&expired, "sas: it expired at 2020-01-01 00:00 UTC"),
+        (&elsewhere, "sas: the container refused it"),
+    ] {
+        let out = run(&s, &check, &[("SQLMIG_SAS", token.expose())]).await;
+        assert_code(&out, 1);
+        assert!(stdout(&out).contains(says), "{says}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains("sqlmig storage prepare"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
 /// Sales planned for an offline move from a sqlsim source to an MI-mode sqlsim through Azurite.
 struct SalesMove {
     _az: Azurite,

@@ -527,7 +527,7 @@ async fn source_backup_offer(
 /// Reads a plan file; returns it and its SHA-256 (the journal is tied to it). The plan says where
 /// the operator's logins, SAS and token go, so only a plan no other user could have written is
 /// read (as [`private_files::read`] checks it).
-fn read_plan(path: &Path) -> Result<(Plan, String), Failure> {
+pub(super) fn read_plan(path: &Path) -> Result<(Plan, String), Failure> {
     let bytes = match private_files::read(path) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => {

@@ -85,11 +85,12 @@ impl AzureContainer {
         })
     }
 
-    /// Creates the container unless it exists (needs a SAS allowed to create containers).
-    pub async fn create_if_missing(&self) -> Result<(), CapabilityError> {
+    /// Creates the container unless it exists (needs a SAS allowed to create containers);
+    /// true when it was created.
+    pub async fn create_if_missing(&self) -> Result<bool, CapabilityError> {
         match self.client.create(None).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.http_status().map(u16::from) == Some(409) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(e) if e.http_status().map(u16::from) == Some(409) => Ok(false),
             Err(e) => Err(self.error("create container", "", e)),
         }
     }

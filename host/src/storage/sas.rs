@@ -138,6 +138,129 @@ pub fn lrs_refusal(sas: &str) -> Option<String> {
     })
 }
 
+/// What a SAS token grants, as its query says (the service decides; a stored access policy's
+/// permissions are not in the token at all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grants {
+    /// `sp`: the permission letters.
+    pub permissions: String,
+    /// `sr` for a service SAS (`c` container, `b` blob); `None` for an account SAS.
+    pub resource: Option<String>,
+    /// An account SAS's `ss` (services) and `srt` (resource types).
+    pub account: Option<(String, String)>,
+    /// `se`, as written.
+    pub expiry: Option<String>,
+    /// `si`: the stored access policy the permissions come from.
+    pub policy: Option<String>,
+    /// The token's length (SQL Server 2019 and earlier take 256 characters at most).
+    pub len: usize,
+}
+
+/// Reads what `sas` grants.
+pub fn grants(sas: &str) -> Grants {
+    let sas = sas.trim_start_matches('?');
+    let account = param(sas, "ss").map(|ss| (ss, param(sas, "srt").unwrap_or_default()));
+    Grants {
+        permissions: param(sas, "sp").unwrap_or_default(),
+        resource: param(sas, "sr"),
+        account,
+        expiry: param(sas, "se"),
+        policy: param(sas, "si"),
+        len: sas.len(),
+    }
+}
+
+/// Who uses a SAS on the migration's container, and what for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party {
+    /// The source's BACKUP TO URL credential (and sqlmig's own uploads and checks): "at least
+    /// read, write, and list" (tutorial-use-azure-blob-storage-service-with-sql-server.md).
+    Source,
+    /// MI's Log Replay Service: read and list only, for the whole container (see
+    /// [`lrs_refusal`]).
+    LogReplay,
+}
+
+impl Party {
+    /// The permission letters it needs.
+    pub fn needs(self) -> &'static str {
+        match self {
+            Party::Source => "rwl",
+            Party::LogReplay => "rl",
+        }
+    }
+}
+
+/// What keeps `sas` from serving `party` until `until` (a migration's end): missing
+/// permissions, the wrong scope, an expiry before then, a length its source cannot take
+/// (`source_major`: SQL Server's major version, when known). Empty when it serves.
+pub fn shortfall(
+    party: Party,
+    sas: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+    source_major: Option<u32>,
+) -> Vec<String> {
+    let g = grants(sas);
+    let mut out = Vec::new();
+    match party {
+        Party::LogReplay => out.extend(lrs_refusal(sas)),
+        Party::Source => {
+            if g.policy.is_none() {
+                let missing: String = party
+                    .needs()
+                    .chars()
+                    .filter(|c| !g.permissions.contains(*c))
+                    .collect();
+                if !missing.is_empty() {
+                    out.push(format!(
+                        "it grants sp={:?}; BACKUP TO URL needs at least read, write and list: {missing} missing",
+                        g.permissions
+                    ));
+                }
+            }
+            match (&g.resource, &g.account) {
+                (Some(sr), _) if sr != "c" => out.push(format!(
+                    "it is for a single {} (sr={sr}); the backups are many blobs: make it for the container (sr=c)",
+                    if sr == "b" { "blob" } else { "resource" }
+                )),
+                (None, Some((ss, srt))) if !ss.contains('b') || !srt.contains('o') => out.push(format!(
+                    "it is an account SAS for services {ss:?} and resource types {srt:?}; blobs need ss with b and srt with o"
+                )),
+                _ => {}
+            }
+            if g.len > 256 && source_major.is_some_and(|m| m <= 15) {
+                out.push(format!(
+                    "it is {} characters; SQL Server 2019 and earlier take a SAS of 256 at most (sql-server-backup-to-url.md)",
+                    g.len
+                ));
+            }
+        }
+    }
+    match g
+        .expiry
+        .as_deref()
+        .map(chrono::DateTime::parse_from_rfc3339)
+    {
+        None if g.policy.is_none() => out.push("it has no expiry (se=)".into()),
+        None => {}
+        Some(Err(_)) => out.push(format!(
+            "its expiry se={:?} is not a UTC time",
+            g.expiry.unwrap_or_default()
+        )),
+        Some(Ok(se)) if se <= now => {
+            out.push(format!("it expired at {}", se.format("%Y-%m-%d %H:%M UTC")))
+        }
+        Some(Ok(se)) if se < until => out.push(format!(
+            "it expires at {}, before the migration should end ({}): make one that lasts",
+            se.format("%Y-%m-%d %H:%M UTC"),
+            until.format("%Y-%m-%d %H:%M UTC")
+        )),
+        Some(Ok(_)) => {}
+    }
+    out
+}
+
 /// The storage account and container of a container URL: `https://ACCOUNT.blob.core.windows.net/
 /// CONTAINER`, or an emulator's `http://127.0.0.1:PORT/ACCOUNT/CONTAINER` (path-style).
 pub fn account_and_container(url: &str) -> Option<(String, String)> {
@@ -194,6 +317,68 @@ mod tests {
                 .contains("stored access policy")
         );
         assert!(lrs_refusal("sv=1&sr=c&sp=r&sig=x").is_some());
+    }
+
+    #[test]
+    fn each_party_is_told_what_its_sas_lacks() {
+        let key = Secret::new(STANDARD.encode(b"0123456789abcdef"));
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-07T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        let week = now + chrono::Duration::days(7);
+        let sas = |sp: &str, se: &str| {
+            container_sas("acct", "c", &key, sp, se)
+                .unwrap()
+                .expose()
+                .to_string()
+        };
+        let later = "2027-01-01T00:00:00Z";
+        assert!(shortfall(Party::Source, &sas("rwdl", later), now, week, Some(15)).is_empty());
+        assert!(shortfall(Party::LogReplay, &sas("rl", later), now, week, None).is_empty());
+        let read_only = shortfall(Party::Source, &sas("rl", later), now, week, None);
+        assert_eq!(
+            read_only,
+            ["it grants sp=\"rl\"; BACKUP TO URL needs at least read, write and list: w missing"]
+        );
+        let writes = shortfall(Party::LogReplay, &sas("rwdl", later), now, week, None);
+        assert!(
+            writes[0].contains("LRS starts only with read and list"),
+            "{writes:?}"
+        );
+        let expired = shortfall(
+            Party::Source,
+            &sas("rwl", "2026-12-01T00:00:00Z"),
+            now,
+            week,
+            None,
+        );
+        assert_eq!(expired, ["it expired at 2026-12-01 00:00 UTC"]);
+        let soon = shortfall(
+            Party::Source,
+            &sas("rwl", "2026-12-08T00:00:00Z"),
+            now,
+            week,
+            None,
+        );
+        assert!(
+            soon[0].starts_with("it expires at 2026-12-08 00:00 UTC, before"),
+            "{soon:?}"
+        );
+        let blob = shortfall(
+            Party::Source,
+            "sv=1&sr=b&sp=rwl&se=2027-01-01T00:00:00Z&sig=x",
+            now,
+            week,
+            None,
+        );
+        assert!(blob[0].contains("single blob"), "{blob:?}");
+        let long = format!("{}&x={}", sas("rwl", later), "y".repeat(200));
+        assert!(shortfall(Party::Source, &long, now, week, Some(15))[0].contains("256 at most"));
+        assert!(shortfall(Party::Source, &long, now, week, Some(16)).is_empty());
+        assert_eq!(
+            shortfall(Party::Source, "sv=1&sr=c&sp=rwl&sig=x", now, week, None),
+            ["it has no expiry (se=)"]
+        );
     }
 
     #[test]

@@ -1,0 +1,308 @@
+//! `sqlmig storage prepare|check`: the migration's blob container and the SAS tokens each party
+//! reads or writes it with, made from the storage account's key and checked before a run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::output::{Table, write_json};
+use super::{Context, Failure, OutputFormat};
+use crate::capabilities::blob::BlobContainer;
+use crate::credentials::{SecretFor, optional_secret, write_secrets};
+use crate::migrate::authority;
+use crate::secret::Secret;
+use crate::storage::azure_blob::{AzureContainer, ContainerAccess};
+use crate::storage::sas::{self, Party};
+
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// Create the migration's container (when missing) and write the SAS tokens it needs to
+    /// the secrets file: `sas` (read, write, delete, list: the source's BACKUP TO URL and
+    /// sqlmig's uploads) and `lrs_sas` (read and list only: MI's Log Replay Service).
+    ///
+    /// Made from the storage account's key, read from SQLMIG_STORAGE_KEY or the secrets
+    /// file's `storage_key` (az storage account keys list --account-name ACCOUNT --query
+    /// [0].value -o tsv); the key itself is never written anywhere. The tokens are for the
+    /// container only and expire after --days. Other keys of the file are kept.
+    ///
+    /// Example:
+    ///   SQLMIG_STORAGE_KEY=… sqlmig storage prepare \
+    ///       --container-url https://acct.blob.core.windows.net/migration --secrets secrets.toml
+    #[command(verbatim_doc_comment)]
+    Prepare(PrepareArgs),
+    /// Check the SAS tokens against what a plan needs, before anything runs: permissions,
+    /// scope, expiry, length (SQL Server 2019 and earlier take 256 characters), and that they
+    /// reach the container. Exit code 1 when one falls short, saying what is missing.
+    ///
+    /// Examples:
+    ///   sqlmig storage check --plan plan.json --secrets secrets.toml
+    ///   SQLMIG_SAS=… sqlmig storage check --container-url https://acct.blob.core.windows.net/migration
+    #[command(verbatim_doc_comment)]
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrepareArgs {
+    /// The container to create and make tokens for (https://ACCOUNT.blob.core.windows.net/NAME).
+    #[arg(long)]
+    pub container_url: String,
+    /// The secrets file to write the tokens to (created owner-readable only), the one
+    /// `migrate run --secrets` reads.
+    #[arg(long, value_name = "FILE")]
+    pub secrets: PathBuf,
+    /// Days the tokens stay valid: long enough for the whole migration, cutover included.
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub days: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The plan whose container, method and source to check for.
+    #[arg(long, value_name = "FILE", required_unless_present = "container_url")]
+    pub plan: Option<PathBuf>,
+    /// The container, without a plan (checks the source's token).
+    #[arg(long, conflicts_with = "plan")]
+    pub container_url: Option<String>,
+    /// The secrets file with `sas` (and `lrs_sas`); otherwise SQLMIG_SAS and SQLMIG_LRS_SAS.
+    #[arg(long, value_name = "FILE")]
+    pub secrets: Option<PathBuf>,
+    /// Days from now the tokens must stay valid.
+    #[arg(long, default_value_t = 1)]
+    pub days: u32,
+}
+
+/// Runs a storage subcommand.
+pub async fn run(ctx: &Context, cmd: StorageCommand) -> Result<ExitCode, Failure> {
+    match cmd {
+        StorageCommand::Prepare(args) => prepare(ctx, args).await,
+        StorageCommand::Check(args) => check(ctx, args).await,
+    }
+}
+
+/// The account and container of `url`, refused as `migrate plan` refuses it.
+fn account_and_container(url: &str) -> Result<(String, String), Failure> {
+    if let Some(why) = authority::container_url_problem(url) {
+        return Err(Failure::bad_input(format!("--container-url: {why}")));
+    }
+    sas::account_and_container(url).ok_or_else(|| {
+        Failure::bad_input(format!(
+            "--container-url {url}: no storage account and container in it (https://ACCOUNT.blob.core.windows.net/CONTAINER)"
+        ))
+    })
+}
+
+fn utc(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+async fn prepare(ctx: &Context, args: PrepareArgs) -> Result<ExitCode, Failure> {
+    let url = args.container_url.trim_end_matches('/').to_string();
+    let (account, container) = account_and_container(&url)?;
+    let from_file = if args.secrets.exists() {
+        optional_secret(SecretFor::StorageKey, Some(&args.secrets))
+            .map_err(|e| Failure::bad_input(e.0))?
+    } else {
+        None
+    };
+    let key = match from_file {
+        Some(k) => k,
+        None => optional_secret(SecretFor::StorageKey, None)
+            .map_err(|e| Failure::bad_input(e.0))?
+            .ok_or_else(|| {
+                Failure::bad_input(format!(
+                    "no storage account key: set {} (az storage account keys list --account-name {account} --query [0].value -o tsv), or put storage_key in {}",
+                    SecretFor::StorageKey.env_var(),
+                    args.secrets.display()
+                ))
+            })?,
+    };
+    let now = chrono::Utc::now();
+    // Creating the container takes an account SAS (a container's own cannot); this one lives
+    // an hour and is used once, here.
+    let admin = sas::account_sas(&account, &key, "cw", &utc(now + chrono::Duration::hours(1)))
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", SecretFor::StorageKey.env_var())))?;
+    let created = AzureContainer::connect(&ContainerAccess {
+        url: url.clone(),
+        sas: admin,
+    })
+    .map_err(|e| Failure::bad_input(e.to_string()))?
+    .create_if_missing()
+    .await
+    .map_err(|e| {
+        Failure::io(format!("cannot create {url}: {e}")).hint(
+            "check the account key (a rotated key no longer signs) and that the account allows Shared Key authorization",
+        )
+    })?;
+    let expiry = utc(now + chrono::Duration::days(i64::from(args.days)));
+    let make = |permissions: &str| -> Result<Secret, Failure> {
+        sas::container_sas(&account, &container, &key, permissions, &expiry)
+            .map_err(|e| Failure::bad_input(format!("{}: {e}", SecretFor::StorageKey.env_var())))
+    };
+    let (source, lrs) = (make("rwdl")?, make("rl")?);
+    write_secrets(
+        &args.secrets,
+        &[(SecretFor::Sas, &source), (SecretFor::LrsSas, &lrs)],
+    )
+    .map_err(|e| Failure::bad_input(e.0))?;
+    let shown = args.secrets.display();
+    if ctx.output == OutputFormat::Json {
+        write_json(
+            &json!({
+                "container_url": url,
+                "created": created,
+                "secrets": shown.to_string(),
+                "expires": expiry,
+                "sas": { "permissions": "rwdl", "for": "the source's BACKUP TO URL and sqlmig" },
+                "lrs_sas": { "permissions": "rl", "for": "MI's Log Replay Service" },
+            }),
+            ctx.out.as_deref(),
+        )?;
+    } else if !ctx.quiet {
+        println!(
+            "{url}: {}",
+            if created { "created" } else { "already there" }
+        );
+        println!(
+            "wrote to {shown} (owner-readable only), valid until {expiry}:\n  sas      read, write, delete, list — the source's BACKUP TO URL, sqlmig's uploads and checks\n  lrs_sas  read, list — MI's Log Replay Service (online migrations)"
+        );
+        if container.to_ascii_lowercase().contains("backup") {
+            println!(
+                "note: MI's Log Replay Service does not restore from a container whose name holds \"backup\": use another for online migrations"
+            );
+        }
+        println!(
+            "next: sqlmig storage check --plan PLAN --secrets {shown}; then sqlmig migrate run PLAN --secrets {shown}"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
+    let (url, online, source_major) = match (&args.plan, &args.container_url) {
+        (Some(path), _) => {
+            let (plan, _) = super::migrate_cmd::read_plan(path)?;
+            let major = plan
+                .source
+                .product_version
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok());
+            let online = plan.steps.iter().any(|s| s.kind == "start-log-replay");
+            (plan.storage.container_url, online, major)
+        }
+        (None, Some(url)) => (url.trim_end_matches('/').to_string(), false, None),
+        (None, None) => unreachable!("clap requires one"),
+    };
+    account_and_container(&url)?;
+    let secrets = args.secrets.as_deref();
+    let get = |what| optional_secret(what, secrets).map_err(|e| Failure::bad_input(e.0));
+    let source = get(SecretFor::Sas)?.ok_or_else(|| {
+        Failure::bad_input(format!(
+            "no SAS to check: set {} or give --secrets FILE (key sas)",
+            SecretFor::Sas.env_var()
+        ))
+        .hint("make them with `sqlmig storage prepare --container-url URL --secrets FILE`")
+    })?;
+    let lrs = get(SecretFor::LrsSas)?;
+    let key = get(SecretFor::StorageKey)?;
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::days(i64::from(args.days));
+    let mut tokens = vec![("sas", Party::Source, Some(source))];
+    if online || lrs.is_some() {
+        tokens.push(("lrs_sas", Party::LogReplay, lrs));
+    }
+    let mut rows = Vec::new();
+    for (name, party, token) in tokens {
+        let (grants, mut problems) = match &token {
+            Some(t) => (
+                Some(sas::grants(t.expose())),
+                sas::shortfall(party, t.expose(), now, until, source_major),
+            ),
+            // sqlmig makes LRS's token from the account key at run time.
+            None if key.is_some() => (None, Vec::new()),
+            None => (
+                None,
+                vec![format!(
+                    "missing: an online plan needs it (set {}, or {} for sqlmig to make one)",
+                    SecretFor::LrsSas.env_var(),
+                    SecretFor::StorageKey.env_var()
+                )],
+            ),
+        };
+        // Reaching the container proves the signature and the container; listing is the one
+        // operation both parties are allowed.
+        if let Some(t) = &token
+            && problems.is_empty()
+        {
+            let listed = match AzureContainer::connect(&ContainerAccess {
+                url: url.clone(),
+                sas: Secret::new(t.expose().trim_start_matches('?')),
+            }) {
+                Ok(c) => c.list("").await.map(|l| l.len()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = listed {
+                problems.push(format!("the container refused it: {e}"));
+            }
+        }
+        rows.push(json!({
+            "key": name,
+            "for": match party {
+                Party::Source => "the source's BACKUP TO URL and sqlmig",
+                Party::LogReplay => "MI's Log Replay Service",
+            },
+            "needs": party.needs(),
+            "grants": grants.as_ref().map(|g| g.permissions.clone()),
+            "expires": grants.as_ref().and_then(|g| g.expiry.clone()),
+            "made_at_run_from_storage_key": token.is_none() && problems.is_empty(),
+            "problems": problems,
+        }));
+    }
+    let ok = rows
+        .iter()
+        .all(|r| r["problems"].as_array().is_some_and(|p| p.is_empty()));
+    if ctx.output == OutputFormat::Json {
+        write_json(
+            &json!({ "container_url": url, "ok": ok, "tokens": rows }),
+            ctx.out.as_deref(),
+        )?;
+    } else {
+        let mut t = Table::new(&["KEY", "FOR", "NEEDS", "GRANTS", "EXPIRES", "RESULT"]);
+        let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_string();
+        for r in &rows {
+            let problems = r["problems"].as_array().map_or(0, Vec::len);
+            t.row(vec![
+                text(&r["key"]),
+                text(&r["for"]),
+                text(&r["needs"]),
+                text(&r["grants"]),
+                text(&r["expires"]),
+                if problems > 0 {
+                    "FAILS".into()
+                } else if r["made_at_run_from_storage_key"] == true {
+                    "ok (made from the key at run)".into()
+                } else {
+                    "ok".into()
+                },
+            ]);
+        }
+        print!("{}", t.render());
+        for r in &rows {
+            for p in r["problems"].as_array().into_iter().flatten() {
+                println!("{}: {}", text(&r["key"]), text(p));
+            }
+        }
+    }
+    if !ok {
+        eprintln!(
+            "hint: make tokens that serve with `sqlmig storage prepare --container-url {url} --secrets FILE`"
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
