@@ -25,6 +25,31 @@ use progress::Board;
 use report::{DatabaseReport, Report, TableReport};
 use workload::WorkloadQuery;
 
+/// The state of `db` on the source (`RESTORING`, `OFFLINE`, …), when it has it.
+async fn source_state(sql: &dyn SqlBackend, db: &str) -> Option<String> {
+    use crate::capabilities::sql::{Param, SqlValue};
+    let mut conn = sql.connect("source").await.ok()?;
+    let sets = conn
+        .query(
+            "SELECT state_desc FROM sys.databases WHERE name = @db",
+            &[Param {
+                name: "db".into(),
+                value: SqlValue::Text(db.to_string()),
+            }],
+        )
+        .await
+        .ok()?;
+    match sets.first()?.rows.first()?.first()? {
+        SqlValue::Text(state) => Some(state.clone()),
+        _ => None,
+    }
+}
+
+/// What to do about a database that cannot be read because it is still restoring (error 927).
+const RESTORING_ADVICE: &str = "; a database RESTORING cannot be read: on the target, cut over first (sqlmig migrate cutover PLAN DB); \
+on the source after an online cutover (its tail taken WITH NORECOVERY), the cutover compared the rows already \
+(sqlmig migrate status PLAN), and a plan made with --option standby_folder=FOLDER leaves the source read-only to validate against (docs/migrate.md)";
+
 /// What to compare and how.
 pub struct Options {
     /// Source databases (all user databases when empty).
@@ -79,26 +104,30 @@ pub async fn validate(
             plugin.label
         )));
     };
+    // A named database the source holds but not online (RESTORING after an online cutover)
+    // is reported as not compared, with what to do; one it does not hold is a typo.
+    let mut not_online = Vec::new();
     let chosen: Vec<String> = if o.databases.is_empty() {
         source.clone()
     } else {
-        o.databases
-            .iter()
-            .map(|want| {
-                source
-                    .iter()
-                    .find(|s| s.eq_ignore_ascii_case(want))
-                    .cloned()
-                    .ok_or_else(|| {
-                        ValidateError::BadInput(format!(
-                            "--databases: the source has no online database {want} (it has: {})",
+        let mut chosen = Vec::new();
+        for want in &o.databases {
+            match source.iter().find(|s| s.eq_ignore_ascii_case(want)) {
+                Some(s) => chosen.push(s.clone()),
+                None => match source_state(sql, want).await {
+                    Some(state) => not_online.push((want.clone(), state)),
+                    None => {
+                        return Err(ValidateError::BadInput(format!(
+                            "--databases: the source has no database {want} (its online ones: {})",
                             source.join(", ")
-                        ))
-                    })
-            })
-            .collect::<Result<_, _>>()?
+                        )));
+                    }
+                },
+            }
+        }
+        chosen
     };
-    if chosen.is_empty() {
+    if chosen.is_empty() && not_online.is_empty() {
         return Err(ValidateError::BadInput(
             "the source has no online user database to validate".into(),
         ));
@@ -112,6 +141,21 @@ pub async fn validate(
 
     // Schemas first: they name the tables.
     let mut reports = Vec::new();
+    for (db, state) in not_online {
+        let mut why = format!("{db} is {state} on the source, not online");
+        if state == "RESTORING" {
+            why.push_str(RESTORING_ADVICE);
+        }
+        say(&format!("{db} → {}: not compared: {why}", target_name(&db)));
+        reports.push(DatabaseReport {
+            target: target_name(&db),
+            source: db,
+            missing_on_target: false,
+            schema: None,
+            tables: Vec::new(),
+            error: Some(why),
+        });
+    }
     let mut work: Vec<(usize, DatabasePair, TableSpec)> = Vec::new();
     let mut matched = vec![false; o.tables.len()];
     for db in &chosen {
@@ -156,7 +200,10 @@ pub async fn validate(
                     plugin.label
                 )));
             }
-            Err(ValidateError::Failed(why)) => {
+            Err(ValidateError::Failed(mut why)) => {
+                if why.contains("in the middle of a restore") {
+                    why.push_str(RESTORING_ADVICE);
+                }
                 say(&format!(
                     "{} → {}: not compared: {why}",
                     pair.source, pair.target

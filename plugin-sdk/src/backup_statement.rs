@@ -146,6 +146,10 @@ pub struct BackupStatement {
     pub compression: bool,
     #[serde(default)]
     pub norecovery: bool,
+    /// BACKUP LOG … WITH STANDBY = 'file': the tail, the source left read-only (its undo file
+    /// at this path, as the source names it). Exclusive of `norecovery`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub standby: Option<String>,
     /// FORMAT, INIT: a stripe left by an earlier attempt is overwritten, not appended to.
     #[serde(default)]
     pub format: bool,
@@ -174,6 +178,7 @@ impl BackupStatement {
             copy_only: false,
             compression,
             norecovery: false,
+            standby: None,
             format: false,
             max_transfer_size: url.then_some(URL_MAX_TRANSFER_SIZE),
             block_size: url.then_some(URL_BLOCK_SIZE),
@@ -199,6 +204,10 @@ impl BackupStatement {
         with.push("CHECKSUM".into());
         if self.norecovery {
             with.push("NORECOVERY".into());
+        }
+        if let Some(file) = &self.standby {
+            // The syntax takes the file name, not a variable (backup-transact-sql.md).
+            with.push(format!("STANDBY = {}", literal(file)));
         }
         if self.format {
             with.push("FORMAT, INIT".into());

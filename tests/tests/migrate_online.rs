@@ -214,6 +214,41 @@ impl Online {
         .collect()
     }
 
+    /// `sqlmig validate` of Sales between source and target, as JSON: exit code and report.
+    async fn validate(&self) -> (i32, serde_json::Value) {
+        let (source, target) = (
+            format!("127.0.0.1,{}", self.source.addr.port()),
+            format!("127.0.0.1,{}", self.target.addr.port()),
+        );
+        let out = migration::run(
+            &self.s,
+            &[
+                "validate",
+                "--source",
+                &source,
+                "--target",
+                &target,
+                "--source-user",
+                "sa",
+                "--target-user",
+                "sa",
+                "--trust-server-certificate",
+                "--databases",
+                "Sales",
+                "-o",
+                "json",
+            ],
+            &[
+                ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD),
+                ("SQLMIG_TARGET_PASSWORD", SA_PASSWORD),
+            ],
+        )
+        .await;
+        let report = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}\n{}", stdout(&out), stderr(&out)));
+        (out.status.code().unwrap(), report)
+    }
+
     /// Waits until LRS restored `min` files.
     async fn wait_restored_files(&self, min: u64) {
         for _ in 0..600 {
@@ -277,6 +312,16 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
         ),
         "Text(\"RESTORING\")"
     );
+    // So it cannot be validated against: the report says so, and how to validate after an
+    // online cutover.
+    let (code, report) = o.validate().await;
+    assert_eq!(code, 3, "{report}");
+    let why = report["databases"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("Sales is RESTORING on the source, not online")
+            && why.contains("--option standby_folder=FOLDER"),
+        "{report}"
+    );
     let cut = o.step("Sales/cutover");
     assert_eq!(cut["state"], "done", "{cut}");
     assert_eq!(cut["output"]["ok"], true, "{cut}");
@@ -307,6 +352,61 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     for text in [stdout(&out), stderr(&out), journal] {
         assert!(!text.contains(&sig) && !text.contains(TOKEN));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_standby_cutover_leaves_the_source_read_only_and_validate_finds_it_equal() {
+    let o = online(
+        "standby",
+        &[
+            "replicate_round_s=0.4",
+            "standby_folder=/var/opt/mssql/undo/",
+        ],
+        true,
+    )
+    .await;
+    let plan = std::fs::read_to_string(&o.plan).unwrap();
+    assert!(
+        plan.contains("STANDBY = N'/var/opt/mssql/undo/Sales-")
+            && plan.contains("_undo.tuf'")
+            && !plan.contains("NORECOVERY"),
+        "{plan}"
+    );
+    let (writer, written, stop) = migration::start_writer(&o.source);
+    let child = o.start();
+    o.wait_restored(2).await;
+    stop.store(true, Ordering::Relaxed);
+    writer.await.unwrap();
+    let total = written.load(Ordering::Relaxed);
+    let out =
+        o.s.run(&["migrate", "cutover", o.plan.to_str().unwrap(), "Sales"]);
+    assert_code(&out, 0);
+    o.ends(child).await;
+    o.has_every_row_once(total);
+    // The source is read-only, in standby: nobody writes to it, and it can be read.
+    assert_eq!(
+        one(
+            &o.source,
+            "SELECT CONVERT(INT, is_in_standby) + CONVERT(INT, is_read_only) FROM sys.databases WHERE name = 'Sales' AND state_desc = 'ONLINE'"
+        ),
+        "2"
+    );
+    let mut sa = Session::new("sa", "Sales");
+    let write =
+        o.source
+            .engine
+            .execute(&mut sa, "INSERT INTO dbo.Orders VALUES (-1, N'late')", &[]);
+    assert_eq!(write.error.map(|e| e.number), Some(3906));
+    assert_eq!(o.step("Sales/cutover")["output"]["ok"], true);
+    // Validated after the cutover: equal, schema and data.
+    let (code, report) = o.validate().await;
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["equal"], true, "{report}");
+    assert_eq!(
+        report["databases"][0]["tables"][0]["rows_source"].as_u64(),
+        Some(total),
+        "{report}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -365,3 +365,74 @@ fn what_managed_instance_cannot_restore_is_refused_and_nothing_is_left() {
     );
     assert_eq!(text(&left[0][0]), "0");
 }
+
+/// A tail taken WITH STANDBY leaves the source ONLINE, read-only and in standby
+/// (backup-transact-sql.md: "leaves the database in read-only and STANDBY state"): it reads, it
+/// refuses writes and further log backups, and STANDBY goes with BACKUP LOG only.
+#[test]
+fn a_standby_tail_leaves_the_database_read_only() {
+    let (e, mut s) = engine(Platform::Onprem);
+    let dir = tempfile::tempdir().unwrap();
+    let file = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    run(
+        &e,
+        &mut s,
+        "USE Sales; CREATE TABLE dbo.T (id INT PRIMARY KEY); INSERT INTO dbo.T VALUES (1)",
+    );
+    run(
+        &e,
+        &mut s,
+        &format!("BACKUP DATABASE Sales TO DISK = '{}'", file("full.bak")),
+    );
+    let both = first_error(
+        &e,
+        &mut s,
+        &format!(
+            "BACKUP LOG Sales TO DISK = '{}' WITH NORECOVERY, STANDBY = '{}'",
+            file("tail.trn"),
+            file("undo.tuf")
+        ),
+    );
+    assert_eq!(both.number, 3032, "{both:?}");
+    let database = first_error(
+        &e,
+        &mut s,
+        &format!(
+            "BACKUP DATABASE Sales TO DISK = '{}' WITH STANDBY = '{}'",
+            file("f2.bak"),
+            file("undo.tuf")
+        ),
+    );
+    assert_eq!(database.number, 3032, "{database:?}");
+    run(
+        &e,
+        &mut s,
+        &format!(
+            "BACKUP LOG Sales TO DISK = '{}' WITH STANDBY = '{}'",
+            file("tail.trn"),
+            file("undo.tuf")
+        ),
+    );
+    let state = rows(
+        &e,
+        &mut s,
+        "SELECT state_desc, is_read_only, is_in_standby FROM sys.databases WHERE name = 'Sales'",
+    );
+    assert_eq!(
+        state[0].iter().map(text).collect::<Vec<_>>(),
+        ["ONLINE", "1", "1"],
+        "{state:?}"
+    );
+    assert_eq!(
+        text(&rows(&e, &mut s, "SELECT COUNT(*) FROM dbo.T")[0][0]),
+        "1"
+    );
+    let write = first_error(&e, &mut s, "INSERT INTO dbo.T VALUES (2)");
+    assert_eq!(write.number, 3906, "{write:?}");
+    let again = first_error(
+        &e,
+        &mut s,
+        &format!("BACKUP LOG Sales TO DISK = '{}'", file("more.trn")),
+    );
+    assert_eq!(again.number, 3098, "{again:?}");
+}

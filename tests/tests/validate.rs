@@ -397,7 +397,7 @@ async fn bad_names_budgets_and_a_wrong_password_are_reported_as_such() {
     let out = p.validate(&["--databases", "Shopp"]).await;
     assert_code(&out, 2);
     assert!(
-        stderr(&out).contains("the source has no online database Shopp (it has: Shop)"),
+        stderr(&out).contains("the source has no database Shopp (its online ones: Shop)"),
         "{}",
         stderr(&out)
     );

@@ -14,8 +14,9 @@ use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, wa
 use sqlmig_plugin_sdk::tsql::quote_name;
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
-const OPTIONS: [&str; 7] = [
+const OPTIONS: [&str; 8] = [
     "location",
+    "standby_folder",
     "log_backup_interval_s",
     "replicate_round_s",
     "blob_max_mb",
@@ -76,6 +77,11 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     let base_full = flag(&req.options, "base_full", false)?;
     let collation = text(&req.options, "collation").unwrap_or("SQL_Latin1_General_CP1_CI_AS");
     let location = text(&req.options, "location");
+    // The cutover's tail WITH STANDBY leaves the source read-only, to validate against after
+    // the cutover; its undo file goes to this folder, as the source names it.
+    let standby_folder = text(&req.options, "standby_folder")
+        .map(|f| f.trim_end_matches(['/', '\\']).to_string())
+        .filter(|f| !f.is_empty());
     if let Some(why) = block_blob_refusal(&req.source).filter(|_| offer.is_none()) {
         return Err(invalid_input(format!(
             "{why}: online migration here ships its backups that way; move it offline with method-backup-restore (backups to a folder, uploaded)"
@@ -147,7 +153,14 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             vec![format!("{folder_url}/{}", tail_backup_name(&dir))],
             false,
         );
-        tail.norecovery = true;
+        match &standby_folder {
+            Some(folder) => {
+                // The source's own separator: D:\Backups, /var/opt/mssql/backup.
+                let sep = if folder.contains('\\') { '\\' } else { '/' };
+                tail.standby = Some(format!("{folder}{sep}{dir}_undo.tuf"));
+            }
+            None => tail.norecovery = true,
+        }
         tail.format = true;
         let common = json!({ "database": db.name, "target_name": db.target_name, "folder_url": folder_url, "folder": dir, "database_url": database_url });
         let with_args = |extra: Value| {
@@ -219,8 +232,13 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             kind: "cutover".into(),
             runner: Runner::Plugin,
             description: format!(
-                "cut {} over: tail of the log, last restore, online on MI, rows compared",
-                db.name
+                "cut {} over: tail of the log ({}), last restore, online on MI, rows compared",
+                db.name,
+                if tail.standby.is_some() {
+                    "the source left read-only, in standby"
+                } else {
+                    "the source left restoring"
+                }
             ),
             preview: vec![
                 format!("source: {}", tail.preview()),

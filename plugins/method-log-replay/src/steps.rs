@@ -474,6 +474,21 @@ fn database_state(conn: &Connection, name: &str) -> Result<Option<String>, Error
         .transpose()
 }
 
+/// True when `name` is in standby on the source (read-only after a tail WITH STANDBY).
+fn in_standby(conn: &Connection, name: &str) -> Result<bool, Error> {
+    let rows = first_result(
+        conn,
+        "SELECT is_in_standby FROM sys.databases WHERE name = @db",
+        &[text_param("db", name)],
+    )?;
+    Ok(rows
+        .iter()
+        .next()
+        .map(|r| r.get::<bool>("is_in_standby"))
+        .transpose()?
+        .unwrap_or(false))
+}
+
 /// Keeps what the stopped source holds (each table's rows and checksum), to compare the target
 /// with, and when the cutover's downtime began.
 fn keep_source_sums(source: &Connection, db: &str) -> Result<(), Error> {
@@ -522,7 +537,17 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
     let tail_backup = statement(&a.tail_backup, "tail-log backup")?;
     let tail = tail_backup_name(&a.folder);
     let tail_key = format!("tail_at/{}", a.database);
+    let standby = tail_backup.standby.is_some();
     match database_state(&source, &a.database)?.as_deref() {
+        // An earlier attempt took the tail WITH STANDBY: the source is read-only, in standby.
+        Some("ONLINE") if standby && in_standby(&source, &a.database)? => {
+            if state::get(&tail_key)?.is_none() {
+                return Err(invalid_input(format!(
+                    "{} is in standby on the source, but not by this migration's tail: restore it WITH RECOVERY, or leave it out of the plan",
+                    a.database
+                )));
+            }
+        }
         Some("ONLINE") => {
             // A log backup taken elsewhere since the last one shipped would leave the tail
             // unrestorable: say so while the source is still online.

@@ -155,7 +155,15 @@ async fn full_and_log_backups_restore_every_row_in_order() {
         .iter()
         .map(|r| r.get::<&str, _>(0).unwrap().to_string())
         .collect();
-    assert_eq!(&types[types.len() - 3..], ["D", "L", "L"]);
+    // The backups first; each restore then recorded the set it restored (restorehistory
+    // points at it), as a server's msdb does.
+    assert_eq!(&types[..3], ["D", "L", "L"], "{types:?}");
+    let restored = all_rows(
+        &mut c,
+        "SELECT COUNT(*) FROM msdb.dbo.restorehistory AS rh JOIN msdb.dbo.backupset AS bs ON bs.backup_set_id = rh.backup_set_id WHERE bs.database_name = 'Sales'",
+    )
+    .await;
+    assert_eq!(restored[0].get::<i32, _>(0), Some(types.len() as i32 - 3));
 }
 
 #[tokio::test]

@@ -552,6 +552,23 @@ impl Engine {
             return Err(errors::no_database(1, database));
         };
         self.refuse_unsupported(&db, log, devices, o)?;
+        if o.standby.is_some() && (!log || o.norecovery) {
+            // backup-transact-sql.md: STANDBY is BACKUP LOG's, and "equivalent to BACKUP LOG
+            // WITH NORECOVERY followed by a RESTORE WITH STANDBY" — never both (the double's
+            // words; the page gives no number).
+            return Err(err(
+                3032,
+                "STANDBY is an option of BACKUP LOG only, and cannot be combined with NORECOVERY.",
+            ));
+        }
+        if self.is_standby(&db) {
+            return Err(err(
+                3098,
+                format!(
+                    "The backup cannot be performed because the database '{db}' is in standby (read-only) after the tail of its log was backed up."
+                ),
+            ));
+        }
         // The request shows the database it backs up, as on a server.
         self.activity.request_database(session.id, &db);
         let (recovery, compat, created) = {
@@ -732,6 +749,9 @@ impl Engine {
         if log && o.norecovery {
             // The tail of the log: the database is left RESTORING, as for a log-shipping role switch.
             self.take_offline_restoring(&db, &info, image)?;
+        } else if log && o.standby.is_some() {
+            // The tail, and the database left read-only, in STANDBY, as it was at the tail.
+            self.make_standby(&db, &image)?;
         }
         self.record_backup(&info, devices, data.len() as u64)?;
         let pages = payload.pages();
@@ -886,6 +906,33 @@ impl Engine {
         )
         .map_err(sq)?;
         Ok(())
+    }
+
+    /// Puts `db` in STANDBY: read-only (writes fail with 3906), `is_in_standby` and
+    /// `is_read_only` set, ONLINE.
+    fn make_standby(&self, db: &str, image: &[u8]) -> Result<(), ServerMessage> {
+        let mut conn = self.conn.lock().unwrap();
+        let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
+        conn.execute_batch(&format!(
+            "DETACH DATABASE {0}; ATTACH DATABASE ':memory:' AS {0}",
+            sqlite_ident(db)
+        ))
+        .map_err(sq)?;
+        conn.deserialize_read_exact(db, image, image.len(), true)
+            .map_err(sq)?;
+        conn.execute("UPDATE master.__sqlsim_databases SET is_read_only = 1, is_in_standby = 1 WHERE name = ?1 COLLATE NOCASE", [db]).map_err(sq)?;
+        Ok(())
+    }
+
+    /// True when `db` is in STANDBY (a tail taken WITH STANDBY).
+    fn is_standby(&self, db: &str) -> bool {
+        let conn = self.conn.lock().unwrap();
+        conn.query_row(
+            "SELECT is_in_standby FROM master.__sqlsim_databases WHERE name = ?1 COLLATE NOCASE",
+            [db],
+            |r| r.get::<_, bool>(0),
+        )
+        .unwrap_or(false)
     }
 
     /// Detaches `db` and keeps it RESTORING at `info`'s last LSN.

@@ -77,6 +77,15 @@ pub fn from_sqlite(e: &rusqlite::Error, line: i32, names: &[(String, String)]) -
             format!("There is already an object named '{short}' in the database."),
         );
     }
+    if text.contains("attempt to write a readonly database") {
+        // A database in STANDBY (read-only); SQL Server names it, SQLite does not say which.
+        return error(
+            3906,
+            16,
+            line,
+            "Failed to update database because the database is read-only.",
+        );
+    }
     if text.starts_with("UNIQUE constraint failed") {
         return error(
             2627,

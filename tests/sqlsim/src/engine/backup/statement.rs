@@ -46,6 +46,8 @@ pub struct Options {
     pub block_size: Option<u64>,
     /// WITH CREDENTIAL = 'name': a page-blob backup with a storage-key credential.
     pub credential: Option<String>,
+    /// BACKUP LOG … WITH STANDBY = 'undo file': the tail, leaving the database read-only.
+    pub standby: Option<String>,
     /// Every option named, upper-cased, in order.
     pub named: Vec<String>,
 }
@@ -368,7 +370,7 @@ impl Reader<'_> {
                     o.file = self.value()?.parse().ok();
                 }
                 "NAME" | "DESCRIPTION" | "MEDIANAME" | "MEDIADESCRIPTION" | "MAXTRANSFERSIZE"
-                | "BLOCKSIZE" | "BUFFERCOUNT" | "CREDENTIAL" => {
+                | "BLOCKSIZE" | "BUFFERCOUNT" | "CREDENTIAL" | "STANDBY" => {
                     if !self.punct('=') {
                         return self.err();
                     }
@@ -380,6 +382,7 @@ impl Reader<'_> {
                         }
                         "BLOCKSIZE" => o.block_size = Some(v.parse().map_err(|_| self.near_err())?),
                         "CREDENTIAL" => o.credential = Some(v),
+                        "STANDBY" => o.standby = Some(v),
                         _ => {}
                     }
                 }
