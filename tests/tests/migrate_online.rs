@@ -293,6 +293,23 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
         None,
         "restoring, not online"
     );
+    // While it replicates, status shows the lag: what was shipped, what MI restored, how far
+    // behind.
+    let rep = o.step("Sales/replicate");
+    let lag = rep["progress"]["message"].as_str().unwrap_or_default();
+    assert!(
+        lag.starts_with("Sales: ")
+            && lag.contains("log backups shipped (to LSN ")
+            && lag.contains("MI restored to ")
+            && lag.contains("; lag "),
+        "{rep}"
+    );
+    let table = o.s.run(&["migrate", "status", o.plan.to_str().unwrap()]);
+    assert!(
+        stdout(&table).contains("log backups shipped"),
+        "{}",
+        stdout(&table)
+    );
 
     // The application stops; the cutover is asked for.
     stop.store(true, Ordering::Relaxed);
@@ -304,6 +321,12 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
     assert_code(&out, 0);
     let out = o.ends(child).await;
     o.has_every_row_once(total);
+    // The running command showed it too.
+    assert!(
+        stderr(&out).contains("Sales/replicate: Sales: ") && stderr(&out).contains("; lag "),
+        "{}",
+        stderr(&out)
+    );
     // The source waits, restoring (the tail was taken WITH NORECOVERY).
     assert_eq!(
         one(

@@ -931,7 +931,14 @@ fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<Exi
                     r.state = StepState::Interrupted;
                     interrupted = true;
                 }
-                Some(r)
+                // A step under way shows its latest progress (a replication's lag).
+                let progress = match r.state {
+                    StepState::Running | StepState::Interrupted => {
+                        j.last_progress(&s.id).map_err(Failure::io)?
+                    }
+                    _ => None,
+                };
+                Some((r, progress))
             }
             None => None,
         };
@@ -944,17 +951,20 @@ fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<Exi
     if ctx.output == OutputFormat::Json {
         let steps: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(s, r)| {
+            .map(|(s, rec)| {
+                let r = rec.as_ref().map(|(r, _)| r);
+                let progress = rec.as_ref().and_then(|(_, p)| p.as_ref());
                 json!({
                     "step": s.id,
                     "database": s.database,
                     "kind": s.kind,
-                    "state": r.as_ref().map_or("pending", |r| r.state.as_str()),
-                    "attempts": r.as_ref().map_or(0, |r| r.attempts),
-                    "finished_at": r.as_ref().and_then(|r| r.finished_at.clone()),
-                    "message": r.as_ref().and_then(|r| r.message.clone()),
-                    "error": r.as_ref().and_then(|r| r.error.clone()),
-                    "output": r.as_ref().and_then(|r| r.output.clone()),
+                    "state": r.map_or("pending", |r| r.state.as_str()),
+                    "attempts": r.map_or(0, |r| r.attempts),
+                    "finished_at": r.and_then(|r| r.finished_at.clone()),
+                    "message": r.and_then(|r| r.message.clone()),
+                    "progress": progress.map(|(at, message)| json!({ "at": at, "message": message })),
+                    "error": r.and_then(|r| r.error.clone()),
+                    "output": r.and_then(|r| r.output.clone()),
                 })
             })
             .collect();
@@ -968,14 +978,15 @@ fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<Exi
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = Table::new(&["STEP", "STATE", "TRIES", "FINISHED", "RESULT"]);
-    for (s, r) in &rows {
-        let (state, tries, finished, result) = match r {
-            Some(r) => (
+    for (s, rec) in &rows {
+        let (state, tries, finished, result) = match rec {
+            Some((r, progress)) => (
                 r.state.as_str(),
                 r.attempts.to_string(),
                 r.finished_at.clone().unwrap_or_default(),
                 r.error
                     .clone()
+                    .or_else(|| progress.as_ref().map(|(at, m)| format!("{m} (at {at})")))
                     .or_else(|| r.message.clone())
                     .unwrap_or_default(),
             ),

@@ -159,6 +159,8 @@ impl Journal {
              CREATE TABLE IF NOT EXISTS events (
                  seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, step TEXT NOT NULL,
                  event TEXT NOT NULL, detail TEXT);
+             CREATE TABLE IF NOT EXISTS progress (
+                 step TEXT PRIMARY KEY, at TEXT NOT NULL, message TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS blocks (
                  blob TEXT NOT NULL, block_id TEXT NOT NULL, size INTEGER NOT NULL,
                  md5 TEXT NOT NULL, PRIMARY KEY (blob, block_id));",
@@ -294,6 +296,30 @@ impl Journal {
             )
             .map_err(|e| self.fail(e))?;
         self.event(id, "round", message)
+    }
+
+    /// Keeps a running step's latest progress report (a replication's lag), for `migrate status`.
+    pub fn progress(&self, id: &str, message: &str) -> Result<(), String> {
+        self.conn
+            .execute(
+                "INSERT INTO progress (step, at, message) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (step) DO UPDATE SET at = excluded.at, message = excluded.message",
+                params![id, now(), message],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// A step's latest progress report and when it came, if it made one.
+    pub fn last_progress(&self, id: &str) -> Result<Option<(String, String)>, String> {
+        self.conn
+            .query_row(
+                "SELECT at, message FROM progress WHERE step = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.fail(e))
     }
 
     /// How many rounds a step that handed back unfinished has run.

@@ -17,6 +17,7 @@ use sqlmig_inventory::migration::{
 
 use super::host_steps::{self, HostContext};
 use super::journal::{Journal, StepState};
+use crate::capabilities::progress::ProgressSink;
 use crate::capabilities::sql::{Param, SqlBackend, SqlValue};
 use crate::capabilities::{CapabilityError, Services};
 use crate::runtime::{HookCall, HookOutput, LoadedPlugin, PluginError};
@@ -333,8 +334,17 @@ impl Executor {
         };
         let doc = serde_json::to_string(&request).expect("a step request serializes");
         let secrets: Vec<&Secret> = self.secrets.iter().collect();
+        // The step's progress (a replication's lag) goes to the console and the journal.
+        let services = Services {
+            progress: Some(Arc::new(StepProgress {
+                step: step.id.clone(),
+                journal: self.journal.clone(),
+                quiet: self.quiet,
+            })),
+            ..services.clone()
+        };
         let out = plugin
-            .call(services, HookCall::RunStep(doc))
+            .call(&services, HookCall::RunStep(doc))
             .await
             .map_err(|e| match &e {
                 PluginError::Failed { error, .. } => {
@@ -363,6 +373,27 @@ impl Executor {
             )));
         }
         Ok((result.message, result.output, result.again))
+    }
+}
+
+/// A step's progress reports: a line on the console, and the latest kept in the journal for
+/// `migrate status`.
+struct StepProgress {
+    step: String,
+    journal: Arc<Mutex<Journal>>,
+    quiet: bool,
+}
+
+impl ProgressSink for StepProgress {
+    fn report(&self, _plugin: &str, _done: u64, _total: Option<u64>, message: &str) {
+        if let Ok(j) = self.journal.lock()
+            && let Err(e) = j.progress(&self.step, message)
+        {
+            tracing::warn!("{}: {e}", self.step);
+        }
+        if !self.quiet {
+            eprintln!("{}: {message}", self.step);
+        }
     }
 }
 

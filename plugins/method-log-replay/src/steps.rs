@@ -442,16 +442,21 @@ fn report_lag(a: &Args) -> Result<(), Error> {
     };
     let list = shipped(&a.database)?;
     let restored = d["lastRestoredFileName"].as_str().unwrap_or_default();
-    let behind: Vec<&Shipped> = match list.iter().position(|s| restored.ends_with(&s.file)) {
+    let at = list.iter().position(|s| restored.ends_with(&s.file));
+    let behind: Vec<&Shipped> = match at {
         Some(i) => list[i + 1..].iter().collect(),
         None => list.iter().collect(),
     };
+    let restored_to = at.map_or_else(
+        || "the full backup".to_string(),
+        |i| format!("LSN {}", list[i].last_lsn),
+    );
     let lag_s = behind.first().map_or(0.0, |s| {
         (clock::now().saturating_sub(s.at_ms)) as f64 / 1000.0
     });
     let lag_mb: f64 = behind.iter().map(|s| s.bytes).sum::<f64>() / 1048576.0;
     let message = format!(
-        "{}: {} log backups shipped (to LSN {}), {} behind: {lag_s:.0} s, {lag_mb:.1} MB",
+        "{}: {} log backups shipped (to LSN {}), MI restored to {restored_to}; lag {} backup(s), {lag_s:.0} s, {lag_mb:.1} MB",
         a.database,
         list.len(),
         list.last().map_or("-", |s| s.last_lsn.as_str()),
