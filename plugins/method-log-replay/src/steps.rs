@@ -454,7 +454,8 @@ fn report_lag(a: &Args) -> Result<(), Error> {
     let lag_s = behind.first().map_or(0.0, |s| {
         (clock::now().saturating_sub(s.at_ms)) as f64 / 1000.0
     });
-    let lag_mb: f64 = behind.iter().map(|s| s.bytes).sum::<f64>() / 1048576.0;
+    // A fold from 0.0: an empty float sum is -0.0, shown as "-0.0 MB".
+    let lag_mb = behind.iter().fold(0.0, |sum, s| sum + s.bytes) / 1048576.0;
     let message = format!(
         "{}: {} log backups shipped (to LSN {}), MI restored to {restored_to}; lag {} backup(s), {lag_s:.0} s, {lag_mb:.1} MB",
         a.database,
