@@ -25,10 +25,10 @@ use progress::Board;
 use report::{DatabaseReport, Report, TableReport};
 use workload::WorkloadQuery;
 
-/// The state of `db` on the source (`RESTORING`, `OFFLINE`, …), when it has it.
-async fn source_state(sql: &dyn SqlBackend, db: &str) -> Option<String> {
+/// The state of `db` on `endpoint` (`RESTORING`, `OFFLINE`, …), when it has it.
+async fn state_on(sql: &dyn SqlBackend, endpoint: &str, db: &str) -> Option<String> {
     use crate::capabilities::sql::{Param, SqlValue};
-    let mut conn = sql.connect("source").await.ok()?;
+    let mut conn = sql.connect(endpoint).await.ok()?;
     let sets = conn
         .query(
             "SELECT state_desc FROM sys.databases WHERE name = @db",
@@ -114,7 +114,7 @@ pub async fn validate(
         for want in &o.databases {
             match source.iter().find(|s| s.eq_ignore_ascii_case(want)) {
                 Some(s) => chosen.push(s.clone()),
-                None => match source_state(sql, want).await {
+                None => match state_on(sql, "source", want).await {
                     Some(state) => not_online.push((want.clone(), state)),
                     None => {
                         return Err(ValidateError::BadInput(format!(
@@ -164,6 +164,26 @@ pub async fn validate(
             target: target_name(db),
         };
         if !target.iter().any(|t| t.eq_ignore_ascii_case(&pair.target)) {
+            // Not online is not missing: a database LRS is still restoring is there.
+            if let Some(state) = state_on(sql, "target", &pair.target).await {
+                let mut why = format!("{} is {state} on the target, not online", pair.target);
+                if state == "RESTORING" {
+                    why.push_str(RESTORING_ADVICE);
+                }
+                say(&format!(
+                    "{} → {}: not compared: {why}",
+                    pair.source, pair.target
+                ));
+                reports.push(DatabaseReport {
+                    source: pair.source,
+                    target: pair.target,
+                    missing_on_target: false,
+                    schema: None,
+                    tables: Vec::new(),
+                    error: Some(why),
+                });
+                continue;
+            }
             say(&format!(
                 "{} → {}: the target has no such database",
                 pair.source, pair.target

@@ -150,7 +150,7 @@ async fn offline_migration_of_three_databases_lands_every_row() {
     );
     assert!(shown.contains("Sales: 16 MB, 1 stripe(s)"), "{shown}");
     assert!(
-        shown.contains("Forecast: ≈"),
+        shown.contains("Forecast (offline): ≈"),
         "the plan shows the move forecast: {shown}"
     );
     let planned: serde_json::Value = serde_json::from_str(&file_text(&plan)).unwrap();
@@ -338,7 +338,7 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
             let table = s.run(&["migrate", "status", plan.to_str().unwrap()]);
             assert!(
                 stderr(&table).contains(&format!(
-                    "interrupted: the run stopped mid-step; rerun `sqlmig migrate run {}` to resume",
+                    "interrupted: the run stopped mid-step; rerun `sqlmig migrate run {} --source-user sa --target-user sa --trust-server-certificate` to resume",
                     plan.display()
                 )),
                 "{}",
@@ -753,6 +753,19 @@ async fn storage_prepare_makes_the_container_and_tokens_check_accepts_and_the_ru
         stderr(&out)
     );
     assert!(!secrets.exists());
+    // A key that is not the account's: said so, not blamed on a SAS.
+    let wrong = [(
+        "SQLMIG_STORAGE_KEY",
+        "d3Jvbmcga2V5IG9mIDMyIGJ5dGVzIGxlbmd0aCEhIQ==",
+    )];
+    let out = run(&s, &prepare, &wrong).await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("the storage account refused the key in SQLMIG_STORAGE_KEY"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!secrets.exists());
 
     // The DBA's secrets file holds the passwords; prepare adds the tokens, keeps the rest.
     std::fs::write(
@@ -887,6 +900,79 @@ async fn storage_prepare_makes_the_container_and_tokens_check_accepts_and_the_ru
             stderr(&out)
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_logins_and_tokens_stop_the_run_before_anything_runs_and_a_fixed_sas_is_used() {
+    let m = SalesMove::plan("preflight", &[]).await;
+    let (s, plan, source, target) = (&m.s, &m.plan, &m.source, &m.target);
+    let journal = plan.with_extension("journal");
+    let args = m.run_args();
+    let env = |sas: &str, target_password: &str| {
+        vec![
+            ("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD.to_string()),
+            ("SQLMIG_TARGET_PASSWORD", target_password.to_string()),
+            ("SQLMIG_SAS", sas.to_string()),
+        ]
+    };
+    let good = m.token.expose().to_string();
+
+    // A wrong target password: named with the side and where it came from; nothing run.
+    let out = migration::run_with(s, &args, &env(&good, "not-it")).await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("the target refused the login sa")
+            && stderr(&out)
+                .contains("check --target-user and its password (SQLMIG_TARGET_PASSWORD)"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!journal.exists(), "nothing begun");
+
+    // An expired SAS: named, with how to make new ones; nothing run.
+    let expired = sqlmig::storage::sas::container_sas(
+        sqlmig_tests::azurite::ACCOUNT,
+        "preflight",
+        &sqlmig::secret::Secret::new(sqlmig_tests::azurite::KEY),
+        "rwdl",
+        "2020-01-01T00:00:00Z",
+    )
+    .unwrap();
+    let out = migration::run_with(s, &args, &env(expired.expose(), SA_PASSWORD)).await;
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("the container's SAS (SQLMIG_SAS, or `sas` in the secrets file): it expired at 2020-01-01 00:00 UTC")
+            && stderr(&out).contains("sqlmig storage prepare"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!journal.exists(), "nothing begun");
+
+    // A SAS the storage refuses (signed for another container) fails the backup; with the
+    // right one, the same command goes on — the credentials are set again with it.
+    let elsewhere = sqlmig::storage::sas::container_sas(
+        sqlmig_tests::azurite::ACCOUNT,
+        "another",
+        &sqlmig::secret::Secret::new(sqlmig_tests::azurite::KEY),
+        "rwdl",
+        sqlmig_tests::azurite::EXPIRY,
+    )
+    .unwrap();
+    let mut once = args.clone();
+    once.extend(["--tries", "1"]);
+    let out = migration::run_with(s, &once, &env(elsewhere.expose(), SA_PASSWORD)).await;
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("Sales/backup: FAILED"),
+        "{}",
+        stderr(&out)
+    );
+    let out = migration::run_with(s, &args, &env(&good, SA_PASSWORD)).await;
+    assert_code(&out, 0);
+    assert_eq!(
+        sums(target, "Sales", "Orders"),
+        sums(source, "Sales", "Orders")
+    );
 }
 
 /// Sales planned for an offline move from a sqlsim source to an MI-mode sqlsim through Azurite.

@@ -304,6 +304,15 @@ async fn writes_during_log_replay_all_arrive_and_the_cutover_downtime_is_measure
             && lag.contains("; lag "),
         "{rep}"
     );
+    // The target is still restoring: validate says so (not "no such database"), and what to do.
+    let (code, report) = o.validate().await;
+    assert_eq!(code, 3, "{report}");
+    let why = report["databases"][0]["error"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("Sales is RESTORING on the target, not online")
+            && why.contains("cut over first"),
+        "{report}"
+    );
     let table = o.s.run(&["migrate", "status", o.plan.to_str().unwrap()]);
     assert!(
         stdout(&table).contains("log backups shipped"),
@@ -474,6 +483,57 @@ async fn a_killed_online_run_resumes_replication_and_the_cutover() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cutover_is_taken_once_replication_began_and_shown_until_done() {
+    let o = online("asked", &[], true).await;
+    let plan = o.plan.to_str().unwrap();
+    // Before any run: refused, saying what to do (a tail right after the full is no migration).
+    let out = o.s.run(&["migrate", "cutover", plan, "Sales"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("the migration has not begun, so there is nothing to cut over yet")
+            && stderr(&out).contains("sqlmig migrate run"),
+        "{}",
+        stderr(&out)
+    );
+    // Replicating, then the run dies: asked for now, it waits in the journal, and status says so.
+    let mut run = o.start();
+    o.wait_restored(2).await;
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let out = o.s.run(&["migrate", "cutover", plan, "Sales"]);
+    assert_code(&out, 0);
+    let cut = o.step("Sales/cutover");
+    assert_eq!(cut["state"], "pending", "{cut}");
+    assert!(
+        cut["progress"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("cutover asked for"),
+        "{cut}"
+    );
+    let status = o.s.run(&["migrate", "status", plan]);
+    assert!(
+        stderr(&status).contains("rerun `sqlmig migrate run ")
+            && stderr(&status).contains(
+                " --source-user sa --target-user sa --trust-server-certificate` to resume"
+            ),
+        "{}",
+        stderr(&status)
+    );
+    // The run started again acts on it; asked again, it is said to be done.
+    o.ends(o.start()).await;
+    assert_eq!(o.step("Sales/cutover")["state"], "done");
+    let out = o.s.run(&["migrate", "cutover", plan, "Sales"]);
+    assert_code(&out, 0);
+    assert!(
+        stderr(&out).contains("Sales is cut over already: SalesOnline online")
+            || stderr(&out).contains("Sales is cut over already: Sales online"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_log_backup_taken_elsewhere_stops_replication_and_says_where_it_went() {
     let o = online("gap", &[], true).await;
     let child = o.start();
@@ -531,6 +591,38 @@ async fn a_foreign_file_in_the_folder_stops_replication_naming_it() {
             && why.contains("holds a backup of Other")
             && why.contains("remove it from the folder"),
         "{why}"
+    );
+    // Migrating Sales again into the same container (a fresh journal): the folder holds the
+    // first attempt's files, which LRS would restore too. Refused before the full backup.
+    let fresh = o.plan.with_extension("again.journal");
+    let mut again = tokio::process::Command::from(o.s.command(&[
+        "migrate",
+        "run",
+        o.plan.to_str().unwrap(),
+        "--journal",
+        fresh.to_str().unwrap(),
+        "--source-user",
+        "sa",
+        "--target-user",
+        "sa",
+        "--trust-server-certificate",
+        "--tries",
+        "1",
+    ]));
+    again
+        .env("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD)
+        .env("SQLMIG_TARGET_PASSWORD", SA_PASSWORD)
+        .env("SQLMIG_SAS", o.token.expose())
+        .env("SQLMIG_STORAGE_KEY", o.az.key().expose())
+        .env("SQLMIG_AZURE_TOKEN", TOKEN);
+    let out = again.output().await.unwrap();
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("Sales/backup-full: FAILED")
+            && stderr(&out).contains(&format!("the container's folder {folder}/ already holds"))
+            && stderr(&out).contains("plan into another container"),
+        "{}",
+        stderr(&out)
     );
 }
 

@@ -125,7 +125,7 @@ fn the_plan_shows_the_forecast_a_hand_calculation_gives() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(
-            "Forecast: ≈ 4 min to sync, ≈ 1 min downtime at cutover (offline: ≈ 5 min downtime)"
+            "Forecast (offline): ≈ 5 min downtime, the databases offline from backup to restored (online would be ≈ 4 min to sync, ≈ 1 min downtime at cutover)"
         ),
         "{}",
         stdout(&out)
@@ -181,6 +181,7 @@ fn bad_plans_and_inputs_are_refused_by_name() {
         let out = s.run(&[&base[..], extra].concat());
         assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", stderr(&out));
         assert!(stderr(&out).contains(says), "{extra:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("SECRETSIG"), "a SAS is never echoed");
         assert!(!out_file.exists(), "nothing written on bad input");
     };
     let url = [
@@ -202,9 +203,9 @@ fn bad_plans_and_inputs_are_refused_by_name() {
     refused(
         &[
             "--container-url",
-            "https://acct.blob.core.windows.net/backups?sv=1&sig=x",
+            "https://acct.blob.core.windows.net/backups?sv=1&sig=SECRETSIG",
         ],
-        "carries a query",
+        "'https://acct.blob.core.windows.net/backups?…' carries a query",
     );
     refused(
         &[&url[..], &["--instance", "SQL99"]].concat(),
@@ -813,7 +814,7 @@ fn a_method_plugin_cannot_point_the_hosts_authority_elsewhere() {
             Box::new(|p| {
                 p["storage"]["container_url"] = "https://acct.blob.core.windows.net/m?sig=x".into()
             }),
-            "storage.container_url: 'https://acct.blob.core.windows.net/m?sig=x' carries a query",
+            "storage.container_url: 'https://acct.blob.core.windows.net/m?…' carries a query",
         ),
         (
             "watch",

@@ -435,4 +435,14 @@ fn a_standby_tail_leaves_the_database_read_only() {
         &format!("BACKUP LOG Sales TO DISK = '{}'", file("more.trn")),
     );
     assert_eq!(again.number, 3098, "{again:?}");
+    // RESTORE … WITH RECOVERY takes it back into use (docs/migrate.md says so).
+    run(&e, &mut s, "USE master");
+    run(&e, &mut s, "RESTORE DATABASE Sales WITH RECOVERY");
+    run(&e, &mut s, "USE Sales; INSERT INTO dbo.T VALUES (2)");
+    let state = rows(
+        &e,
+        &mut s,
+        "SELECT is_read_only, is_in_standby FROM sys.databases WHERE name = 'Sales'",
+    );
+    assert_eq!(state[0].iter().map(text).collect::<Vec<_>>(), ["0", "0"]);
 }

@@ -1,13 +1,15 @@
 //! How the commands that talk to a source and a target reach them: the TLS flags they share and
-//! the TDS backend serving the `source` and `target` endpoints.
+//! the TDS backend serving the `source` and `target` endpoints, and the check of their logins.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
 use sqlmig_inventory::migration::{SOURCE, TARGET};
 
 use super::Failure;
+use crate::credentials::SecretFor;
 use crate::secret::Secret;
 use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
 
@@ -50,4 +52,36 @@ pub fn source_and_target(
         (SOURCE.to_string(), endpoint(source, "source")?),
         (TARGET.to_string(), endpoint(target, "target")?),
     ])))
+}
+
+/// Logs in to the source and the target before anything runs: a refused login (a wrong
+/// password, a login that does not exist) is bad input naming the side and where its password
+/// came from. Other failures are left to the steps, which retry what is transient.
+pub async fn check_logins(
+    sql: &dyn crate::capabilities::sql::SqlBackend,
+    source_user: &str,
+    target_user: &str,
+    secrets: Option<&Path>,
+) -> Result<(), Failure> {
+    for (endpoint, user, which) in [
+        (SOURCE, source_user, SecretFor::Source),
+        (TARGET, target_user, SecretFor::Target),
+    ] {
+        if let Err(e) = sql.connect(endpoint).await {
+            let text = e.to_string();
+            if text.contains("18456") || text.to_ascii_lowercase().contains("login failed") {
+                let from = match secrets {
+                    Some(f) => format!("`{}` in {}", which.file_key(), f.display()),
+                    None => which.env_var().to_string(),
+                };
+                return Err(Failure::bad_input(format!(
+                    "the {endpoint} refused the login {user}: {text}"
+                ))
+                .hint(format!(
+                    "check --{endpoint}-user and its password ({from}); nothing was run"
+                )));
+            }
+        }
+    }
+    Ok(())
 }

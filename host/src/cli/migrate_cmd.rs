@@ -46,11 +46,27 @@ pub enum MigrateCommand {
     /// Plan a move: which databases, how they are backed up, shipped and restored, and how long
     /// it should take. Writes plan.json (--out) for `migrate run`.
     ///
+    /// The rule packs assess the planned databases for the target first (or --assessment
+    /// FILE): a database an issue blocks is refused, naming each finding and its fix, until it
+    /// is left out (--databases), fixed, or accepted (--accept RULE, recorded in the plan).
+    ///
+    /// Methods: method-backup-restore (offline, the default; --option blob_max_mb=, compression=,
+    /// verify=) and method-log-replay (online through MI's Log Replay Service, until `migrate
+    /// cutover`; needs --target-resource; --option standby_folder=, base_full=,
+    /// log_backup_interval_s=, location=, blob_max_mb=, compression=, collation=; a container
+    /// whose name holds "backup" is refused). docs/migrate.md has each.
+    ///
     /// Examples:
-    ///   sqlmig migrate plan --inventory inventory.json --target mi.abc.database.windows.net \
-    ///       --container-url https://acct.blob.core.windows.net/backups --out plan.json
+    ///   sqlmig migrate plan --inventory inventory.json --databases Sales \
+    ///       --target mi01.abc.database.windows.net \
+    ///       --container-url https://acct.blob.core.windows.net/migration --out plan.json
     ///   sqlmig migrate plan --inventory inv.json --databases Sales,HR --rename HR=People \
-    ///       --target mi,1433 --container-url … --option blob_max_mb=102400 --out plan.json
+    ///       --target mi01,1433 --container-url … --accept XpCmdshell --out plan.json
+    ///   sqlmig migrate plan --inventory inv.json --databases Sales --method method-log-replay \
+    ///       --target mi01.abc.database.windows.net --container-url … \
+    ///       --target-resource /subscriptions/…/managedInstances/mi01 \
+    ///       --option standby_folder='D:\Undo' --out online.json
+    #[command(verbatim_doc_comment)]
     Plan(Box<PlanArgs>),
     /// Run a plan (or what is left of it after an interruption).
     ///
@@ -129,7 +145,8 @@ pub struct PlanArgs {
     /// (https://management.usgovcloudapi.net, or a test double's).
     #[arg(long, value_name = "URL", requires = "target_resource")]
     pub management_url: Option<String>,
-    /// The blob container backups go to (no SAS in it: the SAS comes from SQLMIG_SAS).
+    /// The blob container backups go to (no SAS in it: the SAS comes from SQLMIG_SAS or the
+    /// secrets file; `sqlmig storage prepare` makes both).
     #[arg(long)]
     pub container_url: String,
     /// For sources older than SQL Server 2012 SP1 CU2: a folder the source backs up to, as the
@@ -139,13 +156,13 @@ pub struct PlanArgs {
     /// The same folder as this machine reads it (uploaded from here).
     #[arg(long)]
     pub local_folder: Option<String>,
-    /// The method plugin.
+    /// The method plugin: method-backup-restore (offline) or method-log-replay (online).
     #[arg(long, default_value = "method-backup-restore")]
     pub method: String,
     /// Databases moved at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub parallel: u32,
-    /// A method option, KEY=VALUE (method-backup-restore: blob_max_mb, compression, verify).
+    /// A method option, KEY=VALUE (repeatable; each method's are listed above).
     #[arg(long = "option", value_name = "KEY=VALUE")]
     pub options: Vec<String>,
     /// The target's service tier, for the forecast's log-rate limit.
@@ -195,7 +212,8 @@ pub struct RunArgs {
     /// The target login.
     #[arg(long)]
     pub target_user: Option<String>,
-    /// A TOML file with source_password, target_password and sas (owner-readable only).
+    /// A TOML file with source_password, target_password, sas and, online, azure_token and
+    /// lrs_sas or storage_key (owner-readable only; `sqlmig storage prepare` writes the SAS).
     #[arg(long, value_name = "FILE")]
     pub secrets: Option<PathBuf>,
     #[command(flatten)]
@@ -226,7 +244,7 @@ pub async fn run(ctx: &Context, cmd: MigrateCommand) -> Result<ExitCode, Failure
     match cmd {
         MigrateCommand::Plan(args) => plan(ctx, *args).await,
         MigrateCommand::Run(args) => run_plan(ctx, args).await,
-        MigrateCommand::Status { plan, journal } => status(ctx, &plan, journal.as_deref()),
+        MigrateCommand::Status { plan, journal } => status(ctx, &plan, journal.as_deref()).await,
         MigrateCommand::Cutover {
             plan,
             databases,
@@ -398,8 +416,7 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
         if !ctx.quiet {
             eprint!("{}", render(&plan, Some(&forecast)));
             eprintln!(
-                "\nwrote {}; run it with `sqlmig migrate run {}`",
-                out.display(),
+                "\nwrote {0}; next: `sqlmig storage check --plan {0} --secrets FILE` (its SAS tokens), then `sqlmig migrate run {0} --source-user LOGIN --target-user LOGIN --secrets FILE`",
                 out.display()
             );
         }
@@ -600,6 +617,34 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         secret(SecretFor::Target, target_user, secrets).map_err(Failure::bad_input)?;
     let sas =
         secret(SecretFor::Sas, "the container's SAS token", secrets).map_err(Failure::bad_input)?;
+    // A SAS that cannot serve is named now, not as a backup's "operating system error 86".
+    let now = chrono::Utc::now();
+    let source_major = plan
+        .source
+        .product_version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok());
+    let lacks = crate::storage::sas::shortfall(
+        crate::storage::sas::Party::Source,
+        sas.expose(),
+        now,
+        now,
+        source_major,
+    );
+    if !lacks.is_empty() {
+        return Err(Failure::bad_input(format!(
+            "the container's SAS ({}, or `{}` in the secrets file): {}",
+            SecretFor::Sas.env_var(),
+            SecretFor::Sas.file_key(),
+            lacks.join("; ")
+        ))
+        .hint(format!(
+            "make new ones with `sqlmig storage prepare --container-url {} --secrets FILE`; `sqlmig storage check --plan {}` checks them",
+            plan.storage.container_url,
+            args.plan.display()
+        )));
+    }
     // MI's Log Replay Service reads with a SAS of its own (read and list only): had before
     // anything runs, so a missing or writing one stops the run before anything moves.
     let lrs_sas = if plan
@@ -628,6 +673,7 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
         &args.tls,
         &args.plan.display().to_string(),
     )?);
+    super::connect::check_logins(&*sql, source_user, target_user, secrets).await?;
     let access = ContainerAccess {
         url: plan.storage.container_url.clone(),
         sas: sas.clone(),
@@ -641,6 +687,11 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
     for id in &redo {
         journal.reset(id).map_err(Failure::io)?;
     }
+    // How this run was started (no secret: logins, files and flags), for `migrate status` to
+    // give the exact command that resumes it.
+    journal
+        .set_meta("run_command", &rerun_command(&args))
+        .map_err(Failure::io)?;
     let journal = Arc::new(Mutex::new(journal));
     // A plan for a target resource talks to Azure Resource Manager: the token stays in the
     // host, and goes only to that resource and its databases.
@@ -816,8 +867,59 @@ async fn cutover(
     let path = journal
         .map(Path::to_path_buf)
         .unwrap_or_else(|| journal::path_for(plan_path));
-    // Opening checks the journal belongs to this plan (and creates it when no run began yet).
-    Journal::open(&path, &sha).map_err(Failure::bad_input)?;
+    let not_begun = || {
+        Failure::bad_input(format!(
+            "{}: the migration has not begun, so there is nothing to cut over yet",
+            plan_path.display()
+        ))
+        .hint(format!(
+            "start it with `sqlmig migrate run {}` (with its logins), and ask for the cutover once `sqlmig migrate status {}` shows each database replicating",
+            plan_path.display(),
+            plan_path.display()
+        ))
+    };
+    if !path.exists() {
+        return Err(not_begun());
+    }
+    // Opening checks the journal belongs to this plan.
+    let j = Journal::open(&path, &sha).map_err(Failure::bad_input)?;
+    // A database is cut over once: asked again, it is said so. One whose replication has not
+    // begun would have its tail taken right after its full backup: refused.
+    let mut asked = Vec::new();
+    for d in &chosen {
+        let steps: Vec<&sqlmig_inventory::migration::Step> =
+            plan.steps.iter().filter(|s| &s.database == d).collect();
+        let Some(at) = steps.iter().position(|s| s.kind == "cutover") else {
+            continue;
+        };
+        let cut = j.step(&steps[at].id).map_err(Failure::io)?;
+        if cut.state == StepState::Done {
+            eprintln!(
+                "{d} is cut over already: {}",
+                cut.message.unwrap_or_default()
+            );
+            continue;
+        }
+        let mut begun = false;
+        for s in &steps[..at] {
+            begun |= j.step(&s.id).map_err(Failure::io)?.state != StepState::Pending;
+        }
+        if !begun {
+            return Err(Failure::bad_input(format!(
+                "{d}: its migration has not begun, so there is nothing to cut over yet"
+            ))
+            .hint(format!(
+                "run the plan (`sqlmig migrate run {}`) and ask for the cutover once `sqlmig migrate status {}` shows {d} replicating",
+                plan_path.display(),
+                plan_path.display()
+            )));
+        }
+        asked.push(d.clone());
+    }
+    if asked.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let chosen = asked;
     let state = SqliteStateStore::open(&path).map_err(|e| Failure::io(e.to_string()))?;
     // The request carries its time (ms since the epoch): a source platform that ships its own
     // log backups waits for one taken after it. Both the method and that platform see it.
@@ -844,6 +946,70 @@ async fn cutover(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sqlmig migrate run …` as `args` started it, without `--redo` (done once) or `--dry-run`;
+/// it holds no secret, only logins, file names and flags.
+fn rerun_command(args: &RunArgs) -> String {
+    let quote = |s: &str| {
+        if s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./,:=@".contains(c))
+        {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let mut words = vec![
+        "sqlmig migrate run".to_string(),
+        quote(&args.plan.display().to_string()),
+    ];
+    for (flag, value) in [
+        ("--source-user", args.source_user.clone()),
+        ("--target-user", args.target_user.clone()),
+        (
+            "--secrets",
+            args.secrets.as_ref().map(|p| p.display().to_string()),
+        ),
+        (
+            "--journal",
+            args.journal.as_ref().map(|p| p.display().to_string()),
+        ),
+    ] {
+        if let Some(v) = value {
+            words.push(format!("{flag} {}", quote(&v)));
+        }
+    }
+    if args.tls.trust_server_certificate {
+        words.push("--trust-server-certificate".into());
+    }
+    if args.tls.encrypt != crate::sqlserver::Encrypt::Strict {
+        words.push(format!(
+            "--encrypt {}",
+            clap::ValueEnum::to_possible_value(&args.tls.encrypt)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default()
+        ));
+    }
+    words.join(" ")
+}
+
+/// When the cutover of `database` was asked for (`migrate cutover`), if it was.
+async fn cutover_asked(
+    journal: &Path,
+    method: &str,
+    database: &str,
+) -> Result<Option<String>, Failure> {
+    use crate::capabilities::state::StateStore;
+    let state = SqliteStateStore::open(journal).map_err(|e| Failure::io(e.to_string()))?;
+    let asked = state
+        .get(method, &format!("cutover/{database}"))
+        .await
+        .map_err(|e| Failure::io(e.to_string()))?;
+    Ok(asked
+        .and_then(|ms| String::from_utf8(ms).ok()?.parse::<i64>().ok())
+        .and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
 }
 
 /// The steps left and what they would run, without connecting to anything.
@@ -909,7 +1075,11 @@ fn dry_run(
     Ok(ExitCode::SUCCESS)
 }
 
-fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<ExitCode, Failure> {
+async fn status(
+    ctx: &Context,
+    plan_path: &Path,
+    journal: Option<&Path>,
+) -> Result<ExitCode, Failure> {
     let (plan, sha) = read_plan(plan_path)?;
     let path = journal
         .map(Path::to_path_buf)
@@ -931,11 +1101,22 @@ fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<Exi
                     r.state = StepState::Interrupted;
                     interrupted = true;
                 }
-                // A step under way shows its latest progress (a replication's lag).
+                // A step under way shows its latest progress (a replication's lag); a cutover
+                // asked for and not yet done, when it was asked.
                 let progress = match r.state {
                     StepState::Running | StepState::Interrupted => {
                         j.last_progress(&s.id).map_err(Failure::io)?
                     }
+                    StepState::Done => None,
+                    _ if s.kind == "cutover" => cutover_asked(&path, &plan.method, &s.database)
+                        .await?
+                        .map(|at| {
+                            (
+                                at,
+                                "cutover asked for; the running `migrate run` acts on it"
+                                    .to_string(),
+                            )
+                        }),
                     _ => None,
                 };
                 Some((r, progress))
@@ -944,10 +1125,12 @@ fn status(ctx: &Context, plan_path: &Path, journal: Option<&Path>) -> Result<Exi
         };
         rows.push((s, rec));
     }
-    let resume = format!(
-        "interrupted: the run stopped mid-step; rerun `sqlmig migrate run {}` to resume",
-        plan_path.display()
-    );
+    let rerun = match &j {
+        Some(j) => j.meta("run_command").map_err(Failure::io)?,
+        None => None,
+    }
+    .unwrap_or_else(|| format!("sqlmig migrate run {} …", plan_path.display()));
+    let resume = format!("interrupted: the run stopped mid-step; rerun `{rerun}` to resume");
     if ctx.output == OutputFormat::Json {
         let steps: Vec<serde_json::Value> = rows
             .iter()

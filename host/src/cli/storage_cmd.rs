@@ -130,10 +130,14 @@ async fn prepare(ctx: &Context, args: PrepareArgs) -> Result<ExitCode, Failure> 
     .map_err(|e| Failure::bad_input(e.to_string()))?
     .create_if_missing()
     .await
-    .map_err(|e| {
-        Failure::io(format!("cannot create {url}: {e}")).hint(
-            "check the account key (a rotated key no longer signs) and that the account allows Shared Key authorization",
-        )
+    .map_err(|e| match e {
+        // Made from the key here: a refusal is the key's, not a SAS's the DBA gave.
+        crate::capabilities::CapabilityError::AccessDenied(_) => Failure::bad_input(format!(
+            "the storage account refused the key in {} (or storage_key): creating {url} was not authorized",
+            SecretFor::StorageKey.env_var()
+        ))
+        .hint("check the key is the account's current one (a rotated key no longer signs: az storage account keys list …) and that the account allows Shared Key authorization"),
+        other => Failure::io(format!("cannot create {url}: {other}")),
     })?;
     let expiry = utc(now + chrono::Duration::days(i64::from(args.days)));
     let make = |permissions: &str| -> Result<Secret, Failure> {
@@ -173,7 +177,7 @@ async fn prepare(ctx: &Context, args: PrepareArgs) -> Result<ExitCode, Failure> 
             );
         }
         println!(
-            "next: sqlmig storage check --plan PLAN --secrets {shown}; then sqlmig migrate run PLAN --secrets {shown}"
+            "next: plan (`sqlmig migrate plan … --container-url {url} --out PLAN`), check (`sqlmig storage check --plan PLAN --secrets {shown}`), run (`sqlmig migrate run PLAN --source-user LOGIN --target-user LOGIN --secrets {shown}`)"
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -199,10 +203,13 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
     let secrets = args.secrets.as_deref();
     let get = |what| optional_secret(what, secrets).map_err(|e| Failure::bad_input(e.0));
     let source = get(SecretFor::Sas)?.ok_or_else(|| {
-        Failure::bad_input(format!(
-            "no SAS to check: set {} or give --secrets FILE (key sas)",
-            SecretFor::Sas.env_var()
-        ))
+        Failure::bad_input(match secrets {
+            Some(f) => format!("no SAS to check: {} has no `sas`", f.display()),
+            None => format!(
+                "no SAS to check: set {} or give --secrets FILE (key sas)",
+                SecretFor::Sas.env_var()
+            ),
+        })
         .hint("make them with `sqlmig storage prepare --container-url URL --secrets FILE`")
     })?;
     let lrs = get(SecretFor::LrsSas)?;

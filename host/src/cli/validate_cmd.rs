@@ -168,6 +168,7 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure>
         &args.tls,
         "the command line",
     )?);
+    super::connect::check_logins(&*sql, &args.source_user, &args.target_user, secrets).await?;
     let config = ctx.config()?;
     let store = PluginStore::new(ctx.paths.plugins_dir());
     let plugin = store.find(&args.plugin).map_err(|e| {
@@ -230,7 +231,7 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure>
     if ctx.out.is_some() && !ctx.quiet {
         eprintln!(
             "{}: {} of {} table(s) equal, {} schema difference(s)",
-            if report.equal { "EQUAL" } else { "DIFFERENT" },
+            report.verdict(),
             report.summary.tables_equal,
             report.summary.tables,
             report.summary.schema_differences

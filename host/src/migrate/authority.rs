@@ -58,8 +58,12 @@ pub fn container_url_problem(url: &str) -> Option<String> {
     }
     let parsed = url::Url::parse(url).ok()?;
     if parsed.query().is_some() || parsed.fragment().is_some() {
+        // The query is a SAS more often than not: the message shows the URL without it.
+        let mut shown = parsed.clone();
+        shown.set_query(None);
+        shown.set_fragment(None);
         return Some(format!(
-            "'{url}' carries a query or fragment: give the container's URL without its SAS (the SAS comes from SQLMIG_SAS or --secrets)"
+            "'{shown}?…' carries a query or fragment (not shown: it may be a SAS): give the container's URL without its SAS (the SAS comes from SQLMIG_SAS or --secrets; sqlmig storage prepare writes one)"
         ));
     }
     if parsed.path().trim_matches('/').is_empty() {

@@ -298,6 +298,26 @@ impl Journal {
         self.event(id, "round", message)
     }
 
+    /// Sets a fact about the migration (`run_command`: how the last run was started).
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), String> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// A fact about the migration, if set.
+    pub fn meta(&self, key: &str) -> Result<Option<String>, String> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.fail(e))
+    }
+
     /// Keeps a running step's latest progress report (a replication's lag), for `migrate status`.
     pub fn progress(&self, id: &str, message: &str) -> Result<(), String> {
         self.conn

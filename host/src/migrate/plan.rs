@@ -352,7 +352,14 @@ pub fn render(plan: &Plan, forecast: Option<&Forecast>) -> String {
         }
     }
     if let Some(f) = forecast {
-        let _ = writeln!(out, "\nForecast: {}", f.summary());
+        // The plan's own method first; the other for comparison.
+        let online = plan.steps.iter().any(|s| s.kind == "cutover");
+        let _ = writeln!(
+            out,
+            "\nForecast ({}): {}",
+            if online { "online" } else { "offline" },
+            f.summary_for(online)
+        );
     }
     out
 }

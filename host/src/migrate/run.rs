@@ -119,6 +119,17 @@ impl Executor {
         }
     }
 
+    /// True while a step of the plan other than a credential is not done.
+    fn work_left(&self) -> Result<bool, String> {
+        let journal = self.journal.lock().unwrap();
+        for s in &self.plan.steps {
+            if s.kind != "create-credential" && journal.step(&s.id)?.state != StepState::Done {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Runs the plan (or what is left of it).
     pub async fn run(&self) -> Result<RunSummary, String> {
         let summary = Mutex::new(RunSummary::default());
@@ -188,7 +199,10 @@ impl Executor {
         summary: &Mutex<RunSummary>,
     ) -> Result<Result<(), String>, String> {
         let record = self.journal.lock().unwrap().step(&step.id)?;
-        if record.state == StepState::Done {
+        // A credential holds the SAS of the run that created it: while work is left, each run
+        // sets it again (CREATE or ALTER), so a SAS replaced after a failure is the one used.
+        let refresh = step.kind == "create-credential" && self.work_left()?;
+        if record.state == StepState::Done && !refresh {
             self.say(&format!(
                 "{}: done earlier ({})",
                 step.id,

@@ -191,6 +191,26 @@ impl Forecast {
             approx(self.offline_downtime_s)
         )
     }
+
+    /// The forecast as a plan of one method reads it: its own figures first, the other
+    /// method's for comparison.
+    pub fn summary_for(&self, online: bool) -> String {
+        if online {
+            return self.summary().replace("(offline: ", "(offline would be: ");
+        }
+        let other = match self.online_sync_s {
+            Some(s) => format!(
+                "online would be ≈ {} to sync, ≈ {} downtime at cutover",
+                approx(s),
+                approx(self.cutover_downtime_s)
+            ),
+            None => "online: log replay cannot keep up with the log written".to_string(),
+        };
+        format!(
+            "≈ {} downtime, the databases offline from backup to restored ({other})",
+            approx(self.offline_downtime_s)
+        )
+    }
 }
 
 #[cfg(test)]

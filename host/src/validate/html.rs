@@ -33,7 +33,7 @@ pub fn render(r: &Report) -> String {
         h,
         "<div class=\"cards\"><div class=\"card {}\"><b>{}</b><span>verdict</span></div>{}{}{}{}</div>",
         if r.equal { "ready" } else { "blocked" },
-        if r.equal { "EQUAL" } else { "DIFFERENT" },
+        r.verdict(),
         card("ready", s.tables_equal, "tables equal"),
         card("blocked", s.tables_different, "tables different"),
         card("warn", s.tables_not_compared, "tables not compared"),

@@ -158,6 +158,21 @@ impl Report {
             .any(|d| d.error.is_some() || d.tables.iter().any(|t| t.failed))
     }
 
+    /// EQUAL, DIFFERENT, or NOT COMPARED when nothing differs but something could not be
+    /// compared (a database not online, a server's error).
+    pub fn verdict(&self) -> &'static str {
+        let differs = self.summary.tables_different > 0
+            || self.summary.schema_differences > 0
+            || self.databases.iter().any(|d| d.missing_on_target);
+        if self.equal {
+            "EQUAL"
+        } else if !differs && self.failed() {
+            "NOT COMPARED"
+        } else {
+            "DIFFERENT"
+        }
+    }
+
     /// The console text: the verdict, then what differs, database by database.
     pub fn console(&self) -> String {
         let mut out = String::new();
@@ -165,7 +180,7 @@ impl Report {
         let _ = writeln!(
             out,
             "{}: {} database(s), {} table(s) — {} equal, {} different, {} not compared; {} schema difference(s); {} row difference(s) named ({:.1} s, {} read)",
-            if self.equal { "EQUAL" } else { "DIFFERENT" },
+            self.verdict(),
             s.databases,
             s.tables,
             s.tables_equal,

@@ -13,7 +13,9 @@ use sqlmig_plugin_sdk::backups::{check_full, read_head};
 use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, TARGET};
 use sqlmig_plugin_sdk::method::{step_again, step_args, step_request, step_result};
 use sqlmig_plugin_sdk::sql::{self, Connection};
-use sqlmig_plugin_sdk::tsql::{decimal_param, differences, first_result, table_sums, text_param};
+use sqlmig_plugin_sdk::tsql::{
+    decimal_param, differences, first_result, quote_name, table_sums, text_param,
+};
 use sqlmig_plugin_sdk::{
     Error, blob, clock, invalid_input, log, progress, state, unsupported, with_advice,
 };
@@ -94,6 +96,7 @@ fn backup_full(a: &Args) -> Result<(String, Value), Error> {
     if backup.copy_only {
         has_log_chain(&conn, &a.database)?;
     }
+    folder_is_free(a)?;
     backup.run(&conn)?;
     // Read back before LRS restores it: every stripe there, one backup, of this database.
     let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database).map_err(|e| {
@@ -116,6 +119,36 @@ fn backup_full(a: &Args) -> Result<(String, Value), Error> {
         ),
         json!({ "first_lsn": full.first_lsn, "last_lsn": full.last_lsn, "urls": backup.devices }),
     ))
+}
+
+/// Refuses a folder that already holds files other than this full's stripes (an earlier
+/// migration of the database into the same container): LRS restores every file in the folder,
+/// and they would stand in the chain as log backups taken outside sqlmig.
+fn folder_is_free(a: &Args) -> Result<(), Error> {
+    let container = blob::open(CONTAINER)?;
+    let foreign: Vec<String> = container
+        .list(&format!("{}/", a.folder))?
+        .into_iter()
+        .map(|b| b.name)
+        .filter(|n| !a.blobs.contains(n))
+        .collect();
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    Err(invalid_input(format!(
+        "the container's folder {}/ already holds {} file(s) from an earlier migration of {} ({}{}): LRS would restore them too; delete them (az storage blob delete-batch --source CONTAINER --pattern '{}/*') or plan into another container",
+        a.folder,
+        foreign.len(),
+        a.database,
+        foreign
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", "),
+        if foreign.len() > 3 { ", …" } else { "" },
+        a.folder
+    )))
 }
 
 /// Refuses, before anything moves, a database whose log cannot be backed up: in FULL recovery
@@ -577,9 +610,21 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
             )));
         }
     }
+    // From here the source takes no writes: whatever fails says how it stands.
+    let left = format!(
+        "the source's {0} is {1} since its tail was taken: run the plan again to finish the cutover; to give up the migration and take {0} back into use, RESTORE DATABASE {2} WITH RECOVERY on the source",
+        a.database,
+        if standby {
+            "read-only, in standby,"
+        } else {
+            "RESTORING"
+        },
+        quote_name(&a.database)
+    );
     // The tail must continue the chain in the folder before LRS is told it is the last.
-    folder_chain(&source, a, Some(&format!("{}/{tail}", a.folder)))?;
-    complete(a, &tail)
+    folder_chain(&source, a, Some(&format!("{}/{tail}", a.folder)))
+        .and_then(|_| complete(a, &tail))
+        .map_err(|e| with_advice(e, &left))
 }
 
 /// Tells LRS `last` is the last file, waits for the database online on MI and compares its rows

@@ -924,6 +924,22 @@ impl Engine {
         Ok(())
     }
 
+    /// Takes `db` out of STANDBY: writable, `is_in_standby` and `is_read_only` cleared.
+    fn leave_standby(&self, db: &str) -> Result<(), ServerMessage> {
+        let mut conn = self.conn.lock().unwrap();
+        let sq = |e: rusqlite::Error| errors::from_sqlite(&e, 1, &[]);
+        let image = conn.serialize(db).map_err(sq)?.to_vec();
+        conn.execute_batch(&format!(
+            "DETACH DATABASE {0}; ATTACH DATABASE ':memory:' AS {0}",
+            sqlite_ident(db)
+        ))
+        .map_err(sq)?;
+        conn.deserialize_read_exact(db, &image[..], image.len(), false)
+            .map_err(sq)?;
+        conn.execute("UPDATE master.__sqlsim_databases SET is_read_only = 0, is_in_standby = 0 WHERE name = ?1 COLLATE NOCASE", [db]).map_err(sq)?;
+        Ok(())
+    }
+
     /// True when `db` is in STANDBY (a tail taken WITH STANDBY).
     fn is_standby(&self, db: &str) -> bool {
         let conn = self.conn.lock().unwrap();
@@ -1273,6 +1289,12 @@ impl Engine {
     /// RESTORE … WITH RECOVERY: a restoring database comes online.
     fn recover(&self, target: &str, _o: &Options) -> Result<Vec<Outcome>, ServerMessage> {
         let Some(r) = self.backup.restoring.lock().unwrap().remove(&key(target)) else {
+            if let Some(db) = self.database(target)
+                && self.is_standby(&db)
+            {
+                // RESTORE … WITH RECOVERY brings a database out of STANDBY, writable again.
+                return self.leave_standby(&db).map(|()| Vec::new());
+            }
             if self.database(target).is_some() {
                 return Err(err(3153, "The database is already fully recovered."));
             }
