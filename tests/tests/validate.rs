@@ -444,10 +444,18 @@ async fn bad_names_budgets_and_a_wrong_password_are_reported_as_such() {
         "{r}"
     );
 
-    // A wrong password: the server's refusal, named, exit 3; the password appears nowhere.
+    // A wrong password: refused before anything is compared, naming the side, the server's
+    // refusal and where the password came from, exit 2; the password appears nowhere.
     let out = p.validate_with(&[], "Wrong-Passw0rd-123").await;
-    assert_code(&out, 3);
-    assert!(stderr(&out).contains("18456"), "{}", stderr(&out));
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("the source refused the login sa")
+            && stderr(&out).contains("18456")
+            && stderr(&out)
+                .contains("check --source-user and its password (SQLMIG_SOURCE_PASSWORD)"),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         !stderr(&out).contains("Wrong-Passw0rd-123")
             && !stdout(&out).contains("Wrong-Passw0rd-123")
