@@ -13,9 +13,16 @@ use sqlparser::dialect::MsSqlDialect;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-use crate::tsql::Code;
+use crate::tsql::{Code, LexError};
 
 /// SERVERPROPERTY('EngineEdition') on Managed Instance.
+/// Tokenizes `text` and marks what never runs on Managed Instance: the code text rules scan.
+pub fn parse(text: &str) -> Result<Code, LexError> {
+    let mut code = Code::parse(text)?;
+    mark(&mut code);
+    Ok(code)
+}
+
 const MI_ENGINE_EDITION: f64 = 8.0;
 
 /// Marks `code.not_on_mi` for every MI guard in the text.

@@ -4,13 +4,19 @@
 //! Catalog rules read the inventory's catalog data; text rules read T-SQL (module definitions,
 //! job steps, server triggers, script files) through sqlparser's tokenizer and parser.
 
-mod catalog_rules;
-mod catalog_rules_b;
+mod agent;
+mod backups;
+mod connectivity;
 mod guards;
 mod limits;
+mod rule;
 mod rules;
-mod text_rules;
-mod text_rules_b;
+mod scan;
+mod security;
+mod server_config;
+mod storage;
+mod syntax;
+mod text_scan;
 mod text_sources;
 mod tsql;
 
@@ -97,4 +103,4 @@ impl Plugin for RulesMi {
 export_plugin!(RulesMi);
 
 #[cfg(test)]
-mod text_rules_tests;
+mod text_scan_tests;

@@ -4,11 +4,13 @@
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
+use crate::connectivity::{DTC_HETEROGENEOUS, DTC_HOMOGENEOUS, is_sql_provider};
+use crate::guards;
 use crate::limits::Target;
-use crate::rules::{Rule, database_finding, instance_finding};
-use crate::text_rules::{self, DTC_HETEROGENEOUS, DTC_HOMOGENEOUS, Hit, is_sql_provider};
-use crate::text_rules_b::{IN_MEMORY, in_memory_rule};
-use crate::tsql::Code;
+use crate::rule::{Rule, database_finding, instance_finding};
+use crate::scan::Hit;
+use crate::server_config::{IN_MEMORY, in_memory_rule};
+use crate::text_scan;
 
 /// Where one text lives.
 enum Origin<'a> {
@@ -39,12 +41,12 @@ pub fn run(inst: &Instance, target: &Target, out: &mut Vec<Finding>) {
         })
         .collect();
     for (origin, text) in texts(inst) {
-        if !text_rules::worth_scanning(text) {
+        if !text_scan::worth_scanning(text) {
             continue;
         }
-        match Code::parse(text) {
+        match guards::parse(text) {
             Ok(code) => {
-                let scan = text_rules::scan(&code);
+                let scan = text_scan::scan(&code);
                 linked.extend(
                     scan.linked_servers
                         .into_iter()

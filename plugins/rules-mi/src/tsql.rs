@@ -5,8 +5,6 @@
 use sqlparser::dialect::MsSqlDialect;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
-use crate::guards;
-
 /// A text ready for the rules.
 pub struct Code {
     /// The significant tokens (no whitespace or comments), as sqlparser's parser takes them.
@@ -66,13 +64,11 @@ impl Code {
         if batch_start < toks.len() || batches.is_empty() {
             batches.push((batch_start, toks.len()));
         }
-        let mut code = Code {
+        Ok(Code {
             not_on_mi: vec![false; toks.len()],
             toks,
             batches,
-        };
-        guards::mark(&mut code);
-        Ok(code)
+        })
     }
 
     /// The 1-based line token `i` starts on (0 past the end).

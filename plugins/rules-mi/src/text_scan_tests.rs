@@ -1,12 +1,13 @@
 //! Each text rule fires on its feature and not on look-alikes: the same words in comments and
 //! strings, in branches that never run on MI, or in syntax that only resembles the feature.
 
-use crate::text_rules::{scan, worth_scanning};
+use crate::guards;
+use crate::text_scan::{scan, worth_scanning};
 use crate::tsql::Code;
 
 /// The rule ids and lines the text rules report for `sql`.
 fn fired(sql: &str) -> Vec<(&'static str, u32)> {
-    let code = Code::parse(sql).expect("test T-SQL tokenizes");
+    let code = guards::parse(sql).expect("test T-SQL tokenizes");
     scan(&code)
         .hits
         .iter()
@@ -412,7 +413,7 @@ const CASES: &[(&str, &str, &str)] = &[
 /// on another port an issue.
 #[test]
 fn broker_routes_are_judged_by_where_they_lead() {
-    use crate::catalog_rules::route_rule;
+    use crate::connectivity::route_rule;
     use sqlmig_plugin_sdk::FindingLevel;
     let level = |a: &str| route_rule(a).map(|r| r.level);
     assert_eq!(level("LOCAL"), None);
