@@ -7,6 +7,7 @@ mod assess_cmd;
 mod backup_cmd;
 mod connect;
 mod discover_cmd;
+mod duration;
 mod failure;
 mod inventory_cmd;
 mod migrate_cmd;

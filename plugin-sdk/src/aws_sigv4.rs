@@ -71,16 +71,16 @@ pub fn sign(
         req.method,
         if req.path.is_empty() { "/" } else { req.path },
         canonical_query(req.query),
-        hex(&Sha256::digest(req.body))
+        hex::encode(Sha256::digest(req.body))
     );
     let date = &amz_date[..8.min(amz_date.len())];
     let scope = format!("{date}/{region}/{service}/aws4_request");
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex(&Sha256::digest(canonical_request.as_bytes()))
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
     );
     let key = signing_key(&credentials.secret_access_key, date, region, service);
-    let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));
+    let signature = hex::encode(hmac_sha256(&key, string_to_sign.as_bytes()));
     added.push((
         "authorization".to_string(),
         format!(
@@ -132,16 +132,16 @@ pub fn presign_get(
     let canonical_request = format!("GET\n{path}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex(&Sha256::digest(canonical_request.as_bytes()))
+        hex::encode(Sha256::digest(canonical_request.as_bytes()))
     );
     let key = signing_key(&credentials.secret_access_key, date, region, service);
-    let signature = hex(&hmac_sha256(&key, string_to_sign.as_bytes()));
+    let signature = hex::encode(hmac_sha256(&key, string_to_sign.as_bytes()));
     format!("{origin}{path}?{query}&X-Amz-Signature={signature}")
 }
 
 /// The SHA-256 of `body` in hex, as `x-amz-content-sha256` carries it.
 pub fn payload_hash(body: &[u8]) -> String {
-    hex(&Sha256::digest(body))
+    hex::encode(Sha256::digest(body))
 }
 
 /// The key a day's requests to `service` in `region` are signed with.
@@ -204,10 +204,6 @@ fn trim_value(v: &str) -> String {
     v.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,7 +251,7 @@ mod tests {
     fn hmac_matches_rfc_4231() {
         // RFC 4231, test case 2.
         assert_eq!(
-            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }

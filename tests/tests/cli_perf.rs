@@ -220,7 +220,7 @@ fn bad_collect_options_exit_2() {
         "--user",
         "sa",
         "--duration",
-        "3 days",
+        "3 fortnights",
     ]);
     assert_eq!(unit.status.code(), Some(2));
     // A collection that is not one.

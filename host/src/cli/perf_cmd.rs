@@ -98,26 +98,13 @@ pub struct ConnectionArgs {
     pub platform: String,
 }
 
-/// `40m`, `2h`, `90s`, `500ms`, or seconds.
+/// A duration (`super::duration`) of at most 31 days: a collection, or its sampling interval.
 fn duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (number, unit) = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map_or((s, ""), |i| s.split_at(i));
-    let n: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (40m, 2h, 30s)"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("{s:?}: the unit is s, m or h (40m, 2h, 30s)")),
-    };
-    if !(0.0..=31.0 * 86_400.0).contains(&secs) {
+    let d = super::duration::parse(s)?;
+    if d > Duration::from_secs(31 * 86_400) {
         return Err(format!("{s:?} is out of range (up to 31 days)"));
     }
-    Ok(Duration::from_secs_f64(secs))
+    Ok(d)
 }
 
 /// Runs `sqlmig perf …`.
@@ -321,12 +308,8 @@ mod tests {
     use std::time::Duration;
 
     #[test]
-    fn durations_read_as_dbas_write_them() {
-        assert_eq!(duration("40m").unwrap(), Duration::from_secs(2400));
-        assert_eq!(duration("2h").unwrap(), Duration::from_secs(7200));
-        assert_eq!(duration("30").unwrap(), Duration::from_secs(30));
-        assert_eq!(duration("1.5s").unwrap(), Duration::from_millis(1500));
-        assert!(duration("10 parsecs").is_err());
-        assert!(duration("40d").is_err());
+    fn a_collection_lasts_31_days_at_most() {
+        assert_eq!(duration("31d").unwrap(), Duration::from_secs(31 * 86_400));
+        assert!(duration("40d").unwrap_err().contains("up to 31 days"));
     }
 }

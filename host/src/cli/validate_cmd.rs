@@ -101,27 +101,13 @@ pub enum HashArg {
     Sha2,
 }
 
-/// `90s`, `30m`, `2h`, or seconds.
+/// A time budget (`super::duration`): above zero.
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (number, unit) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration (write 90s, 30m or 2h)"))?;
-    let seconds = match unit {
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        other => return Err(format!("unit {other:?}: write s, m or h")),
-    };
-    if seconds.is_nan() || seconds <= 0.0 {
+    let d = super::duration::parse(s)?;
+    if d.is_zero() {
         return Err("the budget must be above zero".into());
     }
-    Ok(Duration::from_secs_f64(seconds))
+    Ok(d)
 }
 
 /// Runs `sqlmig validate`.

@@ -52,10 +52,6 @@ impl Default for UploadOptions {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Uploads `files`, reporting bytes done and total through `progress`.
 pub async fn upload(
     container: &AzureContainer,
@@ -119,7 +115,7 @@ pub async fn upload(
                     .await
                     .map_err(|e| format!("{}: {e}", f.local.display()))?;
                 let md5: [u8; 16] = Md5::digest(&data).into();
-                if known.as_deref() == Some(hex(&md5).as_str()) {
+                if known.as_deref() == Some(hex::encode(md5).as_str()) {
                     skipped.fetch_add(1, Ordering::Relaxed);
                 } else {
                     container
@@ -129,7 +125,7 @@ pub async fn upload(
                     if let Some(j) = journal {
                         j.lock()
                             .unwrap()
-                            .block_stored(&f.blob, id, *len, &hex(&md5))?;
+                            .block_stored(&f.blob, id, *len, &hex::encode(md5))?;
                     }
                     sent.fetch_add(1, Ordering::Relaxed);
                 }

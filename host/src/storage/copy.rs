@@ -60,10 +60,6 @@ pub fn block_id(n: u64) -> String {
     format!("sqlmig-{n:010}")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `url` without its query, which may carry a pre-signed URL's signature and credential.
 pub fn shown(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
@@ -126,7 +122,7 @@ pub async fn copy(
     }
     let md5 = hasher.map(|h| <[u8; 16]>::from(h.finalize()));
     if let (Some(got), Some(want)) = (&md5, &source.md5)
-        && !hex(got).eq_ignore_ascii_case(want.trim_matches('"'))
+        && !hex::encode(got).eq_ignore_ascii_case(want.trim_matches('"'))
     {
         // Nothing is committed; an empty commit discards the staged blocks, so the next try
         // sends everything again instead of trusting them.
@@ -136,7 +132,7 @@ pub async fn copy(
             "copying {} into {blob}: what arrived has MD5 {}, the source reports {want}; nothing \
              was committed: run the step again",
             shown(&source.url),
-            hex(got)
+            hex::encode(got)
         )));
     }
     container.commit_checked(blob, &ids, md5).await?;
@@ -144,7 +140,7 @@ pub async fn copy(
         bytes: source.size,
         blocks_sent: sent,
         blocks_skipped: skipped,
-        md5: md5.map(|m| hex(&m)),
+        md5: md5.map(hex::encode),
     })
 }
 

@@ -22,12 +22,7 @@ pub fn to_json(v: &SqlValue) -> Value {
 
 /// `0x` and the bytes in upper-case hex, as SQL Server prints binary.
 pub fn hex(b: &[u8]) -> String {
-    let mut s = String::with_capacity(2 + b.len() * 2);
-    s.push_str("0x");
-    for byte in b {
-        s.push_str(&format!("{byte:02X}"));
-    }
-    s
+    format!("0x{}", hex::encode_upper(b))
 }
 
 /// Whether two values are the same value. Text and binary compare exactly (case and trailing
