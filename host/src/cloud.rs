@@ -20,9 +20,6 @@ use crate::credentials::cloud_values;
 use crate::plugins::store::{InstalledPlugin, Origin};
 use crate::secret::{Secret, redact};
 
-/// The ARM API version sqlmig speaks for managed databases.
-pub const ARM_API_VERSION: &str = "2023-08-01";
-
 /// Outbound HTTP(S) with per-origin bearer tokens.
 pub struct CloudHttp {
     client: reqwest::Client,
@@ -281,10 +278,7 @@ fn instance_url(database_url: &str) -> &str {
 /// database's PUT must carry: ManagedDatabase, a TrackedResource, has `"required":
 /// ["location"]` (ManagedDatabases.json, 2023-08-01).
 pub async fn instance_location(http: &CloudHttp, database_url: &str) -> Result<String, String> {
-    let url = format!(
-        "{}?api-version={ARM_API_VERSION}",
-        instance_url(database_url)
-    );
+    let url = sqlmig_inventory::migration::arm::resource(instance_url(database_url));
     let resp = http
         .send(HttpRequest {
             method: "GET".into(),
@@ -329,7 +323,7 @@ pub async fn start_log_replay(
     let resp = http
         .send(HttpRequest {
             method: "PUT".into(),
-            url: format!("{database_url}?api-version={ARM_API_VERSION}"),
+            url: sqlmig_inventory::migration::arm::resource(database_url),
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: body.to_string().into_bytes(),
         })

@@ -85,6 +85,33 @@ impl Side {
     }
 }
 
+/// The Azure Resource Manager API version sqlmig speaks to `Microsoft.Sql` managed instances and
+/// their databases (azure-rest-api-specs `specification/sql/resource-manager/Microsoft.Sql/
+/// stable/2023-08-01`): the host's calls and the method plugins' alike.
+pub const ARM_API_VERSION: &str = "2023-08-01";
+
+/// The URLs of the ARM operations on a managed database (`database_url`, from
+/// [`Side::managed_database_url`]) that a migration uses, each with its API version.
+pub mod arm {
+    use super::ARM_API_VERSION;
+
+    /// `GET`/`PUT` of the resource itself (a database, or the instance it is under).
+    pub fn resource(url: &str) -> String {
+        format!("{url}?api-version={ARM_API_VERSION}")
+    }
+
+    /// `GET`: the Log Replay Service's progress (ManagedDatabaseRestoreDetails.json).
+    pub fn restore_details(database_url: &str) -> String {
+        format!("{database_url}/restoreDetails/Default?api-version={ARM_API_VERSION}")
+    }
+
+    /// `POST`: completes the Log Replay Service's restore (ManagedDatabases.json,
+    /// `completeRestore`).
+    pub fn complete_restore(database_url: &str) -> String {
+        format!("{database_url}/completeRestore?api-version={ARM_API_VERSION}")
+    }
+}
+
 /// Where backups go.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Storage {

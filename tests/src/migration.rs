@@ -97,8 +97,9 @@ pub fn start_writer(
 /// starts), asked with ARM token `token`.
 pub async fn restored_files(addr: std::net::SocketAddr, mi: &str, token: &str) -> u64 {
     use sqlmig::capabilities::http::{HttpBackend, HttpRequest};
-    let url =
-        format!("http://{addr}{mi}/databases/Sales/restoreDetails/Default?api-version=2023-08-01");
+    let url = sqlmig_inventory::migration::arm::restore_details(&format!(
+        "http://{addr}{mi}/databases/Sales"
+    ));
     let client = sqlmig::cloud::CloudHttp::new(std::collections::BTreeMap::from([(
         format!("http://{addr}"),
         sqlmig::secret::Secret::new(token),

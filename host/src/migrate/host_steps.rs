@@ -174,10 +174,7 @@ async fn start_log_replay(
     let details = cloud
         .send(HttpRequest {
             method: "GET".into(),
-            url: format!(
-                "{database_url}/restoreDetails/Default?api-version={}",
-                crate::cloud::ARM_API_VERSION
-            ),
+            url: sqlmig_inventory::migration::arm::restore_details(database_url),
             headers: Vec::new(),
             body: Vec::new(),
         })

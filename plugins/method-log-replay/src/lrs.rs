@@ -5,8 +5,7 @@ use serde_json::{Value, json};
 use sqlmig_plugin_sdk::http::{self, Request};
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
-/// The API version of `Microsoft.Sql/managedInstances/databases`.
-pub const API_VERSION: &str = "2023-08-01";
+use sqlmig_plugin_sdk::inventory::migration::arm;
 
 /// An ARM error answer: its HTTP status and `error.code`.
 struct Refusal {
@@ -61,7 +60,7 @@ pub enum Details {
 
 /// Where the restore of the database at `database_url` stands.
 pub fn details(database_url: &str) -> Result<Details, Error> {
-    let url = format!("{database_url}/restoreDetails/Default?api-version={API_VERSION}");
+    let url = arm::restore_details(database_url);
     match call("GET", &url, None)? {
         Ok(v) => Ok(Details::Restoring(v["properties"].clone())),
         Err(r) if r.code == "ManagedDatabaseNotInRestoringState" => Ok(Details::NotRestoring),
@@ -84,7 +83,7 @@ pub enum Completion {
 /// Tells LRS that `last_backup_name` (a file name in the folder), which it has restored last,
 /// is the last one to restore.
 pub fn complete(database_url: &str, last_backup_name: &str) -> Result<Completion, Error> {
-    let url = format!("{database_url}/completeRestore?api-version={API_VERSION}");
+    let url = arm::complete_restore(database_url);
     match call(
         "POST",
         &url,
