@@ -214,8 +214,8 @@ pub struct Step {
     /// The database it works on (empty for instance-wide steps).
     #[serde(default)]
     pub database: String,
-    /// What it does: `create-credential`, `backup`, `upload`, `restore`, `verify`, …
-    pub kind: String,
+    /// What it does.
+    pub kind: StepKind,
     #[serde(default)]
     pub runner: Runner,
     /// One line for people.
@@ -232,6 +232,80 @@ pub struct Step {
     /// A server-side operation whose progress the host shows while the step runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<Watch>,
+}
+
+/// What a step does: the kinds the first-party methods and platforms plan, shared by the plugins
+/// that plan and run them and the host that estimates, watches and runs some of them. In a plan
+/// each is its kebab-case name; a kind another method plugin invents is kept as written
+/// (`Other`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepKind {
+    /// A SAS credential for the container on an endpoint (host-run).
+    CreateCredential,
+    /// A database's full backup (offline), or a platform's backup of either type.
+    Backup,
+    /// The full backup that begins a log replay (online).
+    BackupFull,
+    /// Backup files uploaded from the local folder (host-run).
+    Upload,
+    /// RESTORE FROM URL on the target.
+    Restore,
+    /// Row counts and checksums compared.
+    Verify,
+    /// MI's Log Replay Service started on the database's folder (host-run).
+    StartLogReplay,
+    /// Log backups shipped until the cutover is asked for.
+    Replicate,
+    /// A platform's own log backups shipped until the cutover.
+    ShipLogs,
+    /// A platform's first log backup after the cutover was asked for.
+    FinalLog,
+    /// The tail, the last restore, the database online on the target.
+    Cutover,
+    /// A kind sqlmig does not know.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl StepKind {
+    /// The kind as plans write it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StepKind::CreateCredential => "create-credential",
+            StepKind::Backup => "backup",
+            StepKind::BackupFull => "backup-full",
+            StepKind::Upload => "upload",
+            StepKind::Restore => "restore",
+            StepKind::Verify => "verify",
+            StepKind::StartLogReplay => "start-log-replay",
+            StepKind::Replicate => "replicate",
+            StepKind::ShipLogs => "ship-logs",
+            StepKind::FinalLog => "final-log",
+            StepKind::Cutover => "cutover",
+            StepKind::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for StepKind {
+    /// The kind a plan's name stands for (`Other` when sqlmig knows no such kind).
+    fn from(name: &str) -> Self {
+        serde_json::from_value(serde_json::Value::String(name.to_string()))
+            .unwrap_or_else(|_| StepKind::Other(name.to_string()))
+    }
+}
+
+impl Default for StepKind {
+    fn default() -> Self {
+        StepKind::Other(String::new())
+    }
+}
+
+impl std::fmt::Display for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The arguments of a `create-credential` step (`runner: host`): the endpoint (`source` or
@@ -376,4 +450,25 @@ pub struct StepResult {
     /// that runs for days does so every hour) and the host calls it again at once.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub again: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_kinds_read_and_write_their_plan_names() {
+        for (name, kind) in [
+            ("backup-full", StepKind::BackupFull),
+            ("start-log-replay", StepKind::StartLogReplay),
+            ("create-credential", StepKind::CreateCredential),
+            ("sync-logins", StepKind::Other("sync-logins".into())),
+        ] {
+            let read: StepKind = serde_json::from_str(&format!("\"{name}\"")).unwrap();
+            assert_eq!(read, kind);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{name}\""));
+            assert_eq!(StepKind::from(name), kind);
+            assert_eq!(kind.as_str(), name);
+        }
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::inventory::migration::{
     BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, PLAN_REQUEST, Plan,
-    PlanRequest, STEP_REQUEST, STEP_RESULT, Step, StepRequest, StepResult, Watch,
+    PlanRequest, STEP_REQUEST, STEP_RESULT, Step, StepKind, StepRequest, StepResult, Watch,
 };
 use crate::{Error, invalid_input, parse_document};
 
@@ -95,7 +95,7 @@ pub fn answer_plan(
 /// by the step's argument `database_arg` while the step runs.
 pub fn watch_steps(
     steps: &mut [Step],
-    kind: &str,
+    kind: StepKind,
     endpoint: &str,
     command: &str,
     database_arg: &str,

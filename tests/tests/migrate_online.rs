@@ -486,6 +486,16 @@ async fn a_killed_online_run_resumes_replication_and_the_cutover() {
 async fn a_cutover_is_taken_once_replication_began_and_shown_until_done() {
     let o = online("asked", &[], true).await;
     let plan = o.plan.to_str().unwrap();
+    // The online full backup is estimated as the offline one is (one kind both sides share).
+    let planned: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&o.plan).unwrap()).unwrap();
+    let full = planned["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "backup-full")
+        .unwrap();
+    assert!(full["expected_s"].as_f64().is_some(), "{full}");
     // Before any run: refused, saying what to do (a tail right after the full is no migration).
     let out = o.s.run(&["migrate", "cutover", plan, "Sales"]);
     assert_code(&out, 2);

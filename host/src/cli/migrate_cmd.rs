@@ -11,7 +11,9 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use sqlmig_inventory::migration::{CONTAINER, PLAN, Plan, Runner, SOURCE, Side, Storage, TARGET};
+use sqlmig_inventory::migration::{
+    CONTAINER, PLAN, Plan, Runner, SOURCE, Side, StepKind, Storage, TARGET,
+};
 
 use super::connect::{Login, TlsArgs, source_and_target};
 use super::output::{Table, write_json, write_text};
@@ -650,7 +652,7 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
     let lrs_sas = if plan
         .steps
         .iter()
-        .any(|s| s.runner == Runner::Host && s.kind == "start-log-replay")
+        .any(|s| s.runner == Runner::Host && s.kind == StepKind::StartLogReplay)
     {
         Some(
             crate::cloud::lrs_sas(&plan.storage.container_url, secrets)
@@ -835,7 +837,7 @@ async fn cutover(
 ) -> Result<ExitCode, Failure> {
     use crate::capabilities::state::StateStore;
     let (plan, sha) = read_plan(plan_path)?;
-    if !plan.steps.iter().any(|s| s.kind == "cutover") {
+    if !plan.steps.iter().any(|s| s.kind == StepKind::Cutover) {
         return Err(Failure::bad_input(format!(
             "{}: a {} plan is offline: its databases come online when restored, there is nothing to cut over",
             plan_path.display(),
@@ -889,7 +891,7 @@ async fn cutover(
     for d in &chosen {
         let steps: Vec<&sqlmig_inventory::migration::Step> =
             plan.steps.iter().filter(|s| &s.database == d).collect();
-        let Some(at) = steps.iter().position(|s| s.kind == "cutover") else {
+        let Some(at) = steps.iter().position(|s| s.kind == StepKind::Cutover) else {
             continue;
         };
         let cut = j.step(&steps[at].id).map_err(Failure::io)?;
@@ -1108,15 +1110,17 @@ async fn status(
                         j.last_progress(&s.id).map_err(Failure::io)?
                     }
                     StepState::Done => None,
-                    _ if s.kind == "cutover" => cutover_asked(&path, &plan.method, &s.database)
-                        .await?
-                        .map(|at| {
-                            (
-                                at,
-                                "cutover asked for; the running `migrate run` acts on it"
-                                    .to_string(),
-                            )
-                        }),
+                    _ if s.kind == StepKind::Cutover => {
+                        cutover_asked(&path, &plan.method, &s.database)
+                            .await?
+                            .map(|at| {
+                                (
+                                    at,
+                                    "cutover asked for; the running `migrate run` acts on it"
+                                        .to_string(),
+                                )
+                            })
+                    }
                     _ => None,
                 };
                 Some((r, progress))

@@ -193,7 +193,10 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
                 .split('.')
                 .next()
                 .and_then(|m| m.parse::<u32>().ok());
-            let online = plan.steps.iter().any(|s| s.kind == "start-log-replay");
+            let online = plan
+                .steps
+                .iter()
+                .any(|s| s.kind == sqlmig_inventory::migration::StepKind::StartLogReplay);
             (plan.storage.container_url, online, major)
         }
         (None, Some(url)) => (url.trim_end_matches('/').to_string(), false, None),

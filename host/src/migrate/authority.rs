@@ -12,7 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use sqlmig_inventory::migration::{
-    CredentialArgs, LogReplayArgs, Plan, PlanRequest, Runner, SOURCE, Step, TARGET, UploadArgs,
+    CredentialArgs, LogReplayArgs, Plan, PlanRequest, Runner, SOURCE, Step, StepKind, TARGET,
+    UploadArgs,
 };
 
 use super::upload::UploadFile;
@@ -48,7 +49,11 @@ pub enum HostAction {
 }
 
 /// `create-credential`, `upload`, `start-log-replay`: the step kinds the host runs.
-pub const HOST_STEP_KINDS: [&str; 3] = ["create-credential", "upload", "start-log-replay"];
+pub const HOST_STEP_KINDS: [StepKind; 3] = [
+    StepKind::CreateCredential,
+    StepKind::Upload,
+    StepKind::StartLogReplay,
+];
 
 /// Why a container URL cannot be one (it must be `http(s)://HOST[:PORT]/PATH` with no user,
 /// query or fragment).
@@ -234,7 +239,7 @@ pub fn check_plan(plan: &Plan) -> Result<(), String> {
                     "it is for the source's platform plugin, and the plan names none (source_platform)".into(),
                 ));
             }
-            _ if HOST_STEP_KINDS.contains(&step.kind.as_str()) => {
+            _ if HOST_STEP_KINDS.contains(&step.kind) => {
                 return Err(at(format!(
                     "a {} step is the host's to run (runner: host)",
                     step.kind
@@ -257,8 +262,8 @@ pub fn resolve(plan: &Plan, step: &Step) -> Result<HostAction, String> {
         })
     }
     let container_url = plan.storage.container_url.trim_end_matches('/').to_string();
-    match step.kind.as_str() {
-        "create-credential" => {
+    match &step.kind {
+        StepKind::CreateCredential => {
             let a: CredentialArgs = args(step)?;
             let endpoint = match a.endpoint.as_str() {
                 SOURCE => SOURCE,
@@ -274,7 +279,7 @@ pub fn resolve(plan: &Plan, step: &Step) -> Result<HostAction, String> {
                 container_url,
             })
         }
-        "upload" => {
+        StepKind::Upload => {
             let a: UploadArgs = args(step)?;
             let folder = plan.storage.local_folder.as_deref().ok_or(
                 "an upload reads the local folder, and the plan has none (plan again with --local-folder)",
@@ -306,7 +311,7 @@ pub fn resolve(plan: &Plan, step: &Step) -> Result<HostAction, String> {
                 files,
             })
         }
-        "start-log-replay" => {
+        StepKind::StartLogReplay => {
             let a: LogReplayArgs = args(step)?;
             let planned = plan
                 .databases
@@ -341,7 +346,7 @@ pub fn resolve(plan: &Plan, step: &Step) -> Result<HostAction, String> {
         }
         other => Err(format!(
             "the host runs no step of kind {other} (it runs {}); the plan is from another sqlmig",
-            HOST_STEP_KINDS.join(", ")
+            HOST_STEP_KINDS.map(|k| k.to_string()).join(", ")
         )),
     }
 }
@@ -427,7 +432,7 @@ pub fn reach(plan: &Plan) -> Vec<String> {
             plan.storage.container_url
         ),
     ];
-    if plan.steps.iter().any(|s| s.kind == "upload") {
+    if plan.steps.iter().any(|s| s.kind == StepKind::Upload) {
         lines.push(format!(
             "files   read from {}",
             plan.storage.local_folder.as_deref().unwrap_or("(none)")

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use sqlmig_inventory::migration::{
     BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, DatabaseToMove, PLAN,
-    PLAN_REQUEST, Plan, PlanRequest, Runner, Side, Storage,
+    PLAN_REQUEST, Plan, PlanRequest, Runner, Side, StepKind, Storage,
 };
 use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
 
@@ -263,10 +263,11 @@ pub fn attach_forecast(
         let Some(d) = f.databases.iter().find(|d| d.database == step.database) else {
             continue;
         };
-        step.expected_s = match step.kind.as_str() {
-            "backup" => Some(d.full_backup_s),
-            "upload" => Some(d.upload_s),
-            "restore" => Some(d.restore_s),
+        step.expected_s = match step.kind {
+            // The online method's full backup is the same work as the offline one's.
+            StepKind::Backup | StepKind::BackupFull => Some(d.full_backup_s),
+            StepKind::Upload => Some(d.upload_s),
+            StepKind::Restore => Some(d.restore_s),
             _ => None,
         };
     }
@@ -353,7 +354,7 @@ pub fn render(plan: &Plan, forecast: Option<&Forecast>) -> String {
     }
     if let Some(f) = forecast {
         // The plan's own method first; the other for comparison.
-        let online = plan.steps.iter().any(|s| s.kind == "cutover");
+        let online = plan.steps.iter().any(|s| s.kind == StepKind::Cutover);
         let _ = writeln!(
             out,
             "\nForecast ({}): {}",

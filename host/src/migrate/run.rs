@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::Value;
 use sqlmig_inventory::migration::{
-    Plan, Runner, STEP_REQUEST, STEP_RESULT, Step, StepRequest, StepResult, Watch,
+    Plan, Runner, STEP_REQUEST, STEP_RESULT, Step, StepKind, StepRequest, StepResult, Watch,
 };
 
 use super::host_steps::{self, HostContext};
@@ -123,7 +123,8 @@ impl Executor {
     fn work_left(&self) -> Result<bool, String> {
         let journal = self.journal.lock().unwrap();
         for s in &self.plan.steps {
-            if s.kind != "create-credential" && journal.step(&s.id)?.state != StepState::Done {
+            if s.kind != StepKind::CreateCredential && journal.step(&s.id)?.state != StepState::Done
+            {
                 return Ok(true);
             }
         }
@@ -201,7 +202,7 @@ impl Executor {
         let record = self.journal.lock().unwrap().step(&step.id)?;
         // A credential holds the SAS of the run that created it: while work is left, each run
         // sets it again (CREATE or ALTER), so a SAS replaced after a failure is the one used.
-        let refresh = step.kind == "create-credential" && self.work_left()?;
+        let refresh = step.kind == StepKind::CreateCredential && self.work_left()?;
         if record.state == StepState::Done && !refresh {
             self.say(&format!(
                 "{}: done earlier ({})",

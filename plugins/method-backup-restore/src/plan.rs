@@ -7,7 +7,7 @@ use sqlmig_plugin_sdk::backup_statement::{
     full_stripe_file, full_stripe_name,
 };
 use sqlmig_plugin_sdk::inventory::migration::{
-    CredentialArgs, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step, UploadArgs,
+    CredentialArgs, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step, StepKind, UploadArgs,
 };
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
@@ -84,7 +84,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             steps.push(Step {
                 id: format!("{}/backup", db.name),
                 database: db.name.clone(),
-                kind: "backup".into(),
+                kind: StepKind::Backup,
                 runner: Runner::Platform,
                 description: format!(
                     "back up {} into {stripes} blob(s) by {}'s route",
@@ -106,7 +106,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             steps.push(Step {
                 id: format!("{}/backup", db.name),
                 database: db.name.clone(),
-                kind: "backup".into(),
+                kind: StepKind::Backup,
                 runner: Runner::Plugin,
                 description: format!("back up {} to {stripes} blob(s)", db.name),
                 preview: vec![format!("source: {}", backup.preview())],
@@ -137,7 +137,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             steps.push(Step {
                 id: format!("{}/backup", db.name),
                 database: db.name.clone(),
-                kind: "backup".into(),
+                kind: StepKind::Backup,
                 runner: Runner::Plugin,
                 description: format!(
                     "back up {} to {stripes} file(s) in {source_folder}",
@@ -151,7 +151,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             steps.push(Step {
                 id: format!("{}/upload", db.name),
                 database: db.name.clone(),
-                kind: "upload".into(),
+                kind: StepKind::Upload,
                 runner: Runner::Host,
                 description: format!("upload {stripes} file(s) of {} to the container", db.name),
                 args: json!(UploadArgs {
@@ -172,7 +172,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         steps.push(Step {
             id: format!("{}/restore", db.name),
             database: db.name.clone(),
-            kind: "restore".into(),
+            kind: StepKind::Restore,
             runner: Runner::Plugin,
             description: format!("restore {} on the target as {}", db.name, db.target_name),
             args: json!({ "database": db.name, "target_name": db.target_name, "urls": urls, "blobs": names }),
@@ -190,7 +190,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
             steps.push(Step {
                 id: format!("{}/verify", db.name),
                 database: db.name.clone(),
-                kind: "verify".into(),
+                kind: StepKind::Verify,
                 runner: Runner::Plugin,
                 description: format!(
                     "compare row counts and checksums of {} and {}",
@@ -221,8 +221,20 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         });
     }
     // The host shows the server's progress of backups and restores while they run.
-    watch_steps(&mut steps, "backup", "source", "BACKUP%", "database");
-    watch_steps(&mut steps, "restore", "target", "RESTORE%", "target_name");
+    watch_steps(
+        &mut steps,
+        StepKind::Backup,
+        "source",
+        "BACKUP%",
+        "database",
+    );
+    watch_steps(
+        &mut steps,
+        StepKind::Restore,
+        "target",
+        "RESTORE%",
+        "target_name",
+    );
     Ok(Plan {
         schema: PLAN.into(),
         method: "method-backup-restore".into(),
@@ -243,7 +255,7 @@ fn credential_step(endpoint: &str) -> Step {
     Step {
         id: format!("credential/{endpoint}"),
         database: String::new(),
-        kind: "create-credential".into(),
+        kind: StepKind::CreateCredential,
         runner: Runner::Host,
         description: format!("give the {endpoint} a credential (SAS) for the container"),
         args: json!(CredentialArgs {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::backup_statement::BackupStatement;
 use sqlmig_plugin_sdk::backups::check_full;
-use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, TARGET};
+use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, StepKind, TARGET};
 use sqlmig_plugin_sdk::method::{step_args, step_request, step_result};
 use sqlmig_plugin_sdk::sql::{self, Connection};
 use sqlmig_plugin_sdk::tsql::{
@@ -17,10 +17,10 @@ use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, unsupported, wit
 /// Runs a step request.
 pub fn run(request: &str) -> Result<String, Error> {
     let req = step_request(request)?;
-    let (message, output) = match req.step.kind.as_str() {
-        "backup" => backup(&step_args(&req)?)?,
-        "restore" => restore(&step_args(&req)?, req.resumed)?,
-        "verify" => verify(&step_args(&req)?)?,
+    let (message, output) = match req.step.kind {
+        StepKind::Backup => backup(&step_args(&req)?)?,
+        StepKind::Restore => restore(&step_args(&req)?, req.resumed)?,
+        StepKind::Verify => verify(&step_args(&req)?)?,
         other => {
             return Err(unsupported(&format!(
                 "step kind {other} (method-backup-restore runs backup, restore, verify)"

@@ -8,7 +8,7 @@ use sqlmig_plugin_sdk::backup_statement::{
 };
 use sqlmig_plugin_sdk::inventory::migration::{
     BackupOffer, CredentialArgs, LogReplayArgs, PLAN, Plan, PlanRequest, PlannedDatabase, Runner,
-    Step,
+    Step, StepKind,
 };
 use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, watch_steps};
 use sqlmig_plugin_sdk::tsql::quote_name;
@@ -111,7 +111,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     let mut steps = vec![Step {
         id: "credential/source".into(),
         database: String::new(),
-        kind: "create-credential".into(),
+        kind: StepKind::CreateCredential,
         runner: Runner::Host,
         description: "give the source a credential (SAS) for the container".into(),
         args: json!(CredentialArgs {
@@ -173,7 +173,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         steps.push(Step {
             id: format!("{}/backup-full", db.name),
             database: db.name.clone(),
-            kind: "backup-full".into(),
+            kind: StepKind::BackupFull,
             runner: Runner::Plugin,
             description: format!(
                 "full backup of {} to its folder ({stripes} blob(s))",
@@ -187,7 +187,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         steps.push(Step {
             id: format!("{}/start-replay", db.name),
             database: db.name.clone(),
-            kind: "start-log-replay".into(),
+            kind: StepKind::StartLogReplay,
             runner: Runner::Host,
             description: format!("start MI's Log Replay Service for {} on {dir}", db.target_name),
             args: serde_json::to_value(LogReplayArgs {
@@ -208,7 +208,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         steps.push(Step {
             id: format!("{}/replicate", db.name),
             database: db.name.clone(),
-            kind: "replicate".into(),
+            kind: StepKind::Replicate,
             runner: Runner::Plugin,
             description: format!(
                 "ship log backups of {} every {interval} s until the cutover is asked for",
@@ -229,7 +229,7 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         steps.push(Step {
             id: format!("{}/cutover", db.name),
             database: db.name.clone(),
-            kind: "cutover".into(),
+            kind: StepKind::Cutover,
             runner: Runner::Plugin,
             description: format!(
                 "cut {} over: tail of the log ({}), last restore, online on MI, rows compared",
@@ -283,7 +283,13 @@ pub fn plan(req: &PlanRequest) -> Result<Plan, Error> {
         );
     }
     // The host shows the server's progress of backups and restores while they run.
-    watch_steps(&mut steps, "backup-full", "source", "BACKUP%", "database");
+    watch_steps(
+        &mut steps,
+        StepKind::BackupFull,
+        "source",
+        "BACKUP%",
+        "database",
+    );
     Ok(Plan {
         schema: PLAN.into(),
         method: "method-log-replay".into(),
@@ -311,10 +317,10 @@ fn through_platform(steps: &mut Vec<Step>, databases: &mut [PlannedDatabase], o:
     let mut fulls = std::collections::BTreeMap::new();
     for mut s in steps.drain(..) {
         let route = o.parameters.clone();
-        match s.kind.as_str() {
-            "backup-full" => {
+        match s.kind {
+            StepKind::BackupFull => {
                 s.runner = Runner::Platform;
-                s.kind = "backup".into();
+                s.kind = StepKind::Backup;
                 s.args["type"] = json!("full");
                 s.args["stripes"] = json!(s.args["blobs"].as_array().map_or(1, Vec::len));
                 s.args["route"] = route;
@@ -322,9 +328,9 @@ fn through_platform(steps: &mut Vec<Step>, databases: &mut [PlannedDatabase], o:
                 s.watch = None;
                 fulls.insert(s.database.clone(), s.args["blobs"].clone());
             }
-            "replicate" => {
+            StepKind::Replicate => {
                 s.runner = Runner::Platform;
-                s.kind = "ship-logs".into();
+                s.kind = StepKind::ShipLogs;
                 s.args["route"] = route;
                 s.description = format!(
                     "ship the log backups the source's platform takes of {} into its folder until the cutover is asked for",
@@ -335,11 +341,11 @@ fn through_platform(steps: &mut Vec<Step>, databases: &mut [PlannedDatabase], o:
                     o.plugin, s.args["folder"]
                 )];
             }
-            "cutover" => {
+            StepKind::Cutover => {
                 out.push(Step {
                     id: format!("{}/final-log", s.database),
                     database: s.database.clone(),
-                    kind: "final-log".into(),
+                    kind: StepKind::FinalLog,
                     runner: Runner::Platform,
                     description: format!(
                         "ship the first log backup of {} taken after the cutover was asked for",
@@ -469,9 +475,17 @@ mod tests {
             assert!(err(&r).contains("replicate_round_s"), "{round}");
         }
         let p = plan(&request("FULL")).unwrap();
-        let replicate = p.steps.iter().find(|s| s.kind == "replicate").unwrap();
+        let replicate = p
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::Replicate)
+            .unwrap();
         assert_eq!(replicate.args["round_s"], 3600.0);
-        let full = p.steps.iter().find(|s| s.kind == "backup-full").unwrap();
+        let full = p
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::BackupFull)
+            .unwrap();
         assert!(
             full.args["backup"]["devices"][0]
                 .as_str()
@@ -488,7 +502,11 @@ mod tests {
         r.databases[0].name = "NightlyBackups".into();
         r.databases[0].target_name = "NightlyBackups".into();
         let p = plan(&r).unwrap();
-        let full = p.steps.iter().find(|s| s.kind == "backup-full").unwrap();
+        let full = p
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::BackupFull)
+            .unwrap();
         let folder = full.args["folder"].as_str().unwrap();
         assert!(!folder.to_ascii_lowercase().contains("backup"), "{folder}");
         for b in full.args["blobs"].as_array().unwrap() {
@@ -496,13 +514,21 @@ mod tests {
             assert!(b.ends_with(".bak") && b.matches('/').count() == 1, "{b}");
         }
         assert!(full.preview[0].contains("WITH COPY_ONLY, COMPRESSION, CHECKSUM, FORMAT, INIT, MAXTRANSFERSIZE = 4194304, BLOCKSIZE = 65536"), "{}", full.preview[0]);
-        let replicate = p.steps.iter().find(|s| s.kind == "replicate").unwrap();
+        let replicate = p
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::Replicate)
+            .unwrap();
         assert!(
             replicate.preview[0].contains("_log_NNNNNN.log' WITH COMPRESSION, CHECKSUM"),
             "{}",
             replicate.preview[0]
         );
-        let cutover = p.steps.iter().find(|s| s.kind == "cutover").unwrap();
+        let cutover = p
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::Cutover)
+            .unwrap();
         assert!(
             cutover.preview[0].contains("_tail.log' WITH CHECKSUM, NORECOVERY, FORMAT, INIT"),
             "{}",
@@ -510,7 +536,11 @@ mod tests {
         );
         r.options.insert("base_full".into(), json!(true));
         let p = plan(&r).unwrap();
-        let full = p.steps.iter().find(|s| s.kind == "backup-full").unwrap();
+        let full = p
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::BackupFull)
+            .unwrap();
         assert!(
             !full.preview[0].contains("COPY_ONLY"),
             "{}",

@@ -10,7 +10,7 @@ use sqlmig_plugin_sdk::backup_statement::{BackupStatement, log_backup_name, tail
 use sqlmig_plugin_sdk::backups::format::chain::Backup;
 use sqlmig_plugin_sdk::backups::format::{BackupType, Lsn};
 use sqlmig_plugin_sdk::backups::{check_full, read_head};
-use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, TARGET};
+use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, StepKind, TARGET};
 use sqlmig_plugin_sdk::method::{step_again, step_args, step_request, step_result};
 use sqlmig_plugin_sdk::sql::{self, Connection};
 use sqlmig_plugin_sdk::tsql::{
@@ -26,13 +26,13 @@ use crate::lrs;
 pub fn run(request: &str) -> Result<String, Error> {
     let req = step_request(request)?;
     let a: Args = step_args(&req)?;
-    let (message, output) = match req.step.kind.as_str() {
-        "backup-full" => backup_full(&a)?,
-        "replicate" => match replicate(&a)? {
+    let (message, output) = match req.step.kind {
+        StepKind::BackupFull => backup_full(&a)?,
+        StepKind::Replicate => match replicate(&a)? {
             Round::Again(message, output) => return Ok(step_again(message, output)),
             Round::Done(message, output) => (message, output),
         },
-        "cutover" => cutover(&a)?,
+        StepKind::Cutover => cutover(&a)?,
         other => {
             return Err(unsupported(&format!(
                 "step kind {other} (method-log-replay runs backup-full, replicate, cutover)"

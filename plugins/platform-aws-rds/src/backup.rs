@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{BackupOffer, CONTAINER, SOURCE};
+use sqlmig_plugin_sdk::inventory::migration::{BackupOffer, CONTAINER, SOURCE, StepKind};
 use sqlmig_plugin_sdk::method::{
     answer_offer, step_again, step_args, step_request, step_result, text,
 };
@@ -96,13 +96,13 @@ pub struct Route {
 pub fn run_step(request: &str) -> Result<String, Error> {
     use crate::logs::{self, Round};
     let req = step_request(request)?;
-    let (message, output) = match req.step.kind.as_str() {
-        "backup" => backup(&req.step.id, &step_args(&req)?, req.resumed)?,
-        "ship-logs" => match logs::ship(&step_args(&req)?)? {
+    let (message, output) = match req.step.kind {
+        StepKind::Backup => backup(&req.step.id, &step_args(&req)?, req.resumed)?,
+        StepKind::ShipLogs => match logs::ship(&step_args(&req)?)? {
             Round::Again(message, output) => return Ok(step_again(message, output)),
             Round::Done(message, output) => (message, output),
         },
-        "final-log" => logs::final_log(&step_args(&req)?)?,
+        StepKind::FinalLog => logs::final_log(&step_args(&req)?)?,
         other => {
             return Err(unsupported(&format!(
                 "step kind {other} (platform-aws-rds runs backup, ship-logs, final-log)"

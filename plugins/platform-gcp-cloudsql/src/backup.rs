@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{BackupOffer, CONTAINER};
+use sqlmig_plugin_sdk::inventory::migration::{BackupOffer, CONTAINER, StepKind};
 use sqlmig_plugin_sdk::method::{answer_offer, step_args, step_request, step_result, text};
 use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, state, unsupported};
 
@@ -73,7 +73,7 @@ struct Route {
 /// Runs a step request: `backup` only.
 pub fn run_step(request: &str) -> Result<String, Error> {
     let req = step_request(request)?;
-    if req.step.kind != "backup" {
+    if req.step.kind != StepKind::Backup {
         return Err(unsupported(&format!(
             "step kind {} (platform-gcp-cloudsql runs backup)",
             req.step.kind
