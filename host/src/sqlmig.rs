@@ -16,6 +16,7 @@ pub mod runtime;
 pub mod secret;
 pub mod sizing;
 pub mod sqlserver;
+pub mod stats;
 pub mod storage;
 pub mod validate;
 

@@ -136,7 +136,7 @@ impl Collection {
         let p = |key: (&str, &str, &str)| -> f64 {
             self.series
                 .get(&(key.0.to_string(), key.1.to_string(), key.2.to_string()))
-                .map_or(0.0, |v| super::percentile(v, percentile))
+                .map_or(0.0, |v| crate::stats::percentile(v, percentile))
         };
         let scale = scaling / 100.0;
         let mut files = Vec::new();
@@ -213,7 +213,7 @@ impl Collection {
                 m.log_peak_mb_s += self
                     .series
                     .get(&key)
-                    .map_or(0.0, |v| super::percentile(v, percentile));
+                    .map_or(0.0, |v| crate::stats::percentile(v, percentile));
             } else {
                 m.data_mb += size_mb;
             }

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use sqlmig_inventory::discovery::PerfSnapshot;
 use sqlmig_inventory::{Gap, Instance};
 
-use super::{DatabaseNeed, FileNeed, Need, percentile};
+use super::{DatabaseNeed, FileNeed, Need};
+use crate::stats::percentile;
 
 /// The `schema` of a collection.
 pub const SCHEMA: &str = "sqlmig.perf/1";

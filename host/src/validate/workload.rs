@@ -18,6 +18,7 @@ use std::time::Instant;
 
 use crate::capabilities::sql::{SqlBackend, SqlSession};
 use crate::sqlserver::quote_name;
+use crate::stats::percentile;
 
 use super::report::{Performance, QueryTiming};
 
@@ -97,14 +98,6 @@ fn strip_key<'a>(comment: &'a str, key: &str) -> Option<&'a str> {
         .get(..key.len())
         .filter(|k| k.eq_ignore_ascii_case(key))
         .map(|_| comment[key.len()..].trim())
-}
-
-/// The `p`th percentile (nearest rank) of `samples`, which must not be empty.
-pub fn percentile(samples: &[f64], p: f64) -> f64 {
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
 }
 
 /// Runs each query once to warm both servers' caches, then `runs` times on each side in turn,
@@ -245,13 +238,5 @@ mod tests {
                 .unwrap_err()
                 .contains("line 1 has no query")
         );
-    }
-
-    #[test]
-    fn percentiles_take_the_nearest_rank() {
-        let s = [5.0, 1.0, 4.0, 2.0, 3.0];
-        assert_eq!(percentile(&s, 50.0), 3.0);
-        assert_eq!(percentile(&s, 95.0), 5.0);
-        assert_eq!(percentile(&[7.0], 95.0), 7.0);
     }
 }
