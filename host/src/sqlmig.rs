@@ -12,6 +12,7 @@ pub mod discover;
 pub mod migrate;
 pub mod plugins;
 pub mod private_files;
+pub mod report_html;
 pub mod runtime;
 pub mod secret;
 pub mod sizing;

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::Sizing;
 use super::forecast::approx;
 use super::report::Report;
-use crate::assess::html::{STYLE, esc};
+use crate::report_html::{STYLE, esc};
 
 /// The page for `report`.
 pub fn render(report: &Report) -> String {

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::report::{Report, Verdict, bytes, compared, describe};
-use crate::assess::html::{STYLE, esc};
+use crate::report_html::{STYLE, esc};
 
 /// The page for `r`.
 pub fn render(r: &Report) -> String {
