@@ -91,8 +91,8 @@ pub use bindings::sqlmig::plugin::{blob, clock, credentials, fs, http, net, prog
 pub use errors::{invalid_input, unsupported, with_advice};
 pub use rows::{FromSqlValue, Row, Rows};
 
-/// The contract version this SDK builds plugins against.
-pub const API_VERSION: &str = "0.1.1";
+/// The contract version this SDK builds plugins against (the WIT's, read at build time).
+pub const API_VERSION: &str = sqlmig_inventory::CONTRACT_VERSION;
 
 /// A sqlmig plugin. Implement the hooks your manifest lists; the others answer `unsupported`.
 /// Documents are JSON text with a `"schema"` field (see the contract's `document` type).

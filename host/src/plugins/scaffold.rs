@@ -143,6 +143,7 @@ sqlmig-inventory = { path = "../inventory" }
 sqlmig-backup-format = { path = "../backup-format" }
 serde_path_to_error = "0.1"
 sha2 = "0.10"
+hex = "0.4"
 "#;
 
 const BACKUP_FORMAT_CARGO: &str = r#"[package]
@@ -304,5 +305,42 @@ mod tests {
         assert!(
             manifest.contains("name = \"acme-rules\"") && manifest.contains("kind = \"rules\"")
         );
+    }
+
+    /// The copied SDK's manifests depend on what the real crates depend on (a dependency added
+    /// to the SDK and not to its copy breaks every scaffolded plugin's build).
+    #[test]
+    fn the_copied_manifests_name_every_dependency_of_the_real_ones() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for (path, copy) in [
+            ("plugin-sdk/Cargo.toml", SDK_CARGO),
+            ("inventory/Cargo.toml", INVENTORY_CARGO),
+            ("backup-format/Cargo.toml", BACKUP_FORMAT_CARGO),
+        ] {
+            let real: toml::Table =
+                toml::from_str(&std::fs::read_to_string(root.join(path)).unwrap()).unwrap();
+            let copy: toml::Table = toml::from_str(copy).unwrap();
+            let names = |t: &toml::Table| -> Vec<String> {
+                // Optional ones serve features the copy does not build.
+                t.get("dependencies")
+                    .and_then(|d| d.as_table())
+                    .map(|d| {
+                        d.iter()
+                            .filter(|(_, v)| {
+                                v.get("optional").and_then(|o| o.as_bool()) != Some(true)
+                            })
+                            .map(|(k, _)| k.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let copied = names(&copy);
+            for dep in names(&real) {
+                assert!(
+                    copied.contains(&dep),
+                    "{dep} is missing from the copy of {path}"
+                );
+            }
+        }
     }
 }

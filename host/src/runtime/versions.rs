@@ -10,9 +10,10 @@ pub const API_PACKAGE: &str = "sqlmig:plugin";
 
 /// The API lines this host implements, newest first. Each line has its own bindings module; a
 /// frozen copy of an older contract stays supported after the contract grows.
-/// 0.1.1 added the `credentials` interface; components built against 0.1.0 link to it unchanged
-/// (wasmtime matches semver-compatible names both ways).
-pub const SUPPORTED_LINES: &[&str] = &["0.1.1"];
+/// The newest is the WIT's (`wit/`, read at build time). 0.1.1 added the `credentials`
+/// interface; components built against 0.1.0 link to it unchanged (wasmtime matches
+/// semver-compatible names both ways).
+pub const SUPPORTED_LINES: &[&str] = &[sqlmig_inventory::CONTRACT_VERSION];
 
 /// The newest contract version this host implements.
 pub fn current_api() -> Version {
