@@ -300,6 +300,28 @@ pub async fn instance_location(http: &CloudHttp, database_url: &str) -> Result<S
     }
 }
 
+/// Why an Azure Resource Manager call failed, its message free of secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum ArmError {
+    /// ARM answered with an error status.
+    #[error("{message}")]
+    Refused { status: u16, message: String },
+    /// The call did not get an answer: transient when ARM could not be reached or did not
+    /// answer in time, not when the host refused to send it.
+    #[error("{message}")]
+    NoAnswer { transient: bool, message: String },
+}
+
+impl ArmError {
+    /// Worth trying again: ARM unreachable or slow, throttling (429) or failing (5xx).
+    pub fn transient(&self) -> bool {
+        match self {
+            ArmError::Refused { status, .. } => *status == 429 || *status >= 500,
+            ArmError::NoAnswer { transient, .. } => *transient,
+        }
+    }
+}
+
 /// Starts MI's Log Replay Service for `database` on the folder `folder_url`, read with `sas`
 /// (read and list only: [`lrs_sas`]), in the instance's `location`.
 pub async fn start_log_replay(
@@ -309,7 +331,7 @@ pub async fn start_log_replay(
     sas: &Secret,
     collation: &str,
     location: &str,
-) -> Result<(), String> {
+) -> Result<(), ArmError> {
     let body = json!({
         "location": location,
         "properties": {
@@ -328,18 +350,28 @@ pub async fn start_log_replay(
             body: body.to_string().into_bytes(),
         })
         .await
-        .map_err(|e| redact(&e.to_string(), &[sas]))?;
+        .map_err(|e| ArmError::NoAnswer {
+            transient: matches!(
+                e,
+                crate::capabilities::CapabilityError::Unavailable(_)
+                    | crate::capabilities::CapabilityError::Timeout(_)
+            ),
+            message: redact(&e.to_string(), &[sas]),
+        })?;
     if (200..300).contains(&resp.status) {
         Ok(())
     } else {
-        Err(redact(
-            &format!(
-                "starting log replay: HTTP {}: {}",
-                resp.status,
-                String::from_utf8_lossy(&resp.body)
+        Err(ArmError::Refused {
+            status: resp.status,
+            message: redact(
+                &format!(
+                    "starting log replay: HTTP {}: {}",
+                    resp.status,
+                    String::from_utf8_lossy(&resp.body)
+                ),
+                &[sas],
             ),
-            &[sas],
-        ))
+        })
     }
 }
 

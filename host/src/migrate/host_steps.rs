@@ -203,10 +203,10 @@ async fn start_log_replay(
     crate::cloud::start_log_replay(cloud, database_url, folder_url, sas, collation, &location)
         .await
         .map_err(|e| {
-            if e.contains("HTTP 5") || e.contains("HTTP 429") {
-                StepFailure::transient(e)
+            if e.transient() {
+                StepFailure::transient(e.to_string())
             } else {
-                StepFailure::permanent(e)
+                StepFailure::permanent(e.to_string())
             }
         })?;
     Ok((
