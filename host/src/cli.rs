@@ -135,12 +135,24 @@ pub struct Context {
     pub output: OutputFormat,
     pub out: Option<PathBuf>,
     pub quiet: bool,
+    /// The plugin runtime, made when a command first loads a plugin and shared after that.
+    runtime: std::sync::OnceLock<crate::runtime::Runtime>,
 }
 
 impl Context {
     /// The operator's configuration; a malformed file is bad input.
     pub fn config(&self) -> Result<Config, Failure> {
         Config::load(&self.config_file).map_err(Failure::bad_input)
+    }
+
+    /// The process's plugin runtime (engine, linker, compiled-component cache).
+    pub fn runtime(&self) -> Result<&crate::runtime::Runtime, Failure> {
+        if let Some(r) = self.runtime.get() {
+            return Ok(r);
+        }
+        let made = crate::runtime::Runtime::new(Some(self.paths.component_cache()))
+            .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e:#}")))?;
+        Ok(self.runtime.get_or_init(|| made))
     }
 }
 
@@ -170,6 +182,7 @@ pub fn run() -> ExitCode {
         },
         out: cli.out.clone(),
         quiet: cli.quiet,
+        runtime: std::sync::OnceLock::new(),
     };
     let html_report = matches!(
         cli.command,

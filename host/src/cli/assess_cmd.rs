@@ -21,7 +21,6 @@ use crate::capabilities::CapabilitySet;
 use crate::discover::LoginSettings;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
-use crate::runtime::Runtime;
 use crate::sizing::limits::{Tier, UpdatePolicy};
 use crate::sqlserver::Encrypt;
 
@@ -356,10 +355,9 @@ pub(super) async fn evaluate(
     }
     let mut packs = Vec::new();
     if !chosen.is_empty() {
-        let runtime = Runtime::new(Some(ctx.paths.component_cache()))
-            .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
+        let runtime = ctx.runtime()?;
         for p in &chosen {
-            let plugin = load_plugin(&runtime, p, &config, &CapabilitySet::default())
+            let plugin = load_plugin(runtime, p, &config, &CapabilitySet::default())
                 .map_err(|e| Failure::io(e.to_string()))?;
             packs.push(RulePack {
                 plugin,

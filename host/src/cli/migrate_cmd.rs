@@ -36,7 +36,7 @@ use crate::migrate::upload::UploadOptions;
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
 use crate::private_files;
-use crate::runtime::{LoadedPlugin, Runtime};
+use crate::runtime::LoadedPlugin;
 use crate::sizing::forecast::Assumptions;
 use crate::sizing::limits::{self, Hardware, Tier, UpdatePolicy};
 use crate::sizing::perf_file::PerfFile;
@@ -272,9 +272,8 @@ fn load_method(
             plugin.manifest.kind
         )));
     }
-    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
-        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
-    load_plugin(&runtime, &plugin, &config, granted).map_err(|e| Failure::io(e.to_string()))
+    let runtime = ctx.runtime()?;
+    load_plugin(runtime, &plugin, &config, granted).map_err(|e| Failure::io(e.to_string()))
 }
 
 fn pairs(values: &[String], flag: &str) -> Result<Vec<(String, String)>, Failure> {

@@ -9,7 +9,7 @@ use crate::capabilities::{CapabilitySet, Services};
 use crate::cloud::{CloudAccess, cloud_access};
 use crate::plugins::load_plugin;
 use crate::plugins::store::{InstalledPlugin, PluginStore};
-use crate::runtime::{LoadedPlugin, Runtime};
+use crate::runtime::LoadedPlugin;
 
 /// The installed or bundled platform plugin `name`, with or without its `platform-` prefix.
 pub fn find(ctx: &Context, name: &str) -> Result<InstalledPlugin, Failure> {
@@ -44,10 +44,9 @@ pub fn load(
         http: granted.http.iter().cloned().chain(grants.http).collect(),
         ..granted
     };
-    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
-        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
+    let runtime = ctx.runtime()?;
     let mut loaded =
-        load_plugin(&runtime, plugin, &config, &granted).map_err(|e| Failure::io(e.to_string()))?;
+        load_plugin(runtime, plugin, &config, &granted).map_err(|e| Failure::io(e.to_string()))?;
     loaded.attach_cloud(&services);
     Ok(LoadedPlatform {
         plugin: loaded,

@@ -12,7 +12,7 @@ use crate::capabilities::{CapabilitySet, Services};
 use crate::plugins::native::{NativeError, NativePlugin};
 use crate::plugins::store::{InstallOptions, InstalledPlugin, PluginStore};
 use crate::plugins::{load_plugin, scaffold};
-use crate::runtime::{HookCall, HookOutput, Runtime};
+use crate::runtime::{HookCall, HookOutput};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -124,11 +124,6 @@ pub async fn run(ctx: &Context, cmd: PluginCommand) -> Result<ExitCode, Failure>
     }
 }
 
-fn runtime(ctx: &Context) -> Result<Runtime, Failure> {
-    Runtime::new(Some(ctx.paths.component_cache()))
-        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e:#}")))
-}
-
 fn store_failure(e: crate::plugins::store::StoreError) -> Failure {
     if e.bad_input {
         Failure::bad_input(e.message)
@@ -143,8 +138,8 @@ fn install(
     path: PathBuf,
     opts: InstallOptions,
 ) -> Result<ExitCode, Failure> {
-    let rt = runtime(ctx)?;
-    let done = store.install(&rt, &path, opts).map_err(store_failure)?;
+    let rt = ctx.runtime()?;
+    let done = store.install(rt, &path, opts).map_err(store_failure)?;
     match ctx.output {
         OutputFormat::Json => write_json(
             &serde_json::to_value(&done).expect("serializes"),
@@ -298,8 +293,8 @@ async fn describe(
             limits: None,
         });
     }
-    let rt = runtime(ctx)?;
-    let loaded = load_plugin(&rt, p, config, &CapabilitySet::default())
+    let rt = ctx.runtime()?;
+    let loaded = load_plugin(rt, p, config, &CapabilitySet::default())
         .map_err(|e| Failure::io(e.to_string()))?;
     // `describe` runs in the sandbox like every hook.
     match loaded.call(&Services::default(), HookCall::Describe).await {

@@ -19,7 +19,6 @@ use crate::capabilities::{CapabilitySet, Services};
 use crate::credentials::{SecretFor, secret};
 use crate::plugins::load_plugin;
 use crate::plugins::store::PluginStore;
-use crate::runtime::Runtime;
 use crate::validate::{self, Options, ValidateError, html, workload};
 
 /// The options of `sqlmig validate` (its help text is on `Command::Validate`).
@@ -166,14 +165,13 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure>
             args.plugin, plugin.manifest.kind
         )));
     }
-    let runtime = Runtime::new(Some(ctx.paths.component_cache()))
-        .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e}")))?;
+    let runtime = ctx.runtime()?;
     let granted = CapabilitySet {
         sql: vec![SOURCE.into(), TARGET.into()],
         ..Default::default()
     };
-    let loaded = load_plugin(&runtime, &plugin, &config, &granted)
-        .map_err(|e| Failure::io(e.to_string()))?;
+    let loaded =
+        load_plugin(runtime, &plugin, &config, &granted).map_err(|e| Failure::io(e.to_string()))?;
     let services = Services {
         sql: Some(sql.clone()),
         ..Default::default()
