@@ -20,6 +20,7 @@ use crate::assess::{Finding, Level};
 use crate::capabilities::CapabilitySet;
 use crate::discover::LoginSettings;
 use crate::plugins::load_plugin;
+use crate::plugins::manifest::PluginKind;
 use crate::plugins::store::PluginStore;
 use crate::sizing::limits::{Tier, UpdatePolicy};
 use crate::sqlserver::Encrypt;
@@ -324,12 +325,12 @@ pub(super) async fn evaluate(
             .filter(|p| {
                 // Rule packs, and the rules of the platforms the inventory's instances run on
                 // (RDS's backup option, Cloud SQL's flags).
-                let platform = p.manifest.kind == "platform"
+                let platform = p.manifest.kind == PluginKind::Platform
                     && inventory.instances.iter().any(|i| {
                         !i.platform.is_empty()
                             && p.manifest.name == format!("platform-{}", i.platform)
                     });
-                (p.manifest.kind == "rules" || platform) && p.manifest.has_hook("assess")
+                (p.manifest.kind == PluginKind::Rules || platform) && p.manifest.has_hook("assess")
             })
             .collect()
     } else {

@@ -34,6 +34,7 @@ use crate::migrate::plan::{
 use crate::migrate::run::{Executor, Retry};
 use crate::migrate::upload::UploadOptions;
 use crate::plugins::load_plugin;
+use crate::plugins::manifest::PluginKind;
 use crate::plugins::store::PluginStore;
 use crate::private_files;
 use crate::runtime::LoadedPlugin;
@@ -266,7 +267,7 @@ fn load_method(
     let plugin = store
         .find(name)
         .map_err(|e| Failure::bad_input(e).hint("list method plugins with `sqlmig plugin list`"))?;
-    if plugin.manifest.kind != "method" {
+    if plugin.manifest.kind != PluginKind::Method {
         return Err(Failure::bad_input(format!(
             "{name} is a {} plugin, not a migration method",
             plugin.manifest.kind

@@ -342,7 +342,11 @@ async fn info(
             println!("summary:       {}", d.summary);
             println!(
                 "kind:          {}",
-                if m.kind.is_empty() { "-" } else { &m.kind }
+                if m.kind.as_str().is_empty() {
+                    "-"
+                } else {
+                    m.kind.as_str()
+                }
             );
             println!(
                 "api:           sqlmig:plugin@{} (manifest: {})",

@@ -18,6 +18,7 @@ use super::{Context, Failure};
 use crate::capabilities::{CapabilitySet, Services};
 use crate::credentials::{SecretFor, secret};
 use crate::plugins::load_plugin;
+use crate::plugins::manifest::PluginKind;
 use crate::plugins::store::PluginStore;
 use crate::validate::{self, Options, ValidateError, html, workload};
 
@@ -159,7 +160,7 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure>
     let plugin = store.find(&args.plugin).map_err(|e| {
         Failure::bad_input(e).hint("list validation plugins with `sqlmig plugin list`")
     })?;
-    if plugin.manifest.kind != "validate" {
+    if plugin.manifest.kind != PluginKind::Validate {
         return Err(Failure::bad_input(format!(
             "{} is a {} plugin, not a validation plugin",
             args.plugin, plugin.manifest.kind

@@ -29,9 +29,9 @@ pub struct Manifest {
     pub description: String,
     /// The `sqlmig:plugin` versions it works with, e.g. `^0.1`.
     pub api: VersionReq,
-    /// `platform`, `method`, `rules`, `validate` (free text for listings).
+    /// What the plugin is for; commands load only plugins of their kind.
     #[serde(default)]
-    pub kind: String,
+    pub kind: PluginKind,
     /// The hooks it implements.
     pub hooks: Vec<String>,
     /// What it asks for.
@@ -40,6 +40,48 @@ pub struct Manifest {
     /// The limits it needs, when more than the defaults.
     #[serde(default)]
     pub limits: LimitAsks,
+}
+
+/// A plugin's kind, as its manifest's `kind` names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PluginKind {
+    /// Reads a source platform: discover, collect, and its own backup route (`platform-*`).
+    Platform,
+    /// Plans and runs migrations (`method-*`).
+    Method,
+    /// Assesses inventories (`rules-*`).
+    Rules,
+    /// Compares a migrated database with its source (`validate-*`).
+    Validate,
+    /// Another kind (tests' plugins), or none (empty): listed, loaded by no command above.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl Default for PluginKind {
+    fn default() -> Self {
+        PluginKind::Other(String::new())
+    }
+}
+
+impl PluginKind {
+    /// The kind as manifests write it (empty for none).
+    pub fn as_str(&self) -> &str {
+        match self {
+            PluginKind::Platform => "platform",
+            PluginKind::Method => "method",
+            PluginKind::Rules => "rules",
+            PluginKind::Validate => "validate",
+            PluginKind::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Why a manifest was refused: names the file and the place.
