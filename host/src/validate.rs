@@ -147,14 +147,11 @@ pub async fn validate(
             why.push_str(RESTORING_ADVICE);
         }
         say(&format!("{db} → {}: not compared: {why}", target_name(&db)));
-        reports.push(DatabaseReport {
-            target: target_name(&db),
-            source: db,
-            missing_on_target: false,
-            schema: None,
-            tables: Vec::new(),
-            error: Some(why),
-        });
+        reports.push(DatabaseReport::not_compared(
+            db.clone(),
+            target_name(&db),
+            why,
+        ));
     }
     let mut work: Vec<(usize, DatabasePair, TableSpec)> = Vec::new();
     let mut matched = vec![false; o.tables.len()];
@@ -174,14 +171,7 @@ pub async fn validate(
                     "{} → {}: not compared: {why}",
                     pair.source, pair.target
                 ));
-                reports.push(DatabaseReport {
-                    source: pair.source,
-                    target: pair.target,
-                    missing_on_target: false,
-                    schema: None,
-                    tables: Vec::new(),
-                    error: Some(why),
-                });
+                reports.push(DatabaseReport::not_compared(pair.source, pair.target, why));
                 continue;
             }
             say(&format!(
@@ -228,14 +218,7 @@ pub async fn validate(
                     "{} → {}: not compared: {why}",
                     pair.source, pair.target
                 ));
-                reports.push(DatabaseReport {
-                    source: pair.source,
-                    target: pair.target,
-                    missing_on_target: false,
-                    schema: None,
-                    tables: Vec::new(),
-                    error: Some(why),
-                });
+                reports.push(DatabaseReport::not_compared(pair.source, pair.target, why));
                 continue;
             }
             Err(e) => return Err(e),

@@ -104,6 +104,20 @@ pub struct QueryTiming {
     pub error: Option<String>,
 }
 
+impl DatabaseReport {
+    /// A database that could not be compared at all, and why.
+    pub fn not_compared(source: String, target: String, why: String) -> DatabaseReport {
+        DatabaseReport {
+            source,
+            target,
+            missing_on_target: false,
+            schema: None,
+            tables: Vec::new(),
+            error: Some(why),
+        }
+    }
+}
+
 impl Report {
     /// Fills in the summary and the verdict from the parts.
     pub fn conclude(&mut self, seconds: f64) {

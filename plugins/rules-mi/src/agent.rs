@@ -2,7 +2,7 @@
 //! (Database Mail profiles, SQL Mail, attachments).
 
 use crate::limits;
-use crate::rule::{Rule, instance_finding};
+use crate::rule::{Rule, instance_finding, instance_findings};
 use sqlmig_plugin_sdk::inventory::Instance;
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 
@@ -161,14 +161,7 @@ pub(crate) const MAIL_ATTACHMENTS: Rule = Rule {
 
 /// Agent alerts, proxies, operators notified by pager or NET SEND, Database Mail profiles.
 pub(crate) fn instance(inst: &Instance, out: &mut Vec<Finding>) {
-    let mut push = |rule: &Rule, object: Option<&str>, message: String| {
-        out.push(instance_finding(
-            rule,
-            inst,
-            object.map(str::to_string),
-            message,
-        ))
-    };
+    let mut push = instance_findings(inst, out);
     let agent = &inst.agent;
     if !agent.alerts.is_empty() {
         push(

@@ -1,7 +1,7 @@
 //! Backups and restores: checksums of the last full backup, the BACKUP and RESTORE statements
 //! Managed Instance refuses or treats differently, database snapshots.
 
-use crate::rule::{Rule, database_finding};
+use crate::rule::{Rule, database_findings};
 use crate::scan::{Scan, find_in_statement};
 use crate::security::{KEY_FILES, SERVICE_MASTER_KEY};
 use crate::tsql::Code;
@@ -146,8 +146,7 @@ pub(crate) fn backup_or_restore(code: &Code, i: usize, scan: &mut Scan) {
 
 /// The last full backup taken without checksums.
 pub(crate) fn database(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
-    let mut push =
-        |rule: &Rule, message: String| out.push(database_finding(rule, inst, db, message));
+    let mut push = database_findings(inst, db, out);
     if let Some(full) = &db.backups.last_full
         && !full.has_checksum
     {

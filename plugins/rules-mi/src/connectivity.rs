@@ -2,7 +2,7 @@
 //! routes, mirroring, availability groups and replication, OPENROWSET, BULK INSERT, PolyBase.
 
 use crate::limits;
-use crate::rule::{Rule, database_finding, instance_finding};
+use crate::rule::{Rule, database_finding, instance_finding, instance_findings};
 use crate::scan::{DeclaredLinkedServer, Hit, Scan, has_option};
 use crate::tsql::Code;
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
@@ -318,14 +318,7 @@ pub(crate) const POLYBASE: Rule = Rule {
 
 /// High availability on the source: mirroring/availability group endpoints, HADR enabled.
 pub(crate) fn instance(inst: &Instance, out: &mut Vec<Finding>) {
-    let mut push = |rule: &Rule, object: Option<&str>, message: String| {
-        out.push(instance_finding(
-            rule,
-            inst,
-            object.map(str::to_string),
-            message,
-        ))
-    };
+    let mut push = instance_findings(inst, out);
     for e in inst
         .endpoints
         .iter()

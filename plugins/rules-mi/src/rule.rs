@@ -47,3 +47,27 @@ pub fn instance_finding(
         help_url: Some(DOCS.into()),
     }
 }
+
+/// Collects findings on `inst` into `out`: `push(rule, object, message)`.
+pub fn instance_findings<'a>(
+    inst: &'a Instance,
+    out: &'a mut Vec<Finding>,
+) -> impl FnMut(&Rule, Option<&str>, String) + 'a {
+    move |rule, object, message| {
+        out.push(instance_finding(
+            rule,
+            inst,
+            object.map(str::to_string),
+            message,
+        ))
+    }
+}
+
+/// Collects findings on database `db` into `out`: `push(rule, message)`.
+pub fn database_findings<'a>(
+    inst: &'a Instance,
+    db: &'a Database,
+    out: &'a mut Vec<Finding>,
+) -> impl FnMut(&Rule, String) + 'a {
+    move |rule, message| out.push(database_finding(rule, inst, db, message))
+}

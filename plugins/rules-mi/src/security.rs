@@ -1,7 +1,7 @@
 //! Logins, keys, certificates, assemblies, credentials, audits, encryption and the database
 //! settings that widen trust.
 
-use crate::rule::{Rule, database_finding, instance_finding};
+use crate::rule::{Rule, database_finding, database_findings, instance_finding, instance_findings};
 use crate::scan::Scan;
 use crate::tsql::Code;
 use sqlmig_plugin_sdk::inventory::{Database, Instance};
@@ -163,14 +163,7 @@ pub(crate) const TDE: Rule = Rule {
 
 /// Server audits written to the file system or a Windows log; credentials to recreate.
 pub(crate) fn instance(inst: &Instance, out: &mut Vec<Finding>) {
-    let mut push = |rule: &Rule, object: Option<&str>, message: String| {
-        out.push(instance_finding(
-            rule,
-            inst,
-            object.map(str::to_string),
-            message,
-        ))
-    };
+    let mut push = instance_findings(inst, out);
     for audit in inst
         .audits
         .iter()
@@ -193,8 +186,7 @@ pub(crate) fn instance(inst: &Instance, out: &mut Vec<Finding>) {
 
 /// TDE, cross-database ownership chaining, TRUSTWORTHY with unsigned assemblies.
 pub(crate) fn database(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
-    let mut push =
-        |rule: &Rule, message: String| out.push(database_finding(rule, inst, db, message));
+    let mut push = database_findings(inst, db, out);
     if db.features.transparent_data_encryption {
         push(&TDE, format!("{} is encrypted with TDE", db.name));
     }

@@ -4,7 +4,7 @@
 //! semantics, DBCC.
 
 use crate::limits::{self, Target};
-use crate::rule::{Rule, database_finding, instance_finding};
+use crate::rule::{Rule, database_findings, instance_finding, instance_findings};
 use crate::scan::{Scan, find_in_statement};
 use crate::storage::{LOGS, declared_filestream};
 use crate::tsql::Code;
@@ -369,14 +369,7 @@ pub(crate) fn trace_flag_statements(code: &Code, i: usize, scan: &mut Scan) {
 /// Event sessions writing to files, options MI keeps at their default, server triggers whose
 /// definition was not read.
 pub(crate) fn instance(inst: &Instance, out: &mut Vec<Finding>) {
-    let mut push = |rule: &Rule, object: Option<&str>, message: String| {
-        out.push(instance_finding(
-            rule,
-            inst,
-            object.map(str::to_string),
-            message,
-        ))
-    };
+    let mut push = instance_findings(inst, out);
     for session in inst
         .xevent_sessions
         .iter()
@@ -427,8 +420,7 @@ pub(crate) fn instance(inst: &Instance, out: &mut Vec<Finding>) {
 
 /// Memory-optimized data on a tier without In-Memory OLTP.
 pub(crate) fn database(inst: &Instance, db: &Database, target: &Target, out: &mut Vec<Finding>) {
-    let mut push =
-        |rule: &Rule, message: String| out.push(database_finding(rule, inst, db, message));
+    let mut push = database_findings(inst, db, out);
     if db.features.in_memory_oltp {
         push(
             in_memory_rule(target),

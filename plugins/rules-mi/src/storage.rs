@@ -3,7 +3,7 @@
 
 use crate::backups::SNAPSHOT;
 use crate::limits::{self, Target};
-use crate::rule::{Rule, database_finding, instance_finding};
+use crate::rule::{Rule, database_finding, database_findings, instance_finding};
 use crate::scan::{Scan, find_in_statement};
 use crate::tsql::Code;
 use sqlmig_mi_limits::{self as mi_limits, FilesPer};
@@ -347,8 +347,7 @@ pub(crate) fn database_files(
     target: &Target,
     out: &mut Vec<Finding>,
 ) {
-    let mut push =
-        |rule: &Rule, message: String| out.push(database_finding(rule, inst, db, message));
+    let mut push = database_findings(inst, db, out);
     let (max, per) = mi_limits::max_files(target.tier);
     if per == FilesPer::Database && db.files.len() > max as usize {
         push(
