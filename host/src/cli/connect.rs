@@ -9,6 +9,8 @@ use clap::Args;
 use sqlmig_inventory::migration::{SOURCE, TARGET};
 
 use super::Failure;
+use crate::capabilities::sql::SqlBackend;
+use crate::capabilities::{CapabilityError, SqlErrorInfo};
 use crate::credentials::SecretFor;
 use crate::secret::Secret;
 use crate::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
@@ -56,9 +58,10 @@ pub fn source_and_target(
 
 /// Logs in to the source and the target before anything runs: a refused login (a wrong
 /// password, a login that does not exist) is bad input naming the side and where its password
-/// came from. Other failures are left to the steps, which retry what is transient.
+/// came from, and so is a connection the TLS settings refuse. Other failures are left to the
+/// steps, which retry what is transient.
 pub async fn check_logins(
-    sql: &dyn crate::capabilities::sql::SqlBackend,
+    sql: &dyn SqlBackend,
     source_user: &str,
     target_user: &str,
     secrets: Option<&Path>,
@@ -67,20 +70,32 @@ pub async fn check_logins(
         (SOURCE, source_user, SecretFor::Source),
         (TARGET, target_user, SecretFor::Target),
     ] {
-        if let Err(e) = sql.connect(endpoint).await {
-            let text = e.to_string();
-            if text.contains("18456") || text.to_ascii_lowercase().contains("login failed") {
+        match sql.connect(endpoint).await {
+            // 18456: login failed; 18452: a login from an untrusted domain.
+            Err(
+                e @ CapabilityError::Sql(SqlErrorInfo {
+                    number: 18456 | 18452,
+                    ..
+                }),
+            ) => {
                 let from = match secrets {
                     Some(f) => format!("`{}` in {}", which.file_key(), f.display()),
                     None => which.env_var().to_string(),
                 };
                 return Err(Failure::bad_input(format!(
-                    "the {endpoint} refused the login {user}: {text}"
+                    "the {endpoint} refused the login {user}: {e}"
                 ))
                 .hint(format!(
                     "check --{endpoint}-user and its password ({from}); nothing was run"
                 )));
             }
+            // The connection itself refused (TLS): its message says which flag fixes it.
+            Err(CapabilityError::AccessDenied(m)) => {
+                return Err(
+                    Failure::bad_input(format!("the {endpoint}: {m}")).hint("nothing was run")
+                );
+            }
+            _ => {}
         }
     }
     Ok(())
