@@ -45,7 +45,16 @@ async fn state_on(sql: &dyn SqlBackend, endpoint: &str, db: &str) -> Option<Stri
     }
 }
 
-/// What to do about a database that cannot be read because it is still restoring (error 927).
+/// Why `db` is not compared: its `state` on `side`, and for a restoring one what to do.
+fn not_online_because(db: &str, side: &str, state: &str) -> String {
+    let mut why = format!("{db} is {state} on the {side}, not online");
+    if state == "RESTORING" {
+        why.push_str(RESTORING_ADVICE);
+    }
+    why
+}
+
+/// What to do about a database that cannot be read because it is still restoring.
 const RESTORING_ADVICE: &str = "; a database RESTORING cannot be read: on the target, cut over first (sqlmig migrate cutover PLAN DB); \
 on the source after an online cutover (its tail taken WITH NORECOVERY), the cutover compared the rows already \
 (sqlmig migrate status PLAN), and a plan made with --option standby_folder=FOLDER leaves the source read-only to validate against (docs/migrate.md)";
@@ -141,17 +150,21 @@ pub async fn validate(
 
     // Schemas first: they name the tables.
     let mut reports = Vec::new();
-    for (db, state) in not_online {
-        let mut why = format!("{db} is {state} on the source, not online");
-        if state == "RESTORING" {
-            why.push_str(RESTORING_ADVICE);
-        }
-        say(&format!("{db} → {}: not compared: {why}", target_name(&db)));
-        reports.push(DatabaseReport::not_compared(
-            db.clone(),
-            target_name(&db),
-            why,
+    // A database that cannot be compared at all is reported on its own; the others go on.
+    let not_compared = |reports: &mut Vec<DatabaseReport>, pair: DatabasePair, why: String| {
+        say(&format!(
+            "{} → {}: not compared: {why}",
+            pair.source, pair.target
         ));
+        reports.push(DatabaseReport::not_compared(pair.source, pair.target, why));
+    };
+    for (db, state) in not_online {
+        let pair = DatabasePair {
+            target: target_name(&db),
+            source: db,
+        };
+        let why = not_online_because(&pair.source, "source", &state);
+        not_compared(&mut reports, pair, why);
     }
     let mut work: Vec<(usize, DatabasePair, TableSpec)> = Vec::new();
     let mut matched = vec![false; o.tables.len()];
@@ -163,15 +176,8 @@ pub async fn validate(
         if !target.iter().any(|t| t.eq_ignore_ascii_case(&pair.target)) {
             // Not online is not missing: a database LRS is still restoring is there.
             if let Some(state) = state_on(sql, "target", &pair.target).await {
-                let mut why = format!("{} is {state} on the target, not online", pair.target);
-                if state == "RESTORING" {
-                    why.push_str(RESTORING_ADVICE);
-                }
-                say(&format!(
-                    "{} → {}: not compared: {why}",
-                    pair.source, pair.target
-                ));
-                reports.push(DatabaseReport::not_compared(pair.source, pair.target, why));
+                let why = not_online_because(&pair.target, "target", &state);
+                not_compared(&mut reports, pair, why);
                 continue;
             }
             say(&format!(
@@ -210,15 +216,8 @@ pub async fn validate(
                     plugin.label
                 )));
             }
-            Err(ValidateError::Failed(mut why)) => {
-                if why.contains("in the middle of a restore") {
-                    why.push_str(RESTORING_ADVICE);
-                }
-                say(&format!(
-                    "{} → {}: not compared: {why}",
-                    pair.source, pair.target
-                ));
-                reports.push(DatabaseReport::not_compared(pair.source, pair.target, why));
+            Err(ValidateError::Failed(why)) => {
+                not_compared(&mut reports, pair, why);
                 continue;
             }
             Err(e) => return Err(e),

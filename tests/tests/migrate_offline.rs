@@ -811,27 +811,7 @@ async fn storage_prepare_makes_the_container_and_tokens_check_accepts_and_the_ru
 
     // A plan into it; check accepts the tokens for it, and the run uses them.
     migration::discover(&s, &source, &inventory).await;
-    let target_addr = format!("127.0.0.1,{}", target.addr.port());
-    let out = run(
-        &s,
-        &[
-            "migrate",
-            "plan",
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--databases",
-            "Sales",
-            "--target",
-            &target_addr,
-            "--container-url",
-            &container,
-            "--out",
-            plan.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .await;
-    assert_code(&out, 0);
+    plan_sales(&s, &inventory, &target, &container, &plan, &[]).await;
     let check = [
         "storage",
         "check",
@@ -840,13 +820,17 @@ async fn storage_prepare_makes_the_container_and_tokens_check_accepts_and_the_ru
         "--secrets",
         secrets.to_str().unwrap(),
     ];
-    let out = run(&s, &check, &[]).await;
+    let out = run(&s, &[&check[..], &["-o", "json"]].concat(), &[]).await;
     assert_code(&out, 0);
-    assert!(
-        stdout(&out).contains("sas  ") && stdout(&out).contains(" ok"),
-        "{}",
-        stdout(&out)
-    );
+    let checked: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(checked["ok"], true, "{checked}");
+    let tokens: Vec<(&str, &str)> = checked["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["key"].as_str().unwrap(), t["grants"].as_str().unwrap()))
+        .collect();
+    assert_eq!(tokens, [("sas", "rwdl"), ("lrs_sas", "rl")], "{checked}");
     let mut run_args = migration::migrate_run_args(&plan).to_vec();
     run_args.extend(["--secrets", secrets.to_str().unwrap()]);
     let out = run(&s, &run_args, &[]).await;
@@ -975,6 +959,36 @@ async fn bad_logins_and_tokens_stop_the_run_before_anything_runs_and_a_fixed_sas
     );
 }
 
+/// `migrate plan` of Sales from `inventory` to `target` through `container` into `plan`, with
+/// `extra` arguments; it must succeed.
+async fn plan_sales(
+    s: &Sqlmig,
+    inventory: &Path,
+    target: &ServerHandle,
+    container: &str,
+    plan: &Path,
+    extra: &[&str],
+) {
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let mut args = vec![
+        "migrate",
+        "plan",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--databases",
+        "Sales",
+        "--target",
+        &target_addr,
+        "--container-url",
+        container,
+        "--out",
+        plan.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let out = run(s, &args, &[]).await;
+    assert_code(&out, 0);
+}
+
 /// Sales planned for an offline move from a sqlsim source to an MI-mode sqlsim through Azurite.
 struct SalesMove {
     _az: Azurite,
@@ -1003,25 +1017,8 @@ impl SalesMove {
         let inventory = s.home.path().join("inventory.json");
         let plan = s.home.path().join("plan.json");
         migration::discover(&s, &source, &inventory).await;
-        let target_addr = format!("127.0.0.1,{}", target.addr.port());
         let container = az.container_url(name);
-        let mut args = vec![
-            "migrate",
-            "plan",
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--databases",
-            "Sales",
-            "--target",
-            &target_addr,
-            "--container-url",
-            &container,
-            "--out",
-            plan.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        let out = run(&s, &args, &[]).await;
-        assert_code(&out, 0);
+        plan_sales(&s, &inventory, &target, &container, &plan, extra).await;
         SalesMove {
             _az: az,
             token,

@@ -536,8 +536,7 @@ async fn a_cutover_is_taken_once_replication_began_and_shown_until_done() {
     let out = o.s.run(&["migrate", "cutover", plan, "Sales"]);
     assert_code(&out, 0);
     assert!(
-        stderr(&out).contains("Sales is cut over already: SalesOnline online")
-            || stderr(&out).contains("Sales is cut over already: Sales online"),
+        stderr(&out).contains("Sales is cut over already: Sales online on the target"),
         "{}",
         stderr(&out)
     );

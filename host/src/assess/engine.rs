@@ -18,7 +18,7 @@ pub struct RulePack {
 }
 
 /// A rule pack that could not assess an instance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PackFailure {
     pub rule_pack: String,
     pub instance: String,

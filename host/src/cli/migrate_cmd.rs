@@ -451,12 +451,17 @@ async fn assessment_gate(
         }
         None => {
             let options = super::assess_cmd::pack_options(args.target_tier, args.update_policy);
+            // Only the planned instance: an estate's other instances are not this plan's.
+            let mut planned = inventory.clone();
+            planned
+                .instances
+                .retain(|i| i.name.eq_ignore_ascii_case(instance));
             let (labels, outcome) = super::assess_cmd::evaluate(
                 ctx,
                 &[],
                 &options,
                 super::assess_cmd::Probes::None,
-                inventory,
+                &planned,
                 4,
             )
             .await?;
@@ -996,14 +1001,14 @@ fn rerun_command(args: &RunArgs) -> String {
     words.join(" ")
 }
 
-/// When the cutover of `database` was asked for (`migrate cutover`), if it was.
+/// When the cutover of `database` was asked for (`migrate cutover` records it in the journal's
+/// plugin state), if it was.
 async fn cutover_asked(
-    journal: &Path,
+    state: &SqliteStateStore,
     method: &str,
     database: &str,
 ) -> Result<Option<String>, Failure> {
     use crate::capabilities::state::StateStore;
-    let state = SqliteStateStore::open(journal).map_err(|e| Failure::io(e.to_string()))?;
     let asked = state
         .get(method, &format!("cutover/{database}"))
         .await
@@ -1014,7 +1019,6 @@ async fn cutover_asked(
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)))
 }
 
-/// The steps left and what they would run, without connecting to anything.
 /// The steps `--redo` names, each with the steps after it in its sequence (its database's, or
 /// the instance-wide ones); an id the plan does not hold is an error listing those it does.
 fn steps_to_redo(plan: &Plan, redo: &[String]) -> Result<Vec<String>, String> {
@@ -1037,6 +1041,7 @@ fn steps_to_redo(plan: &Plan, redo: &[String]) -> Result<Vec<String>, String> {
     Ok(ids)
 }
 
+/// The steps left and what they would run, without connecting to anything.
 fn dry_run(
     plan: &Plan,
     journal_path: &Path,
@@ -1095,6 +1100,8 @@ async fn status(
     let alive = journal::RunLock::held(&path);
     let mut rows = Vec::new();
     let mut interrupted = false;
+    // The journal's plugin state, opened once when a cutover step asks about it.
+    let mut state: Option<SqliteStateStore> = None;
     for s in &plan.steps {
         let rec = match &j {
             Some(j) => {
@@ -1111,7 +1118,14 @@ async fn status(
                     }
                     StepState::Done => None,
                     _ if s.kind == StepKind::Cutover => {
-                        cutover_asked(&path, &plan.method, &s.database)
+                        if state.is_none() {
+                            state = Some(
+                                SqliteStateStore::open(&path)
+                                    .map_err(|e| Failure::io(e.to_string()))?,
+                            );
+                        }
+                        let state = state.as_ref().expect("opened above");
+                        cutover_asked(state, &plan.method, &s.database)
                             .await?
                             .map(|at| {
                                 (

@@ -7,14 +7,13 @@ use std::path::Path;
 use serde::Deserialize;
 use sqlmig_inventory::migration::{PlanAssessment, PlanFinding};
 
+use crate::assess::engine::PackFailure;
 use crate::assess::readiness::InstanceReadiness;
 use crate::assess::{Finding, Level};
 
 /// What an assessment file (`sqlmig assess -o json`) holds that a plan needs.
 #[derive(Debug, Deserialize)]
 pub struct AssessmentFile {
-    #[serde(default)]
-    pub rule_packs: Vec<String>,
     #[serde(default)]
     pub target: Option<String>,
     #[serde(default)]
@@ -23,7 +22,7 @@ pub struct AssessmentFile {
     pub findings: Vec<Finding>,
     /// Rule packs that failed on an instance: its findings are missing.
     #[serde(default)]
-    pub failures: Vec<serde_json::Value>,
+    pub failures: Vec<PackFailure>,
 }
 
 impl AssessmentFile {
@@ -50,12 +49,10 @@ impl AssessmentFile {
                 ));
             }
         }
-        let failed = a.failures.iter().any(|f| {
-            f.get("instance")
-                .and_then(|i| i.as_str())
-                .is_some_and(|i| i.eq_ignore_ascii_case(instance))
-        });
-        if failed {
+        if a.failures
+            .iter()
+            .any(|f| f.instance.eq_ignore_ascii_case(instance))
+        {
             return Err(format!(
                 "{shown}: a rule pack failed on {instance}, so its findings are incomplete: assess again"
             ));

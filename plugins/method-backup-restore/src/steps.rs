@@ -99,20 +99,24 @@ fn state(conn: &Connection, name: &str) -> Result<Option<String>, Error> {
 /// backup restored into it.
 fn restore(a: &RestoreArgs, resumed: bool) -> Result<(String, Value), Error> {
     let conn = sql::connect(TARGET)?;
-    // Read the stripes' headers first: a missing stripe, one left from another backup or
-    // another database's file is named here, not in a failed restore.
-    let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database).map_err(|e| {
-        with_advice(
-            e,
-            &format!(
-                "take the backup again: sqlmig migrate run PLAN --redo {}/backup",
-                a.database
-            ),
-        )
-    })?;
+    // The stripes' headers, read before a restore (a missing stripe, one left from another
+    // backup or another database's file is named here, not in a failed restore) and to prove
+    // an earlier restore was of this backup.
+    let read_full = || {
+        check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database).map_err(|e| {
+            with_advice(
+                e,
+                &format!(
+                    "take the backup again: sqlmig migrate run PLAN --redo {}/backup",
+                    a.database
+                ),
+            )
+        })
+    };
     match state(&conn, &a.target_name)?.as_deref() {
         None => {}
         Some("ONLINE") if resumed => {
+            let full = read_full()?;
             return match restored_set(&conn, &a.target_name)? {
                 Some((first, last))
                     if first == full.first_lsn.0.to_string()
@@ -150,6 +154,7 @@ fn restore(a: &RestoreArgs, resumed: bool) -> Result<(String, Value), Error> {
             )));
         }
     }
+    let full = read_full()?;
     log::info(&format!(
         "{}: {} stripe(s) of one full backup of {} (LSN {} to {}, SQL Server {})",
         a.target_name,
