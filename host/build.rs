@@ -57,6 +57,77 @@ fn main() {
     )
     .unwrap();
     sdk_sources(repo, &out_dir);
+    sdk_manifests(repo, &out_dir);
+}
+
+/// The SDK crates' manifests as a scaffolded plugin needs them: read from the real ones, with every
+/// `workspace = true` replaced by the workspace's value and the dev-dependencies left out, so the
+/// copy cannot drift from what the SDK builds with here.
+fn sdk_manifests(repo: &std::path::Path, out_dir: &std::path::Path) {
+    let read = |p: &std::path::Path| -> toml::Table {
+        toml::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let root = read(&repo.join("Cargo.toml"));
+    let workspace = root["workspace"].as_table().unwrap();
+    let ws_package = workspace["package"].as_table().unwrap();
+    let ws_deps = workspace["dependencies"].as_table().unwrap();
+    let inherits = |v: &toml::Value| v.get("workspace").and_then(|w| w.as_bool()) == Some(true);
+    let mut entries = String::new();
+    for krate in ["plugin-sdk", "inventory", "backup-format"] {
+        let mut manifest = read(&repo.join(krate).join("Cargo.toml"));
+        manifest.remove("dev-dependencies");
+        let package = manifest["package"].as_table_mut().unwrap();
+        for (key, value) in package.iter_mut() {
+            if inherits(value) {
+                *value = ws_package[key].clone();
+            }
+        }
+        let description = package["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        package.insert(
+            "description".into(),
+            format!("{description} (the copy sqlmig plugin new wrote; do not edit)").into(),
+        );
+        package.insert("publish".into(), false.into());
+        if let Some(deps) = manifest
+            .get_mut("dependencies")
+            .and_then(|d| d.as_table_mut())
+        {
+            for (name, spec) in deps.iter_mut() {
+                if !inherits(spec) {
+                    continue;
+                }
+                // The workspace's spec (a version, or a table), with the member's features added.
+                let mut resolved = match &ws_deps[name] {
+                    toml::Value::String(v) => {
+                        toml::Table::from_iter([("version".to_string(), v.clone().into())])
+                    }
+                    t => t.as_table().unwrap().clone(),
+                };
+                if let Some(extra) = spec.get("features").and_then(|f| f.as_array()) {
+                    let features = resolved
+                        .entry("features")
+                        .or_insert_with(|| toml::Value::Array(Vec::new()))
+                        .as_array_mut()
+                        .unwrap();
+                    features.extend(extra.iter().cloned());
+                }
+                *spec = toml::Value::Table(resolved);
+            }
+        }
+        entries += &format!(
+            "    ({:?}, {:?}),\n",
+            format!("{krate}/Cargo.toml"),
+            toml::to_string(&manifest).unwrap()
+        );
+    }
+    std::fs::write(
+        out_dir.join("sdk_manifests.rs"),
+        format!("/// (path under sdk/, text) of each SDK crate's manifest.\npub static SDK_MANIFESTS: &[(&str, &str)] = &[\n{entries}];\n"),
+    )
+    .unwrap();
 }
 
 /// The plugin SDK's sources (plugin-sdk, inventory, backup-format, wit), embedded so `sqlmig plugin new` can
@@ -78,7 +149,8 @@ fn sdk_sources(repo: &std::path::Path, out_dir: &std::path::Path) {
                 .flatten()
                 .map(|e| e.path())
             {
-                if p.is_dir() {
+                // The frozen older lines are the host's business, not a plugin's.
+                if p.is_dir() && !p.ends_with("wit/frozen") {
                     folders.push(p);
                 } else if p.extension().is_some_and(|e| e == ext) {
                     files.push(p);

@@ -10,10 +10,10 @@ const WASM_PLUGINS: &[&str] = &[
     "full",
     "hostile",
     "hostile-method",
+    "hostile-rules",
     "wrong-api",
     "older-api",
 ];
-const NATIVE_PLUGINS: &[&str] = &["native-good", "native-future"];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
@@ -38,7 +38,6 @@ fn main() {
     );
     nested_cargo::require_wasm_target("the test plugins");
     nested_cargo::cargo_build(&workspace, &target_dir, Some("wasm32-wasip2"), WASM_PLUGINS);
-    nested_cargo::cargo_build(&workspace, &target_dir, None, NATIVE_PLUGINS);
 
     let mut consts = String::new();
     for name in WASM_PLUGINS {
@@ -53,21 +52,6 @@ fn main() {
         );
         consts += &format!(
             "/// The `{name}` test plugin's manifest.\npub const {ident}_MANIFEST: &str = {:?};\n",
-            manifest.display().to_string()
-        );
-    }
-    for name in NATIVE_PLUGINS {
-        let lib = target_dir
-            .join("release")
-            .join(format!("lib{}.so", name.replace('-', "_")));
-        let ident = name.replace('-', "_").to_uppercase();
-        consts += &format!(
-            "/// The `{name}` native test plugin.\npub const {ident}_LIB: &str = {:?};\n",
-            lib.display().to_string()
-        );
-        let manifest = workspace.join(name).join("plugin.toml");
-        consts += &format!(
-            "/// The `{name}` native test plugin's manifest.\npub const {ident}_MANIFEST: &str = {:?};\n",
             manifest.display().to_string()
         );
     }

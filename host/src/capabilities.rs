@@ -1,6 +1,9 @@
 //! What plugins may reach, one module per capability. A capability is usable only when the
-//! plugin's manifest asks for it and the operator grants it (`grants`); each module holds the
-//! backend trait the host implements for real services and the glue to the contract's imports.
+//! plugin's manifest asks for it and the operator grants it (`grants`); each module holds what a
+//! call of the capability does — its grant check, its limits, the backend trait the host implements
+//! for real services — over a [`CallContext`]. Nothing here knows the contract's bindings or
+//! wasmtime: the glue of each contract line (`runtime::wit::since_v0_1`, `since_v0_2`) turns a
+//! plugin's call into a call of these modules.
 
 pub mod blob;
 pub mod clock;
@@ -18,9 +21,31 @@ pub mod state;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use error::{CapabilityError, SqlErrorInfo};
 pub use grants::{Capability, CapabilitySet, Grants};
+
+/// What one hook call can reach: the plugin's grants, the services the command set up, the call's
+/// deadline and how much memory the plugin may hold (what the host hands it must fit there).
+pub struct CallContext {
+    pub grants: Arc<Grants>,
+    pub services: Services,
+    pub deadline: Instant,
+    pub memory_limit: usize,
+}
+
+impl CallContext {
+    /// The plugin as messages name it (`name version`).
+    pub fn plugin(&self) -> &str {
+        &self.grants.plugin
+    }
+
+    /// The text a plugin hands on, as the host may show or keep it ([`credentials::plugin_text`]).
+    pub fn plugin_text(&self, text: &str) -> String {
+        credentials::plugin_text(self.services.cloud.as_deref(), text)
+    }
+}
 
 /// The real services a command hands to the plugins it runs. A service left unset answers
 /// `unavailable` naming what the command did not set up.

@@ -32,14 +32,14 @@ pub struct CloudHttp {
 
 impl CloudHttp {
     /// A client adding `tokens[origin]` as `Authorization: Bearer …` to requests for that origin.
-    pub fn new(tokens: BTreeMap<String, Secret>) -> Result<CloudHttp, String> {
+    pub fn new(tokens: BTreeMap<String, Secret>) -> Result<CloudHttp, CloudError> {
         // Redirects are not followed: a hop to another origin would carry the body (a SAS) and
         // escape the allow-list the request was checked against. The caller sees the 3xx.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+            .map_err(CloudError::HttpClient)?;
         Ok(CloudHttp {
             client,
             tokens,
@@ -51,8 +51,12 @@ impl CloudHttp {
     /// anything but `resource` and what is under it: the operator's ARM token reaches the
     /// target's managed instance and its databases, not the subscription's other resources
     /// (a storage account's `listKeys`).
-    pub fn for_resource(origin: &str, token: Secret, resource: &str) -> Result<CloudHttp, String> {
-        let origin = origin_of(origin).map_err(|e| e.to_string())?;
+    pub fn for_resource(
+        origin: &str,
+        token: Secret,
+        resource: &str,
+    ) -> Result<CloudHttp, CloudError> {
+        let origin = origin_of(origin).map_err(CloudError::Origin)?;
         let mut http = CloudHttp::new(BTreeMap::from([(origin.clone(), token)]))?;
         http.scopes
             .insert(origin, resource.trim_end_matches('/').to_ascii_lowercase());
@@ -172,7 +176,7 @@ pub fn cloud_access(
     plugin: &InstalledPlugin,
     config: &Config,
     secrets: Option<&Path>,
-) -> Result<CloudAccess, String> {
+) -> Result<CloudAccess, CloudError> {
     let granted = cloud_grants(
         &plugin.manifest.capabilities,
         plugin.origin,
@@ -181,7 +185,8 @@ pub fn cloud_access(
     if granted.credentials.is_empty() && granted.settings.is_empty() && granted.http.is_empty() {
         return Ok(CloudAccess::default());
     }
-    let values = cloud_values(&granted.credentials, &granted.settings, secrets).map_err(|e| e.0)?;
+    let values = cloud_values(&granted.credentials, &granted.settings, secrets)
+        .map_err(|e| CloudError::Secrets(e.0))?;
     let http = CloudHttp::new(BTreeMap::new())?;
     Ok(CloudAccess {
         grants: CapabilitySet {
@@ -228,24 +233,24 @@ const LRS_SAS_DAYS: i64 = 31;
 /// container (LRS does not start with more). `SQLMIG_LRS_SAS` (secrets file: `lrs_sas`), checked,
 /// or one made from the storage account's key (`SQLMIG_STORAGE_KEY`, `storage_key`). The
 /// source's own SAS (`SQLMIG_SAS`) writes, so it cannot serve.
-pub fn lrs_sas(container_url: &str, secrets: Option<&Path>) -> Result<Secret, String> {
+pub fn lrs_sas(container_url: &str, secrets: Option<&Path>) -> Result<Secret, CloudError> {
     use crate::credentials::{SecretFor, optional_secret};
     let lrs = SecretFor::LrsSas;
     let key = SecretFor::StorageKey;
-    if let Some(sas) = optional_secret(lrs, secrets).map_err(|e| e.0)? {
+    if let Some(sas) = optional_secret(lrs, secrets).map_err(|e| CloudError::Secrets(e.0))? {
         return match crate::storage::sas::lrs_refusal(sas.expose()) {
             None => Ok(Secret::new(sas.expose().trim_start_matches('?'))),
-            Some(why) => Err(format!(
-                "{} cannot start MI's Log Replay Service: {why}. Make one with read and list only: az storage container generate-sas --name CONTAINER --permissions rl --expiry DATE …",
-                lrs.env_var()
-            )),
+            Some(why) => Err(CloudError::LrsSasRefused {
+                name: lrs.env_var(),
+                why,
+            }),
         };
     }
-    if let Some(account_key) = optional_secret(key, secrets).map_err(|e| e.0)? {
+    if let Some(account_key) =
+        optional_secret(key, secrets).map_err(|e| CloudError::Secrets(e.0))?
+    {
         let (account, container) = crate::storage::sas::account_and_container(container_url)
-            .ok_or_else(|| {
-                format!("{container_url}: no storage account and container in the URL")
-            })?;
+            .ok_or_else(|| CloudError::NoContainer(container_url.to_string()))?;
         let expiry = (chrono::Utc::now() + chrono::Duration::days(LRS_SAS_DAYS))
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string();
@@ -256,15 +261,12 @@ pub fn lrs_sas(container_url: &str, secrets: Option<&Path>) -> Result<Secret, St
             "rl",
             &expiry,
         )
-        .map_err(|e| format!("{}: {e}", key.env_var()));
+        .map_err(|e| CloudError::StorageKey {
+            name: key.env_var(),
+            why: e.to_string(),
+        });
     }
-    Err(format!(
-        "an online migration needs a SAS for MI's Log Replay Service that reads and lists only (LRS does not start with the source's writing SAS): set {} (az storage container generate-sas --permissions rl …; secrets file: {}), or {} for sqlmig to make one ({})",
-        lrs.env_var(),
-        lrs.file_key(),
-        key.env_var(),
-        key.file_key()
-    ))
+    Err(CloudError::NoLrsSas)
 }
 
 /// The ARM URL of the managed instance a managed database's URL is under.
@@ -277,7 +279,7 @@ fn instance_url(database_url: &str) -> &str {
 /// The region of the managed instance `database_url` is under (its `location`), which the
 /// database's PUT must carry: ManagedDatabase, a TrackedResource, has `"required":
 /// ["location"]` (ManagedDatabases.json, 2023-08-01).
-pub async fn instance_location(http: &CloudHttp, database_url: &str) -> Result<String, String> {
+pub async fn instance_location(http: &CloudHttp, database_url: &str) -> Result<String, ArmError> {
     let url = sqlmig_inventory::migration::arm::resource(instance_url(database_url));
     let resp = http
         .send(HttpRequest {
@@ -287,17 +289,52 @@ pub async fn instance_location(http: &CloudHttp, database_url: &str) -> Result<S
             body: Vec::new(),
         })
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ArmError::no_answer(&e, &[]))?;
     let body: serde_json::Value = serde_json::from_slice(&resp.body).unwrap_or_default();
     match (resp.status, body["location"].as_str()) {
         (200, Some(location)) => Ok(location.to_string()),
-        (status, _) => Err(format!(
-            "reading the managed instance's location: GET {url}: HTTP {status}: {}; give it with --option location=REGION",
-            body["error"]["message"]
-                .as_str()
-                .unwrap_or("no location in the answer")
-        )),
+        (status, _) => Err(ArmError::Refused {
+            status,
+            message: format!(
+                "reading the managed instance's location: GET {url}: HTTP {status}: {}; give it \
+                 with --option location=REGION",
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("no location in the answer")
+            ),
+        }),
     }
+}
+
+/// What stops sqlmig from reaching a cloud for a plugin or a migration.
+#[derive(Debug, thiserror::Error)]
+pub enum CloudError {
+    #[error("cannot start the HTTP client: {0}")]
+    HttpClient(reqwest::Error),
+    #[error("{0}")]
+    Origin(crate::capabilities::CapabilityError),
+    /// The secrets file or environment could not be read.
+    #[error("{0}")]
+    Secrets(String),
+    #[error(
+        "{name} cannot start MI's Log Replay Service: {why}. Make one with read and list only: \
+         az storage container generate-sas --name CONTAINER --permissions rl --expiry DATE …"
+    )]
+    LrsSasRefused { name: &'static str, why: String },
+    #[error("{0}: no storage account and container in the URL")]
+    NoContainer(String),
+    #[error("{name}: {why}")]
+    StorageKey { name: &'static str, why: String },
+    #[error(
+        "an online migration needs a SAS for MI's Log Replay Service that reads and lists only \
+         (LRS does not start with the source's writing SAS): set {} (az storage container \
+         generate-sas --permissions rl …; secrets file: {}), or {} for sqlmig to make one ({})",
+        crate::credentials::SecretFor::LrsSas.env_var(),
+        crate::credentials::SecretFor::LrsSas.file_key(),
+        crate::credentials::SecretFor::StorageKey.env_var(),
+        crate::credentials::SecretFor::StorageKey.file_key()
+    )]
+    NoLrsSas,
 }
 
 /// Why an Azure Resource Manager call failed, its message free of secrets.
@@ -313,6 +350,19 @@ pub enum ArmError {
 }
 
 impl ArmError {
+    /// A call that got no answer: transient when the service could not be reached or did not
+    /// answer in time; its message without `secrets`.
+    fn no_answer(e: &crate::capabilities::CapabilityError, secrets: &[&Secret]) -> ArmError {
+        use crate::capabilities::CapabilityError;
+        ArmError::NoAnswer {
+            transient: matches!(
+                e,
+                CapabilityError::Unavailable(_) | CapabilityError::Timeout(_)
+            ),
+            message: redact(&e.to_string(), secrets),
+        }
+    }
+
     /// Worth trying again: ARM unreachable or slow, throttling (429) or failing (5xx).
     pub fn transient(&self) -> bool {
         match self {
@@ -350,14 +400,7 @@ pub async fn start_log_replay(
             body: body.to_string().into_bytes(),
         })
         .await
-        .map_err(|e| ArmError::NoAnswer {
-            transient: matches!(
-                e,
-                crate::capabilities::CapabilityError::Unavailable(_)
-                    | crate::capabilities::CapabilityError::Timeout(_)
-            ),
-            message: redact(&e.to_string(), &[sas]),
-        })?;
+        .map_err(|e| ArmError::no_answer(&e, &[sas]))?;
     if (200..300).contains(&resp.status) {
         Ok(())
     } else {

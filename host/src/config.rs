@@ -9,7 +9,6 @@
 //!
 //! [plugins.rules-acme]
 //! grants = { sql = ["source"], fs = ["backups"], state = true }
-//! allow_native = false          # native plugins run unsandboxed: only for vendors you trust
 //! ```
 
 use std::collections::BTreeMap;
@@ -38,8 +37,6 @@ pub struct Config {
 pub struct PluginConfig {
     /// Capabilities granted (the plugin must also ask for them).
     pub grants: CapabilitySet,
-    /// Trust this plugin's native library.
-    pub allow_native: bool,
 }
 
 /// A configuration file that could not be used; names the file and the place.

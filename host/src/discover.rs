@@ -41,10 +41,44 @@ pub struct Scan {
     pub grant: String,
 }
 
+/// A command-line value that says nothing sqlmig can look for: the flag, the value, and why.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{flag} {spec}: {why}")]
+pub struct BadSpec {
+    pub flag: &'static str,
+    pub spec: String,
+    pub why: String,
+}
+
+/// What stops a `collect` from answering what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    /// The plugin's hook failed: its error in the DBA's terms, the password taken out.
+    #[error("{0}")]
+    Failed(String),
+    #[error("{plugin}: collect answered a malformed {what}: {error}")]
+    Malformed {
+        plugin: String,
+        what: &'static str,
+        error: serde_json::Error,
+    },
+    #[error("{plugin}: answered {schema:?} for a {what}; update the plugin")]
+    OtherSchema {
+        plugin: String,
+        schema: String,
+        what: &'static str,
+    },
+}
+
 impl Scan {
     /// Parses a `--scan` value.
-    pub fn parse(spec: &str) -> Result<Scan, String> {
+    pub fn parse(spec: &str) -> Result<Scan, BadSpec> {
         let spec = spec.trim();
+        let bad = |why: String| BadSpec {
+            flag: "--scan",
+            spec: spec.to_string(),
+            why,
+        };
         let (range, ports) = match spec.rsplit_once(':') {
             Some((r, p)) if !r.contains(':') => (r, Some(p)),
             _ => (spec, None),
@@ -56,7 +90,7 @@ impl Scan {
                 let mut browse = false;
                 for p in list.split(',') {
                     let port: u16 = p.trim().parse().ok().filter(|p| *p != 0).ok_or_else(|| {
-                        format!("--scan {spec}: {p:?} is not a port; write RANGE[:PORT,PORT], e.g. 10.0.0.0/24:1433,1434")
+                        bad(format!("{p:?} is not a port; write RANGE[:PORT,PORT], e.g. 10.0.0.0/24:1433,1434"))
                     })?;
                     if port == BROWSER_PORT {
                         browse = true;
@@ -70,16 +104,20 @@ impl Scan {
         let hosts = match range.split_once('/') {
             Some((net, bits)) => {
                 let net: Ipv4Addr = net.parse().map_err(|_| {
-                    format!("--scan {spec}: {net:?} is not an IPv4 address (ranges are IPv4 CIDR, e.g. 10.0.0.0/24)")
+                    bad(format!(
+                        "{net:?} is not an IPv4 address (ranges are IPv4 CIDR, e.g. 10.0.0.0/24)"
+                    ))
                 })?;
-                let bits: u32 = bits.parse().ok().filter(|b| *b <= 32).ok_or_else(|| {
-                    format!("--scan {spec}: /{bits} is not a prefix length (0–32)")
-                })?;
+                let bits: u32 = bits
+                    .parse()
+                    .ok()
+                    .filter(|b| *b <= 32)
+                    .ok_or_else(|| bad(format!("/{bits} is not a prefix length (0–32)")))?;
                 let size = 1u64 << (32 - bits);
                 if size > MAX_SCAN_ADDRESSES {
-                    return Err(format!(
-                        "--scan {spec}: {size} addresses; scan at most a /16 ({MAX_SCAN_ADDRESSES}) at a time"
-                    ));
+                    return Err(bad(format!(
+                        "{size} addresses; scan at most a /16 ({MAX_SCAN_ADDRESSES}) at a time"
+                    )));
                 }
                 let mask = if bits == 0 {
                     0
@@ -93,7 +131,9 @@ impl Scan {
                     .map(|i| Ipv4Addr::from(first + i as u32).to_string())
                     .collect()
             }
-            None if range.is_empty() => return Err("--scan needs an address, host or range".into()),
+            None if range.is_empty() => {
+                return Err(bad("it needs an address, host or range".into()));
+            }
             None => vec![range.to_string()],
         };
         Ok(Scan {
@@ -130,14 +170,16 @@ pub struct ConnectTo {
 
 impl ConnectTo {
     /// Parses `HOST:PORT=ADDRESS:PORT`.
-    pub fn parse(spec: &str) -> Result<ConnectTo, String> {
-        let bad = || {
-            format!(
-                "--connect-to {spec}: write HOST:PORT=ADDRESS:PORT, e.g. sales.abc.eu-west-1.rds.amazonaws.com:1433=127.0.0.1:14330"
-            )
+    pub fn parse(spec: &str) -> Result<ConnectTo, BadSpec> {
+        let bad = || BadSpec {
+            flag: "--connect-to",
+            spec: spec.to_string(),
+            why: "write HOST:PORT=ADDRESS:PORT, e.g. \
+                  sales.abc.eu-west-1.rds.amazonaws.com:1433=127.0.0.1:14330"
+                .into(),
         };
         let (from, to) = spec.split_once('=').ok_or_else(bad)?;
-        let split = |s: &str| -> Result<(String, u16), String> {
+        let split = |s: &str| -> Result<(String, u16), BadSpec> {
             let (h, p) = s.trim().rsplit_once(':').ok_or_else(bad)?;
             let port = p.parse().ok().filter(|p| *p != 0).ok_or_else(bad)?;
             if h.is_empty() {
@@ -352,7 +394,7 @@ pub async fn perf_snapshot(
     plugin: &LoadedPlugin,
     f: &FoundInstance,
     login: &LoginSettings,
-) -> Result<PerfSnapshot, String> {
+) -> Result<PerfSnapshot, CollectError> {
     let snap: PerfSnapshot = ask(plugin, f, login, true, None, "performance snapshot").await?;
     check_schema(plugin, &snap.schema, PERF_SNAPSHOT, "performance snapshot")?;
     Ok(snap)
@@ -365,7 +407,7 @@ pub async fn workload_capture(
     f: &FoundInstance,
     login: &LoginSettings,
     top: u32,
-) -> Result<WorkloadCapture, String> {
+) -> Result<WorkloadCapture, CollectError> {
     let capture: WorkloadCapture =
         ask(plugin, f, login, false, Some(top), "workload capture").await?;
     check_schema(
@@ -385,8 +427,8 @@ async fn ask<T: serde::de::DeserializeOwned>(
     login: &LoginSettings,
     perf_snapshot: bool,
     workload_top: Option<u32>,
-    what: &str,
-) -> Result<T, String> {
+    what: &'static str,
+) -> Result<T, CollectError> {
     let request = CollectRequest {
         schema: COLLECT_REQUEST.into(),
         endpoint: INSTANCE_ENDPOINT.into(),
@@ -398,24 +440,28 @@ async fn ask<T: serde::de::DeserializeOwned>(
     };
     let d = call_collect(plugin, f, login, &request)
         .await
-        .map_err(|e| redact(&e, &[&login.password]))?;
-    serde_json::from_str(&d)
-        .map_err(|e| format!("{}: collect answered a malformed {what}: {e}", plugin.label))
+        .map_err(|e| CollectError::Failed(redact(&e, &[&login.password])))?;
+    serde_json::from_str(&d).map_err(|error| CollectError::Malformed {
+        plugin: plugin.label.clone(),
+        what,
+        error,
+    })
 }
 
 fn check_schema(
     plugin: &LoadedPlugin,
     schema: &str,
     expected: &str,
-    what: &str,
-) -> Result<(), String> {
+    what: &'static str,
+) -> Result<(), CollectError> {
     if schema == expected {
         Ok(())
     } else {
-        Err(format!(
-            "{}: answered {schema:?} for a {what}; update the plugin",
-            plugin.label
-        ))
+        Err(CollectError::OtherSchema {
+            plugin: plugin.label.clone(),
+            schema: schema.to_string(),
+            what,
+        })
     }
 }
 
@@ -484,7 +530,8 @@ mod tests {
         );
         for bad in ["sales:1433", "sales=127.0.0.1:1", ":1433=x:1", "a:0=b:1"] {
             let e = ConnectTo::parse(bad).unwrap_err();
-            assert!(e.contains("HOST:PORT=ADDRESS:PORT"), "{e}");
+            assert_eq!(e.flag, "--connect-to");
+            assert!(e.to_string().contains("HOST:PORT=ADDRESS:PORT"), "{e}");
         }
     }
 

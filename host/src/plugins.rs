@@ -1,10 +1,9 @@
 //! Plugins as files: the manifest (`plugin.toml`), the store of installed plugins, the plugins
-//! bundled into the binary, loading one for a run, and native (unsandboxed) plugins.
+//! bundled into the binary, loading one for a run, and writing a new one (`plugin new`).
 
 pub mod bundled;
 pub mod loader;
 pub mod manifest;
-pub mod native;
 pub mod scaffold;
 pub mod store;
 

@@ -11,6 +11,8 @@ mod unix {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     use std::path::Path;
 
+    use super::NotPrivate;
+
     fn uid() -> u32 {
         // SAFETY: getuid has no preconditions and cannot fail.
         unsafe { libc::getuid() }
@@ -72,7 +74,7 @@ mod unix {
     /// The bytes of `path`; `None` when there is no such file; `Err` saying why when it is not
     /// a regular file (a link is not followed), not this user's, or others may write it. The
     /// checks are made on the opened file, so it cannot be swapped after them.
-    pub fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    pub fn read(path: &Path) -> Result<Option<Vec<u8>>, NotPrivate> {
         let file = match std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW)
@@ -80,23 +82,22 @@ mod unix {
         {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(format!("cannot open it without following links: {e}")),
+            Err(e) => return Err(NotPrivate::Unopenable(e)),
         };
-        let meta = file.metadata().map_err(|e| e.to_string())?;
+        let meta = file.metadata().map_err(NotPrivate::Unreadable)?;
         if !meta.is_file() {
-            return Err("it is not a regular file".into());
+            return Err(NotPrivate::NotAFile);
         }
         if meta.uid() != uid() {
-            return Err(format!("it belongs to user {}", meta.uid()));
+            return Err(NotPrivate::OtherOwner(meta.uid()));
         }
         if meta.mode() & 0o022 != 0 {
-            return Err(format!(
-                "other users can write it (mode {:o})",
-                meta.mode() & 0o777
-            ));
+            return Err(NotPrivate::OthersWrite(meta.mode() & 0o777));
         }
         let mut bytes = Vec::with_capacity(meta.len() as usize);
-        (&file).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+        (&file)
+            .read_to_end(&mut bytes)
+            .map_err(NotPrivate::Unreadable)?;
         Ok(Some(bytes))
     }
 }
@@ -110,13 +111,28 @@ mod other {
         Ok(())
     }
 
-    pub fn read(path: &Path) -> Result<Option<Vec<u8>>, String> {
+    pub fn read(path: &Path) -> Result<Option<Vec<u8>>, super::NotPrivate> {
         match std::fs::read(path) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(super::NotPrivate::Unreadable(e)),
         }
     }
+}
+
+/// Why a file is not read as this user's own.
+#[derive(Debug, thiserror::Error)]
+pub enum NotPrivate {
+    #[error("cannot open it without following links: {0}")]
+    Unopenable(std::io::Error),
+    #[error("{0}")]
+    Unreadable(std::io::Error),
+    #[error("it is not a regular file")]
+    NotAFile,
+    #[error("it belongs to user {0}")]
+    OtherOwner(u32),
+    #[error("other users can write it (mode {0:o})")]
+    OthersWrite(u32),
 }
 
 #[cfg(not(unix))]

@@ -311,7 +311,7 @@ pub async fn validate(
                     file,
                 )
                 .await
-                .map_err(ValidateError::Failed)?,
+                .map_err(|e| ValidateError::Failed(e.to_string()))?,
             )
         }
         None => None,

@@ -16,7 +16,7 @@ pub use load::{InventoryError, parse, parse_instance, read};
 pub const CONTRACT_VERSION: &str = package_version(include_str!("../../wit/types.wit"));
 
 /// The version in a WIT file's `package NAMESPACE:NAME@VERSION;` line.
-const fn package_version(wit: &str) -> &str {
+pub const fn package_version(wit: &str) -> &str {
     let b = wit.as_bytes();
     let mut at = 0;
     while at < b.len() && b[at] != b'@' {

@@ -1,7 +1,7 @@
 //! Log and progress helpers: messages go to the operator's log, tagged with the plugin's name.
 
 use crate::LogLevel;
-use crate::bindings::sqlmig::plugin::{log as wit_log, progress as wit_progress};
+use crate::bindings::platform::sqlmig::plugin::{log as wit_log, progress as wit_progress};
 
 /// Logs at trace level.
 pub fn trace(message: &str) {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::bindings::sqlmig::plugin::sql::{Column, RowSet, SqlValue};
+use crate::bindings::platform::sqlmig::plugin::sql::{Column, RowSet, SqlValue};
 use crate::{Error, invalid_input};
 
 /// A result set with columns looked up by name.

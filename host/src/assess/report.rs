@@ -95,11 +95,28 @@ impl Assessment {
             .any(|i| i.readiness == Readiness::Blocked)
     }
 
-    /// One row per finding, RFC 4180 quoting, a header first.
+    /// One row per finding, RFC 4180 quoting (the `csv` crate's), a header first.
     pub fn to_csv(&self) -> String {
-        let mut out = String::from(
-            "rule_id,level,scope,instance,database,object,file,line,title,message,impact,remediation,help_url,rule_pack\r\n",
-        );
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        w.write_record([
+            "rule_id",
+            "level",
+            "scope",
+            "instance",
+            "database",
+            "object",
+            "file",
+            "line",
+            "title",
+            "message",
+            "impact",
+            "remediation",
+            "help_url",
+            "rule_pack",
+        ])
+        .expect("writes to memory");
         for f in &self.findings {
             let level = serde_json::to_value(f.level).expect("serializes");
             let scope = serde_json::to_value(f.scope).expect("serializes");
@@ -119,33 +136,37 @@ impl Assessment {
                 f.help_url.as_deref().unwrap_or(""),
                 &f.rule_pack,
             ];
-            let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
-            out.push_str(&row.join(","));
-            out.push_str("\r\n");
+            w.write_record(cells.iter().map(|c| defused(c)))
+                .expect("writes to memory");
         }
-        out
+        String::from_utf8(w.into_inner().expect("writes to memory")).expect("UTF-8 in, UTF-8 out")
     }
 }
 
-/// A CSV cell: quoted when it holds a comma, quote or line break; a leading `=`, `+`, `-`, `@`,
-/// tab or carriage return (OWASP's list for CSV injection) is prefixed with `'` so a spreadsheet
-/// does not run it as a formula.
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+/// A cell a spreadsheet will not run: a leading `=`, `+`, `-`, `@`, tab or carriage return
+/// (OWASP's list for CSV injection) is prefixed with `'`. (Quoting is the `csv` crate's; no
+/// CSV library defuses formulas.)
+fn defused(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {
         s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::csv_cell;
+    use super::defused;
+
+    /// One row as `to_csv` writes it.
+    fn csv_cell(s: &str) -> String {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        w.write_record([defused(s)]).unwrap();
+        let row = String::from_utf8(w.into_inner().unwrap()).unwrap();
+        row.strip_suffix("\r\n").unwrap().to_string()
+    }
 
     #[test]
     fn cells_are_quoted_and_formulas_defused() {

@@ -2,12 +2,9 @@
 //! holds the SAS token or key; plugins see names and bytes.
 
 use async_trait::async_trait;
-use wasmtime::component::Resource;
 
-use super::{Capability, CapabilityError};
-use crate::runtime::bindings::v0_1::sqlmig::plugin::blob as wit;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
-use crate::runtime::instance::PluginState;
+use super::{CallContext, Capability, CapabilityError};
+use crate::storage::copy::{self, CopyOptions, CopyReport, CopySource};
 
 /// Why `name` cannot name a blob inside a container: Azure takes 1 to 1,024 characters and at
 /// most 254 segments, and advises against names ending in `.` or `/` ("Naming and Referencing
@@ -31,9 +28,9 @@ pub fn blob_name_problem(name: &str) -> Option<String> {
     Some(format!("blob name {name:?} {why}"))
 }
 
-fn checked_name(name: &str) -> Result<(), WitError> {
+fn checked_name(name: &str) -> Result<(), CapabilityError> {
     match blob_name_problem(name) {
-        Some(why) => Err(CapabilityError::InvalidInput(why).into()),
+        Some(why) => Err(CapabilityError::InvalidInput(why)),
         None => Ok(()),
     }
 }
@@ -108,190 +105,109 @@ const MAX_BLOCK_BYTES: usize = 100 * 1024 * 1024;
 /// The largest range one read may ask for.
 const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
 
-impl wit::Host for PluginState {
-    async fn open(
-        &mut self,
-        name: String,
-    ) -> wasmtime::Result<Result<Resource<ContainerHandle>, WitError>> {
-        if let Err(e) = self.call.grants.check(Capability::Blob, &name) {
-            return Ok(Err(e.into()));
-        }
-        let Some(backend) = self.call.services.blob.clone() else {
-            return Ok(Err(CapabilityError::Unavailable(format!(
-                "this command set up no blob storage, so container '{name}' is not available"
-            ))
-            .into()));
-        };
-        match backend.open(&name).await {
-            Ok(c) => Ok(Ok(self.table.push(ContainerHandle(c))?)),
-            Err(e) => Ok(Err(e.into())),
-        }
-    }
+/// Opens the container granted as `name`.
+pub async fn open(cx: &CallContext, name: &str) -> Result<ContainerHandle, CapabilityError> {
+    cx.grants.check(Capability::Blob, name)?;
+    let Some(backend) = cx.services.blob.clone() else {
+        return Err(CapabilityError::Unavailable(format!(
+            "this command set up no blob storage, so container '{name}' is not available"
+        )));
+    };
+    Ok(ContainerHandle(backend.open(name).await?))
 }
 
-impl wit::HostContainer for PluginState {
-    async fn put_block(
-        &mut self,
-        c: Resource<ContainerHandle>,
-        blob: String,
-        block_id: String,
+impl ContainerHandle {
+    /// Stages one block of `blob`.
+    pub async fn put_block(
+        &self,
+        blob: &str,
+        block_id: &str,
         data: Vec<u8>,
-    ) -> wasmtime::Result<Result<(), WitError>> {
-        if let Err(e) = checked_name(&blob) {
-            return Ok(Err(e));
-        }
+    ) -> Result<(), CapabilityError> {
+        checked_name(blob)?;
         if data.len() > MAX_BLOCK_BYTES {
-            return Ok(Err(CapabilityError::LimitExceeded(format!(
+            return Err(CapabilityError::LimitExceeded(format!(
                 "block of {} bytes for blob '{blob}' is larger than the {MAX_BLOCK_BYTES} bytes \
                  one put-block may carry",
                 data.len()
-            ))
-            .into()));
+            )));
         }
-        let c = &self.table.get(&c)?.0;
-        Ok(c.put_block(&blob, &block_id, data)
-            .await
-            .map_err(Into::into))
+        self.0.put_block(blob, block_id, data).await
     }
 
-    async fn commit_block_list(
-        &mut self,
-        c: Resource<ContainerHandle>,
-        blob: String,
-        ids: Vec<String>,
-    ) -> wasmtime::Result<Result<(), WitError>> {
-        if let Err(e) = checked_name(&blob) {
-            return Ok(Err(e));
-        }
-        let c = &self.table.get(&c)?.0;
-        Ok(c.commit_block_list(&blob, &ids).await.map_err(Into::into))
+    /// Commits the staged blocks `ids`, in order, as `blob`.
+    pub async fn commit_block_list(
+        &self,
+        blob: &str,
+        ids: &[String],
+    ) -> Result<(), CapabilityError> {
+        checked_name(blob)?;
+        self.0.commit_block_list(blob, ids).await
     }
 
-    async fn list(
-        &mut self,
-        c: Resource<ContainerHandle>,
-        prefix: String,
-    ) -> wasmtime::Result<Result<Vec<wit::BlobItem>, WitError>> {
-        let c = &self.table.get(&c)?.0;
-        Ok(c.list(&prefix)
-            .await
-            .map(|items| {
-                items
-                    .into_iter()
-                    .map(|i| wit::BlobItem {
-                        name: i.name,
-                        size: i.size,
-                        blob_type: i.blob_type,
-                    })
-                    .collect()
-            })
-            .map_err(Into::into))
+    /// The blobs whose names begin with `prefix`.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<BlobItem>, CapabilityError> {
+        self.0.list(prefix).await
     }
 
-    async fn read_range(
-        &mut self,
-        c: Resource<ContainerHandle>,
-        blob: String,
+    /// `length` bytes of `blob` from `offset`.
+    pub async fn read_range(
+        &self,
+        blob: &str,
         offset: u64,
         length: u64,
-    ) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
-        if let Err(e) = checked_name(&blob) {
-            return Ok(Err(e));
-        }
+    ) -> Result<Vec<u8>, CapabilityError> {
+        checked_name(blob)?;
         if length > MAX_READ_BYTES {
-            return Ok(Err(CapabilityError::LimitExceeded(format!(
+            return Err(CapabilityError::LimitExceeded(format!(
                 "a read of {length} bytes from blob '{blob}' is larger than the \
                  {MAX_READ_BYTES} bytes one read-range may return"
-            ))
-            .into()));
+            )));
         }
-        let c = &self.table.get(&c)?.0;
-        Ok(c.read_range(&blob, offset, length)
-            .await
-            .map_err(Into::into))
+        self.0.read_range(blob, offset, length).await
     }
 
-    async fn delete(
-        &mut self,
-        c: Resource<ContainerHandle>,
-        blob: String,
-    ) -> wasmtime::Result<Result<(), WitError>> {
-        if let Err(e) = checked_name(&blob) {
-            return Ok(Err(e));
-        }
-        let c = &self.table.get(&c)?.0;
-        Ok(c.delete(&blob).await.map_err(Into::into))
+    /// Deletes `blob`.
+    pub async fn delete(&self, blob: &str) -> Result<(), CapabilityError> {
+        checked_name(blob)?;
+        self.0.delete(blob).await
     }
 
-    async fn url(
-        &mut self,
-        c: Resource<ContainerHandle>,
-        blob: String,
-    ) -> wasmtime::Result<String> {
-        Ok(self.table.get(&c)?.0.url(&blob))
+    /// The URL SQL Server is given for `blob` (without any token).
+    pub fn url(&self, blob: &str) -> String {
+        self.0.url(blob)
     }
 
-    async fn copy_from(
-        &mut self,
-        c: Resource<ContainerHandle>,
-        blob: String,
-        source: wit::CopySource,
-    ) -> wasmtime::Result<Result<wit::CopyReport, WitError>> {
-        if let Err(e) = checked_name(&blob) {
-            return Ok(Err(e));
-        }
-        use crate::storage::copy::{self, CopyOptions, CopySource};
-        // The source is fetched as the plugin's own request would be: only from hosts its
-        // `http` grant allows.
-        let origin = match super::http::origin_of(&source.url) {
-            Ok(o) => o,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        if let Err(e) = self.check_http(&origin) {
-            return Ok(Err(e.into()));
-        }
-        let Some(http) = self.call.services.http.clone() else {
-            return Ok(Err(CapabilityError::Unavailable(
+    /// Copies `source` into `blob`, fetched as the plugin's own request would be: only from hosts
+    /// its `http` grant allows. Progress goes to the command's sink.
+    pub async fn copy_from(
+        &self,
+        cx: &CallContext,
+        blob: &str,
+        source: CopySource,
+    ) -> Result<CopyReport, CapabilityError> {
+        checked_name(blob)?;
+        super::http::check_origin(cx, &super::http::origin_of(&source.url)?)?;
+        let Some(http) = cx.services.http.clone() else {
+            return Err(CapabilityError::Unavailable(
                 "this command set up no outbound HTTP to copy from".into(),
-            )
-            .into()));
+            ));
         };
-        let progress = self.call.services.progress.clone();
-        let plugin = self.call.grants.plugin.clone();
+        let progress = cx.services.progress.clone();
         let message = format!("copying {}", copy::shown(&source.url));
         let report = |done: u64, total: u64| {
             if let Some(p) = &progress {
-                p.report(&plugin, done, Some(total), &message);
+                p.report(cx.plugin(), done, Some(total), &message);
             }
         };
-        let source = CopySource {
-            url: source.url,
-            headers: source.headers,
-            size: source.size,
-            md5: source.md5,
-        };
-        let c = &self.table.get(&c)?.0;
-        let copied = copy::copy(
-            c.as_ref(),
+        copy::copy(
+            self.0.as_ref(),
             http.as_ref(),
-            &blob,
+            blob,
             &source,
             CopyOptions::default(),
             &report,
         )
-        .await;
-        Ok(copied
-            .map(|r| wit::CopyReport {
-                bytes: r.bytes,
-                blocks_sent: r.blocks_sent,
-                blocks_skipped: r.blocks_skipped,
-                md5: r.md5,
-            })
-            .map_err(Into::into))
-    }
-
-    async fn drop(&mut self, c: Resource<ContainerHandle>) -> wasmtime::Result<()> {
-        self.table.delete(c)?;
-        Ok(())
+        .await
     }
 }

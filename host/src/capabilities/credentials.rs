@@ -5,10 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Capability, CapabilityError};
-use crate::runtime::bindings::v0_1::sqlmig::plugin::credentials as wit;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
-use crate::runtime::instance::PluginState;
+use super::{CallContext, Capability, CapabilityError};
 use crate::secret::Secret;
 
 /// The shortest credential value taken out of what a plugin hands on.
@@ -45,6 +42,19 @@ impl CloudValues {
         CloudValues {
             values,
             secret: credentials.to_vec(),
+        }
+    }
+
+    /// Plain settings the host sets itself from the operator's inputs (a plan's management
+    /// endpoint): no credential among them.
+    pub fn settings<'a>(values: impl IntoIterator<Item = (&'a str, &'a str)>) -> CloudValues {
+        CloudValues {
+            values: values
+                .into_iter()
+                .filter(|(name, _)| !super::grants::is_reserved(name))
+                .map(|(name, value)| (name.to_string(), Secret::new(value.to_string())))
+                .collect(),
+            secret: Vec::new(),
         }
     }
 
@@ -111,19 +121,16 @@ pub fn plugin_text(cloud: Option<&CloudValues>, text: &str) -> String {
     shown
 }
 
-impl wit::Host for PluginState {
-    async fn get(&mut self, name: String) -> wasmtime::Result<Result<Option<String>, WitError>> {
-        if let Err(e) = self.call.grants.check(Capability::Credentials, &name) {
-            return Ok(Err(e.into()));
-        }
-        let Some(values) = self.call.services.cloud.clone() else {
-            return Ok(Err(CapabilityError::Unavailable(
-                "this command hands no cloud credentials to plugins".into(),
-            )
-            .into()));
-        };
-        Ok(Ok(values.get(&name).map(str::to_string)))
-    }
+/// The value of credential or setting `name`, when the plugin's manifest lists it and the
+/// operator granted it (`None`: not set).
+pub fn get(cx: &CallContext, name: &str) -> Result<Option<String>, CapabilityError> {
+    cx.grants.check(Capability::Credentials, name)?;
+    let Some(values) = cx.services.cloud.as_deref() else {
+        return Err(CapabilityError::Unavailable(
+            "this command hands no cloud credentials to plugins".into(),
+        ));
+    };
+    Ok(values.get(name).map(str::to_string))
 }
 
 #[cfg(test)]

@@ -1,7 +1,5 @@
 //! The host-side form of the contract's `error` variant, shared by every capability backend.
 
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types as wit;
-
 /// A SQL Server error with its number preserved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SqlErrorInfo {
@@ -66,49 +64,3 @@ impl CapabilityError {
         }
     }
 }
-
-impl From<CapabilityError> for wit::Error {
-    fn from(e: CapabilityError) -> Self {
-        match e {
-            CapabilityError::AccessDenied(m) => wit::Error::AccessDenied(m),
-            CapabilityError::NotFound(m) => wit::Error::NotFound(m),
-            CapabilityError::Timeout(m) => wit::Error::Timeout(m),
-            CapabilityError::Sql(i) => wit::Error::SqlError(wit::SqlErrorInfo {
-                number: i.number,
-                state: i.state,
-                class: i.class,
-                message: i.message,
-                procedure: i.procedure,
-                line: i.line,
-            }),
-            CapabilityError::LimitExceeded(m) => wit::Error::LimitExceeded(m),
-            CapabilityError::Unsupported(m) => wit::Error::Unsupported(m),
-            CapabilityError::InvalidInput(m) => wit::Error::InvalidInput(m),
-            CapabilityError::Unavailable(m) => wit::Error::Unavailable(m),
-        }
-    }
-}
-
-impl From<wit::Error> for CapabilityError {
-    fn from(e: wit::Error) -> Self {
-        match e {
-            wit::Error::AccessDenied(m) => CapabilityError::AccessDenied(m),
-            wit::Error::NotFound(m) => CapabilityError::NotFound(m),
-            wit::Error::Timeout(m) => CapabilityError::Timeout(m),
-            wit::Error::SqlError(i) => CapabilityError::Sql(SqlErrorInfo {
-                number: i.number,
-                state: i.state,
-                class: i.class,
-                message: i.message,
-                procedure: i.procedure,
-                line: i.line,
-            }),
-            wit::Error::LimitExceeded(m) => CapabilityError::LimitExceeded(m),
-            wit::Error::Unsupported(m) => CapabilityError::Unsupported(m),
-            wit::Error::InvalidInput(m) => CapabilityError::InvalidInput(m),
-            wit::Error::Unavailable(m) => CapabilityError::Unavailable(m),
-        }
-    }
-}
-
-impl wit::Host for crate::runtime::instance::PluginState {}

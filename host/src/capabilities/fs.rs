@@ -9,10 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use cap_std::ambient_authority;
 use cap_std::fs::Dir;
 
-use super::{Capability, CapabilityError};
-use crate::runtime::bindings::v0_1::sqlmig::plugin::fs as wit;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
-use crate::runtime::instance::PluginState;
+use super::{CallContext, Capability, CapabilityError};
 
 /// The most one read may return.
 const MAX_READ_BYTES: u64 = 16 * 1024 * 1024;
@@ -66,28 +63,30 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| CapabilityError::Unavailable(format!("file work stopped: {e}")))?
 }
 
-impl PluginState {
-    fn folder_root(&self, folder: &str) -> Result<PathBuf, CapabilityError> {
-        self.call.grants.check(Capability::Fs, folder)?;
-        self.call
-            .services
-            .folders
-            .get(folder)
-            .cloned()
-            .ok_or_else(|| {
-                CapabilityError::NotFound(format!(
-                    "folder '{folder}' is granted but this command set up no path for it \
+/// A file or folder in a listing; `path` is relative to the granted folder, with `/`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub path: String,
+    pub is_dir: bool,
+    pub size: u64,
+}
+
+/// Where the folder granted as `folder` is on this machine.
+fn folder_root(cx: &CallContext, folder: &str) -> Result<PathBuf, CapabilityError> {
+    cx.grants.check(Capability::Fs, folder)?;
+    cx.services.folders.get(folder).cloned().ok_or_else(|| {
+        CapabilityError::NotFound(format!(
+            "folder '{folder}' is granted but this command set up no path for it \
                  (add it under [folders] in sqlmig.toml)"
-                ))
-            })
-    }
+        ))
+    })
 }
 
 async fn list_folder(
     root: PathBuf,
     folder: &str,
     rel: &str,
-) -> Result<Vec<wit::Entry>, CapabilityError> {
+) -> Result<Vec<Entry>, CapabilityError> {
     let (folder, rel) = (folder.to_string(), rel.to_string());
     blocking(move || {
         let dir = open_root(&root, &folder, &rel)?;
@@ -105,7 +104,7 @@ async fn list_folder(
             let Ok(meta) = dir.metadata(&path) else {
                 continue;
             };
-            out.push(wit::Entry {
+            out.push(Entry {
                 path: path
                     .components()
                     .filter(|c| !matches!(c, Component::CurDir))
@@ -147,32 +146,24 @@ async fn read_file(
     .await
 }
 
-impl wit::Host for PluginState {
-    async fn list(
-        &mut self,
-        folder: String,
-        path: String,
-    ) -> wasmtime::Result<Result<Vec<wit::Entry>, WitError>> {
-        let r = match self.folder_root(&folder) {
-            Ok(root) => list_folder(root, &folder, &path).await,
-            Err(e) => Err(e),
-        };
-        Ok(r.map_err(Into::into))
-    }
+/// The entries of `path` in the granted folder `folder`.
+pub async fn list(
+    cx: &CallContext,
+    folder: &str,
+    path: &str,
+) -> Result<Vec<Entry>, CapabilityError> {
+    list_folder(folder_root(cx, folder)?, folder, path).await
+}
 
-    async fn read(
-        &mut self,
-        folder: String,
-        path: String,
-        offset: u64,
-        length: u64,
-    ) -> wasmtime::Result<Result<Vec<u8>, WitError>> {
-        let r = match self.folder_root(&folder) {
-            Ok(root) => read_file(root, &folder, &path, offset, length).await,
-            Err(e) => Err(e),
-        };
-        Ok(r.map_err(Into::into))
-    }
+/// Up to `length` bytes of file `path` in the granted folder `folder`, from `offset`.
+pub async fn read(
+    cx: &CallContext,
+    folder: &str,
+    path: &str,
+    offset: u64,
+    length: u64,
+) -> Result<Vec<u8>, CapabilityError> {
+    read_file(folder_root(cx, folder)?, folder, path, offset, length).await
 }
 
 #[cfg(test)]

@@ -3,10 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::{Capability, CapabilityError};
-use crate::runtime::bindings::v0_1::sqlmig::plugin::http as wit;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
-use crate::runtime::instance::PluginState;
+use super::{CallContext, Capability, CapabilityError};
 
 /// An outbound request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,60 +62,28 @@ pub fn origin_of(url: &str) -> Result<String, CapabilityError> {
     Ok(parsed.origin().ascii_serialization())
 }
 
-impl PluginState {
-    /// Whether the plugin may reach `origin`: its manifest asks for it and the operator grants
-    /// it (`$NAME` entries read as the origin of cloud setting `NAME`).
-    pub(crate) fn check_http(&self, origin: &str) -> Result<(), CapabilityError> {
-        match &self.call.services.cloud {
-            Some(cloud) => self
-                .call
-                .grants
-                .with_endpoints(cloud)
-                .check(Capability::Http, origin),
-            None => self.call.grants.check(Capability::Http, origin),
-        }
+/// Whether the plugin may reach `origin`: its manifest asks for it and the operator grants it
+/// (`$NAME` entries read as the origin of cloud setting `NAME`).
+pub fn check_origin(cx: &CallContext, origin: &str) -> Result<(), CapabilityError> {
+    match &cx.services.cloud {
+        Some(cloud) => cx
+            .grants
+            .with_endpoints(cloud)
+            .check(Capability::Http, origin),
+        None => cx.grants.check(Capability::Http, origin),
     }
 }
 
-impl wit::Host for PluginState {
-    async fn send(
-        &mut self,
-        req: wit::Request,
-    ) -> wasmtime::Result<Result<wit::Response, WitError>> {
-        let origin = match origin_of(&req.url) {
-            Ok(o) => o,
-            Err(e) => return Ok(Err(e.into())),
-        };
-        if let Err(e) = self.check_http(&origin) {
-            return Ok(Err(e.into()));
-        }
-        let Some(backend) = self.call.services.http.clone() else {
-            return Ok(Err(CapabilityError::Unavailable(
-                "this command set up no outbound HTTP".into(),
-            )
-            .into()));
-        };
-        // The body goes into the plugin's memory: the host reads no more than would fit there.
-        let budget = self.limiter.limit();
-        let sent = backend
-            .send_within(
-                HttpRequest {
-                    method: req.method,
-                    url: req.url,
-                    headers: req.headers,
-                    body: req.body,
-                },
-                budget,
-            )
-            .await;
-        Ok(sent
-            .map(|r| wit::Response {
-                status: r.status,
-                headers: r.headers,
-                body: r.body,
-            })
-            .map_err(Into::into))
-    }
+/// Sends `req` to an origin the plugin may reach, reading no more of the answer than would fit
+/// in the plugin's memory (the body goes there).
+pub async fn send(cx: &CallContext, req: HttpRequest) -> Result<HttpResponse, CapabilityError> {
+    check_origin(cx, &origin_of(&req.url)?)?;
+    let Some(backend) = cx.services.http.clone() else {
+        return Err(CapabilityError::Unavailable(
+            "this command set up no outbound HTTP".into(),
+        ));
+    };
+    backend.send_within(req, cx.memory_limit).await
 }
 
 #[cfg(test)]

@@ -1,10 +1,9 @@
 //! The `log` capability: plugin messages into the host's log, tagged with the plugin. Always
 //! available; messages are truncated so a plugin cannot flood the log with one call.
 
-use super::credentials::plugin_text;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::log as wit;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types::LogLevel;
-use crate::runtime::instance::PluginState;
+use tracing::Level;
+
+use super::CallContext;
 
 /// Longest message kept, in bytes.
 const MAX_MESSAGE: usize = 4096;
@@ -21,18 +20,16 @@ pub fn truncate(message: &str, max: usize) -> &str {
     &message[..end]
 }
 
-impl wit::Host for PluginState {
-    async fn log(&mut self, level: LogLevel, message: String) -> wasmtime::Result<()> {
-        let plugin = &self.call.grants.plugin;
-        let message = plugin_text(self.call.services.cloud.as_deref(), &message);
-        let msg = truncate(&message, MAX_MESSAGE);
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "plugin", %plugin, "{msg}"),
-            LogLevel::Debug => tracing::debug!(target: "plugin", %plugin, "{msg}"),
-            LogLevel::Info => tracing::info!(target: "plugin", %plugin, "{msg}"),
-            LogLevel::Warn => tracing::warn!(target: "plugin", %plugin, "{msg}"),
-            LogLevel::Error => tracing::error!(target: "plugin", %plugin, "{msg}"),
-        }
-        Ok(())
+/// Writes the plugin's `message` into the host's log at `level`, tagged with the plugin.
+pub fn log(cx: &CallContext, level: Level, message: &str) {
+    let plugin = cx.plugin();
+    let message = cx.plugin_text(message);
+    let msg = truncate(&message, MAX_MESSAGE);
+    match level {
+        Level::TRACE => tracing::trace!(target: "plugin", %plugin, "{msg}"),
+        Level::DEBUG => tracing::debug!(target: "plugin", %plugin, "{msg}"),
+        Level::INFO => tracing::info!(target: "plugin", %plugin, "{msg}"),
+        Level::WARN => tracing::warn!(target: "plugin", %plugin, "{msg}"),
+        Level::ERROR => tracing::error!(target: "plugin", %plugin, "{msg}"),
     }
 }

@@ -7,10 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures::StreamExt;
 
-use super::{Capability, CapabilityError};
-use crate::runtime::bindings::v0_1::sqlmig::plugin::net as wit;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
-use crate::runtime::instance::PluginState;
+use super::{CallContext, Capability, CapabilityError};
 use crate::sqlserver::browser::BrowsedInstance;
 use crate::sqlserver::prelogin::{self, ProbeError};
 
@@ -89,86 +86,73 @@ fn timeout(ms: u32) -> Duration {
     Duration::from_millis(ms.max(1).into()).min(MAX_TIMEOUT)
 }
 
-impl wit::Host for PluginState {
-    async fn probe_tds(
-        &mut self,
-        targets: Vec<wit::Target>,
-        timeout_ms: u32,
-    ) -> wasmtime::Result<Vec<wit::Probe>> {
-        let mut answers: Vec<Option<wit::Probe>> = vec![None; targets.len()];
-        let mut allowed = Vec::new();
-        for (i, t) in targets.iter().enumerate() {
-            match self.call.grants.check(Capability::Net, &t.host) {
-                Ok(()) => allowed.push((i, (t.host.clone(), t.port))),
-                Err(e) => {
-                    answers[i] = Some(wit::Probe {
-                        host: t.host.clone(),
-                        port: t.port,
-                        open: false,
-                        tds_version: None,
-                        error: Some(e.into()),
-                    })
-                }
-            }
-        }
-        let results = match self.call.services.net.clone() {
-            Some(net) => {
-                let list: Vec<(String, u16)> = allowed.iter().map(|(_, t)| t.clone()).collect();
-                net.probe_tds(&list, timeout(timeout_ms)).await
-            }
-            None => allowed
-                .iter()
-                .map(|_| ProbeResult {
-                    open: false,
-                    tds_version: None,
-                    error: Some(CapabilityError::Unavailable(
-                        "this command does not probe the network".into(),
-                    )),
-                })
-                .collect(),
-        };
-        for ((i, (host, port)), r) in allowed.into_iter().zip(results) {
-            answers[i] = Some(wit::Probe {
-                host,
-                port,
-                open: r.open,
-                tds_version: r.tds_version,
-                error: r.error.map(Into::into),
-            });
-        }
-        Ok(answers
-            .into_iter()
-            .map(|a| a.expect("every target answered"))
-            .collect())
-    }
+/// What answered at one target a plugin asked about.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Probe {
+    pub host: String,
+    pub port: u16,
+    pub result: ProbeResult,
+}
 
-    async fn browse(
-        &mut self,
-        hosts: Vec<String>,
-        timeout_ms: u32,
-    ) -> wasmtime::Result<Result<Vec<wit::BrowsedInstance>, WitError>> {
-        for h in &hosts {
-            if let Err(e) = self.call.grants.check(Capability::Net, h) {
-                return Ok(Err(e.into()));
-            }
+/// TCP connect and PRELOGIN at each of `targets`, in order; a target outside the grant answers
+/// `access-denied` on its own, so one stray address does not hide the others' answers.
+pub async fn probe_tds(
+    cx: &CallContext,
+    targets: Vec<(String, u16)>,
+    timeout_ms: u32,
+) -> Vec<Probe> {
+    let closed = |error| ProbeResult {
+        open: false,
+        tds_version: None,
+        error: Some(error),
+    };
+    let mut answers: Vec<Option<ProbeResult>> = vec![None; targets.len()];
+    let mut allowed = Vec::new();
+    for (i, (host, port)) in targets.iter().enumerate() {
+        match cx.grants.check(Capability::Net, host) {
+            Ok(()) => allowed.push((i, (host.clone(), *port))),
+            Err(e) => answers[i] = Some(closed(e)),
         }
-        let Some(net) = self.call.services.net.clone() else {
-            return Ok(Err(CapabilityError::Unavailable(
-                "this command does not probe the network".into(),
-            )
-            .into()));
-        };
-        Ok(Ok(net
-            .browse(&hosts, timeout(timeout_ms))
-            .await
-            .into_iter()
-            .map(|(host, i)| wit::BrowsedInstance {
-                host,
-                server_name: i.server_name,
-                instance_name: i.instance_name,
-                version: i.version,
-                tcp_port: i.tcp_port,
-            })
-            .collect()))
     }
+    let list: Vec<(String, u16)> = allowed.iter().map(|(_, t)| t.clone()).collect();
+    let results = match cx.services.net.clone() {
+        Some(net) => net.probe_tds(&list, timeout(timeout_ms)).await,
+        None => list
+            .iter()
+            .map(|_| {
+                closed(CapabilityError::Unavailable(
+                    "this command does not probe the network".into(),
+                ))
+            })
+            .collect(),
+    };
+    for ((i, _), r) in allowed.into_iter().zip(results) {
+        answers[i] = Some(r);
+    }
+    targets
+        .into_iter()
+        .zip(answers)
+        .map(|((host, port), a)| Probe {
+            host,
+            port,
+            result: a.expect("every target answered"),
+        })
+        .collect()
+}
+
+/// The instances SQL Server Browser lists on each of `hosts`, all of which must be granted.
+pub async fn browse(
+    cx: &CallContext,
+    hosts: &[String],
+    timeout_ms: u32,
+) -> Result<Vec<(String, BrowsedInstance)>, CapabilityError> {
+    for h in hosts {
+        cx.grants.check(Capability::Net, h)?;
+    }
+    let Some(net) = cx.services.net.clone() else {
+        return Err(CapabilityError::Unavailable(
+            "this command does not probe the network".into(),
+        ));
+    };
+    Ok(net.browse(hosts, timeout(timeout_ms)).await)
 }

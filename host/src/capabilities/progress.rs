@@ -1,9 +1,7 @@
 //! The `progress` capability: long work reported to the operator (a bar on a TTY). Always
 //! available.
 
-use super::credentials::plugin_text;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::progress as wit;
-use crate::runtime::instance::PluginState;
+use super::CallContext;
 
 /// Receives progress reports.
 pub trait ProgressSink: Send + Sync {
@@ -11,19 +9,12 @@ pub trait ProgressSink: Send + Sync {
     fn report(&self, plugin: &str, done: u64, total: Option<u64>, message: &str);
 }
 
-impl wit::Host for PluginState {
-    async fn report(
-        &mut self,
-        done: u64,
-        total: Option<u64>,
-        message: String,
-    ) -> wasmtime::Result<()> {
-        let message = plugin_text(self.call.services.cloud.as_deref(), &message);
-        let msg = super::log::truncate(&message, 256);
-        match &self.call.services.progress {
-            Some(sink) => sink.report(&self.call.grants.plugin, done, total, msg),
-            None => tracing::debug!(plugin = %self.call.grants.plugin, done, ?total, "{msg}"),
-        }
-        Ok(())
+/// Passes the plugin's report on to the command's sink (the debug log when it has none).
+pub fn report(cx: &CallContext, done: u64, total: Option<u64>, message: &str) {
+    let message = cx.plugin_text(message);
+    let msg = super::log::truncate(&message, 256);
+    match &cx.services.progress {
+        Some(sink) => sink.report(cx.plugin(), done, total, msg),
+        None => tracing::debug!(plugin = %cx.plugin(), done, ?total, "{msg}"),
     }
 }

@@ -2,12 +2,8 @@
 //! over TDS) holds the credentials; plugins see only results.
 
 use async_trait::async_trait;
-use wasmtime::component::Resource;
 
-use super::{Capability, CapabilityError};
-use crate::runtime::bindings::v0_1::sqlmig::plugin::sql as wit;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
-use crate::runtime::instance::PluginState;
+use super::{CallContext, Capability, CapabilityError};
 
 /// A value in a parameter or result row.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,165 +126,69 @@ pub struct RowStreamHandle(Box<dyn SqlRowStream>);
 /// Rows per batch a plugin may ask for at once, so one call cannot ask the host for gigabytes.
 const MAX_BATCH_ROWS: u32 = 10_000;
 
-impl From<wit::SqlValue> for SqlValue {
-    fn from(v: wit::SqlValue) -> Self {
-        match v {
-            wit::SqlValue::Null => SqlValue::Null,
-            wit::SqlValue::Bit(b) => SqlValue::Bit(b),
-            wit::SqlValue::Int(i) => SqlValue::Int(i),
-            wit::SqlValue::Float(f) => SqlValue::Float(f),
-            wit::SqlValue::Decimal(s) => SqlValue::Decimal(s),
-            wit::SqlValue::Text(s) => SqlValue::Text(s),
-            wit::SqlValue::Binary(b) => SqlValue::Binary(b),
-            wit::SqlValue::DateTime(s) => SqlValue::DateTime(s),
-            wit::SqlValue::Guid(s) => SqlValue::Guid(s),
-        }
-    }
+/// Opens a connection to `endpoint`, when the plugin asks for it and the operator granted it.
+pub async fn connect(
+    cx: &CallContext,
+    endpoint: &str,
+) -> Result<ConnectionHandle, CapabilityError> {
+    cx.grants.check(Capability::Sql, endpoint)?;
+    let Some(backend) = cx.services.sql.clone() else {
+        return Err(CapabilityError::Unavailable(format!(
+            "this command opened no SQL connections, so endpoint '{endpoint}' is not available"
+        )));
+    };
+    Ok(ConnectionHandle(backend.connect(endpoint).await?))
 }
 
-impl From<SqlValue> for wit::SqlValue {
-    fn from(v: SqlValue) -> Self {
-        match v {
-            SqlValue::Null => wit::SqlValue::Null,
-            SqlValue::Bit(b) => wit::SqlValue::Bit(b),
-            SqlValue::Int(i) => wit::SqlValue::Int(i),
-            SqlValue::Float(f) => wit::SqlValue::Float(f),
-            SqlValue::Decimal(s) => wit::SqlValue::Decimal(s),
-            SqlValue::Text(s) => wit::SqlValue::Text(s),
-            SqlValue::Binary(b) => wit::SqlValue::Binary(b),
-            SqlValue::DateTime(s) => wit::SqlValue::DateTime(s),
-            SqlValue::Guid(s) => wit::SqlValue::Guid(s),
-        }
-    }
-}
-
-fn params(ps: Vec<wit::Param>) -> Vec<Param> {
-    ps.into_iter()
-        .map(|p| Param {
-            name: p.name,
-            value: p.value.into(),
-        })
-        .collect()
-}
-
-fn wit_columns(cols: Vec<Column>) -> Vec<wit::Column> {
-    cols.into_iter()
-        .map(|c| wit::Column {
-            name: c.name,
-            type_name: c.type_name,
-            nullable: c.nullable,
-        })
-        .collect()
-}
-
-fn wit_rows(rows: Vec<Vec<SqlValue>>) -> Vec<Vec<wit::SqlValue>> {
-    rows.into_iter()
-        .map(|r| r.into_iter().map(Into::into).collect())
-        .collect()
-}
-
-impl wit::Host for PluginState {
-    async fn connect(
+impl ConnectionHandle {
+    /// Every result set of `statement`, refused when it would not fit in the plugin's memory:
+    /// the host holds no more for it.
+    pub async fn query(
         &mut self,
-        endpoint: String,
-    ) -> wasmtime::Result<Result<Resource<ConnectionHandle>, WitError>> {
-        if let Err(e) = self.call.grants.check(Capability::Sql, &endpoint) {
-            return Ok(Err(e.into()));
-        }
-        let Some(backend) = self.call.services.sql.clone() else {
-            return Ok(Err(CapabilityError::Unavailable(format!(
-                "this command opened no SQL connections, so endpoint '{endpoint}' is not available"
-            ))
-            .into()));
-        };
-        match backend.connect(&endpoint).await {
-            Ok(session) => Ok(Ok(self.table.push(ConnectionHandle(session))?)),
-            Err(e) => Ok(Err(e.into())),
-        }
-    }
-}
-
-impl wit::HostConnection for PluginState {
-    async fn query(
-        &mut self,
-        conn: Resource<ConnectionHandle>,
-        statement: String,
-        ps: Vec<wit::Param>,
-    ) -> wasmtime::Result<Result<Vec<wit::RowSet>, WitError>> {
-        // What the plugin asks for must fit in its memory: the host holds no more for it.
-        let budget = self.limiter.limit();
-        let session = &mut self.table.get_mut(&conn)?.0;
-        Ok(session
-            .query_within(&statement, &params(ps), budget)
+        cx: &CallContext,
+        statement: &str,
+        params: &[Param],
+    ) -> Result<Vec<RowSet>, CapabilityError> {
+        self.0
+            .query_within(statement, params, cx.memory_limit)
             .await
-            .map(|sets| {
-                sets.into_iter()
-                    .map(|s| wit::RowSet {
-                        columns: wit_columns(s.columns),
-                        rows: wit_rows(s.rows),
-                    })
-                    .collect()
-            })
-            .map_err(Into::into))
     }
 
-    async fn execute(
+    /// Rows affected by `statement`.
+    pub async fn execute(
         &mut self,
-        conn: Resource<ConnectionHandle>,
-        statement: String,
-        ps: Vec<wit::Param>,
-    ) -> wasmtime::Result<Result<u64, WitError>> {
-        let session = &mut self.table.get_mut(&conn)?.0;
-        Ok(session
-            .execute(&statement, &params(ps))
-            .await
-            .map_err(Into::into))
+        statement: &str,
+        params: &[Param],
+    ) -> Result<u64, CapabilityError> {
+        self.0.execute(statement, params).await
     }
 
-    async fn stream(
+    /// The rows of `statement`, read batch by batch.
+    pub async fn stream(
         &mut self,
-        conn: Resource<ConnectionHandle>,
-        statement: String,
-        ps: Vec<wit::Param>,
-    ) -> wasmtime::Result<Result<Resource<RowStreamHandle>, WitError>> {
-        let session = &mut self.table.get_mut(&conn)?.0;
-        match session.stream(&statement, &params(ps)).await {
-            Ok(s) => Ok(Ok(self.table.push(RowStreamHandle(s))?)),
-            Err(e) => Ok(Err(e.into())),
-        }
-    }
-
-    async fn drop(&mut self, conn: Resource<ConnectionHandle>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
-        Ok(())
+        statement: &str,
+        params: &[Param],
+    ) -> Result<RowStreamHandle, CapabilityError> {
+        Ok(RowStreamHandle(self.0.stream(statement, params).await?))
     }
 }
 
-impl wit::HostRowStream for PluginState {
-    async fn columns(
-        &mut self,
-        stream: Resource<RowStreamHandle>,
-    ) -> wasmtime::Result<Vec<wit::Column>> {
-        Ok(wit_columns(self.table.get(&stream)?.0.columns()))
+impl RowStreamHandle {
+    /// The stream's columns.
+    pub fn columns(&self) -> Vec<Column> {
+        self.0.columns()
     }
 
-    async fn next_batch(
+    /// Up to `max_rows` more rows (none: the end).
+    pub async fn next_batch(
         &mut self,
-        stream: Resource<RowStreamHandle>,
+        cx: &CallContext,
         max_rows: u32,
-    ) -> wasmtime::Result<Result<Vec<Vec<wit::SqlValue>>, WitError>> {
+    ) -> Result<Vec<Vec<SqlValue>>, CapabilityError> {
         // A batch is lowered into the plugin's memory beside what it already holds: a quarter of
         // its limit leaves room for that and for what the plugin makes of the rows.
-        let budget = self.limiter.limit() / 4;
-        let s = &mut self.table.get_mut(&stream)?.0;
-        Ok(s.next_batch(max_rows.clamp(1, MAX_BATCH_ROWS), budget)
+        self.0
+            .next_batch(max_rows.clamp(1, MAX_BATCH_ROWS), cx.memory_limit / 4)
             .await
-            .map(wit_rows)
-            .map_err(Into::into))
-    }
-
-    async fn drop(&mut self, stream: Resource<RowStreamHandle>) -> wasmtime::Result<()> {
-        self.table.delete(stream)?;
-        Ok(())
     }
 }

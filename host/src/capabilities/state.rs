@@ -6,10 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use super::{Capability, CapabilityError};
-use crate::runtime::bindings::v0_1::sqlmig::plugin::state as wit;
-use crate::runtime::bindings::v0_1::sqlmig::plugin::types::Error as WitError;
-use crate::runtime::instance::PluginState;
+use super::{CallContext, Capability, CapabilityError};
 
 /// Largest value one key may hold.
 const MAX_VALUE_BYTES: usize = 16 * 1024 * 1024;
@@ -123,69 +120,52 @@ impl StateStore for SqliteStateStore {
     }
 }
 
-impl PluginState {
-    fn state_store(&self) -> Result<std::sync::Arc<dyn StateStore>, CapabilityError> {
-        self.call.grants.check(Capability::State, "")?;
-        self.call.services.state.clone().ok_or_else(|| {
-            CapabilityError::Unavailable("this command keeps no plugin state".into())
-        })
-    }
+/// The command's state store, when the plugin asks for state and the operator granted it.
+fn store(cx: &CallContext) -> Result<Arc<dyn StateStore>, CapabilityError> {
+    cx.grants.check(Capability::State, "")?;
+    cx.services
+        .state
+        .clone()
+        .ok_or_else(|| CapabilityError::Unavailable("this command keeps no plugin state".into()))
 }
 
-impl wit::Host for PluginState {
-    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, WitError>> {
-        let r = match self.state_store() {
-            Ok(s) => s.get(&self.call.grants.plugin_name, &key).await,
-            Err(e) => Err(e),
-        };
-        Ok(r.map_err(Into::into))
-    }
+/// The plugin's value for `key`.
+pub async fn get(cx: &CallContext, key: &str) -> Result<Option<Vec<u8>>, CapabilityError> {
+    store(cx)?.get(&cx.grants.plugin_name, key).await
+}
 
-    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
-        if value.len() > MAX_VALUE_BYTES {
-            return Ok(Err(CapabilityError::LimitExceeded(format!(
-                "state value for '{key}' is {} bytes; at most {MAX_VALUE_BYTES} are kept per key",
-                value.len()
-            ))
-            .into()));
-        }
-        // State lands in the migration journal, which must never hold a credential: not in a
-        // value, not in a key.
-        if let Some(cloud) = &self.call.services.cloud
-            && let Some(name) = cloud
-                .found_in(key.as_bytes())
-                .or_else(|| cloud.found_in(&value))
-        {
-            return Ok(Err(CapabilityError::InvalidInput(format!(
-                "state for '{}' holds the credential {name}; state is kept in the journal, so \
-                 keep credentials out of its keys and values and read them again with \
-                 credentials.get",
-                cloud.redact(&key)
-            ))
-            .into()));
-        }
-        let r = match self.state_store() {
-            Ok(s) => s.set(&self.call.grants.plugin_name, &key, value).await,
-            Err(e) => Err(e),
-        };
-        Ok(r.map_err(Into::into))
+/// Keeps `value` under `key`, refusing a value too large or a key or value holding a credential:
+/// state lands in the migration journal, which must never hold one.
+pub async fn set(cx: &CallContext, key: &str, value: Vec<u8>) -> Result<(), CapabilityError> {
+    if value.len() > MAX_VALUE_BYTES {
+        return Err(CapabilityError::LimitExceeded(format!(
+            "state value for '{key}' is {} bytes; at most {MAX_VALUE_BYTES} are kept per key",
+            value.len()
+        )));
     }
+    if let Some(cloud) = &cx.services.cloud
+        && let Some(name) = cloud
+            .found_in(key.as_bytes())
+            .or_else(|| cloud.found_in(&value))
+    {
+        return Err(CapabilityError::InvalidInput(format!(
+            "state for '{}' holds the credential {name}; state is kept in the journal, so \
+             keep credentials out of its keys and values and read them again with \
+             credentials.get",
+            cloud.redact(key)
+        )));
+    }
+    store(cx)?.set(&cx.grants.plugin_name, key, value).await
+}
 
-    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<(), WitError>> {
-        let r = match self.state_store() {
-            Ok(s) => s.delete(&self.call.grants.plugin_name, &key).await,
-            Err(e) => Err(e),
-        };
-        Ok(r.map_err(Into::into))
-    }
+/// Forgets `key`.
+pub async fn delete(cx: &CallContext, key: &str) -> Result<(), CapabilityError> {
+    store(cx)?.delete(&cx.grants.plugin_name, key).await
+}
 
-    async fn keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, WitError>> {
-        let r = match self.state_store() {
-            Ok(s) => s.keys(&self.call.grants.plugin_name, &prefix).await,
-            Err(e) => Err(e),
-        };
-        Ok(r.map_err(Into::into))
-    }
+/// The plugin's keys beginning with `prefix`.
+pub async fn keys(cx: &CallContext, prefix: &str) -> Result<Vec<String>, CapabilityError> {
+    store(cx)?.keys(&cx.grants.plugin_name, prefix).await
 }
 
 #[cfg(test)]

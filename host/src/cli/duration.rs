@@ -4,30 +4,38 @@
 
 use std::time::Duration;
 
-/// Reads `s`; an error says what to write.
-pub fn parse(s: &str) -> Result<Duration, String> {
+/// Text that is not a duration, with what the reader made of it and what to write.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{text:?} is not a duration{}: write 40m, 2h, 90s, 500ms or 1h 30m",
+    reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()
+)]
+pub struct NotADuration {
+    text: String,
+    reason: Option<String>,
+}
+
+/// Reads `s`.
+pub fn parse(s: &str) -> Result<Duration, NotADuration> {
     let s = s.trim();
-    let hint = "write 40m, 2h, 90s, 500ms or 1h 30m";
+    let not = |reason: Option<String>| NotADuration {
+        text: s.to_string(),
+        reason,
+    };
     if let Ok(seconds) = s.parse::<f64>() {
-        return seconds_to_duration(seconds, s);
+        return Duration::try_from_secs_f64(seconds).map_err(|e| not(Some(e.to_string())));
     }
     // One decimal number with a unit (`1.5h`): the unit's length, times the number.
     if let Some(at) = s.find(|c: char| c.is_ascii_alphabetic())
         && s[..at].contains('.')
     {
-        let n: f64 = s[..at]
-            .trim()
-            .parse()
-            .map_err(|_| format!("{s:?} is not a duration: {hint}"))?;
+        let n: f64 = s[..at].trim().parse().map_err(|_| not(None))?;
         let unit = humantime::parse_duration(&format!("1{}", &s[at..]))
-            .map_err(|e| format!("{s:?} is not a duration ({e}): {hint}"))?;
-        return seconds_to_duration(n * unit.as_secs_f64(), s);
+            .map_err(|e| not(Some(e.to_string())))?;
+        return Duration::try_from_secs_f64(n * unit.as_secs_f64())
+            .map_err(|e| not(Some(e.to_string())));
     }
-    humantime::parse_duration(s).map_err(|e| format!("{s:?} is not a duration ({e}): {hint}"))
-}
-
-fn seconds_to_duration(seconds: f64, s: &str) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("{s:?} is not a duration"))
+    humantime::parse_duration(s).map_err(|e| not(Some(e.to_string())))
 }
 
 #[cfg(test)]
@@ -43,7 +51,7 @@ mod tests {
         assert_eq!(parse("1.5s").unwrap(), Duration::from_millis(1500));
         assert_eq!(parse("1.5h").unwrap(), Duration::from_secs(5400));
         assert_eq!(parse("500ms").unwrap(), Duration::from_millis(500));
-        let e = parse("10 parsecs").unwrap_err();
+        let e = parse("10 parsecs").unwrap_err().to_string();
         assert!(e.contains("write 40m, 2h"), "{e}");
         assert!(parse("-5").is_err());
     }

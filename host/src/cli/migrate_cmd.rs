@@ -19,6 +19,7 @@ use super::connect::{Login, TlsArgs, source_and_target};
 use super::output::{Table, write_json, write_text};
 use super::target::{HardwareArg, PolicyArg, TierArg};
 use super::{Context, Failure, OutputFormat, platform};
+use crate::capabilities::credentials::CloudValues;
 use crate::capabilities::state::SqliteStateStore;
 use crate::capabilities::{CapabilitySet, Services};
 use crate::cloud::CloudHttp;
@@ -28,7 +29,7 @@ use crate::migrate::authority;
 use crate::migrate::gate::{self, AssessmentFile};
 use crate::migrate::journal::{self, Journal, StepState};
 use crate::migrate::plan::{
-    PlanInputs, ask_backup_offer, ask_plugin, attach_forecast, moving_from_inventory,
+    PlanError, PlanInputs, ask_backup_offer, ask_plugin, attach_forecast, moving_from_inventory,
     pick_instance, render, request,
 };
 use crate::migrate::run::{Executor, Retry};
@@ -365,9 +366,11 @@ async fn plan(ctx: &Context, args: PlanArgs) -> Result<ExitCode, Failure> {
     let inst = pick_instance(&inventory, args.instance.as_deref()).map_err(Failure::bad_input)?;
     req.source_backup = source_backup_offer(ctx, &args, inst, &req).await?;
     let plugin = load_method(ctx, &args.method, &CapabilitySet::default())?;
-    let mut plan = ask_plugin(&plugin, &req)
-        .await
-        .map_err(Failure::bad_input)?;
+    let mut plan = ask_plugin(&plugin, &req).await.map_err(|e| match e {
+        PlanError::Plugin(e) => Failure::plugin(e),
+        e if e.is_bad_input() => Failure::bad_input(e),
+        e => Failure::io(e),
+    })?;
     // The plugin planned; what the host will do with the operator's authority is the host's.
     plan.method = args.method.clone();
     authority::check_answer(&req, &plan)
@@ -527,7 +530,7 @@ async fn source_backup_offer(
     // A platform whose plugin offers no route (on-prem; one not installed here) backs up to
     // the container itself.
     let installed = match platform::find(ctx, platform_name) {
-        Ok(p) if p.manifest.has_hook("plan") => p,
+        Ok(p) if p.manifest.offers_backup() => p,
         _ if options.is_empty() => return Ok(None),
         _ => {
             return Err(Failure::bad_input(format!(
@@ -763,6 +766,14 @@ async fn run_plan(ctx: &Context, args: RunArgs) -> Result<ExitCode, Failure> {
             .clone()
             .map(|c| c as Arc<dyn crate::capabilities::http::HttpBackend>),
         state: Some(state),
+        // The management endpoint the plan was made for, which the method's manifest asks for
+        // as `$MANAGEMENT_URL`.
+        cloud: management.as_deref().map(|origin| {
+            Arc::new(CloudValues::settings([(
+                authority::MANAGEMENT_URL_SETTING,
+                origin,
+            )]))
+        }),
         ..Default::default()
     };
     let mut secrets_kept = vec![

@@ -100,7 +100,7 @@ pub struct ConnectionArgs {
 
 /// A duration (`super::duration`) of at most 31 days: a collection, or its sampling interval.
 fn duration(s: &str) -> Result<Duration, String> {
-    let d = super::duration::parse(s)?;
+    let d = super::duration::parse(s).map_err(|e| e.to_string())?;
     if d > Duration::from_secs(31 * 86_400) {
         return Err(format!("{s:?} is out of range (up to 31 days)"));
     }

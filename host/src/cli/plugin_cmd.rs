@@ -9,7 +9,6 @@ use serde_json::{Value, json};
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
 use crate::capabilities::{CapabilitySet, Services};
-use crate::plugins::native::{NativeError, NativePlugin};
 use crate::plugins::store::{InstallOptions, InstalledPlugin, PluginStore};
 use crate::plugins::{load_plugin, scaffold};
 use crate::runtime::{HookCall, HookOutput};
@@ -28,9 +27,6 @@ pub enum PluginCommand {
         /// Allow installing an older version over a newer one.
         #[arg(long)]
         force: bool,
-        /// Trust a native library (plugin.so): it runs unsandboxed, with all of sqlmig's rights.
-        #[arg(long)]
-        allow_native: bool,
     },
     /// List the plugins available: installed ones and those bundled with sqlmig.
     List,
@@ -38,9 +34,6 @@ pub enum PluginCommand {
     Info {
         /// The plugin's name.
         name: String,
-        /// Trust the plugin's native library for this call (or set allow_native in sqlmig.toml).
-        #[arg(long)]
-        allow_native: bool,
     },
     /// Remove every installed version of a plugin.
     Remove {
@@ -55,9 +48,12 @@ pub enum PluginCommand {
     /// Examples:
     ///   sqlmig plugin new --kind rules acme-rules
     ///   sqlmig plugin new --kind rules acme-rules --dir ~/src/acme-rules
+    ///   sqlmig plugin new --kind platform acme-cloud
+    ///   sqlmig plugin new --kind validator acme-counts
     #[command(verbatim_doc_comment)]
     New {
-        /// What the plugin does (rule packs for `sqlmig assess`).
+        /// What the plugin is: a rule pack for `sqlmig assess`, a source platform for
+        /// `sqlmig discover`, or a validator for `sqlmig validate`.
         #[arg(long, value_enum)]
         kind: NewKind,
         /// The plugin's name: lower-case letters, digits and hyphens.
@@ -71,37 +67,32 @@ pub enum PluginCommand {
 /// Kinds of plugin `plugin new` writes.
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 pub enum NewKind {
-    /// A rule pack (the assess hook).
+    /// A rule pack (the `rules` world: assess).
     Rules,
+    /// A source platform (the `platform` world: discover, collect).
+    Platform,
+    /// A validator (the `validator` world: validate).
+    Validator,
 }
 
 /// Runs a plugin subcommand.
 pub async fn run(ctx: &Context, cmd: PluginCommand) -> Result<ExitCode, Failure> {
     let store = PluginStore::new(ctx.paths.plugins_dir());
     match cmd {
-        PluginCommand::Install {
-            path,
-            force,
-            allow_native,
-        } => install(
-            ctx,
-            &store,
-            path,
-            InstallOptions {
-                force,
-                allow_native,
-            },
-        ),
+        PluginCommand::Install { path, force } => {
+            install(ctx, &store, path, InstallOptions { force })
+        }
         PluginCommand::List => list(ctx, &store),
-        PluginCommand::Info { name, allow_native } => info(ctx, &store, &name, allow_native).await,
+        PluginCommand::Info { name } => info(ctx, &store, &name).await,
         PluginCommand::Remove { name } => remove(ctx, &store, &name),
-        PluginCommand::New {
-            kind: NewKind::Rules,
-            name,
-            dir,
-        } => {
+        PluginCommand::New { kind, name, dir } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from(&name));
-            let files = scaffold::new_rules_plugin(&dir, &name).map_err(Failure::bad_input)?;
+            let template = match kind {
+                NewKind::Rules => scaffold::Template::Rules,
+                NewKind::Platform => scaffold::Template::Platform,
+                NewKind::Validator => scaffold::Template::Validator,
+            };
+            let files = scaffold::new_plugin(&dir, &name, template).map_err(Failure::bad_input)?;
             match ctx.output {
                 OutputFormat::Json => write_json(
                     &serde_json::json!({"name": name, "dir": dir, "files": files}),
@@ -109,7 +100,8 @@ pub async fn run(ctx: &Context, cmd: PluginCommand) -> Result<ExitCode, Failure>
                 )?,
                 _ => {
                     println!(
-                        "wrote the rules plugin {name} in {} ({} files)",
+                        "wrote the {} plugin {name} in {} ({} files)",
+                        template.kind(),
                         dir.display(),
                         files.len()
                     );
@@ -153,13 +145,8 @@ fn install(
                     let v: Vec<String> = done.replaced.iter().map(|v| v.to_string()).collect();
                     format!(", replacing {}", v.join(", "))
                 };
-                let native = if done.native {
-                    ", native: runs unsandboxed"
-                } else {
-                    ""
-                };
                 eprintln!(
-                    "installed {} {} (built against sqlmig:plugin@{}{native}){replaced}",
+                    "installed {} {} (built against sqlmig:plugin@{}){replaced}",
                     done.name, done.version, done.api
                 );
                 cloud_access_note(ctx, store, &done.name);
@@ -216,7 +203,6 @@ fn plugin_json(p: &InstalledPlugin) -> Value {
         "hooks": m.hooks,
         "capabilities": m.capabilities.summary(),
         "origin": p.origin,
-        "native": p.receipt.native,
         "sha256": p.receipt.sha256,
     })
 }
@@ -235,11 +221,7 @@ fn list(ctx: &Context, store: &PluginStore) -> Result<ExitCode, Failure> {
             }
             let mut t = Table::new(&["NAME", "VERSION", "API", "ORIGIN", "HOOKS", "CAPABILITIES"]);
             for p in &plugins {
-                let caps = if p.receipt.native {
-                    vec!["native (unsandboxed)".to_string()]
-                } else {
-                    p.manifest.capabilities.summary()
-                };
+                let caps = p.manifest.capabilities.summary();
                 t.row(vec![
                     p.manifest.name.clone(),
                     p.manifest.version.to_string(),
@@ -259,11 +241,10 @@ fn list(ctx: &Context, store: &PluginStore) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What running `describe` found out: the summary, and the limits hooks run under (none for a
-/// native plugin, which runs unsandboxed).
+/// What running `describe` found out: the summary, and the limits hooks run under.
 struct Described {
     summary: String,
-    limits: Option<crate::runtime::Limits>,
+    limits: crate::runtime::Limits,
 }
 
 /// Starts the plugin and asks it to describe itself: proves it loads and runs.
@@ -271,28 +252,7 @@ async fn describe(
     ctx: &Context,
     p: &InstalledPlugin,
     config: &crate::config::Config,
-    allow_native: bool,
 ) -> Result<Described, Failure> {
-    if let Some(lib) = p.native_library() {
-        let trusted = allow_native || config.plugin(&p.manifest.name).allow_native;
-        let native = NativePlugin::load(&lib, trusted).map_err(|e| match e {
-            NativeError::NotTrusted { .. }
-            | NativeError::AbiMismatch { .. }
-            | NativeError::IncompatibleApi { .. } => Failure::bad_input(e),
-            _ => Failure::io(e),
-        })?;
-        let info = native.call("describe", "").map_err(Failure::io)?;
-        let info: Value = serde_json::from_str(&info).map_err(|e| {
-            Failure::io(format!(
-                "native plugin {}: describe answered no JSON: {e}",
-                native.label
-            ))
-        })?;
-        return Ok(Described {
-            summary: info["summary"].as_str().unwrap_or_default().to_string(),
-            limits: None,
-        });
-    }
     let rt = ctx.runtime()?;
     let loaded = load_plugin(rt, p, config, &CapabilitySet::default())
         .map_err(|e| Failure::io(e.to_string()))?;
@@ -300,25 +260,20 @@ async fn describe(
     match loaded.call(&Services::default(), HookCall::Describe).await {
         Ok(HookOutput::Info(i)) => Ok(Described {
             summary: i.summary,
-            limits: Some(loaded.limits.clone()),
+            limits: loaded.limits.clone(),
         }),
         Ok(_) => Ok(Described {
             summary: String::new(),
-            limits: Some(loaded.limits.clone()),
+            limits: loaded.limits.clone(),
         }),
         Err(e) => Err(Failure::io(e.to_string())),
     }
 }
 
-async fn info(
-    ctx: &Context,
-    store: &PluginStore,
-    name: &str,
-    allow_native: bool,
-) -> Result<ExitCode, Failure> {
+async fn info(ctx: &Context, store: &PluginStore, name: &str) -> Result<ExitCode, Failure> {
     let p = store.find(name).map_err(store_failure)?;
     let config = ctx.config()?;
-    let d = describe(ctx, &p, &config, allow_native).await?;
+    let d = describe(ctx, &p, &config).await?;
     let granted = config.plugin(name).grants.summary();
     let mut v = plugin_json(&p);
     v["summary"] = json!(d.summary);
@@ -353,17 +308,13 @@ async fn info(
                 p.receipt.api, m.api
             );
             println!("hooks:         {}", m.hooks.join(", "));
-            match &d.limits {
-                Some(l) => {
-                    println!("asks for:      {}", list(&m.capabilities.summary()));
-                    println!("granted:       {}", list(&granted));
-                    println!(
-                        "limits:        {} MiB memory, {} s per hook, {} fuel",
-                        l.memory_mib, l.timeout_secs, l.fuel
-                    );
-                }
-                None => println!("sandbox:       none (native library, runs with sqlmig's rights)"),
-            }
+            let l = &d.limits;
+            println!("asks for:      {}", list(&m.capabilities.summary()));
+            println!("granted:       {}", list(&granted));
+            println!(
+                "limits:        {} MiB memory, {} s per hook, {} fuel",
+                l.memory_mib, l.timeout_secs, l.fuel
+            );
             println!(
                 "origin:        {}",
                 format!("{:?}", p.origin).to_lowercase()

@@ -9,12 +9,10 @@ use serde_json::json;
 
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
-use crate::capabilities::blob::BlobContainer;
 use crate::credentials::{SecretFor, optional_secret, write_secrets};
 use crate::migrate::authority;
-use crate::secret::Secret;
-use crate::storage::azure_blob::{AzureContainer, ContainerAccess};
 use crate::storage::sas::{self, Party};
+use crate::storage::tokens::{self, PrepareError, TokenToCheck};
 
 #[derive(Debug, Subcommand)]
 pub enum StorageCommand {
@@ -93,10 +91,6 @@ fn account_and_container(url: &str) -> Result<(String, String), Failure> {
     })
 }
 
-fn utc(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
 async fn prepare(ctx: &Context, args: PrepareArgs) -> Result<ExitCode, Failure> {
     let url = args.container_url.trim_end_matches('/').to_string();
     let (account, container) = account_and_container(&url)?;
@@ -118,33 +112,21 @@ async fn prepare(ctx: &Context, args: PrepareArgs) -> Result<ExitCode, Failure> 
                 ))
             })?,
     };
-    let now = chrono::Utc::now();
-    // Creating the container takes an account SAS (a container's own cannot); this one lives
-    // an hour and is used once, here.
-    let admin = sas::account_sas(&account, &key, "cw", &utc(now + chrono::Duration::hours(1)))
-        .map_err(|e| Failure::bad_input(format!("{}: {e}", SecretFor::StorageKey.env_var())))?;
-    let created = AzureContainer::connect(&ContainerAccess {
-        url: url.clone(),
-        sas: admin,
-    })
-    .map_err(|e| Failure::bad_input(e.to_string()))?
-    .create_if_missing()
-    .await
-    .map_err(|e| match e {
-        // Made from the key here: a refusal is the key's, not a SAS's the DBA gave.
-        crate::capabilities::CapabilityError::AccessDenied(_) => Failure::bad_input(format!(
-            "the storage account refused the key in {} (or storage_key): creating {url} was not authorized",
-            SecretFor::StorageKey.env_var()
-        ))
-        .hint("check the key is the account's current one (a rotated key no longer signs: az storage account keys list …) and that the account allows Shared Key authorization"),
-        other => Failure::io(format!("cannot create {url}: {other}")),
-    })?;
-    let expiry = utc(now + chrono::Duration::days(i64::from(args.days)));
-    let make = |permissions: &str| -> Result<Secret, Failure> {
-        sas::container_sas(&account, &container, &key, permissions, &expiry)
-            .map_err(|e| Failure::bad_input(format!("{}: {e}", SecretFor::StorageKey.env_var())))
-    };
-    let (source, lrs) = (make("rwdl")?, make("rl")?);
+    let key_name = SecretFor::StorageKey.env_var();
+    let made = tokens::prepare(&url, &account, &container, &key, args.days)
+        .await
+        .map_err(|e| match e {
+            PrepareError::Key(e) => Failure::bad_input(format!("{key_name}: {e}")),
+            // Made from the key here: a refusal is the key's, not a SAS's the DBA gave.
+            PrepareError::KeyRefused { url } => Failure::bad_input(format!(
+                "the storage account refused the key in {key_name} (or storage_key): creating \
+                 {url} was not authorized"
+            ))
+            .hint("check the key is the account's current one (a rotated key no longer signs: az storage account keys list …) and that the account allows Shared Key authorization"),
+            e @ PrepareError::Create { .. } => Failure::io(e),
+        })?;
+    let (created, expiry) = (made.created, made.expiry.clone());
+    let (source, lrs) = (made.source, made.log_replay);
     write_secrets(
         &args.secrets,
         &[(SecretFor::Sas, &source), (SecretFor::LrsSas, &lrs)],
@@ -217,59 +199,38 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
     })?;
     let lrs = get(SecretFor::LrsSas)?;
     let key = get(SecretFor::StorageKey)?;
-    let now = chrono::Utc::now();
-    let until = now + chrono::Duration::days(i64::from(args.days));
-    let mut tokens = vec![("sas", Party::Source, Some(source))];
+    let until = chrono::Utc::now() + chrono::Duration::days(i64::from(args.days));
+    let mut to_check = vec![TokenToCheck {
+        key: "sas",
+        party: Party::Source,
+        token: Some(source),
+    }];
     if online || lrs.is_some() {
-        tokens.push(("lrs_sas", Party::LogReplay, lrs));
+        to_check.push(TokenToCheck {
+            key: "lrs_sas",
+            party: Party::LogReplay,
+            token: lrs,
+        });
     }
-    let mut rows = Vec::new();
-    for (name, party, token) in tokens {
-        let (grants, mut problems) = match &token {
-            Some(t) => (
-                Some(sas::grants(t.expose())),
-                sas::shortfall(party, t.expose(), now, until, source_major),
-            ),
-            // sqlmig makes LRS's token from the account key at run time.
-            None if key.is_some() => (None, Vec::new()),
-            None => (
-                None,
-                vec![format!(
-                    "missing: an online plan needs it (set {}, or {} for sqlmig to make one)",
-                    SecretFor::LrsSas.env_var(),
-                    SecretFor::StorageKey.env_var()
-                )],
-            ),
-        };
-        // Reaching the container proves the signature and the container; listing is the one
-        // operation both parties are allowed.
-        if let Some(t) = &token
-            && problems.is_empty()
-        {
-            let listed = match AzureContainer::connect(&ContainerAccess {
-                url: url.clone(),
-                sas: Secret::new(t.expose().trim_start_matches('?')),
-            }) {
-                Ok(c) => c.list("").await.map(|l| l.len()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = listed {
-                problems.push(format!("the container refused it: {e}"));
-            }
-        }
-        rows.push(json!({
-            "key": name,
-            "for": match party {
-                Party::Source => "the source's BACKUP TO URL and sqlmig",
-                Party::LogReplay => "MI's Log Replay Service",
-            },
-            "needs": party.needs(),
-            "grants": grants.as_ref().map(|g| g.permissions.clone()),
-            "expires": grants.as_ref().and_then(|g| g.expiry.clone()),
-            "made_at_run_from_storage_key": token.is_none() && problems.is_empty(),
-            "problems": problems,
-        }));
-    }
+    let rows: Vec<serde_json::Value> =
+        tokens::check(&url, to_check, key.is_some(), until, source_major)
+            .await
+            .into_iter()
+            .map(|c| {
+                json!({
+                    "key": c.key,
+                    "for": match c.party {
+                        Party::Source => "the source's BACKUP TO URL and sqlmig",
+                        Party::LogReplay => "MI's Log Replay Service",
+                    },
+                    "needs": c.party.needs(),
+                    "grants": c.grants.as_ref().map(|g| g.permissions.clone()),
+                    "expires": c.grants.as_ref().and_then(|g| g.expiry.clone()),
+                    "made_at_run_from_storage_key": c.made_at_run,
+                    "problems": c.problems,
+                })
+            })
+            .collect();
     let ok = rows
         .iter()
         .all(|r| r["problems"].as_array().is_some_and(|p| p.is_empty()));

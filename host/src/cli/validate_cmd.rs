@@ -103,7 +103,7 @@ pub enum HashArg {
 
 /// A time budget (`super::duration`): above zero.
 fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = super::duration::parse(s)?;
+    let d = super::duration::parse(s).map_err(|e| e.to_string())?;
     if d.is_zero() {
         return Err("the budget must be above zero".into());
     }

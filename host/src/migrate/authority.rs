@@ -77,6 +77,11 @@ pub fn container_url_problem(url: &str) -> Option<String> {
     None
 }
 
+/// The setting a method plugin's manifest names (`http = ["$MANAGEMENT_URL"]`) to reach the
+/// management endpoint its plan was made for (`migrate plan --management-url`): the operator points
+/// it elsewhere (a sovereign cloud, a test double) the way `$AWS_ENDPOINT_URL` points RDS's.
+pub const MANAGEMENT_URL_SETTING: &str = "MANAGEMENT_URL";
+
 /// Why `url` cannot be a management endpoint (it must be an origin: `https://HOST[:PORT]`).
 pub fn management_url_problem(url: &str) -> Option<String> {
     match origin_of(url) {
@@ -122,20 +127,43 @@ pub fn resource_id_problem(id: &str) -> Option<String> {
     })
 }
 
+/// Why the host refuses a plan, a plugin's answer or a plan file alike: where, and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The plugin's answer changed what the operator gave.
+    #[error(
+        "answered a plan with {what} {answered} where you gave {asked}. A method plugin may not \
+         choose where the host connects or what it reads"
+    )]
+    ChangedInput {
+        what: &'static str,
+        asked: String,
+        answered: String,
+    },
+    /// A recorded input is malformed.
+    #[error("{field}: {why}")]
+    Input { field: &'static str, why: String },
+    /// A step reaches outside the plan's inputs, or cannot be resolved against them.
+    #[error("step {step}: {why}")]
+    Step { step: String, why: String },
+}
+
 /// A plugin's plan for `req`: refused when it changes what the operator gave (servers,
 /// container, folders, target resource, the source platform's route).
-pub fn check_answer(req: &PlanRequest, plan: &Plan) -> Result<(), String> {
+pub fn check_answer(req: &PlanRequest, plan: &Plan) -> Result<(), Refusal> {
     fn same<T: PartialEq + std::fmt::Debug>(
-        what: &str,
+        what: &'static str,
         asked: &T,
         answered: &T,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         if asked == answered {
             return Ok(());
         }
-        Err(format!(
-            "answered a plan with {what} {answered:?} where you gave {asked:?}. A method plugin may not choose where the host connects or what it reads"
-        ))
+        Err(Refusal::ChangedInput {
+            what,
+            asked: format!("{asked:?}"),
+            answered: format!("{answered:?}"),
+        })
     }
     same("source server", &req.source.server, &plan.source.server)?;
     same("target server", &req.target.server, &plan.target.server)?;
@@ -179,39 +207,49 @@ pub fn check_answer(req: &PlanRequest, plan: &Plan) -> Result<(), String> {
 
 /// Checks the whole plan: its recorded inputs are well formed, and every step stays within them
 /// (host steps resolve, watches name the source or the target, steps name planned databases).
-pub fn check_plan(plan: &Plan) -> Result<(), String> {
-    for (name, side) in [("source", &plan.source), ("target", &plan.target)] {
-        ServerName::parse(&side.server).map_err(|e| format!("{name}.server: {e}"))?;
+pub fn check_plan(plan: &Plan) -> Result<(), Refusal> {
+    let input = |field: &'static str, why: String| Refusal::Input { field, why };
+    for (field, side) in [
+        ("source.server", &plan.source),
+        ("target.server", &plan.target),
+    ] {
+        ServerName::parse(&side.server).map_err(|e| input(field, e.to_string()))?;
     }
     if let Some(why) = container_url_problem(&plan.storage.container_url) {
-        return Err(format!("storage.container_url: {why}"));
+        return Err(input("storage.container_url", why));
     }
     if let Some(folder) = &plan.storage.local_folder
         && !Path::new(folder).is_absolute()
     {
-        return Err(format!(
-            "storage.local_folder {folder:?} is not an absolute path"
+        return Err(input(
+            "storage.local_folder",
+            format!("{folder:?} is not an absolute path"),
         ));
     }
     match (&plan.target.resource_id, &plan.target.management_url) {
         (None, None) => {}
         (Some(id), Some(url)) => {
             if let Some(why) = resource_id_problem(id) {
-                return Err(format!("target.resource_id: {why}"));
+                return Err(input("target.resource_id", why));
             }
             if let Some(why) = management_url_problem(url) {
-                return Err(format!("target.management_url: {why}"));
+                return Err(input("target.management_url", why));
             }
         }
         _ => {
-            return Err(
-                "target.resource_id and target.management_url go together: plan again with --target-resource".into(),
-            );
+            return Err(input(
+                "target",
+                "resource_id and management_url go together: plan again with --target-resource"
+                    .into(),
+            ));
         }
     }
     let mut ids = std::collections::BTreeSet::new();
     for step in &plan.steps {
-        let at = |why: String| format!("step {}: {why}", step.id);
+        let at = |why: String| Refusal::Step {
+            step: step.id.clone(),
+            why,
+        };
         if !ids.insert(step.id.as_str()) {
             return Err(at("the plan holds two steps of this id".into()));
         }
@@ -232,7 +270,7 @@ pub fn check_plan(plan: &Plan) -> Result<(), String> {
         }
         match step.runner {
             Runner::Host => {
-                resolve(plan, step).map_err(at)?;
+                resolve(plan, step)?;
             }
             Runner::Platform if plan.source_platform.is_none() => {
                 return Err(at(
@@ -252,7 +290,15 @@ pub fn check_plan(plan: &Plan) -> Result<(), String> {
 }
 
 /// The host step `step` of `plan`, resolved against the plan's recorded inputs.
-pub fn resolve(plan: &Plan, step: &Step) -> Result<HostAction, String> {
+pub fn resolve(plan: &Plan, step: &Step) -> Result<HostAction, Refusal> {
+    resolve_step(plan, step).map_err(|why| Refusal::Step {
+        step: step.id.clone(),
+        why,
+    })
+}
+
+/// [`resolve`], the reason of a refusal in words.
+fn resolve_step(plan: &Plan, step: &Step) -> Result<HostAction, String> {
     fn args<T: serde::de::DeserializeOwned>(step: &Step) -> Result<T, String> {
         serde_json::from_value(step.args.clone()).map_err(|e| {
             format!(
@@ -399,7 +445,7 @@ pub fn preview(action: &HostAction) -> Vec<String> {
 }
 
 /// The plan with each host step's preview written by the host from what it will run.
-pub fn with_host_previews(plan: &mut Plan) -> Result<(), String> {
+pub fn with_host_previews(plan: &mut Plan) -> Result<(), Refusal> {
     let previews: Vec<Option<Vec<String>>> = plan
         .steps
         .iter()

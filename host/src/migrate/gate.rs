@@ -25,6 +25,51 @@ pub struct AssessmentFile {
     pub failures: Vec<PackFailure>,
 }
 
+/// Why an assessment file cannot stand for the plan's.
+#[derive(Debug, thiserror::Error)]
+pub enum AssessmentRefused {
+    #[error("cannot read the assessment {}: {error}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{} is not an assessment (sqlmig assess -o json --out FILE): {error}", path.display())]
+    NotAnAssessment {
+        path: std::path::PathBuf,
+        error: serde_json::Error,
+    },
+    #[error(
+        "{} was assessed for {}, the plan is for {target}: assess again with --target {target}, \
+         or plan with --target-tier {}",
+        path.display(),
+        assessed.as_deref().unwrap_or("an unnamed target"),
+        assessed.as_deref().unwrap_or("…")
+    )]
+    OtherTarget {
+        path: std::path::PathBuf,
+        assessed: Option<String>,
+        target: String,
+    },
+    #[error(
+        "{}: a rule pack failed on {instance}, so its findings are incomplete: assess again",
+        path.display()
+    )]
+    PackFailed {
+        path: std::path::PathBuf,
+        instance: String,
+    },
+    #[error(
+        "{} has no assessment of {instance}: {}; assess the inventory the plan is made from",
+        path.display(),
+        missing.join(", ")
+    )]
+    NotAssessed {
+        path: std::path::PathBuf,
+        instance: String,
+        missing: Vec<String>,
+    },
+}
+
 impl AssessmentFile {
     /// Reads `path`, checking it assessed `instance`'s `databases` for `target` and completely.
     pub fn read(
@@ -32,52 +77,67 @@ impl AssessmentFile {
         target: &str,
         instance: &str,
         databases: &[String],
-    ) -> Result<AssessmentFile, String> {
-        let shown = path.display();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the assessment {shown}: {e}"))?;
-        let a: AssessmentFile = serde_json::from_str(&text).map_err(|e| {
-            format!("{shown} is not an assessment (sqlmig assess -o json --out FILE): {e}")
-        })?;
-        match a.target.as_deref() {
-            Some(t) if t == target => {}
-            assessed => {
-                return Err(format!(
-                    "{shown} was assessed for {}, the plan is for {target}: assess again with --target {target}, or plan with --target-tier {}",
-                    assessed.unwrap_or("an unnamed target"),
-                    assessed.unwrap_or("…"),
-                ));
-            }
+    ) -> Result<AssessmentFile, AssessmentRefused> {
+        let path_buf = || path.to_path_buf();
+        let text =
+            std::fs::read_to_string(path).map_err(|error| AssessmentRefused::Unreadable {
+                path: path_buf(),
+                error,
+            })?;
+        let a: AssessmentFile =
+            serde_json::from_str(&text).map_err(|error| AssessmentRefused::NotAnAssessment {
+                path: path_buf(),
+                error,
+            })?;
+        if a.target.as_deref() != Some(target) {
+            return Err(AssessmentRefused::OtherTarget {
+                path: path_buf(),
+                assessed: a.target.clone(),
+                target: target.to_string(),
+            });
         }
         if a.failures
             .iter()
             .any(|f| f.instance.eq_ignore_ascii_case(instance))
         {
-            return Err(format!(
-                "{shown}: a rule pack failed on {instance}, so its findings are incomplete: assess again"
-            ));
+            return Err(AssessmentRefused::PackFailed {
+                path: path_buf(),
+                instance: instance.to_string(),
+            });
         }
         let assessed = a
             .readiness
             .iter()
             .find(|i| i.name.eq_ignore_ascii_case(instance));
-        let missing: Vec<&str> = databases
+        let missing: Vec<String> = databases
             .iter()
             .filter(|d| {
                 !assessed
                     .is_some_and(|i| i.databases.iter().any(|x| x.name.eq_ignore_ascii_case(d)))
             })
-            .map(String::as_str)
+            .cloned()
             .collect();
         if !missing.is_empty() {
-            return Err(format!(
-                "{shown} has no assessment of {instance}: {}; assess the inventory the plan is made from",
-                missing.join(", ")
-            ));
+            return Err(AssessmentRefused::NotAssessed {
+                path: path_buf(),
+                instance: instance.to_string(),
+                missing,
+            });
         }
         Ok(a)
     }
 }
+
+/// Rules named with `--accept` that raised nothing on the planned databases (a typo would
+/// otherwise be recorded as a decision).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "--accept {}: no issue or warning of {} for the planned databases (rule ids are in `sqlmig \
+     assess` output)",
+    .0.join(","),
+    if .0.len() == 1 { "that rule" } else { "those rules" }
+)]
+pub struct AcceptedNothing(pub Vec<String>);
 
 /// The findings that concern a plan, sorted by what they do to it.
 #[derive(Debug, Default)]
@@ -98,7 +158,7 @@ pub fn judge(
     instance: &str,
     databases: &[String],
     accept: &[String],
-) -> Result<Verdict, String> {
+) -> Result<Verdict, AcceptedNothing> {
     let concerns = |f: &&Finding| {
         f.instance.eq_ignore_ascii_case(instance)
             && f.level != Level::Info
@@ -117,21 +177,13 @@ pub fn judge(
         };
         into.push(f.clone());
     }
-    let unused: Vec<&str> = accept
+    let unused: Vec<String> = accept
         .iter()
         .filter(|r| !v.accepted.iter().any(|f| f.rule_id.eq_ignore_ascii_case(r)))
-        .map(String::as_str)
+        .cloned()
         .collect();
     if !unused.is_empty() {
-        return Err(format!(
-            "--accept {}: no issue or warning of {} for the planned databases (rule ids are in `sqlmig assess` output)",
-            unused.join(","),
-            if unused.len() == 1 {
-                "that rule"
-            } else {
-                "those rules"
-            }
-        ));
+        return Err(AcceptedNothing(unused));
     }
     Ok(v)
 }
@@ -249,6 +301,11 @@ mod tests {
 
         // A rule that raised nothing here is a typo, not a decision.
         let e = judge(&findings, "SQL01", &sales, &["FileStrem".into()]).unwrap_err();
-        assert!(e.contains("--accept FileStrem: no issue or warning"), "{e}");
+        assert_eq!(e, AcceptedNothing(vec!["FileStrem".into()]));
+        assert!(
+            e.to_string()
+                .contains("--accept FileStrem: no issue or warning of that rule"),
+            "{e}"
+        );
     }
 }

@@ -42,8 +42,8 @@ pub async fn run(
     plan: &Plan,
     step: &Step,
 ) -> Result<(String, Value), StepFailure> {
-    let action = authority::resolve(plan, step)
-        .map_err(|e| StepFailure::permanent(format!("step {}: {e}", step.id)))?;
+    let action =
+        authority::resolve(plan, step).map_err(|e| StepFailure::permanent(e.to_string()))?;
     match action {
         HostAction::Credential {
             endpoint,
@@ -136,7 +136,14 @@ async fn upload_files(
     };
     let stats = upload(container, &files, Some(&ctx.journal), ctx.upload, &report)
         .await
-        .map_err(|e| StepFailure::transient(redact(&e, &[&ctx.sas])))?;
+        .map_err(|e| {
+            let message = redact(&e.to_string(), &[&ctx.sas]);
+            if e.transient() {
+                StepFailure::transient(message)
+            } else {
+                StepFailure::permanent(message)
+            }
+        })?;
     if ctx.progress {
         eprintln!();
     }
@@ -197,20 +204,24 @@ async fn start_log_replay(
             .mi_location
             .get_or_try_init(|| crate::cloud::instance_location(cloud, database_url))
             .await
-            .map_err(StepFailure::permanent)?
+            .map_err(arm_failure)?
             .clone(),
     };
     crate::cloud::start_log_replay(cloud, database_url, folder_url, sas, collation, &location)
         .await
-        .map_err(|e| {
-            if e.transient() {
-                StepFailure::transient(e.to_string())
-            } else {
-                StepFailure::permanent(e.to_string())
-            }
-        })?;
+        .map_err(arm_failure)?;
     Ok((
         format!("log replay of {target_name} started on {folder_url}"),
         json!({ "folder_url": folder_url, "location": location }),
     ))
+}
+
+/// A failed ARM call as the step's failure: tried again when ARM was unreachable, slow,
+/// throttling or failing (by the error's type), not when it refused.
+fn arm_failure(e: crate::cloud::ArmError) -> StepFailure {
+    if e.transient() {
+        StepFailure::transient(e.to_string())
+    } else {
+        StepFailure::permanent(e.to_string())
+    }
 }

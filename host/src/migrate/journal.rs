@@ -6,6 +6,37 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+/// What can go wrong with a migration's journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Its database could not be read or written.
+    #[error("journal {}: {source}", path.display())]
+    Database {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    /// Its lock file could not be opened or written.
+    #[error("{}: {source}", path.display())]
+    Lock {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Another run holds it.
+    #[error(
+        "another `sqlmig migrate run` (process {pid}) is running this plan's journal {}: wait for \
+         it to end, or stop it first",
+        journal.display()
+    )]
+    Busy { pid: String, journal: PathBuf },
+    /// It was begun for another plan.
+    #[error(
+        "journal {} belongs to another plan (the plan file changed after the migration began); \
+         keep the plan it was begun with, or start over with a new journal (--journal FILE)",
+        path.display()
+    )]
+    OtherPlan { path: PathBuf },
+}
+
 /// Where a step stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StepState {
@@ -71,10 +102,13 @@ fn lock_path(journal: &Path) -> PathBuf {
 
 impl RunLock {
     /// Takes the journal for this process; refused while another run holds it.
-    pub fn acquire(journal: &Path) -> Result<RunLock, String> {
+    pub fn acquire(journal: &Path) -> Result<RunLock, JournalError> {
         use std::io::Write;
         let path = lock_path(journal);
-        let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+        let fail = |source: std::io::Error| JournalError::Lock {
+            path: path.clone(),
+            source,
+        };
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -98,12 +132,10 @@ impl RunLock {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 let pid = std::fs::read_to_string(&path).unwrap_or_default();
-                return Err(format!(
-                    "another `sqlmig migrate run` (process {}) is running this plan's journal {}: \
-                     wait for it to end, or stop it first",
-                    pid.trim(),
-                    journal.display()
-                ));
+                return Err(JournalError::Busy {
+                    pid: pid.trim().to_string(),
+                    journal: journal.to_path_buf(),
+                });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
         }
@@ -146,8 +178,11 @@ fn now() -> String {
 impl Journal {
     /// Opens (or creates) the journal at `path` for the plan whose SHA-256 is `plan_sha`; a
     /// journal begun for another plan is refused.
-    pub fn open(path: &Path, plan_sha: &str) -> Result<Journal, String> {
-        let fail = |e: rusqlite::Error| format!("journal {}: {e}", path.display());
+    pub fn open(path: &Path, plan_sha: &str) -> Result<Journal, JournalError> {
+        let fail = |source: rusqlite::Error| JournalError::Database {
+            path: path.to_path_buf(),
+            source,
+        };
         let conn = Connection::open(path).map_err(fail)?;
         // Every record reaches the disk before the step goes on: a crash loses nothing recorded.
         conn.execute_batch(
@@ -184,11 +219,9 @@ impl Journal {
             }
             Some(sha) if sha == plan_sha => {}
             Some(_) => {
-                return Err(format!(
-                    "journal {} belongs to another plan (the plan file changed after the migration began); \
-                     keep the plan it was begun with, or start over with a new journal (--journal FILE)",
-                    path.display()
-                ));
+                return Err(JournalError::OtherPlan {
+                    path: path.to_path_buf(),
+                });
             }
         }
         Ok(Journal {
@@ -197,12 +230,15 @@ impl Journal {
         })
     }
 
-    fn fail(&self, e: rusqlite::Error) -> String {
-        format!("journal {}: {e}", self.path.display())
+    fn fail(&self, source: rusqlite::Error) -> JournalError {
+        JournalError::Database {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     /// The step's record (pending when never started).
-    pub fn step(&self, id: &str) -> Result<StepRecord, String> {
+    pub fn step(&self, id: &str) -> Result<StepRecord, JournalError> {
         let rec = self
             .conn
             .query_row(
@@ -235,7 +271,7 @@ impl Journal {
         }))
     }
 
-    fn event(&self, step: &str, event: &str, detail: &str) -> Result<(), String> {
+    fn event(&self, step: &str, event: &str, detail: &str) -> Result<(), JournalError> {
         self.conn
             .execute(
                 "INSERT INTO events (at, step, event, detail) VALUES (?1, ?2, ?3, ?4)",
@@ -246,7 +282,7 @@ impl Journal {
     }
 
     /// Records that the step starts (another attempt); returns the attempt's number.
-    pub fn begin(&self, id: &str) -> Result<u32, String> {
+    pub fn begin(&self, id: &str) -> Result<u32, JournalError> {
         self.conn
             .execute(
                 "INSERT INTO steps (id, state, attempts, started_at) VALUES (?1, 'running', 1, ?2)
@@ -266,7 +302,7 @@ impl Journal {
         id: &str,
         message: &str,
         output: &serde_json::Value,
-    ) -> Result<(), String> {
+    ) -> Result<(), JournalError> {
         self.conn
             .execute(
                 "UPDATE steps SET state = 'done', finished_at = ?2, message = ?3, output = ?4, error = NULL WHERE id = ?1",
@@ -277,7 +313,7 @@ impl Journal {
     }
 
     /// Makes a step pending again (`migrate run --redo`): the next run runs it afresh.
-    pub fn reset(&self, id: &str) -> Result<(), String> {
+    pub fn reset(&self, id: &str) -> Result<(), JournalError> {
         self.conn
             .execute(
                 "UPDATE steps SET state = 'pending', finished_at = NULL, message = NULL, output = NULL, error = NULL WHERE id = ?1",
@@ -288,7 +324,7 @@ impl Journal {
     }
 
     /// Records a round of a step that goes on (it handed back unfinished): its latest message.
-    pub fn round(&self, id: &str, message: &str) -> Result<(), String> {
+    pub fn round(&self, id: &str, message: &str) -> Result<(), JournalError> {
         self.conn
             .execute(
                 "UPDATE steps SET message = ?2 WHERE id = ?1",
@@ -299,7 +335,7 @@ impl Journal {
     }
 
     /// Sets a fact about the migration (`run_command`: how the last run was started).
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), String> {
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), JournalError> {
         self.conn
             .execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)
@@ -311,7 +347,7 @@ impl Journal {
     }
 
     /// A fact about the migration, if set.
-    pub fn meta(&self, key: &str) -> Result<Option<String>, String> {
+    pub fn meta(&self, key: &str) -> Result<Option<String>, JournalError> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
@@ -319,7 +355,7 @@ impl Journal {
     }
 
     /// Keeps a running step's latest progress report (a replication's lag), for `migrate status`.
-    pub fn progress(&self, id: &str, message: &str) -> Result<(), String> {
+    pub fn progress(&self, id: &str, message: &str) -> Result<(), JournalError> {
         self.conn
             .execute(
                 "INSERT INTO progress (step, at, message) VALUES (?1, ?2, ?3)
@@ -331,7 +367,7 @@ impl Journal {
     }
 
     /// A step's latest progress report and when it came, if it made one.
-    pub fn last_progress(&self, id: &str) -> Result<Option<(String, String)>, String> {
+    pub fn last_progress(&self, id: &str) -> Result<Option<(String, String)>, JournalError> {
         self.conn
             .query_row(
                 "SELECT at, message FROM progress WHERE step = ?1",
@@ -343,7 +379,7 @@ impl Journal {
     }
 
     /// How many rounds a step that handed back unfinished has run.
-    pub fn rounds(&self, id: &str) -> Result<u32, String> {
+    pub fn rounds(&self, id: &str) -> Result<u32, JournalError> {
         self.conn
             .query_row(
                 "SELECT COUNT(*) FROM events WHERE step = ?1 AND event = 'round'",
@@ -354,7 +390,7 @@ impl Journal {
     }
 
     /// Records that the step failed (for good, or before a retry when `retrying`).
-    pub fn fail_step(&self, id: &str, error: &str, retrying: bool) -> Result<(), String> {
+    pub fn fail_step(&self, id: &str, error: &str, retrying: bool) -> Result<(), JournalError> {
         let state = if retrying { "running" } else { "failed" };
         self.conn
             .execute(
@@ -366,7 +402,7 @@ impl Journal {
     }
 
     /// Every step recorded, by id.
-    pub fn steps(&self) -> Result<Vec<StepRecord>, String> {
+    pub fn steps(&self) -> Result<Vec<StepRecord>, JournalError> {
         let ids: Vec<String> = {
             let mut stmt = self
                 .conn
@@ -380,7 +416,7 @@ impl Journal {
     }
 
     /// How many times each step began (to tell a test that nothing ran twice).
-    pub fn begins(&self, id: &str) -> Result<u32, String> {
+    pub fn begins(&self, id: &str) -> Result<u32, JournalError> {
         self.conn
             .query_row(
                 "SELECT COUNT(*) FROM events WHERE step = ?1 AND event = 'begin'",
@@ -391,7 +427,7 @@ impl Journal {
     }
 
     /// The blocks of `blob` already stored: id → (size, MD5).
-    pub fn stored_blocks(&self, blob: &str) -> Result<Vec<(String, u64, String)>, String> {
+    pub fn stored_blocks(&self, blob: &str) -> Result<Vec<(String, u64, String)>, JournalError> {
         let mut stmt = self
             .conn
             .prepare("SELECT block_id, size, md5 FROM blocks WHERE blob = ?1")
@@ -408,7 +444,7 @@ impl Journal {
         block_id: &str,
         size: u64,
         md5: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), JournalError> {
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO blocks VALUES (?1, ?2, ?3, ?4)",
@@ -419,7 +455,7 @@ impl Journal {
     }
 
     /// Forgets a blob's blocks (after its block list is committed).
-    pub fn forget_blocks(&self, blob: &str) -> Result<(), String> {
+    pub fn forget_blocks(&self, blob: &str) -> Result<(), JournalError> {
         self.conn
             .execute("DELETE FROM blocks WHERE blob = ?1", [blob])
             .map(|_| ())
@@ -440,9 +476,10 @@ mod tests {
         assert!(RunLock::held(&journal));
         let err = RunLock::acquire(&journal).err().unwrap();
         assert!(
-            err.contains(&format!("(process {})", std::process::id())),
+            matches!(&err, JournalError::Busy { pid, .. } if *pid == std::process::id().to_string()),
             "{err}"
         );
+        assert!(err.to_string().contains("wait for it to end"), "{err}");
         drop(run);
         assert!(!RunLock::held(&journal), "released when the run ends");
         RunLock::acquire(&journal).unwrap();
@@ -487,10 +524,8 @@ mod tests {
         assert_eq!((rec.state, rec.output), (StepState::Pending, None));
         // Another plan cannot use this journal.
         drop(j);
-        assert!(
-            Journal::open(&path, "other")
-                .unwrap_err()
-                .contains("another plan")
-        );
+        let err = Journal::open(&path, "other").unwrap_err();
+        assert!(matches!(err, JournalError::OtherPlan { .. }), "{err}");
+        assert!(err.to_string().contains("another plan"), "{err}");
     }
 }

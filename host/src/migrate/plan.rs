@@ -30,8 +30,46 @@ pub struct PlanInputs<'a> {
     pub options: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What stops a plan from being asked for: the operator's choice of instance and databases, or the
+/// method plugin's answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("the inventory has no instance {name}; it has: {has}")]
+    NoSuchInstance { name: String, has: String },
+    #[error("the inventory holds no instance that was collected")]
+    NoCollectedInstance,
+    #[error("the inventory holds {count} instances: choose one with --instance ({names})")]
+    ChooseInstance { count: usize, names: String },
+    #[error("{instance}: no user database {name:?}; it has: {has}")]
+    NoSuchDatabase {
+        instance: String,
+        name: String,
+        has: String,
+    },
+    #[error("{instance}: no user database to move")]
+    NoDatabase { instance: String },
+    #[error("--rename {from}: not among the databases moved")]
+    RenameNotMoved { from: String },
+    /// The plugin failed or refused the request (its own words).
+    #[error(transparent)]
+    Plugin(#[from] crate::runtime::PluginError),
+    /// The plugin answered something that is not a plan.
+    #[error("{plugin}: {detail}")]
+    BadAnswer { plugin: String, detail: String },
+}
+
+impl PlanError {
+    /// Whether the operator's input is at fault (exit 2) rather than the plugin (exit 3).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, PlanError::Plugin(_) | PlanError::BadAnswer { .. })
+    }
+}
+
 /// The inventory instance to move from.
-pub fn pick_instance<'a>(inv: &'a Inventory, name: Option<&str>) -> Result<&'a Instance, String> {
+pub fn pick_instance<'a>(
+    inv: &'a Inventory,
+    name: Option<&str>,
+) -> Result<&'a Instance, PlanError> {
     let usable: Vec<&Instance> = inv
         .instances
         .iter()
@@ -42,21 +80,16 @@ pub fn pick_instance<'a>(inv: &'a Inventory, name: Option<&str>) -> Result<&'a I
             .instances
             .iter()
             .find(|i| i.name.eq_ignore_ascii_case(n))
-            .ok_or_else(|| {
-                format!(
-                    "the inventory has no instance {n}; it has: {}",
-                    names(&inv.instances)
-                )
+            .ok_or_else(|| PlanError::NoSuchInstance {
+                name: n.to_string(),
+                has: names(&inv.instances),
             }),
         None if usable.len() == 1 => Ok(usable[0]),
-        None if usable.is_empty() => {
-            Err("the inventory holds no instance that was collected".into())
-        }
-        None => Err(format!(
-            "the inventory holds {} instances: choose one with --instance ({})",
-            usable.len(),
-            names(&inv.instances)
-        )),
+        None if usable.is_empty() => Err(PlanError::NoCollectedInstance),
+        None => Err(PlanError::ChooseInstance {
+            count: usable.len(),
+            names: names(&inv.instances),
+        }),
     }
 }
 
@@ -69,7 +102,7 @@ fn names(instances: &[Instance]) -> String {
 }
 
 /// The plan request for `inputs`.
-pub fn request(inputs: &PlanInputs) -> Result<PlanRequest, String> {
+pub fn request(inputs: &PlanInputs) -> Result<PlanRequest, PlanError> {
     let inst = pick_instance(inputs.inventory, inputs.instance)?;
     let user: Vec<_> = inst.databases.iter().filter(|d| d.is_user()).collect();
     let chosen: Vec<_> = if inputs.databases.is_empty() {
@@ -82,25 +115,26 @@ pub fn request(inputs: &PlanInputs) -> Result<PlanRequest, String> {
                 user.iter()
                     .copied()
                     .find(|d| d.name.eq_ignore_ascii_case(n))
-                    .ok_or_else(|| {
-                        format!(
-                            "{}: no user database {n:?}; it has: {}",
-                            inst.name,
-                            user.iter()
-                                .map(|d| d.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
+                    .ok_or_else(|| PlanError::NoSuchDatabase {
+                        instance: inst.name.clone(),
+                        name: n.clone(),
+                        has: user
+                            .iter()
+                            .map(|d| d.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     })
             })
             .collect::<Result<_, _>>()?
     };
     if chosen.is_empty() {
-        return Err(format!("{}: no user database to move", inst.name));
+        return Err(PlanError::NoDatabase {
+            instance: inst.name.clone(),
+        });
     }
     for (from, _) in inputs.renames {
         if !chosen.iter().any(|d| d.name.eq_ignore_ascii_case(from)) {
-            return Err(format!("--rename {from}: not among the databases moved"));
+            return Err(PlanError::RenameNotMoved { from: from.clone() });
         }
     }
     let databases = chosen
@@ -154,28 +188,31 @@ pub fn request(inputs: &PlanInputs) -> Result<PlanRequest, String> {
 }
 
 /// Asks the method plugin for the plan.
-pub async fn ask_plugin(plugin: &LoadedPlugin, req: &PlanRequest) -> Result<Plan, String> {
+pub async fn ask_plugin(plugin: &LoadedPlugin, req: &PlanRequest) -> Result<Plan, PlanError> {
     let doc = serde_json::to_string(req).expect("a plan request serializes");
-    let out = plugin
+    let bad = |detail: String| PlanError::BadAnswer {
+        plugin: plugin.label.clone(),
+        detail,
+    };
+    let HookOutput::Document(d) = plugin
         .call(&Services::default(), HookCall::Plan(doc))
-        .await
-        .map_err(|e| e.to_string())?;
-    let HookOutput::Document(d) = out else {
-        return Err(format!("{}: plan answered no document", plugin.label));
+        .await?
+    else {
+        return Err(bad("plan answered no document".into()));
     };
     let plan: Plan = serde_json::from_str(&d)
-        .map_err(|e| format!("{}: plan answered a malformed plan: {e}", plugin.label))?;
+        .map_err(|e| bad(format!("plan answered a malformed plan: {e}")))?;
     if plan.schema != PLAN {
-        return Err(format!(
-            "{}: answered {:?} for a plan; update the plugin",
-            plugin.label, plan.schema
-        ));
+        return Err(bad(format!(
+            "answered {:?} for a plan; update the plugin",
+            plan.schema
+        )));
     }
     Ok(plan)
 }
 
 /// Asks the source's platform plugin how it would back `req`'s databases up into the container
-/// (its `plan` hook): the offer the method plugin then plans with.
+/// (its `offer-backup` hook; `plan` on the 0.1 line): the offer the method plugin then plans with.
 pub async fn ask_backup_offer(
     platform: &LoadedPlugin,
     plugin_name: &str,
@@ -194,11 +231,11 @@ pub async fn ask_backup_offer(
     let doc = serde_json::to_string(&offer_request).expect("an offer request serializes");
     let failed = |detail: String| crate::runtime::PluginError::BadAnswer {
         plugin: platform.label.clone(),
-        hook: "plan",
+        hook: "offer-backup",
         detail,
     };
     let HookOutput::Document(d) = platform
-        .call(&Services::default(), HookCall::Plan(doc))
+        .call(&Services::default(), HookCall::OfferBackup(doc))
         .await?
     else {
         return Err(failed("no document".into()));
@@ -363,4 +400,35 @@ pub fn render(plan: &Plan, forecast: Option<&Forecast>) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operators_choices_are_bad_input_and_the_plugins_answers_are_not() {
+        let inv: Inventory = serde_json::from_value(serde_json::json!({
+            "schema": "sqlmig.inventory/1",
+            "instances": [{"name": "SQL01"}, {"name": "SQL02"}]
+        }))
+        .unwrap();
+        let err = pick_instance(&inv, None).unwrap_err();
+        assert!(
+            matches!(err, PlanError::ChooseInstance { count: 2, .. }),
+            "{err}"
+        );
+        assert!(err.is_bad_input());
+        let err = pick_instance(&inv, Some("SQL03")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the inventory has no instance SQL03; it has: SQL01, SQL02"
+        );
+        assert_eq!(pick_instance(&inv, Some("sql02")).unwrap().name, "SQL02");
+        let answer = PlanError::BadAnswer {
+            plugin: "method-x 1.0.0".into(),
+            detail: "plan answered no document".into(),
+        };
+        assert!(!answer.is_bad_input());
+    }
 }

@@ -16,7 +16,7 @@ use sqlmig_inventory::migration::{
 };
 
 use super::host_steps::{self, HostContext};
-use super::journal::{Journal, StepState};
+use super::journal::{Journal, JournalError, StepState};
 use crate::capabilities::progress::ProgressSink;
 use crate::capabilities::sql::{Param, SqlBackend, SqlValue};
 use crate::capabilities::{CapabilityError, Services};
@@ -120,7 +120,7 @@ impl Executor {
     }
 
     /// True while a step of the plan other than a credential is not done.
-    fn work_left(&self) -> Result<bool, String> {
+    fn work_left(&self) -> Result<bool, JournalError> {
         let journal = self.journal.lock().unwrap();
         for s in &self.plan.steps {
             if s.kind != StepKind::CreateCredential && journal.step(&s.id)?.state != StepState::Done
@@ -132,7 +132,7 @@ impl Executor {
     }
 
     /// Runs the plan (or what is left of it).
-    pub async fn run(&self) -> Result<RunSummary, String> {
+    pub async fn run(&self) -> Result<RunSummary, JournalError> {
         let summary = Mutex::new(RunSummary::default());
         let global: Vec<&Step> = self
             .plan
@@ -163,7 +163,7 @@ impl Executor {
                     .collect()
             })
             .collect();
-        let results: Vec<Result<bool, String>> = futures::stream::iter(databases.iter())
+        let results: Vec<Result<bool, JournalError>> = futures::stream::iter(databases.iter())
             .map(|steps| self.run_sequence(steps, &summary))
             .buffer_unordered(self.plan.parallelism.max(1) as usize)
             .collect()
@@ -179,7 +179,7 @@ impl Executor {
         &self,
         steps: &[&Step],
         summary: &Mutex<RunSummary>,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, JournalError> {
         for (i, step) in steps.iter().enumerate() {
             if let Err(why) = self.run_step(step, summary).await? {
                 let mut s = summary.lock().unwrap();
@@ -198,7 +198,7 @@ impl Executor {
         &self,
         step: &Step,
         summary: &Mutex<RunSummary>,
-    ) -> Result<Result<(), String>, String> {
+    ) -> Result<Result<(), String>, JournalError> {
         let record = self.journal.lock().unwrap().step(&step.id)?;
         // A credential holds the SAS of the run that created it: while work is left, each run
         // sets it again (CREATE or ALTER), so a SAS replaced after a failure is the one used.

@@ -52,6 +52,35 @@ impl Default for UploadOptions {
     }
 }
 
+/// What stops an upload.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("{}: {error}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: not a regular file (a link or a folder is not uploaded)", path.display())]
+    NotAFile { path: std::path::PathBuf },
+    /// The container refused or did not answer.
+    #[error("{0}")]
+    Storage(crate::capabilities::CapabilityError),
+    #[error(transparent)]
+    Journal(#[from] super::journal::JournalError),
+}
+
+impl UploadError {
+    /// Worth trying again: the storage could not be reached or did not answer in time; a file
+    /// that is not there or not a file, the service refusing, or the journal failing are not.
+    pub fn transient(&self) -> bool {
+        use crate::capabilities::CapabilityError;
+        matches!(
+            self,
+            UploadError::Storage(CapabilityError::Unavailable(_) | CapabilityError::Timeout(_))
+        )
+    }
+}
+
 /// Uploads `files`, reporting bytes done and total through `progress`.
 pub async fn upload(
     container: &AzureContainer,
@@ -59,21 +88,24 @@ pub async fn upload(
     journal: Option<&Mutex<Journal>>,
     options: UploadOptions,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<UploadStats, String> {
+) -> Result<UploadStats, UploadError> {
     let started = Instant::now();
     let mut total = 0u64;
     let mut work = Vec::new();
     for f in files {
         // A link in the folder (planted by whoever else writes there) is not followed: the host
         // uploads the backup files themselves, never what a link points at.
+        let file_error = |error| UploadError::File {
+            path: f.local.clone(),
+            error,
+        };
         let meta = tokio::fs::symlink_metadata(&f.local)
             .await
-            .map_err(|e| format!("{}: {e}", f.local.display()))?;
+            .map_err(file_error)?;
         if !meta.is_file() {
-            return Err(format!(
-                "{}: not a regular file (a link or a folder is not uploaded)",
-                f.local.display()
-            ));
+            return Err(UploadError::NotAFile {
+                path: f.local.clone(),
+            });
         }
         let size = meta.len();
         total += size;
@@ -97,23 +129,25 @@ pub async fn upload(
     let sent = AtomicU64::new(0);
     let skipped = AtomicU64::new(0);
     progress(0, total);
-    let results: Vec<Result<(), String>> = futures::stream::iter(work.iter())
+    let results: Vec<Result<(), UploadError>> = futures::stream::iter(work.iter())
         .map(|(f, id, offset, len, known)| {
             let (done, sent, skipped) = (&done, &sent, &skipped);
             async move {
+                let file_error = |error| UploadError::File {
+                    path: f.local.clone(),
+                    error,
+                };
                 let mut file = tokio::fs::OpenOptions::new()
                     .read(true)
                     .custom_flags(libc::O_NOFOLLOW)
                     .open(&f.local)
                     .await
-                    .map_err(|e| format!("{}: {e}", f.local.display()))?;
+                    .map_err(file_error)?;
                 file.seek(std::io::SeekFrom::Start(*offset))
                     .await
-                    .map_err(|e| format!("{}: {e}", f.local.display()))?;
+                    .map_err(file_error)?;
                 let mut data = vec![0u8; *len as usize];
-                file.read_exact(&mut data)
-                    .await
-                    .map_err(|e| format!("{}: {e}", f.local.display()))?;
+                file.read_exact(&mut data).await.map_err(file_error)?;
                 let md5: [u8; 16] = Md5::digest(&data).into();
                 if known.as_deref() == Some(hex::encode(md5).as_str()) {
                     skipped.fetch_add(1, Ordering::Relaxed);
@@ -121,7 +155,7 @@ pub async fn upload(
                     container
                         .put_block_md5(&f.blob, id, data, md5)
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(UploadError::Storage)?;
                     if let Some(j) = journal {
                         j.lock()
                             .unwrap()
@@ -137,7 +171,7 @@ pub async fn upload(
         .buffer_unordered(options.concurrency.max(1))
         .collect()
         .await;
-    results.into_iter().collect::<Result<Vec<()>, String>>()?;
+    results.into_iter().collect::<Result<Vec<()>, _>>()?;
     for f in files {
         let ids: Vec<String> = work
             .iter()
@@ -147,7 +181,7 @@ pub async fn upload(
         container
             .commit_block_list(&f.blob, &ids)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(UploadError::Storage)?;
         if let Some(j) = journal {
             j.lock().unwrap().forget_blocks(&f.blob)?;
         }
@@ -158,4 +192,24 @@ pub async fn upload(
         blocks_sent: sent.into_inner(),
         blocks_skipped: skipped.into_inner(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::CapabilityError;
+
+    #[test]
+    fn only_storage_that_did_not_answer_is_tried_again() {
+        let storage = |e| UploadError::Storage(e);
+        assert!(storage(CapabilityError::Unavailable("503".into())).transient());
+        assert!(storage(CapabilityError::Timeout("slow".into())).transient());
+        assert!(!storage(CapabilityError::AccessDenied("403".into())).transient());
+        assert!(
+            !UploadError::NotAFile {
+                path: "/backups/Sales.bak".into()
+            }
+            .transient()
+        );
+    }
 }

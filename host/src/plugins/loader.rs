@@ -16,20 +16,12 @@ pub fn load_plugin(
     granted_by_command: &CapabilitySet,
 ) -> Result<LoadedPlugin, PluginError> {
     let m = &plugin.manifest;
-    if plugin.receipt.native {
-        return Err(PluginError::Instantiate {
-            plugin: m.label(),
-            detail: "it is a native library, not a component; native plugins load through \
-                     plugins::native with the operator's trust"
-                .into(),
-        });
-    }
     let limits = m
         .limits
         .resolve(&config.limits)
-        .map_err(|detail| PluginError::Instantiate {
+        .map_err(|error| PluginError::LimitRefused {
             plugin: m.label(),
-            detail,
+            error,
         })?;
     let mut granted = config.plugin(&m.name).grants;
     granted.sql.extend(granted_by_command.sql.iter().cloned());
@@ -55,5 +47,11 @@ pub fn load_plugin(
         source_name: "plugin.wasm".into(),
         detail: e.to_string(),
     })?;
-    LoadedPlugin::load(runtime, &wasm, &m.label(), grants, limits)
+    let loaded = LoadedPlugin::load(runtime, &wasm, &m.label(), grants, limits)?;
+    m.check_world(loaded.world)
+        .map_err(|error| PluginError::NotItsKind {
+            plugin: m.label(),
+            error,
+        })?;
+    Ok(loaded)
 }

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 
 use super::bundled;
 use super::manifest::{COMPONENT_FILE, MANIFEST_FILE, Manifest};
-use super::native::NativePlugin;
 use crate::capabilities::Grants;
 use crate::runtime::cache::sha256_hex;
 use crate::runtime::{LoadedPlugin, Runtime, versions};
@@ -34,14 +33,6 @@ pub struct Receipt {
     pub api: Version,
     /// Where it was installed from.
     pub installed_from: String,
-    /// A native library (unsandboxed) rather than a component.
-    #[serde(default)]
-    pub native: bool,
-}
-
-/// The file name a native plugin's library is stored under on this platform.
-pub fn native_file() -> String {
-    format!("plugin.{}", std::env::consts::DLL_EXTENSION)
 }
 
 /// How `install` may proceed.
@@ -49,14 +40,6 @@ pub fn native_file() -> String {
 pub struct InstallOptions {
     /// Install an older version over a newer one.
     pub force: bool,
-    /// The operator trusts a native library (it runs unsandboxed).
-    pub allow_native: bool,
-}
-
-/// What a plugin folder holds besides its manifest.
-enum Artifact {
-    Component(PathBuf),
-    NativeLibrary(PathBuf),
 }
 
 /// A plugin the store can run.
@@ -71,14 +54,6 @@ pub struct InstalledPlugin {
 }
 
 impl InstalledPlugin {
-    /// The native library of a native plugin.
-    pub fn native_library(&self) -> Option<PathBuf> {
-        match (&self.dir, self.receipt.native) {
-            (Some(dir), true) => Some(dir.join(native_file())),
-            _ => None,
-        }
-    }
-
     /// The component's bytes.
     pub fn wasm(&self) -> std::io::Result<Cow<'static, [u8]>> {
         match (&self.bundled_wasm, &self.dir) {
@@ -137,8 +112,6 @@ pub struct InstallOutcome {
     pub version: Version,
     pub api: Version,
     pub sha256: String,
-    /// Whether it is a native (unsandboxed) library.
-    pub native: bool,
     /// Versions of the same plugin it replaced.
     pub replaced: Vec<Version>,
     pub dir: PathBuf,
@@ -226,52 +199,46 @@ impl PluginStore {
             })
     }
 
-    /// Installs the plugin at `source` (a folder holding plugin.toml and a .wasm or a native
-    /// `plugin.so`, a plugin.toml, or a .wasm with plugin.toml beside it) after checking the
-    /// manifest, the artifact and the contract version. A newer version replaces older ones; an
-    /// older one needs `force`; a native library needs `allow_native`.
+    /// Installs the plugin at `source` (a folder holding plugin.toml and a .wasm, a plugin.toml,
+    /// or a .wasm with plugin.toml beside it) after checking the manifest, the component, its
+    /// world against the manifest's kind and the contract version. A newer version replaces older
+    /// ones; an older one needs `force`.
     pub fn install(
         &self,
         runtime: &Runtime,
         source: &Path,
         opts: InstallOptions,
     ) -> Result<InstallOutcome, StoreError> {
-        let (manifest_path, artifact) = locate(source)?;
+        let (manifest_path, component_path) = locate(source)?;
         let manifest = Manifest::read(&manifest_path).map_err(|e| bad(e.to_string()))?;
         let read = |p: &Path| {
             std::fs::read(p).map_err(|e| bad(format!("{}: cannot read: {e}", p.display())))
         };
-        let (api, bytes, file_name, native, artifact_path) = match artifact {
-            Artifact::Component(path) => {
-                let wasm = read(&path)?;
-                let grants = Grants {
-                    plugin: manifest.label(),
-                    plugin_name: manifest.name.clone(),
-                    ..Default::default()
-                };
-                let loaded = LoadedPlugin::load(
-                    runtime,
-                    &wasm,
-                    &path.display().to_string(),
-                    grants,
-                    Default::default(),
-                )
-                .map_err(|e| bad(e.to_string()))?;
-                (loaded.api, wasm, COMPONENT_FILE.to_string(), false, path)
-            }
-            Artifact::NativeLibrary(path) => {
-                let lib =
-                    NativePlugin::load(&path, opts.allow_native).map_err(|e| bad(e.to_string()))?;
-                (lib.api.clone(), read(&path)?, native_file(), true, path)
-            }
+        let wasm = read(&component_path)?;
+        let grants = Grants {
+            plugin: manifest.label(),
+            plugin_name: manifest.name.clone(),
+            ..Default::default()
         };
+        let loaded = LoadedPlugin::load(
+            runtime,
+            &wasm,
+            &component_path.display().to_string(),
+            grants,
+            Default::default(),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        manifest
+            .check_world(loaded.world)
+            .map_err(|e| bad(format!("{}: {e}", manifest_path.display())))?;
+        let api = loaded.api;
         if !manifest.api.matches(&api) {
             return Err(bad(format!(
                 "{}: api = \"{}\", but {} was built against sqlmig:plugin@{api}; fix the manifest \
                  or rebuild the plugin",
                 manifest_path.display(),
                 manifest.api,
-                artifact_path.display(),
+                component_path.display(),
             )));
         }
 
@@ -290,14 +257,13 @@ impl PluginStore {
             )));
         }
 
-        let sha256 = sha256_hex(&bytes);
+        let sha256 = sha256_hex(&wasm);
         let receipt = Receipt {
             sha256: sha256.clone(),
             api: api.clone(),
             installed_from: source.display().to_string(),
-            native,
         };
-        let dir = self.put(&manifest, &manifest_path, &file_name, &bytes, &receipt)?;
+        let dir = self.put(&manifest, &manifest_path, &wasm, &receipt)?;
         let mut replaced = Vec::new();
         for v in existing.into_iter().filter(|v| *v != manifest.version) {
             let old = self.root.join(&manifest.name).join(v.to_string());
@@ -309,7 +275,6 @@ impl PluginStore {
             version: manifest.version,
             api,
             sha256,
-            native,
             replaced,
             dir,
         })
@@ -320,8 +285,7 @@ impl PluginStore {
         &self,
         manifest: &Manifest,
         manifest_path: &Path,
-        file_name: &str,
-        artifact: &[u8],
+        component: &[u8],
         receipt: &Receipt,
     ) -> Result<PathBuf, StoreError> {
         let parent = self.root.join(&manifest.name);
@@ -337,7 +301,7 @@ impl PluginStore {
         let manifest_text =
             std::fs::read(manifest_path).map_err(|e| io(manifest_path.display(), e))?;
         write(MANIFEST_FILE, &manifest_text)?;
-        write(file_name, artifact)?;
+        write(COMPONENT_FILE, component)?;
         write(
             "receipt.json",
             serde_json::to_string_pretty(receipt)
@@ -377,8 +341,8 @@ impl PluginStore {
     }
 }
 
-/// Finds the manifest and the artifact (component or native library) a source path refers to.
-fn locate(source: &Path) -> Result<(PathBuf, Artifact), StoreError> {
+/// Finds the manifest and the component a source path refers to.
+fn locate(source: &Path) -> Result<(PathBuf, PathBuf), StoreError> {
     let meta = std::fs::metadata(source).map_err(|e| bad(format!("{}: {e}", source.display())))?;
     let dir = if meta.is_dir() {
         source.to_path_buf()
@@ -394,14 +358,10 @@ fn locate(source: &Path) -> Result<(PathBuf, Artifact), StoreError> {
         )));
     }
     if meta.is_file() && source.extension().is_some_and(|e| e == "wasm") {
-        return Ok((manifest, Artifact::Component(source.to_path_buf())));
+        return Ok((manifest, source.to_path_buf()));
     }
     if dir.join(COMPONENT_FILE).is_file() {
-        return Ok((manifest, Artifact::Component(dir.join(COMPONENT_FILE))));
-    }
-    let native = dir.join(native_file());
-    if native.is_file() {
-        return Ok((manifest, Artifact::NativeLibrary(native)));
+        return Ok((manifest, dir.join(COMPONENT_FILE)));
     }
     let wasms: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| bad(format!("{}: {e}", dir.display())))?
@@ -417,13 +377,13 @@ fn locate(source: &Path) -> Result<(PathBuf, Artifact), StoreError> {
         wasm.is_file().then_some(wasm)
     });
     match (wasms.as_slice(), built) {
-        ([], Some(wasm)) => Ok((manifest, Artifact::Component(wasm))),
-        ([one], _) => Ok((manifest, Artifact::Component(one.clone()))),
+        ([], Some(wasm)) => Ok((manifest, wasm)),
+        ([one], _) => Ok((manifest, one.clone())),
         ([], None) => Err(bad(format!(
-            "{}: no component (.wasm) or native library ({}) beside {MANIFEST_FILE}, and no \
-             target/wasm32-wasip2/release build: run `cargo build --release --target wasm32-wasip2` first",
-            dir.display(),
-            native_file()
+            "{}: no component (.wasm) beside {MANIFEST_FILE}, and no target/wasm32-wasip2/release \
+             build: run `cargo build --release --target wasm32-wasip2` first (a plugin is a \
+             WebAssembly component, whatever language it is written in)",
+            dir.display()
         ))),
         (_, _) => Err(bad(format!(
             "{}: several .wasm files; name the component {COMPONENT_FILE} or pass its path",
@@ -464,7 +424,6 @@ pub(super) fn bundled_plugin(
             sha256: sha256_hex(wasm),
             api,
             installed_from: "bundled with sqlmig".into(),
-            native: false,
         },
         bundled_wasm: Some(wasm),
     }

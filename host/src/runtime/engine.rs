@@ -1,23 +1,25 @@
-//! The one `wasmtime::Engine` of the process, its epoch ticker, the linker holding every host
-//! import, and the compiled-component cache.
+//! The one `wasmtime::Engine` of the process, its epoch ticker, a linker per world of the
+//! contract (each holding exactly the imports its world gives), and the compiled-component cache.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker};
+use std::collections::HashMap;
+
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine};
 
-use super::bindings::v0_1;
 use super::cache::{CacheOutcome, ComponentCache};
 use super::instance::PluginState;
+use super::wit::{self, World};
 
 /// How often the epoch advances; a hook's deadline is checked at this granularity.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// The plugin runtime: engine, linker and cache. Create one per process and share it.
+/// The plugin runtime: engine, linkers and cache. Create one per process and share it.
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<PluginState>,
+    linkers: HashMap<World, Linker<PluginState>>,
     cache: Option<ComponentCache>,
 }
 
@@ -32,9 +34,10 @@ impl Runtime {
         let engine = Engine::new(&config)?;
         spawn_epoch_ticker(&engine);
 
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        v0_1::Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+        let linkers = World::ALL
+            .into_iter()
+            .map(|w| Ok((w, wit::linker(&engine, w)?)))
+            .collect::<wasmtime::Result<_>>()?;
 
         let cache = match cache_dir {
             Some(dir) => Some(ComponentCache::open(dir)?),
@@ -42,7 +45,7 @@ impl Runtime {
         };
         Ok(Runtime {
             engine,
-            linker,
+            linkers,
             cache,
         })
     }
@@ -52,9 +55,9 @@ impl Runtime {
         &self.engine
     }
 
-    /// The linker with WASI and the contract's imports.
-    pub fn linker(&self) -> &Linker<PluginState> {
-        &self.linker
+    /// The linker with WASI and the imports `world` gives.
+    pub fn linker(&self, world: World) -> &Linker<PluginState> {
+        &self.linkers[&world]
     }
 
     /// Compiles `wasm`, or loads it from the cache when it was compiled before.

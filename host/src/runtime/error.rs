@@ -30,9 +30,30 @@ pub enum PluginError {
         host: String,
         supported: String,
     },
-    /// Linking or instantiating failed (missing imports, start function trapped).
-    #[error("plugin {plugin}: cannot be instantiated: {detail}")]
-    Instantiate { plugin: String, detail: String },
+    /// Linking failed: the component imports what its world does not give (a rules plugin
+    /// asking for `sql`) or lacks an export its world requires.
+    #[error(
+        "plugin {plugin}: cannot be linked as a {} plugin: {detail}; a plugin may import only \
+         what its kind's world gives (wit/worlds.wit)",
+        world.name()
+    )]
+    Instantiate {
+        plugin: String,
+        world: crate::runtime::wit::World,
+        detail: String,
+    },
+    /// Its limits exceed the operator's maxima.
+    #[error("plugin {plugin}: {error}")]
+    LimitRefused {
+        plugin: String,
+        error: super::limits::LimitRefused,
+    },
+    /// Its component was built for another kind's world than its manifest says.
+    #[error("plugin {plugin}: {error}")]
+    NotItsKind {
+        plugin: String,
+        error: crate::plugins::manifest::WorldMismatch,
+    },
     /// The hook grew memory past the limit.
     #[error("plugin {plugin}: hook {hook} exceeded its memory limit of {limit_mib} MiB")]
     MemoryLimit {

@@ -11,28 +11,21 @@ use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::v0_1;
 use super::cache::CacheOutcome;
 use super::engine::Runtime;
 use super::error::PluginError;
 use super::limits::{Limits, MemoryLimiter};
 use super::versions;
+use super::wit::{self, World};
 use crate::capabilities::credentials::{CloudValues, plugin_text};
-use crate::capabilities::{CapabilityError, Grants, Services};
+use crate::capabilities::{CallContext, CapabilityError, Grants, Services};
 
-pub use v0_1::sqlmig::plugin::types::{Finding, FindingLevel, FindingScope, PluginInfo};
+pub use super::wit::{Finding, FindingLevel, FindingScope, PluginInfo};
 
 /// How much of a plugin's stderr (panic messages) is kept for the error report.
 const STDERR_CAPTURE: usize = 64 * 1024;
 /// Extra time given past the deadline before an await in a host call is abandoned.
 const DEADLINE_GRACE: Duration = Duration::from_millis(500);
-
-/// What one hook call can see: its grants, the services the command set up, its deadline.
-pub struct CallContext {
-    pub grants: Arc<Grants>,
-    pub services: Services,
-    pub deadline: Instant,
-}
 
 /// The data of a plugin's store.
 pub struct PluginState {
@@ -69,8 +62,13 @@ pub enum HookCall {
     Describe,
     Discover(String),
     Collect(String),
-    Assess { inventory: String, options: String },
+    Assess {
+        inventory: String,
+        options: String,
+    },
     Plan(String),
+    /// A platform's backup offer (0.2 `offer-backup`; 0.1 platforms answered it from `plan`).
+    OfferBackup(String),
     RunStep(String),
     Cutover(String),
     Validate(String),
@@ -85,6 +83,7 @@ impl HookCall {
             HookCall::Collect(_) => "collect",
             HookCall::Assess { .. } => "assess",
             HookCall::Plan(_) => "plan",
+            HookCall::OfferBackup(_) => "offer-backup",
             HookCall::RunStep(_) => "run-step",
             HookCall::Cutover(_) => "cutover",
             HookCall::Validate(_) => "validate",
@@ -94,7 +93,15 @@ impl HookCall {
 
 /// Every hook name, in contract order.
 pub const HOOKS: &[&str] = &[
-    "describe", "discover", "collect", "assess", "plan", "run-step", "cutover", "validate",
+    "describe",
+    "discover",
+    "collect",
+    "assess",
+    "plan",
+    "offer-backup",
+    "run-step",
+    "cutover",
+    "validate",
 ];
 
 /// What a hook returned.
@@ -129,13 +136,9 @@ impl HookOutput {
 }
 
 /// A hook's error as the host may show it ([`plugin_text`]).
-fn redact_error(
-    e: v0_1::sqlmig::plugin::types::Error,
-    cloud: Option<&CloudValues>,
-) -> v0_1::sqlmig::plugin::types::Error {
-    let e = CapabilityError::from(e);
+fn redact_error(e: CapabilityError, cloud: Option<&CloudValues>) -> CapabilityError {
     let message = plugin_text(cloud, e.message());
-    e.with_message(message).into()
+    e.with_message(message)
 }
 
 /// A plugin compiled, version-checked and pre-linked, ready to have its hooks called.
@@ -144,6 +147,8 @@ pub struct LoadedPlugin {
     pub label: String,
     /// The contract version the component was built against.
     pub api: Version,
+    /// The world it was built for (from 0.2 on, its kind).
+    pub world: World,
     /// The limits its hooks run under.
     pub limits: Limits,
     /// Whether compilation was skipped thanks to the cache.
@@ -152,7 +157,7 @@ pub struct LoadedPlugin {
     /// Cloud credentials and outbound HTTP every call gets unless the caller brings its own.
     cloud: Services,
     engine: wasmtime::Engine,
-    pre: v0_1::PluginPre<PluginState>,
+    pre: wit::Pre,
 }
 
 impl LoadedPlugin {
@@ -175,17 +180,24 @@ impl LoadedPlugin {
                     detail: format!("{e:#}"),
                 })?;
         let api = check_api(runtime, &component, &label)?;
-        let pre = runtime
-            .linker()
-            .instantiate_pre(&component)
-            .and_then(v0_1::PluginPre::new)
-            .map_err(|e| PluginError::Instantiate {
+        let world = wit::world_of(runtime.engine(), &component, &api).map_err(|e| {
+            PluginError::InvalidComponent {
                 plugin: label.clone(),
+                source_name: source_name.to_string(),
+                detail: e.to_string(),
+            }
+        })?;
+        let pre = wit::Pre::new(runtime.linker(world), &component, world).map_err(|e| {
+            PluginError::Instantiate {
+                plugin: label.clone(),
+                world,
                 detail: format!("{e:#}"),
-            })?;
+            }
+        })?;
         Ok(LoadedPlugin {
             label,
             api,
+            world,
             limits,
             cache,
             grants: Arc::new(grants),
@@ -236,6 +248,7 @@ impl LoadedPlugin {
                 grants: self.grants.clone(),
                 services: services.clone(),
                 deadline,
+                memory_limit: self.limits.memory_bytes(),
             },
         };
         let mut store = Store::new(&self.engine, state);
@@ -253,11 +266,8 @@ impl LoadedPlugin {
             }
         });
 
-        let outcome = tokio::time::timeout(
-            timeout + DEADLINE_GRACE,
-            run_hook(&self.pre, &mut store, call),
-        )
-        .await;
+        let outcome =
+            tokio::time::timeout(timeout + DEADLINE_GRACE, self.pre.call(&mut store, call)).await;
         let limiter_refused = store.data().limiter.refused.is_some();
         let result = match outcome {
             Ok(r) => r,
@@ -279,7 +289,7 @@ impl LoadedPlugin {
         });
         match result {
             Ok(Ok(out)) => Ok(out),
-            Ok(Err(e)) => Err(match CapabilityError::from(e) {
+            Ok(Err(e)) => Err(match e {
                 CapabilityError::Unsupported(message) => PluginError::Unsupported {
                     plugin: self.label.clone(),
                     hook,
@@ -359,45 +369,6 @@ impl LoadedPlugin {
     }
 }
 
-/// Instantiates and calls the hook. Outer error: a trap; inner error: the hook's own answer.
-async fn run_hook(
-    pre: &v0_1::PluginPre<PluginState>,
-    store: &mut Store<PluginState>,
-    call: HookCall,
-) -> wasmtime::Result<Result<HookOutput, v0_1::sqlmig::plugin::types::Error>> {
-    let plugin = pre.instantiate_async(&mut *store).await?;
-    let hooks = plugin.sqlmig_plugin_hooks();
-    let store = &mut *store;
-    Ok(match call {
-        HookCall::Describe => Ok(HookOutput::Info(hooks.call_describe(store).await?)),
-        HookCall::Discover(d) => hooks
-            .call_discover(store, &d)
-            .await?
-            .map(HookOutput::Document),
-        HookCall::Collect(d) => hooks
-            .call_collect(store, &d)
-            .await?
-            .map(HookOutput::Document),
-        HookCall::Assess { inventory, options } => hooks
-            .call_assess(store, &inventory, &options)
-            .await?
-            .map(HookOutput::Findings),
-        HookCall::Plan(d) => hooks.call_plan(store, &d).await?.map(HookOutput::Document),
-        HookCall::RunStep(d) => hooks
-            .call_run_step(store, &d)
-            .await?
-            .map(HookOutput::Document),
-        HookCall::Cutover(d) => hooks
-            .call_cutover(store, &d)
-            .await?
-            .map(HookOutput::Document),
-        HookCall::Validate(d) => hooks
-            .call_validate(store, &d)
-            .await?
-            .map(HookOutput::Document),
-    })
-}
-
 /// Reads the contract version of a compiled component and refuses one this host cannot run.
 fn check_api(
     runtime: &Runtime,
@@ -405,10 +376,10 @@ fn check_api(
     label: &str,
 ) -> Result<Version, PluginError> {
     let api = versions::component_api_version(runtime.engine(), component)
-        .map_err(|detail| PluginError::InvalidComponent {
+        .map_err(|e| PluginError::InvalidComponent {
             plugin: label.to_string(),
             source_name: "component".into(),
-            detail,
+            detail: e.to_string(),
         })?
         .ok_or_else(|| PluginError::NotAPlugin {
             plugin: label.to_string(),

@@ -60,6 +60,22 @@ impl Default for LimitMaxima {
     }
 }
 
+/// A manifest's limit the host will not grant.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LimitRefused {
+    #[error(
+        "it asks for {what} = {asked}, above the operator's maximum of {max} (raise [limits] \
+         {what} in sqlmig.toml to allow it)"
+    )]
+    AboveMaximum {
+        what: &'static str,
+        asked: u64,
+        max: u64,
+    },
+    #[error("it asks for {what} = 0, which no hook can run in")]
+    Zero { what: &'static str },
+}
+
 /// What a manifest may ask for; unset fields take the defaults.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -72,17 +88,18 @@ pub struct LimitAsks {
 impl LimitAsks {
     /// Resolves the asks against the defaults and the operator's maxima; an ask above a maximum
     /// is refused with both numbers named.
-    pub fn resolve(&self, maxima: &LimitMaxima) -> Result<Limits, String> {
+    pub fn resolve(&self, maxima: &LimitMaxima) -> Result<Limits, LimitRefused> {
         let d = Limits::default();
-        let pick = |what: &str, ask: Option<u64>, default: u64, max: u64| {
+        let pick = |what: &'static str, ask: Option<u64>, default: u64, max: u64| {
             let value = ask.unwrap_or(default.min(max));
             if value > max {
-                Err(format!(
-                    "it asks for {what} = {value}, above the operator's maximum of {max} \
-                     (raise [limits] {what} in sqlmig.toml to allow it)"
-                ))
+                Err(LimitRefused::AboveMaximum {
+                    what,
+                    asked: value,
+                    max,
+                })
             } else if value == 0 {
-                Err(format!("it asks for {what} = 0, which no hook can run in"))
+                Err(LimitRefused::Zero { what })
             } else {
                 Ok(value)
             }
@@ -192,7 +209,18 @@ mod tests {
             ..Default::default()
         };
         let err = asks.resolve(&LimitMaxima::default()).unwrap_err();
-        assert!(err.contains("8192") && err.contains("4096"), "{err}");
+        assert_eq!(
+            err,
+            LimitRefused::AboveMaximum {
+                what: "memory_mib",
+                asked: 8192,
+                max: 4096
+            }
+        );
+        assert!(
+            err.to_string().contains("raise [limits] memory_mib"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,12 +8,14 @@ use wasmtime::component::Component;
 /// The WIT package every plugin is built against.
 pub const API_PACKAGE: &str = "sqlmig:plugin";
 
-/// The API lines this host implements, newest first. Each line has its own bindings module; a
-/// frozen copy of an older contract stays supported after the contract grows.
-/// The newest is the WIT's (`wit/`, read at build time). 0.1.1 added the `credentials`
-/// interface; components built against 0.1.0 link to it unchanged (wasmtime matches
-/// semver-compatible names both ways).
-pub const SUPPORTED_LINES: &[&str] = &[sqlmig_inventory::CONTRACT_VERSION];
+/// The API lines this host implements, newest first, each with its glue module in `runtime::wit`.
+/// The newest is the WIT's (`wit/`, read at build time); 0.1 is frozen under `wit/frozen/0.1/`
+/// (0.1.1 added the `credentials` interface; components built against 0.1.0 link to it
+/// unchanged, as wasmtime matches semver-compatible names both ways).
+pub const SUPPORTED_LINES: &[&str] = &[
+    sqlmig_inventory::CONTRACT_VERSION,
+    super::wit::since_v0_1::VERSION,
+];
 
 /// The newest contract version this host implements.
 pub fn current_api() -> Version {
@@ -74,13 +76,28 @@ pub fn requirement_supported(req: &VersionReq) -> bool {
         .any(|line| req.matches(&Version::parse(line).expect("valid")))
 }
 
+/// Why a component's contract version cannot be read from its names.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    #[error("`{name}` carries no version")]
+    Missing { name: String },
+    #[error("`{name}` has an invalid version: {error}")]
+    Invalid { name: String, error: String },
+    #[error("it mixes contract versions {first} and {other} (`{name}`)")]
+    Mixed {
+        first: Version,
+        other: Version,
+        name: String,
+    },
+}
+
 /// The `sqlmig:plugin` version a compiled component was built against, read from the names of
 /// its imports and exports (`sqlmig:plugin/hooks@0.1.0`). `Ok(None)` means the component does not
 /// use the contract at all.
 pub fn component_api_version(
     engine: &Engine,
     component: &Component,
-) -> Result<Option<Version>, String> {
+) -> Result<Option<Version>, VersionError> {
     let ty = component.component_type();
     let names = ty
         .imports(engine)
@@ -92,7 +109,7 @@ pub fn component_api_version(
 /// The contract version named by a set of import/export names; they must agree.
 pub fn api_version_from_names(
     names: impl IntoIterator<Item = String>,
-) -> Result<Option<Version>, String> {
+) -> Result<Option<Version>, VersionError> {
     let prefix = format!("{API_PACKAGE}/");
     let mut found: Option<Version> = None;
     for name in names {
@@ -100,15 +117,24 @@ pub fn api_version_from_names(
             continue;
         };
         let Some((_, version)) = rest.split_once('@') else {
-            return Err(format!("`{name}` carries no version"));
+            return Err(VersionError::Missing { name });
         };
-        let version =
-            Version::parse(version).map_err(|e| format!("`{name}` has an invalid version: {e}"))?;
+        let version = match Version::parse(version) {
+            Ok(v) => v,
+            Err(e) => {
+                return Err(VersionError::Invalid {
+                    error: e.to_string(),
+                    name,
+                });
+            }
+        };
         match &found {
             Some(v) if *v != version => {
-                return Err(format!(
-                    "it mixes contract versions {v} and {version} (`{name}`)"
-                ));
+                return Err(VersionError::Mixed {
+                    first: v.clone(),
+                    other: version,
+                    name,
+                });
             }
             _ => found = Some(version),
         }
@@ -128,11 +154,13 @@ mod tests {
     fn same_line_patch_versions_are_compatible() {
         assert_eq!(compatible_line(&v("0.1.0")), Some(v("0.1.1")));
         assert_eq!(compatible_line(&v("0.1.7")), Some(v("0.1.1")));
+        assert_eq!(compatible_line(&v("0.2.0")), Some(v("0.2.0")));
+        assert_eq!(compatible_line(&v("0.2.3")), Some(v("0.2.0")));
     }
 
     #[test]
     fn other_lines_are_refused() {
-        assert_eq!(compatible_line(&v("0.2.0")), None);
+        assert_eq!(compatible_line(&v("0.3.0")), None);
         assert_eq!(compatible_line(&v("0.0.9")), None);
         assert_eq!(compatible_line(&v("1.1.0")), None);
     }
@@ -158,7 +186,10 @@ mod tests {
             "sqlmig:plugin/hooks@0.2.0".to_string(),
         ];
         let err = api_version_from_names(names).unwrap_err();
-        assert!(err.contains("0.1.0") && err.contains("0.2.0"), "{err}");
+        assert!(
+            matches!(&err, VersionError::Mixed { first, other, .. } if *first == v("0.1.0") && *other == v("0.2.0")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -167,11 +198,15 @@ mod tests {
         assert!(requirement_supported(
             &VersionReq::parse(">=0.1.0, <0.3.0").unwrap()
         ));
-        assert!(!requirement_supported(&VersionReq::parse("^0.2").unwrap()));
+        assert!(requirement_supported(&VersionReq::parse("^0.2").unwrap()));
+        assert!(!requirement_supported(&VersionReq::parse("^0.3").unwrap()));
     }
 
     #[test]
     fn range_text_names_the_line() {
-        assert_eq!(supported_range(), "0.1.x (>=0.1.0, <0.2.0)");
+        assert_eq!(
+            supported_range(),
+            "0.2.x (>=0.2.0, <0.3.0), 0.1.x (>=0.1.0, <0.2.0)"
+        );
     }
 }

@@ -85,6 +85,27 @@ pub struct FileRate {
 
 const MB: f64 = 1024.0 * 1024.0;
 
+/// Why a performance collection cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum PerfFileError {
+    #[error("cannot read {}: {error}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{} is not a sqlmig performance collection: {error} at {at}", path.display())]
+    Malformed {
+        path: std::path::PathBuf,
+        at: String,
+        error: serde_json::Error,
+    },
+    #[error("{}: schema {schema:?}; this sqlmig reads {SCHEMA:?}", path.display())]
+    OtherSchema {
+        path: std::path::PathBuf,
+        schema: String,
+    },
+}
+
 impl PerfFile {
     /// A collection of `inst` (as discover collected it), started now.
     pub fn new(inst: &Instance, interval_s: f64, generated_by: &str, started_at: &str) -> Self {
@@ -297,24 +318,23 @@ impl PerfFile {
     }
 
     /// Reads a collection; a malformed one names the file and where.
-    pub fn read(path: &Path) -> Result<PerfFile, String> {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        let file: PerfFile = serde_path_to_error::deserialize(de).map_err(|e| {
-            format!(
-                "{} is not a sqlmig performance collection: {} at {}",
-                path.display(),
-                e.inner(),
-                e.path()
-            )
+    pub fn read(path: &Path) -> Result<PerfFile, PerfFileError> {
+        let bytes = std::fs::read(path).map_err(|error| PerfFileError::Unreadable {
+            path: path.to_path_buf(),
+            error,
         })?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        let file: PerfFile =
+            serde_path_to_error::deserialize(de).map_err(|e| PerfFileError::Malformed {
+                path: path.to_path_buf(),
+                at: e.path().to_string(),
+                error: e.into_inner(),
+            })?;
         if file.schema != SCHEMA {
-            return Err(format!(
-                "{}: schema {:?}; this sqlmig reads {SCHEMA:?}",
-                path.display(),
-                file.schema
-            ));
+            return Err(PerfFileError::OtherSchema {
+                path: path.to_path_buf(),
+                schema: file.schema,
+            });
         }
         Ok(file)
     }

@@ -96,12 +96,21 @@ pub fn to_sql(queries: &[CapturedQuery], server: &str, top: u32, captured_at: &s
     out
 }
 
+/// What makes a captured workload file unreplayable.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CaptureProblem {
+    #[error("it does not start with {HEADER:?}")]
+    NoHeader,
+    #[error("query {0} has no USE [database]; line")]
+    NoDatabase(usize),
+}
+
 /// The replayable queries of a workload file; `Err` names what is wrong. Batches end at `GO`
 /// lines as `validate --workload` reads them (`sqlserver::batches`): one outside any comment or
 /// string.
-pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
+pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, CaptureProblem> {
     if text.lines().next().map(str::trim) != Some(HEADER) {
-        return Err(format!("it does not start with {HEADER:?}"));
+        return Err(CaptureProblem::NoHeader);
     }
     let mut out = Vec::new();
     for batch in crate::sqlserver::batches::split(text) {
@@ -148,7 +157,7 @@ pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
             continue;
         }
         if q.database.is_empty() {
-            return Err(format!("query {} has no USE [database]; line", q.number));
+            return Err(CaptureProblem::NoDatabase(q.number));
         }
         q.text = body.join("\n");
         out.push(q);

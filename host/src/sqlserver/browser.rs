@@ -27,15 +27,26 @@ const CLNT_UCAST_EX: u8 = 0x03;
 /// SVR_RESP.
 const SVR_RESP: u8 = 0x05;
 
+/// Why a datagram is not a SQL Server Browser answer.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedBrowserAnswer {
+    #[error("not a SQL Server Browser response")]
+    NotSvrResp,
+    #[error("the Browser response is shorter than it says")]
+    CutShort,
+    #[error("a Browser record without ServerName/InstanceName: {0:?}")]
+    RecordWithoutNames(String),
+}
+
 /// Parses a SVR_RESP datagram: `ServerName;X;InstanceName;Y;IsClustered;No;Version;V;tcp;1433;;…`.
-pub fn parse_response(datagram: &[u8]) -> Result<Vec<BrowsedInstance>, String> {
+pub fn parse_response(datagram: &[u8]) -> Result<Vec<BrowsedInstance>, MalformedBrowserAnswer> {
     if datagram.len() < 3 || datagram[0] != SVR_RESP {
-        return Err("not a SQL Server Browser response".into());
+        return Err(MalformedBrowserAnswer::NotSvrResp);
     }
     let size = u16::from_le_bytes([datagram[1], datagram[2]]) as usize;
     let body = datagram
         .get(3..3 + size)
-        .ok_or("the Browser response is shorter than it says")?;
+        .ok_or(MalformedBrowserAnswer::CutShort)?;
     let text = String::from_utf8_lossy(body);
     let mut out = Vec::new();
     for record in text.split(";;").filter(|r| !r.trim().is_empty()) {
@@ -47,8 +58,8 @@ pub fn parse_response(datagram: &[u8]) -> Result<Vec<BrowsedInstance>, String> {
                 .and_then(|kv| kv.get(1).copied())
         };
         let (Some(server), Some(instance)) = (get("ServerName"), get("InstanceName")) else {
-            return Err(format!(
-                "a Browser record without ServerName/InstanceName: {record:?}"
+            return Err(MalformedBrowserAnswer::RecordWithoutNames(
+                record.to_string(),
             ));
         };
         out.push(BrowsedInstance {

@@ -56,21 +56,32 @@ fn request() -> Vec<u8> {
     packet
 }
 
+/// Why a PRELOGIN answer cannot be read.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MalformedPrelogin {
+    #[error("PRELOGIN option list is cut short")]
+    CutShort,
+    #[error("a PRELOGIN option points outside the packet")]
+    OutsidePacket,
+    #[error("the PRELOGIN response has no VERSION")]
+    NoVersion,
+}
+
 /// Parses a PRELOGIN response payload (after the 8-byte packet header).
-pub fn parse_response(payload: &[u8]) -> Result<PreloginInfo, String> {
+pub fn parse_response(payload: &[u8]) -> Result<PreloginInfo, MalformedPrelogin> {
     let mut version = None;
     let mut encryption = None;
     let mut i = 0;
     while i < payload.len() && payload[i] != 0xFF {
         if i + 5 > payload.len() {
-            return Err("PRELOGIN option list is cut short".into());
+            return Err(MalformedPrelogin::CutShort);
         }
         let token = payload[i];
         let off = u16::from_be_bytes([payload[i + 1], payload[i + 2]]) as usize;
         let len = u16::from_be_bytes([payload[i + 3], payload[i + 4]]) as usize;
         let data = payload
             .get(off..off + len)
-            .ok_or("a PRELOGIN option points outside the packet")?;
+            .ok_or(MalformedPrelogin::OutsidePacket)?;
         match token {
             0x00 if len >= 4 => {
                 let build = u16::from_be_bytes([data[2], data[3]]);
@@ -89,7 +100,7 @@ pub fn parse_response(payload: &[u8]) -> Result<PreloginInfo, String> {
         i += 5;
     }
     Ok(PreloginInfo {
-        version: version.ok_or("the PRELOGIN response has no VERSION")?,
+        version: version.ok_or(MalformedPrelogin::NoVersion)?,
         encryption: encryption.unwrap_or("ENCRYPT_OFF"),
     })
 }
@@ -128,7 +139,7 @@ pub async fn probe(host: &str, port: u16, timeout: Duration) -> Result<PreloginI
         tcp.read_exact(&mut payload)
             .await
             .map_err(|e| e.to_string())?;
-        parse_response(&payload)
+        parse_response(&payload).map_err(|e| e.to_string())
     };
     match tokio::time::timeout(timeout, exchange).await {
         Ok(Ok(info)) => Ok(info),

@@ -14,14 +14,27 @@ pub struct ServerName {
 /// SQL Server's default port.
 pub const DEFAULT_PORT: u16 = 1433;
 
+/// Why text is not a server name.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ServerNameError {
+    #[error("an empty server name; write HOST[\\INSTANCE][,PORT]")]
+    Empty,
+    #[error("{0:?}: the instance name after \\ is empty")]
+    EmptyInstance(String),
+    #[error("{0:?}: the host is empty; write HOST[\\INSTANCE][,PORT]")]
+    EmptyHost(String),
+    #[error("{name:?}: {port:?} is not a TCP port (1–65535)")]
+    BadPort { name: String, port: String },
+}
+
 impl ServerName {
     /// Parses `HOST`, `HOST,PORT`, `HOST\INSTANCE`, `HOST\INSTANCE,PORT` (also `tcp:` prefixed
     /// and `HOST:PORT`, which people type too).
-    pub fn parse(s: &str) -> Result<ServerName, String> {
+    pub fn parse(s: &str) -> Result<ServerName, ServerNameError> {
         let s = s.trim();
         let s = s.strip_prefix("tcp:").unwrap_or(s);
         if s.is_empty() {
-            return Err("an empty server name; write HOST[\\INSTANCE][,PORT]".into());
+            return Err(ServerNameError::Empty);
         }
         let (rest, port) = match s.rsplit_once(',') {
             Some((r, p)) => (r, Some(parse_port(p, s)?)),
@@ -35,13 +48,11 @@ impl ServerName {
         };
         let (host, instance) = match rest.split_once('\\') {
             Some((h, i)) if !i.is_empty() => (h, Some(i.to_string())),
-            Some(_) => return Err(format!("{s:?}: the instance name after \\ is empty")),
+            Some(_) => return Err(ServerNameError::EmptyInstance(s.to_string())),
             None => (rest, None),
         };
         if host.is_empty() {
-            return Err(format!(
-                "{s:?}: the host is empty; write HOST[\\INSTANCE][,PORT]"
-            ));
+            return Err(ServerNameError::EmptyHost(s.to_string()));
         }
         let host = match host {
             "." | "(local)" | "localhost" => "localhost",
@@ -55,12 +66,15 @@ impl ServerName {
     }
 }
 
-fn parse_port(p: &str, whole: &str) -> Result<u16, String> {
+fn parse_port(p: &str, whole: &str) -> Result<u16, ServerNameError> {
     p.trim()
         .parse::<u16>()
         .ok()
         .filter(|p| *p != 0)
-        .ok_or_else(|| format!("{whole:?}: {p:?} is not a TCP port (1–65535)"))
+        .ok_or_else(|| ServerNameError::BadPort {
+            name: whole.to_string(),
+            port: p.to_string(),
+        })
 }
 
 impl fmt::Display for ServerName {

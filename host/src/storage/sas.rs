@@ -12,25 +12,27 @@ use crate::secret::Secret;
 /// The service version SAS tokens are signed for.
 pub const SAS_VERSION: &str = "2022-11-02";
 
-fn sign(key: &Secret, string_to_sign: &str) -> Result<String, String> {
-    let key = STANDARD
-        .decode(key.expose())
-        .map_err(|_| "the storage account key is not base64".to_string())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
+/// A storage account key that is not one (keys are base64).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the storage account key is not base64")]
+pub struct KeyNotBase64;
+
+fn sign(key: &Secret, string_to_sign: &str) -> Result<String, KeyNotBase64> {
+    let key = STANDARD.decode(key.expose()).map_err(|_| KeyNotBase64)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
     mac.update(string_to_sign.as_bytes());
     Ok(STANDARD.encode(mac.finalize().into_bytes()))
 }
 
+/// A query value: everything but RFC 3986's unreserved characters percent-encoded.
 fn encode(v: &str) -> String {
-    // Query values: everything but unreserved characters percent-encoded.
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    utf8_percent_encode(v, UNRESERVED).to_string()
 }
 
 /// An account SAS for the blob service over service, container and object resources.
@@ -40,7 +42,7 @@ pub fn account_sas(
     key: &Secret,
     permissions: &str,
     expiry: &str,
-) -> Result<Secret, String> {
+) -> Result<Secret, KeyNotBase64> {
     let (services, resource_types) = ("b", "sco");
     let to_sign = [
         account,
@@ -71,7 +73,7 @@ pub fn container_sas(
     key: &Secret,
     permissions: &str,
     expiry: &str,
-) -> Result<Secret, String> {
+) -> Result<Secret, KeyNotBase64> {
     let resource = format!("/blob/{account}/{container}");
     let to_sign = [
         permissions,

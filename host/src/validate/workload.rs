@@ -31,18 +31,47 @@ pub struct WorkloadQuery {
     pub text: String,
 }
 
+/// What is wrong with a workload's text.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WorkloadProblem {
+    #[error("the batch at line {0} has no query")]
+    NoQuery(usize),
+    #[error("the workload holds no query (batches are separated by GO lines)")]
+    Empty,
+}
+
+/// Why a workload file cannot be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadFileError {
+    #[error("{}: cannot read the workload: {error}", path.display())]
+    Unreadable {
+        path: std::path::PathBuf,
+        error: std::io::Error,
+    },
+    #[error("{}: {problem}", path.display())]
+    Malformed {
+        path: std::path::PathBuf,
+        problem: WorkloadProblem,
+    },
+}
+
 /// Reads a workload file; an empty one, or a batch with only comments, is an error naming the
 /// file and the line.
-pub fn read(path: &Path) -> Result<Vec<WorkloadQuery>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: cannot read the workload: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+pub fn read(path: &Path) -> Result<Vec<WorkloadQuery>, WorkloadFileError> {
+    let text = std::fs::read_to_string(path).map_err(|error| WorkloadFileError::Unreadable {
+        path: path.to_path_buf(),
+        error,
+    })?;
+    parse(&text).map_err(|problem| WorkloadFileError::Malformed {
+        path: path.to_path_buf(),
+        problem,
+    })
 }
 
 /// Parses workload text.
-pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
+pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, WorkloadProblem> {
     let mut queries = Vec::new();
-    let mut finish = |batch: Vec<&str>, start: usize| -> Result<(), String> {
+    let mut finish = |batch: Vec<&str>, start: usize| -> Result<(), WorkloadProblem> {
         let mut name = None;
         let mut database = None;
         let mut body = Vec::new();
@@ -71,7 +100,7 @@ pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
             .all(|l| l.trim().is_empty() || l.trim().starts_with("--"));
         if only_comments {
             if name.is_some() || database.is_some() {
-                return Err(format!("the batch at line {start} has no query"));
+                return Err(WorkloadProblem::NoQuery(start));
             }
             return Ok(());
         }
@@ -88,7 +117,7 @@ pub fn parse(text: &str) -> Result<Vec<WorkloadQuery>, String> {
         finish(batch.lines, batch.line)?;
     }
     if queries.is_empty() {
-        return Err("the workload holds no query (batches are separated by GO lines)".into());
+        return Err(WorkloadProblem::Empty);
     }
     Ok(queries)
 }
@@ -110,9 +139,9 @@ pub async fn run(
     runs: u32,
     slower_than: f64,
     file: &str,
-) -> Result<Performance, String> {
-    let mut source = sql.connect("source").await.map_err(|e| e.to_string())?;
-    let mut target = sql.connect("target").await.map_err(|e| e.to_string())?;
+) -> Result<Performance, crate::capabilities::CapabilityError> {
+    let mut source = sql.connect("source").await?;
+    let mut target = sql.connect("target").await?;
     let mut timings = Vec::new();
     for q in queries {
         let database = q
@@ -232,11 +261,12 @@ mod tests {
         assert_eq!(q[0].text, "SELECT COUNT(*)\nFROM dbo.Orders");
         assert_eq!(q[1].name, "query 2 (line 6)");
         assert_eq!(q[1].database, None);
-        assert!(parse("-- nothing\nGO\n").unwrap_err().contains("no query"));
-        assert!(
-            parse("-- name: x\nGO\nSELECT 1")
-                .unwrap_err()
-                .contains("line 1 has no query")
+        assert_eq!(
+            parse("-- nothing\nGO\n").unwrap_err(),
+            WorkloadProblem::Empty
         );
+        let err = parse("-- name: x\nGO\nSELECT 1").unwrap_err();
+        assert_eq!(err, WorkloadProblem::NoQuery(1));
+        assert_eq!(err.to_string(), "the batch at line 1 has no query");
     }
 }

@@ -7,11 +7,11 @@
 mod plan;
 mod steps;
 
-use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};
+use sqlmig_plugin_sdk::{Error, Method, export_method};
 
 struct MethodBackupRestore;
 
-impl Plugin for MethodBackupRestore {
+impl Method for MethodBackupRestore {
     fn summary() -> &'static str {
         "Offline: native backup to Azure Blob, RESTORE FROM URL on Managed Instance"
     }
@@ -25,4 +25,4 @@ impl Plugin for MethodBackupRestore {
     }
 }
 
-export_plugin!(MethodBackupRestore);
+export_method!(MethodBackupRestore);

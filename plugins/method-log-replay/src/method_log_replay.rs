@@ -13,11 +13,11 @@ mod lrs;
 mod plan;
 mod steps;
 
-use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};
+use sqlmig_plugin_sdk::{Error, Method, export_method};
 
 struct MethodLogReplay;
 
-impl Plugin for MethodLogReplay {
+impl Method for MethodLogReplay {
     fn summary() -> &'static str {
         "Online: log backups replayed on Managed Instance by its Log Replay Service until a cutover"
     }
@@ -31,4 +31,4 @@ impl Plugin for MethodLogReplay {
     }
 }
 
-export_plugin!(MethodLogReplay);
+export_method!(MethodLogReplay);

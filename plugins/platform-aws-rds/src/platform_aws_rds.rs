@@ -11,11 +11,11 @@ mod discover;
 mod logs;
 mod rules;
 
-use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin};
+use sqlmig_plugin_sdk::{Error, Finding, Platform, export_platform};
 
 struct PlatformAwsRds;
 
-impl Plugin for PlatformAwsRds {
+impl Platform for PlatformAwsRds {
     fn summary() -> &'static str {
         "SQL Server on Amazon RDS"
     }
@@ -34,7 +34,7 @@ impl Plugin for PlatformAwsRds {
     }
 
     /// The backup route the host asks for before planning a migration.
-    fn plan(request: &str) -> Result<String, Error> {
+    fn offer_backup(request: &str) -> Result<String, Error> {
         backup::offer(request)
     }
 
@@ -43,4 +43,4 @@ impl Plugin for PlatformAwsRds {
     }
 }
 
-export_plugin!(PlatformAwsRds);
+export_platform!(PlatformAwsRds);

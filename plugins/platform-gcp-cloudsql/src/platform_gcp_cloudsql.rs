@@ -9,11 +9,11 @@ mod collect;
 mod discover;
 mod gcp;
 
-use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};
+use sqlmig_plugin_sdk::{Error, Platform, export_platform};
 
 struct PlatformGcpCloudSql;
 
-impl Plugin for PlatformGcpCloudSql {
+impl Platform for PlatformGcpCloudSql {
     fn summary() -> &'static str {
         "SQL Server on Google Cloud SQL"
     }
@@ -27,7 +27,7 @@ impl Plugin for PlatformGcpCloudSql {
     }
 
     /// The backup route the host asks for before planning a migration.
-    fn plan(request: &str) -> Result<String, Error> {
+    fn offer_backup(request: &str) -> Result<String, Error> {
         backup::offer(request)
     }
 
@@ -36,4 +36,4 @@ impl Plugin for PlatformGcpCloudSql {
     }
 }
 
-export_plugin!(PlatformGcpCloudSql);
+export_platform!(PlatformGcpCloudSql);

@@ -4,11 +4,11 @@
 
 mod discover;
 
-use sqlmig_plugin_sdk::{Error, Plugin, export_plugin};
+use sqlmig_plugin_sdk::{Error, Platform, export_platform};
 
 struct PlatformOnprem;
 
-impl Plugin for PlatformOnprem {
+impl Platform for PlatformOnprem {
     fn summary() -> &'static str {
         "SQL Server on your own machines (2008 R2 to 2022)"
     }
@@ -22,4 +22,4 @@ impl Plugin for PlatformOnprem {
     }
 }
 
-export_plugin!(PlatformOnprem);
+export_platform!(PlatformOnprem);

@@ -20,7 +20,7 @@ mod text_scan;
 mod text_sources;
 mod tsql;
 
-use sqlmig_plugin_sdk::{Error, Finding, Plugin, export_plugin, log, parse_inventory};
+use sqlmig_plugin_sdk::{Error, Finding, Rules, export_rules, log, parse_inventory};
 
 struct RulesMi;
 
@@ -80,7 +80,7 @@ fn by_id<T: Copy>(
         })
 }
 
-impl Plugin for RulesMi {
+impl Rules for RulesMi {
     fn summary() -> &'static str {
         "what blocks or changes on Azure SQL Managed Instance"
     }
@@ -100,7 +100,7 @@ impl Plugin for RulesMi {
     }
 }
 
-export_plugin!(RulesMi);
+export_rules!(RulesMi);
 
 #[cfg(test)]
 mod text_scan_tests;

@@ -14,11 +14,11 @@ use sqlmig_plugin_sdk::inventory::validation::{
 };
 use sqlmig_plugin_sdk::sql::{self, Connection};
 use sqlmig_plugin_sdk::tsql::{first_result, major_version};
-use sqlmig_plugin_sdk::{Error, Plugin, export_plugin, invalid_input, parse_document};
+use sqlmig_plugin_sdk::{Error, Validator, export_validator, invalid_input, parse_document};
 
 struct ValidateData;
 
-impl Plugin for ValidateData {
+impl Validator for ValidateData {
     fn summary() -> &'static str {
         "Schema compared object by object; data by checksums of key ranges computed in both databases, split until the differing rows are named"
     }
@@ -69,4 +69,4 @@ fn databases(conn: &Connection) -> Result<Vec<String>, Error> {
     .collect()
 }
 
-export_plugin!(ValidateData);
+export_validator!(ValidateData);

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/simulator/common/mod.rs"]
 mod common;
 
 use common::{PW, SimClient, config, connect, server};

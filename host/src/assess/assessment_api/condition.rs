@@ -4,11 +4,36 @@
 
 use serde_json::{Number, Value};
 
+/// Why a condition cannot be evaluated.
+#[derive(Debug, thiserror::Error)]
+pub enum ConditionError {
+    #[error("the condition uses {0}, which neither the probe nor the rule gives")]
+    UnknownName(String),
+    #[error("{0} takes two operands")]
+    NotTwoOperands(String),
+    #[error("{op}: {value} is not a number")]
+    NotANumber { op: String, value: Value },
+    #[error("{op}: {pattern:?} is not a pattern sqlmig can run: {error}")]
+    BadPattern {
+        op: String,
+        pattern: String,
+        error: regex::Error,
+    },
+    #[error("interval takes a value, then values and limits in turn")]
+    IntervalShape,
+    #[error("{0}: division by zero")]
+    DivisionByZero(String),
+    #[error("{0}: not comparable")]
+    NotComparable(String),
+    #[error("the condition operator {0:?} is not one sqlmig knows")]
+    UnknownOperator(String),
+}
+
 /// Looks a `@name` up (without the `@`).
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
 
 /// Whether `condition` holds for the values `vars` gives; a list of conditions must all hold.
-pub fn holds(condition: &Value, vars: Lookup) -> Result<bool, String> {
+pub fn holds(condition: &Value, vars: Lookup) -> Result<bool, ConditionError> {
     match condition {
         Value::Array(all) => {
             for c in all {
@@ -23,11 +48,11 @@ pub fn holds(condition: &Value, vars: Lookup) -> Result<bool, String> {
 }
 
 /// The value of an expression.
-pub fn eval(e: &Value, vars: Lookup) -> Result<Value, String> {
+pub fn eval(e: &Value, vars: Lookup) -> Result<Value, ConditionError> {
     match e {
-        Value::String(s) if s.starts_with('@') => vars(&s[1..]).ok_or_else(|| {
-            format!("the condition uses {s}, which neither the probe nor the rule gives")
-        }),
+        Value::String(s) if s.starts_with('@') => {
+            vars(&s[1..]).ok_or_else(|| ConditionError::UnknownName(s.clone()))
+        }
         // Inside an expression a list is a value (`in`'s right-hand side).
         Value::Array(items) => Ok(Value::Array(
             items
@@ -48,7 +73,7 @@ pub fn eval(e: &Value, vars: Lookup) -> Result<Value, String> {
     }
 }
 
-fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
+fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, ConditionError> {
     // Operands: a list for most operators, one value for `not`, `ceiling` and `floor`.
     let operands: Vec<Value> = match args {
         Value::Array(a) if !matches!(op, "not" | "ceiling" | "floor") => {
@@ -56,13 +81,18 @@ fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
         }
         other => vec![eval(other, vars)?],
     };
-    let two = || -> Result<(&Value, &Value), String> {
+    let two = || -> Result<(&Value, &Value), ConditionError> {
         match operands.as_slice() {
             [a, b] => Ok((a, b)),
-            _ => Err(format!("{op} takes two operands")),
+            _ => Err(ConditionError::NotTwoOperands(op.to_string())),
         }
     };
-    let num = |v: &Value| number(v).ok_or_else(|| format!("{op}: {v} is not a number"));
+    let num = |v: &Value| {
+        number(v).ok_or_else(|| ConditionError::NotANumber {
+            op: op.to_string(),
+            value: v.clone(),
+        })
+    };
     let b = |x: bool| Ok(Value::Bool(x));
     match op {
         "and" => b(operands.iter().all(truthy)),
@@ -104,7 +134,11 @@ fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
             let re = regex::RegexBuilder::new(&pattern)
                 .case_insensitive(op == "imatch")
                 .build()
-                .map_err(|e| format!("{op}: {pattern:?} is not a pattern sqlmig can run: {e}"))?;
+                .map_err(|error| ConditionError::BadPattern {
+                    op: op.to_string(),
+                    pattern: pattern.clone(),
+                    error,
+                })?;
             b(re.is_match(&text(x)))
         }
         "istartswith" | "startswith" => {
@@ -134,10 +168,10 @@ fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
         }
         // `interval: [x, v0, t1, v1, …, tn, vn]`: v0 up to t1, v1 up to t2, …, vn above tn.
         "interval" => {
-            let x = num(operands.first().ok_or("interval takes a value")?)?;
+            let x = num(operands.first().ok_or(ConditionError::IntervalShape)?)?;
             let rest = &operands[1..];
             if rest.len().is_multiple_of(2) {
-                return Err("interval takes a value, then values and limits in turn".into());
+                return Err(ConditionError::IntervalShape);
             }
             let mut chosen = &rest[0];
             for pair in rest[1..].chunks(2) {
@@ -155,9 +189,10 @@ fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
                 "add" => x + y,
                 "sub" => x - y,
                 "mul" => x * y,
-                "div" if y == 0.0 => return Err("div: division by zero".into()),
+                "div" | "mod" if y == 0.0 => {
+                    return Err(ConditionError::DivisionByZero(op.to_string()));
+                }
                 "div" => x / y,
-                "mod" if y == 0.0 => return Err("mod: division by zero".into()),
                 "mod" => x % y,
                 _ => ((x as i64) & (y as i64)) as f64,
             };
@@ -165,9 +200,7 @@ fn apply(op: &str, args: &Value, vars: Lookup) -> Result<Value, String> {
         }
         "ceiling" => Ok(to_value(num(&operands[0])?.ceil())),
         "floor" => Ok(to_value(num(&operands[0])?.floor())),
-        _ => Err(format!(
-            "the condition operator {op:?} is not one sqlmig knows"
-        )),
+        _ => Err(ConditionError::UnknownOperator(op.to_string())),
     }
 }
 
@@ -175,11 +208,11 @@ fn compare(
     (x, y): (&Value, &Value),
     test: impl Fn(std::cmp::Ordering) -> bool,
     op: &str,
-) -> Result<Value, String> {
+) -> Result<Value, ConditionError> {
     let ord = match (number(x), number(y)) {
         (Some(a), Some(b)) => a
             .partial_cmp(&b)
-            .ok_or_else(|| format!("{op}: not comparable"))?,
+            .ok_or_else(|| ConditionError::NotComparable(op.to_string()))?,
         _ => text(x).cmp(&text(y)),
     };
     Ok(Value::Bool(test(ord)))
@@ -247,7 +280,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn check(c: Value, row: Value) -> Result<bool, String> {
+    fn check(c: Value, row: Value) -> Result<bool, ConditionError> {
         let lookup = |name: &str| row.get(name).cloned();
         holds(&c, &lookup)
     }
@@ -310,20 +343,16 @@ mod tests {
     #[test]
     fn unknown_variables_and_operators_are_errors_not_passes() {
         let row = json!({});
-        assert!(
-            check(json!("@missing"), row.clone())
-                .unwrap_err()
-                .contains("@missing")
-        );
-        assert!(
-            check(json!({"frobnicate": [1, 2]}), row.clone())
-                .unwrap_err()
-                .contains("frobnicate")
-        );
-        assert!(
-            check(json!({"div": [1, 0]}), row)
-                .unwrap_err()
-                .contains("zero")
-        );
+        assert!(matches!(
+            check(json!("@missing"), row.clone()).unwrap_err(),
+            ConditionError::UnknownName(n) if n == "@missing"
+        ));
+        assert!(matches!(
+            check(json!({"frobnicate": [1, 2]}), row.clone()).unwrap_err(),
+            ConditionError::UnknownOperator(op) if op == "frobnicate"
+        ));
+        let err = check(json!({"div": [1, 0]}), row).unwrap_err();
+        assert!(matches!(&err, ConditionError::DivisionByZero(op) if op == "div"));
+        assert_eq!(err.to_string(), "div: division by zero");
     }
 }

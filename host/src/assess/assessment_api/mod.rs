@@ -208,8 +208,8 @@ impl Rulesets {
         };
         let mut rows: Vec<Map<String, Value>> = vec![Map::new()];
         for probe in probes {
-            let call = ProbeCall::of(probe, rule)?;
-            let implementation = self.probe_for(&call.name, s)?;
+            let call = ProbeCall::of(probe, rule).map_err(|e| e.to_string())?;
+            let implementation = self.probe_for(&call.name, s).map_err(|e| e.to_string())?;
             let mut probe_rows = probe_rows(&call.key, captured, database)?;
             // The implementation's own transform first, then the rule's.
             for t in [
@@ -219,7 +219,7 @@ impl Rulesets {
             .into_iter()
             .flatten()
             {
-                probe_rows = transforms::apply(probe_rows, t)?;
+                probe_rows = transforms::apply(probe_rows, t).map_err(|e| e.to_string())?;
             }
             // Several probes: every combination of their rows (a probe with no rows leaves
             // nothing to check).
@@ -240,7 +240,7 @@ impl Rulesets {
         let mut failing = Vec::new();
         for row in rows {
             let lookup = |name: &str| lookup(name, &row, rule);
-            if !condition::holds(condition, &lookup)? {
+            if !condition::holds(condition, &lookup).map_err(|e| e.to_string())? {
                 failing.push(row);
             }
         }
@@ -249,12 +249,12 @@ impl Rulesets {
 
     /// The implementation of probe `name` whose target matches `s`; only T-SQL (and performance
     /// counters, which T-SQL reads from sys.dm_os_performance_counters) can run here.
-    pub(crate) fn probe_for(&self, name: &str, s: &Subject) -> Result<&Value, String> {
+    pub(crate) fn probe_for(&self, name: &str, s: &Subject) -> Result<&Value, ProbeError> {
         let impls = self
             .probes
             .get(name)
             .and_then(Value::as_array)
-            .ok_or_else(|| format!("probe {name} is not defined in the rulesets loaded"))?;
+            .ok_or_else(|| ProbeError::Undefined(name.to_string()))?;
         let matching: Vec<&Value> = impls
             .iter()
             .filter(|i| target::matches(i.get("target"), s))
@@ -266,15 +266,43 @@ impl Rulesets {
             return Ok(sql);
         }
         match matching.first() {
-            Some(other) => Err(format!(
-                "probe {name} is of kind {}, which sqlmig cannot run (it runs T-SQL probes only)",
-                other["type"].as_str().unwrap_or("?")
-            )),
-            None => Err(format!(
-                "probe {name} has no implementation for this server"
-            )),
+            Some(other) => Err(ProbeError::Kind {
+                name: name.to_string(),
+                kind: other["type"].as_str().unwrap_or("?").to_string(),
+            }),
+            None => Err(ProbeError::NoImplementation(name.to_string())),
         }
     }
+}
+
+/// A probe a rule names that sqlmig cannot run.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    #[error("probe {0} is not defined in the rulesets loaded")]
+    Undefined(String),
+    #[error("probe {name} is of kind {kind}, which sqlmig cannot run (it runs T-SQL probes only)")]
+    Kind { name: String, kind: String },
+    #[error("probe {0} has no implementation for this server")]
+    NoImplementation(String),
+    #[error("a probe reference is neither a name nor an object")]
+    Reference,
+    #[error(
+        "probe {name}'s parameter {param} comes from {from}, which sqlmig does not resolve (it \
+         is service or Azure metadata)"
+    )]
+    Metadata {
+        name: String,
+        param: String,
+        from: String,
+    },
+    #[error("probe {name}'s parameter {param} is {from}, which the rule does not give")]
+    NotInRule {
+        name: String,
+        param: String,
+        from: String,
+    },
+    #[error("probe {name}'s parameter {param} is not a single value")]
+    NotSingle { name: String, param: String },
 }
 
 /// A rule's reference to a probe: the probe, the parameters it passes (resolved) and the
@@ -293,7 +321,7 @@ impl<'r> ProbeCall<'r> {
     /// The call `probe` (a name or `{"id", "params", "transform"}`) makes for `rule`; parameters
     /// written `@name` take the rule's value; ones from services or Azure metadata
     /// (`@attr::…`, `@Probe::column`) cannot be resolved here.
-    pub fn of(probe: &'r Value, rule: &Map<String, Value>) -> Result<ProbeCall<'r>, String> {
+    pub fn of(probe: &'r Value, rule: &Map<String, Value>) -> Result<ProbeCall<'r>, ProbeError> {
         let o = match probe {
             Value::String(n) => {
                 return Ok(ProbeCall {
@@ -304,7 +332,7 @@ impl<'r> ProbeCall<'r> {
                 });
             }
             Value::Object(o) => o,
-            _ => return Err("a probe reference is neither a name nor an object".into()),
+            _ => return Err(ProbeError::Reference),
         };
         let name = o
             .get("id")
@@ -320,21 +348,26 @@ impl<'r> ProbeCall<'r> {
         {
             let value = match v {
                 Value::String(r) if r.starts_with('@') && r.contains("::") => {
-                    return Err(format!(
-                        "probe {name}'s parameter {k} comes from {r}, which sqlmig does not resolve (it is service or Azure metadata)"
-                    ));
+                    return Err(ProbeError::Metadata {
+                        name: name.clone(),
+                        param: k.clone(),
+                        from: r.clone(),
+                    });
                 }
                 Value::String(r) if r.starts_with('@') => rule
                     .iter()
                     .find(|(rk, _)| rk.eq_ignore_ascii_case(&r[1..]))
                     .map(|(_, rv)| rv.clone())
-                    .ok_or_else(|| {
-                        format!("probe {name}'s parameter {k} is {r}, which the rule does not give")
+                    .ok_or_else(|| ProbeError::NotInRule {
+                        name: name.clone(),
+                        param: k.clone(),
+                        from: r.clone(),
                     })?,
                 Value::Array(_) | Value::Object(_) => {
-                    return Err(format!(
-                        "probe {name}'s parameter {k} is not a single value"
-                    ));
+                    return Err(ProbeError::NotSingle {
+                        name: name.clone(),
+                        param: k.clone(),
+                    });
                 }
                 other => other.clone(),
             };
@@ -616,17 +649,14 @@ mod tests {
         assert_eq!(call.key, "ErrorLog(history_days=7, language=null)");
         assert_eq!(call.params[0], ("history_days".to_string(), json!(7)));
         let missing = json!({"id": "P", "params": {"n": "@topN"}});
-        assert!(
-            ProbeCall::of(&missing, &rule)
-                .unwrap_err()
-                .contains("@topN")
-        );
+        assert!(matches!(
+            ProbeCall::of(&missing, &rule).unwrap_err(),
+            ProbeError::NotInRule { from, .. } if from == "@topN"
+        ));
         let service = json!({"id": "ServiceInfo", "params": {"ServiceName": "@attr::service::SQLAgent.name"}});
-        assert!(
-            ProbeCall::of(&service, &rule)
-                .unwrap_err()
-                .contains("does not resolve")
-        );
+        let err = ProbeCall::of(&service, &rule).unwrap_err();
+        assert!(matches!(err, ProbeError::Metadata { .. }), "{err}");
+        assert!(err.to_string().contains("does not resolve"), "{err}");
         assert_eq!(ProbeCall::of(&json!("Plain"), &rule).unwrap().key, "Plain");
     }
 

@@ -12,8 +12,19 @@ use super::condition::{number, text};
 /// One probe row: column name → value.
 pub type Row = Map<String, Value>;
 
+/// A probe transform sqlmig cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error("probe transform {0:?} is not one sqlmig runs yet")]
+    UnknownTransform(String),
+    #[error("aggregate {0:?} is not one sqlmig runs yet")]
+    UnknownAggregate(String),
+    #[error("parse: {spec:?} is not a pattern sqlmig can run: {error}")]
+    BadPattern { spec: String, error: regex::Error },
+}
+
 /// `rows` after transform `t` (an object, or a list of them applied in order).
-pub fn apply(rows: Vec<Row>, t: &Value) -> Result<Vec<Row>, String> {
+pub fn apply(rows: Vec<Row>, t: &Value) -> Result<Vec<Row>, TransformError> {
     if let Value::Array(steps) = t {
         return steps.iter().try_fold(rows, apply);
     }
@@ -36,15 +47,13 @@ pub fn apply(rows: Vec<Row>, t: &Value) -> Result<Vec<Row>, String> {
         "duplicateIndexes" => Ok(indexes::duplicates(&rows)),
         "redundantIndexes" => Ok(indexes::redundant(&rows)),
         "performance" => Ok(vec![performance::counters(&rows, &t["counters"])]),
-        other => Err(format!(
-            "probe transform {other:?} is not one sqlmig runs yet"
-        )),
+        other => Err(TransformError::UnknownTransform(other.to_string())),
     }
 }
 
 /// One row per `group` value (a column or a list of them), each mapped column reduced; with no
 /// rows at all, one row of the reductions of nothing (a count of 0).
-fn aggregate(rows: Vec<Row>, t: &Value) -> Result<Vec<Row>, String> {
+fn aggregate(rows: Vec<Row>, t: &Value) -> Result<Vec<Row>, TransformError> {
     let map = t["map"].as_object().cloned().unwrap_or_default();
     let group: Vec<&str> = match &t["group"] {
         Value::String(g) => vec![g.as_str()],
@@ -82,7 +91,7 @@ fn aggregate(rows: Vec<Row>, t: &Value) -> Result<Vec<Row>, String> {
 }
 
 /// One column's values reduced as `how` says (`"count"` or `{"type": "join", "limit": 3}`).
-fn reduce(mut values: Vec<Value>, how: &Value) -> Result<Value, String> {
+fn reduce(mut values: Vec<Value>, how: &Value) -> Result<Value, TransformError> {
     let (kind, options) = match how {
         Value::String(k) => (k.as_str(), Map::new()),
         Value::Object(o) => (
@@ -130,13 +139,13 @@ fn reduce(mut values: Vec<Value>, how: &Value) -> Result<Value, String> {
             }
             Value::from(texts.join(", "))
         }
-        other => return Err(format!("aggregate {other:?} is not one sqlmig runs yet")),
+        other => return Err(TransformError::UnknownAggregate(other.to_string())),
     })
 }
 
 /// Each mapped column matched against a .NET-style `/pattern/flags`; its named groups become
 /// columns `column.group` (numbers where they are digits), the column itself stays.
-fn parse(rows: Vec<Row>, map: &Map<String, Value>) -> Result<Vec<Row>, String> {
+fn parse(rows: Vec<Row>, map: &Map<String, Value>) -> Result<Vec<Row>, TransformError> {
     let mut patterns = Vec::new();
     for (column, pattern) in map {
         patterns.push((column.clone(), dotnet_regex(&text(pattern))?));
@@ -165,7 +174,7 @@ fn parse(rows: Vec<Row>, map: &Map<String, Value>) -> Result<Vec<Row>, String> {
 }
 
 /// `/pattern/flags` (i: ignore case, x: ignore pattern whitespace, s, m) as a regex.
-fn dotnet_regex(spec: &str) -> Result<regex::Regex, String> {
+fn dotnet_regex(spec: &str) -> Result<regex::Regex, TransformError> {
     let (pattern, flags) = match spec.strip_prefix('/').and_then(|s| s.rsplit_once('/')) {
         Some((p, f)) => (p, f),
         None => (spec, ""),
@@ -180,8 +189,10 @@ fn dotnet_regex(spec: &str) -> Result<regex::Regex, String> {
             _ => &mut b,
         };
     }
-    b.build()
-        .map_err(|e| format!("parse: {spec:?} is not a pattern sqlmig can run: {e}"))
+    b.build().map_err(|error| TransformError::BadPattern {
+        spec: spec.to_string(),
+        error,
+    })
 }
 
 /// Rows of (key, value) as one row: each mapped key becomes its alias, others keep their name.

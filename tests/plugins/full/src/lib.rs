@@ -1,12 +1,51 @@
 //! A well-behaved plugin: every hook, every capability. Each hook answers with what it saw so the
 //! tests can check the host's side of each capability.
+//!
+//! Built against the frozen 0.1.1 contract (`wit/frozen/0.1`) with bare bindings, not the SDK
+//! (which follows the newest line): it proves 0.1 plugins keep running every hook and capability.
 
 use serde::Deserialize;
 use serde_json::json;
-use sqlmig_plugin_sdk::{
-    Error, Finding, FindingLevel, FindingScope, Plugin, Rows, blob, clock, credentials,
-    export_plugin, fs, http, invalid_input, log, parse_document, progress, sql, state,
-};
+
+wit_bindgen::generate!({ path: "../../../wit/frozen/0.1", world: "plugin" });
+
+use sqlmig::plugin::types::{Error, Finding, FindingLevel, FindingScope, LogLevel, PluginInfo};
+use sqlmig::plugin::{blob, clock, credentials, fs, http, progress, sql, state};
+
+fn invalid_input(message: impl Into<String>) -> Error {
+    Error::InvalidInput(message.into())
+}
+
+fn parse_document<T: serde::de::DeserializeOwned>(doc: &str, what: &str) -> Result<T, Error> {
+    serde_json::from_str(doc).map_err(|e| invalid_input(format!("{what}: {e}")))
+}
+
+mod log {
+    use super::LogLevel;
+    use super::sqlmig::plugin::{log, progress};
+
+    pub fn info(message: &str) {
+        log::log(LogLevel::Info, message)
+    }
+
+    pub fn warn(message: &str) {
+        log::log(LogLevel::Warn, message)
+    }
+
+    pub fn progress(done: u64, total: Option<u64>, message: &str) {
+        progress::report(done, total, message)
+    }
+}
+
+/// The value of `column` in `row` of `set`.
+fn cell<'a>(set: &'a sql::RowSet, row: &'a [sql::SqlValue], column: &str) -> &'a sql::SqlValue {
+    let i = set
+        .columns
+        .iter()
+        .position(|c| c.name == column)
+        .expect("the column is in the result");
+    &row[i]
+}
 
 struct Full;
 
@@ -27,7 +66,7 @@ struct Database {
     compatibility_level: u32,
 }
 
-impl Plugin for Full {
+impl Full {
     fn summary() -> &'static str {
         "uses every capability"
     }
@@ -42,15 +81,18 @@ impl Plugin for Full {
                 value: sql::SqlValue::Int(4),
             }],
         )?;
-        let rows = Rows::new(sets.into_iter().next().unwrap_or(sql::RowSet {
+        let set = sets.into_iter().next().unwrap_or(sql::RowSet {
             columns: vec![],
             rows: vec![],
-        }));
+        });
         let mut names = Vec::new();
-        for row in rows.iter() {
-            names.push(
-                json!({"name": row.get::<String>("name")?, "id": row.get::<i64>("database_id")?}),
-            );
+        for row in &set.rows {
+            let (sql::SqlValue::Text(name), sql::SqlValue::Int(id)) =
+                (cell(&set, row, "name"), cell(&set, row, "database_id"))
+            else {
+                return Err(invalid_input("name or database_id has another type"));
+            };
+            names.push(json!({"name": name, "id": id}));
         }
         let stream = conn.stream("SELECT n FROM numbers", &[])?;
         let mut streamed = 0u64;
@@ -226,4 +268,35 @@ impl Plugin for Full {
     }
 }
 
-export_plugin!(Full);
+impl exports::sqlmig::plugin::hooks::Guest for Full {
+    fn describe() -> PluginInfo {
+        PluginInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            summary: Full::summary().into(),
+        }
+    }
+    fn discover(request: String) -> Result<String, Error> {
+        Full::discover(&request)
+    }
+    fn collect(request: String) -> Result<String, Error> {
+        Full::collect(&request)
+    }
+    fn assess(inventory: String, options: String) -> Result<Vec<Finding>, Error> {
+        Full::assess(&inventory, &options)
+    }
+    fn plan(request: String) -> Result<String, Error> {
+        Full::plan(&request)
+    }
+    fn run_step(step: String) -> Result<String, Error> {
+        Full::run_step(&step)
+    }
+    fn cutover(request: String) -> Result<String, Error> {
+        Full::cutover(&request)
+    }
+    fn validate(request: String) -> Result<String, Error> {
+        Full::validate(&request)
+    }
+}
+
+export!(Full);

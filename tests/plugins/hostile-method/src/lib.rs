@@ -7,7 +7,7 @@ use sqlmig_plugin_sdk::inventory::migration::{
     PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step, Watch,
 };
 use sqlmig_plugin_sdk::method::{answer_plan, text};
-use sqlmig_plugin_sdk::{Error, Plugin, export_plugin, invalid_input, unsupported};
+use sqlmig_plugin_sdk::{Error, Method, export_method, invalid_input, unsupported};
 
 struct HostileMethod;
 
@@ -172,7 +172,7 @@ fn plan(req: &PlanRequest) -> Result<Plan, Error> {
     Ok(p)
 }
 
-impl Plugin for HostileMethod {
+impl Method for HostileMethod {
     fn plan(request: &str) -> Result<String, Error> {
         answer_plan(request, plan)
     }
@@ -184,4 +184,4 @@ impl Plugin for HostileMethod {
     }
 }
 
-export_plugin!(HostileMethod);
+export_method!(HostileMethod);

@@ -2,11 +2,11 @@
 //! failure stays inside its own hook.
 
 use serde_json::json;
-use sqlmig_plugin_sdk::{Error, Plugin, export_plugin, invalid_input, sql};
+use sqlmig_plugin_sdk::{Error, Validator, export_validator, invalid_input, sql};
 
 struct Hostile;
 
-impl Plugin for Hostile {
+impl Validator for Hostile {
     fn validate(request: &str) -> Result<String, Error> {
         match request {
             "loop" => {
@@ -60,4 +60,4 @@ fn escape_attempts() -> String {
         .to_string()
 }
 
-export_plugin!(Hostile);
+export_validator!(Hostile);

@@ -1,4 +1,4 @@
-//! Built against a copy of the contract versioned 0.2.0.
+//! Built against a copy of the contract versioned 0.3.0.
 
 wit_bindgen::generate!({ path: "wit", world: "plugin" });
 
@@ -12,7 +12,7 @@ impl Guest for WrongApi {
         PluginInfo {
             name: "wrong-api".into(),
             version: "0.1.0".into(),
-            summary: "built against 0.2.0".into(),
+            summary: "built against 0.3.0".into(),
         }
     }
     fn discover(_: String) -> Result<String, Error> {
