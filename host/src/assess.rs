@@ -6,9 +6,11 @@ pub mod engine;
 pub mod findings;
 pub mod house_rules;
 pub mod html;
+pub mod packs;
 pub mod readiness;
 pub mod report;
 pub mod scripts;
+pub mod sources;
 
 pub use engine::{RulePack, run};
 pub use findings::{Finding, Level, Scope};

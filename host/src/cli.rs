@@ -8,12 +8,10 @@ mod backup_cmd;
 mod connect;
 mod discover_cmd;
 mod duration;
-mod failure;
 mod inventory_cmd;
 mod migrate_cmd;
 mod output;
 mod perf_cmd;
-mod platform;
 mod plugin_cmd;
 mod rules_cmd;
 mod sku_cmd;
@@ -26,10 +24,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-pub use failure::Failure;
+pub use crate::failure::Failure;
 
-use crate::config::{Config, Paths};
+use crate::config::Paths;
 use crate::runtime::versions;
+use crate::session::Session;
 
 /// The long version line: the host version and the plugin API it speaks.
 fn long_version() -> &'static str {
@@ -128,32 +127,28 @@ pub enum Command {
     Validate(validate_cmd::ValidateArgs),
 }
 
-/// What every command gets: paths, config, output settings.
+/// What every command gets: the session its operations run in, and how it prints.
 pub struct Context {
-    pub paths: Paths,
-    pub config_file: PathBuf,
+    pub session: Session,
     pub output: OutputFormat,
     pub out: Option<PathBuf>,
-    pub quiet: bool,
-    /// The plugin runtime, made when a command first loads a plugin and shared after that.
-    runtime: std::sync::OnceLock<crate::runtime::Runtime>,
 }
 
-impl Context {
-    /// The operator's configuration; a malformed file is bad input.
-    pub fn config(&self) -> Result<Config, Failure> {
-        Config::load(&self.config_file).map_err(Failure::bad_input)
+/// A command reads the session's paths, configuration and runtime as its own.
+impl std::ops::Deref for Context {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.session
     }
+}
 
-    /// The process's plugin runtime (engine, linker, compiled-component cache).
-    pub fn runtime(&self) -> Result<&crate::runtime::Runtime, Failure> {
-        if let Some(r) = self.runtime.get() {
-            return Ok(r);
-        }
-        let made = crate::runtime::Runtime::new(Some(self.paths.component_cache()))
-            .map_err(|e| Failure::io(format!("cannot start the plugin runtime: {e:#}")))?;
-        Ok(self.runtime.get_or_init(|| made))
+/// Prints `error: …` (and `hint: …`) to stderr and returns the failure's exit code.
+fn report(f: Failure) -> ExitCode {
+    eprintln!("error: {}", f.message);
+    if let Some(h) = &f.hint {
+        eprintln!("hint: {h}");
     }
+    ExitCode::from(f.exit_code())
 }
 
 /// Parses the command line, runs the command and returns the exit code.
@@ -168,12 +163,12 @@ pub fn run() -> ExitCode {
     };
     init_logging(cli.quiet, cli.verbose);
     let paths = Paths::from_env();
+    let config_file = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| paths.config_file.clone());
     let ctx = Context {
-        config_file: cli
-            .config
-            .clone()
-            .unwrap_or_else(|| paths.config_file.clone()),
-        paths,
+        session: Session::new(paths, config_file, cli.quiet),
         // A file is for scripts: --out writes JSON unless a report format was asked for.
         output: if cli.out.is_some() && cli.output == OutputFormat::Table {
             OutputFormat::Json
@@ -181,8 +176,6 @@ pub fn run() -> ExitCode {
             cli.output
         },
         out: cli.out.clone(),
-        quiet: cli.quiet,
-        runtime: std::sync::OnceLock::new(),
     };
     let html_report = matches!(
         cli.command,
@@ -191,17 +184,16 @@ pub fn run() -> ExitCode {
     if (ctx.output == OutputFormat::Csv && !matches!(cli.command, Command::Assess(_)))
         || (ctx.output == OutputFormat::Html && !html_report)
     {
-        return Failure::bad_input(
+        return report(Failure::bad_input(
             "--output csv and html are for reports: csv with `sqlmig assess`, html with `sqlmig assess`, `sqlmig sku recommend` or `sqlmig validate`",
-        )
-        .report();
+        ));
     }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return Failure::io(format!("cannot start the async runtime: {e}")).report(),
+        Err(e) => return report(Failure::io(format!("cannot start the async runtime: {e}"))),
     };
     let result = rt.block_on(async {
         match cli.command {
@@ -220,7 +212,7 @@ pub fn run() -> ExitCode {
     });
     match result {
         Ok(code) => code,
-        Err(f) => f.report(),
+        Err(f) => report(f),
     }
 }
 

@@ -225,6 +225,32 @@ pub fn cloud_grants(
     }
 }
 
+/// The cloud access `plugin` asks for that it is not granted, as sqlmig.toml's
+/// `[plugins.NAME.grants]` would grant it: one `key = ["…", …]` per key with asks left.
+pub fn ungranted(plugin: &InstalledPlugin, config: &Config) -> Vec<String> {
+    let asked = &plugin.manifest.capabilities;
+    let granted = cloud_grants(
+        asked,
+        plugin.origin,
+        &config.plugin(&plugin.manifest.name).grants,
+    );
+    [
+        ("credentials", &asked.credentials, &granted.credentials),
+        ("settings", &asked.settings, &granted.settings),
+        ("http", &asked.http, &granted.http),
+    ]
+    .into_iter()
+    .filter_map(|(key, asked, granted)| {
+        let left: Vec<String> = asked
+            .iter()
+            .filter(|a| !granted.contains(a))
+            .map(|a| format!("\"{a}\""))
+            .collect();
+        (!left.is_empty()).then(|| format!("{key} = [{}]", left.join(", ")))
+    })
+    .collect()
+}
+
 /// How long a SAS sqlmig makes for LRS stays valid: an LRS job "can run for a maximum of 30
 /// days" (log-replay-service-overview.md), and a day more for a cutover at its end.
 const LRS_SAS_DAYS: i64 = 31;

@@ -3,6 +3,8 @@
 //! inventory. An instance that fails is kept in the inventory with its error; the rest still
 //! get collected.
 
+pub mod estate;
+
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::Arc;

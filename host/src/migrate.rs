@@ -3,11 +3,15 @@
 //! resumes without redoing finished work — and shows where a migration stands.
 
 pub mod authority;
+pub mod cutover;
 pub mod gate;
 mod host_steps;
 pub mod journal;
+pub mod launch;
 pub mod plan;
+pub mod plan_file;
 pub mod run;
+pub mod status;
 pub mod upload;
 
 pub use host_steps::HostContext;

@@ -9,6 +9,7 @@ pub mod per_database;
 pub mod perf_file;
 pub mod recommend;
 pub mod report;
+pub mod sampling;
 pub mod workload;
 
 pub use recommend::{

@@ -9,16 +9,19 @@ pub mod cloud;
 pub mod config;
 pub mod credentials;
 pub mod discover;
+pub mod failure;
 pub mod migrate;
 pub mod plugins;
 pub mod private_files;
 pub mod report_html;
 pub mod runtime;
 pub mod secret;
+pub mod session;
 pub mod sizing;
 pub mod sqlserver;
 pub mod stats;
 pub mod storage;
+pub mod terminal;
 pub mod validate;
 
 /// The host's own version (the `sqlmig` package version).

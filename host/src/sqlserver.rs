@@ -9,6 +9,7 @@ pub mod endpoint;
 pub mod params;
 pub mod prelogin;
 pub mod server_name;
+pub mod source_target;
 pub mod values;
 
 pub use backend::TdsBackend;

@@ -13,14 +13,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
+use sqlmig_inventory::migration::{SOURCE, TARGET};
 use sqlmig_inventory::validation::{
     Action, Answer, DataOptions, DatabasePair, SchemaComparison, TableComparison, TableSpec,
     VALIDATE_REQUEST, VALIDATE_RESULT, ValidateRequest, ValidateResult,
 };
 
-use crate::capabilities::Services;
 use crate::capabilities::sql::SqlBackend;
+use crate::capabilities::{CapabilitySet, Services};
+use crate::failure::Failure;
+use crate::plugins::manifest::PluginKind;
 use crate::runtime::{HookCall, HookOutput, LoadedPlugin};
+use crate::session::Session;
+use crate::sqlserver::source_target::{LoggedIn, Servers, log_in};
 use progress::Board;
 use report::{DatabaseReport, Report, TableReport};
 use workload::WorkloadQuery;
@@ -78,8 +83,7 @@ pub struct Options {
     pub slower_than: f64,
     pub source_label: String,
     pub target_label: String,
-    /// Draw bars (a terminal) rather than log lines; nothing at all when `quiet`.
-    pub tty: bool,
+    /// No progress at all (bars on a terminal, lines in a log otherwise).
     pub quiet: bool,
 }
 
@@ -90,6 +94,36 @@ pub enum ValidateError {
     BadInput(String),
     /// A server or the plugin failed: exit code 3.
     Failed(String),
+}
+
+/// Validates as the operator asks: both passwords read and both sides logged in to, then the
+/// validator plugin `plugin` loaded (granted `source` and `target` only) and run.
+pub async fn run(
+    session: &Session,
+    servers: &Servers<'_>,
+    plugin: &str,
+    o: &Options,
+) -> Result<Report, Failure> {
+    let LoggedIn { sql, .. } = log_in(servers, servers.passwords()?).await?;
+    let sql = Arc::new(sql);
+    let granted = CapabilitySet {
+        sql: vec![SOURCE.into(), TARGET.into()],
+        ..Default::default()
+    };
+    let loaded = session.load(
+        &session.plugin_of_kind(plugin, PluginKind::Validate)?,
+        &granted,
+    )?;
+    let services = Services {
+        sql: Some(sql.clone()),
+        ..Default::default()
+    };
+    validate(&loaded, &services, sql.as_ref(), o)
+        .await
+        .map_err(|e| match e {
+            ValidateError::BadInput(m) => Failure::bad_input(m),
+            ValidateError::Failed(m) => Failure::io(m),
+        })
 }
 
 /// Runs a validation with `plugin` (granted `source` and `target`).
@@ -261,7 +295,7 @@ pub async fn validate(
     }
 
     // Then the data, several tables at once, within the budgets.
-    let board = Board::new(o.tty);
+    let board = Board::new(o.quiet);
     let remaining = AtomicU64::new(o.data.max_diffs);
     let results: Vec<(usize, TableReport)> = futures::stream::iter(work)
         .map(|(at, pair, table)| {

@@ -25,6 +25,13 @@ pub const TARGET: &str = "target";
 /// The blob container's name in plugin calls.
 pub const CONTAINER: &str = "backups";
 
+/// The plugin-state key under which `sqlmig migrate cutover` records when the cutover of
+/// `database` was asked for (milliseconds since the epoch, as text), in the scope of the plan's
+/// method and of its source platform.
+pub fn cutover_key(database: &str) -> String {
+    format!("cutover/{database}")
+}
+
 /// One side of the move.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Side {

@@ -5,25 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use sqlmig_inventory::Inventory;
 
-use super::discover_cmd::{self, DiscoverArgs};
 use super::inventory_cmd;
 use super::output::{Table, write_json};
 use super::target::{PolicyArg, TierArg};
 use super::{Context, Failure, OutputFormat};
-use crate::assess::assessment_api::{ProbeResults, Rulesets, live};
-use crate::assess::engine::Outcome;
-use crate::assess::house_rules::HouseRules;
-use crate::assess::{self, Assessment, RulePack, html, scripts};
+use crate::assess::assessment_api::ProbeResults;
+use crate::assess::packs::{Evaluated, Probes, evaluate, pack_options};
+use crate::assess::sources::{Gathered, Sources, gather};
+use crate::assess::{Assessment, html};
 use crate::assess::{Finding, Level};
-use crate::capabilities::CapabilitySet;
-use crate::discover::LoginSettings;
-use crate::plugins::load_plugin;
-use crate::plugins::manifest::PluginKind;
-use crate::plugins::store::PluginStore;
+use crate::discover::estate::DiscoverOptions;
 use crate::sizing::limits::{Tier, UpdatePolicy};
-use crate::sqlserver::Encrypt;
+use crate::sqlserver::{Encrypt, ServerName};
 
 /// Assess what blocks or changes on Azure SQL Managed Instance, and how ready each database is
 ///
@@ -103,29 +97,6 @@ pub struct AssessArgs {
     pub concurrency: u16,
 }
 
-/// The rule packs' options: the target's tier and update policy, by the limits table's ids.
-pub(super) fn pack_options(target: TierArg, policy: PolicyArg) -> String {
-    // The ids are the limits table's: the pack reads them with the same crate.
-    serde_json::json!({
-        "target": Tier::from(target).id(),
-        "update_policy": UpdatePolicy::from(policy).id(),
-    })
-    .to_string()
-}
-
-/// Where SQL Assessment API rules get their T-SQL probe rows.
-pub(super) enum Probes {
-    /// Nowhere: their rules are listed as not run.
-    None,
-    /// Captured results (`--probe-results`).
-    Captured(ProbeResults),
-    /// The servers collected with --server, saved to `save` when given.
-    Live {
-        login: LoginSettings,
-        save: Option<PathBuf>,
-    },
-}
-
 /// Captured SQL Assessment API probe results (`--probe-results`).
 fn read_probe_results(path: &Path) -> Result<ProbeResults, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -149,110 +120,85 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// The inventory to assess: the file's, the instances collected from --server, and an instance
-/// `scripts` for --scripts; and the login used for --server.
-async fn gather(
-    ctx: &Context,
-    args: &AssessArgs,
-) -> Result<(Inventory, String, Option<LoginSettings>), Failure> {
-    let mut inventory = match &args.inventory {
-        Some(path) => inventory_cmd::read(path)?,
-        None => Inventory::new(),
-    };
-    let mut sources: Vec<String> = args
-        .inventory
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    let mut login = None;
-    if !args.server.is_empty() {
+/// What `args` names to assess: the inventory file (read), the servers to collect from, the
+/// scripts.
+fn sources(args: &AssessArgs) -> Result<Sources, Failure> {
+    let collect = if args.server.is_empty() {
+        None
+    } else {
         let user = args.user.clone().ok_or_else(|| {
             Failure::bad_input("--server needs --user (the SQL login to collect with)")
         })?;
-        let discover = DiscoverArgs {
-            scan: Vec::new(),
-            server: args.server.clone(),
-            servers: None,
+        let mut servers = Vec::new();
+        for s in &args.server {
+            servers.push(
+                ServerName::parse(s).map_err(|e| Failure::bad_input(format!("--server {e}")))?,
+            );
+        }
+        Some(DiscoverOptions {
+            servers,
             user: Some(user),
-            list: false,
-            connect_to: Vec::new(),
             secrets: args.secrets.clone(),
             encrypt: args.encrypt,
             trust_server_certificate: args.trust_server_certificate,
-            concurrency: args.concurrency.min(256),
-            probe_timeout: 1500,
-            connect_timeout: 15,
-            performance: false,
-            sample_interval: 10,
-            platform: "platform-onprem".into(),
-        };
-        let (collected, used) = discover_cmd::collect_inventory(ctx, &discover).await?;
-        login = Some(used);
-        if let Some(path) = &args.save_inventory {
-            let value = serde_json::to_value(&collected).expect("an inventory serializes");
-            write_json(&value, Some(path))?;
-        }
-        if inventory.generated_at.is_empty() {
-            inventory.generated_at = collected.generated_at.clone();
-            inventory.generated_by = collected.generated_by.clone();
-        }
-        inventory.instances.extend(collected.instances);
-        sources.extend(args.server.iter().map(|s| format!("server {s}")));
-    }
-    if !args.scripts.is_empty() {
-        let vars: scripts::Vars = args
-            .vars
-            .iter()
-            .map(|(k, v)| (k.to_ascii_uppercase(), v.clone()))
-            .collect();
-        let instance = scripts::read_all(&args.scripts, &vars)
-            .map_err(|e| Failure::bad_input(e.to_string()))?;
-        if inventory
-            .instances
-            .iter()
-            .any(|i| i.name == scripts::SCRIPTS_INSTANCE)
-        {
-            return Err(Failure::bad_input(format!(
-                "the inventory already has an instance named {:?}, the name scripts are reported under",
-                scripts::SCRIPTS_INSTANCE
-            )));
-        }
-        inventory.instances.push(instance);
-        sources.extend(
-            args.scripts
-                .iter()
-                .map(|p| format!("scripts {}", p.display())),
-        );
-    }
-    Ok((inventory, sources.join(" + "), login))
+            concurrency: args.concurrency.into(),
+            ..DiscoverOptions::default()
+        })
+    };
+    Ok(Sources {
+        inventory: match &args.inventory {
+            Some(path) => Some((path.clone(), inventory_cmd::read(path)?)),
+            None => None,
+        },
+        collect,
+        scripts: args.scripts.clone(),
+        vars: args.vars.clone(),
+    })
 }
 
 /// Runs `sqlmig assess`.
 pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
-    let (inventory, source, login) = gather(ctx, &args).await?;
-    let options = pack_options(args.target, args.update_policy);
+    let Gathered {
+        inventory,
+        label,
+        collected,
+    } = gather(ctx, sources(&args)?).await?;
+    let login = match collected {
+        Some((found, login)) => {
+            if let Some(path) = &args.save_inventory {
+                let value = serde_json::to_value(&found).expect("an inventory serializes");
+                write_json(&value, Some(path))?;
+            }
+            Some(login)
+        }
+        None => None,
+    };
+    let (tier, policy) = (
+        Tier::from(args.target),
+        UpdatePolicy::from(args.update_policy),
+    );
     let probes = match (&args.probe_results, login) {
         (Some(path), _) => Probes::Captured(read_probe_results(path)?),
-        (None, Some(login)) => Probes::Live {
-            login,
-            save: args.save_probe_results.clone(),
-        },
+        (None, Some(login)) => Probes::Live(login),
         (None, None) => Probes::None,
     };
-    let (labels, outcome) = evaluate(
+    let Evaluated {
+        labels,
+        outcome,
+        captured,
+    } = evaluate(
         ctx,
         &args.rules,
-        &options,
+        &pack_options(tier, policy),
         probes,
         &inventory,
         args.concurrency as usize,
     )
     .await?;
-    let (tier, policy) = (
-        Tier::from(args.target),
-        UpdatePolicy::from(args.update_policy),
-    );
-    let mut a = Assessment::new(&inventory, &source, labels, outcome);
+    if let (Some(rows), Some(path)) = (captured, &args.save_probe_results) {
+        write_json(&serde_json::Value::Object(rows), Some(path))?;
+    }
+    let mut a = Assessment::new(&inventory, &label, labels, outcome);
     a.target = Some(tier.id().into());
     a.update_policy = Some(policy.id().into());
     if ctx.output == OutputFormat::Table && !ctx.quiet {
@@ -284,118 +230,6 @@ pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Runs the rule packs `rules` names, with `options` (JSON) for the plugins, (plugin names, or house-rule `.toml` files) over
-/// `inventory`; every installed or bundled rule plugin when `rules` is empty, with the rules of
-/// the platform plugins of the inventory's instances. Returns the packs'
-/// labels and what they found.
-pub(super) async fn evaluate(
-    ctx: &Context,
-    rules: &[String],
-    options: &str,
-    probes: Probes,
-    inventory: &Inventory,
-    concurrency: usize,
-) -> Result<(Vec<String>, Outcome), Failure> {
-    let config = ctx.config()?;
-    let store = PluginStore::new(ctx.paths.plugins_dir());
-    let (files, names): (Vec<&String>, Vec<&String>) = rules.iter().partition(|r| {
-        let r = r.to_ascii_lowercase();
-        r.ends_with(".toml") || r.ends_with(".json")
-    });
-    let (json_files, toml_files): (Vec<&String>, Vec<&String>) = files
-        .into_iter()
-        .partition(|f| f.to_ascii_lowercase().ends_with(".json"));
-    let house: Vec<HouseRules> = toml_files
-        .iter()
-        .map(|f| HouseRules::load(Path::new(f)).map_err(|e| Failure::bad_input(e.to_string())))
-        .collect::<Result<_, _>>()?;
-    let mut rulesets = Rulesets::default();
-    for f in &json_files {
-        rulesets
-            .load(Path::new(f))
-            .map_err(|e| Failure::bad_input(e.to_string()))?;
-    }
-    let chosen = if rules.is_empty() {
-        store
-            .available()
-            .map_err(Failure::io)?
-            .into_iter()
-            .filter(|p| {
-                // Rule packs, and the rules of the platforms the inventory's instances run on
-                // (RDS's backup option, Cloud SQL's flags).
-                let platform = p.manifest.kind == PluginKind::Platform
-                    && inventory.instances.iter().any(|i| {
-                        !i.platform.is_empty()
-                            && p.manifest.name == format!("platform-{}", i.platform)
-                    });
-                (p.manifest.kind == PluginKind::Rules || platform) && p.manifest.has_hook("assess")
-            })
-            .collect()
-    } else {
-        let mut v = Vec::new();
-        for name in names {
-            let p = store.find(name).map_err(|e| {
-                Failure::bad_input(e)
-                    .hint("list rule packs with `sqlmig plugin list`; house rules are .toml files")
-            })?;
-            if !p.manifest.hooks.iter().any(|h| h == "assess") {
-                return Err(Failure::bad_input(format!(
-                    "plugin {name} has no assess hook: it is not a rule pack (its hooks: {})",
-                    p.manifest.hooks.join(", ")
-                )));
-            }
-            v.push(p);
-        }
-        v
-    };
-    if chosen.is_empty() && house.is_empty() && json_files.is_empty() {
-        return Err(Failure::bad_input("no rule packs to run")
-            .hint("install one with `sqlmig plugin install DIR`, or name one with --rules"));
-    }
-    let mut packs = Vec::new();
-    if !chosen.is_empty() {
-        let runtime = ctx.runtime()?;
-        for p in &chosen {
-            let plugin = load_plugin(runtime, p, &config, &CapabilitySet::default())
-                .map_err(|e| Failure::io(e.to_string()))?;
-            packs.push(RulePack {
-                plugin,
-                options: options.to_string(),
-            });
-        }
-    }
-    let mut labels: Vec<String> = packs.iter().map(|p| p.plugin.label.clone()).collect();
-    let mut outcome = assess::run(&packs, inventory, concurrency).await;
-    for h in &house {
-        labels.push(h.label());
-        outcome.findings.extend(h.run(inventory));
-    }
-    if !json_files.is_empty() {
-        let results = match probes {
-            Probes::None => None,
-            Probes::Captured(r) => Some(r),
-            Probes::Live { login, save } => {
-                if !ctx.quiet {
-                    eprintln!("running the rulesets' T-SQL probes…");
-                }
-                let captured = live::capture(&rulesets, inventory, &login).await;
-                if let Some(path) = &save {
-                    write_json(&serde_json::Value::Object(captured.clone()), Some(path))?;
-                }
-                Some(captured)
-            }
-        };
-        let (found, not_run) = rulesets.run(inventory, results.as_ref());
-        labels.extend(rulesets.labels.iter().cloned());
-        outcome.findings.extend(found);
-        outcome.not_run = not_run;
-    }
-    outcome
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    Ok((labels, outcome))
 }
 
 fn print_console(a: &Assessment) {

@@ -1,22 +1,16 @@
 //! `sqlmig discover`: find SQL Servers and snapshot them into an inventory.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use sqlmig_inventory::discovery::FoundInstance;
-use sqlmig_inventory::{CollectionStatus, Inventory};
+use sqlmig_inventory::CollectionStatus;
 
 use super::output::write_json;
-use super::{Context, Failure, OutputFormat, platform};
-use crate::capabilities::net::SocketNet;
-use crate::capabilities::{CapabilitySet, Services};
-use crate::credentials::{SecretFor, secret};
-use crate::discover::{self, ConnectTo, INSTANCE_ENDPOINT, LoginSettings, Progress, Scan};
-use crate::runtime::LoadedPlugin;
+use super::{Context, Failure, OutputFormat};
+use crate::discover::estate::{self, DiscoverOptions};
+use crate::discover::{ConnectTo, Scan};
 use crate::sqlserver::{Encrypt, ServerName};
 
 /// Find SQL Server instances and collect what each holds into an inventory
@@ -104,7 +98,7 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure>
     if args.list {
         return list(ctx, &args).await;
     }
-    let (inventory, _) = collect_inventory(ctx, &args).await?;
+    let (inventory, _) = estate::inventory(ctx, &options(&args)?).await?;
     let failed = inventory
         .instances
         .iter()
@@ -127,7 +121,7 @@ pub async fn run(ctx: &Context, args: DiscoverArgs) -> Result<ExitCode, Failure>
 /// `discover --list`: what the platform plugin finds, as a table or JSON; exit 1 when an instance
 /// found cannot be collected as it is (its reason is shown).
 async fn list(ctx: &Context, args: &DiscoverArgs) -> Result<ExitCode, Failure> {
-    let located = locate(ctx, args).await?;
+    let located = estate::locate(ctx, &options(args)?).await?;
     let found = &located.found;
     if ctx.out.is_some() || ctx.output == OutputFormat::Json {
         let value = serde_json::json!({
@@ -161,26 +155,8 @@ async fn list(ctx: &Context, args: &DiscoverArgs) -> Result<ExitCode, Failure> {
     })
 }
 
-/// The instances `args` names, found by the platform plugin, with the plugin loaded and the
-/// login to collect them with (none for `--list`).
-pub(super) struct Located {
-    pub plugin: LoadedPlugin,
-    pub platform: String,
-    pub login: Option<LoginSettings>,
-    pub found: Vec<FoundInstance>,
-}
-
-impl Located {
-    /// The login to collect with; `--user` names it.
-    pub fn login(&self) -> Result<&LoginSettings, Failure> {
-        self.login
-            .as_ref()
-            .ok_or_else(|| Failure::bad_input("collecting needs --user (the SQL login)"))
-    }
-}
-
-/// Finds what `args` names (reporting on stderr unless quiet).
-pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located, Failure> {
+/// What `args` asks to discover, parsed: ranges, servers (with the --servers file's), logins.
+pub(super) fn options(args: &DiscoverArgs) -> Result<DiscoverOptions, Failure> {
     let mut scans = Vec::new();
     for s in &args.scan {
         scans.push(Scan::parse(s).map_err(Failure::bad_input)?);
@@ -203,153 +179,25 @@ pub(super) async fn locate(ctx: &Context, args: &DiscoverArgs) -> Result<Located
             })?);
         }
     }
-    let plugin = platform::find(ctx, &args.platform)?;
-    // A plugin that probes the network needs to be told where; a cloud's plugin asks its API.
-    let probes = !plugin.manifest.capabilities.net.is_empty();
-    if probes && scans.is_empty() && servers.is_empty() {
-        return Err(Failure::bad_input("nothing to discover")
-            .hint("give --scan RANGE, --server NAME or --servers FILE"));
-    }
-    let login = match &args.user {
-        Some(user) => Some(LoginSettings {
-            user: user.clone(),
-            password: secret(SecretFor::Login, user, args.secrets.as_deref())
-                .map_err(Failure::bad_input)?,
-            encrypt: args.encrypt,
-            trust_server_certificate: args.trust_server_certificate,
-            connect_timeout: Duration::from_secs(args.connect_timeout.max(1)),
-            connect_to: args
-                .connect_to
-                .iter()
-                .map(|c| ConnectTo::parse(c))
-                .collect::<Result<_, _>>()
-                .map_err(Failure::bad_input)?,
-        }),
-        None => None,
-    };
-
-    // The plugin may probe exactly what the operator named, log in to the instance it is
-    // collecting, and reach its cloud's API with the credentials it asks for: the operator
-    // chose it by name for this.
-    let granted = CapabilitySet {
-        sql: vec![INSTANCE_ENDPOINT.into()],
-        net: scans
+    Ok(DiscoverOptions {
+        scans,
+        servers,
+        platform: args.platform.clone(),
+        user: args.user.clone(),
+        secrets: args.secrets.clone(),
+        encrypt: args.encrypt,
+        trust_server_certificate: args.trust_server_certificate,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        connect_to: args
+            .connect_to
             .iter()
-            .map(|s| s.grant.clone())
-            .chain(servers.iter().map(|s| s.host.clone()))
-            .collect(),
-        ..Default::default()
-    };
-    let loaded = platform::load(ctx, &plugin, granted, args.secrets.as_deref())?.plugin;
-    let platform = platform::short_name(&plugin.manifest.name);
-
-    let request = discover::request(
-        &scans,
-        &servers,
-        Duration::from_millis(args.probe_timeout.into()),
-    );
-    if !ctx.quiet && !probes {
-        eprintln!("asking {} for its instances…", loaded.label);
-    } else if !ctx.quiet {
-        eprintln!(
-            "probing {} address{} and {} named server{}…",
-            request.hosts.len(),
-            if request.hosts.len() == 1 { "" } else { "es" },
-            servers.len(),
-            if servers.len() == 1 { "" } else { "s" }
-        );
-    }
-    let net_services = Services {
-        net: Some(Arc::new(SocketNet {
-            concurrency: args.concurrency as usize * 8,
-        })),
-        ..Default::default()
-    };
-    let found = discover::find(&loaded, &net_services, &request)
-        .await
-        .map_err(Failure::plugin)?;
-    if !ctx.quiet {
-        eprintln!(
-            "found {} instance{}",
-            found.len(),
-            if found.len() == 1 { "" } else { "s" }
-        );
-    }
-    Ok(Located {
-        plugin: loaded,
-        platform,
-        login,
-        found,
+            .map(|c| ConnectTo::parse(c))
+            .collect::<Result<_, _>>()
+            .map_err(Failure::bad_input)?,
+        concurrency: args.concurrency.into(),
+        probe_timeout: Duration::from_millis(args.probe_timeout.into()),
+        performance: args
+            .performance
+            .then(|| Duration::from_secs(args.sample_interval.max(1))),
     })
-}
-
-/// Finds and collects what `args` names into an inventory, reporting progress and failed
-/// instances on stderr (failed instances stay in the inventory with their error). Returns the
-/// login too, for callers that go on to query the instances.
-pub(super) async fn collect_inventory(
-    ctx: &Context,
-    args: &DiscoverArgs,
-) -> Result<(Inventory, LoginSettings), Failure> {
-    let located = locate(ctx, args).await?;
-    let login = located.login()?.clone();
-    let Located {
-        plugin: loaded,
-        platform,
-        found,
-        ..
-    } = located;
-    let show_progress = !ctx.quiet && std::io::stderr().is_terminal();
-    let progress = move |p: Progress| {
-        if !show_progress {
-            return;
-        }
-        if let Progress::Finished {
-            name,
-            ok,
-            done,
-            total,
-        } = p
-        {
-            eprint!(
-                "\r\x1b[2Kcollected {done}/{total}: {name}{}",
-                if ok { "" } else { " (failed)" }
-            );
-            if done == total {
-                eprintln!();
-            }
-        }
-    };
-    let performance = args
-        .performance
-        .then(|| Duration::from_secs(args.sample_interval.max(1)));
-    let instances = discover::collect(
-        &loaded,
-        &platform,
-        found,
-        &login,
-        args.concurrency as usize,
-        performance,
-        &progress,
-    )
-    .await;
-
-    let mut inventory = Inventory::new();
-    inventory.generated_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    inventory.generated_by = format!("sqlmig {} / {}", crate::HOST_VERSION, loaded.label);
-    inventory.instances = instances;
-    if !ctx.quiet {
-        for i in &inventory.instances {
-            match (&i.status, &i.error) {
-                (CollectionStatus::Failed, Some(e)) => eprintln!("{}: failed: {e}", i.name),
-                (CollectionStatus::Partial, _) => eprintln!(
-                    "{}: collected with {} gap{} (see `sqlmig inventory show`)",
-                    i.name,
-                    i.gaps.len(),
-                    if i.gaps.len() == 1 { "" } else { "s" }
-                ),
-                _ => {}
-            }
-        }
-    }
-    Ok((inventory, login))
 }

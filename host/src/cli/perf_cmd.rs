@@ -1,24 +1,18 @@
 //! `sqlmig perf collect`: sample what sizing needs from a live instance, for `sqlmig sku
 //! recommend --perf FILE`.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Subcommand};
-use sqlmig_inventory::{CollectionStatus, Confidence};
-
-use sqlmig_inventory::Instance;
-use sqlmig_inventory::discovery::FoundInstance;
-
-use super::discover_cmd::{DiscoverArgs, Located, locate};
 use super::output::write_text;
 use super::{Context, Failure};
 use crate::discover;
-use crate::sizing::perf_file::PerfFile;
+use crate::discover::estate::{self, DiscoverOptions};
+use crate::sizing::sampling::{Ended, Sampling, sample};
 use crate::sizing::workload;
-use crate::sqlserver::Encrypt;
+use crate::sqlserver::{Encrypt, ServerName};
+use clap::{Args, Subcommand};
 
 /// Collect performance data.
 #[derive(Debug, Subcommand)]
@@ -115,68 +109,26 @@ pub async fn run(ctx: &Context, cmd: PerfCommand) -> Result<ExitCode, Failure> {
     }
 }
 
-/// The instance `c` names, found, with the platform plugin and the login.
-async fn find(ctx: &Context, c: &ConnectionArgs) -> Result<(Located, FoundInstance), Failure> {
-    let found_args = DiscoverArgs {
-        scan: Vec::new(),
-        server: vec![c.server.clone()],
-        servers: None,
+/// What `c` names, as discovery's options.
+fn discover_options(c: &ConnectionArgs) -> Result<DiscoverOptions, Failure> {
+    let server =
+        ServerName::parse(&c.server).map_err(|e| Failure::bad_input(format!("--server {e}")))?;
+    Ok(DiscoverOptions {
+        servers: vec![server],
+        platform: c.platform.clone(),
         user: Some(c.user.clone()),
-        list: false,
-        connect_to: Vec::new(),
         secrets: c.secrets.clone(),
         encrypt: c.encrypt,
         trust_server_certificate: c.trust_server_certificate,
+        connect_timeout: Duration::from_secs(c.connect_timeout),
         concurrency: 1,
-        probe_timeout: 1500,
-        connect_timeout: c.connect_timeout,
-        performance: false,
-        sample_interval: 10,
-        platform: c.platform.clone(),
-    };
-    let located = locate(ctx, &found_args).await?;
-    let Some(target) = located
-        .found
-        .iter()
-        .find(|f| f.confidence >= Confidence::TdsAnswered)
-        .cloned()
-    else {
-        return Err(Failure::io(format!("{}: no SQL Server answered", c.server)));
-    };
-    Ok((located, target))
-}
-
-/// The instance `c` names, found and collected once (version, CPUs, databases), with the
-/// platform plugin and the login.
-async fn connect(
-    ctx: &Context,
-    c: &ConnectionArgs,
-) -> Result<(Located, FoundInstance, Instance), Failure> {
-    let (located, target) = find(ctx, c).await?;
-    let mut collected = discover::collect(
-        &located.plugin,
-        &located.platform,
-        vec![target.clone()],
-        located.login()?,
-        1,
-        None,
-        &|_| {},
-    )
-    .await;
-    let inst = collected.remove(0);
-    if inst.status == CollectionStatus::Failed {
-        return Err(Failure::io(format!(
-            "{}: {}",
-            inst.name,
-            inst.error.clone().unwrap_or_default()
-        )));
-    }
-    Ok((located, target, inst))
+        ..DiscoverOptions::default()
+    })
 }
 
 async fn baseline(ctx: &Context, args: BaselineArgs) -> Result<ExitCode, Failure> {
     // Not collected first: sqlmig's own catalog queries would join the plan cache it reads.
-    let (located, target) = find(ctx, &args.connection).await?;
+    let (located, target) = estate::find_one(ctx, &discover_options(&args.connection)?).await?;
     let capture = discover::workload_capture(&located.plugin, &target, located.login()?, args.top)
         .await
         .map_err(Failure::io)?;
@@ -203,93 +155,33 @@ async fn collect(ctx: &Context, args: CollectArgs) -> Result<ExitCode, Failure> 
         return Err(Failure::bad_input("a collection is written to a file")
             .hint("give --out perf.json; then `sqlmig sku recommend --perf perf.json`"));
     };
-    if args.interval < Duration::from_secs(1) {
-        return Err(Failure::bad_input("--interval is at least 1s"));
-    }
-    if args.duration < args.interval {
-        return Err(Failure::bad_input(
-            "--duration is shorter than one --interval: no sample would be taken",
-        ));
-    }
-    let (located, target, inst) = connect(ctx, &args.connection).await?;
-    let login = located.login()?.clone();
-    let plugin = located.plugin;
-    let now = || chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut file = PerfFile::new(
-        &inst,
-        args.interval.as_secs_f64(),
-        &format!("sqlmig {} / {}", crate::HOST_VERSION, plugin.label),
-        &now(),
-    );
-    let write = |file: &PerfFile| {
-        file.write(&out)
-            .map_err(|e| Failure::bad_input(format!("{}: {e}", out.display())))
+    let (located, target, inst) =
+        estate::collect_one(ctx, &discover_options(&args.connection)?).await?;
+    let sampling = Sampling {
+        interval: args.interval,
+        duration: args.duration,
+        out: out.clone(),
+        quiet: ctx.quiet,
     };
-    let mut previous = discover::perf_snapshot(&plugin, &target, &login)
-        .await
-        .map_err(Failure::io)?;
-    write(&file)?;
-    let expected = (args.duration.as_secs_f64() / args.interval.as_secs_f64()).floor() as usize;
-    let started = std::time::Instant::now();
-    let tty = !ctx.quiet && std::io::stderr().is_terminal();
-    if !ctx.quiet {
+    let (file, ended) =
+        sample(&located.plugin, &target, located.login()?, &inst, &sampling).await?;
+    if ended == Ended::Failed {
         eprintln!(
-            "sampling {} every {:?} for {:?} into {} (Ctrl-C stops and keeps what was collected)",
+            "{}: three samples in a row failed; {} kept in {}",
             inst.name,
-            args.interval,
-            args.duration,
+            file.samples.len(),
             out.display()
         );
-    }
-    let mut failures = 0;
-    let mut stopped = false;
-    while started.elapsed() + args.interval <= args.duration + Duration::from_millis(500) {
-        tokio::select! {
-            _ = tokio::time::sleep(args.interval) => {}
-            _ = tokio::signal::ctrl_c() => {
-                stopped = true;
-                break;
-            }
-        }
-        match discover::perf_snapshot(&plugin, &target, &login).await {
-            Ok(snap) => {
-                failures = 0;
-                file.add(&previous, &snap, &now());
-                previous = snap;
-                write(&file)?;
-                if tty {
-                    let last = file.samples.last();
-                    eprint!(
-                        "\r\x1b[2Ksample {}/{expected}: CPU {}, log {:.2} MB/s",
-                        file.samples.len(),
-                        last.and_then(|s| s.cpu_pct)
-                            .map_or("?".into(), |c| format!("{c:.1}%")),
-                        last.map_or(0.0, |s| s.log_mb_s.values().sum::<f64>())
-                    );
-                }
-            }
-            Err(e) => {
-                failures += 1;
-                eprintln!("\n{}: sample failed: {e}", inst.name);
-                if failures >= 3 {
-                    eprintln!(
-                        "{}: three samples in a row failed; {} kept in {}",
-                        inst.name,
-                        file.samples.len(),
-                        out.display()
-                    );
-                    return Ok(ExitCode::from(3));
-                }
-            }
-        }
-    }
-    if tty {
-        eprintln!();
+        return Ok(ExitCode::from(3));
     }
     if !ctx.quiet {
         eprintln!(
             "{} {} sample{} in {}; size the target with `sqlmig sku recommend --perf {}`",
-            if stopped { "stopped:" } else { "collected" },
+            if ended == Ended::Stopped {
+                "stopped:"
+            } else {
+                "collected"
+            },
             file.samples.len(),
             if file.samples.len() == 1 { "" } else { "s" },
             out.display(),

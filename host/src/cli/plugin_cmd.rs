@@ -8,10 +8,8 @@ use serde_json::{Value, json};
 
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
-use crate::capabilities::{CapabilitySet, Services};
+use crate::plugins::scaffold;
 use crate::plugins::store::{InstallOptions, InstalledPlugin, PluginStore};
-use crate::plugins::{load_plugin, scaffold};
-use crate::runtime::{HookCall, HookOutput};
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
@@ -50,10 +48,12 @@ pub enum PluginCommand {
     ///   sqlmig plugin new --kind rules acme-rules --dir ~/src/acme-rules
     ///   sqlmig plugin new --kind platform acme-cloud
     ///   sqlmig plugin new --kind validator acme-counts
+    ///   sqlmig plugin new --kind method acme-move
     #[command(verbatim_doc_comment)]
     New {
         /// What the plugin is: a rule pack for `sqlmig assess`, a source platform for
-        /// `sqlmig discover`, or a validator for `sqlmig validate`.
+        /// `sqlmig discover`, a validator for `sqlmig validate`, or a migration method for
+        /// `sqlmig migrate`.
         #[arg(long, value_enum)]
         kind: NewKind,
         /// The plugin's name: lower-case letters, digits and hyphens.
@@ -73,6 +73,8 @@ pub enum NewKind {
     Platform,
     /// A validator (the `validator` world: validate).
     Validator,
+    /// A migration method (the `method` world: plan, run-step).
+    Method,
 }
 
 /// Runs a plugin subcommand.
@@ -91,6 +93,7 @@ pub async fn run(ctx: &Context, cmd: PluginCommand) -> Result<ExitCode, Failure>
                 NewKind::Rules => scaffold::Template::Rules,
                 NewKind::Platform => scaffold::Template::Platform,
                 NewKind::Validator => scaffold::Template::Validator,
+                NewKind::Method => scaffold::Template::Method,
             };
             let files = scaffold::new_plugin(&dir, &name, template).map_err(Failure::bad_input)?;
             match ctx.output {
@@ -159,27 +162,10 @@ fn install(
 /// Says what cloud access an installed plugin asks for and that it is the operator's to grant:
 /// an installed plugin reads no credential, setting or host by naming it in its manifest.
 fn cloud_access_note(ctx: &Context, store: &PluginStore, name: &str) {
-    let Ok(p) = store.find(name) else { return };
-    let asked = &p.manifest.capabilities;
-    let granted = ctx
-        .config()
-        .map(|c| c.plugin(name).grants)
-        .unwrap_or_default();
-    let missing: Vec<String> = [
-        ("credentials", &asked.credentials, &granted.credentials),
-        ("settings", &asked.settings, &granted.settings),
-        ("http", &asked.http, &granted.http),
-    ]
-    .into_iter()
-    .filter_map(|(key, asked, granted)| {
-        let left: Vec<String> = asked
-            .iter()
-            .filter(|a| !granted.iter().any(|g| g == *a || g == "*"))
-            .map(|a| format!("\"{a}\""))
-            .collect();
-        (!left.is_empty()).then(|| format!("{key} = [{}]", left.join(", ")))
-    })
-    .collect();
+    let (Ok(p), Ok(config)) = (store.find(name), ctx.config()) else {
+        return;
+    };
+    let missing = crate::cloud::ungranted(&p, &config);
     if !missing.is_empty() {
         eprintln!(
             "note: {name} asks for cloud access it has not been granted; it gets none until you \
@@ -241,40 +227,10 @@ fn list(ctx: &Context, store: &PluginStore) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// What running `describe` found out: the summary, and the limits hooks run under.
-struct Described {
-    summary: String,
-    limits: crate::runtime::Limits,
-}
-
-/// Starts the plugin and asks it to describe itself: proves it loads and runs.
-async fn describe(
-    ctx: &Context,
-    p: &InstalledPlugin,
-    config: &crate::config::Config,
-) -> Result<Described, Failure> {
-    let rt = ctx.runtime()?;
-    let loaded = load_plugin(rt, p, config, &CapabilitySet::default())
-        .map_err(|e| Failure::io(e.to_string()))?;
-    // `describe` runs in the sandbox like every hook.
-    match loaded.call(&Services::default(), HookCall::Describe).await {
-        Ok(HookOutput::Info(i)) => Ok(Described {
-            summary: i.summary,
-            limits: loaded.limits.clone(),
-        }),
-        Ok(_) => Ok(Described {
-            summary: String::new(),
-            limits: loaded.limits.clone(),
-        }),
-        Err(e) => Err(Failure::io(e.to_string())),
-    }
-}
-
 async fn info(ctx: &Context, store: &PluginStore, name: &str) -> Result<ExitCode, Failure> {
     let p = store.find(name).map_err(store_failure)?;
-    let config = ctx.config()?;
-    let d = describe(ctx, &p, &config).await?;
-    let granted = config.plugin(name).grants.summary();
+    let d = ctx.describe(&p).await?;
+    let granted = ctx.config()?.plugin(name).grants.summary();
     let mut v = plugin_json(&p);
     v["summary"] = json!(d.summary);
     v["limits"] = serde_json::to_value(&d.limits).expect("serializes");

@@ -9,8 +9,9 @@ use clap::{Args, Subcommand};
 use serde::{Deserialize, Serialize};
 
 use super::output::write_json;
-use super::{Context, Failure, OutputFormat, assess_cmd, inventory_cmd};
+use super::{Context, Failure, OutputFormat, inventory_cmd};
 use crate::assess::findings::place;
+use crate::assess::packs::{Evaluated, Probes, evaluate};
 use crate::assess::{Finding, Level};
 
 /// Test rule packs offline.
@@ -82,15 +83,9 @@ impl From<&Finding> for Expected {
 pub async fn run(ctx: &Context, cmd: RulesCommand) -> Result<ExitCode, Failure> {
     let RulesCommand::Test(args) = cmd;
     let inventory = inventory_cmd::read(&args.inventory)?;
-    let (labels, outcome) = assess_cmd::evaluate(
-        ctx,
-        &args.rules,
-        "{}",
-        assess_cmd::Probes::None,
-        &inventory,
-        4,
-    )
-    .await?;
+    let Evaluated {
+        labels, outcome, ..
+    } = evaluate(ctx, &args.rules, "{}", Probes::None, &inventory, 4).await?;
     if let Some(f) = outcome.failures.first() {
         return Err(Failure::io(format!(
             "{} could not assess {}: {}",

@@ -168,7 +168,7 @@ async fn prepare(ctx: &Context, args: PrepareArgs) -> Result<ExitCode, Failure> 
 async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
     let (url, online, source_major) = match (&args.plan, &args.container_url) {
         (Some(path), _) => {
-            let (plan, _) = super::migrate_cmd::read_plan(path)?;
+            let (plan, _) = crate::migrate::plan_file::read(path)?;
             let major = plan
                 .source
                 .product_version

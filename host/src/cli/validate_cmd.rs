@@ -2,25 +2,18 @@
 //! data by checksums the servers compute (ranges that differ split until the rows are named),
 //! and optionally a workload's timings on both.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use sqlmig_inventory::migration::{SOURCE, TARGET};
 use sqlmig_inventory::validation::{DataOptions, Hash, Mode};
 
-use super::connect::{Login, TlsArgs, source_and_target};
+use super::connect::TlsArgs;
 use super::output::write_report;
 use super::{Context, Failure};
-use crate::capabilities::{CapabilitySet, Services};
-use crate::credentials::{SecretFor, secret};
-use crate::plugins::load_plugin;
-use crate::plugins::manifest::PluginKind;
-use crate::plugins::store::PluginStore;
-use crate::validate::{self, Options, ValidateError, html, workload};
+use crate::sqlserver::source_target::Servers;
+use crate::validate::{self, Options, html, workload};
 
 /// The options of `sqlmig validate` (its help text is on `Command::Validate`).
 #[derive(Debug, Args)]
@@ -135,47 +128,14 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure>
         )),
         None => None,
     };
-    let secrets = args.secrets.as_deref();
-    let source_password =
-        secret(SecretFor::Source, &args.source_user, secrets).map_err(Failure::bad_input)?;
-    let target_password =
-        secret(SecretFor::Target, &args.target_user, secrets).map_err(Failure::bad_input)?;
-    let sql = Arc::new(source_and_target(
-        Login {
-            server: &args.source,
-            user: &args.source_user,
-            password: source_password,
-        },
-        Login {
-            server: &args.target,
-            user: &args.target_user,
-            password: target_password,
-        },
-        &args.tls,
-        "the command line",
-    )?);
-    super::connect::check_logins(&*sql, &args.source_user, &args.target_user, secrets).await?;
-    let config = ctx.config()?;
-    let store = PluginStore::new(ctx.paths.plugins_dir());
-    let plugin = store.find(&args.plugin).map_err(|e| {
-        Failure::bad_input(e).hint("list validation plugins with `sqlmig plugin list`")
-    })?;
-    if plugin.manifest.kind != PluginKind::Validate {
-        return Err(Failure::bad_input(format!(
-            "{} is a {} plugin, not a validation plugin",
-            args.plugin, plugin.manifest.kind
-        )));
-    }
-    let runtime = ctx.runtime()?;
-    let granted = CapabilitySet {
-        sql: vec![SOURCE.into(), TARGET.into()],
-        ..Default::default()
-    };
-    let loaded =
-        load_plugin(runtime, &plugin, &config, &granted).map_err(|e| Failure::io(e.to_string()))?;
-    let services = Services {
-        sql: Some(sql.clone()),
-        ..Default::default()
+    let servers = Servers {
+        source: &args.source,
+        target: &args.target,
+        source_user: &args.source_user,
+        target_user: &args.target_user,
+        secrets: args.secrets.as_deref(),
+        tls: args.tls.settings(),
+        origin: "the command line",
     };
     let options = Options {
         databases: args.databases.clone(),
@@ -202,15 +162,9 @@ pub async fn run(ctx: &Context, args: ValidateArgs) -> Result<ExitCode, Failure>
         slower_than: args.slower_than,
         source_label: args.source.clone(),
         target_label: args.target.clone(),
-        tty: std::io::stderr().is_terminal(),
         quiet: ctx.quiet,
     };
-    let report = validate::validate(&loaded, &services, sql.as_ref(), &options)
-        .await
-        .map_err(|e| match e {
-            ValidateError::BadInput(m) => Failure::bad_input(m),
-            ValidateError::Failed(m) => Failure::io(m),
-        })?;
+    let report = validate::run(ctx, &servers, &args.plugin, &options).await?;
     write_report(ctx, &report, || html::render(&report), || report.console())?;
     // A file was written for scripts or people: the verdict still goes to the terminal.
     if ctx.out.is_some() && !ctx.quiet {

@@ -7,9 +7,98 @@ use std::path::Path;
 use serde::Deserialize;
 use sqlmig_inventory::migration::{PlanAssessment, PlanFinding};
 
+use sqlmig_inventory::Inventory;
+
 use crate::assess::engine::PackFailure;
+use crate::assess::packs::{Probes, evaluate, pack_options};
 use crate::assess::readiness::InstanceReadiness;
 use crate::assess::{Finding, Level};
+use crate::failure::Failure;
+use crate::session::Session;
+use crate::sizing::limits::{Tier, UpdatePolicy};
+
+/// What the plan is assessed against, and by.
+pub struct GateOptions<'a> {
+    /// An assessment file (`sqlmig assess -o json`); the rule packs run now when absent.
+    pub file: Option<&'a Path>,
+    pub tier: Tier,
+    pub policy: UpdatePolicy,
+    /// Rules the operator has dealt with (`--accept`).
+    pub accept: &'a [String],
+}
+
+/// An assessment that let the plan through: what the plan records, and what the operator
+/// should see.
+pub struct Passed {
+    pub record: PlanAssessment,
+    /// The target as the operator reads it: "General Purpose (mi-gp)".
+    pub target: String,
+    pub warnings: Vec<Finding>,
+    /// How many findings an `--accept` let through.
+    pub accepted: usize,
+}
+
+/// Assesses `databases` of `instance` for the plan: by the file's findings, or by running the
+/// rule packs over the planned instance now. Refuses (bad input, naming each finding and its
+/// fix) when an issue no `--accept` names blocks a database, or a pack could not assess the
+/// instance.
+pub async fn assess_plan(
+    session: &Session,
+    inventory: &Inventory,
+    instance: &str,
+    databases: &[String],
+    o: &GateOptions<'_>,
+) -> Result<Passed, Failure> {
+    let (by, findings) = match o.file {
+        Some(path) => {
+            let a = AssessmentFile::read(path, o.tier.id(), instance, databases)
+                .map_err(Failure::bad_input)?;
+            (vec![path.display().to_string()], a.findings)
+        }
+        None => {
+            // Only the planned instance: an estate's other instances are not this plan's.
+            let mut planned = inventory.clone();
+            planned
+                .instances
+                .retain(|i| i.name.eq_ignore_ascii_case(instance));
+            let evaluated = evaluate(
+                session,
+                &[],
+                &pack_options(o.tier, o.policy),
+                Probes::None,
+                &planned,
+                4,
+            )
+            .await?;
+            if let Some(f) = evaluated
+                .outcome
+                .failures
+                .iter()
+                .find(|f| f.instance.eq_ignore_ascii_case(instance))
+            {
+                return Err(Failure::bad_input(format!(
+                    "rule pack {} could not assess {instance}: {}",
+                    f.rule_pack, f.error
+                ))
+                .hint("nothing was written: fix or remove the rule pack, or plan from an assessment file (--assessment)"));
+            }
+            (evaluated.labels, evaluated.outcome.findings)
+        }
+    };
+    let target = format!("{} ({})", o.tier.label(), o.tier.id());
+    let verdict = judge(&findings, instance, databases, o.accept).map_err(Failure::bad_input)?;
+    if !verdict.blocking.is_empty() {
+        return Err(Failure::bad_input(verdict.refusal(&target)).hint(
+            "nothing was written: fix each and plan again, leave a database out with --databases, or --accept RULE[,…] what you have dealt with another way (the plan records it)",
+        ));
+    }
+    Ok(Passed {
+        record: verdict.record(by, o.tier.id(), o.accept),
+        target,
+        accepted: verdict.accepted.len(),
+        warnings: verdict.warnings,
+    })
+}
 
 /// What an assessment file (`sqlmig assess -o json`) holds that a plan needs.
 #[derive(Debug, Deserialize)]

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use indicatif::MultiProgress;
 use serde_json::{Value, json};
 use sqlmig_inventory::migration::{Plan, Step};
 
@@ -16,6 +17,7 @@ use crate::capabilities::sql::{Param, SqlBackend, SqlValue};
 use crate::secret::{Secret, redact};
 use crate::sqlserver::quote_name;
 use crate::storage::azure_blob::AzureContainer;
+use crate::terminal;
 
 /// What host steps work with.
 pub struct HostContext {
@@ -32,7 +34,8 @@ pub struct HostContext {
     pub mi_location: tokio::sync::OnceCell<String>,
     pub journal: Arc<Mutex<Journal>>,
     pub upload: UploadOptions,
-    pub progress: bool,
+    /// Where the upload's bar is drawn (on a terminal only).
+    pub bars: MultiProgress,
 }
 
 /// Runs a host step of `plan`, resolved against the plan's recorded inputs (never a server,
@@ -115,24 +118,11 @@ async fn upload_files(
             "the upload needs the container: give --container-url and its SAS".to_string(),
         )
     })?;
-    let label = database.to_string();
-    let show = ctx.progress;
-    let started = std::time::Instant::now();
-    let report = move |done: u64, total: u64| {
-        if show && total > 0 {
-            let mb_s = done as f64 / 1048576.0 / started.elapsed().as_secs_f64().max(1e-3);
-            let eta = if mb_s > 0.0 {
-                crate::sizing::forecast::approx((total - done) as f64 / 1048576.0 / mb_s)
-            } else {
-                "?".into()
-            };
-            eprint!(
-                "\r  {label}: uploaded {:.1} of {:.1} MB ({:.0}%), {mb_s:.1} MB/s, {eta} left   ",
-                done as f64 / 1048576.0,
-                total as f64 / 1048576.0,
-                done as f64 * 100.0 / total as f64
-            );
-        }
+    let bar = ctx.bars.add(terminal::counter(0, terminal::UPLOAD));
+    bar.set_prefix(database.to_string());
+    let report = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
     };
     let stats = upload(container, &files, Some(&ctx.journal), ctx.upload, &report)
         .await
@@ -144,9 +134,7 @@ async fn upload_files(
                 StepFailure::permanent(message)
             }
         })?;
-    if ctx.progress {
-        eprintln!();
-    }
+    bar.finish_and_clear();
     let mb = stats.bytes as f64 / 1048576.0;
     Ok((
         format!(

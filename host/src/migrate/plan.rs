@@ -2,6 +2,7 @@
 //! method plugin's `plan` hook; the host adds the move forecast (sizing) and writes plan.json.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use sqlmig_inventory::migration::{
     BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, DatabaseToMove, PLAN,
@@ -9,9 +10,17 @@ use sqlmig_inventory::migration::{
 };
 use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
 
-use crate::capabilities::Services;
+use super::authority;
+use super::gate::{self, Passed};
+use crate::capabilities::{CapabilitySet, Services};
+use crate::failure::Failure;
+use crate::plugins::manifest::PluginKind;
 use crate::runtime::{HookCall, HookOutput, LoadedPlugin};
+use crate::session::Session;
 use crate::sizing::forecast::{Assumptions, Forecast, Moving, approx, forecast};
+use crate::sizing::limits::{self, Hardware, Tier, UpdatePolicy};
+use crate::sizing::perf_file::PerfFile;
+use crate::sqlserver::ServerName;
 
 /// What the DBA asked to move.
 pub struct PlanInputs<'a> {
@@ -63,6 +72,243 @@ impl PlanError {
     pub fn is_bad_input(&self) -> bool {
         !matches!(self, PlanError::Plugin(_) | PlanError::BadAnswer { .. })
     }
+}
+
+/// What the operator asked of `sqlmig migrate plan`, each value as its flag gave it.
+pub struct PlanOptions {
+    /// The inventory file (for messages).
+    pub inventory_file: PathBuf,
+    pub instance: Option<String>,
+    /// Databases by name; all user databases when empty.
+    pub databases: Vec<String>,
+    /// (source name, target name) pairs.
+    pub renames: Vec<(String, String)>,
+    /// The source as SQL Server tools name it; the inventory's address when absent.
+    pub source: Option<String>,
+    pub target: String,
+    pub target_platform: String,
+    /// The target MI's Azure resource id (methods that call Azure Resource Manager).
+    pub target_resource: Option<String>,
+    /// Azure Resource Manager's endpoint; Azure's public cloud's when absent.
+    pub management_url: Option<String>,
+    pub container_url: String,
+    /// A folder the source backs up to, as the source names it.
+    pub source_folder: Option<String>,
+    /// The same folder as this machine reads it.
+    pub local_folder: Option<String>,
+    /// The method plugin.
+    pub method: String,
+    /// Databases moved at once.
+    pub parallel: u32,
+    /// The method's options.
+    pub options: serde_json::Map<String, serde_json::Value>,
+    /// The source platform plugin's options for its backup route.
+    pub source_options: serde_json::Map<String, serde_json::Value>,
+    pub tier: Tier,
+    pub hardware: Hardware,
+    pub vcores: u32,
+    pub update_policy: UpdatePolicy,
+    /// An assessment file to judge by; the rule packs run now when absent.
+    pub assessment: Option<PathBuf>,
+    /// Rules whose findings the operator has dealt with.
+    pub accept: Vec<String>,
+    /// The secrets file whose `[cloud]` table holds the source platform's credentials.
+    pub secrets: Option<PathBuf>,
+    /// A performance collection for log-rate peaks.
+    pub perf: Option<PathBuf>,
+}
+
+/// A plan made: the plan (forecast and assessment in it), its forecast, and what the
+/// assessment let through with warnings.
+pub struct Planned {
+    pub plan: Plan,
+    pub forecast: Forecast,
+    pub assessed: Passed,
+}
+
+/// Makes the plan `o` asks for from `inventory`: the inputs checked, the source platform's
+/// backup route (when its plugin offers one), the method plugin's steps — checked to stay
+/// within the operator's inputs, with the host's previews — then the assessment gate and the
+/// forecast. Bad input, a refusing gate or a plan reaching outside its inputs fails with
+/// nothing made.
+pub async fn make(
+    session: &Session,
+    inventory: &Inventory,
+    o: &PlanOptions,
+) -> Result<Planned, Failure> {
+    let container_url = o.container_url.trim_end_matches('/').to_string();
+    if let Some(why) = authority::container_url_problem(&container_url) {
+        return Err(Failure::bad_input(format!("--container-url: {why}")));
+    }
+    if let Some(why) = o
+        .target_resource
+        .as_deref()
+        .and_then(authority::resource_id_problem)
+    {
+        return Err(Failure::bad_input(format!("--target-resource: {why}")));
+    }
+    let management_url = o.target_resource.as_ref().map(|_| {
+        o.management_url
+            .as_deref()
+            .unwrap_or(authority::AZURE_MANAGEMENT_URL)
+            .trim_end_matches('/')
+            .to_string()
+    });
+    if let Some(why) = management_url
+        .as_deref()
+        .and_then(authority::management_url_problem)
+    {
+        return Err(Failure::bad_input(format!("--management-url: {why}")));
+    }
+    if !limits::vcores(o.tier, o.hardware).contains(&o.vcores) {
+        return Err(Failure::bad_input(format!(
+            "--target-vcores {}: {} on {} comes with {:?} vCores",
+            o.vcores,
+            o.tier.label(),
+            o.hardware.label(),
+            limits::vcores(o.tier, o.hardware)
+        )));
+    }
+    // Recorded as an absolute path: the host reads uploads from it whatever the run's folder.
+    let local_folder = match (&o.local_folder, &o.source_folder) {
+        (Some(folder), _) => Some(
+            std::path::absolute(folder)
+                .map_err(|e| Failure::bad_input(format!("--local-folder {folder}: {e}")))?
+                .display()
+                .to_string(),
+        ),
+        // The source's folder, when this machine reads it at the same path (a share mounted
+        // alike); `D:\Backups` is no path here.
+        (None, Some(folder)) if Path::new(folder).is_absolute() => Some(folder.clone()),
+        (None, _) => None,
+    };
+    let target =
+        ServerName::parse(&o.target).map_err(|e| Failure::bad_input(format!("--target {e}")))?;
+    if let Some(s) = &o.source {
+        ServerName::parse(s).map_err(|e| Failure::bad_input(format!("--source {e}")))?;
+    }
+    let inputs = PlanInputs {
+        inventory,
+        instance: o.instance.as_deref(),
+        databases: &o.databases,
+        renames: &o.renames,
+        source_server: o.source.clone(),
+        target: Side {
+            server: target.to_string(),
+            platform: o.target_platform.clone(),
+            resource_id: o.target_resource.clone(),
+            management_url,
+            ..Default::default()
+        },
+        storage: Storage {
+            container_url,
+            source_folder: o.source_folder.clone(),
+            local_folder,
+        },
+        parallelism: o.parallel,
+        options: o.options.clone(),
+    };
+    let mut req = request(&inputs)
+        .map_err(|e| Failure::bad_input(format!("{}: {e}", o.inventory_file.display())))?;
+    let inst = pick_instance(inventory, o.instance.as_deref()).map_err(Failure::bad_input)?;
+    req.source_backup = source_backup_offer(session, o, inst, &req).await?;
+    let plugin = session.load(
+        &session.plugin_of_kind(&o.method, PluginKind::Method)?,
+        &CapabilitySet::default(),
+    )?;
+    let mut plan = ask_plugin(&plugin, &req).await.map_err(|e| match e {
+        PlanError::Plugin(e) => Failure::plugin(e),
+        e if e.is_bad_input() => Failure::bad_input(e),
+        e => Failure::io(e),
+    })?;
+    // The plugin planned; what the host will do with the operator's authority is the host's.
+    plan.method = o.method.clone();
+    authority::check_answer(&req, &plan)
+        .and_then(|()| authority::check_plan(&plan))
+        .and_then(|()| authority::with_host_previews(&mut plan))
+        .map_err(|e| {
+            Failure::bad_input(format!("{}: {e}", o.method))
+                .hint("nothing was written: a method plugin that plans outside what you gave is faulty or hostile; update or remove it (sqlmig plugin remove NAME)")
+        })?;
+    let databases: Vec<String> = plan.databases.iter().map(|d| d.name.clone()).collect();
+    let assessed = gate::assess_plan(
+        session,
+        inventory,
+        &inst.name,
+        &databases,
+        &gate::GateOptions {
+            file: o.assessment.as_deref(),
+            tier: o.tier,
+            policy: o.update_policy,
+            accept: &o.accept,
+        },
+    )
+    .await?;
+    plan.assessment = Some(assessed.record.clone());
+    let moving = match &o.perf {
+        Some(p) => {
+            let all = PerfFile::read(p).map_err(Failure::bad_input)?.moving(95.0);
+            plan.databases
+                .iter()
+                .filter_map(|d| all.iter().find(|m| m.database == d.name).cloned())
+                .collect()
+        }
+        None => moving_from_inventory(inst, &plan),
+    };
+    let forecast = attach_forecast(
+        &mut plan,
+        &moving,
+        limits::log_rate_mib_s(o.tier, o.hardware, o.vcores),
+        // The run moves `parallel` databases at once: so does the forecast.
+        &Assumptions {
+            parallel: o.parallel,
+            ..Assumptions::default()
+        },
+    );
+    Ok(Planned {
+        plan,
+        forecast,
+        assessed,
+    })
+}
+
+/// The backup route of the source's platform, when its plugin offers one: a cloud whose
+/// instances cannot write to the container themselves.
+async fn source_backup_offer(
+    session: &Session,
+    o: &PlanOptions,
+    inst: &Instance,
+    req: &PlanRequest,
+) -> Result<Option<BackupOffer>, Failure> {
+    let platform_name = if inst.platform.is_empty() {
+        "onprem"
+    } else {
+        inst.platform.as_str()
+    };
+    // A platform whose plugin offers no route (on-prem; one not installed here) backs up to
+    // the container itself.
+    let installed = match session.platform(platform_name) {
+        Ok(p) if p.manifest.offers_backup() => p,
+        _ if o.source_options.is_empty() => return Ok(None),
+        _ => {
+            return Err(Failure::bad_input(format!(
+                "--source-option: the source's platform ({platform_name}) takes no options: its \
+                 instances back up to the container themselves"
+            )));
+        }
+    };
+    let loaded =
+        session.load_platform(&installed, CapabilitySet::default(), o.secrets.as_deref())?;
+    let offer = ask_backup_offer(
+        &loaded.plugin,
+        &installed.manifest.name,
+        inst,
+        req,
+        o.source_options.clone(),
+    )
+    .await
+    .map_err(Failure::plugin)?;
+    Ok(Some(offer))
 }
 
 /// The inventory instance to move from.

@@ -5,11 +5,11 @@
 //! a replication running longer than one hook call may) is called again at once. Transient failures (a dropped connection,
 //! MI's failover errors, storage 5xx) are retried with backoff, a bounded number of times.
 
-use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use indicatif::{MultiProgress, ProgressBar};
 use serde_json::Value;
 use sqlmig_inventory::migration::{
     Plan, Runner, STEP_REQUEST, STEP_RESULT, Step, StepKind, StepRequest, StepResult, Watch,
@@ -22,6 +22,7 @@ use crate::capabilities::sql::{Param, SqlBackend, SqlValue};
 use crate::capabilities::{CapabilityError, Services};
 use crate::runtime::{HookCall, HookOutput, LoadedPlugin, PluginError};
 use crate::secret::{Secret, redact};
+use crate::terminal;
 
 /// SQL Server errors worth retrying: MI/Azure SQL failover and throttling, and dropped links.
 const TRANSIENT_SQL: &[i32] = &[
@@ -108,6 +109,9 @@ pub struct Executor {
     pub journal: Arc<Mutex<Journal>>,
     pub retry: Retry,
     pub quiet: bool,
+    /// The bars drawn on a terminal (uploads, servers' percent_complete); lines are printed
+    /// above them.
+    pub bars: MultiProgress,
     /// Everything to keep out of messages and the journal.
     pub secrets: Vec<Secret>,
 }
@@ -115,7 +119,7 @@ pub struct Executor {
 impl Executor {
     fn say(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            self.bars.suspend(|| eprintln!("{line}"));
         }
     }
 
@@ -326,9 +330,9 @@ impl Executor {
         let w = step.watch.clone()?;
         let sql = self.services.sql.clone().filter(|_| !self.quiet)?;
         let label = step.id.clone();
-        let tty = std::io::stderr().is_terminal();
+        let bars = self.bars.clone();
         Some(tokio::spawn(async move {
-            watch_progress(sql, w, label, tty).await
+            watch_progress(sql, w, label, bars).await
         }))
     }
 
@@ -355,6 +359,7 @@ impl Executor {
                 step: step.id.clone(),
                 journal: self.journal.clone(),
                 quiet: self.quiet,
+                bars: self.bars.clone(),
             })),
             ..services.clone()
         };
@@ -397,6 +402,7 @@ struct StepProgress {
     step: String,
     journal: Arc<Mutex<Journal>>,
     quiet: bool,
+    bars: MultiProgress,
 }
 
 impl ProgressSink for StepProgress {
@@ -407,15 +413,15 @@ impl ProgressSink for StepProgress {
             tracing::warn!("{}: {e}", self.step);
         }
         if !self.quiet {
-            eprintln!("{}: {message}", self.step);
+            self.bars.suspend(|| eprintln!("{}: {message}", self.step));
         }
     }
 }
 
-/// Reports `percent_complete` of the watched request every half second:
-/// a line rewritten in place on a terminal, a line per tenth otherwise. Without the permission to
+/// Reports `percent_complete` of the watched request every half second: a bar among `bars` on a
+/// terminal, a line per tenth otherwise. Without the permission to
 /// read sys.dm_exec_requests (VIEW SERVER STATE) it shows nothing.
-async fn watch_progress(sql: Arc<dyn SqlBackend>, w: Watch, label: String, tty: bool) {
+async fn watch_progress(sql: Arc<dyn SqlBackend>, w: Watch, label: String, bars: MultiProgress) {
     let Ok(mut session) = sql.connect(&w.endpoint).await else {
         return;
     };
@@ -430,6 +436,8 @@ async fn watch_progress(sql: Arc<dyn SqlBackend>, w: Watch, label: String, tty: 
         },
     ];
     let mut tenth = -1i64;
+    // Made at the first figure; cleared when the task is aborted with its step.
+    let mut bar: Option<ProgressBar> = None;
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let Ok(sets) = session
@@ -451,8 +459,13 @@ async fn watch_progress(sql: Arc<dyn SqlBackend>, w: Watch, label: String, tty: 
                 _ => None,
             });
         let Some(pct) = pct else { continue };
-        if tty {
-            eprint!("\r  {label}: {pct:.0}%   ");
+        if !bars.is_hidden() {
+            let bar = bar.get_or_insert_with(|| {
+                let bar = bars.add(terminal::counter(100, terminal::WATCH));
+                bar.set_prefix(label.clone());
+                bar
+            });
+            bar.set_position(pct as u64);
         } else if (pct / 10.0) as i64 > tenth {
             tenth = (pct / 10.0) as i64;
             eprintln!("  {label}: {pct:.0}%");

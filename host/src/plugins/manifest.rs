@@ -98,6 +98,18 @@ impl PluginKind {
             PluginKind::Other(s) => s,
         }
     }
+
+    /// What a plugin of this kind is, as messages name it ("a migration method").
+    pub fn role(&self) -> String {
+        match self {
+            PluginKind::Platform => "a platform plugin".into(),
+            PluginKind::Method => "a migration method".into(),
+            PluginKind::Rules => "a rule pack".into(),
+            PluginKind::Validate => "a validation plugin".into(),
+            PluginKind::Other(s) if s.is_empty() => "a plugin of no kind".into(),
+            PluginKind::Other(s) => format!("a {s} plugin"),
+        }
+    }
 }
 
 impl std::fmt::Display for PluginKind {

@@ -1,5 +1,6 @@
-//! `sqlmig plugin new --kind KIND NAME`: a plugin crate that builds and passes its own test as
-//! written, for a rule pack or a source platform. The plugin SDK (and the inventory types and
+//! `sqlmig plugin new --kind KIND NAME`: a plugin crate that builds and passes its own tests as
+//! written, for a rule pack, a source platform, a validator or a migration method (the
+//! templates are the files in `scaffold/`). The plugin SDK (and the inventory types and
 //! contract it uses) is written beside it under `sdk/`, from the copy embedded in this binary —
 //! the sources as they are and the manifests derived from the real ones at build time — so the
 //! crate needs nothing but Rust, the wasm32-wasip2 target and crates.io, not a checkout of sqlmig.
@@ -23,6 +24,8 @@ pub enum Template {
     Platform,
     /// A validator for `sqlmig validate --plugin` (the `validator` world).
     Validator,
+    /// A migration method for `sqlmig migrate plan --method` (the `method` world).
+    Method,
 }
 
 impl Template {
@@ -32,6 +35,7 @@ impl Template {
             Template::Rules => "rules",
             Template::Platform => "platform",
             Template::Validator => "validator",
+            Template::Method => "method",
         }
     }
 
@@ -56,6 +60,16 @@ impl Template {
                  # The two sides `sqlmig validate` connected to.\n\
                  sql = [\"source\", \"target\"]\n",
             ),
+            Template::Method => (
+                "Offline migration: COPY_ONLY full backup to URL, RESTORE FROM URL",
+                "hooks = [\"describe\", \"plan\", \"run-step\"]\n\n\
+                 [capabilities]\n\
+                 # The migration's source and target: the host grants both when it runs the plan.\n\
+                 sql = [\"source\", \"target\"]\n\n\
+                 [limits]\n\
+                 # A backup or a restore of a large database is one call: allow a day.\n\
+                 timeout_secs = 86400\n",
+            ),
         };
         format!(
             "name = \"{name}\"\nversion = \"0.1.0\"\ndescription = \"{description}\"\n\
@@ -73,6 +87,7 @@ impl Template {
                 .replace("{{NAME}}", name),
             Template::Platform => LIB_PLATFORM.replace("{{NAME}}", name),
             Template::Validator => LIB_VALIDATOR.replace("{{NAME}}", name),
+            Template::Method => LIB_METHOD.replace("{{NAME}}", name),
         }
     }
 
@@ -91,6 +106,11 @@ impl Template {
             Template::Validator => format!(
                 "sqlmig validate --plugin {name} --source sql01 --target mi01.database.windows.net \
                  --source-user LOGIN --target-user LOGIN"
+            ),
+            Template::Method => format!(
+                "sqlmig migrate plan --method {name} --inventory inventory.json --databases Sales \\\n  \
+                 --target mi01.abc.database.windows.net --container-url https://ACCOUNT.blob.core.windows.net/migration --out plan.json\n\
+                 sqlmig migrate run plan.json --source-user LOGIN --target-user LOGIN --secrets secrets.toml"
             ),
         }
     }
@@ -189,380 +209,15 @@ strip = true
     )
 }
 
-const LIB_RULES: &str = r##"//! {{NAME}}: house rules for sqlmig assess. Each rule reads the inventory (the same types
-//! `sqlmig discover` writes, in `sqlmig_plugin_sdk::inventory`) and returns findings.
+const LIB_RULES: &str = include_str!("scaffold/rules.rs.txt");
 
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
-use sqlmig_plugin_sdk::{Error, Finding, FindingLevel, FindingScope, Rules, export_rules, parse_inventory};
+const LIB_PLATFORM: &str = include_str!("scaffold/platform.rs.txt");
 
-struct HouseRules;
+const LIB_VALIDATOR: &str = include_str!("scaffold/validator.rs.txt");
 
-impl Rules for HouseRules {
-    fn summary() -> &'static str {
-        "house rules for Azure SQL Managed Instance migrations"
-    }
+const LIB_METHOD: &str = include_str!("scaffold/method.rs.txt");
 
-    fn assess(inventory: &str, _options: &str) -> Result<Vec<Finding>, Error> {
-        let inv = parse_inventory(inventory)?;
-        let mut findings = Vec::new();
-        for inst in &inv.instances {
-            for db in inst.databases.iter().filter(|d| d.is_user()) {
-                simple_recovery(inst, db, &mut findings);
-            }
-        }
-        Ok(findings)
-    }
-}
-
-/// {{RULE}}: the online migration method replays log backups, which SIMPLE recovery does not
-/// keep. Replace it with your own rules; add one function per rule.
-fn simple_recovery(inst: &Instance, db: &Database, out: &mut Vec<Finding>) {
-    if db.recovery_model_desc.eq_ignore_ascii_case("SIMPLE") {
-        out.push(Finding {
-            rule_id: "{{RULE}}".into(),
-            level: FindingLevel::Warning,
-            scope: FindingScope::Database,
-            instance: inst.name.clone(),
-            database: Some(db.name.clone()),
-            object: None,
-            file: None,
-            line: None,
-            title: "Database in SIMPLE recovery".into(),
-            message: format!("{} uses SIMPLE recovery", db.name),
-            impact: "The online (log replay) migration needs log backups, which SIMPLE recovery does not keep.".into(),
-            remediation: "ALTER DATABASE … SET RECOVERY FULL, then take a full backup.".into(),
-            help_url: None,
-        });
-    }
-}
-
-export_rules!(HouseRules);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const INVENTORY: &str = r#"{"schema": "sqlmig.inventory/1", "instances": [{"name": "SQL01", "databases": [
-        {"name": "master", "database_id": 1, "compatibility_level": 150, "recovery_model_desc": "SIMPLE"},
-        {"name": "Sales", "database_id": 5, "compatibility_level": 150, "recovery_model_desc": "SIMPLE"},
-        {"name": "Books", "database_id": 6, "compatibility_level": 150, "recovery_model_desc": "FULL"}]}]}"#;
-
-    #[test]
-    fn simple_recovery_user_databases_are_found() {
-        let findings = HouseRules::assess(INVENTORY, "{}").expect("the inventory parses");
-        let found: Vec<_> = findings.iter().map(|f| (f.rule_id.as_str(), f.database.as_deref())).collect();
-        assert_eq!(found, [("{{RULE}}", Some("Sales"))]);
-    }
-}
-"##;
-
-const LIB_PLATFORM: &str = r##"//! {{NAME}}: a source platform for sqlmig discover. `discover` answers the servers the operator
-//! named (`sqlmig discover --platform {{NAME}} --server HOST`) as instances to collect: replace it
-//! with your platform's own way of listing them (its API, asked for under `http` in plugin.toml).
-//! `collect` snapshots one instance into the inventory through the `sql` capability, with the
-//! SDK's collector (the same queries the on-premises platform runs).
-
-use sqlmig_plugin_sdk::inventory::discovery::{
-    DISCOVER_REQUEST, DiscoverRequest, DiscoverResponse, FoundInstance,
-};
-use sqlmig_plugin_sdk::inventory::{Address, Confidence};
-use sqlmig_plugin_sdk::{Error, Platform, export_platform, invalid_input, parse_document};
-
-struct Servers;
-
-impl Platform for Servers {
-    fn summary() -> &'static str {
-        "the servers of a source platform"
-    }
-
-    fn discover(request: &str) -> Result<String, Error> {
-        let request: DiscoverRequest = parse_document(request, "discover request")?;
-        let found = found(&request)?;
-        Ok(serde_json::to_string(&found).expect("a discover answer serializes"))
-    }
-
-    fn collect(request: &str) -> Result<String, Error> {
-        sqlmig_plugin_sdk::collect::run(request)
-    }
-}
-
-/// The instances of the platform: here, the servers the operator named, on SQL Server's default
-/// port unless they name one.
-fn found(request: &DiscoverRequest) -> Result<DiscoverResponse, Error> {
-    if request.schema != DISCOVER_REQUEST {
-        return Err(invalid_input(format!(
-            "discover request schema {:?}; this plugin reads {DISCOVER_REQUEST:?}",
-            request.schema
-        )));
-    }
-    let instances = request
-        .servers
-        .iter()
-        .map(|s| FoundInstance {
-            name: match &s.instance {
-                Some(instance) => format!("{}\\{instance}", s.host),
-                None => s.host.clone(),
-            },
-            address: Address {
-                host: s.host.clone(),
-                port: s.port.unwrap_or(1433),
-                instance: s.instance.clone(),
-            },
-            confidence: Confidence::Listed,
-            ..Default::default()
-        })
-        .collect();
-    Ok(DiscoverResponse { instances })
-}
-
-export_platform!(Servers);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn named_servers_are_found_as_instances() {
-        let request: DiscoverRequest = serde_json::from_str(
-            r#"{"schema": "sqlmig.discover-request/1", "timeout_ms": 1000,
-                "servers": [{"host": "sql01", "instance": "SALES"}, {"host": "sql02", "port": 14330}]}"#,
-        )
-        .unwrap();
-        let found = found(&request).unwrap();
-        let names: Vec<(&str, u16)> = found
-            .instances
-            .iter()
-            .map(|i| (i.name.as_str(), i.address.port))
-            .collect();
-        assert_eq!(names, [("sql01\\SALES", 1433), ("sql02", 14330)]);
-    }
-
-    #[test]
-    fn another_request_schema_is_refused() {
-        let request = DiscoverRequest {
-            schema: "sqlmig.discover-request/9".into(),
-            ..Default::default()
-        };
-        assert!(found(&request).is_err());
-    }
-}
-"##;
-
-const LIB_VALIDATOR: &str = r##"//! {{NAME}}: a validator for sqlmig validate that compares each table's row count on the source
-//! and the target. `sqlmig validate --plugin {{NAME}}` asks it, in turn, for the databases of each
-//! side, each database pair's tables, and each table's data. Equal counts do not prove equal rows:
-//! add your own comparisons (checksums, business totals) in `table_counts`.
-
-use sqlmig_plugin_sdk::inventory::migration::{SOURCE, TARGET};
-use sqlmig_plugin_sdk::inventory::validation::{
-    Action, Answer, DatabasePair, SchemaComparison, SchemaDifference, TableComparison, TableSpec,
-    VALIDATE_REQUEST, VALIDATE_RESULT, ValidateRequest, ValidateResult,
-};
-use sqlmig_plugin_sdk::sql::{self, Connection};
-use sqlmig_plugin_sdk::tsql::{first_result, quote_name};
-use sqlmig_plugin_sdk::{Error, Validator, export_validator, invalid_input, parse_document};
-
-struct RowCounts;
-
-impl Validator for RowCounts {
-    fn summary() -> &'static str {
-        "row counts compared table by table"
-    }
-
-    fn validate(request: &str) -> Result<String, Error> {
-        let req: ValidateRequest = parse_document(request, "validation request")?;
-        if req.schema != VALIDATE_REQUEST {
-            return Err(invalid_input(format!(
-                "validation request schema {:?}; this plugin reads {VALIDATE_REQUEST:?}",
-                req.schema
-            )));
-        }
-        let (source, target) = (sql::connect(SOURCE)?, sql::connect(TARGET)?);
-        let answer = match req.action {
-            Action::Databases => Answer::Databases {
-                source: databases(&source)?,
-                target: databases(&target)?,
-            },
-            Action::Schema { database } => Answer::Schema(compare_tables(
-                &tables(&source, &database.source)?,
-                &tables(&target, &database.target)?,
-            )),
-            Action::Table { database, table, .. } => {
-                Answer::Table(table_counts(&source, &target, &database, &table)?)
-            }
-        };
-        Ok(serde_json::to_string(&ValidateResult {
-            schema: VALIDATE_RESULT.into(),
-            answer,
-        })
-        .expect("a validation result serializes"))
-    }
-}
-
-/// The online user databases.
-fn databases(conn: &Connection) -> Result<Vec<String>, Error> {
-    let rows = first_result(
-        conn,
-        "SELECT name FROM sys.databases WHERE database_id > 4 AND state_desc = 'ONLINE' ORDER BY name",
-        &[],
-    )?;
-    rows.iter().map(|r| r.get::<String>("name")).collect()
-}
-
-/// The user tables of `database`, as (schema, name).
-fn tables(conn: &Connection, database: &str) -> Result<Vec<(String, String)>, Error> {
-    let db = quote_name(database);
-    let rows = first_result(
-        conn,
-        &format!(
-            "SELECT s.name AS schema_name, t.name AS table_name FROM {db}.sys.tables AS t \
-             JOIN {db}.sys.schemas AS s ON s.schema_id = t.schema_id \
-             WHERE t.is_ms_shipped = 0 ORDER BY s.name, t.name"
-        ),
-        &[],
-    )?;
-    rows.iter()
-        .map(|r| Ok((r.get::<String>("schema_name")?, r.get::<String>("table_name")?)))
-        .collect()
-}
-
-/// The tables of each side compared: one missing on either side is a difference; those on both
-/// are handed back for their data to be compared.
-fn compare_tables(source: &[(String, String)], target: &[(String, String)]) -> SchemaComparison {
-    let label = |(schema, name): &(String, String)| format!("{schema}.{name}");
-    let mut out = SchemaComparison::default();
-    out.compared.insert("tables".into(), source.len() as u64);
-    for t in source {
-        if target.contains(t) {
-            out.tables.push(TableSpec {
-                schema: t.0.clone(),
-                name: t.1.clone(),
-                ..Default::default()
-            });
-        } else {
-            out.differences.push(SchemaDifference {
-                kind: "table".into(),
-                object: label(t),
-                what: "missing on the target".into(),
-                source: Some(label(t)),
-                target: None,
-            });
-        }
-    }
-    for t in target.iter().filter(|t| !source.contains(t)) {
-        out.differences.push(SchemaDifference {
-            kind: "table".into(),
-            object: label(t),
-            what: "only on the target".into(),
-            source: None,
-            target: Some(label(t)),
-        });
-    }
-    out
-}
-
-/// One table's rows counted on each side.
-fn table_counts(
-    source: &Connection,
-    target: &Connection,
-    database: &DatabasePair,
-    table: &TableSpec,
-) -> Result<TableComparison, Error> {
-    let count = |conn: &Connection, db: &str| -> Result<u64, Error> {
-        let statement = format!(
-            "SELECT COUNT_BIG(*) AS n FROM {}.{}.{}",
-            quote_name(db),
-            quote_name(&table.schema),
-            quote_name(&table.name)
-        );
-        let rows = first_result(conn, &statement, &[])?;
-        let n: i64 = rows
-            .iter()
-            .next()
-            .ok_or_else(|| invalid_input("COUNT_BIG returned no row"))?
-            .get("n")?;
-        Ok(n as u64)
-    };
-    Ok(counted(
-        table,
-        count(source, &database.source)?,
-        count(target, &database.target)?,
-    ))
-}
-
-/// The comparison of `table` with `rows_source` and `rows_target` rows.
-fn counted(table: &TableSpec, rows_source: u64, rows_target: u64) -> TableComparison {
-    TableComparison {
-        table: table.label(),
-        method: "row counts".into(),
-        rows_source,
-        rows_target,
-        equal: rows_source == rows_target,
-        notes: vec!["equal counts do not prove equal rows".into()],
-        queries: 2,
-        ..Default::default()
-    }
-}
-
-export_validator!(RowCounts);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(schema: &str, name: &str) -> (String, String) {
-        (schema.into(), name.into())
-    }
-
-    #[test]
-    fn tables_on_one_side_only_are_differences() {
-        let c = compare_tables(
-            &[t("dbo", "Orders"), t("dbo", "Customers")],
-            &[t("dbo", "Orders"), t("audit", "Log")],
-        );
-        let tables: Vec<String> = c.tables.iter().map(|t| t.label()).collect();
-        assert_eq!(tables, ["dbo.Orders"]);
-        let differences: Vec<(&str, &str)> = c
-            .differences
-            .iter()
-            .map(|d| (d.object.as_str(), d.what.as_str()))
-            .collect();
-        assert_eq!(
-            differences,
-            [("dbo.Customers", "missing on the target"), ("audit.Log", "only on the target")]
-        );
-    }
-
-    #[test]
-    fn counts_that_differ_are_not_equal() {
-        let table = TableSpec {
-            schema: "dbo".into(),
-            name: "Orders".into(),
-            ..Default::default()
-        };
-        assert!(counted(&table, 10, 10).equal);
-        assert!(!counted(&table, 10, 9).equal);
-    }
-}
-"##;
-
-const README: &str = r#"# {{NAME}}
-
-A {{KIND}} plugin for sqlmig, written by `sqlmig plugin new --kind {{KIND}} {{NAME}}`.
-
-```
-cargo test                                      # its own tests, natively
-rustup target add wasm32-wasip2                 # once
-cargo build --release --target wasm32-wasip2    # the component
-sqlmig plugin install .                         # finds target/wasm32-wasip2/release/*.wasm
-{{USAGE}}
-```
-
-`src/lib.rs` holds the plugin; `plugin.toml` the manifest (bump `version` when you change it:
-installing a newer version replaces the older one). The plugin is built for the contract's
-`{{KIND}}` world and may use only what that world gives and the manifest asks for. `sdk/` is the
-plugin SDK sqlmig wrote beside it; `sqlmig plugin new` in a newer sqlmig writes a newer one.
-"#;
+const README: &str = include_str!("scaffold/README.md.txt");
 
 #[cfg(test)]
 mod tests {
@@ -641,5 +296,9 @@ mod tests {
         let m =
             crate::plugins::Manifest::parse(&Template::Validator.manifest("acme-counts")).unwrap();
         assert_eq!(m.check_world(crate::runtime::wit::World::Validator), Ok(()));
+        let m = crate::plugins::Manifest::parse(&Template::Method.manifest("acme-move")).unwrap();
+        assert_eq!(m.kind, crate::plugins::manifest::PluginKind::Method);
+        assert_eq!(m.check_world(crate::runtime::wit::World::Method), Ok(()));
+        assert_eq!(m.limits.timeout_secs, Some(86_400));
     }
 }

@@ -1,33 +1,35 @@
-//! Progress of the tables being compared: on a terminal, a bar per table redrawn in place; in a
-//! log, a line per table each time it passes a quarter.
+//! Progress of the tables being compared: on a terminal, a bar per table (indicatif, through
+//! [`crate::terminal`]) with each table's final line printed above them; in a log, a line per
+//! table each time it passes a quarter.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use indicatif::{MultiProgress, ProgressBar};
+
 use crate::capabilities::progress::ProgressSink;
+use crate::terminal;
 
 /// The tables in flight and how far each is.
 pub struct Board {
-    tty: bool,
+    /// Drawn on a terminal; hidden in a log (the quarter lines are printed instead).
+    bars: MultiProgress,
     state: Mutex<BoardState>,
 }
 
 #[derive(Default)]
 struct BoardState {
-    /// table → (done, total, message).
-    active: BTreeMap<String, (u64, u64, String)>,
-    /// Lines drawn last time (to move back over them).
-    drawn: usize,
-    /// table → the last quarter logged.
+    /// table → its bar, on a terminal.
+    active: BTreeMap<String, ProgressBar>,
+    /// table → the last quarter logged, in a log.
     logged: BTreeMap<String, u64>,
 }
 
 impl Board {
-    /// A board drawing bars when `tty`, logging lines otherwise.
-    pub fn new(tty: bool) -> Arc<Board> {
+    /// A board drawing bars on a terminal (unless `quiet`), logging lines otherwise.
+    pub fn new(quiet: bool) -> Arc<Board> {
         Arc::new(Board {
-            tty,
+            bars: terminal::multi(quiet),
             state: Mutex::new(BoardState::default()),
         })
     }
@@ -43,22 +45,28 @@ impl Board {
     /// The table is done: its bar goes, a final line stays.
     pub fn finish(&self, table: &str, line: &str) {
         let mut s = self.state.lock().unwrap();
-        s.active.remove(table);
         s.logged.remove(table);
-        if self.tty {
-            self.redraw(&mut s, Some(line));
-        } else {
+        if let Some(bar) = s.active.remove(table) {
+            bar.finish_and_clear();
+        }
+        if self.bars.is_hidden() {
             eprintln!("  {line}");
+        } else {
+            let _ = self.bars.println(format!("  {line}"));
         }
     }
 
     fn update(&self, table: &str, done: u64, total: Option<u64>, message: &str) {
         let mut s = self.state.lock().unwrap();
         let total = total.unwrap_or(0);
-        s.active
-            .insert(table.to_string(), (done, total, message.to_string()));
-        if self.tty {
-            self.redraw(&mut s, None);
+        if !self.bars.is_hidden() {
+            let bar = s.active.entry(table.to_string()).or_insert_with(|| {
+                let bar = self.bars.add(terminal::counter(total, terminal::TABLE));
+                bar.set_prefix(table.to_string());
+                bar
+            });
+            bar.set_length(total);
+            bar.set_position(done);
             return;
         }
         let quarter = (done * 4).checked_div(total).unwrap_or(0);
@@ -67,30 +75,6 @@ impl Board {
             s.logged.insert(table.to_string(), quarter);
             eprintln!("  {table}: {}% — {message}", quarter * 25);
         }
-    }
-
-    /// Moves back over the bars drawn last, prints `line` (if any) above, then the bars.
-    fn redraw(&self, s: &mut BoardState, line: Option<&str>) {
-        let mut err = std::io::stderr().lock();
-        if s.drawn > 0 {
-            let _ = write!(err, "\x1b[{}A", s.drawn);
-        }
-        let _ = write!(err, "\x1b[J");
-        if let Some(l) = line {
-            let _ = writeln!(err, "  {l}");
-        }
-        for (table, (done, total, _)) in &s.active {
-            let filled = (done * 20).checked_div(*total).unwrap_or(0).min(20) as usize;
-            let pct = (done * 100).checked_div(*total).unwrap_or(0).min(100);
-            let _ = writeln!(
-                err,
-                "  {table:<40} [{}{}] {pct:>3}%",
-                "#".repeat(filled),
-                ".".repeat(20 - filled)
-            );
-        }
-        s.drawn = s.active.len();
-        let _ = err.flush();
     }
 }
 

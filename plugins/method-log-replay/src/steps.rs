@@ -10,7 +10,7 @@ use sqlmig_plugin_sdk::backup_statement::{BackupStatement, log_backup_name, tail
 use sqlmig_plugin_sdk::backups::format::chain::Backup;
 use sqlmig_plugin_sdk::backups::format::{BackupType, Lsn};
 use sqlmig_plugin_sdk::backups::{check_full, read_head};
-use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, StepKind, TARGET};
+use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, StepKind, TARGET, cutover_key};
 use sqlmig_plugin_sdk::method::{step_again, step_args, step_request, step_result};
 use sqlmig_plugin_sdk::sql::{self, Connection};
 use sqlmig_plugin_sdk::tsql::{
@@ -83,11 +83,6 @@ fn statement<'a>(s: &'a Option<BackupStatement>, what: &str) -> Result<&'a Backu
 
 fn default_round_s() -> f64 {
     3600.0
-}
-
-/// The key of the cutover request for `database` (`sqlmig migrate cutover` sets it).
-pub fn cutover_key(database: &str) -> String {
-    format!("cutover/{database}")
 }
 
 fn backup_full(a: &Args) -> Result<(String, Value), Error> {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::backup_statement::log_backup_name;
 use sqlmig_plugin_sdk::backups::format::Lsn;
-use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE};
+use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, cutover_key};
 use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
 use sqlmig_plugin_sdk::tsql::{first_result, text_param};
 use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, state};
@@ -51,8 +51,7 @@ fn shipped_key(db: &str) -> String {
 }
 
 fn cutover_requested(db: &str) -> Result<Option<u64>, Error> {
-    Ok(state::get(&format!("cutover/{db}"))?
-        .map(|v| String::from_utf8_lossy(&v).parse().unwrap_or(0)))
+    Ok(state::get(&cutover_key(db))?.map(|v| String::from_utf8_lossy(&v).parse().unwrap_or(0)))
 }
 
 /// How a call of the shipping step ended.

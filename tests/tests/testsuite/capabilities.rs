@@ -295,6 +295,9 @@ async fn http_reaches_only_allow_listed_hosts() {
 /// A loopback listener answering every connection with `reply`; counts what reached it.
 fn listener(reply: String) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
     use std::io::{Read, Write};
+    // It closes each connection after its reply, and says so: a client that pooled the
+    // connection would otherwise race its next request against the close.
+    let reply = reply.replacen("\r\n", "\r\nConnection: close\r\n", 1);
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = l.local_addr().unwrap().port();
     let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));

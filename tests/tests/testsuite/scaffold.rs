@@ -1,14 +1,16 @@
 //! `sqlmig plugin new`: the crate it writes passes its own tests, builds for wasm32-wasip2,
 //! installs from its folder, and does its kind's work — a rule pack's finding appears in an
-//! assessment, a platform discovers and collects a server — the README's steps, run as a new
-//! plugin author would.
+//! assessment, a platform discovers and collects a server, a validator counts rows, a method
+//! migrates a database and refuses to take a database it finds after a cut-off restore for its
+//! own — the README's steps, run as a new plugin author would.
 
 use std::path::Path;
 use std::process::Command;
 
-use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
+use sqlmig_tests::azurite::Azurite;
+use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, fixture, serve};
-use sqlmig_tests::migration::run;
+use sqlmig_tests::migration::{self, first_value, run};
 use sqlsim::instance::{DatabaseSpec, Instance, Platform};
 
 fn sqlmig() -> Sqlmig {
@@ -192,6 +194,89 @@ async fn a_scaffolded_validator_compares_row_counts() {
     );
     assert_eq!(orders["equal"], false);
     assert_eq!(report["equal"], false);
+}
+
+/// Marks `step` as begun and never seen to end in the plan's journal: a run killed after the
+/// step's work and before its end was recorded.
+fn cut_off(plan: &Path, step: &str) {
+    let journal = rusqlite::Connection::open(plan.with_extension("journal")).unwrap();
+    let changed = journal
+        .execute("UPDATE steps SET state = 'running' WHERE id = ?1", [step])
+        .unwrap();
+    assert_eq!(changed, 1, "{step}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_scaffolded_method_migrates_and_reruns_a_cut_off_restore() {
+    let s = sqlmig();
+    scaffold_build_install(&s, "method", "acme-move", 2);
+    let az = Azurite::start();
+    let token = az.create_container("acme").await;
+    let source = shop(Platform::Onprem, 70).await;
+    let target = serve(migration::mi_target(), "127.0.0.1", 0).await;
+    let inventory = s.home.path().join("inventory.json");
+    let plan = s.home.path().join("plan.json");
+    migration::discover(&s, &source, &inventory).await;
+    let target_addr = format!("127.0.0.1,{}", target.addr.port());
+    let container = az.container_url("acme");
+    let out = run(
+        &s,
+        &[
+            "migrate",
+            "plan",
+            "--method",
+            "acme-move",
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--target",
+            &target_addr,
+            "--container-url",
+            &container,
+            "--out",
+            plan.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .await;
+    assert_code(&out, 0);
+    let env = migration::run_env(token.expose());
+    let out = migration::migrate_run(&s, &plan, &env).await;
+    assert_code(&out, 0);
+    let rows = "SELECT COUNT(*) FROM Shop.dbo.Orders";
+    assert_eq!(first_value(&target, rows), first_value(&source, rows));
+    let restores =
+        "SELECT COUNT(*) FROM msdb.dbo.restorehistory WHERE destination_database_name = N'Shop'";
+    assert_eq!(first_value(&target, restores), "[Integer(1)]");
+
+    // Killed after the restore, before its end was journaled: the rerun is told so and does
+    // not take the database it finds for its own work (it may be another of that name) …
+    cut_off(&plan, "Shop/restore");
+    let out = migration::migrate_run(&s, &plan, &env).await;
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("the target has a database [Shop] (ONLINE) and the earlier attempt of this restore was cut off"),
+        "{}",
+        stderr(&out)
+    );
+    // … and once the operator drops it as told, the same command restores it anew.
+    let mut session = sqlsim::engine::Session::new("sa", "master");
+    let r = target
+        .engine
+        .execute(&mut session, "DROP DATABASE Shop", &[]);
+    assert!(r.error.is_none(), "{:?}", r.error);
+    let out = migration::migrate_run(&s, &plan, &env).await;
+    assert_code(&out, 0);
+    assert_eq!(first_value(&target, rows), first_value(&source, rows));
+    assert_eq!(first_value(&target, restores), "[Integer(2)]");
+    let status = s.json(&["migrate", "status", plan.to_str().unwrap(), "-o", "json"]);
+    assert!(
+        status["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|st| st["state"] == "done"),
+        "{status}"
+    );
 }
 
 #[test]

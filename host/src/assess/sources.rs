@@ -1,0 +1,88 @@
+//! What an assessment reads, merged into one inventory: an inventory file's instances, those
+//! collected from servers now, and script files as an instance of their own (`scripts`) — with
+//! a label naming each source for the report.
+
+use std::path::PathBuf;
+
+use sqlmig_inventory::Inventory;
+
+use super::scripts;
+use crate::discover::LoginSettings;
+use crate::discover::estate::{self, DiscoverOptions};
+use crate::failure::Failure;
+use crate::session::Session;
+
+/// The sources an assessment was given.
+#[derive(Default)]
+pub struct Sources {
+    /// An inventory file, read, with its path.
+    pub inventory: Option<(PathBuf, Inventory)>,
+    /// Servers to collect from now.
+    pub collect: Option<DiscoverOptions>,
+    /// Script files, folders or SSDT projects, read with `vars` (sqlcmd's :setvar).
+    pub scripts: Vec<PathBuf>,
+    pub vars: Vec<(String, String)>,
+}
+
+/// The sources merged.
+pub struct Gathered {
+    pub inventory: Inventory,
+    /// "inventory.json + server SQL01 + scripts ./db", for the report.
+    pub label: String,
+    /// What was collected from servers now (for the operator to keep), and the login used.
+    pub collected: Option<(Inventory, LoginSettings)>,
+}
+
+/// Reads and collects `sources` into one inventory.
+pub async fn gather(session: &Session, sources: Sources) -> Result<Gathered, Failure> {
+    let mut labels: Vec<String> = Vec::new();
+    let mut inventory = match sources.inventory {
+        Some((path, inventory)) => {
+            labels.push(path.display().to_string());
+            inventory
+        }
+        None => Inventory::new(),
+    };
+    let mut collected = None;
+    if let Some(discover) = &sources.collect {
+        let (found, login) = estate::inventory(session, discover).await?;
+        if inventory.generated_at.is_empty() {
+            inventory.generated_at = found.generated_at.clone();
+            inventory.generated_by = found.generated_by.clone();
+        }
+        inventory.instances.extend(found.instances.iter().cloned());
+        labels.extend(discover.servers.iter().map(|s| format!("server {s}")));
+        collected = Some((found, login));
+    }
+    if !sources.scripts.is_empty() {
+        let vars: scripts::Vars = sources
+            .vars
+            .iter()
+            .map(|(k, v)| (k.to_ascii_uppercase(), v.clone()))
+            .collect();
+        let instance = scripts::read_all(&sources.scripts, &vars)
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
+        if inventory
+            .instances
+            .iter()
+            .any(|i| i.name == scripts::SCRIPTS_INSTANCE)
+        {
+            return Err(Failure::bad_input(format!(
+                "the inventory already has an instance named {:?}, the name scripts are reported under",
+                scripts::SCRIPTS_INSTANCE
+            )));
+        }
+        inventory.instances.push(instance);
+        labels.extend(
+            sources
+                .scripts
+                .iter()
+                .map(|p| format!("scripts {}", p.display())),
+        );
+    }
+    Ok(Gathered {
+        inventory,
+        label: labels.join(" + "),
+        collected,
+    })
+}
