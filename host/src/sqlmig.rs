@@ -13,7 +13,6 @@ pub mod failure;
 pub mod migrate;
 pub mod plugins;
 pub mod private_files;
-pub mod report_html;
 pub mod runtime;
 pub mod secret;
 pub mod session;
