@@ -176,8 +176,7 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
 /// `YYYYMMDDTHHMMSSZ` for a time in milliseconds since the Unix epoch (`clock::now()`), as
 /// `x-amz-date` takes it.
 pub fn amz_date(unix_ms: u64) -> String {
-    let (y, mo, d, h, mi, s) = crate::time::utc(unix_ms);
-    format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z")
+    crate::time::basic(unix_ms)
 }
 
 /// `text` percent-encoded as AWS canonical requests want it (RFC 3986's unreserved characters

@@ -1,26 +1,25 @@
-//! Times plugins write: `clock::now()` (milliseconds since the Unix epoch) as UTC dates.
+//! Times plugins write: `clock::now()` (milliseconds since the Unix epoch) as UTC dates, through
+//! chrono.
 
-/// (year, month, day, hour, minute, second) in UTC of a time in milliseconds since the epoch.
-pub fn utc(unix_ms: u64) -> (i64, i64, i64, u64, u64, u64) {
-    let secs = unix_ms / 1000;
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, rest / 3600, rest / 60 % 60, rest % 60)
+use chrono::{DateTime, Utc};
+
+/// The UTC time of `unix_ms` (milliseconds since the epoch); the epoch itself for one chrono
+/// cannot represent (beyond the year 262 143).
+fn utc(unix_ms: u64) -> DateTime<Utc> {
+    i64::try_from(unix_ms)
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or_default()
 }
 
 /// `2024-01-31T12:00:00Z`.
 pub fn rfc3339(unix_ms: u64) -> String {
-    let (y, mo, d, h, mi, s) = utc(unix_ms);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    utc(unix_ms).format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// `20240131T120000Z`: the basic ISO 8601 form (AWS's `x-amz-date`).
+pub fn basic(unix_ms: u64) -> String {
+    utc(unix_ms).format("%Y%m%dT%H%M%SZ").to_string()
 }
 
 #[cfg(test)]
@@ -31,5 +30,6 @@ mod tests {
         assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(super::rfc3339(1_440_938_160_000), "2015-08-30T12:36:00Z");
         assert_eq!(super::rfc3339(1_709_251_199_000), "2024-02-29T23:59:59Z");
+        assert_eq!(super::basic(1_440_938_160_000), "20150830T123600Z");
     }
 }
