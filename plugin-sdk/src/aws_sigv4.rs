@@ -1,9 +1,19 @@
 //! AWS Signature Version 4, for plugins that call AWS APIs through the `http` capability (the
-//! host signs nothing: a plugin for a cloud holds that cloud's protocol). Follows AWS's
-//! documented process: the canonical request, the string to sign, the signing key derived from
-//! the secret, date, region and service, and the `Authorization` header.
+//! host signs nothing: a plugin for a cloud holds that cloud's protocol). The signing is AWS's
+//! own crate, aws-sigv4 (the SDK's `aws` feature); this module gives it the shape plugins use —
+//! a request as it will be sent, the headers or pre-signed URL to add — and keeps AWS's
+//! documented examples as its tests.
 
+use std::time::{Duration, UNIX_EPOCH};
+
+use aws_sigv4::http_request::{
+    self, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest,
+    SignatureLocation, SigningInstructions, SigningSettings, UriPathNormalizationMode,
+};
+use aws_sigv4::sign::v4;
 use sha2::{Digest, Sha256};
+
+use crate::Error;
 
 /// The credentials a request is signed with.
 #[derive(Clone)]
@@ -38,61 +48,47 @@ pub struct Request<'a> {
 }
 
 /// The headers to add to `req` so AWS accepts it: `x-amz-date`, `x-amz-security-token` with
-/// temporary credentials, and `authorization`. `amz_date` is the request time as
-/// `YYYYMMDDTHHMMSSZ` (UTC).
+/// temporary credentials, `x-amz-content-sha256` for S3, and `authorization`; `unix_ms` is the
+/// request time (`clock::now()`). S3 takes the path as sent (encoded once, not normalized) and
+/// the payload's hash in a header; other services the path double-encoded, as AWS documents.
 pub fn sign(
     req: &Request,
     credentials: &Credentials,
     region: &str,
     service: &str,
-    amz_date: &str,
-) -> Vec<(String, String)> {
-    let mut added = vec![("x-amz-date".to_string(), amz_date.to_string())];
-    if let Some(token) = &credentials.session_token {
-        added.push(("x-amz-security-token".to_string(), token.clone()));
+    unix_ms: u64,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut settings = SigningSettings::default();
+    if service == "s3" {
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
     }
-    let mut headers: Vec<(String, String)> = req
+    let mut headers: Vec<(&str, &str)> = req
         .headers
         .iter()
-        .chain(added.iter())
-        .map(|(k, v)| (k.to_ascii_lowercase(), trim_value(v)))
-        .filter(|(k, _)| k != "host")
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("host"))
+        .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    headers.push(("host".to_string(), req.host.to_string()));
-    headers.sort();
-    let signed_headers = headers
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .collect::<Vec<_>>()
-        .join(";");
-    let canonical_headers: String = headers.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
-    let canonical_request = format!(
-        "{}\n{}\n{}\n{canonical_headers}\n{signed_headers}\n{}",
-        req.method,
-        if req.path.is_empty() { "/" } else { req.path },
-        canonical_query(req.query),
-        hex::encode(Sha256::digest(req.body))
-    );
-    let date = &amz_date[..8.min(amz_date.len())];
-    let scope = format!("{date}/{region}/{service}/aws4_request");
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
-    let key = signing_key(&credentials.secret_access_key, date, region, service);
-    let signature = hex::encode(hmac_sha256(&key, string_to_sign.as_bytes()));
-    added.push((
-        "authorization".to_string(),
-        format!(
-            "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={signed_headers}, Signature={signature}",
-            credentials.access_key_id
-        ),
-    ));
-    added
+    headers.push(("host", req.host));
+    let instructions = signed(
+        req,
+        &headers,
+        SignableBody::Bytes(req.body),
+        credentials,
+        region,
+        service,
+        unix_ms,
+        settings,
+    )?;
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
 }
 
 /// A pre-signed GET URL for `host` + `path` (path already URI-encoded, `/` kept): anyone holding
-/// it may GET the object until `expires_s` seconds after `amz_date` — so it is a secret, to be
+/// it may GET the object until `expires_s` seconds after `unix_ms` — so it is a secret, to be
 /// handed only to whoever fetches it (the host's copy). `origin` is `scheme://host[:port]`.
 #[allow(clippy::too_many_arguments)]
 pub fn presign_get(
@@ -102,75 +98,92 @@ pub fn presign_get(
     credentials: &Credentials,
     region: &str,
     service: &str,
-    amz_date: &str,
+    unix_ms: u64,
     expires_s: u64,
-) -> String {
-    let date = &amz_date[..8.min(amz_date.len())];
-    let scope = format!("{date}/{region}/{service}/aws4_request");
-    let mut query = vec![
-        (
-            "X-Amz-Algorithm".to_string(),
-            "AWS4-HMAC-SHA256".to_string(),
-        ),
-        (
-            "X-Amz-Credential".to_string(),
-            uri_encode(&format!("{}/{scope}", credentials.access_key_id), false),
-        ),
-        ("X-Amz-Date".to_string(), amz_date.to_string()),
-        ("X-Amz-Expires".to_string(), expires_s.to_string()),
-        ("X-Amz-SignedHeaders".to_string(), "host".to_string()),
-    ];
-    if let Some(token) = &credentials.session_token {
-        query.push(("X-Amz-Security-Token".to_string(), uri_encode(token, false)));
-    }
-    query.sort();
-    let query = query
+) -> Result<String, Error> {
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(Duration::from_secs(expires_s));
+    settings.percent_encoding_mode = PercentEncodingMode::Single;
+    settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    let req = Request {
+        method: "GET",
+        host,
+        path,
+        query: "",
+        headers: &[],
+        body: &[],
+    };
+    let instructions = signed(
+        &req,
+        &[("host", host)],
+        SignableBody::UnsignedPayload,
+        credentials,
+        region,
+        service,
+        unix_ms,
+        settings,
+    )?;
+    let query: Vec<String> = instructions
+        .params()
         .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
-    let canonical_request = format!("GET\n{path}\n{query}\nhost:{host}\n\nhost\nUNSIGNED-PAYLOAD");
-    let string_to_sign = format!(
-        "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
-    );
-    let key = signing_key(&credentials.secret_access_key, date, region, service);
-    let signature = hex::encode(hmac_sha256(&key, string_to_sign.as_bytes()));
-    format!("{origin}{path}?{query}&X-Amz-Signature={signature}")
+        .map(|(k, v)| format!("{k}={}", uri_encode(v, false)))
+        .collect();
+    Ok(format!("{origin}{path}?{}", query.join("&")))
+}
+
+/// What aws-sigv4 says to add to `req` (sent with `headers`) to sign it.
+#[allow(clippy::too_many_arguments)]
+fn signed(
+    req: &Request,
+    headers: &[(&str, &str)],
+    body: SignableBody,
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    unix_ms: u64,
+    settings: SigningSettings,
+) -> Result<SigningInstructions, Error> {
+    let failed = |e: &dyn std::fmt::Display| {
+        crate::invalid_input(format!(
+            "cannot sign {} https://{}{}: {e}",
+            req.method, req.host, req.path
+        ))
+    };
+    let identity = aws_credential_types::Credentials::new(
+        &credentials.access_key_id,
+        &credentials.secret_access_key,
+        credentials.session_token.clone(),
+        None,
+        "sqlmig",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(UNIX_EPOCH + Duration::from_millis(unix_ms))
+        .settings(settings)
+        .build()
+        .map_err(|e| failed(&e))?
+        .into();
+    let path = if req.path.is_empty() { "/" } else { req.path };
+    let uri = if req.query.is_empty() {
+        format!("https://{}{path}", req.host)
+    } else {
+        format!("https://{}{path}?{}", req.host, req.query)
+    };
+    let signable = SignableRequest::new(req.method, uri, headers.iter().copied(), body)
+        .map_err(|e| failed(&e))?;
+    let (instructions, _) = http_request::sign(signable, &params)
+        .map_err(|e| failed(&e))?
+        .into_parts();
+    Ok(instructions)
 }
 
 /// The SHA-256 of `body` in hex, as `x-amz-content-sha256` carries it.
 pub fn payload_hash(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
-}
-
-/// The key a day's requests to `service` in `region` are signed with.
-pub fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8> {
-    let k_date = hmac_sha256(format!("AWS4{secret}").as_bytes(), date.as_bytes());
-    let k_region = hmac_sha256(&k_date, region.as_bytes());
-    let k_service = hmac_sha256(&k_region, service.as_bytes());
-    hmac_sha256(&k_service, b"aws4_request")
-}
-
-/// HMAC-SHA256 (RFC 2104).
-pub fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    const BLOCK: usize = 64;
-    let mut k = if key.len() > BLOCK {
-        Sha256::digest(key).to_vec()
-    } else {
-        key.to_vec()
-    };
-    k.resize(BLOCK, 0);
-    let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(data)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .to_vec()
 }
 
 /// `YYYYMMDDTHHMMSSZ` for a time in milliseconds since the Unix epoch (`clock::now()`), as
@@ -182,26 +195,6 @@ pub fn amz_date(unix_ms: u64) -> String {
 /// `text` percent-encoded as AWS canonical requests want it (RFC 3986's unreserved characters
 /// kept, `/` too when `keep_slash`).
 pub use crate::url::percent_encode as uri_encode;
-
-/// The query's parameters sorted by name, then value (they arrive encoded as sent).
-fn canonical_query(query: &str) -> String {
-    let mut pairs: Vec<(&str, &str)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-        .collect();
-    pairs.sort();
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-/// A header value with its ends trimmed and inner runs of spaces made one.
-fn trim_value(v: &str) -> String {
-    v.split_whitespace().collect::<Vec<_>>().join(" ")
-}
 
 #[cfg(test)]
 mod tests {
@@ -232,9 +225,10 @@ mod tests {
             &creds,
             "us-east-1",
             "s3",
-            "20130524T000000Z",
+            MAY_24_2013,
             86400,
-        );
+        )
+        .unwrap();
         assert!(
             url.ends_with(
                 "X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404"
@@ -246,12 +240,48 @@ mod tests {
         ));
     }
 
+    /// 2013-05-24T00:00:00Z, the S3 examples' time.
+    const MAY_24_2013: u64 = 1_369_353_600_000;
+    /// 2015-08-30T12:36:00Z, the IAM example's time.
+    const AUGUST_30_2015: u64 = 1_440_938_160_000;
+
     #[test]
-    fn hmac_matches_rfc_4231() {
-        // RFC 4231, test case 2.
+    fn the_documented_s3_get_signs_as_aws_says() {
+        // AWS's "Signature Calculations for the Authorization Header: Transferring Payload in a
+        // Single Chunk" example: GET test.txt (bytes 0-9) from examplebucket on 2013-05-24; the
+        // payload's hash goes in x-amz-content-sha256.
+        let creds = Credentials {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            session_token: None,
+        };
+        let headers = vec![("Range".to_string(), "bytes=0-9".to_string())];
+        let req = Request {
+            method: "GET",
+            host: "examplebucket.s3.amazonaws.com",
+            path: "/test.txt",
+            query: "",
+            headers: &headers,
+            body: b"",
+        };
+        let added = sign(&req, &creds, "us-east-1", "s3", MAY_24_2013).unwrap();
+        let header = |name: &str| {
+            added
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
         assert_eq!(
-            hex::encode(hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            header("x-amz-content-sha256"),
+            Some(payload_hash(b"").as_str())
+        );
+        assert_eq!(
+            header("authorization"),
+            Some(
+                "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, \
+                 SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, \
+                 Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
+            )
         );
     }
 
@@ -276,7 +306,7 @@ mod tests {
             secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".into(),
             session_token: None,
         };
-        let added = sign(&req, &creds, "us-east-1", "iam", "20150830T123600Z");
+        let added = sign(&req, &creds, "us-east-1", "iam", AUGUST_30_2015).unwrap();
         let auth = &added.iter().find(|(k, _)| k == "authorization").unwrap().1;
         assert_eq!(
             auth,
@@ -291,7 +321,7 @@ mod tests {
             session_token: Some("token".into()),
             ..creds
         };
-        let added = sign(&req, &temporary, "us-east-1", "iam", "20150830T123600Z");
+        let added = sign(&req, &temporary, "us-east-1", "iam", AUGUST_30_2015).unwrap();
         assert!(
             added
                 .iter()

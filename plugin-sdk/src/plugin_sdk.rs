@@ -138,6 +138,7 @@ pub mod bindings {
     }
 }
 
+#[cfg(feature = "aws")]
 pub mod aws_sigv4;
 pub mod backup_statement;
 pub mod backups;

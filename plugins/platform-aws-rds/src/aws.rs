@@ -152,7 +152,7 @@ impl Aws {
     }
 
     /// A pre-signed GET URL of an object, valid `expires_s` seconds: for the host's copy only.
-    pub fn presigned_get(&self, bucket: &str, key: &str, expires_s: u64) -> String {
+    pub fn presigned_get(&self, bucket: &str, key: &str, expires_s: u64) -> Result<String, Error> {
         let (endpoint, path) = self.s3_object(bucket, key);
         aws_sigv4::presign_get(
             &endpoint.origin,
@@ -161,7 +161,7 @@ impl Aws {
             &self.creds,
             &self.region,
             "s3",
-            &aws_sigv4::amz_date(clock::now()),
+            clock::now(),
             expires_s,
         )
     }
@@ -184,11 +184,16 @@ impl Aws {
             }
             query.sort();
             let query = query.join("&");
-            let headers = vec![(
-                "x-amz-content-sha256".to_string(),
-                aws_sigv4::payload_hash(b""),
-            )];
-            let resp = self.send("s3", &endpoint, "GET", &path, &query, headers, Vec::new())?;
+            // The signer adds x-amz-content-sha256, which S3 requires.
+            let resp = self.send(
+                "s3",
+                &endpoint,
+                "GET",
+                &path,
+                &query,
+                Vec::new(),
+                Vec::new(),
+            )?;
             let text = String::from_utf8_lossy(&resp.body).into_owned();
             if !(200..300).contains(&resp.status) {
                 return Err(aws_error("S3", "ListObjectsV2", resp.status, &text));
@@ -231,7 +236,6 @@ impl Aws {
         mut headers: Vec<(String, String)>,
         body: Vec<u8>,
     ) -> Result<http::Response, Error> {
-        let date = aws_sigv4::amz_date(clock::now());
         let added = aws_sigv4::sign(
             &aws_sigv4::Request {
                 method,
@@ -244,8 +248,8 @@ impl Aws {
             &self.creds,
             &self.region,
             service,
-            &date,
-        );
+            clock::now(),
+        )?;
         headers.extend(added);
         let url = if query.is_empty() {
             format!("{}{path}", endpoint.origin)

@@ -211,7 +211,7 @@ fn backup(step_id: &str, a: &BackupArgs, resumed: bool) -> Result<(String, Value
         let report = container.copy_from(
             blob_name,
             &blob::CopySource {
-                url: aws.presigned_get(&a.route.s3_bucket, &key, PRESIGN_SECONDS),
+                url: aws.presigned_get(&a.route.s3_bucket, &key, PRESIGN_SECONDS)?,
                 headers: Vec::new(),
                 size: object.size,
                 md5: object.md5(),

@@ -358,7 +358,7 @@ fn ship_new(conn: &Connection, a: &ShipArgs) -> Result<(), Error> {
         container.copy_from(
             &format!("{}/{file}", a.folder),
             &blob::CopySource {
-                url: aws.presigned_get(&a.route.s3_bucket, &key, 3600),
+                url: aws.presigned_get(&a.route.s3_bucket, &key, 3600)?,
                 headers: Vec::new(),
                 size: object.size,
                 md5: object.md5(),
