@@ -137,6 +137,32 @@ pub async fn run_with(s: &Sqlmig, args: &[&str], env: &[(&str, String)]) -> Outp
     run(s, args, &env).await
 }
 
+/// `migrate plan` from `inventory` to the server `target` (HOST,PORT) through `container`, with
+/// `extra` flags (a method, options), written to `plan`.
+pub async fn plan(
+    s: &Sqlmig,
+    inventory: &Path,
+    target: &str,
+    container: &str,
+    extra: &[&str],
+    plan: &Path,
+) -> Output {
+    let mut args = vec![
+        "migrate",
+        "plan",
+        "--inventory",
+        inventory.to_str().unwrap(),
+        "--target",
+        target,
+        "--container-url",
+        container,
+        "--out",
+        plan.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run(s, &args, &[]).await
+}
+
 /// The arguments of `migrate run PLAN` as sa on both sides.
 pub fn migrate_run_args(plan: &Path) -> [&str; 8] {
     [

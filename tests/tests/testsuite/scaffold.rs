@@ -219,23 +219,13 @@ async fn a_scaffolded_method_migrates_and_reruns_a_cut_off_restore() {
     migration::discover(&s, &source, &inventory).await;
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container = az.container_url("acme");
-    let out = run(
+    let out = migration::plan(
         &s,
-        &[
-            "migrate",
-            "plan",
-            "--method",
-            "acme-move",
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--target",
-            &target_addr,
-            "--container-url",
-            &container,
-            "--out",
-            plan.to_str().unwrap(),
-        ],
-        &[],
+        &inventory,
+        &target_addr,
+        &container,
+        &["--method", "acme-move"],
+        &plan,
     )
     .await;
     assert_code(&out, 0);
