@@ -147,6 +147,19 @@ pub async fn plan(
     extra: &[&str],
     plan: &Path,
 ) -> Output {
+    plan_with(s, inventory, target, container, extra, plan, &[]).await
+}
+
+/// [`plan`] with `env` (a cloud's variables, for a source platform's backup offer).
+pub async fn plan_with(
+    s: &Sqlmig,
+    inventory: &Path,
+    target: &str,
+    container: &str,
+    extra: &[&str],
+    plan: &Path,
+    env: &[(&str, String)],
+) -> Output {
     let mut args = vec![
         "migrate",
         "plan",
@@ -160,7 +173,7 @@ pub async fn plan(
         plan.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    run(s, &args, &[]).await
+    run_with(s, &args, env).await
 }
 
 /// The arguments of `migrate run PLAN` as sa on both sides.

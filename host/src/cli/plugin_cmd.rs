@@ -38,7 +38,7 @@ pub enum PluginCommand {
         /// The plugin's name.
         name: String,
     },
-    /// Write a new plugin crate that builds and passes its own test.
+    /// Write a new plugin crate that builds and passes its own tests.
     ///
     /// The crate carries the plugin SDK it builds against (under sdk/), so it needs only Rust,
     /// the wasm32-wasip2 target and crates.io. Its README says how to test, build and install it.

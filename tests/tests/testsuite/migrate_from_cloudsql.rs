@@ -7,7 +7,9 @@
 use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
-use sqlmig_tests::migration::{file_text, first_value, mi_target, migrate_run, run_env, run_with};
+use sqlmig_tests::migration::{
+    self, file_text, first_value, mi_target, migrate_run, run_env, run_with,
+};
 use sqlsim::cloudsql_api::{self, ApiInstance, CloudSqlApiHandle};
 use sqlsim::instance::{DatabaseSpec, Instance, Platform};
 use sqlsim::server::ServerHandle;
@@ -96,27 +98,21 @@ async fn offline_migration_from_cloud_sql_exports_through_storage_and_lands_ever
     let source_addr = format!("127.0.0.1,{}", source.addr.port());
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container = az.container_url("migration");
-    let out = run_with(
+    let out = migration::plan_with(
         &s,
+        &inventory,
+        &target_addr,
+        &container,
         &[
-            "migrate",
-            "plan",
-            "--inventory",
-            inventory.to_str().unwrap(),
             "--source",
             &source_addr,
-            "--target",
-            &target_addr,
-            "--container-url",
-            &container,
             "--source-option",
             "gcs_bucket=exports",
             // Small blobs, so the export is striped.
             "--option",
             "blob_max_mb=6",
-            "--out",
-            plan.to_str().unwrap(),
         ],
+        &plan,
         &env,
     )
     .await;

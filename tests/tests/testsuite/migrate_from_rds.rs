@@ -11,7 +11,7 @@ use sqlmig_tests::azurite::Azurite;
 use sqlmig_tests::cli::{Sqlmig, assert_code, stderr, stdout};
 use sqlmig_tests::estate::{SA_PASSWORD, serve};
 use sqlmig_tests::migration::{
-    file_text, first_value, mi_target, migrate_run, migrate_run_args, run_env, run_with,
+    self, file_text, first_value, mi_target, migrate_run, migrate_run_args, run_env, run_with,
 };
 use sqlmig_tests::moto::Moto;
 use sqlsim::engine::Session;
@@ -168,24 +168,18 @@ async fn offline_migration_from_rds_goes_through_s3_and_lands_every_row() {
     let target_addr = format!("127.0.0.1,{}", target.addr.port());
     let container = az.container_url("migration");
     let env = aws_env(&moto);
-    let out = run_with(
+    let out = migration::plan_with(
         &s,
+        &inventory,
+        &target_addr,
+        &container,
         &[
-            "migrate",
-            "plan",
-            "--inventory",
-            inventory.to_str().unwrap(),
             "--source",
             &source_addr,
-            "--target",
-            &target_addr,
-            "--container-url",
-            &container,
             "--source-option",
             "s3_bucket=rds-backups",
-            "--out",
-            plan.to_str().unwrap(),
         ],
+        &plan,
         &env,
     )
     .await;

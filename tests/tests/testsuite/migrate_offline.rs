@@ -123,23 +123,13 @@ async fn offline_migration_of_three_databases_lands_every_row() {
     migration::discover(&s, &source, &inventory).await;
 
     let container = az.container_url("migration");
-    let out = run(
+    let out = migration::plan(
         &s,
-        &[
-            "migrate",
-            "plan",
-            "--inventory",
-            inventory.to_str().unwrap(),
-            "--target",
-            &target_addr,
-            "--container-url",
-            &container,
-            "--option",
-            "blob_max_mb=200",
-            "--out",
-            plan.to_str().unwrap(),
-        ],
-        &[],
+        &inventory,
+        &target_addr,
+        &container,
+        &["--option", "blob_max_mb=200"],
+        &plan,
     )
     .await;
     assert_code(&out, 0);
@@ -278,25 +268,13 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
         let plan = s.home.path().join(format!("plan{round}.json"));
         let target_addr = format!("127.0.0.1,{}", target.addr.port());
         let container = az.container_url("kill");
-        let out = run(
+        let out = migration::plan(
             &s,
-            &[
-                "migrate",
-                "plan",
-                "--inventory",
-                inventory.to_str().unwrap(),
-                "--target",
-                &target_addr,
-                "--container-url",
-                &container,
-                "--option",
-                "blob_max_mb=200",
-                "--parallel",
-                "1",
-                "--out",
-                plan.to_str().unwrap(),
-            ],
-            &[],
+            &inventory,
+            &target_addr,
+            &container,
+            &["--option", "blob_max_mb=200", "--parallel", "1"],
+            &plan,
         )
         .await;
         assert_code(&out, 0);
@@ -1149,23 +1127,13 @@ async fn every_supported_version_is_discovered_assessed_migrated_and_validated()
         // Migrate: plan (backup to URL from 2016 on, TO DISK and upload before it and on Express),
         // run, and every row on the target.
         let target_addr = format!("127.0.0.1,{}", target.addr.port());
-        let out = run(
+        let out = migration::plan(
             &s,
-            &[
-                "migrate",
-                "plan",
-                "--inventory",
-                inventory.to_str().unwrap(),
-                "--target",
-                &target_addr,
-                "--container-url",
-                &az.container_url(&container),
-                "--source-folder",
-                share.path().to_str().unwrap(),
-                "--out",
-                plan.to_str().unwrap(),
-            ],
-            &[],
+            &inventory,
+            &target_addr,
+            &az.container_url(&container),
+            &["--source-folder", share.path().to_str().unwrap()],
+            &plan,
         )
         .await;
         assert_code(&out, 0);
