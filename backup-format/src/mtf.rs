@@ -1,5 +1,9 @@
 //! Microsoft Tape Format descriptor blocks and SQL Server's configuration record inside them
 //! (`../shared/BACKUP_FORMAT.md`; every offset here was checked on a real SQL Server 2016 backup).
+//! Hand-written: no maintained crate reads MTF, and SQL Server's records inside it are described
+//! only in the notes this reader follows.
+//! Hand-written because no maintained crate reads MTF, and SQL Server's records inside it are
+//! documented nowhere but in the notes this reader follows.
 
 use crate::container::{ReadAt, Stream};
 use crate::{BackupFile, BackupSet, BackupType, DatabaseFile, Lsn, ReadError};

@@ -1,5 +1,9 @@
 //! Microsoft's LZ77+Huffman ("XPRESS Huffman", [MS-XCA] §2.1–2.2) decoder: SQL Server's backup
-//! compression writes the MTF stream in chunks of this format.
+//! compression writes the MTF stream in chunks of this format. Hand-written: the one crate for
+//! the Huffman variant, xpress-huffman 0.1.3 (made for Windows' prefetch, hibernation and SMB
+//! streams), was tried in its place and does not decode SQL Server's chunks — the real backup's
+//! tests (`tests/real_backup.rs`) fail with it — and the xpress_rs and rust-lzxpress crates
+//! decode plain LZ77 only.
 //!
 //! One call decodes one block of at most 64 KiB: a 256-byte table of 4-bit code lengths for 512
 //! symbols (literals 0–255, matches 256–511), then a bit stream read as 16-bit little-endian
