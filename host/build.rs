@@ -14,7 +14,7 @@ fn main() {
     for watched in [
         "plugins",
         "plugin-sdk",
-        "inventory",
+        "protocol",
         "backup-format",
         "mi-limits",
         "wit",
@@ -73,7 +73,7 @@ fn sdk_manifests(repo: &std::path::Path, out_dir: &std::path::Path) {
     let ws_deps = workspace["dependencies"].as_table().unwrap();
     let inherits = |v: &toml::Value| v.get("workspace").and_then(|w| w.as_bool()) == Some(true);
     let mut entries = String::new();
-    for krate in ["plugin-sdk", "inventory", "backup-format"] {
+    for krate in ["plugin-sdk", "protocol", "backup-format"] {
         let mut manifest = read(&repo.join(krate).join("Cargo.toml"));
         manifest.remove("dev-dependencies");
         let package = manifest["package"].as_table_mut().unwrap();
@@ -136,7 +136,7 @@ fn sdk_sources(repo: &std::path::Path, out_dir: &std::path::Path) {
     let mut entries = String::new();
     for (dir, ext) in [
         ("plugin-sdk/src", "rs"),
-        ("inventory/src", "rs"),
+        ("protocol/src", "rs"),
         ("backup-format/src", "rs"),
         ("wit", "wit"),
     ] {

@@ -306,7 +306,7 @@ fn instance_url(database_url: &str) -> &str {
 /// database's PUT must carry: ManagedDatabase, a TrackedResource, has `"required":
 /// ["location"]` (ManagedDatabases.json, 2023-08-01).
 pub async fn instance_location(http: &CloudHttp, database_url: &str) -> Result<String, ArmError> {
-    let url = sqlmig_inventory::migration::arm::resource(instance_url(database_url));
+    let url = sqlmig_protocol::migration::arm::resource(instance_url(database_url));
     let resp = http
         .send(HttpRequest {
             method: "GET".into(),
@@ -421,7 +421,7 @@ pub async fn start_log_replay(
     let resp = http
         .send(HttpRequest {
             method: "PUT".into(),
-            url: sqlmig_inventory::migration::arm::resource(database_url),
+            url: sqlmig_protocol::migration::arm::resource(database_url),
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: body.to_string().into_bytes(),
         })

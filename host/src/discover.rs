@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use sqlmig_inventory::discovery::{
+use sqlmig_protocol::discovery::{
     COLLECT_REQUEST, CollectRequest, DISCOVER_REQUEST, DiscoverRequest, DiscoverResponse,
     FoundInstance, NamedServer, PERF_SNAPSHOT, PerfSnapshot, WORKLOAD_CAPTURE, WorkloadCapture,
 };
-use sqlmig_inventory::{Address, CollectionStatus, Confidence, Instance};
+use sqlmig_protocol::{Address, CollectionStatus, Confidence, Instance};
 
 use crate::capabilities::{CapabilityError, Services};
 use crate::runtime::{HookCall, HookOutput, LoadedPlugin, PluginError};
@@ -376,7 +376,7 @@ async fn collect_one(
         workload_top: None,
     };
     let d = call_collect(plugin, f, login, &request).await?;
-    let mut inst: Instance = sqlmig_inventory::parse_instance(&d).map_err(|e| {
+    let mut inst: Instance = sqlmig_protocol::parse_instance(&d).map_err(|e| {
         format!(
             "{}: collect answered a malformed instance: {e}",
             plugin.label

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use sqlmig_inventory::migration::{SOURCE, TARGET};
-use sqlmig_inventory::validation::{
+use sqlmig_protocol::migration::{SOURCE, TARGET};
+use sqlmig_protocol::validation::{
     Action, Answer, DataOptions, DatabasePair, SchemaComparison, TableComparison, TableSpec,
     VALIDATE_REQUEST, VALIDATE_RESULT, ValidateRequest, ValidateResult,
 };

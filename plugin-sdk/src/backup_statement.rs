@@ -100,7 +100,7 @@ fn block_blobs(version: (u32, u32, u32), edition: &str) -> bool {
 
 /// Why `source` cannot back up to block blobs, if it cannot, as a sentence's start: "the source
 /// is SQL Server 12.0.6024.0 Standard Edition (64-bit), which cannot back up to block blobs (…)".
-pub fn block_blob_refusal(source: &crate::inventory::migration::Side) -> Option<String> {
+pub fn block_blob_refusal(source: &crate::protocol::migration::Side) -> Option<String> {
     (!block_blobs(source.version(), &source.edition)).then(|| {
         let edition = if source.edition.is_empty() {
             String::new()

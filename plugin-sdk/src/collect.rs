@@ -9,8 +9,8 @@ mod queries;
 
 use std::collections::BTreeMap;
 
-use crate::inventory::discovery::{COLLECT_REQUEST, CollectRequest};
-use crate::inventory::{
+use crate::protocol::discovery::{COLLECT_REQUEST, CollectRequest};
+use crate::protocol::{
     Agent, Assembly, Audit, Backup, BackupDay, BackupHistory, CollectionStatus, Confidence,
     Configuration, Database, DatabaseFile, Endpoint, Features, Gap, Instance, Job, JobStep,
     LinkedServer, Login, Module, Operator, Route, Server, ServerTrigger, Table, XeSession,

@@ -5,7 +5,7 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::inventory::migration::{
+use crate::protocol::migration::{
     BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, PLAN_REQUEST, Plan,
     PlanRequest, STEP_REQUEST, STEP_RESULT, Step, StepKind, StepRequest, StepResult, Watch,
 };

@@ -60,7 +60,7 @@
 
 /// The inventory document (`sqlmig.inventory/1`) that platform plugins write and rule plugins
 /// read.
-pub use sqlmig_inventory as inventory;
+pub use sqlmig_protocol as protocol;
 
 /// Bindings generated from the contract, a module per kind's world. The `platform` world imports
 /// every capability, so its module defines them; the other worlds' modules reuse those. Most
@@ -163,7 +163,7 @@ pub use errors::{invalid_input, unsupported, with_advice};
 pub use rows::{FromSqlValue, Row, Rows};
 
 /// The contract version this SDK builds plugins against (the WIT's, read at build time).
-pub const API_VERSION: &str = sqlmig_inventory::CONTRACT_VERSION;
+pub const API_VERSION: &str = sqlmig_protocol::CONTRACT_VERSION;
 
 /// A source platform plugin (`kind = "platform"`). Implement the hooks your manifest lists; the
 /// others answer `unsupported`. Documents are JSON text with a `"schema"` field.
@@ -272,8 +272,8 @@ pub fn parse_document<T: serde::de::DeserializeOwned>(doc: &str, what: &str) -> 
 
 /// Parses an inventory (`sqlmig.inventory/1`), refusing another version or a malformed one with
 /// the JSON path of the problem.
-pub fn parse_inventory(doc: &str) -> Result<inventory::Inventory, Error> {
-    inventory::parse(doc, "inventory").map_err(|e| invalid_input(e.to_string()))
+pub fn parse_inventory(doc: &str) -> Result<protocol::Inventory, Error> {
+    protocol::parse(doc, "inventory").map_err(|e| invalid_input(e.to_string()))
 }
 
 /// Exports a type implementing [`Platform`] as the component's hooks. Use once per plugin crate.

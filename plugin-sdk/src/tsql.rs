@@ -1,7 +1,7 @@
 //! T-SQL helpers for plugins: names quoted and literals escaped where T-SQL takes no parameter
 //! (three-part names, previews), and per-table counts and checksums computed by the server.
 
-use crate::inventory::validation::Hash;
+use crate::protocol::validation::Hash;
 use crate::sql::Connection;
 use crate::{Error, Rows, invalid_input};
 

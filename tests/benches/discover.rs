@@ -77,7 +77,7 @@ async fn discover(args: &[&str]) -> (Duration, usize, (usize, usize)) {
         "{}",
         String::from_utf8_lossy(&result.stderr)
     );
-    let inv = sqlmig_inventory::read(&out).unwrap();
+    let inv = sqlmig_protocol::read(&out).unwrap();
     let found = (
         inv.instances.len(),
         inv.instances.iter().map(|i| i.databases.len()).sum(),

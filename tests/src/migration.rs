@@ -97,7 +97,7 @@ pub fn start_writer(
 /// starts), asked with ARM token `token`.
 pub async fn restored_files(addr: std::net::SocketAddr, mi: &str, token: &str) -> u64 {
     use sqlmig::capabilities::http::{HttpBackend, HttpRequest};
-    let url = sqlmig_inventory::migration::arm::restore_details(&format!(
+    let url = sqlmig_protocol::migration::arm::restore_details(&format!(
         "http://{addr}{mi}/databases/Sales"
     ));
     let client = sqlmig::cloud::CloudHttp::new(std::collections::BTreeMap::from([(

@@ -4,7 +4,7 @@
 
 use futures::StreamExt;
 use serde::Serialize;
-use sqlmig_inventory::{CollectionStatus, Inventory};
+use sqlmig_protocol::{CollectionStatus, Inventory};
 
 use super::assessment_api::NotRun;
 use super::findings::Finding;

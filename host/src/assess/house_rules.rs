@@ -20,7 +20,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::Value;
-use sqlmig_inventory::{CollectionStatus, Inventory};
+use sqlmig_protocol::{CollectionStatus, Inventory};
 
 use super::findings::{Finding, Level, Scope};
 

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use sqlmig_inventory::Inventory;
+use sqlmig_protocol::Inventory;
 
 use super::assessment_api::{ProbeResults, Rulesets, live};
 use super::engine::Outcome;

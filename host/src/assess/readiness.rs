@@ -2,7 +2,7 @@
 //! do, ready otherwise; an instance is as ready as its worst database and its own findings.
 
 use serde::{Deserialize, Serialize};
-use sqlmig_inventory::Inventory;
+use sqlmig_protocol::Inventory;
 
 use super::findings::{Finding, Level, Scope};
 
@@ -65,7 +65,7 @@ pub fn judge(inventory: &Inventory, findings: &[Finding]) -> Vec<InstanceReadine
         .instances
         .iter()
         .map(|inst| {
-            if inst.status == sqlmig_inventory::CollectionStatus::Failed {
+            if inst.status == sqlmig_protocol::CollectionStatus::Failed {
                 return InstanceReadiness {
                     name: inst.name.clone(),
                     readiness: Readiness::NotCollected,

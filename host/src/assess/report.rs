@@ -2,7 +2,7 @@
 //! finding, for Excel or Power BI) and as the console summary.
 
 use serde::Serialize;
-use sqlmig_inventory::Inventory;
+use sqlmig_protocol::Inventory;
 
 use super::assessment_api::NotRun;
 use super::engine::{Outcome, PackFailure};

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sqlmig_inventory::{Database, Instance, Module};
+use sqlmig_protocol::{Database, Instance, Module};
 
 /// The instance name script databases are reported under.
 pub const SCRIPTS_INSTANCE: &str = "scripts";

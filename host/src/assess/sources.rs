@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use sqlmig_inventory::Inventory;
+use sqlmig_protocol::Inventory;
 
 use super::scripts;
 use crate::discover::LoginSettings;

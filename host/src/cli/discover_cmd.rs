@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use sqlmig_inventory::CollectionStatus;
+use sqlmig_protocol::CollectionStatus;
 
 use super::output::write_json;
 use super::{Context, Failure, OutputFormat};

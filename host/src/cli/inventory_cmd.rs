@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use sqlmig_inventory::diff::{ChangeKind, diff};
-use sqlmig_inventory::{CollectionStatus, Inventory};
+use sqlmig_protocol::diff::{ChangeKind, diff};
+use sqlmig_protocol::{CollectionStatus, Inventory};
 
 use super::output::{Table, write_json};
 use super::{Context, Failure, OutputFormat};
@@ -42,7 +42,7 @@ pub fn run(ctx: &Context, cmd: InventoryCommand) -> Result<ExitCode, Failure> {
         InventoryCommand::Show { file } => show(ctx, &read(&file)?),
         InventoryCommand::Diff { before, after } => changes(ctx, &read(&before)?, &read(&after)?),
         InventoryCommand::Schema => {
-            write_json(&sqlmig_inventory::json_schema(), ctx.out.as_deref())?;
+            write_json(&sqlmig_protocol::json_schema(), ctx.out.as_deref())?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -50,13 +50,13 @@ pub fn run(ctx: &Context, cmd: InventoryCommand) -> Result<ExitCode, Failure> {
 
 /// Reads an inventory; a malformed one is bad input naming the file and the JSON path.
 pub fn read(path: &Path) -> Result<Inventory, Failure> {
-    sqlmig_inventory::read(path).map_err(|e| {
+    sqlmig_protocol::read(path).map_err(|e| {
         Failure::bad_input(e).hint("an inventory is written by `sqlmig discover --out FILE`; its format is `sqlmig inventory schema`")
     })
 }
 
 /// The size of an instance's user databases: what moves.
-fn user_size_mb(i: &sqlmig_inventory::Instance) -> f64 {
+fn user_size_mb(i: &sqlmig_protocol::Instance) -> f64 {
     i.databases
         .iter()
         .filter(|d| d.is_user())

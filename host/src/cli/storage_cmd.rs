@@ -178,7 +178,7 @@ async fn check(ctx: &Context, args: CheckArgs) -> Result<ExitCode, Failure> {
             let online = plan
                 .steps
                 .iter()
-                .any(|s| s.kind == sqlmig_inventory::migration::StepKind::StartLogReplay);
+                .any(|s| s.kind == sqlmig_protocol::migration::StepKind::StartLogReplay);
             (plan.storage.container_url, online, major)
         }
         (None, Some(url)) => (url.trim_end_matches('/').to_string(), false, None),

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
-use sqlmig_inventory::validation::{DataOptions, Hash, Mode};
+use sqlmig_protocol::validation::{DataOptions, Hash, Mode};
 
 use super::connect::TlsArgs;
 use super::output::write_report;

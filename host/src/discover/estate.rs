@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlmig_inventory::discovery::FoundInstance;
-use sqlmig_inventory::{CollectionStatus, Confidence, Instance, Inventory};
+use sqlmig_protocol::discovery::FoundInstance;
+use sqlmig_protocol::{CollectionStatus, Confidence, Instance, Inventory};
 
 use super::{ConnectTo, INSTANCE_ENDPOINT, LoginSettings, Progress, Scan, collect, find, request};
 use crate::capabilities::net::SocketNet;

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlmig_inventory::migration::{
+use sqlmig_protocol::migration::{
     CredentialArgs, LogReplayArgs, Plan, PlanRequest, Runner, SOURCE, Step, StepKind, TARGET,
     UploadArgs,
 };

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use sqlmig_inventory::migration::{Plan, Step, StepKind, cutover_key};
+use sqlmig_protocol::migration::{Plan, Step, StepKind, cutover_key};
 
 use super::journal::{Journal, StepState};
 use super::plan_file;

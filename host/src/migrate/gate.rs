@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use sqlmig_inventory::migration::{PlanAssessment, PlanFinding};
+use sqlmig_protocol::migration::{PlanAssessment, PlanFinding};
 
-use sqlmig_inventory::Inventory;
+use sqlmig_protocol::Inventory;
 
 use crate::assess::engine::PackFailure;
 use crate::assess::packs::{Probes, evaluate, pack_options};

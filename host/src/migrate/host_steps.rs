@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use indicatif::MultiProgress;
 use serde_json::{Value, json};
-use sqlmig_inventory::migration::{Plan, Step};
+use sqlmig_protocol::migration::{Plan, Step};
 
 use super::authority::{self, HostAction};
 use super::journal::Journal;
@@ -169,7 +169,7 @@ async fn start_log_replay(
     let details = cloud
         .send(HttpRequest {
             method: "GET".into(),
-            url: sqlmig_inventory::migration::arm::restore_details(database_url),
+            url: sqlmig_protocol::migration::arm::restore_details(database_url),
             headers: Vec::new(),
             body: Vec::new(),
         })

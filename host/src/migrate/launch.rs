@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use sqlmig_inventory::migration::{CONTAINER, Plan, Runner, SOURCE, StepKind, TARGET};
+use sqlmig_protocol::migration::{CONTAINER, Plan, Runner, SOURCE, StepKind, TARGET};
 
 use super::authority;
 use super::host_steps::HostContext;

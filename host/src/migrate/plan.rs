@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use sqlmig_inventory::migration::{
+use sqlmig_protocol::migration::{
     BACKUP_OFFER, BACKUP_OFFER_REQUEST, BackupOffer, BackupOfferRequest, DatabaseToMove, PLAN,
     PLAN_REQUEST, Plan, PlanRequest, Runner, Side, StepKind, Storage,
 };
-use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
+use sqlmig_protocol::{CollectionStatus, Instance, Inventory};
 
 use super::authority;
 use super::gate::{self, Passed};

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
-use sqlmig_inventory::migration::{PLAN, Plan};
+use sqlmig_protocol::migration::{PLAN, Plan};
 
 use crate::failure::Failure;
 use crate::private_files;

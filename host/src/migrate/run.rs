@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use indicatif::{MultiProgress, ProgressBar};
 use serde_json::Value;
-use sqlmig_inventory::migration::{
+use sqlmig_protocol::migration::{
     Plan, Runner, STEP_REQUEST, STEP_RESULT, Step, StepKind, StepRequest, StepResult, Watch,
 };
 

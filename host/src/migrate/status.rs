@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlmig_inventory::migration::{Plan, Step, StepKind};
+use sqlmig_protocol::migration::{Plan, Step, StepKind};
 
 use super::cutover;
 use super::journal::{self, Journal, StepRecord, StepState};

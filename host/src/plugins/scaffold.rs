@@ -74,7 +74,7 @@ impl Template {
         format!(
             "name = \"{name}\"\nversion = \"0.1.0\"\ndescription = \"{description}\"\n\
              api = \"^{api}\"\nkind = \"{kind}\"\n{rest}",
-            api = sqlmig_inventory::CONTRACT_VERSION,
+            api = sqlmig_protocol::CONTRACT_VERSION,
             kind = self.kind(),
         )
     }
@@ -251,7 +251,7 @@ mod tests {
         assert!(
             files
                 .iter()
-                .any(|f| f.ends_with("sdk/inventory/src/model.rs"))
+                .any(|f| f.ends_with("sdk/protocol/src/model.rs"))
         );
         assert!(files.iter().any(|f| f.ends_with("sdk/wit/worlds.wit")));
         let lib = std::fs::read_to_string(target.join("src/lib.rs")).unwrap();

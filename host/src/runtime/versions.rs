@@ -13,7 +13,7 @@ pub const API_PACKAGE: &str = "sqlmig:plugin";
 /// (0.1.1 added the `credentials` interface; components built against 0.1.0 link to it
 /// unchanged, as wasmtime matches semver-compatible names both ways).
 pub const SUPPORTED_LINES: &[&str] = &[
-    sqlmig_inventory::CONTRACT_VERSION,
+    sqlmig_protocol::CONTRACT_VERSION,
     super::wit::since_v0_1::VERSION,
 ];
 

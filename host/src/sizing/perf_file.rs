@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sqlmig_inventory::discovery::PerfSnapshot;
-use sqlmig_inventory::{Gap, Instance};
+use sqlmig_protocol::discovery::PerfSnapshot;
+use sqlmig_protocol::{Gap, Instance};
 
 use super::{DatabaseNeed, FileNeed, Need};
 use crate::stats::percentile;
@@ -343,7 +343,7 @@ impl PerfFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlmig_inventory::discovery::{DatabaseCount, FileIo};
+    use sqlmig_protocol::discovery::{DatabaseCount, FileIo};
 
     fn snapshot(at_ms: u64, cpu_ms: f64, log: f64, writes: f64) -> PerfSnapshot {
         PerfSnapshot {

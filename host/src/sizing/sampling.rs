@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use sqlmig_inventory::Instance;
-use sqlmig_inventory::discovery::FoundInstance;
+use sqlmig_protocol::Instance;
+use sqlmig_protocol::discovery::FoundInstance;
 
 use super::perf_file::PerfFile;
 use crate::discover::{LoginSettings, perf_snapshot};

@@ -17,7 +17,7 @@
 //! runs a procedure, is kept as comments, as is a parameterized statement (`(@P1 int)SELECT …`),
 //! whose parameters' values the plan cache does not hold.
 
-use sqlmig_inventory::discovery::CapturedQuery;
+use sqlmig_protocol::discovery::CapturedQuery;
 
 /// The first line of a workload file.
 pub const HEADER: &str = "-- sqlmig workload/1";

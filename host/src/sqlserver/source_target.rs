@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use sqlmig_inventory::migration::{SOURCE, TARGET};
+use sqlmig_protocol::migration::{SOURCE, TARGET};
 
 use super::{Encrypt, Endpoint, ServerName, TdsBackend};
 use crate::capabilities::sql::SqlBackend;

@@ -5,7 +5,7 @@
 //! assessment report's style; nothing to fetch.
 
 use askama::Template;
-use sqlmig_inventory::validation::{RowDifference, SchemaComparison, TableComparison};
+use sqlmig_protocol::validation::{RowDifference, SchemaComparison, TableComparison};
 
 use super::report::{Report, Verdict, bytes, compared, describe};
 

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use serde::Serialize;
-use sqlmig_inventory::validation::{
+use sqlmig_protocol::validation::{
     RowDifference, RowDifferenceKind, SchemaComparison, TableComparison,
 };
 

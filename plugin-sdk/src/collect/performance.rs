@@ -2,11 +2,11 @@
 //! per-second counter becomes its rate over the interval, a value counter its second reading.
 //! And snapshots for `sqlmig perf collect`: cumulative readings the host differences itself.
 
-use crate::inventory::discovery::{
+use crate::protocol::discovery::{
     CapturedQuery, DatabaseCount, FileIo, PERF_SNAPSHOT, PerfSnapshot, WORKLOAD_CAPTURE,
     WorkloadCapture,
 };
-use crate::inventory::{Gap, PerfSample};
+use crate::protocol::{Gap, PerfSample};
 use crate::sql::Connection;
 use crate::{Error, Rows, clock, invalid_input};
 

@@ -6,7 +6,7 @@ use sqlmig_plugin_sdk::backup_statement::{
     BLOCK_BLOB_MAX_MB, BackupStatement, DeviceType, MAX_STRIPES, block_blob_refusal, compresses,
     full_stripe_file, full_stripe_name,
 };
-use sqlmig_plugin_sdk::inventory::migration::{
+use sqlmig_plugin_sdk::protocol::migration::{
     CredentialArgs, PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step, StepKind, UploadArgs,
 };
 use sqlmig_plugin_sdk::{Error, invalid_input};
@@ -271,8 +271,8 @@ fn credential_step(endpoint: &str) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlmig_plugin_sdk::inventory::migration::PLAN_REQUEST;
-    use sqlmig_plugin_sdk::inventory::migration::{DatabaseToMove, Side, Storage};
+    use sqlmig_plugin_sdk::protocol::migration::PLAN_REQUEST;
+    use sqlmig_plugin_sdk::protocol::migration::{DatabaseToMove, Side, Storage};
 
     fn request(version: &str, sizes: &[(&str, f64)]) -> PlanRequest {
         PlanRequest {
@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn a_platform_route_runs_the_backup_and_the_source_needs_no_credential() {
-        use sqlmig_plugin_sdk::inventory::migration::BackupOffer;
+        use sqlmig_plugin_sdk::protocol::migration::BackupOffer;
         let mut req = request("15.0.4345.5", &[("Sales", 3000.0)]);
         req.options.insert("blob_max_mb".into(), json!(100));
         req.source_backup = Some(BackupOffer {

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::backup_statement::BackupStatement;
 use sqlmig_plugin_sdk::backups::check_full;
-use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, StepKind, TARGET};
 use sqlmig_plugin_sdk::method::{step_args, step_request, step_result};
+use sqlmig_plugin_sdk::protocol::migration::{CONTAINER, SOURCE, StepKind, TARGET};
 use sqlmig_plugin_sdk::sql::{self, Connection};
 use sqlmig_plugin_sdk::tsql::{
     differences, first_result as first, quote_name, table_sums, text_param,

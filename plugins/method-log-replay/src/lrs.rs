@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use sqlmig_plugin_sdk::http::{self, Request};
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
-use sqlmig_plugin_sdk::inventory::migration::arm;
+use sqlmig_plugin_sdk::protocol::migration::arm;
 
 /// An ARM error answer: its HTTP status and `error.code`.
 struct Refusal {

@@ -6,11 +6,11 @@ use sqlmig_plugin_sdk::backup_statement::{
     BLOCK_BLOB_MAX_MB, BackupStatement, DeviceType, MAX_STRIPES, block_blob_refusal, compresses,
     full_stripe_name, log_backup_pattern, lrs_folder, lrs_reserved_segment, tail_backup_name,
 };
-use sqlmig_plugin_sdk::inventory::migration::{
+use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, watch_steps};
+use sqlmig_plugin_sdk::protocol::migration::{
     BackupOffer, CredentialArgs, LogReplayArgs, PLAN, Plan, PlanRequest, PlannedDatabase, Runner,
     Step, StepKind,
 };
-use sqlmig_plugin_sdk::method::{answer_plan, check_known, flag, number, text, watch_steps};
 use sqlmig_plugin_sdk::tsql::quote_name;
 use sqlmig_plugin_sdk::{Error, invalid_input};
 
@@ -384,8 +384,8 @@ fn through_platform(steps: &mut Vec<Step>, databases: &mut [PlannedDatabase], o:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlmig_plugin_sdk::inventory::migration::PLAN_REQUEST;
-    use sqlmig_plugin_sdk::inventory::migration::{DatabaseToMove, Side, Storage};
+    use sqlmig_plugin_sdk::protocol::migration::PLAN_REQUEST;
+    use sqlmig_plugin_sdk::protocol::migration::{DatabaseToMove, Side, Storage};
 
     fn request(recovery: &str) -> PlanRequest {
         let options = serde_json::Map::new();

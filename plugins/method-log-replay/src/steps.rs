@@ -10,8 +10,8 @@ use sqlmig_plugin_sdk::backup_statement::{BackupStatement, log_backup_name, tail
 use sqlmig_plugin_sdk::backups::format::chain::Backup;
 use sqlmig_plugin_sdk::backups::format::{BackupType, Lsn};
 use sqlmig_plugin_sdk::backups::{check_full, read_head};
-use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, StepKind, TARGET, cutover_key};
 use sqlmig_plugin_sdk::method::{step_again, step_args, step_request, step_result};
+use sqlmig_plugin_sdk::protocol::migration::{CONTAINER, SOURCE, StepKind, TARGET, cutover_key};
 use sqlmig_plugin_sdk::sql::{self, Connection};
 use sqlmig_plugin_sdk::tsql::{
     decimal_param, differences, first_result, quote_name, table_sums, text_param,

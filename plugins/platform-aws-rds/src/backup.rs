@@ -6,10 +6,10 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{BackupOffer, CONTAINER, SOURCE, StepKind};
 use sqlmig_plugin_sdk::method::{
     answer_offer, step_again, step_args, step_request, step_result, text,
 };
+use sqlmig_plugin_sdk::protocol::migration::{BackupOffer, CONTAINER, SOURCE, StepKind};
 use sqlmig_plugin_sdk::tsql::{first_result, text_param};
 use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, sql, state, unsupported};
 

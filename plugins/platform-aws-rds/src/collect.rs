@@ -3,8 +3,8 @@
 //! says of the instance kept — option group with or without `SQLSERVER_BACKUP_RESTORE`,
 //! storage, encryption — for the rules and the migration's backup route.
 
-use sqlmig_plugin_sdk::inventory::Instance;
-use sqlmig_plugin_sdk::inventory::discovery::CollectRequest;
+use sqlmig_plugin_sdk::protocol::Instance;
+use sqlmig_plugin_sdk::protocol::discovery::CollectRequest;
 use sqlmig_plugin_sdk::{Error, collect, log};
 
 use crate::aws::{Aws, child_text};

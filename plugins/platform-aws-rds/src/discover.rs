@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use sqlmig_plugin_sdk::inventory::discovery::{DiscoverResponse, FoundInstance};
-use sqlmig_plugin_sdk::inventory::{Address, CloudResource, Confidence};
+use sqlmig_plugin_sdk::protocol::discovery::{DiscoverResponse, FoundInstance};
+use sqlmig_plugin_sdk::protocol::{Address, CloudResource, Confidence};
 use sqlmig_plugin_sdk::{Error, log};
 
 use crate::aws::{Aws, child_text};

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlmig_plugin_sdk::backup_statement::log_backup_name;
 use sqlmig_plugin_sdk::backups::format::Lsn;
-use sqlmig_plugin_sdk::inventory::migration::{CONTAINER, SOURCE, cutover_key};
+use sqlmig_plugin_sdk::protocol::migration::{CONTAINER, SOURCE, cutover_key};
 use sqlmig_plugin_sdk::sql::{self, Connection, Param, SqlValue};
 use sqlmig_plugin_sdk::tsql::{first_result, text_param};
 use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, state};

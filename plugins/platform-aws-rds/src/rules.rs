@@ -11,7 +11,7 @@
 //!   of a large database takes long.
 
 use serde::Deserialize;
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Error, Finding, FindingLevel, FindingScope, parse_document};
 
 use crate::discover::SERVICE;

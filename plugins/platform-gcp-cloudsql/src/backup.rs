@@ -5,8 +5,8 @@
 
 use serde::Deserialize;
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{BackupOffer, CONTAINER, StepKind};
 use sqlmig_plugin_sdk::method::{answer_offer, step_args, step_request, step_result, text};
+use sqlmig_plugin_sdk::protocol::migration::{BackupOffer, CONTAINER, StepKind};
 use sqlmig_plugin_sdk::{Error, blob, clock, invalid_input, log, state, unsupported};
 
 use sqlmig_plugin_sdk::url::percent_encode;

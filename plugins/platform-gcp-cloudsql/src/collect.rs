@@ -2,8 +2,8 @@
 //! own: its administration database set aside, and what the Admin API said of the instance
 //! (tier, disk, database flags) kept for the rules.
 
-use sqlmig_plugin_sdk::inventory::Instance;
-use sqlmig_plugin_sdk::inventory::discovery::CollectRequest;
+use sqlmig_plugin_sdk::protocol::Instance;
+use sqlmig_plugin_sdk::protocol::discovery::CollectRequest;
 use sqlmig_plugin_sdk::{Error, collect};
 
 /// Cloud SQL's administration database, where an instance has one: never the customer's.

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 
 use serde_json::Value;
-use sqlmig_plugin_sdk::inventory::discovery::{DiscoverResponse, FoundInstance};
-use sqlmig_plugin_sdk::inventory::{Address, CloudResource, Confidence};
+use sqlmig_plugin_sdk::protocol::discovery::{DiscoverResponse, FoundInstance};
+use sqlmig_plugin_sdk::protocol::{Address, CloudResource, Confidence};
 use sqlmig_plugin_sdk::{Error, log};
 
 use crate::gcp::Gcp;

@@ -3,11 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use sqlmig_plugin_sdk::inventory::discovery::{
+use sqlmig_plugin_sdk::net::{self, Target};
+use sqlmig_plugin_sdk::protocol::discovery::{
     DISCOVER_REQUEST, DiscoverRequest, DiscoverResponse, FoundInstance,
 };
-use sqlmig_plugin_sdk::inventory::{Address, Confidence};
-use sqlmig_plugin_sdk::net::{self, Target};
+use sqlmig_plugin_sdk::protocol::{Address, Confidence};
 use sqlmig_plugin_sdk::{Error, invalid_input, log, parse_document};
 
 /// SQL Server's default port.

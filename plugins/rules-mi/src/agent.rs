@@ -3,7 +3,7 @@
 
 use crate::limits;
 use crate::rule::{Rule, instance_finding, instance_findings};
-use sqlmig_plugin_sdk::inventory::Instance;
+use sqlmig_plugin_sdk::protocol::Instance;
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 
 /// Job step subsystems MI runs differently or not at all, with the rule for each.

@@ -5,7 +5,7 @@ use crate::rule::{Rule, database_findings};
 use crate::scan::{Scan, find_in_statement};
 use crate::security::{KEY_FILES, SERVICE_MASTER_KEY};
 use crate::tsql::Code;
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 
 pub(crate) const NO_CHECKSUM: Rule = Rule {

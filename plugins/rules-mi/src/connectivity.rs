@@ -5,7 +5,7 @@ use crate::limits;
 use crate::rule::{Rule, database_finding, instance_finding, instance_findings};
 use crate::scan::{DeclaredLinkedServer, Hit, Scan, has_option};
 use crate::tsql::Code;
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 use sqlparser::tokenizer::Token;
 

@@ -1,7 +1,7 @@
 //! What a rule is (its id, level, title, impact, remediation and page) and the findings it
 //! raises for an instance or a database.
 
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
 pub const DOCS: &str = "https://learn.microsoft.com/azure/azure-sql/managed-instance/transact-sql-tsql-differences-sql-server";

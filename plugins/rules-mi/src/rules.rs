@@ -4,7 +4,7 @@
 //! instance holds (`text_sources`).
 
 use sqlmig_plugin_sdk::Finding;
-use sqlmig_plugin_sdk::inventory::Inventory;
+use sqlmig_plugin_sdk::protocol::Inventory;
 
 use crate::limits::Target;
 use crate::{agent, backups, connectivity, security, server_config, storage, syntax, text_sources};

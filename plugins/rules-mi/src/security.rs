@@ -4,7 +4,7 @@
 use crate::rule::{Rule, database_finding, database_findings, instance_finding, instance_findings};
 use crate::scan::Scan;
 use crate::tsql::Code;
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 
 pub(crate) const WINDOWS: Rule = Rule {

@@ -8,7 +8,7 @@ use crate::rule::{Rule, database_findings, instance_finding, instance_findings};
 use crate::scan::{Scan, find_in_statement};
 use crate::storage::{LOGS, declared_filestream};
 use crate::tsql::Code;
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 use sqlparser::tokenizer::Token;
 

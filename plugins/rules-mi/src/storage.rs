@@ -7,7 +7,7 @@ use crate::rule::{Rule, database_finding, database_findings, instance_finding};
 use crate::scan::{Scan, find_in_statement};
 use crate::tsql::Code;
 use sqlmig_mi_limits::{self as mi_limits, FilesPer};
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel};
 use sqlparser::tokenizer::Token;
 

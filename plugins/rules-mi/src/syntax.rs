@@ -6,7 +6,7 @@ use crate::rule::{Rule, database_finding};
 use crate::scan::Scan;
 use crate::tsql::Code;
 use sqlmig_mi_limits as mi_limits;
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 use sqlparser::tokenizer::Token;
 

@@ -1,7 +1,7 @@
 //! Where the text rules find T-SQL in an inventory (module definitions, T-SQL job steps, server
 //! triggers, script files), and how their hits become findings.
 
-use sqlmig_plugin_sdk::inventory::{Database, Instance};
+use sqlmig_plugin_sdk::protocol::{Database, Instance};
 use sqlmig_plugin_sdk::{Finding, FindingLevel, FindingScope};
 
 use crate::connectivity::{DTC_HETEROGENEOUS, DTC_HOMOGENEOUS, is_sql_provider};

@@ -8,8 +8,8 @@
 
 use std::collections::HashMap;
 
-use sqlmig_plugin_sdk::inventory::migration::{SOURCE, TARGET};
-use sqlmig_plugin_sdk::inventory::validation::{
+use sqlmig_plugin_sdk::protocol::migration::{SOURCE, TARGET};
+use sqlmig_plugin_sdk::protocol::validation::{
     ColumnDifference, DataOptions, DatabasePair, Hash, Mode, RowDifference, RowDifferenceKind,
     TableComparison, TableSpec,
 };

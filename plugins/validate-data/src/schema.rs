@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
-use sqlmig_plugin_sdk::inventory::validation::{
+use sqlmig_plugin_sdk::protocol::validation::{
     ColumnSpec, SchemaComparison, SchemaDifference, TableSpec,
 };
 

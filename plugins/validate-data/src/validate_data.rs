@@ -8,8 +8,8 @@ mod data;
 mod schema;
 mod values;
 
-use sqlmig_plugin_sdk::inventory::migration::{SOURCE, TARGET};
-use sqlmig_plugin_sdk::inventory::validation::{
+use sqlmig_plugin_sdk::protocol::migration::{SOURCE, TARGET};
+use sqlmig_plugin_sdk::protocol::validation::{
     Action, Answer, VALIDATE_REQUEST, VALIDATE_RESULT, ValidateRequest, ValidateResult,
 };
 use sqlmig_plugin_sdk::sql::{self, Connection};

@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sqlmig_inventory::{
-    CollectionStatus, Database, DatabaseFile, Gap, Instance, Inventory, Server,
-};
+use sqlmig_protocol::{CollectionStatus, Database, DatabaseFile, Gap, Instance, Inventory, Server};
 use sqlmig_tests::cli::{Sqlmig, stderr, stdout};
 
 fn sqlmig() -> Sqlmig {

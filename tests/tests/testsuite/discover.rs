@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlmig::capabilities::sql::SqlBackend;
 use sqlmig::secret::Secret;
 use sqlmig::sqlserver::{Encrypt, Endpoint, ServerName, TdsBackend};
-use sqlmig_inventory::{
+use sqlmig_protocol::{
     Audit, CollectionStatus, Confidence, Instance, Inventory, Job, JobStep, LinkedServer, Login,
     ServerTrigger,
 };
@@ -51,7 +51,7 @@ async fn discover(
     let out = cmd.output().await.unwrap();
     let inv = std::fs::read_to_string(&out_file)
         .ok()
-        .map(|t| sqlmig_inventory::parse(&t, "inventory.json").unwrap());
+        .map(|t| sqlmig_protocol::parse(&t, "inventory.json").unwrap());
     (out, inv)
 }
 

@@ -1,7 +1,7 @@
 //! `sqlmig migrate plan` from an inventory without any server: the move forecast matches a hand
 //! calculation, and bad input is refused naming what is wrong (exit 2, nothing written).
 
-use sqlmig_inventory::{
+use sqlmig_protocol::{
     Address, BackupDay, BackupHistory, CollectionStatus, Database, DatabaseFile, Instance,
     Inventory, Server,
 };

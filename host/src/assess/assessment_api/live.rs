@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
+use sqlmig_protocol::{CollectionStatus, Instance, Inventory};
 
 use super::target::Subject;
 use super::{ProbeCall, ProbeResults, Rulesets};

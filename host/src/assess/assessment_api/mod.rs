@@ -18,7 +18,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sqlmig_inventory::{CollectionStatus, Instance, Inventory};
+use sqlmig_protocol::{CollectionStatus, Instance, Inventory};
 
 use super::findings::{Finding, Level, Scope};
 use target::Subject;

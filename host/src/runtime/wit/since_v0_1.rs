@@ -29,7 +29,7 @@ super::glue::host_glue!();
 
 /// The version of the frozen line (its WIT's, read at build time).
 pub const VERSION: &str =
-    sqlmig_inventory::package_version(include_str!("../../../../wit/frozen/0.1/types.wit"));
+    sqlmig_protocol::package_version(include_str!("../../../../wit/frozen/0.1/types.wit"));
 
 /// Adds 0.1's imports to `linker`.
 pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {

@@ -3,10 +3,10 @@
 //! the operator's (`file`): the tests prove the host refuses each before anything is sent.
 
 use serde_json::{Value, json};
-use sqlmig_plugin_sdk::inventory::migration::{
+use sqlmig_plugin_sdk::method::{answer_plan, text};
+use sqlmig_plugin_sdk::protocol::migration::{
     PLAN, Plan, PlanRequest, PlannedDatabase, Runner, Step, Watch,
 };
-use sqlmig_plugin_sdk::method::{answer_plan, text};
 use sqlmig_plugin_sdk::{Error, Method, export_method, invalid_input, unsupported};
 
 struct HostileMethod;

@@ -1,6 +1,8 @@
-//! The sqlmig inventory (`sqlmig.inventory/1`): what `sqlmig discover` collects from each
-//! instance and what assessment reads offline. Shared by the host, the platform plugins that
-//! write it and the rule plugins that read it.
+//! The documents that cross sqlmig's plugin boundary, as serde types shared by the host and the
+//! plugins: the inventory (`sqlmig.inventory/1`, at this crate's root: what `sqlmig discover`
+//! collects from each instance and what assessment reads offline), `discovery`, `migration`
+//! (plans, their steps and step kinds, host-run step arguments) and `validation`; and the
+//! contract's version, read from the WIT.
 
 pub mod diff;
 pub mod discovery;

@@ -2,7 +2,7 @@
 //! inventories validate against it.
 #![cfg(feature = "schema")]
 
-use sqlmig_inventory::{Database, DatabaseFile, Instance, Inventory, json_schema};
+use sqlmig_protocol::{Database, DatabaseFile, Instance, Inventory, json_schema};
 
 const PUBLISHED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/inventory.schema.json");
 
@@ -15,7 +15,7 @@ fn the_published_schema_is_current() {
     let published = std::fs::read_to_string(PUBLISHED).unwrap_or_default();
     assert!(
         published == generated,
-        "docs/inventory.schema.json is stale: run `SQLMIG_BLESS=1 cargo test -p sqlmig-inventory --features schema --test schema`"
+        "docs/inventory.schema.json is stale: run `SQLMIG_BLESS=1 cargo test -p sqlmig-protocol --features schema --test schema`"
     );
 }
 
