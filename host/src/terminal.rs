@@ -32,8 +32,8 @@ pub fn bar(len: u64, template: &str, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     bar.set_style(style(template));
-    // A server's percent_complete or a slow upload can sit still for a while: the elapsed time
-    // and rate keep moving.
+    // A slow instance or sample can keep the count still for a while: the elapsed time keeps
+    // moving.
     bar.enable_steady_tick(Duration::from_millis(500));
     bar
 }
