@@ -76,35 +76,22 @@ impl Session {
 
     /// The plugin `name`, which must be of `kind`; bad input naming both otherwise.
     pub fn plugin_of_kind(&self, name: &str, kind: PluginKind) -> Result<InstalledPlugin, Failure> {
-        let plugin = self.store().find(name).map_err(|e| {
-            Failure::bad_input(e).hint(format!(
-                "list {} plugins with `sqlmig plugin list`",
-                kind.as_str()
-            ))
-        })?;
-        if plugin.manifest.kind != kind {
-            return Err(Failure::bad_input(format!(
-                "{name} is {}, not {}",
-                plugin.manifest.kind.role(),
-                kind.role()
-            ))
-            .hint(format!(
-                "list {} plugins with `sqlmig plugin list`",
-                kind.as_str()
-            )));
-        }
-        Ok(plugin)
+        let plugin = self
+            .store()
+            .find(name)
+            .map_err(|e| Failure::bad_input(e).hint(list_hint(&kind)))?;
+        of_kind(plugin, name, kind)
     }
 
     /// The installed or bundled platform plugin `name`, with or without its `platform-` prefix.
     pub fn platform(&self, name: &str) -> Result<InstalledPlugin, Failure> {
         let store = self.store();
-        store
+        let kind = PluginKind::Platform;
+        let plugin = store
             .find(name)
             .or_else(|e| store.find(&format!("platform-{name}")).map_err(|_| e))
-            .map_err(|e| {
-                Failure::bad_input(e).hint("list platform plugins with `sqlmig plugin list`")
-            })
+            .map_err(|e| Failure::bad_input(e).hint(list_hint(&kind)))?;
+        of_kind(plugin, name, kind)
     }
 
     /// Loads the platform plugin `plugin` granted `granted` plus its cloud access: what a
@@ -133,6 +120,27 @@ impl Session {
             cloud: services,
         })
     }
+}
+
+/// `plugin` (asked for as `name`) when it is of `kind`; bad input naming both otherwise.
+fn of_kind(
+    plugin: InstalledPlugin,
+    name: &str,
+    kind: PluginKind,
+) -> Result<InstalledPlugin, Failure> {
+    if plugin.manifest.kind == kind {
+        return Ok(plugin);
+    }
+    Err(Failure::bad_input(format!(
+        "{name} is {}, not {}",
+        plugin.manifest.kind.role(),
+        kind.role()
+    ))
+    .hint(list_hint(&kind)))
+}
+
+fn list_hint(kind: &PluginKind) -> String {
+    format!("list {} plugins with `sqlmig plugin list`", kind.as_str())
 }
 
 /// What a plugin says of itself (`describe`), and the limits its hooks run under.

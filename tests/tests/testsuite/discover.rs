@@ -683,6 +683,18 @@ async fn bad_input_is_refused_before_anything_runs() {
         (
             vec![
                 "discover",
+                "--platform",
+                "rules-mi",
+                "--server",
+                "sql01",
+                "--user",
+                "sa",
+            ],
+            "rules-mi is a rule pack, not a platform plugin",
+        ),
+        (
+            vec![
+                "discover",
                 "--servers",
                 "/nonexistent/servers.txt",
                 "--user",
