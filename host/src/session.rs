@@ -23,6 +23,8 @@ pub struct Session {
     pub quiet: bool,
     /// Made when an operation first loads a plugin, and shared after that: one per process.
     runtime: OnceLock<Runtime>,
+    /// The configuration, read once: an operation loading several plugins reads it for each.
+    config: OnceLock<Config>,
 }
 
 /// A platform plugin loaded for an operation, with the cloud values and HTTP backend its calls
@@ -40,12 +42,17 @@ impl Session {
             config_file,
             quiet,
             runtime: OnceLock::new(),
+            config: OnceLock::new(),
         }
     }
 
-    /// The operator's configuration; a malformed file is bad input.
-    pub fn config(&self) -> Result<Config, Failure> {
-        Config::load(&self.config_file).map_err(Failure::bad_input)
+    /// The operator's configuration, read when first asked for; a malformed file is bad input.
+    pub fn config(&self) -> Result<&Config, Failure> {
+        if let Some(c) = self.config.get() {
+            return Ok(c);
+        }
+        let read = Config::load(&self.config_file).map_err(Failure::bad_input)?;
+        Ok(self.config.get_or_init(|| read))
     }
 
     /// The process's plugin runtime (engine, linkers, compiled-component cache).
@@ -69,8 +76,7 @@ impl Session {
         plugin: &InstalledPlugin,
         granted: &CapabilitySet,
     ) -> Result<LoadedPlugin, Failure> {
-        let config = self.config()?;
-        load_plugin(self.runtime()?, plugin, &config, granted)
+        load_plugin(self.runtime()?, plugin, self.config()?, granted)
             .map_err(|e| Failure::io(e.to_string()))
     }
 
@@ -104,9 +110,8 @@ impl Session {
         granted: CapabilitySet,
         secrets: Option<&Path>,
     ) -> Result<LoadedPlatform, Failure> {
-        let config = self.config()?;
         let CloudAccess { grants, services } =
-            cloud_access(plugin, &config, secrets).map_err(Failure::bad_input)?;
+            cloud_access(plugin, self.config()?, secrets).map_err(Failure::bad_input)?;
         let granted = CapabilitySet {
             credentials: grants.credentials,
             settings: grants.settings,

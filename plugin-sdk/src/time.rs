@@ -17,11 +17,6 @@ pub fn rfc3339(unix_ms: u64) -> String {
     utc(unix_ms).format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// `20240131T120000Z`: the basic ISO 8601 form (AWS's `x-amz-date`).
-pub fn basic(unix_ms: u64) -> String {
-    utc(unix_ms).format("%Y%m%dT%H%M%SZ").to_string()
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -30,6 +25,5 @@ mod tests {
         assert_eq!(super::rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(super::rfc3339(1_440_938_160_000), "2015-08-30T12:36:00Z");
         assert_eq!(super::rfc3339(1_709_251_199_000), "2024-02-29T23:59:59Z");
-        assert_eq!(super::basic(1_440_938_160_000), "20150830T123600Z");
     }
 }

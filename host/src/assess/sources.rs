@@ -29,12 +29,17 @@ pub struct Gathered {
     pub inventory: Inventory,
     /// "inventory.json + server SQL01 + scripts ./db", for the report.
     pub label: String,
-    /// What was collected from servers now (for the operator to keep), and the login used.
-    pub collected: Option<(Inventory, LoginSettings)>,
+    /// The login the servers were collected with, when they were.
+    pub login: Option<LoginSettings>,
 }
 
-/// Reads and collects `sources` into one inventory.
-pub async fn gather(session: &Session, sources: Sources) -> Result<Gathered, Failure> {
+/// Reads and collects `sources` into one inventory; what was collected from servers is shown to
+/// `keep` first (for the operator to save) before it joins the rest.
+pub async fn gather(
+    session: &Session,
+    sources: Sources,
+    keep: impl FnOnce(&Inventory) -> Result<(), Failure>,
+) -> Result<Gathered, Failure> {
     let mut labels: Vec<String> = Vec::new();
     let mut inventory = match sources.inventory {
         Some((path, inventory)) => {
@@ -43,16 +48,17 @@ pub async fn gather(session: &Session, sources: Sources) -> Result<Gathered, Fai
         }
         None => Inventory::new(),
     };
-    let mut collected = None;
+    let mut login = None;
     if let Some(discover) = &sources.collect {
-        let (found, login) = estate::inventory(session, discover).await?;
+        let (found, used) = estate::inventory(session, discover).await?;
+        keep(&found)?;
         if inventory.generated_at.is_empty() {
-            inventory.generated_at = found.generated_at.clone();
-            inventory.generated_by = found.generated_by.clone();
+            inventory.generated_at = found.generated_at;
+            inventory.generated_by = found.generated_by;
         }
-        inventory.instances.extend(found.instances.iter().cloned());
+        inventory.instances.extend(found.instances);
         labels.extend(discover.servers.iter().map(|s| format!("server {s}")));
-        collected = Some((found, login));
+        login = Some(used);
     }
     if !sources.scripts.is_empty() {
         let vars: scripts::Vars = sources
@@ -83,6 +89,6 @@ pub async fn gather(session: &Session, sources: Sources) -> Result<Gathered, Fai
     Ok(Gathered {
         inventory,
         label: labels.join(" + "),
-        collected,
+        login,
     })
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use super::discover_cmd::server_flags;
 use super::inventory_cmd;
 use super::output::{Table, write_json};
 use super::target::{PolicyArg, TierArg};
@@ -17,7 +18,7 @@ use crate::assess::{Assessment, html};
 use crate::assess::{Finding, Level};
 use crate::discover::estate::DiscoverOptions;
 use crate::sizing::limits::{Tier, UpdatePolicy};
-use crate::sqlserver::{Encrypt, ServerName};
+use crate::sqlserver::Encrypt;
 
 /// Assess what blocks or changes on Azure SQL Managed Instance, and how ready each database is
 ///
@@ -129,14 +130,8 @@ fn sources(args: &AssessArgs) -> Result<Sources, Failure> {
         let user = args.user.clone().ok_or_else(|| {
             Failure::bad_input("--server needs --user (the SQL login to collect with)")
         })?;
-        let mut servers = Vec::new();
-        for s in &args.server {
-            servers.push(
-                ServerName::parse(s).map_err(|e| Failure::bad_input(format!("--server {e}")))?,
-            );
-        }
         Some(DiscoverOptions {
-            servers,
+            servers: server_flags(&args.server)?,
             user: Some(user),
             secrets: args.secrets.clone(),
             encrypt: args.encrypt,
@@ -161,18 +156,17 @@ pub async fn run(ctx: &Context, args: AssessArgs) -> Result<ExitCode, Failure> {
     let Gathered {
         inventory,
         label,
-        collected,
-    } = gather(ctx, sources(&args)?).await?;
-    let login = match collected {
-        Some((found, login)) => {
-            if let Some(path) = &args.save_inventory {
-                let value = serde_json::to_value(&found).expect("an inventory serializes");
-                write_json(&value, Some(path))?;
+        login,
+    } = gather(ctx, sources(&args)?, |collected| {
+        match &args.save_inventory {
+            Some(path) => {
+                let value = serde_json::to_value(collected).expect("an inventory serializes");
+                write_json(&value, Some(path))
             }
-            Some(login)
+            None => Ok(()),
         }
-        None => None,
-    };
+    })
+    .await?;
     let (tier, policy) = (
         Tier::from(args.target),
         UpdatePolicy::from(args.update_policy),

@@ -155,17 +155,21 @@ async fn list(ctx: &Context, args: &DiscoverArgs) -> Result<ExitCode, Failure> {
     })
 }
 
+/// The servers `--server` names (discover, assess --server, perf), parsed.
+pub(super) fn server_flags(values: &[String]) -> Result<Vec<ServerName>, Failure> {
+    values
+        .iter()
+        .map(|s| ServerName::parse(s).map_err(|e| Failure::bad_input(format!("--server {e}"))))
+        .collect()
+}
+
 /// What `args` asks to discover, parsed: ranges, servers (with the --servers file's), logins.
 pub(super) fn options(args: &DiscoverArgs) -> Result<DiscoverOptions, Failure> {
     let mut scans = Vec::new();
     for s in &args.scan {
         scans.push(Scan::parse(s).map_err(Failure::bad_input)?);
     }
-    let mut servers = Vec::new();
-    for s in &args.server {
-        servers
-            .push(ServerName::parse(s).map_err(|e| Failure::bad_input(format!("--server {e}")))?);
-    }
+    let mut servers = server_flags(&args.server)?;
     if let Some(file) = &args.servers {
         let text = std::fs::read_to_string(file)
             .map_err(|e| Failure::bad_input(format!("{}: cannot read it: {e}", file.display())))?;

@@ -5,13 +5,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use super::discover_cmd::server_flags;
 use super::output::write_text;
 use super::{Context, Failure};
 use crate::discover;
 use crate::discover::estate::{self, DiscoverOptions};
 use crate::sizing::sampling::{Ended, Sampling, sample};
 use crate::sizing::workload;
-use crate::sqlserver::{Encrypt, ServerName};
+use crate::sqlserver::Encrypt;
 use clap::{Args, Subcommand};
 
 /// Collect performance data.
@@ -111,10 +112,8 @@ pub async fn run(ctx: &Context, cmd: PerfCommand) -> Result<ExitCode, Failure> {
 
 /// What `c` names, as discovery's options.
 fn discover_options(c: &ConnectionArgs) -> Result<DiscoverOptions, Failure> {
-    let server =
-        ServerName::parse(&c.server).map_err(|e| Failure::bad_input(format!("--server {e}")))?;
     Ok(DiscoverOptions {
-        servers: vec![server],
+        servers: server_flags(std::slice::from_ref(&c.server))?,
         platform: c.platform.clone(),
         user: Some(c.user.clone()),
         secrets: c.secrets.clone(),

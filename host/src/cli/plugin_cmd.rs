@@ -165,7 +165,7 @@ fn cloud_access_note(ctx: &Context, store: &PluginStore, name: &str) {
     let (Ok(p), Ok(config)) = (store.find(name), ctx.config()) else {
         return;
     };
-    let missing = crate::cloud::ungranted(&p, &config);
+    let missing = crate::cloud::ungranted(&p, config);
     if !missing.is_empty() {
         eprintln!(
             "note: {name} asks for cloud access it has not been granted; it gets none until you \
