@@ -1,8 +1,82 @@
 //! Running the `sqlmig` binary as a DBA would, with a home of its own.
 
-use std::process::{Command, Output};
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+/// How long any one sqlmig command of a test may take before the test kills it and fails:
+/// far past the slowest (a whole migration on a slow machine), so it only trips on a hang,
+/// which then fails its test with what the command printed instead of stalling the suite.
+pub const DEADLINE: Duration = Duration::from_secs(300);
+
+/// Runs `cmd` to its end, as `Command::output` does, within [`DEADLINE`]; past it the process is
+/// killed and the caller panics, showing the command and what it printed so far.
+pub fn output_within(mut cmd: Command) -> Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if started.elapsed() > DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    match status {
+        Some(status) => Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "{cmd:?} did not end within {DEADLINE:?}; killed. It printed:\n{}\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
+}
+
+/// [`output_within`] for a command run beside the simulated servers (without blocking their
+/// runtime); the process is killed if the test ends first.
+pub async fn output_within_async(mut cmd: tokio::process::Command) -> Output {
+    cmd.kill_on_drop(true);
+    let what = format!("{cmd:?}");
+    tokio::time::timeout(DEADLINE, cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not end within {DEADLINE:?}; killed"))
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
 
 /// A sqlmig with its own empty home (plugins, cache, config).
 pub struct Sqlmig {
@@ -55,7 +129,9 @@ impl Sqlmig {
 
     /// Runs it with `args` and returns what happened.
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::null());
+        output_within(cmd)
     }
 
     /// Runs it with `args`, which must exit with `code`, and parses its JSON output.

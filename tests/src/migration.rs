@@ -19,7 +19,7 @@ pub async fn run(s: &Sqlmig, args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().await.unwrap()
+    crate::cli::output_within_async(cmd).await
 }
 
 /// Discovers `source` (as sa) into `inventory`.
@@ -65,32 +65,75 @@ pub fn journal_state(journal: &Path, step: &str) -> String {
         .unwrap_or_else(|| "pending".into())
 }
 
+/// Sets plugin `scope`'s durable state `key` to `value` in a journal, as a run that stopped at
+/// some point left it.
+pub fn set_plugin_state(journal: &Path, scope: &str, key: &str, value: &[u8]) {
+    rusqlite::Connection::open(journal)
+        .unwrap()
+        .execute(
+            "INSERT OR REPLACE INTO plugin_state (scope, key, value) VALUES (?1, ?2, ?3)",
+            rusqlite::params![scope, key, value],
+        )
+        .unwrap();
+}
+
 fn read_only(journal: &Path) -> Option<rusqlite::Connection> {
     rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()
 }
 
-/// A writer inserting rows one by one into Sales.dbo.Orders until `stop`; `written` counts them.
-pub fn start_writer(
-    source: &ServerHandle,
-) -> (tokio::task::JoinHandle<()>, Arc<AtomicU64>, Arc<AtomicBool>) {
-    let written = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (engine, w, st) = (source.engine.clone(), written.clone(), stop.clone());
-    let handle = tokio::task::spawn_blocking(move || {
-        let mut s = Session::new("sa", "Sales");
-        while !st.load(Ordering::Relaxed) {
-            let n = w.load(Ordering::Relaxed) + 1;
-            let r = engine.execute(
-                &mut s,
-                &format!("INSERT INTO dbo.Orders VALUES ({n}, N'order {n}')"),
-                &[],
-            );
-            assert!(r.error.is_none(), "insert {n}: {:?}", r.error);
-            w.store(n, Ordering::Relaxed);
-            std::thread::sleep(Duration::from_millis(5));
+/// A writer inserting rows one by one into Sales.dbo.Orders, as an application does, until
+/// stopped.
+pub struct Writer {
+    handle: Option<tokio::task::JoinHandle<()>>,
+    written: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+/// A test that fails before it stops its writer must not hang: the runtime it ran on waits for
+/// its blocking threads when dropped.
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Writer {
+    /// Starts writing into `source`'s Sales.dbo.Orders (ids 1, 2, …).
+    pub fn start(source: &ServerHandle) -> Writer {
+        let written = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, w, st) = (source.engine.clone(), written.clone(), stop.clone());
+        let handle = tokio::task::spawn_blocking(move || {
+            let mut s = Session::new("sa", "Sales");
+            while !st.load(Ordering::Relaxed) {
+                let n = w.load(Ordering::Relaxed) + 1;
+                let r = engine.execute(
+                    &mut s,
+                    &format!("INSERT INTO dbo.Orders VALUES ({n}, N'order {n}')"),
+                    &[],
+                );
+                assert!(r.error.is_none(), "insert {n}: {:?}", r.error);
+                w.store(n, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        Writer {
+            handle: Some(handle),
+            written,
+            stop,
         }
-    });
-    (handle, written, stop)
+    }
+
+    /// Stops the writer (the application is stopped for the cutover); the rows it wrote.
+    pub async fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        let handle = self.handle.take().expect("stopped once");
+        tokio::time::timeout(Duration::from_secs(60), handle)
+            .await
+            .expect("the writer's INSERT returns within a minute")
+            .expect("every INSERT succeeded");
+        self.written.load(Ordering::Relaxed)
+    }
 }
 
 /// Files the LRS double at `addr` has restored for Sales on managed instance `mi` (0 before it

@@ -180,9 +180,9 @@ fn has_log_chain(conn: &Connection, db: &str) -> Result<(), Error> {
 /// The folder's chain starts at `full`: logs must continue from its last LSN.
 fn record_full(db: &str, full: &Backup) -> Result<(), Error> {
     for name in &full.media {
-        state::set(&format!("{}{name}", seen_prefix(db)), b"")?;
+        mark_checked(db, name, full.last_lsn)?;
     }
-    state::set(&chain_point_key(db), full.last_lsn.to_string().as_bytes())
+    Ok(())
 }
 
 /// A log backup shipped, as the state keeps it.
@@ -302,16 +302,47 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
     Ok(())
 }
 
-/// Where the names of the folder's files already checked are kept, one key each (a backup
-/// file never changes, so each is read once; one key per file keeps each check's writes small
-/// however long replication runs).
+/// Where the folder's files already checked are kept, one key each, whose value is the LSN the
+/// chain reaches through that file (a backup file never changes, so each is read once; one key
+/// per file keeps each check's writes small however long replication runs).
 fn seen_prefix(db: &str) -> String {
     format!("seen/{db}/")
 }
 
-/// Where the LSN the folder's files restore to, as checked so far, is kept.
-fn chain_point_key(db: &str) -> String {
+/// Records `name` as checked, the chain reaching `last` through it. One write holds both, so a
+/// run killed between two records never leaves a file marked checked with the chain's point
+/// behind it (the next check would take the following file for a gap).
+fn mark_checked(db: &str, name: &str, last: Lsn) -> Result<(), Error> {
+    state::set(
+        &format!("{}{name}", seen_prefix(db)),
+        last.to_string().as_bytes(),
+    )
+}
+
+/// Where earlier versions of this plugin, whose records were empty, kept the chain's point: read
+/// still, so a migration they began goes on.
+fn older_chain_point_key(db: &str) -> String {
     format!("chain_point/{db}")
+}
+
+/// The files checked so far, and the LSN the chain reaches through them (`None` before the full
+/// is recorded).
+fn checked(db: &str) -> Result<(HashSet<String>, Option<Lsn>), Error> {
+    let prefix = seen_prefix(db);
+    let lsn = |value: Option<Vec<u8>>| -> Option<Lsn> {
+        value
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.parse().ok())
+    };
+    let mut seen = HashSet::new();
+    let mut point = lsn(state::get(&older_chain_point_key(db))?);
+    for key in state::keys(&prefix)? {
+        point = point.max(lsn(state::get(&key)?));
+        if let Some(name) = key.strip_prefix(&prefix) {
+            seen.insert(name.to_string());
+        }
+    }
+    Ok((seen, point))
 }
 
 /// The restore chain LRS finds in the folder, checked from the headers of the files themselves
@@ -322,15 +353,8 @@ fn chain_point_key(db: &str) -> String {
 /// (the chain's last backup when `newest` is not given).
 fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Backup, u64), Error> {
     let container = blob::open(CONTAINER)?;
-    let prefix = seen_prefix(&a.database);
-    let seen: HashSet<String> = state::keys(&prefix)?
-        .into_iter()
-        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
-        .collect();
-    let mut point: Lsn = state::get(&chain_point_key(&a.database))?
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
+    let (seen, point) = checked(&a.database)?;
+    let mut point: Lsn = point.ok_or_else(|| {
             invalid_input(format!(
                 "{}: no full backup is recorded for the migration folder; take it again: sqlmig migrate run PLAN --redo {}/backup-full",
                 a.database, a.database
@@ -368,6 +392,10 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
                 backup.backup_type.name()
             )));
         }
+        if backup.last_lsn <= point && Some(item.name.as_str()) != newest {
+            // Covered by files checked already (LRS skips it as restored).
+            continue;
+        }
         unchecked.push(backup);
     }
     // From the point checked so far through the new files, in the order they apply.
@@ -397,10 +425,11 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
         })?,
     };
     let newest_size = sizes.get(&backup.media[0]).copied().unwrap_or(0);
+    // In the order they apply: a run killed among these writes leaves the chain's point at
+    // the last file recorded, and the files after it to check again.
     for b in &applied {
-        state::set(&format!("{prefix}{}", b.media[0]), b"")?;
+        mark_checked(&a.database, &b.media[0], b.last_lsn)?;
     }
-    state::set(&chain_point_key(&a.database), point.to_string().as_bytes())?;
     Ok((backup, newest_size))
 }
 
@@ -523,6 +552,16 @@ fn in_standby(conn: &Connection, name: &str) -> Result<bool, Error> {
         .unwrap_or(false))
 }
 
+/// True when the source's database is as a tail-log backup leaves it: RESTORING, or in standby
+/// after a tail WITH STANDBY.
+fn tail_taken(conn: &Connection, db: &str, standby: bool) -> Result<bool, Error> {
+    Ok(match database_state(conn, db)?.as_deref() {
+        Some("RESTORING") => true,
+        Some("ONLINE") => standby && in_standby(conn, db)?,
+        _ => false,
+    })
+}
+
 /// Keeps what the stopped source holds (each table's rows and checksum), to compare the target
 /// with, and when the cutover's downtime began.
 fn keep_source_sums(source: &Connection, db: &str) -> Result<(), Error> {
@@ -546,7 +585,7 @@ fn keep_source_sums(source: &Connection, db: &str) -> Result<(), Error> {
 fn cutover_after_platform(a: &Args) -> Result<(String, Value), Error> {
     let source = sql::connect(SOURCE)?;
     let sums_key = format!("sums/{}", a.database);
-    if state::get(&chain_point_key(&a.database))?.is_none() {
+    if checked(&a.database)?.1.is_none() {
         // The platform took the full: the chain starts at its copies in the folder.
         let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database)?;
         record_full(&a.database, &full)?;
@@ -594,7 +633,16 @@ fn cutover(a: &Args) -> Result<(String, Value), Error> {
             }
             // The application is stopped: what the source holds now is what must arrive.
             keep_source_sums(&source, &a.database)?;
-            tail_backup.run(&source)?;
+            match tail_backup.run(&source) {
+                Ok(()) => {}
+                // The tail of an earlier attempt, killed while its BACKUP ran, ended after this
+                // attempt found the source online: the server ran it to its end (it learns its
+                // client is gone only when it answers), so this one met the database RESTORING
+                // (or in standby). That tail holds the tail's name; the chain check below reads
+                // what it wrote.
+                Err(Error::SqlError(_)) if tail_taken(&source, &a.database, standby)? => {}
+                Err(e) => return Err(e),
+            }
         }
         // An earlier attempt took the tail: the source is waiting, restoring.
         Some("RESTORING") if state::get(&tail_key)?.is_some() => {}

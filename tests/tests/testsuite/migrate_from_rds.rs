@@ -313,8 +313,7 @@ const MI: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGr
 /// arrives once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_nothing_lost() {
-    use sqlmig_tests::migration::{restored_files, start_writer};
-    use std::sync::atomic::Ordering;
+    use sqlmig_tests::migration::{Writer, restored_files};
 
     let moto = Moto::start();
     aws_estate(&moto, true);
@@ -381,7 +380,7 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     );
     assert!(!shown.contains("credential/source"), "{shown}");
 
-    let (writer, written, stop) = start_writer(&source);
+    let writer = Writer::start(&source);
     let mut env = aws_env(&moto);
     env.extend(run_env(sas.expose()));
     env.push(("SQLMIG_AZURE_TOKEN", ARM_TOKEN.to_string()));
@@ -400,7 +399,8 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
         run.env(k, v);
     }
     run.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
     let child = run.spawn().unwrap();
 
     // The full and at least three of RDS's log backups restored while the writer writes.
@@ -423,9 +423,7 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     );
 
     // The application stops; the cutover is asked for.
-    stop.store(true, Ordering::Relaxed);
-    writer.await.unwrap();
-    let total = written.load(Ordering::Relaxed);
+    let total = writer.stop().await;
     assert!(total > 50, "the writer wrote during replication: {total}");
     let out = s.run(&["migrate", "cutover", plan.to_str().unwrap(), "Sales"]);
     assert_code(&out, 0);

@@ -13,7 +13,7 @@ pub mod media;
 pub mod statement;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use self::media::{SetFile, SetInfo};
 use self::statement::{Device, Options, RestoreKind, Stmt};
@@ -39,6 +39,23 @@ pub struct State {
     /// A fault: the next full restore fails with this after its database was created
     /// (RESTORING), as a restore whose storage fails half way leaves it.
     fail_midway: Mutex<Option<ServerMessage>>,
+    /// One lock per database that backups of it take for their whole run.
+    backing_up: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+impl State {
+    /// The lock backups of `database` take: they run one after another, each seeing what the
+    /// one before it left (the chain moved on, the database RESTORING after a tail). The pages
+    /// do not say whether a second backup of a database waits or fails while one runs; it
+    /// waits here, so a backup whose client went away (it runs to its end) is never raced.
+    fn backup_lock(&self, database: &str) -> Arc<Mutex<()>> {
+        self.backing_up
+            .lock()
+            .unwrap()
+            .entry(key(database))
+            .or_default()
+            .clone()
+    }
 }
 
 /// A credential's identity and secret (never shown: sys.credentials lists names only).
@@ -58,6 +75,39 @@ struct DbLog {
     chain: Option<(u128, Vec<u8>)>,
     /// Images fulls and differentials captured since the last log backup.
     since_log: Vec<Vec<u8>>,
+}
+
+/// What a backup changes in its database's log state once every device is written. A backup
+/// that fails changes none of it: a log backup truncates the log only after it is written (SMO's
+/// Backup.LogTruncation: "the log is backed up, and is then truncated"), so the next one covers
+/// what a failed one would have, and the chain has no gap.
+#[derive(Default)]
+struct Advance {
+    /// The new end of the log chain (a log backup; the full that starts the chain).
+    chain: Option<(u128, Vec<u8>)>,
+    /// A log backup that is not COPY_ONLY: the images kept since the last one are done with.
+    log_backed_up: bool,
+    /// The new base of differentials (a full that is not COPY_ONLY).
+    full: Option<(u128, Vec<u8>)>,
+    /// An image a full or differential captured.
+    since_log: Option<Vec<u8>>,
+}
+
+impl Advance {
+    fn apply(self, st: &mut DbLog) {
+        if self.log_backed_up {
+            st.since_log.clear();
+        }
+        if let Some(chain) = self.chain {
+            st.chain = Some(chain);
+        }
+        if let Some(full) = self.full {
+            st.full = Some(full);
+        }
+        if let Some(image) = self.since_log {
+            st.since_log.push(image);
+        }
+    }
 }
 
 /// A database being restored (RESTORING): not attached, its pages held here.
@@ -540,6 +590,8 @@ impl Engine {
         devices: &[Device],
         o: &Options,
     ) -> Result<Vec<Outcome>, ServerMessage> {
+        let lock = self.backup.backup_lock(database);
+        let _running = lock.lock().unwrap();
         let Some(db) = self.database(database) else {
             if self.backup.is_restoring(database) {
                 return Err(err(
@@ -593,6 +645,7 @@ impl Engine {
                 .map_err(|e| errors::from_sqlite(&e, 1, &[]))?
                 .to_vec()
         };
+        let mut advance = Advance::default();
         let (kind, payload, first, last, checkpoint, base) = {
             let mut logs = self.backup.logs.lock().unwrap();
             let st = logs.entry(key(&db)).or_default();
@@ -610,8 +663,8 @@ impl Engine {
                 st.counter += 1;
                 let last = lsn_of(st.counter);
                 if !o.copy_only {
-                    st.chain = Some((last, image.clone()));
-                    st.since_log.clear();
+                    advance.chain = Some((last, image.clone()));
+                    advance.log_backed_up = true;
                 }
                 let checkpoint = if base_lsn > 0 { base_lsn } else { chain_lsn };
                 ('L', payload, chain_lsn, last, checkpoint, base_lsn)
@@ -628,7 +681,7 @@ impl Engine {
                 st.counter += 1;
                 let first = lsn_of(st.counter);
                 st.counter += 1;
-                st.since_log.push(image.clone());
+                advance.since_log = Some(image.clone());
                 ('I', payload, first, lsn_of(st.counter), first, full_lsn)
             } else {
                 st.counter += 1;
@@ -636,15 +689,15 @@ impl Engine {
                 st.counter += 1;
                 let last = lsn_of(st.counter);
                 if !o.copy_only {
-                    st.full = Some((first, image.clone()));
+                    advance.full = Some((first, image.clone()));
                 }
                 // Only a full backup that is not COPY_ONLY starts the log chain of a database
                 // in FULL recovery (stricter than the docs, which leave it unsaid: the first
                 // log backup after a COPY_ONLY full alone fails with 4214).
                 if st.chain.is_none() && recovery != "SIMPLE" && !o.copy_only {
-                    st.chain = Some((first, image.clone()));
+                    advance.chain = Some((first, image.clone()));
                 }
-                st.since_log.push(image.clone());
+                advance.since_log = Some(image.clone());
                 (
                     'D',
                     Payload::Image(image.clone()),
@@ -746,6 +799,15 @@ impl Engine {
             }
             written += part.len() as u64;
         }
+        // Written: the log chain moves on only now.
+        advance.apply(
+            self.backup
+                .logs
+                .lock()
+                .unwrap()
+                .entry(key(&db))
+                .or_default(),
+        );
         if log && o.norecovery {
             // The tail of the log: the database is left RESTORING, as for a log-shipping role switch.
             self.take_offline_restoring(&db, &info, image)?;

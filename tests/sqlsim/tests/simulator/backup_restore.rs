@@ -166,6 +166,58 @@ async fn full_and_log_backups_restore_every_row_in_order() {
     assert_eq!(restored[0].get::<i32, _>(0), Some(types.len() as i32 - 3));
 }
 
+/// A log backup that fails on its device truncates nothing (SMO's Backup.LogTruncation: by
+/// default "the log is backed up, and is then truncated"): the next one starts where the chain
+/// stood and carries the work the failed one would have.
+#[tokio::test]
+async fn a_failed_log_backup_leaves_no_gap_in_the_chain() {
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = sa(s.addr.port()).await;
+    run(&mut c, "USE Sales; CREATE TABLE dbo.T (id INT PRIMARY KEY, v NVARCHAR(50)); INSERT INTO dbo.T VALUES (1, N'a')").await;
+    run(
+        &mut c,
+        &format!(
+            "BACKUP DATABASE Sales TO DISK = '{}' WITH INIT",
+            path(&dir, "full.bak")
+        ),
+    )
+    .await;
+    run(&mut c, "INSERT INTO Sales.dbo.T VALUES (2, N'b')").await;
+    let missing = path(&dir, "no such folder/log0.trn");
+    let e = batch_error(&mut c, &format!("BACKUP LOG Sales TO DISK = '{missing}'")).await;
+    assert_eq!(e.code(), 3201, "{}", e.message());
+    run(&mut c, "INSERT INTO Sales.dbo.T VALUES (3, N'c')").await;
+    run(
+        &mut c,
+        &format!("BACKUP LOG Sales TO DISK = '{}'", path(&dir, "log1.trn")),
+    )
+    .await;
+    let full = lsns(&mut c, &path(&dir, "full.bak")).await;
+    let log1 = lsns(&mut c, &path(&dir, "log1.trn")).await;
+    assert!(
+        log1.0 <= full.1,
+        "the log follows the full: {full:?} {log1:?}"
+    );
+    run(
+        &mut c,
+        &format!(
+            "RESTORE DATABASE [Sales copy] FROM DISK = '{}' WITH NORECOVERY",
+            path(&dir, "full.bak")
+        ),
+    )
+    .await;
+    run(
+        &mut c,
+        &format!(
+            "RESTORE LOG [Sales copy] FROM DISK = '{}' WITH RECOVERY",
+            path(&dir, "log1.trn")
+        ),
+    )
+    .await;
+    assert_eq!(count(&mut c, "Sales copy").await, 3, "row 2 is in log 1");
+}
+
 #[tokio::test]
 async fn differentials_stripes_and_tail_of_the_log() {
     let s = server().await;
@@ -501,5 +553,68 @@ async fn percent_complete_rises_while_a_backup_runs() {
     assert!(
         seen.windows(2).all(|w| w[0] <= w[1]),
         "percent_complete only rises: {seen:?}"
+    );
+}
+
+/// Two log backups of a database run one after the other: the second, asked for while the
+/// first writes, starts where the first ends (a client that went away leaves its backup to run
+/// to its end, and the next one must not race it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_backups_of_a_database_run_one_after_the_other() {
+    let mut inst = sqlsim::instance::Instance::default_with_sa(common::PW);
+    inst.backup_device_kb_per_s = Some(512);
+    let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = sa(s.addr.port()).await;
+    let mut b = sa(s.addr.port()).await;
+    run(
+        &mut a,
+        "USE Sales; CREATE TABLE dbo.T (id INT, v VARBINARY(MAX))",
+    )
+    .await;
+    run(
+        &mut a,
+        &format!(
+            "BACKUP DATABASE Sales TO DISK = '{}'",
+            path(&dir, "full.bak")
+        ),
+    )
+    .await;
+    run(&mut a, "DECLARE @i INT = 1; WHILE @i <= 100 BEGIN INSERT INTO Sales.dbo.T VALUES (@i, CONVERT(VARBINARY(MAX), REPLICATE('x', 3000))); SET @i = @i + 1; END").await;
+    let first = path(&dir, "log1.trn");
+    let slow = first.clone();
+    let backup = tokio::spawn(async move {
+        run(&mut a, &format!("BACKUP LOG Sales TO DISK = '{slow}'")).await;
+        a
+    });
+    // Asked for once the first is under way.
+    loop {
+        let rows = all_rows(
+            &mut b,
+            "SELECT 1 FROM sys.dm_exec_requests WHERE command = 'BACKUP LOG'",
+        )
+        .await;
+        if !rows.is_empty() {
+            break;
+        }
+        assert!(
+            !backup.is_finished(),
+            "the first backup ended before it was seen"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    run(
+        &mut b,
+        &format!("BACKUP LOG Sales TO DISK = '{}'", path(&dir, "log2.trn")),
+    )
+    .await;
+    let mut a = backup.await.unwrap();
+    let log1 = lsns(&mut a, &first).await;
+    let log2 = lsns(&mut a, &path(&dir, "log2.trn")).await;
+    assert_eq!(
+        log2.0, log1.1,
+        "log 2 starts where log 1 ends: {log1:?} {log2:?}"
     );
 }
