@@ -158,6 +158,7 @@ async fn ctrl_c_keeps_what_was_collected() {
     let out = s.home.path().join("perf.json");
     let child = collect(&s, "127.77.9.7", &out, "60s")
         .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let pid = child.id().unwrap();

@@ -284,7 +284,7 @@ async fn a_killed_run_resumes_to_the_same_end_without_redoing_work() {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
+        let mut child = cmd.kill_on_drop(true).spawn().unwrap();
         // Wait until the run has begun step `kill_at` (counted in the journal), then kill it.
         let journal = plan.with_extension("journal");
         loop {
@@ -565,6 +565,7 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     let child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let blobs = AzureContainer::connect(&ContainerAccess {
@@ -657,7 +658,7 @@ async fn a_failed_restore_leaves_nothing_a_rerun_takes_for_done() {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
+    let mut child = cmd.kill_on_drop(true).spawn().unwrap();
     let mut waited = 0;
     while journal_events(&journal, Some("Sales/restore"), "begin") < 2 {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;

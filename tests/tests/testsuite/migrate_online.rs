@@ -121,9 +121,51 @@ async fn online(container: &str, options: &[&str], chain: bool) -> Online {
     }
 }
 
+/// A `migrate run` in the background, its output read as it comes (a pipe left full would
+/// stop it mid-replication); killed when dropped, so a failing test leaves nothing running.
+struct Run {
+    child: tokio::process::Child,
+    out: tokio::task::JoinHandle<Vec<u8>>,
+    err: tokio::task::JoinHandle<Vec<u8>>,
+}
+
+impl Run {
+    fn spawn(mut cmd: tokio::process::Command) -> Run {
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        fn drain(
+            mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+        ) -> tokio::task::JoinHandle<Vec<u8>> {
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = Vec::new();
+                let _ = pipe.read_to_end(&mut buf).await;
+                buf
+            })
+        }
+        let out = drain(child.stdout.take().unwrap());
+        let err = drain(child.stderr.take().unwrap());
+        Run { child, out, err }
+    }
+
+    /// True once the process has ended.
+    fn ended(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// Kills it (SIGKILL) and waits for it to be gone.
+    async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
 impl Online {
     /// `migrate run` in the background.
-    fn start(&self) -> tokio::process::Child {
+    fn start(&self) -> Run {
         let mut run =
             tokio::process::Command::from(self.s.command(&migration::migrate_run_args(&self.plan)));
         run.env("SQLMIG_SOURCE_PASSWORD", SA_PASSWORD)
@@ -131,12 +173,8 @@ impl Online {
             .env("SQLMIG_SAS", self.token.expose())
             // LRS reads with a read+list SAS sqlmig makes from the account key.
             .env("SQLMIG_STORAGE_KEY", self.az.key().expose())
-            .env("SQLMIG_AZURE_TOKEN", TOKEN)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            // A test that fails never leaves a run replicating behind it.
-            .kill_on_drop(true);
-        run.spawn().unwrap()
+            .env("SQLMIG_AZURE_TOKEN", TOKEN);
+        Run::spawn(run)
     }
 
     fn step(&self, id: &str) -> serde_json::Value {
@@ -158,7 +196,7 @@ impl Online {
 
     /// Waits for a run to end well (exit 0) after its cutover; when it does not, fails showing
     /// what it printed and where the migration stands.
-    async fn ends(&self, run: tokio::process::Child) -> std::process::Output {
+    async fn ends(&self, run: Run) -> std::process::Output {
         let out = self.within(run, Duration::from_secs(240)).await;
         if out.status.code() != Some(0) {
             panic!(
@@ -172,40 +210,25 @@ impl Online {
         out
     }
 
-    /// A run's output once it ends within `limit`; killed past it, and its output kept.
-    async fn within(
-        &self,
-        mut run: tokio::process::Child,
-        limit: Duration,
-    ) -> std::process::Output {
-        use tokio::io::AsyncReadExt;
-        let (mut o, mut e) = (run.stdout.take().unwrap(), run.stderr.take().unwrap());
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let read = async {
-            let (a, b) = tokio::join!(o.read_to_end(&mut out), e.read_to_end(&mut err));
-            a.and(b)
-        };
-        let ended = tokio::time::timeout(limit, async {
-            read.await.unwrap();
-            run.wait().await.unwrap()
-        })
-        .await;
-        let status = match ended {
-            Ok(status) => status,
-            Err(_) => {
-                let _ = run.kill().await;
-                panic!(
-                    "the run did not end within {limit:?}; killed.\nstdout:\n{}\nstderr:\n{}\nstatus:\n{}",
-                    String::from_utf8_lossy(&out),
-                    String::from_utf8_lossy(&err),
-                    self.status_text()
-                );
-            }
-        };
-        std::process::Output {
-            status,
-            stdout: out,
-            stderr: err,
+    /// A run's output once it ends within `limit`; killed past it, failing with what it printed.
+    async fn within(&self, mut run: Run, limit: Duration) -> std::process::Output {
+        let ended = tokio::time::timeout(limit, run.child.wait()).await;
+        if ended.is_err() {
+            run.kill().await;
+        }
+        let (stdout, stderr) = (run.out.await.unwrap(), run.err.await.unwrap());
+        match ended {
+            Ok(status) => std::process::Output {
+                status: status.unwrap(),
+                stdout,
+                stderr,
+            },
+            Err(_) => panic!(
+                "the run did not end within {limit:?}; killed.\nstdout:\n{}\nstderr:\n{}\nstatus:\n{}",
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr),
+                self.status_text()
+            ),
         }
     }
 
@@ -238,7 +261,7 @@ impl Online {
     }
 
     /// Waits for a run to stop with replication failed (exit 3); returns why it failed.
-    async fn replication_stops(&self, run: tokio::process::Child) -> String {
+    async fn replication_stops(&self, run: Run) -> String {
         let out = self.within(run, Duration::from_secs(120)).await;
         assert_code(&out, 3);
         let rep = self.step("Sales/replicate");
@@ -311,11 +334,11 @@ impl Online {
 
     /// Waits until replication runs and LRS restored `min` files; fails at once, saying where
     /// the migration stands, when `run` ends or its replication fails first.
-    async fn wait_restored(&self, run: &mut tokio::process::Child, min: u64) {
+    async fn wait_restored(&self, run: &mut Run, min: u64) {
         let started = std::time::Instant::now();
         while started.elapsed() < Duration::from_secs(180) {
             let replicate = self.step("Sales/replicate");
-            if replicate["state"] == "failed" || run.try_wait().unwrap().is_some() {
+            if replicate["state"] == "failed" || run.ended() {
                 panic!(
                     "the run stopped before LRS restored {min} files: {replicate}\n{}",
                     self.status_text()
@@ -503,8 +526,7 @@ async fn a_killed_online_run_resumes_replication_and_the_cutover() {
     // Killed (SIGKILL) while shipping log backups…
     let mut run = o.start();
     o.wait_restored(&mut run, 3).await;
-    let _ = run.start_kill();
-    let _ = run.wait().await;
+    run.kill().await;
     // …it goes on where it was, numbering on from the reserved numbers.
     let mut run = o.start();
     o.wait_restored(&mut run, 6).await;
@@ -514,15 +536,12 @@ async fn a_killed_online_run_resumes_replication_and_the_cutover() {
     assert_code(&out, 0);
     // …and killed again as soon as the cutover begins.
     for _ in 0..6000 {
-        if journal_events(&journal, Some("Sales/cutover"), "begin") >= 1
-            || run.try_wait().unwrap().is_some()
-        {
+        if journal_events(&journal, Some("Sales/cutover"), "begin") >= 1 || run.ended() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    let _ = run.start_kill();
-    let _ = run.wait().await;
+    run.kill().await;
     o.ends(o.start()).await;
     o.has_every_row_once(total);
     let cut = o.step("Sales/cutover");
@@ -560,8 +579,7 @@ async fn a_cutover_is_taken_once_replication_began_and_shown_until_done() {
     // Replicating, then the run dies: asked for now, it waits in the journal, and status says so.
     let mut run = o.start();
     o.wait_restored(&mut run, 2).await;
-    let _ = run.start_kill();
-    let _ = run.wait().await;
+    run.kill().await;
     // Killed between recording a file checked and recording the chain's point past it, an
     // earlier method-log-replay left the point behind (here: at the start); the files' own
     // records carry where the chain is (seen failing: the tail was taken for a gap).
