@@ -13,46 +13,34 @@ pub const DEADLINE: Duration = Duration::from_secs(300);
 
 /// Runs `cmd` to its end, as `Command::output` does, within [`DEADLINE`]; past it the process is
 /// killed and the caller panics, showing the command and what it printed so far.
-pub fn output_within(mut cmd: Command) -> Output {
+pub fn output_within(cmd: Command) -> Output {
+    output_before(cmd, DEADLINE)
+}
+
+/// [`output_within`] with a deadline of `limit`.
+fn output_before(mut cmd: Command, limit: Duration) -> Output {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(mut p) = pipe {
-                let _ = p.read_to_end(&mut buf);
-            }
-            buf
-        })
-    };
-    let out = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
+        .unwrap_or_else(|e| panic!("{}: {e}", shown(&cmd)));
+    let out = Drained::start(child.stdout.take());
+    let err = Drained::start(child.stderr.take());
     let started = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break Some(status);
         }
-        if started.elapsed() > DEADLINE {
+        if started.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
             break None;
         }
         std::thread::sleep(Duration::from_millis(10));
     };
-    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    // A process it left behind may hold the pipes open: what was read by then is kept.
+    let until = Instant::now() + Duration::from_secs(2);
+    let (stdout, stderr) = (out.take(until), err.take(until));
     match status {
         Some(status) => Output {
             status,
@@ -60,18 +48,58 @@ pub fn output_within(mut cmd: Command) -> Output {
             stderr,
         },
         None => panic!(
-            "{cmd:?} did not end within {DEADLINE:?}; killed. It printed:\n{}\n{}",
+            "{} did not end within {limit:?}; killed. It printed:\n{}\n{}",
+            shown(&cmd),
             String::from_utf8_lossy(&stdout),
             String::from_utf8_lossy(&stderr)
         ),
     }
 }
 
+/// A pipe read to its end on a thread of its own, so a chatty process never blocks on it.
+struct Drained {
+    buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Drained {
+    fn start(pipe: Option<impl Read + Send + 'static>) -> Drained {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let into = buf.clone();
+        let reader = std::thread::spawn(move || {
+            let Some(mut pipe) = pipe else { return };
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                into.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Drained { buf, reader }
+    }
+
+    /// What was read: all of it once the pipe closed, or what there is at `until`.
+    fn take(self, until: Instant) -> Vec<u8> {
+        while !self.reader.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::mem::take(&mut *self.buf.lock().unwrap())
+    }
+}
+
+/// A command as a failing test shows it: the program and its arguments, never its environment
+/// (where the tests' passwords and tokens are).
+fn shown(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// [`output_within`] for a command run beside the simulated servers (without blocking their
 /// runtime); the process is killed if the test ends first.
 pub async fn output_within_async(mut cmd: tokio::process::Command) -> Output {
     cmd.kill_on_drop(true);
-    let what = format!("{cmd:?}");
+    let what = shown(cmd.as_std());
     tokio::time::timeout(DEADLINE, cmd.output())
         .await
         .unwrap_or_else(|_| panic!("{what} did not end within {DEADLINE:?}; killed"))
@@ -167,4 +195,43 @@ pub fn assert_code(out: &Output, code: i32) {
         stdout(out),
         stderr(out)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_command_past_its_deadline_is_killed_and_named_with_what_it_printed() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo started; sleep 30"])
+            .env("SQLMIG_PASSWORD", "not-shown");
+        let started = Instant::now();
+        let failure = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            output_before(cmd, Duration::from_millis(300))
+        }))
+        .expect_err("past its deadline");
+        let message = failure.downcast_ref::<String>().unwrap();
+        assert!(
+            message.starts_with("sh -c echo started; sleep 30 did not end within 300ms; killed")
+                && message.contains("started")
+                && !message.contains("not-shown"),
+            "{message}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "killed, not waited for"
+        );
+    }
+
+    #[test]
+    fn a_command_within_its_deadline_gives_its_output() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo out; echo err >&2; exit 3"]);
+        let out = output_before(cmd, Duration::from_secs(60));
+        assert_eq!(
+            (out.status.code(), stdout(&out), stderr(&out)),
+            (Some(3), "out\n".to_string(), "err\n".to_string())
+        );
+    }
 }
