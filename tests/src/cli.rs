@@ -97,13 +97,79 @@ fn shown(cmd: &Command) -> String {
 
 /// [`output_within`] for a command run beside the simulated servers (without blocking their
 /// runtime); the process is killed if the test ends first.
-pub async fn output_within_async(mut cmd: tokio::process::Command) -> Output {
-    cmd.kill_on_drop(true);
+pub async fn output_within_async(cmd: tokio::process::Command) -> Output {
     let what = shown(cmd.as_std());
-    tokio::time::timeout(DEADLINE, cmd.output())
+    Background::spawn(cmd)
+        .output_within(DEADLINE)
         .await
-        .unwrap_or_else(|_| panic!("{what} did not end within {DEADLINE:?}; killed"))
-        .unwrap_or_else(|e| panic!("{what}: {e}"))
+        .unwrap_or_else(|printed| {
+            panic!("{what} did not end within {DEADLINE:?}; killed. It printed:\n{printed}")
+        })
+}
+
+/// A command running in the background beside the test: its output read as it comes (a pipe
+/// left full would stop it), killed when dropped, so a failing test leaves nothing running.
+pub struct Background {
+    child: tokio::process::Child,
+    out: tokio::task::JoinHandle<Vec<u8>>,
+    err: tokio::task::JoinHandle<Vec<u8>>,
+}
+
+impl Background {
+    /// Starts `cmd`, its stdout and stderr captured.
+    pub fn spawn(mut cmd: tokio::process::Command) -> Background {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", shown(cmd.as_std())));
+        fn drain(
+            mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
+        ) -> tokio::task::JoinHandle<Vec<u8>> {
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = Vec::new();
+                let _ = pipe.read_to_end(&mut buf).await;
+                buf
+            })
+        }
+        let out = drain(child.stdout.take().expect("piped"));
+        let err = drain(child.stderr.take().expect("piped"));
+        Background { child, out, err }
+    }
+
+    /// True once the process has ended.
+    pub fn ended(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_some()
+    }
+
+    /// Kills it (SIGKILL) and waits for it to be gone.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
+    /// Its output once it ends within `limit`; past it, it is killed and what it printed is the
+    /// error.
+    pub async fn output_within(mut self, limit: Duration) -> Result<Output, String> {
+        let ended = tokio::time::timeout(limit, self.child.wait()).await;
+        if ended.is_err() {
+            self.kill().await;
+        }
+        let (stdout, stderr) = (self.out.await.unwrap(), self.err.await.unwrap());
+        match ended {
+            Ok(status) => Ok(Output {
+                status: status.unwrap(),
+                stdout,
+                stderr,
+            }),
+            Err(_) => Err(format!(
+                "stdout:\n{}\nstderr:\n{}",
+                String::from_utf8_lossy(&stdout),
+                String::from_utf8_lossy(&stderr)
+            )),
+        }
+    }
 }
 
 /// A sqlmig with its own empty home (plugins, cache, config).

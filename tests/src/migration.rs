@@ -65,14 +65,14 @@ pub fn journal_state(journal: &Path, step: &str) -> String {
         .unwrap_or_else(|| "pending".into())
 }
 
-/// Sets plugin `scope`'s durable state `key` to `value` in a journal, as a run that stopped at
-/// some point left it.
-pub fn set_plugin_state(journal: &Path, scope: &str, key: &str, value: &[u8]) {
+/// Removes plugin `scope`'s durable state under the keys starting `prefix` from a journal, as a
+/// run killed before it wrote them left it.
+pub fn forget_plugin_state(journal: &Path, scope: &str, prefix: &str) {
     rusqlite::Connection::open(journal)
         .unwrap()
         .execute(
-            "INSERT OR REPLACE INTO plugin_state (scope, key, value) VALUES (?1, ?2, ?3)",
-            rusqlite::params![scope, key, value],
+            "DELETE FROM plugin_state WHERE scope = ?1 AND substr(key, 1, length(?2)) = ?2",
+            rusqlite::params![scope, prefix],
         )
         .unwrap();
 }

@@ -179,10 +179,7 @@ fn has_log_chain(conn: &Connection, db: &str) -> Result<(), Error> {
 
 /// The folder's chain starts at `full`: logs must continue from its last LSN.
 fn record_full(db: &str, full: &Backup) -> Result<(), Error> {
-    for name in &full.media {
-        mark_checked(db, name, full.last_lsn)?;
-    }
-    Ok(())
+    record_checked(db, full.last_lsn, full.media.iter())
 }
 
 /// A log backup shipped, as the state keeps it.
@@ -302,47 +299,40 @@ fn ship_one(conn: &Connection, a: &Args) -> Result<(), Error> {
     Ok(())
 }
 
-/// Where the folder's files already checked are kept, one key each, whose value is the LSN the
-/// chain reaches through that file (a backup file never changes, so each is read once; one key
-/// per file keeps each check's writes small however long replication runs).
+/// Where the names of the folder's files already checked are kept, one key each (a backup
+/// file never changes, so each is read once; one key per file keeps each check's writes small
+/// however long replication runs).
 fn seen_prefix(db: &str) -> String {
     format!("seen/{db}/")
 }
 
-/// Records `name` as checked, the chain reaching `last` through it. One write holds both, so a
-/// run killed between two records never leaves a file marked checked with the chain's point
-/// behind it (the next check would take the following file for a gap).
-fn mark_checked(db: &str, name: &str, last: Lsn) -> Result<(), Error> {
-    state::set(
-        &format!("{}{name}", seen_prefix(db)),
-        last.to_string().as_bytes(),
-    )
-}
-
-/// Where earlier versions of this plugin, whose records were empty, kept the chain's point: read
-/// still, so a migration they began goes on.
-fn older_chain_point_key(db: &str) -> String {
+/// Where the LSN the folder's files restore to, as checked so far, is kept.
+fn chain_point_key(db: &str) -> String {
     format!("chain_point/{db}")
 }
 
-/// The files checked so far, and the LSN the chain reaches through them (`None` before the full
-/// is recorded).
-fn checked(db: &str) -> Result<(HashSet<String>, Option<Lsn>), Error> {
-    let prefix = seen_prefix(db);
-    let lsn = |value: Option<Vec<u8>>| -> Option<Lsn> {
-        value
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|s| s.parse().ok())
-    };
-    let mut seen = HashSet::new();
-    let mut point = lsn(state::get(&older_chain_point_key(db))?);
-    for key in state::keys(&prefix)? {
-        point = point.max(lsn(state::get(&key)?));
-        if let Some(name) = key.strip_prefix(&prefix) {
-            seen.insert(name.to_string());
-        }
+/// The LSN the folder's files restore to, as checked so far (`None` before the full is
+/// recorded).
+fn chain_point(db: &str) -> Result<Option<Lsn>, Error> {
+    Ok(state::get(&chain_point_key(db))?
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok()))
+}
+
+/// Records that the chain reaches `point` through the files `names`. The point is written
+/// first: a run killed before the names are leaves files at or below it unrecorded, and the
+/// next check reads them again and takes them as covered. (The other order left a file
+/// recorded with the point behind it, and the next file looked like a gap.)
+fn record_checked<'a>(
+    db: &str,
+    point: Lsn,
+    names: impl Iterator<Item = &'a String>,
+) -> Result<(), Error> {
+    state::set(&chain_point_key(db), point.to_string().as_bytes())?;
+    for name in names {
+        state::set(&format!("{}{name}", seen_prefix(db)), b"")?;
     }
-    Ok((seen, point))
+    Ok(())
 }
 
 /// The restore chain LRS finds in the folder, checked from the headers of the files themselves
@@ -353,8 +343,12 @@ fn checked(db: &str) -> Result<(HashSet<String>, Option<Lsn>), Error> {
 /// (the chain's last backup when `newest` is not given).
 fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Backup, u64), Error> {
     let container = blob::open(CONTAINER)?;
-    let (seen, point) = checked(&a.database)?;
-    let mut point: Lsn = point.ok_or_else(|| {
+    let prefix = seen_prefix(&a.database);
+    let seen: HashSet<String> = state::keys(&prefix)?
+        .into_iter()
+        .filter_map(|k| k.strip_prefix(&prefix).map(str::to_string))
+        .collect();
+    let mut point: Lsn = chain_point(&a.database)?.ok_or_else(|| {
             invalid_input(format!(
                 "{}: no full backup is recorded for the migration folder; take it again: sqlmig migrate run PLAN --redo {}/backup-full",
                 a.database, a.database
@@ -376,9 +370,13 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
             )));
         }
         let backup = Backup::from_set(set, item.name.clone());
-        if seen.contains(&item.name) {
-            // Checked by an earlier attempt (a cutover resumed after its tail was checked).
-            return Ok((backup, item.size));
+        if seen.contains(&item.name) || backup.last_lsn <= point {
+            // Checked by an earlier attempt, or covered by what it checked before it was killed
+            // (a cutover resumed after its tail was checked, a file not yet recorded).
+            if Some(item.name.as_str()) == newest {
+                return Ok((backup, item.size));
+            }
+            continue;
         }
         if newest.is_none() && backup.backup_type != BackupType::Log {
             // The full, before its media were recorded as checked (its own step does that).
@@ -391,10 +389,6 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
                 a.database,
                 backup.backup_type.name()
             )));
-        }
-        if backup.last_lsn <= point && Some(item.name.as_str()) != newest {
-            // Covered by files checked already (LRS skips it as restored).
-            continue;
         }
         unchecked.push(backup);
     }
@@ -425,11 +419,7 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
         })?,
     };
     let newest_size = sizes.get(&backup.media[0]).copied().unwrap_or(0);
-    // In the order they apply: a run killed among these writes leaves the chain's point at
-    // the last file recorded, and the files after it to check again.
-    for b in &applied {
-        mark_checked(&a.database, &b.media[0], b.last_lsn)?;
-    }
+    record_checked(&a.database, point, applied.iter().map(|b| &b.media[0]))?;
     Ok((backup, newest_size))
 }
 
@@ -585,7 +575,7 @@ fn keep_source_sums(source: &Connection, db: &str) -> Result<(), Error> {
 fn cutover_after_platform(a: &Args) -> Result<(String, Value), Error> {
     let source = sql::connect(SOURCE)?;
     let sums_key = format!("sums/{}", a.database);
-    if checked(&a.database)?.1.is_none() {
+    if chain_point(&a.database)?.is_none() {
         // The platform took the full: the chain starts at its copies in the folder.
         let full = check_full(&blob::open(CONTAINER)?, &a.blobs, &a.database)?;
         record_full(&a.database, &full)?;

@@ -398,10 +398,7 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     for (k, v) in &env {
         run.env(k, v);
     }
-    run.stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    let child = run.spawn().unwrap();
+    let child = sqlmig_tests::cli::Background::spawn(run);
 
     // The full and at least three of RDS's log backups restored while the writer writes.
     let mut restored = 0;
@@ -427,13 +424,10 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     assert!(total > 50, "the writer wrote during replication: {total}");
     let out = s.run(&["migrate", "cutover", plan.to_str().unwrap(), "Sales"]);
     assert_code(&out, 0);
-    let out = tokio::time::timeout(
-        std::time::Duration::from_secs(120),
-        child.wait_with_output(),
-    )
-    .await
-    .expect("the run ends after the cutover")
-    .unwrap();
+    let out = child
+        .output_within(std::time::Duration::from_secs(240))
+        .await
+        .unwrap_or_else(|printed| panic!("the run did not end after the cutover:\n{printed}"));
     assert_code(&out, 0);
 
     let count = |sql: &str| first_value(&target, sql);

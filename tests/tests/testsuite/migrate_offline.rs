@@ -562,12 +562,7 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let child = sqlmig_tests::cli::Background::spawn(cmd);
     let blobs = AzureContainer::connect(&ContainerAccess {
         url: container.clone(),
         sas: token.clone(),
@@ -597,7 +592,10 @@ async fn a_stripe_lost_before_the_restore_is_named_and_redo_takes_the_backup_aga
         .name;
     blobs.delete(&lost).await.unwrap();
     target.faults().delay_responses(None);
-    let out = child.wait_with_output().await.unwrap();
+    let out = child
+        .output_within(sqlmig_tests::cli::DEADLINE)
+        .await
+        .unwrap_or_else(|printed| panic!("the run did not stop:\n{printed}"));
     assert_code(&out, 3);
     let err = stderr(&out);
     assert!(
