@@ -9,6 +9,7 @@ pub mod cloud;
 pub mod config;
 pub mod credentials;
 pub mod discover;
+pub mod durable_sqlite;
 pub mod failure;
 pub mod migrate;
 pub mod plugins;

@@ -32,12 +32,9 @@ fn db_err(e: impl std::fmt::Display) -> CapabilityError {
 impl SqliteStateStore {
     /// Opens (creating if needed) the state table in the database at `path`.
     pub fn open(path: &Path) -> Result<Self, CapabilityError> {
-        let conn = rusqlite::Connection::open(path).map_err(db_err)?;
+        let conn = crate::durable_sqlite::open(path).map_err(db_err)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA busy_timeout = 5000;
-             CREATE TABLE IF NOT EXISTS plugin_state (
+            "CREATE TABLE IF NOT EXISTS plugin_state (
                  scope TEXT NOT NULL,
                  key   TEXT NOT NULL,
                  value BLOB NOT NULL,

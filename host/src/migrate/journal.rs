@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::durable_sqlite;
+
 /// What can go wrong with a migration's journal.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -183,11 +185,17 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let conn = Connection::open(path).map_err(fail)?;
-        // Every record reaches the disk before the step goes on: a crash loses nothing recorded.
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;
-             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        let mut conn = durable_sqlite::open(path).map_err(fail)?;
+        // One writer at a time makes the tables and the plan's record, so two processes opening
+        // a new journal at once cannot both take it for unclaimed.
+        let made = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| {
+                eprintln!("DEBUG begin {e}");
+                fail(e)
+            })?;
+        made.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS steps (
                  id TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
                  started_at TEXT, finished_at TEXT, message TEXT, output TEXT, error TEXT);
@@ -201,7 +209,7 @@ impl Journal {
                  md5 TEXT NOT NULL, PRIMARY KEY (blob, block_id));",
         )
         .map_err(fail)?;
-        let existing: Option<String> = conn
+        let existing: Option<String> = made
             .query_row(
                 "SELECT value FROM meta WHERE key = 'plan_sha256'",
                 [],
@@ -211,7 +219,7 @@ impl Journal {
             .map_err(fail)?;
         match existing {
             None => {
-                conn.execute(
+                made.execute(
                     "INSERT INTO meta VALUES ('plan_sha256', ?1), ('created', ?2)",
                     params![plan_sha, now()],
                 )
@@ -224,6 +232,7 @@ impl Journal {
                 });
             }
         }
+        made.commit().map_err(fail)?;
         Ok(Journal {
             conn,
             path: path.to_path_buf(),
@@ -483,6 +492,37 @@ mod tests {
         drop(run);
         assert!(!RunLock::held(&journal), "released when the run ends");
         RunLock::acquire(&journal).unwrap();
+    }
+
+    /// `migrate status` opens the journal, and the plugins' state in it, while the run it
+    /// watches is creating them: several processes open a new file at once, and none may fail
+    /// (CI saw "UNIQUE constraint failed: meta.key"; "database is locked" came next).
+    #[test]
+    fn a_journal_opened_by_several_processes_at_once_is_made_once() {
+        for round in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("plan.journal");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        let journal = Journal::open(&path, "abc").map_err(|e| e.to_string())?;
+                        crate::capabilities::state::SqliteStateStore::open(&path)
+                            .map_err(|e| e.to_string())?;
+                        drop(journal);
+                        Ok::<(), String>(())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().unwrap();
+                assert!(opened.is_ok(), "round {round}: {}", opened.unwrap_err());
+            }
+            let j = Journal::open(&path, "abc").unwrap();
+            assert!(j.meta("created").unwrap().is_some());
+        }
     }
 
     #[test]
