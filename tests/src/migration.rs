@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use rusqlite::OptionalExtension;
 use sqlsim::engine::Session;
 use sqlsim::server::ServerHandle;
 
@@ -42,27 +43,26 @@ pub async fn discover(s: &Sqlmig, source: &ServerHandle, inventory: &Path) {
 /// Events of kind `event` (`begin`, `round`, …) for step `step` (every step when `None`) in the
 /// journal of a `migrate run`, read while it may still be running (0 before the journal exists).
 pub fn journal_events(journal: &Path, step: Option<&str>, event: &str) -> u32 {
-    let Some(c) = read_only(journal) else {
-        return 0;
-    };
-    c.query_row(
-        "SELECT COUNT(*) FROM events WHERE (?1 IS NULL OR step = ?1) AND event = ?2",
-        rusqlite::params![step, event],
-        |r| r.get(0),
-    )
+    read_while_running(journal, |c| {
+        c.query_row(
+            "SELECT COUNT(*) FROM events WHERE (?1 IS NULL OR step = ?1) AND event = ?2",
+            rusqlite::params![step, event],
+            |r| r.get(0),
+        )
+    })
     .unwrap_or(0)
 }
 
 /// The state of step `step` in the journal of a `migrate run` (`pending` before it exists).
 pub fn journal_state(journal: &Path, step: &str) -> String {
-    read_only(journal)
-        .and_then(|c| {
-            c.query_row("SELECT state FROM steps WHERE id = ?1", [step], |r| {
-                r.get(0)
-            })
-            .ok()
+    read_while_running(journal, |c| {
+        c.query_row("SELECT state FROM steps WHERE id = ?1", [step], |r| {
+            r.get(0)
         })
-        .unwrap_or_else(|| "pending".into())
+        .optional()
+    })
+    .flatten()
+    .unwrap_or_else(|| "pending".into())
 }
 
 /// Removes plugin `scope`'s durable state under the keys starting `prefix` from a journal, as a
@@ -77,8 +77,35 @@ pub fn forget_plugin_state(journal: &Path, scope: &str, prefix: &str) {
         .unwrap();
 }
 
-fn read_only(journal: &Path) -> Option<rusqlite::Connection> {
-    rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()
+/// `read` on the journal a run may be writing; `None` while the run has not made it yet. Any
+/// other failure is the test's: a poll that took it for "not yet" would wait out its deadline
+/// and then blame the run.
+fn read_while_running<T>(
+    journal: &Path,
+    read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
+) -> Option<T> {
+    if !journal.exists() {
+        return None;
+    }
+    let c =
+        rusqlite::Connection::open_with_flags(journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("{}: {e}", journal.display()));
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    match read(&c) {
+        Ok(value) => Some(value),
+        // Made, its tables not yet; or SQLite's short holds while a run makes or recovers the
+        // file, which it answers "busy" without waiting for (sqlite.org/wal.html).
+        Err(e) if e.to_string().starts_with("no such table") => None,
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            None
+        }
+        Err(e) => panic!("{}: {e}", journal.display()),
+    }
 }
 
 /// A writer inserting rows one by one into Sales.dbo.Orders, as an application does, until
@@ -266,4 +293,13 @@ pub fn first_value(server: &ServerHandle, sql: &str) -> String {
 /// A file's text (lossy), for looking for what must not be in it.
 pub fn file_text(path: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned()
+}
+
+/// A journal's text (lossy) with its write-ahead log's, which holds what a run wrote last until
+/// SQLite moves it into the file, for looking for what must not be in it.
+pub fn journal_text(journal: &Path) -> String {
+    let mut wal = journal.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::fs::read(&wal).unwrap_or_default();
+    file_text(journal) + &String::from_utf8_lossy(&wal)
 }

@@ -186,15 +186,9 @@ impl Journal {
             source,
         };
         let mut conn = durable_sqlite::open(path).map_err(fail)?;
-        // One writer at a time makes the tables and the plan's record, so two processes opening
-        // a new journal at once cannot both take it for unclaimed.
-        let made = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| {
-                eprintln!("DEBUG begin {e}");
-                fail(e)
-            })?;
-        made.execute_batch(
+        // Takes no write lock when the tables exist: a `migrate status` polling beside a run
+        // never waits for the run's writes.
+        conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS steps (
                  id TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
@@ -209,30 +203,43 @@ impl Journal {
                  md5 TEXT NOT NULL, PRIMARY KEY (blob, block_id));",
         )
         .map_err(fail)?;
-        let existing: Option<String> = made
-            .query_row(
+        let recorded = |c: &Connection| {
+            c.query_row(
                 "SELECT value FROM meta WHERE key = 'plan_sha256'",
                 [],
-                |r| r.get(0),
+                |r| r.get::<_, String>(0),
             )
             .optional()
-            .map_err(fail)?;
-        match existing {
+        };
+        let sha = match recorded(&conn).map_err(fail)? {
+            Some(sha) => sha,
             None => {
-                made.execute(
-                    "INSERT INTO meta VALUES ('plan_sha256', ?1), ('created', ?2)",
-                    params![plan_sha, now()],
-                )
-                .map_err(fail)?;
+                // Claimed by one writer at a time: two processes opening a new journal at once
+                // cannot both take it for unclaimed.
+                let claim = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .map_err(fail)?;
+                let sha = match recorded(&claim).map_err(fail)? {
+                    Some(sha) => sha,
+                    None => {
+                        claim
+                            .execute(
+                                "INSERT INTO meta VALUES ('plan_sha256', ?1), ('created', ?2)",
+                                params![plan_sha, now()],
+                            )
+                            .map_err(fail)?;
+                        plan_sha.to_string()
+                    }
+                };
+                claim.commit().map_err(fail)?;
+                sha
             }
-            Some(sha) if sha == plan_sha => {}
-            Some(_) => {
-                return Err(JournalError::OtherPlan {
-                    path: path.to_path_buf(),
-                });
-            }
+        };
+        if sha != plan_sha {
+            return Err(JournalError::OtherPlan {
+                path: path.to_path_buf(),
+            });
         }
-        made.commit().map_err(fail)?;
         Ok(Journal {
             conn,
             path: path.to_path_buf(),
@@ -523,6 +530,27 @@ mod tests {
             let j = Journal::open(&path, "abc").unwrap();
             assert!(j.meta("created").unwrap().is_some());
         }
+    }
+
+    /// A run holds the journal's write lock through each record's fsync, which a loaded disk
+    /// stretches: `migrate status` opening a journal already made must not need it.
+    #[test]
+    fn a_made_journal_opens_while_a_run_holds_its_write_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.journal");
+        Journal::open(&path, "abc")
+            .unwrap()
+            .begin("Sales/backup")
+            .unwrap();
+        let run = crate::durable_sqlite::open(&path).unwrap();
+        run.execute_batch("BEGIN IMMEDIATE; UPDATE steps SET message = 'writing';")
+            .unwrap();
+        let status = Journal::open(&path, "abc").unwrap();
+        assert_eq!(
+            status.step("Sales/backup").unwrap().state,
+            StepState::Running
+        );
+        run.execute_batch("COMMIT").unwrap();
     }
 
     #[test]

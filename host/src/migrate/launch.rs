@@ -70,8 +70,8 @@ pub struct RunOptions {
     pub run_command: String,
 }
 
-/// Runs what is left of `runnable` (journaled; a second run of the same plan waits for the
-/// first). Fails before anything runs when a secret is missing or cannot serve, a login is
+/// Runs what is left of `runnable` (journaled; a second run of the same plan is refused while
+/// the first runs). Fails before anything runs when a secret is missing or cannot serve, a login is
 /// refused, or the plugins cannot be loaded.
 pub async fn run(
     session: &Session,

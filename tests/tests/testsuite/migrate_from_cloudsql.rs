@@ -139,7 +139,7 @@ async fn offline_migration_from_cloud_sql_exports_through_storage_and_lands_ever
     let everything = [
         file_text(&plan),
         file_text(&inventory),
-        file_text(&dir.join("plan.journal")),
+        migration::journal_text(&dir.join("plan.journal")),
         stdout(&out),
         stderr(&out),
     ]

@@ -223,7 +223,7 @@ async fn offline_migration_from_rds_goes_through_s3_and_lands_every_row() {
     let everything = [
         file_text(&plan),
         file_text(&inventory),
-        file_text(&dir.join("plan.journal")),
+        migration::journal_text(&dir.join("plan.journal")),
         stdout(&out),
         stderr(&out),
     ]
@@ -398,7 +398,7 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
     for (k, v) in &env {
         run.env(k, v);
     }
-    let child = sqlmig_tests::cli::Background::spawn(run);
+    let mut child = sqlmig_tests::cli::Background::spawn(run);
 
     // The full and at least three of RDS's log backups restored while the writer writes.
     let mut restored = 0;
@@ -406,6 +406,16 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
         restored = restored_files(lrs.addr, MI, ARM_TOKEN).await;
         if restored >= 4 {
             break;
+        }
+        if child.ended() {
+            let out = child
+                .output_within(sqlmig_tests::cli::DEADLINE)
+                .await
+                .expect("ended");
+            panic!(
+                "the run ended with {restored} file(s) restored:\n{}",
+                stderr(&out)
+            );
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -482,7 +492,7 @@ async fn online_migration_from_rds_ships_rds_log_backups_and_cuts_over_with_noth
 
     let everything = [
         file_text(&plan),
-        file_text(&dir.join("plan.journal")),
+        migration::journal_text(&dir.join("plan.journal")),
         stdout(&out),
         stderr(&out),
     ]
