@@ -356,9 +356,13 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
         })?;
     let mut sizes = std::collections::HashMap::new();
     let mut unchecked = Vec::new();
+    // Files recorded as checked, not read again; and a log backup read that ends where the
+    // checked chain does.
+    let (mut recorded, mut at_point) = (Vec::new(), None);
     for item in container.list(&format!("{}/", a.folder))? {
         sizes.insert(item.name.clone(), item.size);
         if seen.contains(&item.name) && Some(item.name.as_str()) != newest {
+            recorded.push(item.name);
             continue;
         }
         let file = read_head(&container, &item.name)?;
@@ -375,6 +379,9 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
             // (a cutover resumed after its tail was checked, a file not yet recorded).
             if Some(item.name.as_str()) == newest {
                 return Ok((backup, item.size));
+            }
+            if backup.backup_type == BackupType::Log && backup.last_lsn == point {
+                at_point = Some(backup);
             }
             continue;
         }
@@ -411,16 +418,41 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
             .find(|b| b.media.iter().any(|m| m == newest))
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("{newest} is not in the migration folder")))?,
-        None => applied.last().cloned().ok_or_else(|| {
-            Error::NotFound(format!(
-                "no log backup of {} in its migration folder follows the full",
-                a.database
-            ))
-        })?,
+        None => match applied.last().cloned().or(at_point) {
+            Some(last) => last,
+            // Every file was checked by an earlier attempt (a cutover tried again): the chain
+            // ends in the recorded log backup that reaches the point.
+            None => ending_at(&container, &recorded, point)?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no log backup of {} in its migration folder follows the full",
+                    a.database
+                ))
+            })?,
+        },
     };
     let newest_size = sizes.get(&backup.media[0]).copied().unwrap_or(0);
     record_checked(&a.database, point, applied.iter().map(|b| &b.media[0]))?;
     Ok((backup, newest_size))
+}
+
+/// The log backup among `names` whose chain ends at `point`, read from the newest name back
+/// (sqlmig and the platforms number their files in the order they are taken, so that is
+/// usually the first read).
+fn ending_at(
+    container: &blob::Container,
+    names: &[String],
+    point: Lsn,
+) -> Result<Option<Backup>, Error> {
+    let mut names: Vec<&String> = names.iter().collect();
+    names.sort_unstable_by(|a, b| b.cmp(a));
+    for name in names {
+        let file = read_head(container, name)?;
+        let backup = Backup::from_set(&file.sets[0], name.clone());
+        if backup.backup_type == BackupType::Log && backup.last_lsn == point {
+            return Ok(Some(backup));
+        }
+    }
+    Ok(None)
 }
 
 /// Log backups of `db` msdb records outside the migration folder after LSN `from` (the

@@ -25,11 +25,18 @@ struct FaultState {
     drop_mid_result: bool,
     /// Every response waits this long first.
     delay: Option<Duration>,
-    /// Requests whose text holds the first (as UTF-16, the way TDS carries it) fail with the
-    /// second, every time.
-    refuse_naming: Vec<(Vec<u8>, ServerMessage)>,
+    /// Requests whose text holds a text fail with its error.
+    refuse_naming: Vec<Refusal>,
     /// Bytes sent to clients in responses to their requests, TDS packet headers included.
     bytes_sent: u64,
+}
+
+/// Requests naming `needle` (UTF-16, the way TDS carries T-SQL) fail with `error`: `left` more
+/// times, or every time when `None`.
+struct Refusal {
+    needle: Vec<u8>,
+    error: ServerMessage,
+    left: Option<usize>,
 }
 
 /// The fault controls of a running server, shared by its connections, and the count of bytes
@@ -52,12 +59,23 @@ impl Faults {
     /// Every request whose T-SQL holds `text` fails with error `number` of `class` saying
     /// `message` — a database the login cannot open (916), say, while the others answer.
     pub fn fail_requests_naming(&self, text: &str, number: i32, class: u8, message: &str) {
+        self.refuse_naming(text, errors::error(number, class, 1, message), None);
+    }
+
+    /// The next `n` requests whose T-SQL holds `text` fail with SQL Server error `number` (as
+    /// [`fail_next`](Self::fail_next) gives it), and later ones answer: a failover met by one
+    /// statement of a step, whatever else its client asks meanwhile.
+    pub fn fail_next_naming(&self, text: &str, n: usize, number: i32) {
+        self.refuse_naming(text, known_error(number), Some(n));
+    }
+
+    fn refuse_naming(&self, text: &str, error: ServerMessage, left: Option<usize>) {
         let needle: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
-        self.0
-            .lock()
-            .unwrap()
-            .refuse_naming
-            .push((needle, errors::error(number, class, 1, message)));
+        self.0.lock().unwrap().refuse_naming.push(Refusal {
+            needle,
+            error,
+            left,
+        });
     }
 
     /// The next response with rows stops halfway and the connection drops.
@@ -97,12 +115,18 @@ impl Faults {
 
     fn take_failure(&self, payload: &[u8]) -> Option<ServerMessage> {
         let mut state = self.0.lock().unwrap();
-        if let Some((_, e)) = state.refuse_naming.iter().find(|(needle, _)| {
-            payload
-                .windows(needle.len())
-                .any(|w| w == needle.as_slice())
-        }) {
-            return Some(e.clone());
+        let named = state.refuse_naming.iter().position(|r| {
+            r.left != Some(0)
+                && payload
+                    .windows(r.needle.len())
+                    .any(|w| w == r.needle.as_slice())
+        });
+        if let Some(i) = named {
+            let refusal = &mut state.refuse_naming[i];
+            if let Some(left) = refusal.left.as_mut() {
+                *left -= 1;
+            }
+            return Some(refusal.error.clone());
         }
         state.fail_next.pop_front()
     }

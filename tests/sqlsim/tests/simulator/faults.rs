@@ -61,6 +61,22 @@ async fn injected_errors_arrive_with_their_numbers_and_then_stop() {
     s.faults().fail_next(1, 1205);
     let e = c.execute("SELECT @P1", &[&1i32]).await.unwrap_err();
     assert_eq!(server_error(e), (1205, 13), "RPCs fail too");
+
+    // Only the requests naming the text count, and they fail only as often as asked.
+    s.faults().fail_next_naming("sys.databases", 2, 40613);
+    assert_eq!(one(&mut c, "SELECT 2").await.unwrap(), 2);
+    for _ in 0..2 {
+        let e = one(&mut c, "SELECT COUNT(*) FROM sys.databases")
+            .await
+            .unwrap_err();
+        assert_eq!(server_error(e), (40613, 17));
+    }
+    assert!(
+        one(&mut c, "SELECT COUNT(*) FROM sys.databases")
+            .await
+            .unwrap()
+            > 0
+    );
 }
 
 #[tokio::test]
