@@ -71,8 +71,8 @@ pub struct RunOptions {
 }
 
 /// Runs what is left of `runnable` (journaled; a second run of the same plan is refused while
-/// the first runs). Fails before anything runs when a secret is missing or cannot serve, a login is
-/// refused, or the plugins cannot be loaded.
+/// the first runs). Fails before anything runs when a secret is missing or cannot serve, a login
+/// is refused, or the plugins cannot be loaded.
 pub async fn run(
     session: &Session,
     runnable: Runnable,
