@@ -356,13 +356,12 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
         })?;
     let mut sizes = std::collections::HashMap::new();
     let mut unchecked = Vec::new();
-    // Files recorded as checked, not read again; and a log backup read that ends where the
-    // checked chain does.
-    let (mut recorded, mut at_point) = (Vec::new(), None);
+    // Files an earlier attempt checked: the chain's end is among them when no new one follows.
+    let mut covered = Vec::new();
     for item in container.list(&format!("{}/", a.folder))? {
         sizes.insert(item.name.clone(), item.size);
         if seen.contains(&item.name) && Some(item.name.as_str()) != newest {
-            recorded.push(item.name);
+            covered.push(item.name);
             continue;
         }
         let file = read_head(&container, &item.name)?;
@@ -380,9 +379,7 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
             if Some(item.name.as_str()) == newest {
                 return Ok((backup, item.size));
             }
-            if backup.backup_type == BackupType::Log && backup.last_lsn == point {
-                at_point = Some(backup);
-            }
+            covered.push(item.name);
             continue;
         }
         if newest.is_none() && backup.backup_type != BackupType::Log {
@@ -418,11 +415,11 @@ fn folder_chain(conn: &Connection, a: &Args, newest: Option<&str>) -> Result<(Ba
             .find(|b| b.media.iter().any(|m| m == newest))
             .cloned()
             .ok_or_else(|| Error::NotFound(format!("{newest} is not in the migration folder")))?,
-        None => match applied.last().cloned().or(at_point) {
+        None => match applied.last().cloned() {
             Some(last) => last,
             // Every file was checked by an earlier attempt (a cutover tried again): the chain
-            // ends in the recorded log backup that reaches the point.
-            None => ending_at(&container, &recorded, point)?.ok_or_else(|| {
+            // ends in the covered log backup that reaches the point.
+            None => ending_at(&container, &covered, point)?.ok_or_else(|| {
                 Error::NotFound(format!(
                     "no log backup of {} in its migration folder follows the full",
                     a.database
