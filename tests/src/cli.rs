@@ -1,8 +1,8 @@
 //! Running the `sqlmig` binary as a DBA would, with a home of its own.
 
-use std::io::Read;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -18,71 +18,28 @@ pub fn output_within(cmd: Command) -> Output {
 }
 
 /// [`output_within`] with a deadline of `limit`.
-fn output_before(mut cmd: Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", shown(&cmd)));
-    let out = Drained::start(child.stdout.take());
-    let err = Drained::start(child.stderr.take());
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    // A process it left behind may hold the pipes open: what was read by then is kept.
-    let until = Instant::now() + Duration::from_secs(2);
-    let (stdout, stderr) = (out.take(until), err.take(until));
-    match status {
-        Some(status) => Output {
-            status,
-            stdout,
-            stderr,
-        },
-        None => panic!(
-            "{} did not end within {limit:?}; killed. It printed:\n{}\n{}",
-            shown(&cmd),
-            String::from_utf8_lossy(&stdout),
-            String::from_utf8_lossy(&stderr)
-        ),
-    }
+fn output_before(cmd: Command, limit: Duration) -> Output {
+    let what = shown(&cmd);
+    let cmd = tokio::process::Command::from(cmd);
+    // On a runtime of its own on a thread of its own: callers are often tests' async tasks,
+    // whose runtime cannot be blocked on from inside.
+    let ended = std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(async move { Background::spawn(cmd).output_within(limit).await })
+    })
+    .join()
+    .unwrap();
+    ended_within(ended, &what, limit)
 }
 
-/// A pipe read to its end on a thread of its own, so a chatty process never blocks on it.
-struct Drained {
-    buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-    reader: std::thread::JoinHandle<()>,
-}
-
-impl Drained {
-    fn start(pipe: Option<impl Read + Send + 'static>) -> Drained {
-        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let into = buf.clone();
-        let reader = std::thread::spawn(move || {
-            let Some(mut pipe) = pipe else { return };
-            let mut chunk = [0u8; 8192];
-            while let Ok(n @ 1..) = pipe.read(&mut chunk) {
-                into.lock().unwrap().extend_from_slice(&chunk[..n]);
-            }
-        });
-        Drained { buf, reader }
-    }
-
-    /// What was read: all of it once the pipe closed, or what there is at `until`.
-    fn take(self, until: Instant) -> Vec<u8> {
-        while !self.reader.is_finished() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        std::mem::take(&mut *self.buf.lock().unwrap())
-    }
+/// The output of a command that ended within `limit`, or the failure of the test that ran it.
+fn ended_within(ended: Result<Output, String>, what: &str, limit: Duration) -> Output {
+    ended.unwrap_or_else(|printed| {
+        panic!("{what} did not end within {limit:?}; killed. It printed:\n{printed}")
+    })
 }
 
 /// A command as a failing test shows it: the program and its arguments, never its environment
@@ -99,20 +56,47 @@ fn shown(cmd: &Command) -> String {
 /// runtime); the process is killed if the test ends first.
 pub async fn output_within_async(cmd: tokio::process::Command) -> Output {
     let what = shown(cmd.as_std());
-    Background::spawn(cmd)
-        .output_within(DEADLINE)
-        .await
-        .unwrap_or_else(|printed| {
-            panic!("{what} did not end within {DEADLINE:?}; killed. It printed:\n{printed}")
-        })
+    ended_within(
+        Background::spawn(cmd).output_within(DEADLINE).await,
+        &what,
+        DEADLINE,
+    )
 }
 
 /// A command running in the background beside the test: its output read as it comes (a pipe
 /// left full would stop it), killed when dropped, so a failing test leaves nothing running.
 pub struct Background {
     child: tokio::process::Child,
-    out: tokio::task::JoinHandle<Vec<u8>>,
-    err: tokio::task::JoinHandle<Vec<u8>>,
+    out: Drained,
+    err: Drained,
+}
+
+/// A pipe read to its end as it fills.
+struct Drained {
+    buf: Arc<Mutex<Vec<u8>>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drained {
+    fn start(mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Drained {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let into = buf.clone();
+        let reader = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut chunk = [0u8; 8192];
+            while let Ok(n @ 1..) = pipe.read(&mut chunk).await {
+                into.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        });
+        Drained { buf, reader }
+    }
+
+    /// What was read: all of it, or what there is after 2 s when a process the command left
+    /// behind still holds the pipe open.
+    async fn take(self) -> Vec<u8> {
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.reader).await;
+        std::mem::take(&mut *self.buf.lock().unwrap())
+    }
 }
 
 impl Background {
@@ -124,18 +108,8 @@ impl Background {
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("{}: {e}", shown(cmd.as_std())));
-        fn drain(
-            mut pipe: impl tokio::io::AsyncRead + Unpin + Send + 'static,
-        ) -> tokio::task::JoinHandle<Vec<u8>> {
-            tokio::spawn(async move {
-                use tokio::io::AsyncReadExt;
-                let mut buf = Vec::new();
-                let _ = pipe.read_to_end(&mut buf).await;
-                buf
-            })
-        }
-        let out = drain(child.stdout.take().expect("piped"));
-        let err = drain(child.stderr.take().expect("piped"));
+        let out = Drained::start(child.stdout.take().expect("piped"));
+        let err = Drained::start(child.stderr.take().expect("piped"));
         Background { child, out, err }
     }
 
@@ -156,7 +130,7 @@ impl Background {
         if ended.is_err() {
             self.kill().await;
         }
-        let (stdout, stderr) = (self.out.await.unwrap(), self.err.await.unwrap());
+        let (stdout, stderr) = (self.out.take().await, self.err.take().await);
         match ended {
             Ok(status) => Ok(Output {
                 status: status.unwrap(),
@@ -266,6 +240,7 @@ pub fn assert_code(out: &Output, code: i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn a_command_past_its_deadline_is_killed_and_named_with_what_it_printed() {
