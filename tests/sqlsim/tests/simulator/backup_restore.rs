@@ -468,22 +468,36 @@ async fn credentials_hold_a_secret_that_is_never_shown() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn percent_complete_rises_while_a_backup_runs() {
+/// A server whose backup devices write 512 KB/s, so a backup of [`FILL`] runs long enough to
+/// be watched; Sales has an empty dbo.T; two sa sessions.
+async fn slow_backups() -> (
+    sqlsim::server::ServerHandle,
+    tempfile::TempDir,
+    common::SimClient,
+    common::SimClient,
+) {
     let mut inst = sqlsim::instance::Instance::default_with_sa(common::PW);
     inst.backup_device_kb_per_s = Some(512);
     let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
     let mut a = sa(s.addr.port()).await;
-    let mut b = sa(s.addr.port()).await;
+    let b = sa(s.addr.port()).await;
     run(
         &mut a,
         "USE Sales; CREATE TABLE dbo.T (id INT, v VARBINARY(MAX))",
     )
     .await;
-    run(&mut a, "DECLARE @i INT = 1; WHILE @i <= 100 BEGIN INSERT INTO Sales.dbo.T VALUES (@i, CONVERT(VARBINARY(MAX), REPLICATE('x', 3000))); SET @i = @i + 1; END").await;
+    (s, tempfile::tempdir().unwrap(), a, b)
+}
+
+/// 300 KB into Sales.dbo.T.
+const FILL: &str = "DECLARE @i INT = 1; WHILE @i <= 100 BEGIN INSERT INTO Sales.dbo.T VALUES (@i, CONVERT(VARBINARY(MAX), REPLICATE('x', 3000))); SET @i = @i + 1; END";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn percent_complete_rises_while_a_backup_runs() {
+    let (_server, dir, mut a, mut b) = slow_backups().await;
+    run(&mut a, FILL).await;
     let file = path(&dir, "slow.bak");
     let backup = tokio::spawn(async move {
         run(&mut a, &format!("BACKUP DATABASE Sales TO DISK = '{file}'")).await;
@@ -515,19 +529,7 @@ async fn percent_complete_rises_while_a_backup_runs() {
 /// to its end, and the next one must not race it).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_backups_of_a_database_run_one_after_the_other() {
-    let mut inst = sqlsim::instance::Instance::default_with_sa(common::PW);
-    inst.backup_device_kb_per_s = Some(512);
-    let s = sqlsim::server::start("127.0.0.1:0".parse().unwrap(), inst)
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut a = sa(s.addr.port()).await;
-    let mut b = sa(s.addr.port()).await;
-    run(
-        &mut a,
-        "USE Sales; CREATE TABLE dbo.T (id INT, v VARBINARY(MAX))",
-    )
-    .await;
+    let (_server, dir, mut a, mut b) = slow_backups().await;
     run(
         &mut a,
         &format!(
@@ -536,7 +538,7 @@ async fn log_backups_of_a_database_run_one_after_the_other() {
         ),
     )
     .await;
-    run(&mut a, "DECLARE @i INT = 1; WHILE @i <= 100 BEGIN INSERT INTO Sales.dbo.T VALUES (@i, CONVERT(VARBINARY(MAX), REPLICATE('x', 3000))); SET @i = @i + 1; END").await;
+    run(&mut a, FILL).await;
     let first = path(&dir, "log1.trn");
     let slow = first.clone();
     let backup = tokio::spawn(async move {
